@@ -1,0 +1,72 @@
+/*
+ * blob: the envelope every stored chunk travels in (spec: formats/blob.md).
+ *
+ *   header (8 bytes, authenticated as AEAD additional data):
+ *     u8 version (1) | u8 type | u8 flags | u8 reserved (0) | le32 raw_len
+ *   body:
+ *     flags & BLOB_F_ENCRYPTED: 24-byte nonce, then XChaCha20-Poly1305
+ *       ciphertext (+16-byte tag) of the payload
+ *     otherwise: the payload
+ *   payload: lz4 block (flags & BLOB_F_LZ4) or the raw bytes
+ *   trailer: le64 XXH3-64 of every preceding stored byte
+ *
+ * The checksum lets `vault check` find bit rot without the key; the
+ * AEAD tag (and, above this layer, the keyed chunk id) catch tampering.
+ */
+#ifndef VAULT_BLOB_H
+#define VAULT_BLOB_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include "buf.h"
+
+enum blob_type {
+	BLOB_DATA = 1,		/* a chunk of a file / stream */
+	BLOB_MANIFEST = 2,	/* a chunk of a manifest stream */
+	BLOB_SNAPSHOT = 3,	/* a snapshot record (formats/snapshot.h) */
+	BLOB_TRAILER = 4,	/* a pack trailer (only inside pack files) */
+	BLOB_TOMBSTONE = 5,	/* a list of forgotten snapshot ids */
+};
+
+#define BLOB_F_LZ4		0x01
+#define BLOB_F_ENCRYPTED	0x02
+#define BLOB_F_KNOWN		0x03	/* other bits set: -EBADMSG */
+
+#define BLOB_VERSION		1
+#define BLOB_HEADER_SIZE	8
+#define BLOB_NONCE_SIZE		24
+#define BLOB_TAG_SIZE		16
+#define BLOB_SUM_SIZE		8
+#define BLOB_MAX_RAW		(32u << 20)	/* decoders refuse larger */
+#define BLOB_KEY_SIZE		32
+
+/*
+ * Appends the stored form of plain[0..len) to out.  enc_key is the
+ * 32-byte data key, or NULL for an unencrypted repository.  lz4 is tried
+ * and dropped when it does not make the payload smaller.
+ * Returns 0, -EINVAL (len > BLOB_MAX_RAW, bad type) or -ENOMEM.
+ */
+int blob_encode(struct buf *out, uint8_t type, const void *plain, size_t len,
+		const uint8_t *enc_key);
+
+/*
+ * Verifies framing and the XXH3 checksum only (no key needed).
+ * Returns 0 or -EBADMSG.
+ */
+int blob_verify(const void *stored, size_t len);
+
+/*
+ * Checks, decrypts and decompresses a stored blob, appending the plaintext
+ * to out.  *type (may be NULL) gets the type.  Returns 0; -EBADMSG for any
+ * malformed, truncated or checksum-failing input; -EKEYREJECTED when the
+ * AEAD tag does not verify (wrong key or tampering); -ENOKEY when the blob
+ * is encrypted and enc_key is NULL; -ENOMEM.
+ */
+int blob_decode(struct buf *out, uint8_t *type, const void *stored,
+		size_t len, const uint8_t *enc_key);
+
+/* Reads the header fields without verifying; 0 or -EBADMSG. */
+int blob_peek(const void *stored, size_t len, uint8_t *type, uint8_t *flags,
+	      uint32_t *raw_len);
+
+#endif

@@ -1,0 +1,219 @@
+/*
+ * repo: the public face of the repository engine.  The front end (src/)
+ * uses only this header (plus formats/buf.h and formats/manifest.h for
+ * entry structs).  Nothing here prints or exits: every function returns 0
+ * (or a count) or a negative errno, and fills `err` (may be NULL) with a
+ * human-readable message naming what is wrong (path, pack, snapshot...).
+ *
+ * Error codes the front end relies on:
+ *   -ENOENT       repository / snapshot / path not found
+ *   -EKEYREJECTED wrong passphrase
+ *   -ENOKEY       a passphrase is needed but none was provided
+ *   -EBUSY        the lock is held by a live process (err names host, pid,
+ *                 command and since when)
+ *   -ENOTUNIQ     ambiguous snapshot prefix
+ *   -EBADMSG      corrupt data (err names pack/blob)
+ *   -EEXIST       init into a non-empty directory
+ *   -EINVAL       bad argument
+ */
+#ifndef VAULT_REPO_H
+#define VAULT_REPO_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include "buf.h"
+#include "manifest.h"
+
+struct repo;
+
+/* Called when the repository needs a passphrase; fills pass (wiped by
+ * the caller afterwards).  `why` is "open" or "new".  0 or -errno
+ * (-ENOKEY when none can be had). */
+typedef int (*repo_pass_fn)(void *ctx, const char *why, struct buf *pass);
+
+struct repo_open_opts {
+	int write;		/* take the exclusive writer lock */
+	int lock_wait;		/* seconds to wait for the lock (0 = fail) */
+	const char *command;	/* recorded in the lock (e.g. "vault snapshot") */
+	repo_pass_fn pass;
+	void *pass_ctx;
+};
+
+/*
+ * Creates a repository in dir (created if missing; must be empty).
+ * encrypted: 1 = repokey (pass must be non-NULL), 0 = none.
+ */
+int repo_init(const char *dir, int encrypted, const char *pass,
+	      size_t passlen, struct buf *err);
+int repo_open(struct repo **r, const char *dir,
+	      const struct repo_open_opts *o, struct buf *err);
+/* Releases the lock, closes everything, wipes keys.  NULL-safe. */
+void repo_free(struct repo *r);
+const char *repo_path(const struct repo *r);
+int repo_encrypted(const struct repo *r);
+/* Re-wraps the keys under a new passphrase (writer lock needed). */
+int repo_key_passwd(struct repo *r, const char *pass, size_t passlen,
+		    struct buf *err);
+
+/* ---- snapshots ------------------------------------------------------ */
+
+struct repo_snapinfo {
+	char id[65];		/* 64 hex + NUL */
+	int64_t time;		/* unix seconds, UTC */
+	char *hostname;
+	char *source;
+	char **tags;
+	size_t ntags;
+	uint64_t entries, bytes_read, bytes_added, bytes_stored;
+	char *meta_json;
+};
+void repo_snapinfo_release(struct repo_snapinfo *s);
+
+/* spec: a full id, a unique prefix (>= 4 hex digits) or "latest".
+ * -ENOENT / -ENOTUNIQ (err lists the candidates). */
+int repo_snapshot_resolve(struct repo *r, const char *spec, char id[65],
+			  struct buf *err);
+/* Newest snapshot with time <= t.  -ENOENT if none. */
+int repo_snapshot_at(struct repo *r, int64_t t, char id[65],
+		     struct buf *err);
+int repo_snapshot_info(struct repo *r, const char *id,
+		       struct repo_snapinfo *out, struct buf *err);
+/* Calls cb for every snapshot, oldest first; tag == NULL for all.
+ * A non-zero return from cb stops and is returned. */
+int repo_snapshot_list(struct repo *r, const char *tag,
+		       int (*cb)(const struct repo_snapinfo *, void *),
+		       void *ctx, struct buf *err);
+/* Forgets one snapshot (index + a tombstone blob); space is reclaimed by
+ * prune.  Writer lock needed. */
+int repo_snapshot_forget(struct repo *r, const char *id, struct buf *err);
+
+/* ---- writing a snapshot ---------------------------------------------
+ * Entries must come in strictly increasing manifest_path_cmp order
+ * (a directory before its contents); anything else is -EINVAL, so
+ * readers can merge and stop early.  Nothing is visible until repo_writer_commit returns 0;
+ * repo_writer_free without commit abandons the snapshot (blobs already
+ * packed stay in the repository unreferenced and are reused by the next
+ * snapshot or reclaimed by prune).
+ */
+enum repo_chunking {
+	REPO_CHUNK_GENERAL = 0,	/* files, objects: ~1 MiB */
+	REPO_CHUNK_ROWS = 1,	/* COPY text: cuts only after '\n' */
+};
+
+struct repo_writer;
+int repo_writer_new(struct repo *r, struct repo_writer **w,
+		    struct buf *err);
+void repo_writer_free(struct repo_writer *w);
+
+struct repo_entry_meta {
+	uint32_t mode;
+	int64_t mtime_ns;
+};
+int repo_writer_dir(struct repo_writer *w, const char *path,
+		    const struct repo_entry_meta *m);
+int repo_writer_symlink(struct repo_writer *w, const char *path,
+			const char *target, const struct repo_entry_meta *m);
+/* A file entry is streamed: begin, any number of write calls, any number
+ * of attr calls, end. */
+int repo_writer_file_begin(struct repo_writer *w, const char *path,
+			   const struct repo_entry_meta *m,
+			   enum repo_chunking how);
+int repo_writer_file_write(struct repo_writer *w, const void *p, size_t n);
+int repo_writer_file_attr(struct repo_writer *w, const char *key,
+			  const char *value);
+int repo_writer_file_end(struct repo_writer *w);
+/* Convenience: chunk everything read from fd as one file entry. */
+int repo_writer_file_fd(struct repo_writer *w, const char *path,
+			const struct repo_entry_meta *m,
+			enum repo_chunking how, int fd, struct buf *err);
+
+/* Progress since repo_writer_new (safe to call from the same thread
+ * between writes). */
+struct repo_totals {
+	uint64_t entries;
+	uint64_t bytes_read;	/* plaintext bytes seen */
+	uint64_t bytes_added;	/* plaintext bytes of new chunks */
+	uint64_t bytes_stored;	/* stored (compressed/encrypted) bytes added */
+	uint64_t chunks, chunks_new;
+};
+void repo_writer_totals(struct repo_writer *w, struct repo_totals *t);
+
+struct repo_commit_opts {
+	int64_t time;		/* unix seconds; 0 = now */
+	const char *hostname;	/* NULL = gethostname() */
+	const char *source;	/* already masked */
+	const char *const *tags;
+	size_t ntags;
+	const char *meta_json;	/* NULL = "{}" */
+};
+/* Flushes and fsyncs packs, stores the manifest and the snapshot record,
+ * then commits the index.  id receives the new snapshot id. */
+int repo_writer_commit(struct repo_writer *w, const struct repo_commit_opts *o,
+		       char id[65], struct repo_totals *t, struct buf *err);
+
+/* ---- reading a snapshot ---------------------------------------------- */
+struct repo_iter;
+int repo_iter_new(struct repo *r, const char *id, struct repo_iter **it,
+		  struct buf *err);
+void repo_iter_free(struct repo_iter *it);
+/* 1 with *e pointing at the next entry (valid until the next call),
+ * 0 at the end, <0 on error. */
+int repo_iter_next(struct repo_iter *it, const struct manifest_entry **e,
+		   struct buf *err);
+/* Streams the current file entry's content to sink, verifying every
+ * chunk (hash and length).  A sink error is returned as is.  May be
+ * called once per entry. */
+typedef int (*repo_sink_fn)(void *ctx, const void *p, size_t n);
+int repo_iter_read(struct repo_iter *it, repo_sink_fn sink, void *ctx,
+		   struct buf *err);
+
+/* ---- maintenance ----------------------------------------------------- */
+struct repo_stats {
+	uint64_t snapshots, packs, chunks;
+	uint64_t stored_bytes;		/* sum of pack file sizes */
+	uint64_t raw_bytes;		/* plaintext bytes of unique chunks */
+	uint64_t referenced_raw;	/* plaintext bytes summed over snapshots */
+};
+int repo_stats(struct repo *r, struct repo_stats *s, struct buf *err);
+
+/* check: one callback per problem found.  kind is "pack", "blob",
+ * "index" or "snapshot"; what names it; paths affected are reported via
+ * separate calls with kind "path" (snapshot id + path in `what`). */
+typedef void (*repo_problem_fn)(void *ctx, const char *kind,
+				const char *what, const char *detail);
+struct repo_check_opts {
+	int read_data;		/* decrypt and hash-verify every blob */
+	double subset;		/* 0 < subset <= 100: percent of packs read */
+	repo_problem_fn problem;
+	void *ctx;
+};
+struct repo_check_result {
+	uint64_t packs_checked, blobs_checked, problems;
+};
+/* Returns 0 when clean, -EBADMSG when damage was found (all reported),
+ * other negative errno when the check itself could not run. */
+int repo_check(struct repo *r, const struct repo_check_opts *o,
+	       struct repo_check_result *res, struct buf *err);
+/* Rebuilds index.db from the pack trailers and snapshot blobs (writer
+ * lock).  Counts go to res. */
+int repo_rebuild_index(struct repo *r, struct repo_check_result *res,
+		       struct buf *err);
+
+/* prune: policy in store/policy.h */
+struct policy;
+struct repo_prune_report {
+	void (*snapshot)(void *ctx, const struct repo_snapinfo *s, int keep,
+			 const char *reason);
+	void *ctx;
+};
+struct repo_prune_result {
+	uint64_t forgotten, kept;
+	uint64_t packs_deleted, packs_repacked;
+	uint64_t bytes_freed;	/* stored bytes */
+	uint64_t blobs_removed;
+};
+int repo_prune(struct repo *r, const struct policy *p, int dry_run,
+	       const struct repo_prune_report *rep,
+	       struct repo_prune_result *res, struct buf *err);
+
+#endif
