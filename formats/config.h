@@ -21,6 +21,13 @@
 
 #define CONFIG_VERSION 1
 
+/* Bounds config_decode enforces (and config_encode refuses to write
+ * beyond); the chunker ones match store/chunker.c, avg a power of two. */
+#define CONFIG_CHUNK_MIN	64u
+#define CONFIG_CHUNK_MAX	(32u << 20)
+#define CONFIG_PACK_MIN		(4u << 10)
+#define CONFIG_PACK_MAX		(1u << 30)
+
 struct config_chunker {
 	uint32_t min, avg, max;
 };

@@ -23,6 +23,11 @@
 #define KEYFILE_KDF_NONE	0
 #define KEYFILE_KDF_ARGON2ID	1
 
+/* Decoders refuse larger KDF limits (a hostile file must not be able to
+ * ask for hours of CPU or unbounded memory); encoders refuse them too. */
+#define KEYFILE_MAX_OPSLIMIT	32
+#define KEYFILE_MAX_MEMLIMIT	(4ull << 30)
+
 struct keyfile_keys {
 	uint8_t enc_key[32];	/* blob encryption (XChaCha20-Poly1305) */
 	uint8_t id_key[32];	/* keyed BLAKE2b-256 chunk ids */
@@ -36,6 +41,7 @@ void keyfile_generate(struct keyfile_keys *k);
  * Appends the key file to out.  pass == NULL -> kdf none.  opslimit and
  * memlimit are crypto_pwhash limits (0, 0 = the moderate defaults).
  * Returns 0, -ENOMEM, or -EIO if the KDF fails (out of memory in argon2).
+ * -EINVAL when a limit is outside [crypto_pwhash_*_MIN, KEYFILE_MAX_*].
  */
 int keyfile_encode(struct buf *out, const struct keyfile_keys *k,
 		   const char *pass, size_t passlen,

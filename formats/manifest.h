@@ -27,6 +27,8 @@
 #define MANIFEST_MAX_ATTRS	1024
 #define MANIFEST_MAX_KEY	256
 #define MANIFEST_MAX_VALUE	(1u << 20)
+/* keys + values of one entry, so one entry's memory stays bounded */
+#define MANIFEST_MAX_ATTR_BYTES	(16u << 20)
 #define MANIFEST_CHUNK_ID_SIZE	32
 
 enum manifest_kind {
@@ -83,6 +85,8 @@ int manifest_encode_chunk(struct buf *out, const struct manifest_chunk *c);
  * state tracks it: feed every byte you drained from `out` to
  * manifest_hash_update (the writer does this), then call
  * manifest_encode_end with the entry count.
+ * (manifest_encode_end itself hashes the bytes still waiting in `out`,
+ * so `out` need not be drained first; h is spent afterwards.)
  */
 struct manifest_hash;
 struct manifest_hash *manifest_hash_new(void);

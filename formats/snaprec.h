@@ -13,6 +13,8 @@
  *   varint nmanifest, then per manifest chunk: 32-byte id, le32 len
  *   (the chunks of the manifest stream, in order)
  * Tombstone: "VAULTTB1" | varint n | n x 32-byte snapshot id.
+ * Both end with le64 XXH3-64 of every preceding byte, so a damaged
+ * record is rejected on its own (not only by the blob around it).
  */
 #ifndef VAULT_SNAPREC_H
 #define VAULT_SNAPREC_H

@@ -1,0 +1,249 @@
+/*
+ * blob: encoder and decoder of the envelope every stored chunk travels
+ * in (layout in blob.h, full spec in formats/blob.md).
+ *
+ * Decoding always verifies before it trusts: framing and the XXH3
+ * trailer first (cheap, keyless, catches bit rot), then the AEAD tag,
+ * then lz4 into a buffer of exactly raw_len bytes.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <lz4.h>
+#include <sodium.h>
+#include <xxhash.h>
+
+#include "blob.h"
+
+/* Smallest possible blob: header + checksum (an empty unencrypted one). */
+#define BLOB_MIN_SIZE (BLOB_HEADER_SIZE + BLOB_SUM_SIZE)
+
+static void blob_put_le32(uint8_t *p, uint32_t v)
+{
+	for (int i = 0; i < 4; i++)
+		p[i] = (uint8_t)(v >> (8 * i));
+}
+
+static void blob_put_le64(uint8_t *p, uint64_t v)
+{
+	for (int i = 0; i < 8; i++)
+		p[i] = (uint8_t)(v >> (8 * i));
+}
+
+static uint64_t blob_get_le64(const uint8_t *p)
+{
+	uint64_t v = 0;
+
+	for (int i = 7; i >= 0; i--)
+		v = (v << 8) | p[i];
+	return v;
+}
+
+static int blob_type_ok(uint8_t type)
+{
+	return type >= BLOB_DATA && type <= BLOB_TOMBSTONE;
+}
+
+int blob_peek(const void *stored, size_t len, uint8_t *type, uint8_t *flags,
+	      uint32_t *raw_len)
+{
+	const uint8_t *p = stored;
+
+	if (len < BLOB_HEADER_SIZE)
+		return -EBADMSG;
+	if (type)
+		*type = p[1];
+	if (flags)
+		*flags = p[2];
+	if (raw_len)
+		*raw_len = (uint32_t)p[4] | (uint32_t)p[5] << 8 |
+			   (uint32_t)p[6] << 16 | (uint32_t)p[7] << 24;
+	return 0;
+}
+
+/*
+ * Checks everything that can be checked without the key and returns the
+ * payload length (compressed or raw bytes, before encryption) in *plen.
+ */
+static int blob_check(const uint8_t *p, size_t len, uint8_t *type,
+		      uint8_t *flags, uint32_t *raw_len, size_t *plen)
+{
+	size_t body;
+
+	if (len < BLOB_MIN_SIZE)
+		return -EBADMSG;
+	blob_peek(p, len, type, flags, raw_len);
+	if (p[0] != BLOB_VERSION || !blob_type_ok(*type) ||
+	    (*flags & ~BLOB_F_KNOWN) || p[3] != 0 || *raw_len > BLOB_MAX_RAW)
+		return -EBADMSG;
+	if (XXH3_64bits(p, len - BLOB_SUM_SIZE) !=
+	    blob_get_le64(p + len - BLOB_SUM_SIZE))
+		return -EBADMSG;
+
+	body = len - BLOB_MIN_SIZE;
+	if (*flags & BLOB_F_ENCRYPTED) {
+		if (body < BLOB_NONCE_SIZE + BLOB_TAG_SIZE)
+			return -EBADMSG;
+		body -= BLOB_NONCE_SIZE + BLOB_TAG_SIZE;
+	}
+	/*
+	 * The encoder only keeps lz4 when it is strictly smaller, so a
+	 * canonical blob's payload length is fully determined by the flags.
+	 */
+	if (*flags & BLOB_F_LZ4) {
+		if (body == 0 || body >= *raw_len)
+			return -EBADMSG;
+	} else if (body != *raw_len) {
+		return -EBADMSG;
+	}
+	*plen = body;
+	return 0;
+}
+
+int blob_verify(const void *stored, size_t len)
+{
+	uint8_t type, flags;
+	uint32_t raw_len;
+	size_t plen;
+
+	return blob_check(stored, len, &type, &flags, &raw_len, &plen);
+}
+
+int blob_encode(struct buf *out, uint8_t type, const void *plain, size_t len,
+		const uint8_t *enc_key)
+{
+	size_t start = out->len, bound, room, plen;
+	uint8_t *hdr, *nonce, *payload, flags = 0;
+	int clen = 0, r;
+
+	if (!blob_type_ok(type) || len > BLOB_MAX_RAW || (len && !plain))
+		return -EINVAL;
+	if (enc_key && sodium_init() < 0)
+		return -ENOMEM;
+
+	/* One grow up front so the pointers below stay valid. */
+	bound = (size_t)LZ4_compressBound((int)len);
+	room = BLOB_HEADER_SIZE + BLOB_NONCE_SIZE + (bound > len ? bound : len) +
+	       BLOB_TAG_SIZE + BLOB_SUM_SIZE;
+	r = buf_grow(out, room);
+	if (r < 0)
+		return r;
+	hdr = out->data + start;
+	nonce = hdr + BLOB_HEADER_SIZE;
+	payload = enc_key ? nonce + BLOB_NONCE_SIZE : nonce;
+
+	if (len > 0)
+		clen = LZ4_compress_default(plain, (char *)payload, (int)len,
+					    (int)bound);
+	if (clen > 0 && (size_t)clen < len) {
+		flags |= BLOB_F_LZ4;
+		plen = (size_t)clen;
+	} else {
+		if (len)
+			memcpy(payload, plain, len);
+		plen = len;
+	}
+	if (enc_key)
+		flags |= BLOB_F_ENCRYPTED;
+
+	hdr[0] = BLOB_VERSION;
+	hdr[1] = type;
+	hdr[2] = flags;
+	hdr[3] = 0;
+	blob_put_le32(hdr + 4, (uint32_t)len);
+
+	if (enc_key) {
+		unsigned long long clen_out;
+
+		randombytes_buf(nonce, BLOB_NONCE_SIZE);
+		/* in place: libsodium's AEAD allows c == m */
+		crypto_aead_xchacha20poly1305_ietf_encrypt(payload, &clen_out,
+				payload, plen, hdr, BLOB_HEADER_SIZE, NULL,
+				nonce, enc_key);
+		plen = (size_t)clen_out;
+	}
+	plen = (size_t)(payload + plen - hdr);
+	blob_put_le64(hdr + plen, XXH3_64bits(hdr, plen));
+	/* the plaintext was staged in out: do not leave it past len */
+	if (enc_key && room > plen + BLOB_SUM_SIZE)
+		sodium_memzero(hdr + plen + BLOB_SUM_SIZE,
+			       room - plen - BLOB_SUM_SIZE);
+	buf_setlen(out, start + plen + BLOB_SUM_SIZE);
+	return 0;
+}
+
+int blob_decode(struct buf *out, uint8_t *type, const void *stored,
+		size_t len, const uint8_t *enc_key)
+{
+	const uint8_t *p = stored, *payload;
+	uint8_t t, flags, *tmp = NULL, *dst;
+	uint32_t raw_len;
+	size_t plen, start = out->len;
+	int r;
+
+	r = blob_check(p, len, &t, &flags, &raw_len, &plen);
+	if (r < 0)
+		return r;
+	if (flags & BLOB_F_ENCRYPTED) {
+		if (!enc_key)
+			return -ENOKEY;
+	} else if (enc_key) {
+		/*
+		 * A plaintext blob in an encrypted repository was not
+		 * written by us: treat it like a failed tag, never trust it.
+		 */
+		return -EKEYREJECTED;
+	}
+
+	r = buf_grow(out, raw_len);
+	if (r < 0)
+		return r;
+	dst = out->data + start;
+	payload = p + BLOB_HEADER_SIZE;
+
+	if (flags & BLOB_F_ENCRYPTED) {
+		const uint8_t *nonce = payload;
+
+		if (sodium_init() < 0)
+			return -ENOMEM;
+		/* lz4 payloads need a staging area; raw ones go straight */
+		if (flags & BLOB_F_LZ4) {
+			tmp = malloc(plen);
+			if (!tmp)
+				return -ENOMEM;
+		}
+		if (crypto_aead_xchacha20poly1305_ietf_decrypt(
+				tmp ? tmp : dst, NULL, NULL,
+				nonce + BLOB_NONCE_SIZE,
+				plen + BLOB_TAG_SIZE, p, BLOB_HEADER_SIZE,
+				nonce, enc_key) != 0) {
+			r = -EKEYREJECTED;
+			goto out;
+		}
+		payload = tmp ? tmp : dst;
+	}
+
+	if (flags & BLOB_F_LZ4) {
+		int n = LZ4_decompress_safe((const char *)payload, (char *)dst,
+					    (int)plen, (int)raw_len);
+
+		if (n < 0 || (uint32_t)n != raw_len) {
+			r = -EBADMSG;
+			goto out;
+		}
+	} else if (!(flags & BLOB_F_ENCRYPTED) && raw_len) {
+		memcpy(dst, payload, raw_len);
+	}
+	start += raw_len;
+	if (type)
+		*type = t;
+	r = 0;
+out:
+	if (tmp) {
+		sodium_memzero(tmp, plen);
+		free(tmp);
+	}
+	/* restores the NUL terminator whatever was staged past len */
+	buf_setlen(out, start);
+	return r;
+}
