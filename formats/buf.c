@@ -37,7 +37,9 @@ void buf_wipe(struct buf *b)
 void buf_reset(struct buf *b)
 {
 	b->len = 0;
-	b->data[0] = '\0';
+	/* never write to the shared empty string: other threads read it */
+	if (b->cap)
+		b->data[0] = '\0';
 }
 
 int buf_grow(struct buf *b, size_t extra)

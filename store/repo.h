@@ -137,6 +137,10 @@ struct repo_totals {
 	uint64_t chunks, chunks_new;
 };
 void repo_writer_totals(struct repo_writer *w, struct repo_totals *t);
+/* The message of the last error a repo_writer_* call returned ("" when
+ * none), for the calls that take no err argument.  Valid until the next
+ * call on w. */
+const char *repo_writer_error(struct repo_writer *w);
 
 struct repo_commit_opts {
 	int64_t time;		/* unix seconds; 0 = now */
@@ -166,6 +170,13 @@ int repo_iter_next(struct repo_iter *it, const struct manifest_entry **e,
 typedef int (*repo_sink_fn)(void *ctx, const void *p, size_t n);
 int repo_iter_read(struct repo_iter *it, repo_sink_fn sink, void *ctx,
 		   struct buf *err);
+/* The current file entry's chunk references, in order, without reading
+ * any data (diff compares contents by chunk ids).  *c points at n =
+ * e->nchunks refs owned by the iterator, valid until the next
+ * repo_iter_next.  Use either this or repo_iter_read for an entry, not
+ * both.  0 or -errno (-EBADMSG for a corrupt manifest). */
+int repo_iter_chunks(struct repo_iter *it, const struct manifest_chunk **c,
+		     size_t *n, struct buf *err);
 
 /* ---- maintenance ----------------------------------------------------- */
 struct repo_stats {

@@ -1,0 +1,298 @@
+/*
+ * cli: option parsing, error reporting and repository access shared by
+ * every verb.  This is the one place where the engine's negative errno
+ * values and error buffers become `vault: <verb>: <message>` lines and
+ * exit codes, so the wording stays consistent across verbs.
+ */
+#include <errno.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli.h"
+#include "repo.h"
+
+void cli_init(struct cli *c)
+{
+	memset(c, 0, sizeof(*c));
+	buf_init(&c->pass_err, 0);
+}
+
+void cli_release(struct cli *c)
+{
+	if (!c)
+		return;
+	free(c->repo_default);
+	c->repo_default = NULL;
+	buf_release(&c->pass_err);
+}
+
+/* ---- messages ------------------------------------------------------------ */
+
+static void cli_vmsg(const struct cli *c, const char *kind, const char *fmt,
+		     va_list ap)
+{
+	struct buf b = BUF_INIT;
+
+	/* Build the whole line first so concurrent writers (and a progress
+	 * line) never see it interleaved. */
+	buf_addstr(&b, "vault: ");
+	if (c && c->verb)
+		buf_addf(&b, "%s: ", c->verb);
+	if (kind)
+		buf_addstr(&b, kind);
+	buf_vaddf(&b, fmt, ap);
+	buf_addch(&b, '\n');
+	fflush(stdout);
+	cli_write_all(2, b.data, b.len);
+	buf_release(&b);
+}
+
+void cli_error(const struct cli *c, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	cli_vmsg(c, NULL, fmt, ap);
+	va_end(ap);
+}
+
+void cli_warn(const struct cli *c, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	cli_vmsg(c, "warning: ", fmt, ap);
+	va_end(ap);
+}
+
+int cli_usage_error(const struct cli *c, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	cli_vmsg(c, NULL, fmt, ap);
+	va_end(ap);
+	if (c && c->verb)
+		fprintf(stderr, "Try 'vault %s --help' for more information.\n",
+			c->verb);
+	else
+		fprintf(stderr, "Try 'vault --help' for more information.\n");
+	return CLI_EXIT_USAGE;
+}
+
+int cli_fail(struct cli *c, int r, const struct buf *err,
+	     const char *context, ...)
+{
+	struct buf ctx = BUF_INIT;
+	const char *dir = c->repo_opt ? c->repo_opt : c->repo_default;
+	va_list ap;
+
+	if (context) {
+		va_start(ap, context);
+		buf_vaddf(&ctx, context, ap);
+		va_end(ap);
+	}
+	switch (r) {
+	case -EKEYREJECTED:
+		cli_error(c, "wrong passphrase for repository %s",
+			  dir ? dir : "(unknown)");
+		break;
+	case -ENOKEY:
+		if (c->pass_err.len)
+			cli_error(c, "%s", (const char *)c->pass_err.data);
+		else if (err && err->len)
+			cli_error(c, "%s", (const char *)err->data);
+		else
+			cli_error(c, "a passphrase is needed for repository %s",
+				  dir ? dir : "(unknown)");
+		break;
+	case -EBUSY:
+		if (c->lock_wait)
+			cli_error(c, "%s (gave up after --lock-wait %d)",
+				  err && err->len ? (const char *)err->data :
+				  "the repository is locked by another process",
+				  c->lock_wait);
+		else
+			cli_error(c, "%s (use --lock-wait SECONDS to wait for it)",
+				  err && err->len ? (const char *)err->data :
+				  "the repository is locked by another process");
+		break;
+	default:
+		/* A failing passphrase source (command, file) surfaces as
+		 * whatever errno it had; its message is the useful one. */
+		if (c->pass_err.len)
+			cli_error(c, "%s", (const char *)c->pass_err.data);
+		else if (err && err->len)
+			cli_error(c, "%s", (const char *)err->data);
+		else if (ctx.len)
+			cli_error(c, "%s: %s", (const char *)ctx.data,
+				  strerror(-r));
+		else
+			cli_error(c, "%s", strerror(-r));
+		break;
+	}
+	buf_release(&ctx);
+	return CLI_EXIT_ERROR;
+}
+
+/* ---- options --------------------------------------------------------------- */
+
+int cli_global_option(struct cli *c, int opt, const char *arg)
+{
+	switch (opt) {
+	case CLI_OPT_REPO:
+		if (!*arg) {
+			cli_usage_error(c, "--repo needs a directory");
+			return -EINVAL;
+		}
+		c->repo_opt = arg;
+		return 0;
+	case CLI_OPT_LOCK_WAIT:
+		if (cli_parse_int(arg, 0, 365 * 86400, &c->lock_wait) < 0) {
+			cli_usage_error(c, "--lock-wait: '%s' is not a number of seconds (0-31536000)",
+					arg);
+			return -EINVAL;
+		}
+		return 0;
+	case CLI_OPT_PASS_CMD:
+		if (!*arg) {
+			cli_usage_error(c, "--passphrase-command needs a command");
+			return -EINVAL;
+		}
+		c->pass_cmd = arg;
+		return 0;
+	}
+	return -EINVAL;
+}
+
+int cli_getopt(struct cli *c, int argc, char **argv, const char *shortopts,
+	       const struct option *longopts)
+{
+	int n = snprintf(c->optstr, sizeof(c->optstr), ":h%s", shortopts);
+
+	if (n < 0 || (size_t)n >= sizeof(c->optstr))
+		return CLI_OPT_BAD;
+	for (;;) {
+		int o = getopt_long(argc, argv, c->optstr, longopts, NULL);
+		const char *arg = argv[optind - 1];
+
+		switch (o) {
+		case CLI_OPT_REPO:
+		case CLI_OPT_LOCK_WAIT:
+		case CLI_OPT_PASS_CMD:
+			if (cli_global_option(c, o, optarg) < 0)
+				return CLI_OPT_BAD;
+			continue;
+		case 'h':
+			fputs(c->usage, stdout);
+			return CLI_OPT_HELP;
+		case ':':
+			if (optopt > 0 && optopt < 128 && arg[0] == '-' &&
+			    arg[1] != '-')
+				cli_usage_error(c, "option '-%c' needs an argument",
+						optopt);
+			else
+				cli_usage_error(c, "option '%s' needs an argument",
+						arg);
+			return CLI_OPT_BAD;
+		case '?':
+			if (optopt > 0 && optopt < 128)
+				cli_usage_error(c, "unknown option '-%c'", optopt);
+			else
+				cli_usage_error(c, "unknown option '%s'", arg);
+			return CLI_OPT_BAD;
+		default:
+			return o;
+		}
+	}
+}
+
+/* ---- the repository ------------------------------------------------------ */
+
+const char *cli_repo_dir(struct cli *c)
+{
+	struct buf b = BUF_INIT;
+	const char *env;
+
+	if (c->repo_opt)
+		return c->repo_opt;
+	if (c->repo_default)
+		return c->repo_default;
+	env = getenv("VAULT_REPO");
+	if (env && *env) {
+		buf_addstr(&b, env);
+	} else {
+		env = getenv("XDG_DATA_HOME");
+		/* the XDG spec says relative values are to be ignored */
+		if (env && env[0] == '/') {
+			buf_addf(&b, "%s/vault/repo", env);
+		} else {
+			env = getenv("HOME");
+			if (!env || !*env) {
+				cli_error(c, "no repository given: use --repo DIR or set VAULT_REPO (HOME is not set)");
+				return NULL;
+			}
+			buf_addf(&b, "%s/.local/share/vault/repo", env);
+		}
+	}
+	c->repo_default = buf_detach(&b, NULL);
+	if (!c->repo_default)
+		cli_error(c, "out of memory");
+	return c->repo_default;
+}
+
+int cli_open(struct cli *c, struct repo **r, int write)
+{
+	struct buf err = BUF_INIT;
+	struct repo_open_opts o;
+	const char *dir = cli_repo_dir(c);
+	char command[64];
+	int e, ret = 0;
+
+	*r = NULL;
+	if (!dir)
+		return CLI_EXIT_ERROR;
+	/* only the verb goes into the lock: argv may hold things (paths,
+	 * commands) that are nobody else's business */
+	snprintf(command, sizeof(command), "vault %s", c->verb);
+	memset(&o, 0, sizeof(o));
+	o.write = write;
+	o.lock_wait = c->lock_wait;
+	o.command = command;
+	o.pass = cli_pass_cb;
+	o.pass_ctx = c;
+	buf_reset(&c->pass_err);
+	e = repo_open(r, dir, &o, &err);
+	if (e < 0) {
+		*r = NULL;
+		if (e == -ENOENT && !err.len && !c->pass_err.len)
+			cli_error(c, "no repository at %s (create one with 'vault init')",
+				  dir);
+		else
+			cli_fail(c, e, &err, "cannot open repository %s", dir);
+		ret = CLI_EXIT_ERROR;
+	}
+	buf_release(&err);
+	return ret;
+}
+
+int cli_resolve(struct cli *c, struct repo *r, const char *spec, char id[65])
+{
+	struct buf err = BUF_INIT;
+	int e = repo_snapshot_resolve(r, spec, id, &err);
+
+	if (e < 0) {
+		if (e == -ENOENT && !err.len)
+			cli_error(c, "no snapshot '%s' in repository %s", spec,
+				  repo_path(r));
+		else if (e == -ENOTUNIQ && !err.len)
+			cli_error(c, "snapshot prefix '%s' is ambiguous", spec);
+		else
+			cli_fail(c, e, &err, "snapshot '%s'", spec);
+	}
+	buf_release(&err);
+	return e < 0 ? CLI_EXIT_ERROR : 0;
+}

@@ -1,0 +1,248 @@
+/*
+ * cmd-prune: `vault prune [--keep-* ...] [--dry-run]` applies a
+ * retention policy (store/policy.h: restic/borg semantics), forgets the
+ * snapshots it does not keep, and reclaims the space no remaining
+ * snapshot references.  With no --keep option every snapshot is kept
+ * and only unreferenced data is removed.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli.h"
+#include "policy.h"
+#include "repo.h"
+
+const char cmd_prune_usage[] =
+	"usage: vault prune [--keep-last N] [--keep-hourly N] [--keep-daily N]\n"
+	"                   [--keep-weekly N] [--keep-monthly N] [--keep-yearly N]\n"
+	"                   [--keep-days N] [--keep-tag TAG]... [--dry-run] [--json]\n"
+	"\n"
+	"Forgets the snapshots the policy does not keep, then deletes or\n"
+	"repacks pack files to free the space nothing references any more.\n"
+	"A snapshot kept by any rule is kept; without rules all are kept.\n"
+	"N is a positive number or 'unlimited'.\n"
+	"\n"
+	"      --keep-last N      the N newest snapshots\n"
+	"      --keep-hourly N    the newest snapshot of each of the last N hours\n"
+	"      --keep-daily N     ... of the last N days that have a snapshot\n"
+	"      --keep-weekly N    ... of the last N ISO weeks\n"
+	"      --keep-monthly N   ... of the last N months\n"
+	"      --keep-yearly N    ... of the last N years\n"
+	"      --keep-days N      every snapshot within N days of the newest one\n"
+	"      --keep-tag TAG     every snapshot tagged TAG (repeatable)\n"
+	"  -n, --dry-run          show what would be done, change nothing\n"
+	"      --json             print JSON\n"
+	"  -h, --help             show this help\n";
+
+enum {
+	PRUNE_OPT_LAST = CLI_OPT_FIRST_VERB,
+	PRUNE_OPT_HOURLY,
+	PRUNE_OPT_DAILY,
+	PRUNE_OPT_WEEKLY,
+	PRUNE_OPT_MONTHLY,
+	PRUNE_OPT_YEARLY,
+	PRUNE_OPT_DAYS,
+	PRUNE_OPT_TAG,
+	PRUNE_OPT_JSON,
+};
+
+struct prune_ctx {
+	struct cli_json *json;
+	int dry_run;
+};
+
+static void prune_report(void *ctx, const struct repo_snapinfo *s, int keep,
+			 const char *reason)
+{
+	struct prune_ctx *p = ctx;
+	struct buf line = BUF_INIT;
+	char when[40];
+
+	cli_time_format(s->time, when, sizeof(when));
+	if (p->json) {
+		cli_json_begin_object(p->json, NULL);
+		cli_json_str(p->json, "id", s->id);
+		cli_json_strn(p->json, "short_id", s->id, 8);
+		cli_json_str(p->json, "time", when);
+		cli_json_str(p->json, "hostname", s->hostname);
+		cli_json_begin_array(p->json, "tags");
+		for (size_t i = 0; i < s->ntags; i++)
+			cli_json_str(p->json, NULL, s->tags[i]);
+		cli_json_end_array(p->json);
+		cli_json_bool(p->json, "keep", keep);
+		cli_json_str(p->json, "reason", keep && reason ? reason : "");
+		cli_json_end_object(p->json);
+		return;
+	}
+	buf_addf(&line, "%-6s %.8s  %s  ", keep ? "keep" : "forget", s->id,
+		 when);
+	if (s->hostname)
+		cli_quote(&line, s->hostname, strlen(s->hostname));
+	if (keep && reason && *reason)
+		buf_addf(&line, "  (%s)", reason);
+	buf_addch(&line, '\n');
+	fwrite(line.data, 1, line.len, stdout);
+	buf_release(&line);
+}
+
+/* A --keep-* count: a positive number or "unlimited" (-1). */
+static int prune_count(struct cli *c, const char *opt, const char *arg,
+		       int *out)
+{
+	if (!strcmp(arg, "unlimited") || !strcmp(arg, "all")) {
+		*out = -1;
+		return 0;
+	}
+	if (cli_parse_int(arg, 1, 1000000000, out) < 0) {
+		cli_usage_error(c, "--%s: '%s' is not a positive number or 'unlimited'",
+				opt, arg);
+		return -1;
+	}
+	return 0;
+}
+
+int cmd_prune(struct cli *c, int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "keep-last", required_argument, NULL, PRUNE_OPT_LAST },
+		{ "keep-hourly", required_argument, NULL, PRUNE_OPT_HOURLY },
+		{ "keep-daily", required_argument, NULL, PRUNE_OPT_DAILY },
+		{ "keep-weekly", required_argument, NULL, PRUNE_OPT_WEEKLY },
+		{ "keep-monthly", required_argument, NULL, PRUNE_OPT_MONTHLY },
+		{ "keep-yearly", required_argument, NULL, PRUNE_OPT_YEARLY },
+		{ "keep-days", required_argument, NULL, PRUNE_OPT_DAYS },
+		{ "keep-within", required_argument, NULL, PRUNE_OPT_DAYS },
+		{ "keep-tag", required_argument, NULL, PRUNE_OPT_TAG },
+		{ "dry-run", no_argument, NULL, 'n' },
+		{ "json", no_argument, NULL, PRUNE_OPT_JSON },
+		CLI_GLOBAL_OPTIONS
+	};
+	struct buf err = BUF_INIT, tags = BUF_INIT;
+	struct repo_prune_result res;
+	struct repo_prune_report rep;
+	struct prune_ctx pc = { NULL, 0 };
+	struct policy pol;
+	struct cli_json j;
+	struct repo *r = NULL;
+	char freed[32];
+	int o, e, json = 0, ret = CLI_EXIT_ERROR;
+
+	memset(&pol, 0, sizeof(pol));
+	while ((o = cli_getopt(c, argc, argv, "n", opts)) != CLI_OPT_END) {
+		const char *name = NULL;
+		int *slot = NULL;
+
+		switch (o) {
+		case PRUNE_OPT_LAST:
+			name = "keep-last", slot = &pol.last;
+			break;
+		case PRUNE_OPT_HOURLY:
+			name = "keep-hourly", slot = &pol.hourly;
+			break;
+		case PRUNE_OPT_DAILY:
+			name = "keep-daily", slot = &pol.daily;
+			break;
+		case PRUNE_OPT_WEEKLY:
+			name = "keep-weekly", slot = &pol.weekly;
+			break;
+		case PRUNE_OPT_MONTHLY:
+			name = "keep-monthly", slot = &pol.monthly;
+			break;
+		case PRUNE_OPT_YEARLY:
+			name = "keep-yearly", slot = &pol.yearly;
+			break;
+		case PRUNE_OPT_DAYS:
+			if (cli_parse_int(optarg, 1, 1000000, &pol.days) < 0) {
+				ret = cli_usage_error(c, "--keep-days: '%s' is not a positive number of days",
+						      optarg);
+				goto out;
+			}
+			break;
+		case PRUNE_OPT_TAG:
+			if (buf_add(&tags, &optarg, sizeof(optarg)) < 0) {
+				cli_error(c, "out of memory");
+				goto out;
+			}
+			break;
+		case 'n':
+			pc.dry_run = 1;
+			break;
+		case PRUNE_OPT_JSON:
+			json = 1;
+			break;
+		case CLI_OPT_HELP:
+			ret = CLI_EXIT_OK;
+			goto out;
+		default:
+			ret = CLI_EXIT_USAGE;
+			goto out;
+		}
+		if (slot && prune_count(c, name, optarg, slot) < 0) {
+			ret = CLI_EXIT_USAGE;
+			goto out;
+		}
+	}
+	if (optind < argc) {
+		ret = cli_usage_error(c, "unexpected argument '%s'", argv[optind]);
+		goto out;
+	}
+	pol.keep_tags = (const char *const *)tags.data;
+	pol.nkeep_tags = tags.len / sizeof(char *);
+
+	cli_json_init(&j);
+	if (json) {
+		pc.json = &j;
+		cli_json_begin_object(&j, NULL);
+		cli_json_bool(&j, "dry_run", pc.dry_run);
+		cli_json_begin_array(&j, "snapshots");
+	}
+	/* even a dry run plans against a repository nobody else changes
+	 * meanwhile, so it takes the writer lock too */
+	if (cli_open(c, &r, 1))
+		goto out_json;
+	rep.snapshot = prune_report;
+	rep.ctx = &pc;
+	memset(&res, 0, sizeof(res));
+	e = repo_prune(r, &pol, pc.dry_run, &rep, &res, &err);
+	if (e < 0) {
+		cli_fail(c, e, &err, "cannot prune");
+		goto out_json;
+	}
+	if (json) {
+		cli_json_end_array(&j);
+		cli_json_u64(&j, "kept", res.kept);
+		cli_json_u64(&j, "forgotten", res.forgotten);
+		cli_json_u64(&j, "packs_deleted", res.packs_deleted);
+		cli_json_u64(&j, "packs_repacked", res.packs_repacked);
+		cli_json_u64(&j, "blobs_removed", res.blobs_removed);
+		cli_json_u64(&j, "bytes_freed", res.bytes_freed);
+		cli_json_end_object(&j);
+		if (cli_json_finish(&j) < 0) {
+			cli_error(c, "cannot write to standard output");
+			goto out_json;
+		}
+	} else {
+		const char *would = pc.dry_run ? "would be " : "";
+
+		cli_human_size(res.bytes_freed, freed, sizeof(freed));
+		printf("%llu snapshots kept, %llu %sforgotten\n",
+		       (unsigned long long)res.kept,
+		       (unsigned long long)res.forgotten, would);
+		printf("%llu packs %sdeleted, %llu %srepacked, %llu blobs %sremoved, %s %sfreed\n",
+		       (unsigned long long)res.packs_deleted, would,
+		       (unsigned long long)res.packs_repacked, would,
+		       (unsigned long long)res.blobs_removed, would, freed,
+		       would);
+		if (pc.dry_run)
+			printf("(dry run: nothing was changed)\n");
+	}
+	ret = CLI_EXIT_OK;
+out_json:
+	cli_json_release(&j);
+out:
+	repo_free(r);
+	buf_release(&tags);
+	buf_release(&err);
+	return ret;
+}

@@ -1,0 +1,170 @@
+/*
+ * vault: the program's entry point.  Parses the global options that come
+ * before the verb, then dispatches from a table of verbs to
+ * cmd_<verb>() in src/cmd-<verb>.c (which accepts the global options
+ * again, so they may also follow the verb).
+ */
+#ifdef HAVE_CONFIG_H
+#include "config.h"	/* autoconf's, from the build directory */
+#endif
+
+#include <errno.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <sodium.h>
+
+#include "cli.h"
+
+#ifndef PACKAGE_VERSION
+#define PACKAGE_VERSION "0.1.0"
+#endif
+
+struct vault_verb {
+	const char *name;
+	int (*fn)(struct cli *c, int argc, char **argv);
+	const char *usage;
+	const char *summary;
+};
+
+static const struct vault_verb vault_verbs[] = {
+	{ "init", cmd_init, cmd_init_usage, "create a repository" },
+	{ "snapshot", cmd_snapshot, cmd_snapshot_usage,
+	  "store files and directories as a new snapshot" },
+	{ "list", cmd_list, cmd_list_usage, "list snapshots" },
+	{ "ls", cmd_ls, cmd_ls_usage, "list the entries of a snapshot" },
+	{ "cat", cmd_cat, cmd_cat_usage, "write a file of a snapshot to stdout" },
+	{ "mount", cmd_mount, cmd_mount_usage,
+	  "extract a snapshot (or parts of it) into a directory" },
+	{ "diff", cmd_diff, cmd_diff_usage, "compare two snapshots" },
+	{ "forget", cmd_forget, cmd_forget_usage, "forget snapshots" },
+	{ "prune", cmd_prune, cmd_prune_usage,
+	  "apply a retention policy and reclaim space" },
+	{ "check", cmd_check, cmd_check_usage, "verify the repository" },
+	{ "stats", cmd_stats, cmd_stats_usage, "show repository statistics" },
+	{ "key", cmd_key, cmd_key_usage, "manage the repository passphrase" },
+};
+
+#define VAULT_NVERBS (sizeof(vault_verbs) / sizeof(vault_verbs[0]))
+
+static void vault_usage(FILE *f)
+{
+	fputs("usage: vault [--repo DIR] [--lock-wait SECONDS]\n"
+	      "             [--passphrase-command CMD] VERB [ARGS...]\n"
+	      "       vault --help | --version | help VERB\n"
+	      "\n"
+	      "Verbs:\n", f);
+	for (size_t i = 0; i < VAULT_NVERBS; i++)
+		fprintf(f, "  %-10s %s\n", vault_verbs[i].name,
+			vault_verbs[i].summary);
+	fputs("\n"
+	      "Global options (before or after the verb):\n"
+	      "  --repo DIR              repository (default: $VAULT_REPO, else\n"
+	      "                          $XDG_DATA_HOME/vault/repo or ~/.local/share/vault/repo)\n"
+	      "  --lock-wait SECONDS     wait this long for the repository lock\n"
+	      "  --passphrase-command CMD\n"
+	      "                          run CMD with /bin/sh -c; its output is the passphrase\n"
+	      "  -h, --help              show help (also: vault VERB --help)\n"
+	      "  --version               show the version\n"
+	      "\n"
+	      "Exit codes: 0 success, 1 error, 2 usage error, 3 damage found by check.\n"
+	      "See vault(1) for details.\n", f);
+}
+
+static const struct vault_verb *vault_find(const char *name)
+{
+	for (size_t i = 0; i < VAULT_NVERBS; i++)
+		if (!strcmp(vault_verbs[i].name, name))
+			return &vault_verbs[i];
+	return NULL;
+}
+
+/* `vault help [VERB]` */
+static int vault_help(struct cli *c, int argc, char **argv)
+{
+	const struct vault_verb *v;
+
+	if (argc < 2) {
+		vault_usage(stdout);
+		return CLI_EXIT_OK;
+	}
+	v = vault_find(argv[1]);
+	if (!v)
+		return cli_usage_error(c, "unknown verb '%s'", argv[1]);
+	fputs(v->usage, stdout);
+	return CLI_EXIT_OK;
+}
+
+int main(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "version", no_argument, NULL, CLI_OPT_VERSION },
+		CLI_GLOBAL_OPTIONS
+	};
+	const struct vault_verb *v;
+	struct cli c;
+	int o, vi, ret;
+
+	if (sodium_init() < 0) {
+		fputs("vault: cannot initialise libsodium\n", stderr);
+		return CLI_EXIT_ERROR;
+	}
+	cli_init(&c);
+	opterr = 0;
+	/* "+": stop at the verb; the verb parses the rest itself */
+	while ((o = getopt_long(argc, argv, "+:h", opts, NULL)) != -1) {
+		switch (o) {
+		case 'h':
+			vault_usage(stdout);
+			cli_release(&c);
+			return CLI_EXIT_OK;
+		case CLI_OPT_VERSION:
+			printf("vault %s\n", PACKAGE_VERSION);
+			cli_release(&c);
+			return CLI_EXIT_OK;
+		case ':':
+			ret = cli_usage_error(&c, "option '%s' needs an argument",
+					      argv[optind - 1]);
+			goto out;
+		case '?':
+			if (optopt > 0 && optopt < 128)
+				ret = cli_usage_error(&c, "unknown option '-%c'",
+						      optopt);
+			else
+				ret = cli_usage_error(&c, "unknown option '%s'",
+						      argv[optind - 1]);
+			goto out;
+		default:
+			if (cli_global_option(&c, o, optarg) < 0) {
+				ret = CLI_EXIT_USAGE;
+				goto out;
+			}
+			break;
+		}
+	}
+	if (optind >= argc) {
+		vault_usage(stderr);
+		ret = CLI_EXIT_USAGE;
+		goto out;
+	}
+	if (!strcmp(argv[optind], "help")) {
+		ret = vault_help(&c, argc - optind, argv + optind);
+		goto out;
+	}
+	v = vault_find(argv[optind]);
+	if (!v) {
+		ret = cli_usage_error(&c, "unknown verb '%s'", argv[optind]);
+		goto out;
+	}
+	c.verb = v->name;
+	c.usage = v->usage;
+	vi = optind;
+	/* optind = 0 makes glibc start a fresh scan over the verb's argv */
+	optind = 0;
+	ret = v->fn(&c, argc - vi, argv + vi);
+out:
+	cli_release(&c);
+	return ret;
+}

@@ -1,0 +1,630 @@
+/*
+ * check: repo_check and repo_rebuild_index.
+ *
+ * check walks every indexed pack: the file must exist with the indexed
+ * size, its header, footer and trailer must decode and agree with the
+ * index, and every indexed blob must pass blob_verify (keyless XXH3) or,
+ * for packs chosen for reading data, decode and hash back to its id.
+ * Damaged blob ids are collected; afterwards each snapshot referencing
+ * one has its manifest walked once to name the affected paths.
+ *
+ * rebuild-index reads only the packs: trailers give chunks, tombstone
+ * blobs give forgotten snapshots, snapshot blobs (not tombstoned) give
+ * snapshots whose manifests are walked for their references.  The new
+ * database is built in tmp/ and renamed over index.db while no reader
+ * has the old one open (exclusive lock.read).
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <sodium.h>
+#include <sys/stat.h>
+
+#include "blob.h"
+#include "check.h"
+#include "index.h"
+#include "lock.h"
+#include "reader.h"
+#include "repo-internal.h"
+#include "snaprec.h"
+
+struct check {
+	struct repo *r;
+	const struct repo_check_opts *o;
+	struct repo_check_result *res;
+	struct buf damaged;	/* 32-byte ids */
+	struct buf stored, plain, msg;
+};
+
+static void check_report(struct check *c, const char *kind, const char *what,
+			 const char *detail)
+{
+	/* "path" lines detail a problem already counted */
+	if (strcmp(kind, "path"))
+		c->res->problems++;
+	if (c->o->problem)
+		c->o->problem(c->o->ctx, kind, what, detail);
+}
+
+static int check_damaged(struct check *c, const uint8_t *id)
+{
+	return buf_add(&c->damaged, id, 32);
+}
+
+static int check_cmp_id(const void *a, const void *b)
+{
+	return memcmp(a, b, 32);
+}
+
+/* Sorts and dedups the damaged ids for bsearch. */
+static void check_damaged_sort(struct check *c)
+{
+	size_t n = c->damaged.len / 32, k = 0;
+
+	qsort(c->damaged.data, n, 32, check_cmp_id);
+	for (size_t i = 0; i < n; i++)
+		if (!k || memcmp(c->damaged.data + 32 * (k - 1),
+				 c->damaged.data + 32 * i, 32))
+			memmove(c->damaged.data + 32 * k++,
+				c->damaged.data + 32 * i, 32);
+	buf_setlen(&c->damaged, 32 * k);
+}
+
+static int check_is_damaged(const struct check *c, const uint8_t *id)
+{
+	return bsearch(id, c->damaged.data, c->damaged.len / 32, 32,
+		       check_cmp_id) != NULL;
+}
+
+/* ---- packs and blobs --------------------------------------------- */
+
+struct check_pack {
+	struct check *c;
+	const struct index_pack *p;
+	char hex[65];
+	struct pack_entry *e;	/* trailer, NULL when unreadable */
+	size_t n;
+	int data;		/* decode and hash every blob */
+};
+
+static int check_cmp_off(const void *key, const void *ent)
+{
+	uint64_t off = *(const uint64_t *)key;
+	const struct pack_entry *e = ent;
+
+	return off < e->offset ? -1 : off > e->offset;
+}
+
+/* The index row must be the trailer's entry at that offset. */
+static void check_against_trailer(struct check_pack *cp, const uint8_t *id,
+				  const struct index_loc *loc,
+				  const char *blob)
+{
+	const struct pack_entry *e;
+	struct buf d = BUF_INIT;
+
+	if (!cp->e)
+		return;
+	e = bsearch(&loc->offset, cp->e, cp->n, sizeof(*e), check_cmp_off);
+	if (e && !memcmp(e->id, id, 32) && e->length == loc->length &&
+	    e->type == loc->type && e->raw_len == loc->raw_len)
+		return;
+	buf_addf(&d, "pack %s: the index entry does not match the pack's"
+		 " trailer", cp->hex);
+	check_report(cp->c, "index", blob, (char *)d.data);
+	buf_release(&d);
+}
+
+static int check_blob(void *ctx, const uint8_t *id, const struct index_loc *loc)
+{
+	struct check_pack *cp = ctx;
+	struct check *c = cp->c;
+	char blob[65];
+	int rc;
+
+	hex_encode(blob, id, 32);
+	c->res->blobs_checked++;
+	check_against_trailer(cp, id, loc, blob);
+	buf_reset(&c->msg);
+	if (cp->data) {
+		rc = reader_load(c->r, loc, id, &c->stored, &c->plain, &c->msg);
+	} else {
+		rc = reader_stored(c->r, loc, &c->stored, &c->msg);
+		if (rc == 0 && blob_verify(c->stored.data, c->stored.len) < 0)
+			rc = repo_errf(&c->msg, -EBADMSG, "pack %s: blob %s:"
+				       " checksum mismatch", cp->hex, blob);
+	}
+	if (rc == -ENOMEM)
+		return rc;
+	if (rc < 0) {
+		check_report(c, "blob", blob, (char *)c->msg.data);
+		return check_damaged(c, id);
+	}
+	return 0;
+}
+
+static int check_missing_blob(void *ctx, const uint8_t *id,
+			      const struct index_loc *loc)
+{
+	return check_damaged(ctx, id);
+}
+
+/* Header, footer, trailer; reports and returns 0 unless out of memory. */
+static void check_trailer(struct check_pack *cp, uint64_t size)
+{
+	struct check *c = cp->c;
+	struct buf d = BUF_INIT;
+	uint64_t got;
+	int rc;
+
+	if (size != cp->p->size) {
+		buf_addf(&d, "size %llu, the index says %llu",
+			 (unsigned long long)size,
+			 (unsigned long long)cp->p->size);
+		check_report(c, "pack", cp->hex, (char *)d.data);
+	}
+	buf_reset(&c->msg);
+	rc = reader_pack_trailer(c->r, cp->p->name, &cp->e, &cp->n, &got,
+				 &c->msg);
+	if (rc < 0) {
+		check_report(c, "pack", cp->hex, (char *)c->msg.data);
+	} else if (cp->n != cp->p->nblobs) {
+		buf_reset(&d);
+		buf_addf(&d, "the trailer lists %zu blobs, the index says"
+			 " %llu", cp->n, (unsigned long long)cp->p->nblobs);
+		check_report(c, "index", cp->hex, (char *)d.data);
+	}
+	buf_release(&d);
+}
+
+static int check_wants_data(const struct check *c)
+{
+	double s = c->o->subset;
+
+	if (c->o->read_data || s >= 100)
+		return 1;
+	if (s <= 0)
+		return 0;
+	return randombytes_uniform(1000000) < (uint32_t)(s * 10000);
+}
+
+static int check_pack(struct check *c, const struct index_pack *p)
+{
+	struct check_pack cp = { c, p, "", NULL, 0, check_wants_data(c) };
+	struct buf path = BUF_INIT;
+	struct stat st;
+	int rc;
+
+	hex_encode(cp.hex, p->name, 32);
+	rc = repo_pack_path(c->r, p->name, &path, NULL);
+	if (rc < 0)
+		return rc;
+	c->res->packs_checked++;
+	if (stat((char *)path.data, &st) < 0) {
+		repo_errf(&c->msg, -errno, "%s: %s", (char *)path.data,
+			  strerror(errno));
+		buf_release(&path);
+		check_report(c, "pack", cp.hex, (char *)c->msg.data);
+		return index_pack_chunks(c->r->ix, p->pid, check_missing_blob,
+					 c, NULL);
+	}
+	buf_release(&path);
+	check_trailer(&cp, (uint64_t)st.st_size);
+	rc = index_pack_chunks(c->r->ix, p->pid, check_blob, &cp, NULL);
+	free(cp.e);
+	reader_cache_flush(c->r->cache);
+	return rc;
+}
+
+struct check_packs {
+	struct index_pack *p;
+	size_t n, cap;
+};
+
+static int check_collect(void *ctx, const struct index_pack *p)
+{
+	struct check_packs *l = ctx;
+
+	if (l->n == l->cap) {
+		size_t cap = l->cap ? 2 * l->cap : 256;
+		struct index_pack *q = realloc(l->p, cap * sizeof(*q));
+
+		if (!q)
+			return -ENOMEM;
+		l->p = q;
+		l->cap = cap;
+	}
+	l->p[l->n++] = *p;
+	return 0;
+}
+
+static int check_packs(struct check *c, struct buf *err)
+{
+	struct check_packs l = { 0 };
+	int rc = index_pack_foreach(c->r->ix, check_collect, &l, err);
+
+	for (size_t i = 0; rc == 0 && i < l.n; i++)
+		rc = check_pack(c, &l.p[i]);
+	free(l.p);
+	return rc;
+}
+
+/* ---- snapshots --------------------------------------------------- */
+
+static int check_missing_ref(void *ctx, const uint8_t *snap,
+			     const uint8_t *chunk)
+{
+	struct check *c = ctx;
+	char s[65], b[65];
+
+	hex_encode(s, snap, 32);
+	hex_encode(b, chunk, 32);
+	repo_errf(&c->msg, 0, "snapshot %s references it but no pack"
+		  " holds it", s);
+	check_report(c, "blob", b, (char *)c->msg.data);
+	return check_damaged(c, chunk);
+}
+
+static int check_add_snap(void *ctx, const uint8_t *snap)
+{
+	return buf_add(ctx, snap, 32);
+}
+
+/* Walks one snapshot's manifest, reporting paths with damaged chunks. */
+static void check_walk(struct check *c, const uint8_t *snap)
+{
+	struct reader_manifest *m = NULL;
+	struct manifest_entry e = { 0 };
+	struct manifest_chunk ch;
+	struct buf what = BUF_INIT;
+	char hex[65], blob[65];
+	int rc, hit;
+
+	hex_encode(hex, snap, 32);
+	check_report(c, "snapshot", hex, "references damaged or missing"
+		     " data");
+	rc = reader_manifest_open(&m, c->r, c->r->ix, snap, &c->msg);
+	while (rc == 0 && (rc = reader_manifest_next(m, &e, &c->msg)) == 1) {
+		hit = 0;
+		while ((rc = reader_manifest_chunk(m, &ch, &c->msg)) == 1) {
+			if (hit || !check_is_damaged(c, ch.id))
+				continue;
+			hit = 1;
+			hex_encode(blob, ch.id, 32);
+			buf_reset(&what);
+			buf_addf(&what, "%s:%s", hex, e.path);
+			repo_errf(&c->msg, 0, "blob %s is damaged", blob);
+			check_report(c, "path", (char *)what.data,
+				     (char *)c->msg.data);
+		}
+		if (rc < 0)
+			break;
+	}
+	if (rc < 0)
+		check_report(c, "snapshot", hex, (char *)c->msg.data);
+	manifest_entry_release(&e);
+	reader_manifest_free(m);
+	buf_release(&what);
+}
+
+static int check_affected(struct check *c, struct buf *err)
+{
+	struct buf snaps = BUF_INIT;
+	size_t n;
+	int rc = 0;
+
+	check_damaged_sort(c);
+	for (size_t i = 0; rc == 0 && i < c->damaged.len / 32; i++)
+		rc = index_chunk_snaps(c->r->ix, c->damaged.data + 32 * i,
+				       check_add_snap, &snaps, err);
+	n = snaps.len / 32;
+	if (rc == 0)
+		qsort(snaps.data, n, 32, check_cmp_id);
+	for (size_t i = 0; rc == 0 && i < n; i++) {
+		if (i && !memcmp(snaps.data + 32 * (i - 1),
+				 snaps.data + 32 * i, 32))
+			continue;
+		check_walk(c, snaps.data + 32 * i);
+	}
+	buf_release(&snaps);
+	return rc;
+}
+
+int repo_check(struct repo *r, const struct repo_check_opts *o,
+	       struct repo_check_result *res, struct buf *err)
+{
+	static const struct repo_check_opts none;
+	struct check c = { r, o ? o : &none, res, BUF_INIT, BUF_INIT,
+			   BUF_INIT, BUF_INIT };
+	int rc;
+
+	memset(res, 0, sizeof(*res));
+	rc = index_quick_check(r->ix, &c.msg);
+	if (rc > 0)	/* go on: the packs may still be fine */
+		check_report(&c, "index", "index.db", (char *)c.msg.data);
+	rc = rc < 0 ? rc : check_packs(&c, err);
+	if (rc == 0)
+		rc = index_missing_refs(r->ix, check_missing_ref, &c, err);
+	if (rc == 0 && c.damaged.len)
+		rc = check_affected(&c, err);
+	buf_release(&c.damaged);
+	buf_release(&c.stored);
+	buf_release(&c.plain);
+	buf_release(&c.msg);
+	if (rc < 0) {
+		if (err && !err->len)
+			repo_errf(err, rc, "check: %s", strerror(-rc));
+		return rc;
+	}
+	if (res->problems)
+		return repo_errf(err, -EBADMSG, "%llu problems found",
+				 (unsigned long long)res->problems);
+	return 0;
+}
+
+/* ---- rebuild-index ----------------------------------------------- */
+
+/* A snapshot blob found in the packs, with its time for ordering. */
+struct rebuild_snap {
+	uint8_t id[32];
+	int64_t time;
+};
+
+struct rebuild {
+	struct repo *r;
+	struct index *nx;
+	struct repo_check_result *res;
+	struct buf stored, plain, msg;
+	struct buf snaps;	/* struct rebuild_snap[] */
+};
+
+static int rebuild_pack(void *ctx, const uint8_t *name)
+{
+	struct rebuild *rb = ctx;
+	struct pack_entry *e = NULL;
+	uint64_t size;
+	size_t n;
+	int rc = reader_pack_trailer(rb->r, name, &e, &n, &size, &rb->msg);
+
+	if (rc == -ENOMEM)
+		return rc;
+	if (rc < 0) {	/* unreadable: its blobs cannot be located */
+		rb->res->problems++;
+		return 0;
+	}
+	rb->res->packs_checked++;
+	rb->res->blobs_checked += n;
+	rc = index_begin(rb->nx, &rb->msg);
+	if (rc == 0)
+		rc = index_pack_add(rb->nx, name, size, e, n, 0, 0, &rb->msg);
+	if (rc == 0)
+		rc = index_commit(rb->nx, &rb->msg);
+	else
+		index_rollback(rb->nx);
+	free(e);
+	return rc;
+}
+
+static int rebuild_tomb(void *ctx, const uint8_t *id,
+			const struct index_loc *loc)
+{
+	struct rebuild *rb = ctx;
+	uint8_t (*ids)[32] = NULL;
+	size_t n = 0;
+	int rc = reader_load(rb->r, loc, id, &rb->stored, &rb->plain,
+			     &rb->msg);
+
+	if (rc == 0)
+		rc = tombstone_decode(rb->plain.data, rb->plain.len, &ids, &n);
+	if (rc < 0) {
+		free(ids);
+		rb->res->problems++;
+		return rc == -ENOMEM ? rc : 0;
+	}
+	for (size_t i = 0; rc == 0 && i < n; i++)
+		rc = index_tomb_add(rb->nx, ids[i], id, &rb->msg);
+	free(ids);
+	return rc;
+}
+
+static int rebuild_collect_snap(void *ctx, const uint8_t *id,
+				const struct index_loc *loc)
+{
+	struct rebuild *rb = ctx;
+	struct rebuild_snap s;
+	struct snaprec rec;
+	int rc = reader_snaprec(rb->r, rb->nx, id, &rec, &rb->msg);
+
+	if (rc < 0) {	/* unreadable record: the snapshot is lost */
+		rb->res->problems++;
+		return rc == -ENOMEM ? rc : 0;
+	}
+	memcpy(s.id, id, 32);
+	s.time = rec.time;
+	snaprec_release(&rec);
+	return buf_add(&rb->snaps, &s, sizeof(s));
+}
+
+/* Oldest first, so snapshots of the same second keep a stable order. */
+static int rebuild_cmp_snap(const void *a, const void *b)
+{
+	const struct rebuild_snap *x = a, *y = b;
+
+	if (x->time != y->time)
+		return x->time < y->time ? -1 : 1;
+	return memcmp(x->id, y->id, 32);
+}
+
+/* Every chunk the snapshot references goes to the TEMP refs table. */
+static int rebuild_refs(struct rebuild *rb, struct reader_manifest *m,
+			const uint8_t *snap)
+{
+	const struct snaprec *rec = reader_manifest_rec(m);
+	struct manifest_entry e = { 0 };
+	struct manifest_chunk ch;
+	int rc = index_refs_reset(rb->nx, &rb->msg);
+
+	if (rc == 0)
+		rc = index_ref_add(rb->nx, snap, &rb->msg);
+	for (size_t i = 0; rc == 0 && i < rec->nmanifest; i++)
+		rc = index_ref_add(rb->nx, rec->manifest[i].id, &rb->msg);
+	while (rc == 0 && (rc = reader_manifest_next(m, &e, &rb->msg)) == 1)
+		while ((rc = reader_manifest_chunk(m, &ch, &rb->msg)) == 1)
+			if ((rc = index_ref_add(rb->nx, ch.id, &rb->msg)) < 0)
+				break;
+	manifest_entry_release(&e);
+	return rc;
+}
+
+static int rebuild_snapshot(struct rebuild *rb, const uint8_t *snap)
+{
+	struct reader_manifest *m = NULL;
+	const struct snaprec *rec;
+	struct index_snap s;
+	int rc = index_tomb_has(rb->nx, snap);
+
+	if (rc != 0)
+		return rc < 0 ? rc : 0;	/* forgotten */
+	rc = reader_manifest_open(&m, rb->r, rb->nx, snap, &rb->msg);
+	if (rc == 0)
+		rc = rebuild_refs(rb, m, snap);
+	if (rc < 0) {	/* a snapshot we cannot walk is left out */
+		reader_manifest_free(m);
+		rb->res->problems++;
+		return rc == -ENOMEM ? rc : 0;
+	}
+	rec = reader_manifest_rec(m);
+	memset(&s, 0, sizeof(s));
+	memcpy(s.id, snap, 32);
+	s.time = rec->time;
+	s.hostname = rec->hostname;
+	s.source = rec->source;
+	s.tags = (const char *const *)rec->tags;
+	s.ntags = rec->ntags;
+	s.entries = rec->entries;
+	s.bytes_read = rec->bytes_read;
+	s.bytes_added = rec->bytes_added;
+	s.bytes_stored = rec->bytes_stored;
+	s.meta_json = rec->meta_json;
+	rc = index_begin(rb->nx, &rb->msg);
+	if (rc == 0)
+		rc = index_snap_add(rb->nx, &s, &rb->msg);
+	if (rc == 0)
+		rc = index_commit(rb->nx, &rb->msg);
+	else
+		index_rollback(rb->nx);
+	reader_manifest_free(m);
+	return rc;
+}
+
+static int rebuild_fill(struct rebuild *rb)
+{
+	struct rebuild_snap *s;
+	size_t n;
+	int rc = repo_foreach_pack_file(rb->r, rebuild_pack, rb);
+
+	if (rc == 0)
+		rc = index_begin(rb->nx, &rb->msg);
+	if (rc == 0) {
+		rc = index_chunks_of_type(rb->nx, BLOB_TOMBSTONE, rebuild_tomb,
+					  rb, &rb->msg);
+		if (rc == 0)
+			rc = index_commit(rb->nx, &rb->msg);
+		else
+			index_rollback(rb->nx);
+	}
+	if (rc == 0)
+		rc = index_chunks_of_type(rb->nx, BLOB_SNAPSHOT,
+					  rebuild_collect_snap, rb, &rb->msg);
+	n = rb->snaps.len / sizeof(*s);
+	s = (struct rebuild_snap *)rb->snaps.data;
+	if (rc == 0)
+		qsort(s, n, sizeof(*s), rebuild_cmp_snap);
+	for (size_t i = 0; rc == 0 && i < n; i++)
+		rc = rebuild_snapshot(rb, s[i].id);
+	return rc;
+}
+
+/* Removes a database's companion files, and the file itself if all. */
+static void rebuild_unlink_db(const char *path, int all)
+{
+	static const char *const suffix[] = { "-wal", "-shm", "-journal", "" };
+	size_t n = sizeof(suffix) / sizeof(suffix[0]) - !all;
+	struct buf p = BUF_INIT;
+
+	for (size_t i = 0; i < n; i++) {
+		buf_reset(&p);
+		if (buf_addf(&p, "%s%s", path, suffix[i]) == 0)
+			unlink((char *)p.data);
+	}
+	buf_release(&p);
+}
+
+/* Renames the new database over index.db with no reader around. */
+static int rebuild_swap(struct repo *r, const char *tmp, struct buf *err)
+{
+	struct buf path = BUF_INIT, lk = BUF_INIT;
+	struct lock *l = NULL;
+	int rc = repo_join(r, "lock.read", &lk);
+
+	if (rc == 0)
+		rc = lock_readers(&l, (char *)lk.data, 1, repo_readers_wait(r),
+				  err);
+	if (rc == 0)
+		rc = repo_join(r, "index.db", &path);
+	if (rc == 0) {
+		index_free(r->ix);	/* checkpoints and drops its WAL */
+		r->ix = NULL;
+		/* index.db itself stays until the rename replaces it */
+		rebuild_unlink_db((char *)path.data, 0);
+		if (rename(tmp, (char *)path.data) < 0)
+			rc = repo_errf(err, -errno, "cannot rename %s: %s",
+				       tmp, strerror(errno));
+		repo_fsync_dir(r->path);
+		if (index_open(&r->ix, (char *)path.data, err) < 0 && !rc)
+			rc = -EIO;
+	}
+	lock_release(l);
+	buf_release(&path);
+	buf_release(&lk);
+	return rc;
+}
+
+int repo_rebuild_index(struct repo *r, struct repo_check_result *res,
+		       struct buf *err)
+{
+	struct rebuild rb = { r, NULL, res, BUF_INIT, BUF_INIT, BUF_INIT,
+			      BUF_INIT };
+	struct buf tmp = BUF_INIT;
+	int rc;
+
+	memset(res, 0, sizeof(*res));
+	rc = repo_need_writer(r, "rebuild-index", err);
+	if (rc == 0)
+		rc = repo_join(r, CHECK_REBUILD_DB, &tmp);
+	if (rc < 0)
+		return rc;
+	rebuild_unlink_db((char *)tmp.data, 1);
+	rc = index_open(&rb.nx, (char *)tmp.data, err);
+	if (rc == 0) {
+		rc = rebuild_fill(&rb);
+		if (rc < 0)
+			repo_errf(err, rc, "rebuild-index: %s", rb.msg.len
+				  ? (char *)rb.msg.data : strerror(-rc));
+	}
+	if (rc == 0)
+		rc = index_seal(rb.nx, err);
+	index_free(rb.nx);
+	if (rc == 0)
+		rc = rebuild_swap(r, (char *)tmp.data, err);
+	else
+		rebuild_unlink_db((char *)tmp.data, 1);
+	buf_release(&tmp);
+	buf_release(&rb.stored);
+	buf_release(&rb.plain);
+	buf_release(&rb.msg);
+	buf_release(&rb.snaps);
+	return rc;
+}

@@ -1,0 +1,847 @@
+/*
+ * reader: blobs out of packs (verified), pack trailers, snapshot records,
+ * manifest streams, and the repo_iter_* snapshot reader.
+ *
+ * repo_iter_read keeps a few chunks of the current file in flight on
+ * worker threads (pread + decrypt + decompress + verify) while the
+ * calling thread hands finished chunks to the sink in order, so restore
+ * speed is not the sum of decode and write time.  The calling thread
+ * alone touches the index and the manifest decoder; the workers only
+ * touch their slot and the (locked) cache of pack descriptors.  Memory:
+ * a handful of slots, each at most one stored and one plain chunk.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <sys/stat.h>
+
+#include "blob.h"
+#include "reader.h"
+#include "repo-internal.h"
+
+#define READER_FDS		16
+#define READER_MAX_STORED	(BLOB_MAX_RAW + (1u << 20))
+#define READER_MAX_THREADS	4
+
+/* ---- cache of open pack descriptors ------------------------------ */
+
+struct reader_fd {
+	uint8_t name[32];
+	int fd;
+	unsigned refs;
+	uint64_t used;
+};
+
+struct reader_cache {
+	pthread_mutex_t mu;
+	struct reader_fd e[READER_FDS];
+	uint64_t tick;
+};
+
+int reader_cache_new(struct reader_cache **out)
+{
+	struct reader_cache *c = calloc(1, sizeof(*c));
+
+	*out = NULL;
+	if (!c)
+		return -ENOMEM;
+	pthread_mutex_init(&c->mu, NULL);
+	for (int i = 0; i < READER_FDS; i++)
+		c->e[i].fd = -1;
+	*out = c;
+	return 0;
+}
+
+void reader_cache_flush(struct reader_cache *c)
+{
+	if (!c)
+		return;
+	pthread_mutex_lock(&c->mu);
+	for (int i = 0; i < READER_FDS; i++) {
+		if (c->e[i].fd >= 0 && !c->e[i].refs) {
+			close(c->e[i].fd);
+			c->e[i].fd = -1;
+		}
+	}
+	pthread_mutex_unlock(&c->mu);
+}
+
+void reader_cache_free(struct reader_cache *c)
+{
+	if (!c)
+		return;
+	for (int i = 0; i < READER_FDS; i++)
+		if (c->e[i].fd >= 0)
+			close(c->e[i].fd);
+	pthread_mutex_destroy(&c->mu);
+	free(c);
+}
+
+/* Keeps fd in a free (or least recently used idle) entry; the slot, or
+ * -1 when every entry is busy and fd stays the caller's to close. */
+static int reader_cache_put_new(struct reader_cache *c,
+				const uint8_t name[32], int fd)
+{
+	int best = -1;
+
+	for (int i = 0; i < READER_FDS; i++) {
+		if (c->e[i].refs)
+			continue;
+		if (best < 0 || c->e[i].fd < 0 ||
+		    (c->e[best].fd >= 0 && c->e[i].used < c->e[best].used))
+			best = i;
+	}
+	if (best < 0)
+		return -1;
+	if (c->e[best].fd >= 0)
+		close(c->e[best].fd);
+	memcpy(c->e[best].name, name, 32);
+	c->e[best].fd = fd;
+	c->e[best].refs = 1;
+	c->e[best].used = ++c->tick;
+	return best;
+}
+
+/* An open descriptor for pack name (>= 0) with *slot to pass back to
+ * reader_fd_put, or -errno. */
+static int reader_fd_get(struct repo *r, const uint8_t name[32], int *slot,
+			 struct buf *err)
+{
+	struct reader_cache *c = r->cache;
+	struct buf path = BUF_INIT;
+	int fd, rc;
+
+	pthread_mutex_lock(&c->mu);
+	for (int i = 0; i < READER_FDS; i++) {
+		if (c->e[i].fd >= 0 && !memcmp(c->e[i].name, name, 32)) {
+			c->e[i].refs++;
+			c->e[i].used = ++c->tick;
+			*slot = i;
+			fd = c->e[i].fd;
+			pthread_mutex_unlock(&c->mu);
+			return fd;
+		}
+	}
+	pthread_mutex_unlock(&c->mu);
+	rc = repo_pack_path(r, name, &path, NULL);
+	fd = rc < 0 ? rc : open((char *)path.data, O_RDONLY | O_CLOEXEC);
+	if (fd < 0) {
+		rc = rc < 0 ? rc : -errno;
+		repo_errf(err, rc == -ENOENT ? -EBADMSG : rc,
+			  "pack %s: cannot open: %s", (char *)path.data,
+			  strerror(-rc));
+		buf_release(&path);
+		return rc == -ENOENT ? -EBADMSG : rc;
+	}
+	buf_release(&path);
+	pthread_mutex_lock(&c->mu);
+	*slot = reader_cache_put_new(c, name, fd);
+	pthread_mutex_unlock(&c->mu);
+	return fd;
+}
+
+static void reader_fd_put(struct repo *r, int slot, int fd)
+{
+	struct reader_cache *c = r->cache;
+
+	if (slot < 0) {
+		close(fd);
+		return;
+	}
+	pthread_mutex_lock(&c->mu);
+	c->e[slot].refs--;
+	pthread_mutex_unlock(&c->mu);
+}
+
+/* ---- blobs ------------------------------------------------------- */
+
+static int reader_pread(int fd, uint8_t *p, size_t n, uint64_t off)
+{
+	ssize_t got;
+
+	while (n > 0) {
+		got = pread(fd, p, n, (off_t)off);
+		if (got < 0 && errno == EINTR)
+			continue;
+		if (got < 0)
+			return -errno;
+		if (got == 0)
+			return -EBADMSG;	/* truncated pack */
+		p += got;
+		n -= (size_t)got;
+		off += (uint64_t)got;
+	}
+	return 0;
+}
+
+int reader_stored(struct repo *r, const struct index_loc *loc,
+		  struct buf *stored, struct buf *err)
+{
+	char pack[65];
+	int fd, slot = -1, rc;
+
+	hex_encode(pack, loc->pack, 32);
+	if (loc->length > READER_MAX_STORED)
+		return repo_errf(err, -EBADMSG, "pack %s: blob at offset %llu"
+				 " has an impossible length %u", pack,
+				 (unsigned long long)loc->offset, loc->length);
+	buf_reset(stored);
+	rc = buf_grow(stored, loc->length);
+	if (rc < 0)
+		return rc;
+	fd = reader_fd_get(r, loc->pack, &slot, err);
+	if (fd < 0)
+		return fd;
+	rc = reader_pread(fd, stored->data, loc->length, loc->offset);
+	reader_fd_put(r, slot, fd);
+	if (rc < 0)
+		return repo_errf(err, rc, "pack %s: cannot read %u bytes at"
+				 " offset %llu: %s", pack, loc->length,
+				 (unsigned long long)loc->offset,
+				 rc == -EBADMSG ? "file is truncated"
+				 : strerror(-rc));
+	buf_setlen(stored, loc->length);
+	return 0;
+}
+
+int reader_load(struct repo *r, const struct index_loc *loc,
+		const uint8_t id[32], struct buf *stored, struct buf *plain,
+		struct buf *err)
+{
+	char pack[65], blob[65];
+	uint8_t got[32];
+	int rc;
+
+	rc = reader_stored(r, loc, stored, err);
+	if (rc < 0)
+		return rc;
+	hex_encode(pack, loc->pack, 32);
+	hex_encode(blob, id, 32);
+	buf_reset(plain);
+	rc = blob_decode(plain, NULL, stored->data, stored->len,
+			 repo_enc_key(r));
+	if (rc == -EBADMSG || rc == -EKEYREJECTED || rc == -ENOKEY)
+		return repo_errf(err, -EBADMSG, "pack %s: blob %s: %s", pack,
+				 blob, rc == -EBADMSG ? "corrupt (checksum or"
+				 " framing)" : "authentication failed");
+	if (rc < 0)
+		return repo_errf(err, rc, "pack %s: blob %s: %s", pack, blob,
+				 strerror(-rc));
+	if (plain->len != loc->raw_len)
+		return repo_errf(err, -EBADMSG, "pack %s: blob %s: length %zu,"
+				 " expected %u", pack, blob, plain->len,
+				 loc->raw_len);
+	repo_chunk_id(r, plain->data, plain->len, got);
+	if (memcmp(got, id, 32))
+		return repo_errf(err, -EBADMSG, "pack %s: blob %s: content"
+				 " does not match its id", pack, blob);
+	return 0;
+}
+
+int reader_chunk(struct repo *r, struct index *ix, const uint8_t id[32],
+		 uint32_t len, struct buf *stored, struct buf *plain,
+		 struct buf *err)
+{
+	struct index_loc loc;
+	char blob[65];
+	int rc;
+
+	hex_encode(blob, id, 32);
+	rc = index_chunk_get(ix, id, &loc);
+	if (rc == 0)
+		return repo_errf(err, -ENOENT, "chunk %s is not in the index",
+				 blob);
+	if (rc < 0)
+		return repo_errf(err, rc, "index lookup of %s: %s", blob,
+				 strerror(-rc));
+	if (len != READER_ANY_LEN && loc.raw_len != len)
+		return repo_errf(err, -EBADMSG, "chunk %s: indexed length %u,"
+				 " referenced as %u", blob, loc.raw_len, len);
+	return reader_load(r, &loc, id, stored, plain, err);
+}
+
+/* ---- pack trailers ----------------------------------------------- */
+
+static int reader_trailer_fd(struct repo *r, int fd, uint64_t size,
+			     struct pack_entry **e, size_t *n)
+{
+	uint8_t hdr[PACK_HEADER_SIZE], foot[PACK_FOOTER_SIZE];
+	struct buf t = BUF_INIT;
+	uint64_t toff;
+	uint32_t tlen;
+	int rc;
+
+	if (size < PACK_HEADER_SIZE + PACK_FOOTER_SIZE)
+		return -EBADMSG;
+	rc = reader_pread(fd, hdr, sizeof(hdr), 0);
+	if (rc == 0)
+		rc = pack_header_decode(hdr, sizeof(hdr));
+	if (rc == 0)
+		rc = reader_pread(fd, foot, sizeof(foot),
+				  size - PACK_FOOTER_SIZE);
+	if (rc == 0)
+		rc = pack_footer_decode(foot, sizeof(foot), size, &toff, &tlen);
+	if (rc == 0)
+		rc = buf_grow(&t, tlen);
+	if (rc == 0)
+		rc = reader_pread(fd, t.data, tlen, toff);
+	if (rc == 0)
+		rc = pack_trailer_decode(t.data, tlen, toff, repo_enc_key(r),
+					 e, n);
+	buf_release(&t);
+	return rc;
+}
+
+int reader_pack_trailer(struct repo *r, const uint8_t name[32],
+			struct pack_entry **e, size_t *n, uint64_t *size,
+			struct buf *err)
+{
+	struct buf path = BUF_INIT;
+	struct stat st;
+	int fd, rc;
+
+	*e = NULL;
+	*n = 0;
+	*size = 0;
+	rc = repo_pack_path(r, name, &path, NULL);
+	if (rc < 0)
+		return rc;
+	fd = open((char *)path.data, O_RDONLY | O_CLOEXEC);
+	if (fd < 0) {
+		rc = repo_errf(err, -errno, "pack %s: cannot open: %s",
+			       (char *)path.data, strerror(errno));
+		buf_release(&path);
+		return rc;
+	}
+	rc = fstat(fd, &st) < 0 ? -errno : 0;
+	if (rc == 0) {
+		*size = (uint64_t)st.st_size;
+		rc = reader_trailer_fd(r, fd, *size, e, n);
+	}
+	close(fd);
+	if (rc < 0) {
+		free(*e);
+		*e = NULL;
+		*n = 0;
+		repo_errf(err, rc == -EKEYREJECTED ? -EBADMSG : rc,
+			  "pack %s: bad header, footer or trailer: %s",
+			  (char *)path.data, rc == -EKEYREJECTED
+			  ? "authentication failed" : strerror(-rc));
+		rc = rc == -EKEYREJECTED ? -EBADMSG : rc;
+	}
+	buf_release(&path);
+	return rc;
+}
+
+/* ---- snapshot records and manifests ------------------------------ */
+
+int reader_snaprec(struct repo *r, struct index *ix, const uint8_t snap[32],
+		   struct snaprec *rec, struct buf *err)
+{
+	struct buf stored = BUF_INIT, plain = BUF_INIT;
+	struct index_loc loc;
+	char hex[65];
+	int rc;
+
+	memset(rec, 0, sizeof(*rec));
+	hex_encode(hex, snap, 32);
+	rc = index_chunk_get(ix, snap, &loc);
+	/* the snapshot is listed, so a missing record is damage */
+	if (rc == 0 || (rc > 0 && loc.type != BLOB_SNAPSHOT))
+		return repo_errf(err, -EBADMSG, "snapshot %s: its record %s",
+				 hex, rc ? "has the wrong type"
+				 : "is in no pack");
+	if (rc < 0)
+		return repo_errf(err, rc, "index lookup of %s: %s", hex,
+				 strerror(-rc));
+	rc = reader_load(r, &loc, snap, &stored, &plain, err);
+	if (rc == 0) {
+		rc = snaprec_decode(rec, plain.data, plain.len);
+		if (rc < 0)
+			repo_errf(err, rc, "snapshot %s: record does not"
+				  " decode: %s", hex, strerror(-rc));
+	}
+	buf_release(&stored);
+	buf_release(&plain);
+	return rc;
+}
+
+struct reader_manifest {
+	struct repo *r;
+	struct index *ix;
+	struct snaprec rec;
+	char hex[65];
+	size_t next;		/* next manifest chunk to load */
+	struct buf cur, stored;
+	size_t pos;		/* bytes of cur already handed out */
+	struct manifest_dec *dec;
+	struct buf err;		/* why the read callback failed */
+};
+
+static long reader_manifest_read(void *ctx, void *dst, size_t n)
+{
+	struct reader_manifest *m = ctx;
+	const struct snaprec_chunk *c;
+	size_t take;
+	int rc;
+
+	while (m->pos == m->cur.len) {
+		if (m->next == m->rec.nmanifest)
+			return 0;
+		c = &m->rec.manifest[m->next];
+		rc = reader_chunk(m->r, m->ix, c->id, c->len, &m->stored,
+				  &m->cur, &m->err);
+		if (rc < 0)
+			return rc == -ENOENT ? -EBADMSG : rc;
+		m->next++;
+		m->pos = 0;
+	}
+	take = m->cur.len - m->pos < n ? m->cur.len - m->pos : n;
+	memcpy(dst, m->cur.data + m->pos, take);
+	m->pos += take;
+	return (long)take;
+}
+
+int reader_manifest_open(struct reader_manifest **out, struct repo *r,
+			 struct index *ix, const uint8_t snap[32],
+			 struct buf *err)
+{
+	struct reader_manifest *m;
+	int rc;
+
+	*out = NULL;
+	m = calloc(1, sizeof(*m));
+	if (!m)
+		return -ENOMEM;
+	m->r = r;
+	m->ix = ix;
+	hex_encode(m->hex, snap, 32);
+	buf_init(&m->cur, 0);
+	buf_init(&m->stored, 0);
+	buf_init(&m->err, 0);
+	rc = reader_snaprec(r, ix, snap, &m->rec, err);
+	if (rc == 0)
+		rc = manifest_dec_new(&m->dec, reader_manifest_read, m);
+	if (rc < 0) {
+		reader_manifest_free(m);
+		return rc;
+	}
+	*out = m;
+	return 0;
+}
+
+void reader_manifest_free(struct reader_manifest *m)
+{
+	if (!m)
+		return;
+	manifest_dec_free(m->dec);
+	snaprec_release(&m->rec);
+	buf_release(&m->cur);
+	buf_release(&m->stored);
+	buf_release(&m->err);
+	free(m);
+}
+
+const struct snaprec *reader_manifest_rec(const struct reader_manifest *m)
+{
+	return &m->rec;
+}
+
+static int reader_manifest_fail(struct reader_manifest *m, int rc,
+				struct buf *err)
+{
+	if (m->err.len)
+		return repo_errf(err, rc, "snapshot %s: manifest: %s", m->hex,
+				 (char *)m->err.data);
+	return repo_errf(err, rc, "snapshot %s: manifest is corrupt: %s",
+			 m->hex, strerror(-rc));
+}
+
+int reader_manifest_next(struct reader_manifest *m, struct manifest_entry *e,
+			 struct buf *err)
+{
+	int rc = manifest_dec_next(m->dec, e);
+
+	return rc < 0 ? reader_manifest_fail(m, rc, err) : rc;
+}
+
+int reader_manifest_chunk(struct reader_manifest *m, struct manifest_chunk *c,
+			  struct buf *err)
+{
+	int rc = manifest_dec_chunk(m->dec, c);
+
+	return rc < 0 ? reader_manifest_fail(m, rc, err) : rc;
+}
+
+/* ---- read-ahead pool --------------------------------------------- */
+
+enum { READER_FREE, READER_READY, READER_BUSY, READER_DONE };
+
+struct reader_slot {
+	int state;
+	struct index_loc loc;
+	uint8_t id[32];
+	struct buf stored, plain, err;
+	int rc;
+};
+
+struct reader_pool {
+	struct repo *r;
+	pthread_mutex_t mu;
+	pthread_cond_t work, done;
+	pthread_t th[READER_MAX_THREADS];
+	int nth, quit;
+	struct reader_slot *slots;
+	size_t nslots;
+	uint64_t submitted, taken, head;	/* sequence numbers */
+};
+
+static void *reader_pool_main(void *arg)
+{
+	struct reader_pool *p = arg;
+	struct reader_slot *s;
+
+	pthread_mutex_lock(&p->mu);
+	for (;;) {
+		while (!p->quit && p->taken == p->submitted)
+			pthread_cond_wait(&p->work, &p->mu);
+		if (p->quit)
+			break;
+		s = &p->slots[p->taken++ % p->nslots];
+		s->state = READER_BUSY;
+		pthread_mutex_unlock(&p->mu);
+		s->rc = reader_load(p->r, &s->loc, s->id, &s->stored,
+				    &s->plain, &s->err);
+		pthread_mutex_lock(&p->mu);
+		s->state = READER_DONE;
+		pthread_cond_broadcast(&p->done);
+	}
+	pthread_mutex_unlock(&p->mu);
+	return NULL;
+}
+
+static void reader_pool_free(struct reader_pool *p)
+{
+	if (!p)
+		return;
+	pthread_mutex_lock(&p->mu);
+	p->quit = 1;
+	pthread_cond_broadcast(&p->work);
+	pthread_mutex_unlock(&p->mu);
+	for (int i = 0; i < p->nth; i++)
+		pthread_join(p->th[i], NULL);
+	for (size_t i = 0; i < p->nslots; i++) {
+		buf_release(&p->slots[i].stored);
+		buf_release(&p->slots[i].plain);
+		buf_release(&p->slots[i].err);
+	}
+	free(p->slots);
+	pthread_cond_destroy(&p->work);
+	pthread_cond_destroy(&p->done);
+	pthread_mutex_destroy(&p->mu);
+	free(p);
+}
+
+static int reader_ncpu(void)
+{
+	long n = sysconf(_SC_NPROCESSORS_ONLN);
+
+	if (n < 1)
+		return 1;
+	return n > READER_MAX_THREADS ? READER_MAX_THREADS : (int)n;
+}
+
+static int reader_pool_new(struct reader_pool **out, struct repo *r)
+{
+	struct reader_pool *p = calloc(1, sizeof(*p));
+
+	*out = NULL;
+	if (!p)
+		return -ENOMEM;
+	p->r = r;
+	pthread_mutex_init(&p->mu, NULL);
+	pthread_cond_init(&p->work, NULL);
+	pthread_cond_init(&p->done, NULL);
+	p->nslots = (size_t)reader_ncpu() + 2;
+	p->slots = calloc(p->nslots, sizeof(*p->slots));
+	if (!p->slots) {
+		reader_pool_free(p);
+		return -ENOMEM;
+	}
+	for (size_t i = 0; i < p->nslots; i++) {
+		buf_init(&p->slots[i].stored, 0);
+		buf_init(&p->slots[i].plain, 0);
+		buf_init(&p->slots[i].err, 0);
+	}
+	for (int i = 0; i < reader_ncpu(); i++) {
+		if (pthread_create(&p->th[i], NULL, reader_pool_main, p))
+			break;
+		p->nth++;
+	}
+	if (!p->nth) {
+		reader_pool_free(p);
+		return -EAGAIN;
+	}
+	*out = p;
+	return 0;
+}
+
+static int reader_pool_room(const struct reader_pool *p)
+{
+	return p->submitted - p->head < p->nslots;
+}
+
+static void reader_pool_submit(struct reader_pool *p,
+			       const struct index_loc *loc,
+			       const uint8_t id[32])
+{
+	struct reader_slot *s = &p->slots[p->submitted % p->nslots];
+
+	/* the slot is FREE: only this thread touches it until submitted */
+	s->loc = *loc;
+	memcpy(s->id, id, 32);
+	s->rc = 0;
+	buf_reset(&s->err);
+	pthread_mutex_lock(&p->mu);
+	s->state = READER_READY;
+	p->submitted++;
+	pthread_cond_signal(&p->work);
+	pthread_mutex_unlock(&p->mu);
+}
+
+static struct reader_slot *reader_pool_wait(struct reader_pool *p)
+{
+	struct reader_slot *s = &p->slots[p->head % p->nslots];
+
+	pthread_mutex_lock(&p->mu);
+	while (s->state != READER_DONE)
+		pthread_cond_wait(&p->done, &p->mu);
+	pthread_mutex_unlock(&p->mu);
+	return s;
+}
+
+static void reader_pool_pop(struct reader_pool *p)
+{
+	p->slots[p->head % p->nslots].state = READER_FREE;
+	p->head++;
+}
+
+/* Waits for and discards everything in flight (after an error). */
+static void reader_pool_discard(struct reader_pool *p)
+{
+	while (p->head < p->submitted) {
+		reader_pool_wait(p);
+		reader_pool_pop(p);
+	}
+}
+
+/* ---- repo_iter --------------------------------------------------- */
+
+struct repo_iter {
+	struct repo *r;
+	struct reader_manifest *m;
+	struct manifest_entry e;
+	int at_entry;		/* e is valid */
+	int read_done;		/* repo_iter_read was called for e */
+	struct buf stored, plain;
+	struct buf chunks;	/* repo_iter_chunks' answer */
+	struct reader_pool *pool;
+};
+
+int repo_iter_new(struct repo *r, const char *id, struct repo_iter **out,
+		  struct buf *err)
+{
+	struct repo_iter *it;
+	char full[65];
+	uint8_t raw[32];
+	int rc;
+
+	*out = NULL;
+	rc = repo_snapshot_resolve(r, id, full, err);
+	if (rc < 0)
+		return rc;
+	if (hex_decode(raw, 32, full) < 0)
+		return repo_errf(err, -EBADMSG, "bad snapshot id %s", full);
+	it = calloc(1, sizeof(*it));
+	if (!it)
+		return -ENOMEM;
+	it->r = r;
+	buf_init(&it->stored, 0);
+	buf_init(&it->plain, 0);
+	buf_init(&it->chunks, 0);
+	rc = reader_manifest_open(&it->m, r, r->ix, raw, err);
+	if (rc < 0) {
+		repo_iter_free(it);
+		return rc;
+	}
+	*out = it;
+	return 0;
+}
+
+void repo_iter_free(struct repo_iter *it)
+{
+	if (!it)
+		return;
+	reader_pool_free(it->pool);
+	reader_manifest_free(it->m);
+	manifest_entry_release(&it->e);
+	buf_release(&it->stored);
+	buf_release(&it->plain);
+	buf_release(&it->chunks);
+	free(it);
+}
+
+int repo_iter_next(struct repo_iter *it, const struct manifest_entry **e,
+		   struct buf *err)
+{
+	int rc = reader_manifest_next(it->m, &it->e, err);
+
+	it->at_entry = rc == 1;
+	it->read_done = 0;
+	*e = rc == 1 ? &it->e : NULL;
+	return rc;
+}
+
+/* The location of chunk c of the current entry, checked against it. */
+static int reader_iter_locate(struct repo_iter *it,
+			      const struct manifest_chunk *c,
+			      struct index_loc *loc, struct buf *err)
+{
+	char hex[65];
+	int rc = index_chunk_get(it->r->ix, c->id, loc);
+
+	if (rc > 0 && loc->raw_len == c->len)
+		return 0;
+	hex_encode(hex, c->id, 32);
+	if (rc < 0)
+		return repo_errf(err, rc, "index lookup of %s: %s", hex,
+				 strerror(-rc));
+	return repo_errf(err, -EBADMSG, "%s: chunk %s %s", it->e.path, hex,
+			 rc == 0 ? "is missing from the repository"
+			 : "has the wrong length");
+}
+
+/* Small files: one chunk at a time on this thread. */
+static int reader_iter_sync(struct repo_iter *it, repo_sink_fn sink,
+			    void *ctx, uint64_t *total, struct buf *err)
+{
+	struct manifest_chunk c;
+	struct index_loc loc;
+	int rc;
+
+	while ((rc = reader_manifest_chunk(it->m, &c, err)) == 1) {
+		rc = reader_iter_locate(it, &c, &loc, err);
+		if (rc == 0)
+			rc = reader_load(it->r, &loc, c.id, &it->stored,
+					 &it->plain, err);
+		if (rc < 0)
+			return rc;
+		*total += it->plain.len;
+		rc = sink(ctx, it->plain.data, it->plain.len);
+		if (rc)
+			return rc;
+	}
+	return rc;
+}
+
+/* Keeps the pool full, hands chunks to sink in order. */
+static int reader_iter_pooled(struct repo_iter *it, repo_sink_fn sink,
+			      void *ctx, uint64_t *total, struct buf *err)
+{
+	struct reader_pool *p = it->pool;
+	struct manifest_chunk c;
+	struct reader_slot *s;
+	struct index_loc loc;
+	int more = 1, rc = 0;
+
+	while (rc == 0) {
+		while (more && reader_pool_room(p)) {
+			rc = reader_manifest_chunk(it->m, &c, err);
+			if (rc == 1)
+				rc = reader_iter_locate(it, &c, &loc, err);
+			else
+				more = 0;
+			if (rc < 0)
+				break;
+			if (more)
+				reader_pool_submit(p, &loc, c.id);
+		}
+		if (rc < 0 || p->head == p->submitted)
+			break;
+		s = reader_pool_wait(p);
+		rc = s->rc;
+		if (rc < 0) {
+			repo_errf(err, rc, "%s: %s", it->e.path,
+				  (char *)s->err.data);
+		} else {
+			*total += s->plain.len;
+			rc = sink(ctx, s->plain.data, s->plain.len);
+		}
+		reader_pool_pop(p);
+	}
+	reader_pool_discard(p);
+	return rc;
+}
+
+int repo_iter_read(struct repo_iter *it, repo_sink_fn sink, void *ctx,
+		   struct buf *err)
+{
+	uint64_t total = 0;
+	int rc;
+
+	if (!it->at_entry || it->e.kind != MANIFEST_FILE)
+		return repo_errf(err, -EINVAL, "repo_iter_read: the current"
+				 " entry is not a file");
+	if (it->read_done)
+		return repo_errf(err, -EINVAL, "repo_iter_read: %s was"
+				 " already read", it->e.path);
+	it->read_done = 1;
+	if (it->e.nchunks > 1 && !it->pool) {
+		rc = reader_pool_new(&it->pool, it->r);
+		if (rc < 0)
+			return repo_errf(err, rc, "cannot start readers: %s",
+					 strerror(-rc));
+	}
+	if (it->e.nchunks > 1)
+		rc = reader_iter_pooled(it, sink, ctx, &total, err);
+	else
+		rc = reader_iter_sync(it, sink, ctx, &total, err);
+	if (rc == 0 && total != it->e.size)
+		rc = repo_errf(err, -EBADMSG, "%s: %llu bytes in its chunks,"
+			       " %llu expected", it->e.path,
+			       (unsigned long long)total,
+			       (unsigned long long)it->e.size);
+	return rc;
+}
+
+int repo_iter_chunks(struct repo_iter *it, const struct manifest_chunk **c,
+		     size_t *n, struct buf *err)
+{
+	struct manifest_chunk mc;
+	int rc;
+
+	*c = NULL;
+	*n = 0;
+	if (!it->at_entry)
+		return repo_errf(err, -EINVAL, "repo_iter_chunks: no current"
+				 " entry");
+	if (it->read_done)
+		return repo_errf(err, -EINVAL, "repo_iter_chunks: %s was"
+				 " already read", it->e.path);
+	it->read_done = 1;
+	buf_reset(&it->chunks);
+	while ((rc = reader_manifest_chunk(it->m, &mc, err)) == 1) {
+		rc = buf_add(&it->chunks, &mc, sizeof(mc));
+		if (rc < 0)
+			return repo_errf(err, rc, "%s: %s", it->e.path,
+					 strerror(-rc));
+	}
+	if (rc < 0)
+		return rc;
+	*c = (const struct manifest_chunk *)it->chunks.data;
+	*n = it->chunks.len / sizeof(mc);
+	return 0;
+}

@@ -1,0 +1,64 @@
+/*
+ * repo-internal: struct repo and the small helpers the store's files
+ * share (paths, chunk ids, atomic file writes, error messages).  Not for
+ * the front end, which uses repo.h only.
+ */
+#ifndef VAULT_REPO_INTERNAL_H
+#define VAULT_REPO_INTERNAL_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include "buf.h"
+#include "config.h"
+#include "keyfile.h"
+#include "repo.h"
+
+struct index;
+struct lock;
+struct reader_cache;
+
+struct repo {
+	char *path;
+	struct config cfg;
+	struct keyfile_keys keys;	/* wiped in repo_free */
+	struct index *ix;
+	struct lock *wlock;		/* writer lock (opened with write) */
+	struct lock *rlock;		/* shared lock.read (read-only opens) */
+	int lock_wait;
+	struct reader_cache *cache;	/* open pack descriptors */
+};
+
+/* Wait for readers (lock.read) at least this long before giving up. */
+#define REPO_READERS_WAIT_MIN 10
+
+/* NULL for an unencrypted repository. */
+const uint8_t *repo_enc_key(const struct repo *r);
+/* Keyed BLAKE2b-256 of plaintext: the chunk id. */
+void repo_chunk_id(const struct repo *r, const void *p, size_t n,
+		   uint8_t id[32]);
+/* out = "<repo>/<rel>" (reset first). */
+int repo_join(const struct repo *r, const char *rel, struct buf *out);
+/* out = "<repo>/packs/xx/<64 hex>.pack"; dir (may be NULL) gets the
+ * directory part. */
+int repo_pack_path(const struct repo *r, const uint8_t name[32],
+		   struct buf *out, struct buf *dir);
+int repo_fsync_dir(const char *path);
+/* Writes data to path via "<path>.tmp": write, fsync, rename, fsync the
+ * directory.  The old file stays intact until the rename. */
+int repo_write_atomic(const char *path, const void *p, size_t n,
+		      struct buf *err);
+/* -EINVAL with a message unless the repository was opened for writing. */
+int repo_need_writer(const struct repo *r, const char *what,
+		     struct buf *err);
+/* Replaces err's content by the message; returns rc. */
+int repo_errf(struct buf *err, int rc, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+/* Calls cb for every packs/xx/<64 hex>.pack file on disk (names that do
+ * not fit are skipped).  Non-zero from cb stops and is returned. */
+int repo_foreach_pack_file(struct repo *r,
+			   int (*cb)(void *ctx, const uint8_t *name),
+			   void *ctx);
+/* Seconds to wait for readers before prune/rebuild give up. */
+int repo_readers_wait(const struct repo *r);
+
+#endif

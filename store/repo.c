@@ -1,0 +1,806 @@
+/*
+ * repo: creating and opening a repository, its keys, snapshot queries
+ * and the helpers the other store files share (repo-internal.h).
+ *
+ * Opening for writing also repairs what a crash can leave behind:
+ * temporary packs in tmp/ are deleted, and complete packs that reached
+ * packs/ but not the index (a crash between the rename and the index
+ * commit) are imported from their trailers.
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <sodium.h>
+#include <sys/stat.h>
+
+#include "blob.h"
+#include "config.h"
+#include "index.h"
+#include "keyfile.h"
+#include "lock.h"
+#include "reader.h"
+#include "repo-internal.h"
+
+#define REPO_CONFIG_MAX		(64u << 10)
+#define REPO_KEYFILE_MAX	(64u << 10)
+/* Argon2id cost: ~0.1 s, and the 32 MiB it needs stay below the 64 MiB
+ * a snapshot run may use in total. */
+#define REPO_KDF_OPS		3
+#define REPO_KDF_MEM		(32u << 20)
+
+/* ---- shared helpers ---------------------------------------------- */
+
+int repo_errf(struct buf *err, int rc, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (err) {
+		buf_reset(err);
+		va_start(ap, fmt);
+		buf_vaddf(err, fmt, ap);
+		va_end(ap);
+	}
+	return rc;
+}
+
+const uint8_t *repo_enc_key(const struct repo *r)
+{
+	return r->cfg.encrypted ? r->keys.enc_key : NULL;
+}
+
+void repo_chunk_id(const struct repo *r, const void *p, size_t n,
+		   uint8_t id[32])
+{
+	crypto_generichash(id, 32, p, n, r->keys.id_key,
+			   sizeof(r->keys.id_key));
+}
+
+int repo_join(const struct repo *r, const char *rel, struct buf *out)
+{
+	buf_reset(out);
+	return buf_addf(out, "%s/%s", r->path, rel);
+}
+
+int repo_pack_path(const struct repo *r, const uint8_t name[32],
+		   struct buf *out, struct buf *dir)
+{
+	char hex[65];
+	int rc;
+
+	hex_encode(hex, name, 32);
+	if (dir) {
+		buf_reset(dir);
+		rc = buf_addf(dir, "%s/packs/%.2s", r->path, hex);
+		if (rc < 0)
+			return rc;
+	}
+	buf_reset(out);
+	return buf_addf(out, "%s/packs/%.2s/%s.pack", r->path, hex, hex);
+}
+
+int repo_fsync_dir(const char *path)
+{
+	int fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC), rc = 0;
+
+	if (fd < 0)
+		return -errno;
+	if (fsync(fd) < 0)
+		rc = -errno;
+	close(fd);
+	return rc;
+}
+
+static int repo_write_all(int fd, const void *p, size_t n)
+{
+	const uint8_t *q = p;
+	ssize_t w;
+
+	while (n > 0) {
+		w = write(fd, q, n);
+		if (w < 0) {
+			if (errno == EINTR)
+				continue;
+			return -errno;
+		}
+		q += w;
+		n -= (size_t)w;
+	}
+	return 0;
+}
+
+int repo_write_atomic(const char *path, const void *p, size_t n,
+		      struct buf *err)
+{
+	struct buf tmp = BUF_INIT;
+	char *slash;
+	int fd, rc;
+
+	rc = buf_addf(&tmp, "%s.tmp", path);
+	if (rc < 0)
+		return rc;
+	fd = open((char *)tmp.data, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC,
+		  0600);
+	if (fd < 0) {
+		rc = repo_errf(err, -errno, "cannot create %s: %s",
+			       (char *)tmp.data, strerror(errno));
+		buf_release(&tmp);
+		return rc;
+	}
+	rc = repo_write_all(fd, p, n);
+	if (rc == 0 && fsync(fd) < 0)
+		rc = -errno;
+	if (close(fd) < 0 && rc == 0)
+		rc = -errno;
+	if (rc == 0 && rename((char *)tmp.data, path) < 0)
+		rc = -errno;
+	if (rc < 0) {
+		unlink((char *)tmp.data);
+		buf_release(&tmp);
+		return repo_errf(err, rc, "cannot write %s: %s", path,
+				 strerror(-rc));
+	}
+	/* the directory entry must reach the disk too */
+	buf_reset(&tmp);
+	rc = buf_addstr(&tmp, path);
+	slash = rc == 0 ? strrchr((char *)tmp.data, '/') : NULL;
+	if (slash)
+		*slash = '\0';
+	rc = repo_fsync_dir(slash ? (char *)tmp.data : ".");
+	buf_release(&tmp);
+	if (rc < 0)
+		return repo_errf(err, rc, "cannot fsync directory of %s: %s",
+				 path, strerror(-rc));
+	return 0;
+}
+
+int repo_need_writer(const struct repo *r, const char *what, struct buf *err)
+{
+	if (r->wlock)
+		return 0;
+	return repo_errf(err, -EINVAL, "%s needs the repository opened for"
+			 " writing (writer lock)", what);
+}
+
+int repo_readers_wait(const struct repo *r)
+{
+	return r->lock_wait > REPO_READERS_WAIT_MIN ? r->lock_wait
+						    : REPO_READERS_WAIT_MIN;
+}
+
+/* Reads a whole small file (at most max bytes) into out. */
+static int repo_read_file(const char *path, size_t max, struct buf *out)
+{
+	uint8_t tmp[8192];
+	ssize_t n;
+	int fd, rc = 0;
+
+	buf_reset(out);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	for (;;) {
+		n = read(fd, tmp, sizeof(tmp));
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0) {
+			rc = n < 0 ? -errno : 0;
+			break;
+		}
+		if (out->len + (size_t)n > max) {
+			rc = -EFBIG;
+			break;
+		}
+		rc = buf_add(out, tmp, (size_t)n);
+		if (rc < 0)
+			break;
+	}
+	close(fd);
+	return rc;
+}
+
+/* ---- init -------------------------------------------------------- */
+
+/* 0 when dir exists and is empty (creating it if missing). */
+static int repo_prepare_dir(const char *dir, struct buf *err)
+{
+	struct dirent *de;
+	DIR *d;
+	int busy = 0;
+
+	if (mkdir(dir, 0700) < 0 && errno != EEXIST)
+		return repo_errf(err, -errno, "cannot create %s: %s", dir,
+				 strerror(errno));
+	d = opendir(dir);
+	if (!d)
+		return repo_errf(err, -errno, "cannot open %s: %s", dir,
+				 strerror(errno));
+	while ((de = readdir(d)))
+		if (strcmp(de->d_name, ".") && strcmp(de->d_name, ".."))
+			busy = 1;
+	closedir(d);
+	if (busy)
+		return repo_errf(err, -EEXIST, "%s is not empty; a repository"
+				 " can only be created in an empty directory",
+				 dir);
+	return 0;
+}
+
+static int repo_mkdirs(const struct repo *r, struct buf *err)
+{
+	static const char *const dirs[] = { "packs", "keys", "tmp" };
+	struct buf p = BUF_INIT;
+	int rc = 0;
+
+	for (size_t i = 0; rc == 0 && i < sizeof(dirs) / sizeof(dirs[0]);
+	     i++) {
+		rc = repo_join(r, dirs[i], &p);
+		if (rc == 0 && mkdir((char *)p.data, 0700) < 0)
+			rc = repo_errf(err, -errno, "cannot create %s: %s",
+				       (char *)p.data, strerror(errno));
+	}
+	buf_release(&p);
+	return rc;
+}
+
+static int repo_touch(const struct repo *r, const char *rel)
+{
+	struct buf p = BUF_INIT;
+	int fd, rc;
+
+	rc = repo_join(r, rel, &p);
+	if (rc < 0)
+		return rc;
+	fd = open((char *)p.data, O_WRONLY | O_CREAT | O_CLOEXEC, 0644);
+	rc = fd < 0 ? -errno : 0;
+	if (fd >= 0)
+		close(fd);
+	buf_release(&p);
+	return rc;
+}
+
+static int repo_write_keys(const struct repo *r, const char *pass,
+			   size_t passlen, struct buf *err)
+{
+	struct buf kf = BUF_INIT, path = BUF_INIT;
+	int rc;
+
+	rc = keyfile_encode(&kf, &r->keys, pass, passlen, REPO_KDF_OPS,
+			    REPO_KDF_MEM);
+	if (rc < 0) {
+		buf_wipe(&kf);
+		return repo_errf(err, rc, "cannot wrap the keys: %s",
+				 strerror(-rc));
+	}
+	rc = repo_join(r, "keys/repokey", &path);
+	if (rc == 0)
+		rc = repo_write_atomic((char *)path.data, kf.data, kf.len, err);
+	buf_wipe(&kf);
+	buf_release(&path);
+	return rc;
+}
+
+static int repo_write_config(const struct repo *r, struct buf *err)
+{
+	struct buf text = BUF_INIT, path = BUF_INIT;
+	int rc;
+
+	rc = config_encode(&text, &r->cfg);
+	if (rc == 0)
+		rc = repo_join(r, "config", &path);
+	if (rc == 0)
+		rc = repo_write_atomic((char *)path.data, text.data, text.len,
+				       err);
+	buf_release(&text);
+	buf_release(&path);
+	return rc;
+}
+
+static int repo_create_index(struct repo *r, struct buf *err)
+{
+	struct buf path = BUF_INIT;
+	int rc;
+
+	rc = repo_join(r, "index.db", &path);
+	if (rc == 0)
+		rc = index_open(&r->ix, (char *)path.data, err);
+	if (rc == -EBADMSG)
+		repo_errf(err, rc, "%s is damaged; move it away and run"
+			  " `vault check --rebuild-index` to rebuild it from"
+			  " the packs", (char *)path.data);
+	buf_release(&path);
+	return rc;
+}
+
+int repo_init(const char *dir, int encrypted, const char *pass,
+	      size_t passlen, struct buf *err)
+{
+	struct repo r;
+	int rc;
+
+	if (!dir || !*dir || (encrypted && !pass))
+		return repo_errf(err, -EINVAL, "repo_init: %s",
+				 encrypted && !pass ? "an encrypted repository"
+				 " needs a passphrase" : "no directory");
+	if (sodium_init() < 0)
+		return repo_errf(err, -EIO, "libsodium failed to initialize");
+	memset(&r, 0, sizeof(r));
+	rc = repo_prepare_dir(dir, err);
+	if (rc < 0)
+		return rc;
+	r.path = (char *)dir;
+	config_default(&r.cfg, encrypted);
+	keyfile_generate(&r.keys);
+	rc = repo_mkdirs(&r, err);
+	if (rc == 0)
+		rc = repo_write_keys(&r, encrypted ? pass : NULL,
+				     encrypted ? passlen : 0, err);
+	if (rc == 0)
+		rc = repo_create_index(&r, err);
+	if (rc == 0)
+		rc = repo_touch(&r, "lock");
+	if (rc == 0)
+		rc = repo_touch(&r, "lock.read");
+	/* config last: its presence is what makes the directory a repo */
+	if (rc == 0)
+		rc = repo_write_config(&r, err);
+	if (rc == 0)
+		rc = repo_fsync_dir(dir);
+	index_free(r.ix);
+	sodium_memzero(&r.keys, sizeof(r.keys));
+	if (rc < 0 && err && !err->len)
+		repo_errf(err, rc, "cannot create repository %s: %s", dir,
+			  strerror(-rc));
+	return rc;
+}
+
+/* ---- open -------------------------------------------------------- */
+
+static int repo_load_config(struct repo *r, struct buf *err)
+{
+	struct buf path = BUF_INIT, text = BUF_INIT, why = BUF_INIT;
+	int rc;
+
+	rc = repo_join(r, "config", &path);
+	if (rc == 0)
+		rc = repo_read_file((char *)path.data, REPO_CONFIG_MAX, &text);
+	if (rc == -ENOENT)
+		rc = repo_errf(err, -ENOENT, "%s is not a vault repository"
+			       " (no config file)", r->path);
+	else if (rc < 0)
+		rc = repo_errf(err, rc, "cannot read %s: %s",
+			       (char *)path.data, strerror(-rc));
+	else if ((rc = config_decode(&r->cfg, (char *)text.data, text.len,
+				     &why)) < 0)
+		rc = repo_errf(err, rc, "%s: %s", (char *)path.data,
+			       (char *)why.data);
+	buf_release(&path);
+	buf_release(&text);
+	buf_release(&why);
+	return rc;
+}
+
+/* Decodes the key file, asking for the passphrase when it needs one. */
+static int repo_unwrap(struct repo *r, const struct buf *kf,
+		       const struct repo_open_opts *o, struct buf *err)
+{
+	struct buf pass = BUF_INIT;
+	int kdf = keyfile_kdf(kf->data, kf->len), rc;
+
+	if (kdf < 0)
+		return repo_errf(err, -EBADMSG, "%s/keys/repokey is corrupt",
+				 r->path);
+	if (kdf == KEYFILE_KDF_NONE)
+		return keyfile_decode(&r->keys, kf->data, kf->len, NULL, 0);
+	if (!o || !o->pass)
+		return repo_errf(err, -ENOKEY, "repository %s is encrypted:"
+				 " a passphrase is needed", r->path);
+	rc = o->pass(o->pass_ctx, "open", &pass);
+	if (rc == 0)
+		rc = keyfile_decode(&r->keys, kf->data, kf->len,
+				    (char *)pass.data, pass.len);
+	buf_wipe(&pass);
+	if (rc == -EKEYREJECTED)
+		return repo_errf(err, rc, "wrong passphrase for repository %s",
+				 r->path);
+	if (rc == -ENOKEY)
+		return repo_errf(err, rc, "repository %s is encrypted:"
+				 " a passphrase is needed", r->path);
+	return rc;
+}
+
+static int repo_load_keys(struct repo *r, const struct repo_open_opts *o,
+			  struct buf *err)
+{
+	struct buf path = BUF_INIT, kf = BUF_INIT;
+	int rc;
+
+	rc = repo_join(r, "keys/repokey", &path);
+	if (rc == 0)
+		rc = repo_read_file((char *)path.data, REPO_KEYFILE_MAX, &kf);
+	if (rc < 0)
+		repo_errf(err, rc, "cannot read %s: %s", (char *)path.data,
+			  strerror(-rc));
+	else
+		rc = repo_unwrap(r, &kf, o, err);
+	if (rc < 0 && err && !err->len)
+		repo_errf(err, rc, "%s: %s", (char *)path.data,
+			  strerror(-rc));
+	buf_wipe(&kf);
+	buf_release(&path);
+	return rc;
+}
+
+/* index.db was deleted (to be rebuilt): drop its orphaned WAL files, or
+ * SQLite would replay them into the new, empty database. */
+static void repo_forget_wal(struct repo *r)
+{
+	static const char *const rel[] = { "index.db-wal", "index.db-shm" };
+	struct buf p = BUF_INIT;
+
+	for (size_t i = 0; i < 2; i++)
+		if (repo_join(r, rel[i], &p) == 0)
+			unlink((char *)p.data);
+	buf_release(&p);
+}
+
+static int repo_open_index(struct repo *r, struct buf *err)
+{
+	struct buf path = BUF_INIT;
+	struct stat st;
+	int rc;
+
+	rc = repo_join(r, "index.db", &path);
+	if (rc < 0)
+		return rc;
+	if (stat((char *)path.data, &st) < 0 && errno == ENOENT)
+		repo_forget_wal(r);
+	rc = index_open(&r->ix, (char *)path.data, err);
+	if (rc == -EBADMSG)
+		repo_errf(err, rc, "%s is damaged; move it away and run"
+			  " `vault check --rebuild-index` to rebuild it from"
+			  " the packs", (char *)path.data);
+	buf_release(&path);
+	return rc;
+}
+
+static int repo_take_locks(struct repo *r, const struct repo_open_opts *o,
+			   struct buf *err)
+{
+	struct buf path = BUF_INIT;
+	int rc;
+
+	rc = repo_join(r, o && o->write ? "lock" : "lock.read", &path);
+	if (rc < 0)
+		return rc;
+	if (o && o->write)
+		rc = lock_writer(&r->wlock, (char *)path.data, o->command,
+				 o->lock_wait, err);
+	else	/* prune holds it exclusively only for moments */
+		rc = lock_readers(&r->rlock, (char *)path.data, 0, -1, err);
+	buf_release(&path);
+	return rc;
+}
+
+/* Deletes whatever a dead writer left in tmp/. */
+static void repo_clean_tmp(struct repo *r)
+{
+	struct buf p = BUF_INIT;
+	struct dirent *de;
+	DIR *d;
+	int dfd;
+
+	if (repo_join(r, "tmp", &p) < 0)
+		return;
+	d = opendir((char *)p.data);
+	buf_release(&p);
+	if (!d)
+		return;
+	dfd = dirfd(d);
+	while ((de = readdir(d)))
+		if (de->d_name[0] != '.')
+			unlinkat(dfd, de->d_name, 0);
+	closedir(d);
+}
+
+/* Imports one complete pack found on disk but not in the index. */
+static int repo_import_pack(struct repo *r, const uint8_t name[32],
+			    struct buf *err)
+{
+	struct pack_entry *e = NULL;
+	uint64_t size;
+	size_t n;
+	int rc;
+
+	rc = reader_pack_trailer(r, name, &e, &n, &size, err);
+	if (rc == -EBADMSG || rc == -EKEYREJECTED) {
+		/* incomplete or foreign: not ours to import; check reports */
+		if (err)
+			buf_reset(err);
+		free(e);
+		return 0;
+	}
+	if (rc == 0)
+		rc = index_begin(r->ix, err);
+	if (rc == 0) {
+		rc = index_pack_add(r->ix, name, size, e, n,
+				    1u << BLOB_DATA | 1u << BLOB_MANIFEST, 0,
+				    err);
+		if (rc == 0)
+			rc = index_commit(r->ix, err);
+		else
+			index_rollback(r->ix);
+	}
+	free(e);
+	return rc;
+}
+
+/* The name of "<64 hex>.pack", or -EINVAL. */
+static int repo_pack_name(const char *file, uint8_t name[32])
+{
+	char hex[65];
+
+	if (strlen(file) != 69 || strcmp(file + 64, ".pack"))
+		return -EINVAL;
+	memcpy(hex, file, 64);
+	hex[64] = '\0';
+	return hex_decode(name, 32, hex);
+}
+
+static int repo_scan_dir(const char *dir,
+			 int (*cb)(void *ctx, const uint8_t *name), void *ctx)
+{
+	struct dirent *de;
+	uint8_t name[32];
+	DIR *d = opendir(dir);
+	int rc = 0;
+
+	if (!d)
+		return errno == ENOENT ? 0 : -errno;
+	while (rc == 0 && (de = readdir(d)))
+		if (repo_pack_name(de->d_name, name) == 0)
+			rc = cb(ctx, name);
+	closedir(d);
+	return rc;
+}
+
+int repo_foreach_pack_file(struct repo *r,
+			   int (*cb)(void *ctx, const uint8_t *name),
+			   void *ctx)
+{
+	struct buf p = BUF_INIT;
+	int rc = 0;
+
+	for (int i = 0; rc == 0 && i < 256; i++) {
+		rc = repo_join(r, "packs/", &p);
+		if (rc == 0)
+			rc = buf_addf(&p, "%02x", i);
+		if (rc == 0)
+			rc = repo_scan_dir((char *)p.data, cb, ctx);
+	}
+	buf_release(&p);
+	return rc;
+}
+
+struct repo_import {
+	struct repo *r;
+	struct buf *err;
+};
+
+static int repo_import_one(void *ctx, const uint8_t *name)
+{
+	struct repo_import *im = ctx;
+	int rc = index_pack_exists(im->r->ix, name);
+
+	if (rc == 0)
+		rc = repo_import_pack(im->r, name, im->err);
+	return rc < 0 ? rc : 0;
+}
+
+static int repo_import_orphans(struct repo *r, struct buf *err)
+{
+	struct repo_import im = { r, err };
+	int rc = repo_foreach_pack_file(r, repo_import_one, &im);
+
+	if (rc < 0 && err && !err->len)
+		repo_errf(err, rc, "cannot import packs missing from the"
+			  " index: %s", strerror(-rc));
+	return rc;
+}
+
+int repo_open(struct repo **out, const char *dir,
+	      const struct repo_open_opts *o, struct buf *err)
+{
+	struct repo *r;
+	int rc;
+
+	*out = NULL;
+	if (sodium_init() < 0)
+		return repo_errf(err, -EIO, "libsodium failed to initialize");
+	r = calloc(1, sizeof(*r));
+	if (!r || !(r->path = strdup(dir))) {
+		free(r);
+		return -ENOMEM;
+	}
+	r->lock_wait = o ? o->lock_wait : 0;
+	rc = repo_load_config(r, err);
+	if (rc == 0)
+		rc = repo_load_keys(r, o, err);
+	if (rc == 0)
+		rc = repo_take_locks(r, o, err);
+	if (rc == 0)
+		rc = reader_cache_new(&r->cache);
+	if (rc == 0)
+		rc = repo_open_index(r, err);
+	if (rc == 0 && r->wlock) {
+		repo_clean_tmp(r);
+		rc = repo_import_orphans(r, err);
+	}
+	if (rc < 0) {
+		repo_free(r);
+		return rc;
+	}
+	*out = r;
+	return 0;
+}
+
+void repo_free(struct repo *r)
+{
+	if (!r)
+		return;
+	index_free(r->ix);
+	reader_cache_free(r->cache);
+	lock_release(r->rlock);
+	lock_release(r->wlock);
+	sodium_memzero(&r->keys, sizeof(r->keys));
+	free(r->path);
+	free(r);
+}
+
+const char *repo_path(const struct repo *r)
+{
+	return r->path;
+}
+
+int repo_encrypted(const struct repo *r)
+{
+	return r->cfg.encrypted;
+}
+
+int repo_key_passwd(struct repo *r, const char *pass, size_t passlen,
+		    struct buf *err)
+{
+	int rc = repo_need_writer(r, "changing the passphrase", err);
+
+	if (rc < 0)
+		return rc;
+	if (!r->cfg.encrypted)
+		return repo_errf(err, -EINVAL, "repository %s is not"
+				 " encrypted; it has no passphrase", r->path);
+	if (!pass)
+		return repo_errf(err, -EINVAL, "no new passphrase given");
+	return repo_write_keys(r, pass, passlen, err);
+}
+
+/* ---- snapshots --------------------------------------------------- */
+
+void repo_snapinfo_release(struct repo_snapinfo *s)
+{
+	if (!s)
+		return;
+	free(s->hostname);
+	free(s->source);
+	for (size_t i = 0; i < s->ntags; i++)
+		free(s->tags[i]);
+	free(s->tags);
+	free(s->meta_json);
+	memset(s, 0, sizeof(*s));
+}
+
+/* Lowercases a hex prefix into out; -EINVAL unless 4..64 hex digits. */
+static int repo_hex_prefix(const char *spec, char out[65])
+{
+	size_t n = strlen(spec);
+
+	if (n < 4 || n > 64)
+		return -EINVAL;
+	for (size_t i = 0; i < n; i++) {
+		char c = spec[i];
+
+		if (c >= 'A' && c <= 'F')
+			c = (char)(c - 'A' + 'a');
+		if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f')))
+			return -EINVAL;
+		out[i] = c;
+	}
+	out[n] = '\0';
+	return 0;
+}
+
+static int repo_ambiguous(struct buf *err, const char *spec,
+			  char (*ids)[65], int n, int shown)
+{
+	if (!err)
+		return -ENOTUNIQ;
+	buf_reset(err);
+	buf_addf(err, "snapshot prefix %s is ambiguous; candidates:", spec);
+	for (int i = 0; i < shown; i++)
+		buf_addf(err, " %s", ids[i]);
+	if (n > shown)
+		buf_addf(err, " (and %d more)", n - shown);
+	return -ENOTUNIQ;
+}
+
+int repo_snapshot_resolve(struct repo *r, const char *spec, char id[65],
+			  struct buf *err)
+{
+	char prefix[65], ids[8][65];
+	int n;
+
+	if (!spec)
+		return repo_errf(err, -EINVAL, "no snapshot given");
+	if (!strcmp(spec, "latest")) {
+		n = index_snap_at(r->ix, INT64_MAX, id);
+		if (n == 0)
+			return repo_errf(err, -ENOENT, "the repository has no"
+					 " snapshots");
+		return n < 0 ? repo_errf(err, n, "cannot read the index: %s",
+					 strerror(-n)) : 0;
+	}
+	if (repo_hex_prefix(spec, prefix) < 0)
+		return repo_errf(err, -EINVAL, "bad snapshot id %s (want"
+				 " \"latest\" or 4 to 64 hex digits)", spec);
+	n = index_snap_match(r->ix, prefix, ids, 8);
+	if (n < 0)
+		return repo_errf(err, n, "cannot read the index: %s",
+				 strerror(-n));
+	if (n == 0)
+		return repo_errf(err, -ENOENT, "no snapshot %s", spec);
+	if (n > 1)
+		return repo_ambiguous(err, spec, ids, n, n < 8 ? n : 8);
+	memcpy(id, ids[0], 65);
+	return 0;
+}
+
+int repo_snapshot_at(struct repo *r, int64_t t, char id[65], struct buf *err)
+{
+	int n = index_snap_at(r->ix, t, id);
+
+	if (n == 0)
+		return repo_errf(err, -ENOENT, "no snapshot at or before %lld",
+				 (long long)t);
+	return n < 0 ? repo_errf(err, n, "cannot read the index: %s",
+				 strerror(-n)) : 0;
+}
+
+int repo_snapshot_info(struct repo *r, const char *id,
+		       struct repo_snapinfo *out, struct buf *err)
+{
+	uint8_t raw[32];
+	int rc;
+
+	memset(out, 0, sizeof(*out));
+	if (!id || strlen(id) != 64 || hex_decode(raw, 32, id) < 0)
+		return repo_errf(err, -EINVAL, "bad snapshot id %s",
+				 id ? id : "(null)");
+	rc = index_snap_get(r->ix, raw, out);
+	if (rc == 0)
+		return repo_errf(err, -ENOENT, "no snapshot %s", id);
+	return rc < 0 ? repo_errf(err, rc, "cannot read the index: %s",
+				  strerror(-rc)) : 0;
+}
+
+int repo_snapshot_list(struct repo *r, const char *tag,
+		       int (*cb)(const struct repo_snapinfo *, void *),
+		       void *ctx, struct buf *err)
+{
+	return index_snap_list(r->ix, tag, cb, ctx, err);
+}
+
+int repo_stats(struct repo *r, struct repo_stats *s, struct buf *err)
+{
+	return index_stats(r->ix, s, err);
+}

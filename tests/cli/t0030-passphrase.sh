@@ -1,0 +1,129 @@
+#!/bin/bash
+# Passphrases: a wrong one is refused with a clear message and changes
+# nothing; VAULT_PASSPHRASE_FILE and --passphrase-command work; `vault key
+# passwd` replaces the passphrase.
+. "$(dirname "$0")/../test-lib.sh"
+
+test_expect_success 'setup: an encrypted repository with one snapshot' '
+	new_repo &&
+	GOOD=$VAULT_PASSPHRASE &&
+	seq 1 10000 >f &&
+	vault snapshot --json f >snap.json &&
+	vault list --json >list.before &&
+	repo_fingerprint >fp.before
+'
+
+for verb in "list" "ls latest" "cat latest f" "snapshot f" "check" "stats" "forget latest" "prune --keep-last 1" "key passwd"; do
+	test_expect_success "a wrong passphrase is refused: vault $verb" "
+		VAULT_PASSPHRASE=wrong VAULT_NEW_PASSPHRASE=other \
+			test_must_fail_with 1 'passphrase' vault $verb
+	"
+done
+
+test_expect_success 'the message says the passphrase is wrong' '
+	VAULT_PASSPHRASE=wrong test_must_fail_with 1 "(wrong|incorrect|invalid|bad).*passphrase|passphrase.*(wrong|incorrect|invalid|rejected|not match)" vault list
+'
+
+test_expect_success 'mount with a wrong passphrase writes nothing' '
+	VAULT_PASSPHRASE=wrong test_must_fail_with 1 passphrase vault mount latest m &&
+	{ test_path_is_missing m || test -z "$(ls -A m)"; }
+'
+
+test_expect_success 'the wrong passphrases changed nothing in the repository' '
+	repo_fingerprint >fp.after &&
+	test_cmp fp.before fp.after &&
+	vault list --json >list.after &&
+	test_cmp list.before list.after
+'
+
+test_expect_success 'an empty passphrase is refused too' '
+	VAULT_PASSPHRASE= test_must_fail vault list
+'
+
+test_expect_success 'without any passphrase source the error says so' '
+	(
+		unset VAULT_PASSPHRASE &&
+		test_must_fail_with 1 passphrase vault list </dev/null
+	)
+'
+
+test_expect_success 'VAULT_PASSPHRASE_FILE works (with or without a final newline)' '
+	printf "%s" "$GOOD" >pass.nonl &&
+	printf "%s\n" "$GOOD" >pass.nl &&
+	(
+		unset VAULT_PASSPHRASE &&
+		VAULT_PASSPHRASE_FILE=$TRASH/pass.nonl vault cat latest f >out1 &&
+		VAULT_PASSPHRASE_FILE=$TRASH/pass.nl vault cat latest f >out2
+	) &&
+	test_cmp f out1 && test_cmp f out2
+'
+
+test_expect_success 'VAULT_PASSPHRASE_FILE with a wrong passphrase is refused' '
+	echo wrong >pass.bad &&
+	(
+		unset VAULT_PASSPHRASE &&
+		VAULT_PASSPHRASE_FILE=$TRASH/pass.bad test_must_fail_with 1 passphrase vault list
+	)
+'
+
+test_expect_success 'a missing VAULT_PASSPHRASE_FILE is an error naming it' '
+	(
+		unset VAULT_PASSPHRASE &&
+		VAULT_PASSPHRASE_FILE=$TRASH/no-such-file test_must_fail_with 1 "no-such-file" vault list
+	)
+'
+
+test_expect_success '--passphrase-command works' '
+	(
+		unset VAULT_PASSPHRASE &&
+		vault --passphrase-command "cat $TRASH/pass.nl" cat latest f >out3 &&
+		vault --passphrase-command "printf %s \"$GOOD\"" list >/dev/null
+	) &&
+	test_cmp f out3
+'
+
+test_expect_success '--passphrase-command with a wrong passphrase is refused' '
+	(
+		unset VAULT_PASSPHRASE &&
+		test_must_fail_with 1 passphrase vault --passphrase-command "echo wrong" list
+	)
+'
+
+test_expect_success 'a failing --passphrase-command is an error' '
+	(
+		unset VAULT_PASSPHRASE &&
+		test_must_fail vault --passphrase-command false list
+	)
+'
+
+test_expect_success 'the passphrase is not recorded in the snapshot metadata' '
+	vault --passphrase-command "cat $TRASH/pass.nl" snapshot f &&
+	vault list --json >list.json &&
+	! grep -qF "$GOOD" list.json &&
+	! grep -rqF "$GOOD" "$VAULT_REPO"
+'
+
+test_expect_success 'key passwd changes the passphrase' '
+	VAULT_NEW_PASSPHRASE="a whole new passphrase" vault key passwd
+'
+
+test_expect_success 'after key passwd the old passphrase fails' '
+	test_must_fail_with 1 passphrase vault list
+'
+
+test_expect_success 'after key passwd the new passphrase works and the data is intact' '
+	VAULT_PASSPHRASE="a whole new passphrase" vault cat latest f >out4 &&
+	test_cmp f out4 &&
+	VAULT_PASSPHRASE="a whole new passphrase" vault check --read-data
+'
+
+test_expect_success 'key passwd without a new passphrase fails and changes nothing' '
+	export VAULT_PASSPHRASE="a whole new passphrase" &&
+	repo_fingerprint >fp1 &&
+	test_must_fail vault key passwd </dev/null &&
+	repo_fingerprint >fp2 &&
+	test_cmp fp1 fp2 &&
+	vault list >/dev/null
+'
+
+test_done
