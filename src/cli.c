@@ -244,7 +244,7 @@ const char *cli_repo_dir(struct cli *c)
 	return c->repo_default;
 }
 
-int cli_open(struct cli *c, struct repo **r, int write)
+int cli_open(struct cli *c, struct repo **r, int how)
 {
 	struct buf err = BUF_INIT;
 	struct repo_open_opts o;
@@ -259,7 +259,8 @@ int cli_open(struct cli *c, struct repo **r, int write)
 	 * commands) that are nobody else's business */
 	snprintf(command, sizeof(command), "vault %s", c->verb);
 	memset(&o, 0, sizeof(o));
-	o.write = write;
+	o.write = !!(how & CLI_OPEN_WRITE);
+	o.rebuild = !!(how & CLI_OPEN_REBUILD);
 	o.lock_wait = c->lock_wait;
 	o.command = command;
 	o.pass = cli_pass_cb;

@@ -100,9 +100,11 @@ int cli_fail(struct cli *c, int r, const struct buf *err,
  * ~/.local/share/vault/repo.  NULL (message printed) if none can be
  * derived. */
 const char *cli_repo_dir(struct cli *c);
-/* Opens the repository (write: take the writer lock), printing any
- * error.  0 or CLI_EXIT_ERROR. */
-int cli_open(struct cli *c, struct repo **r, int write);
+/* How cli_open opens: 0 = read only, or these flags. */
+#define CLI_OPEN_WRITE		1	/* take the writer lock */
+#define CLI_OPEN_REBUILD	2	/* index.db may be missing (rebuild) */
+/* Opens the repository, printing any error.  0 or CLI_EXIT_ERROR. */
+int cli_open(struct cli *c, struct repo **r, int how);
 /* Resolves a snapshot spec (id, prefix, "latest"), printing any error.
  * 0 or CLI_EXIT_ERROR. */
 int cli_resolve(struct cli *c, struct repo *r, const char *spec,

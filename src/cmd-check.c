@@ -138,7 +138,7 @@ int cmd_check(struct cli *c, int argc, char **argv)
 	if (read_all && subset > 0)
 		return cli_usage_error(c, "--read-data and --read-data-subset exclude each other");
 	cli_json_init(&j);
-	if (cli_open(c, &r, rebuild))
+	if (cli_open(c, &r, rebuild ? CLI_OPEN_WRITE | CLI_OPEN_REBUILD : 0))
 		goto out;
 	memset(&rb, 0, sizeof(rb));
 	if (rebuild) {

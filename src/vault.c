@@ -17,6 +17,7 @@
 #include <sodium.h>
 
 #include "cli.h"
+#include "repo.h"
 
 #ifndef PACKAGE_VERSION
 #define PACKAGE_VERSION "0.1.0"
@@ -112,6 +113,11 @@ int main(int argc, char **argv)
 		return CLI_EXIT_ERROR;
 	}
 	cli_init(&c);
+	/* Like borg's BORG_TESTONLY_WEAKEN_KDF: test suites would otherwise
+	 * spend most of their time in Argon2id.  Never for real keys. */
+	if (getenv("VAULT_TESTONLY_WEAKEN_KDF"))
+		repo_kdf_limits(crypto_pwhash_OPSLIMIT_MIN,
+				crypto_pwhash_MEMLIMIT_MIN);
 	opterr = 0;
 	/* "+": stop at the verb; the verb parses the rest itself */
 	while ((o = getopt_long(argc, argv, "+:h", opts, NULL)) != -1) {

@@ -27,10 +27,18 @@
 
 #define REPO_CONFIG_MAX		(64u << 10)
 #define REPO_KEYFILE_MAX	(64u << 10)
-/* Argon2id cost: ~0.1 s, and the 32 MiB it needs stay below the 64 MiB
- * a snapshot run may use in total. */
-#define REPO_KDF_OPS		3
-#define REPO_KDF_MEM		(32u << 20)
+/* Argon2id cost for newly wrapped keys: libsodium's "moderate" limits
+ * (about 0.4 s and 256 MiB here), as the repository key is the only thing
+ * between a stolen repository and its data.  The limits are stored in
+ * the key file, so opening always uses what the file says. */
+static uint64_t repo_kdf_ops = crypto_pwhash_OPSLIMIT_MODERATE;
+static uint64_t repo_kdf_mem = crypto_pwhash_MEMLIMIT_MODERATE;
+
+void repo_kdf_limits(uint64_t opslimit, uint64_t memlimit)
+{
+	repo_kdf_ops = opslimit;
+	repo_kdf_mem = memlimit;
+}
 
 /* ---- shared helpers ---------------------------------------------- */
 
@@ -268,8 +276,8 @@ static int repo_write_keys(const struct repo *r, const char *pass,
 	struct buf kf = BUF_INIT, path = BUF_INIT;
 	int rc;
 
-	rc = keyfile_encode(&kf, &r->keys, pass, passlen, REPO_KDF_OPS,
-			    REPO_KDF_MEM);
+	rc = keyfile_encode(&kf, &r->keys, pass, passlen, repo_kdf_ops,
+			    repo_kdf_mem);
 	if (rc < 0) {
 		buf_wipe(&kf);
 		return repo_errf(err, rc, "cannot wrap the keys: %s",
@@ -447,7 +455,7 @@ static void repo_forget_wal(struct repo *r)
 	buf_release(&p);
 }
 
-static int repo_open_index(struct repo *r, struct buf *err)
+static int repo_open_index(struct repo *r, int rebuild, struct buf *err)
 {
 	struct buf path = BUF_INIT;
 	struct stat st;
@@ -456,8 +464,19 @@ static int repo_open_index(struct repo *r, struct buf *err)
 	rc = repo_join(r, "index.db", &path);
 	if (rc < 0)
 		return rc;
-	if (stat((char *)path.data, &st) < 0 && errno == ENOENT)
+	if (stat((char *)path.data, &st) < 0 && errno == ENOENT) {
+		/* init always creates it: an empty index would silently
+		 * hide every snapshot */
+		if (!rebuild) {
+			rc = repo_errf(err, -ENOENT, "%s is missing; run"
+				       " `vault check --rebuild-index` to"
+				       " rebuild it from the packs",
+				       (char *)path.data);
+			buf_release(&path);
+			return rc;
+		}
 		repo_forget_wal(r);
+	}
 	rc = index_open(&r->ix, (char *)path.data, err);
 	if (rc == -EBADMSG)
 		repo_errf(err, rc, "%s is damaged; move it away and run"
@@ -634,7 +653,7 @@ int repo_open(struct repo **out, const char *dir,
 	if (rc == 0)
 		rc = reader_cache_new(&r->cache);
 	if (rc == 0)
-		rc = repo_open_index(r, err);
+		rc = repo_open_index(r, o && o->rebuild, err);
 	if (rc == 0 && r->wlock) {
 		repo_clean_tmp(r);
 		rc = repo_import_orphans(r, err);

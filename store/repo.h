@@ -37,7 +37,16 @@ struct repo_open_opts {
 	const char *command;	/* recorded in the lock (e.g. "vault snapshot") */
 	repo_pass_fn pass;
 	void *pass_ctx;
+	int rebuild;		/* the caller rebuilds the index next: a missing
+				 * index.db is not an error */
 };
+
+/*
+ * Argon2id limits (crypto_pwhash opslimit/memlimit) used by repo_init and
+ * repo_key_passwd in this process when they wrap keys.  The default is
+ * libsodium's moderate pair; test suites lower it to the minimum.
+ */
+void repo_kdf_limits(uint64_t opslimit, uint64_t memlimit);
 
 /*
  * Creates a repository in dir (created if missing; must be empty).

@@ -126,4 +126,19 @@ test_expect_success 'key passwd without a new passphrase fails and changes nothi
 	vault list >/dev/null
 '
 
+test_expect_success 'by default keys are wrapped with Argon2id at the moderate limits' '
+	(
+		unset VAULT_TESTONLY_WEAKEN_KDF &&
+		new_repo "$TRASH/strong" &&
+		# keyfile: magic(8) version(4) kdf(1) reserved(3) opslimit(8) memlimit(8)
+		od -An -tu1 -j12 -N1 "$VAULT_REPO/keys/repokey" | grep -qw 1 &&
+		od -An -tu8 -j16 -N8 "$VAULT_REPO/keys/repokey" | grep -qw 3 &&
+		od -An -tu8 -j24 -N8 "$VAULT_REPO/keys/repokey" | grep -qw 268435456 &&
+		echo hello >strong.txt &&
+		vault snapshot strong.txt &&
+		vault cat latest strong.txt >out &&
+		test_cmp strong.txt out
+	)
+'
+
 test_done

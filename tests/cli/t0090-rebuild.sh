@@ -86,9 +86,14 @@ rebuild_scenario() {
 		test_cmp l1 l2
 	'
 
-	test_expect_success "($enc) a rebuild works even after vault ran without index.db" '
+	test_expect_success "($enc) without index.db, commands refuse and point to the rebuild" '
 		rm -f "$VAULT_REPO/index.db" "$VAULT_REPO/index.db-wal" "$VAULT_REPO/index.db-shm" &&
-		vault list >/dev/null 2>&1
+		test_must_fail_with 1 "index.db is missing.*--rebuild-index" vault list &&
+		test_must_fail_with 1 "index.db is missing" vault snapshot data &&
+		test_path_is_missing "$VAULT_REPO/index.db"
+	'
+
+	test_expect_success "($enc) a rebuild then restores the same snapshots" '
 		vault check --rebuild-index &&
 		vault list --json >l3 &&
 		test_cmp l1 l3 &&

@@ -16,6 +16,7 @@
 #include <string.h>
 #include <unistd.h>
 #include <sys/stat.h>
+#include <sodium.h>
 #include <sys/wait.h>
 
 #include "blob.h"
@@ -50,8 +51,9 @@ static int pass_cb(void *ctx, const char *why, struct buf *pass)
 static int open_repo(struct repo **r, const char *dir, int write,
 		     const char *pass)
 {
-	struct repo_open_opts o = { write, 0, "test-store", pass_cb,
-				    (void *)pass };
+	struct repo_open_opts o = { .write = write & 1, .command = "test-store",
+				    .pass = pass_cb, .pass_ctx = (void *)pass,
+				    .rebuild = !!(write & 2) };
 
 	buf_reset(&err);
 	return repo_open(r, dir, &o, &err);
@@ -814,7 +816,12 @@ static void test_rebuild(void)
 	unlink(path_of("rebuild/index.db"));
 	unlink(path_of("rebuild/index.db-wal"));
 	unlink(path_of("rebuild/index.db-shm"));
-	is_int(open_repo(&r, dir, 1, "pw"), 0, "open without index.db");
+	is_int(open_repo(&r, dir, 1, "pw"), -ENOENT,
+	       "a missing index.db is refused");
+	ok(strstr((char *)err.data, "--rebuild-index") != NULL,
+	   "the error points to --rebuild-index: %s", (char *)err.data);
+	is_int(open_repo(&r, dir, 1 | 2, "pw"), 0,
+	       "open without index.db to rebuild it");
 	is_int(nsnapshots(r), 0, "no snapshots before the rebuild");
 	is_int(repo_rebuild_index(r, &cr, &err), 0, "rebuild-index");
 	ok(cr.packs_checked > 0 && cr.problems == 0, "every pack read");
@@ -861,7 +868,7 @@ static void test_lock(void)
 		return;
 	pid = fork();
 	if (pid == 0) {
-		struct repo_open_opts o = { 1, 0, "holder cmd", NULL, NULL };
+		struct repo_open_opts o = { .write = 1, .command = "holder cmd" };
 
 		if (repo_open(&r, dir, &o, NULL) < 0)
 			_exit(1);
@@ -890,7 +897,7 @@ static void test_lock(void)
 	/* a holder killed with SIGKILL does not block anyone */
 	pid = fork();
 	if (pid == 0) {
-		struct repo_open_opts o = { 1, 0, "victim", NULL, NULL };
+		struct repo_open_opts o = { .write = 1, .command = "victim" };
 
 		if (repo_open(&r, dir, &o, NULL) < 0)
 			_exit(1);
@@ -927,7 +934,8 @@ static void test_readers_lock(void)
 		return;
 	pid = fork();
 	if (pid == 0) {
-		struct repo_open_opts o = { 0, 0, "reader", pass_cb, "pw" };
+		struct repo_open_opts o = { .command = "reader", .pass = pass_cb,
+					    .pass_ctx = "pw" };
 
 		if (repo_open(&r, dir, &o, NULL) < 0)
 			_exit(1);
@@ -961,6 +969,8 @@ int main(void)
 		diag("mkdtemp failed");
 		return 1;
 	}
+	/* the moderate default costs 0.4 s per open; keys are keys */
+	repo_kdf_limits(crypto_pwhash_OPSLIMIT_MIN, crypto_pwhash_MEMLIMIT_MIN);
 	test_keys();
 	test_snapshots("plain", NULL);
 	test_snapshots("enc", "new pass");
