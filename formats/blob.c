@@ -3,8 +3,9 @@
  * in (layout in blob.h, full spec in formats/blob.md).
  *
  * Decoding always verifies before it trusts: framing and the XXH3
- * trailer first (cheap, keyless, catches bit rot), then the AEAD tag,
- * then lz4 into a buffer of exactly raw_len bytes.
+ * trailer first (cheap, keyless, catches bit rot), then the AEAD tag
+ * over header and expected id, then lz4 into a buffer of exactly raw_len
+ * bytes.
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -17,6 +18,8 @@
 
 /* Smallest possible blob: header + checksum (an empty unencrypted one). */
 #define BLOB_MIN_SIZE (BLOB_HEADER_SIZE + BLOB_SUM_SIZE)
+/* AEAD additional data: the header, then the id the blob is stored under. */
+#define BLOB_AD_SIZE (BLOB_HEADER_SIZE + BLOB_ID_SIZE)
 
 static void blob_put_le32(uint8_t *p, uint32_t v)
 {
@@ -109,14 +112,23 @@ int blob_verify(const void *stored, size_t len)
 	return blob_check(stored, len, &type, &flags, &raw_len, &plen);
 }
 
+/* header || ad_id: what the AEAD tag authenticates besides the payload. */
+static void blob_ad(uint8_t ad[BLOB_AD_SIZE], const uint8_t *hdr,
+		    const uint8_t *ad_id)
+{
+	memcpy(ad, hdr, BLOB_HEADER_SIZE);
+	memcpy(ad + BLOB_HEADER_SIZE, ad_id, BLOB_ID_SIZE);
+}
+
 int blob_encode(struct buf *out, uint8_t type, const void *plain, size_t len,
-		const uint8_t *enc_key)
+		const uint8_t *enc_key, const uint8_t *ad_id)
 {
 	size_t start = out->len, bound, room, plen;
 	uint8_t *hdr, *nonce, *payload, flags = 0;
 	int clen = 0, r;
 
-	if (!blob_type_ok(type) || len > BLOB_MAX_RAW || (len && !plain))
+	if (!blob_type_ok(type) || len > BLOB_MAX_RAW || (len && !plain) ||
+	    (enc_key && !ad_id))
 		return -EINVAL;
 	if (enc_key && sodium_init() < 0)
 		return -ENOMEM;
@@ -154,12 +166,14 @@ int blob_encode(struct buf *out, uint8_t type, const void *plain, size_t len,
 
 	if (enc_key) {
 		unsigned long long clen_out;
+		uint8_t ad[BLOB_AD_SIZE];
 
+		blob_ad(ad, hdr, ad_id);
 		randombytes_buf(nonce, BLOB_NONCE_SIZE);
 		/* in place: libsodium's AEAD allows c == m */
 		crypto_aead_xchacha20poly1305_ietf_encrypt(payload, &clen_out,
-				payload, plen, hdr, BLOB_HEADER_SIZE, NULL,
-				nonce, enc_key);
+				payload, plen, ad, sizeof(ad), NULL, nonce,
+				enc_key);
 		plen = (size_t)clen_out;
 	}
 	plen = (size_t)(payload + plen - hdr);
@@ -173,7 +187,7 @@ int blob_encode(struct buf *out, uint8_t type, const void *plain, size_t len,
 }
 
 int blob_decode(struct buf *out, uint8_t *type, const void *stored,
-		size_t len, const uint8_t *enc_key)
+		size_t len, const uint8_t *enc_key, const uint8_t *ad_id)
 {
 	const uint8_t *p = stored, *payload;
 	uint8_t t, flags, *tmp = NULL, *dst;
@@ -181,6 +195,8 @@ int blob_decode(struct buf *out, uint8_t *type, const void *stored,
 	size_t plen, start = out->len;
 	int r;
 
+	if (enc_key && !ad_id)
+		return -EINVAL;
 	r = blob_check(p, len, &t, &flags, &raw_len, &plen);
 	if (r < 0)
 		return r;
@@ -203,7 +219,9 @@ int blob_decode(struct buf *out, uint8_t *type, const void *stored,
 
 	if (flags & BLOB_F_ENCRYPTED) {
 		const uint8_t *nonce = payload;
+		uint8_t ad[BLOB_AD_SIZE];
 
+		blob_ad(ad, p, ad_id);
 		if (sodium_init() < 0)
 			return -ENOMEM;
 		/* lz4 payloads need a staging area; raw ones go straight */
@@ -215,7 +233,7 @@ int blob_decode(struct buf *out, uint8_t *type, const void *stored,
 		if (crypto_aead_xchacha20poly1305_ietf_decrypt(
 				tmp ? tmp : dst, NULL, NULL,
 				nonce + BLOB_NONCE_SIZE,
-				plen + BLOB_TAG_SIZE, p, BLOB_HEADER_SIZE,
+				plen + BLOB_TAG_SIZE, ad, sizeof(ad),
 				nonce, enc_key) != 0) {
 			r = -EKEYREJECTED;
 			goto out;

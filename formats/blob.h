@@ -1,17 +1,22 @@
 /*
  * blob: the envelope every stored chunk travels in (spec: formats/blob.md).
  *
- *   header (8 bytes, authenticated as AEAD additional data):
+ *   header (8 bytes):
  *     u8 version (1) | u8 type | u8 flags | u8 reserved (0) | le32 raw_len
  *   body:
  *     flags & BLOB_F_ENCRYPTED: 24-byte nonce, then XChaCha20-Poly1305
- *       ciphertext (+16-byte tag) of the payload
+ *       ciphertext (+16-byte tag) of the payload; additional data: the
+ *       header, then the 32-byte id the blob is stored under
  *     otherwise: the payload
  *   payload: lz4 block (flags & BLOB_F_LZ4) or the raw bytes
  *   trailer: le64 XXH3-64 of every preceding stored byte
  *
- * The checksum lets `vault check` find bit rot without the key; the
- * AEAD tag (and, above this layer, the keyed chunk id) catch tampering.
+ * The checksum lets `vault check` find bit rot without the key.  The
+ * AEAD tag catches tampering, and because it covers the id too, a blob
+ * that decrypts under id X is the blob a key holder stored as X: readers
+ * of encrypted repositories need not re-hash the plaintext.  Unencrypted
+ * blobs carry no id; there only the keyed chunk id (re-hashed above this
+ * layer) catches a swapped blob.
  */
 #ifndef VAULT_BLOB_H
 #define VAULT_BLOB_H
@@ -39,15 +44,20 @@ enum blob_type {
 #define BLOB_SUM_SIZE		8
 #define BLOB_MAX_RAW		(32u << 20)	/* decoders refuse larger */
 #define BLOB_KEY_SIZE		32
+#define BLOB_ID_SIZE		32	/* the ad_id bound into the AEAD */
 
 /*
  * Appends the stored form of plain[0..len) to out.  enc_key is the
- * 32-byte data key, or NULL for an unencrypted repository.  lz4 is tried
+ * 32-byte data key, or NULL for an unencrypted repository.  ad_id is
+ * the BLOB_ID_SIZE-byte id the blob is stored under (its chunk id; for
+ * a pack trailer the pack name), bound into the AEAD additional data:
+ * required with enc_key, ignored (may be NULL) without.  lz4 is tried
  * and dropped when it does not make the payload smaller.
- * Returns 0, -EINVAL (len > BLOB_MAX_RAW, bad type) or -ENOMEM.
+ * Returns 0, -EINVAL (len > BLOB_MAX_RAW, bad type, enc_key without
+ * ad_id) or -ENOMEM.
  */
 int blob_encode(struct buf *out, uint8_t type, const void *plain, size_t len,
-		const uint8_t *enc_key);
+		const uint8_t *enc_key, const uint8_t *ad_id);
 
 /*
  * Verifies framing and the XXH3 checksum only (no key needed).
@@ -57,13 +67,16 @@ int blob_verify(const void *stored, size_t len);
 
 /*
  * Checks, decrypts and decompresses a stored blob, appending the plaintext
- * to out.  *type (may be NULL) gets the type.  Returns 0; -EBADMSG for any
- * malformed, truncated or checksum-failing input; -EKEYREJECTED when the
- * AEAD tag does not verify (wrong key or tampering); -ENOKEY when the blob
- * is encrypted and enc_key is NULL; -ENOMEM.
+ * to out.  *type (may be NULL) gets the type.  ad_id is the id the caller
+ * expects the blob to be stored under, as in blob_encode (required with
+ * enc_key).  Returns 0; -EBADMSG for any malformed, truncated or
+ * checksum-failing input; -EKEYREJECTED when the AEAD tag does not verify
+ * (wrong key, wrong ad_id or tampering); -ENOKEY when the blob is
+ * encrypted and enc_key is NULL; -EINVAL for enc_key without ad_id;
+ * -ENOMEM.
  */
 int blob_decode(struct buf *out, uint8_t *type, const void *stored,
-		size_t len, const uint8_t *enc_key);
+		size_t len, const uint8_t *enc_key, const uint8_t *ad_id);
 
 /* Reads the header fields without verifying; 0 or -EBADMSG. */
 int blob_peek(const void *stored, size_t len, uint8_t *type, uint8_t *flags,

@@ -41,7 +41,7 @@ int pack_header_decode(const void *p, size_t len)
 }
 
 int pack_trailer_encode(struct buf *out, const struct pack_entry *entries,
-			size_t n, const uint8_t *enc_key)
+			size_t n, const uint8_t *enc_key, const uint8_t *name)
 {
 	struct buf plain = BUF_INIT;
 	size_t start = out->len, tlen;
@@ -68,7 +68,7 @@ int pack_trailer_encode(struct buf *out, const struct pack_entry *entries,
 	}
 	if (r == 0)
 		r = blob_encode(out, BLOB_TRAILER, plain.data, plain.len,
-				enc_key);
+				enc_key, name);
 	buf_release(&plain);
 	if (r < 0)
 		return r;
@@ -115,8 +115,8 @@ static int pack_type_ok(uint8_t type)
 }
 
 int pack_trailer_decode(const void *trailer, size_t len, uint64_t trailer_off,
-			const uint8_t *enc_key, struct pack_entry **entries,
-			size_t *n)
+			const uint8_t *enc_key, const uint8_t *name,
+			struct pack_entry **entries, size_t *n)
 {
 	struct buf plain = BUF_INIT;
 	struct pack_entry *v = NULL;
@@ -128,7 +128,7 @@ int pack_trailer_decode(const void *trailer, size_t len, uint64_t trailer_off,
 
 	*entries = NULL;
 	*n = 0;
-	e = blob_decode(&plain, &type, trailer, len, enc_key);
+	e = blob_decode(&plain, &type, trailer, len, enc_key, name);
 	if (e < 0)
 		goto out;
 	e = -EBADMSG;

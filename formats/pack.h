@@ -6,7 +6,8 @@
  *   trailer: one stored blob of type BLOB_TRAILER whose plaintext is
  *              le32 count, then per blob:
  *              32-byte id | le64 offset | le32 length | u8 type | le32 raw_len
- *            (encrypted like every blob in an encrypted repository)
+ *            (encrypted like every blob in an encrypted repository,
+ *            with the pack's name as the blob's bound id)
  *   footer:  le32 trailer length | 8 bytes magic "VAULTPKE"
  *
  * The trailer makes every pack self-describing, so the index can be
@@ -43,10 +44,13 @@ int pack_header_decode(const void *p, size_t len);
 
 /*
  * Appends trailer blob + footer for entries[0..n) to out.  enc_key as in
- * blob_encode.  Returns 0, -EINVAL or -ENOMEM.
+ * blob_encode; name is the pack's PACK_ID_SIZE-byte name (the hex of its
+ * file name), the trailer blob's ad_id: required with enc_key, so a
+ * trailer cannot be passed off as another pack's.
+ * Returns 0, -EINVAL or -ENOMEM.
  */
 int pack_trailer_encode(struct buf *out, const struct pack_entry *entries,
-			size_t n, const uint8_t *enc_key);
+			size_t n, const uint8_t *enc_key, const uint8_t *name);
 
 /*
  * Parses the footer (the last PACK_FOOTER_SIZE bytes of a file of size
@@ -57,13 +61,15 @@ int pack_footer_decode(const void *footer, size_t len, uint64_t file_size,
 		       uint64_t *trailer_off, uint32_t *trailer_len);
 
 /*
- * Decodes a trailer blob.  On success *entries is a malloc'ed array of *n
+ * Decodes a trailer blob of the pack called name (as in
+ * pack_trailer_encode).  On success *entries is a malloc'ed array of *n
  * entries (caller frees), each checked to lie within
  * [PACK_HEADER_SIZE, trailer_off) and not to overlap its predecessor.
- * Errors as blob_decode, plus -EBADMSG for an inconsistent table.
+ * Errors as blob_decode (-EKEYREJECTED also for another pack's trailer),
+ * plus -EBADMSG for an inconsistent table.
  */
 int pack_trailer_decode(const void *trailer, size_t len, uint64_t trailer_off,
-			const uint8_t *enc_key, struct pack_entry **entries,
-			size_t *n);
+			const uint8_t *enc_key, const uint8_t *name,
+			struct pack_entry **entries, size_t *n);
 
 #endif

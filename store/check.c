@@ -4,7 +4,9 @@
  * check walks every indexed pack: the file must exist with the indexed
  * size, its header, footer and trailer must decode and agree with the
  * index, and every indexed blob must pass blob_verify (keyless XXH3) or,
- * for packs chosen for reading data, decode and hash back to its id.
+ * for packs chosen for reading data, decode and hash back to its id (also
+ * in encrypted repositories, where the AEAD binding already proves it:
+ * check is where a second, independent proof is worth its cost).
  * Damaged blob ids are collected; afterwards each snapshot referencing
  * one has its manifest walked once to name the affected paths.
  *
@@ -129,7 +131,8 @@ static int check_blob(void *ctx, const uint8_t *id, const struct index_loc *loc)
 	check_against_trailer(cp, id, loc, blob);
 	buf_reset(&c->msg);
 	if (cp->data) {
-		rc = reader_load(c->r, loc, id, &c->stored, &c->plain, &c->msg);
+		rc = reader_load_rehash(c->r, loc, id, &c->stored, &c->plain,
+					&c->msg);
 	} else {
 		rc = reader_stored(c->r, loc, &c->stored, &c->msg);
 		if (rc == 0 && blob_verify(c->stored.data, c->stored.len) < 0)

@@ -268,7 +268,7 @@ int packer_finish(struct packer *p, struct buf *err)
 
 	if (p->finished)
 		return 0;
-	rc = pack_trailer_encode(&t, p->e, p->n, repo_enc_key(p->r));
+	rc = pack_trailer_encode(&t, p->e, p->n, repo_enc_key(p->r), p->name);
 	if (rc < 0) {
 		buf_release(&t);
 		return packer_fail(err, rc, "trailer", p);

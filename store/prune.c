@@ -48,7 +48,7 @@ static int prune_tomb_pack(struct repo *r, const struct buf *plain,
 
 	repo_chunk_id(r, plain->data, plain->len, id);
 	rc = blob_encode(&stored, BLOB_TOMBSTONE, plain->data, plain->len,
-			 repo_enc_key(r));
+			 repo_enc_key(r), id);
 	if (rc == 0)
 		rc = packer_new(&p, r, err);
 	if (rc == 0)

@@ -2,10 +2,12 @@
  * reader: reading blobs back out of packs, for repo_iter_* (reader.c)
  * and for check, prune and rebuild-index.
  *
- * Every chunk read is verified: the blob envelope (checksum, AEAD tag),
- * then the keyed hash of the plaintext against the chunk id and the
- * length against what the referrer expects.  Any mismatch is -EBADMSG
- * with err naming the pack and the blob.
+ * Every chunk read is verified: the blob envelope (checksum, AEAD tag
+ * over header and chunk id), the keyed hash of the plaintext against the
+ * chunk id where the AEAD does not already prove it (unencrypted
+ * repositories, or when asked), and the length against what the referrer
+ * expects.  Any mismatch is -EBADMSG with err naming the pack and the
+ * blob.
  */
 #ifndef VAULT_READER_H
 #define VAULT_READER_H
@@ -32,12 +34,18 @@ int reader_stored(struct repo *r, const struct index_loc *loc,
 		  struct buf *stored, struct buf *err);
 /*
  * Reads, decodes and verifies one blob: plain (reset) gets the
- * plaintext, whose keyed hash must be id and whose length must be
+ * plaintext, which must be the chunk id (decrypting with id bound in
+ * the AEAD, or else by its keyed hash) and whose length must be
  * loc->raw_len.  stored is scratch.  Thread-safe.
  */
 int reader_load(struct repo *r, const struct index_loc *loc,
 		const uint8_t id[32], struct buf *stored, struct buf *plain,
 		struct buf *err);
+/* reader_load that recomputes the keyed hash even when the AEAD already
+ * proves the id (check --read-data: defence in depth). */
+int reader_load_rehash(struct repo *r, const struct index_loc *loc,
+		       const uint8_t id[32], struct buf *stored,
+		       struct buf *plain, struct buf *err);
 /* Looks id up in ix, then reader_load; len is the plaintext length the
  * referrer expects (READER_ANY_LEN: any).  -ENOENT when not indexed. */
 #define READER_ANY_LEN UINT32_MAX

@@ -270,7 +270,8 @@ static int writer_store(struct repo_writer *w, struct writer_slot *s,
 	pthread_mutex_unlock(&w->mu);
 	if (rc > 0) {
 		buf_reset(&s->stored);
-		rc = blob_encode(&s->stored, type, p, n, repo_enc_key(w->r));
+		rc = blob_encode(&s->stored, type, p, n, repo_enc_key(w->r),
+				 id);
 		pthread_mutex_lock(&w->mu);
 		if (rc == 0)
 			rc = w->error ? w->error

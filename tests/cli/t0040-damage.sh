@@ -88,6 +88,43 @@ damage_scenario() {
 		test_must_fail vault mount "$SNAP2" out-victim victim.bin &&
 		! cmp -s out-victim/victim.bin victim.bin
 	'
+
+	# Two one-chunk files of equal length whose index rows are swapped:
+	# each chunk id now leads to an intact blob of the right length but
+	# of the other chunk.  Encrypted, the AEAD tag (which covers the
+	# chunk id) refuses it; unencrypted, the re-hash does.
+	test_expect_success "($enc) a blob served for another chunk id is refused" '
+		rm -rf swap out-swap &&
+		mkdir swap &&
+		head -c 1000 /dev/urandom >swap/a &&
+		head -c 1000 /dev/urandom >swap/b &&
+		vault snapshot --json swap >snap3.json &&
+		SNAP3=$(json_get .id snap3.json) &&
+		vault mount "$SNAP3" out-swap &&
+		cmp swap/a out-swap/swap/a &&
+		rm -rf out-swap &&
+		test "$(sqlite3 "$VAULT_REPO/index.db" "SELECT count(*) FROM
+			chunks WHERE type = 1 AND raw_len = 1000")" = 2 &&
+		sqlite3 "$VAULT_REPO/index.db" "
+			CREATE TEMP TABLE s AS SELECT id, pid, off, len
+				FROM chunks WHERE type = 1 AND raw_len = 1000;
+			UPDATE chunks SET
+				pid = (SELECT pid FROM s WHERE s.id != chunks.id),
+				off = (SELECT off FROM s WHERE s.id != chunks.id),
+				len = (SELECT len FROM s WHERE s.id != chunks.id)
+			WHERE id IN (SELECT id FROM s);" &&
+		if [ '"$enc"' = none ]; then
+			why="does not match its id"
+		else
+			why="authentication failed"
+		fi &&
+		test_must_fail_with 1 "$why" vault mount "$SNAP3" out-swap swap/a &&
+		! cmp -s swap/a out-swap/swap/a &&
+		! cmp -s swap/b out-swap/swap/a &&
+		run_check --read-data &&
+		test_eq 3 "$rc" "exit status" &&
+		grep -q "swap/a" check.out && grep -q "swap/b" check.out
+	'
 }
 
 damage_scenario repokey

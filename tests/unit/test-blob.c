@@ -2,7 +2,8 @@
  * test-blob: the blob envelope.  Round trips for every combination of
  * compressible/incompressible, empty/max-size and encrypted/plain;
  * every truncation and every single-bit flip of representative samples
- * must be rejected; wrong and missing keys give their own errors.
+ * must be rejected; wrong and missing keys give their own errors; an
+ * encrypted blob decodes only under the id it was stored under.
  */
 #include <errno.h>
 #include <stdint.h>
@@ -15,6 +16,7 @@
 #include "tap.h"
 
 static uint8_t key[BLOB_KEY_SIZE], key2[BLOB_KEY_SIZE];
+static uint8_t id[BLOB_ID_SIZE], id2[BLOB_ID_SIZE];
 
 static uint8_t *compressible(size_t n)
 {
@@ -50,7 +52,7 @@ static void round_trip(const char *what, const uint8_t *plain, size_t len,
 	uint32_t raw = 0;
 	int r;
 
-	r = blob_encode(&st, BLOB_DATA, plain, len, k);
+	r = blob_encode(&st, BLOB_DATA, plain, len, k, id);
 	is_int(r, 0, "%s: encode", what);
 	is_int(blob_verify(st.data, st.len), 0, "%s: verify", what);
 	ok(blob_peek(st.data, st.len, &type, &flags, &raw) == 0 &&
@@ -65,7 +67,7 @@ static void round_trip(const char *what, const uint8_t *plain, size_t len,
 	else
 		ok(st.len < len, "%s: compression made it smaller", what);
 	type = 0;
-	r = blob_decode(&out, &type, st.data, st.len, k);
+	r = blob_decode(&out, &type, st.data, st.len, k, id);
 	ok(r == 0 && type == BLOB_DATA && out.len == len &&
 	   (len == 0 || memcmp(out.data, plain, len) == 0) &&
 	   out.data[out.len] == '\0', "%s: decode gives the input back", what);
@@ -105,6 +107,48 @@ static void test_round_trips(void)
 	}
 }
 
+/*
+ * The id a blob is stored under is part of the AEAD additional data: a
+ * blob moved to another id (a swapped index row, another pack's trailer)
+ * fails like a forgery, so readers need not re-hash the plaintext.
+ */
+static void test_ids(void)
+{
+	struct buf st = BUF_INIT, out = BUF_INIT;
+	uint8_t *c = compressible(5000), *r = random_bytes(100);
+	const uint8_t *in[2] = { c, r };
+	const size_t n[2] = { 5000, 100 };
+	const char *what[2] = { "lz4", "raw" };
+
+	for (int i = 0; i < 2; i++) {
+		buf_reset(&st);
+		blob_encode(&st, BLOB_DATA, in[i], n[i], key, id);
+		buf_reset(&out);
+		ok(blob_decode(&out, NULL, st.data, st.len, key, id) == 0 &&
+		   out.len == n[i] && !memcmp(out.data, in[i], n[i]),
+		   "%s: decodes under its own id", what[i]);
+		buf_reset(&out);
+		is_int(blob_decode(&out, NULL, st.data, st.len, key, id2),
+		       -EKEYREJECTED, "%s: under a different id: -EKEYREJECTED",
+		       what[i]);
+		ok(out.len == 0 && out.data[0] == '\0',
+		   "%s: nothing decoded under the wrong id", what[i]);
+		is_int(blob_verify(st.data, st.len), 0,
+		       "%s: verify (keyless) does not need the id", what[i]);
+	}
+	/* the same bytes stored under id2 are a different blob */
+	buf_reset(&st);
+	blob_encode(&st, BLOB_SNAPSHOT, c, 64, key, id2);
+	buf_reset(&out);
+	ok(blob_decode(&out, NULL, st.data, st.len, key, id2) == 0 &&
+	   blob_decode(&out, NULL, st.data, st.len, key, id) == -EKEYREJECTED,
+	   "a snapshot record only decodes as the snapshot it was stored as");
+	free(c);
+	free(r);
+	buf_release(&st);
+	buf_release(&out);
+}
+
 static void test_api(void)
 {
 	struct buf st = BUF_INIT, out = BUF_INIT, capped;
@@ -112,62 +156,74 @@ static void test_api(void)
 	uint8_t *a, type;
 	int r;
 
-	is_int(blob_encode(&st, BLOB_DATA, big, BLOB_MAX_RAW + 1, NULL),
+	is_int(blob_encode(&st, BLOB_DATA, big, BLOB_MAX_RAW + 1, NULL, NULL),
 	       -EINVAL, "one byte over BLOB_MAX_RAW: -EINVAL");
-	is_int(blob_encode(&st, 0, "x", 1, NULL), -EINVAL, "type 0: -EINVAL");
-	is_int(blob_encode(&st, BLOB_TOMBSTONE + 1, "x", 1, NULL), -EINVAL,
-	       "unknown type: -EINVAL");
-	is_int(blob_encode(&st, BLOB_DATA, NULL, 5, NULL), -EINVAL,
+	is_int(blob_encode(&st, 0, "x", 1, NULL, NULL), -EINVAL,
+	       "type 0: -EINVAL");
+	is_int(blob_encode(&st, BLOB_TOMBSTONE + 1, "x", 1, NULL, NULL),
+	       -EINVAL, "unknown type: -EINVAL");
+	is_int(blob_encode(&st, BLOB_DATA, NULL, 5, NULL, NULL), -EINVAL,
 	       "NULL data with a length: -EINVAL");
+	is_int(blob_encode(&st, BLOB_DATA, "x", 1, key, NULL), -EINVAL,
+	       "a key without an id to bind: -EINVAL");
 	is_int(st.len, 0, "failed encodes leave out empty");
 	free(big);
 
 	for (uint8_t t = BLOB_DATA; t <= BLOB_TOMBSTONE; t++) {
 		buf_reset(&st);
 		buf_reset(&out);
-		blob_encode(&st, t, "abc", 3, key);
-		r = blob_decode(&out, &type, st.data, st.len, key);
+		blob_encode(&st, t, "abc", 3, key, id);
+		r = blob_decode(&out, &type, st.data, st.len, key, id);
 		ok(r == 0 && type == t, "type %u survives", t);
 	}
 
 	/* encoding and decoding append to what is already there */
 	buf_reset(&st);
 	buf_addstr(&st, "prefix");
-	blob_encode(&st, BLOB_DATA, "hello", 5, NULL);
+	blob_encode(&st, BLOB_DATA, "hello", 5, NULL, NULL);
 	buf_reset(&out);
 	buf_addstr(&out, "got:");
-	r = blob_decode(&out, NULL, st.data + 6, st.len - 6, NULL);
+	r = blob_decode(&out, NULL, st.data + 6, st.len - 6, NULL, NULL);
 	ok(r == 0 && strcmp((char *)out.data, "got:hello") == 0 &&
 	   !memcmp(st.data, "prefix", 6), "encode/decode append");
 
 	/* the random nonce makes equal plaintexts differ */
 	buf_reset(&st);
-	blob_encode(&st, BLOB_DATA, "same", 4, key);
+	blob_encode(&st, BLOB_DATA, "same", 4, key, id);
 	a = malloc(st.len);
 	memcpy(a, st.data, st.len);
 	buf_reset(&st);
-	blob_encode(&st, BLOB_DATA, "same", 4, key);
+	blob_encode(&st, BLOB_DATA, "same", 4, key, id);
 	ok(memcmp(a, st.data, st.len) != 0, "two encryptions differ");
 	free(a);
 
 	/* keys */
 	buf_reset(&out);
-	is_int(blob_decode(&out, NULL, st.data, st.len, key2), -EKEYREJECTED,
-	       "wrong key: -EKEYREJECTED");
-	is_int(blob_decode(&out, NULL, st.data, st.len, NULL), -ENOKEY,
+	is_int(blob_decode(&out, NULL, st.data, st.len, key2, id),
+	       -EKEYREJECTED, "wrong key: -EKEYREJECTED");
+	is_int(blob_decode(&out, NULL, st.data, st.len, NULL, id), -ENOKEY,
 	       "missing key: -ENOKEY");
+	is_int(blob_decode(&out, NULL, st.data, st.len, key, NULL), -EINVAL,
+	       "a key without the expected id: -EINVAL");
 	ok(out.len == 0 && out.data[0] == '\0',
 	   "failed decodes leave out empty and terminated");
 	is_int(blob_verify(st.data, st.len), 0, "verify needs no key");
 	buf_reset(&st);
-	blob_encode(&st, BLOB_DATA, "plain", 5, NULL);
-	is_int(blob_decode(&out, NULL, st.data, st.len, key), -EKEYREJECTED,
+	blob_encode(&st, BLOB_DATA, "plain", 5, NULL, id);
+	is_int(blob_decode(&out, NULL, st.data, st.len, key, id),
+	       -EKEYREJECTED,
 	       "plaintext blob where a key is expected: -EKEYREJECTED");
+	/* without encryption there is no tag to bind the id to */
+	buf_reset(&out);
+	ok(blob_decode(&out, NULL, st.data, st.len, NULL, id2) == 0 &&
+	   blob_decode(&out, NULL, st.data, st.len, NULL, NULL) == 0,
+	   "an unencrypted blob decodes whatever id is expected");
 
 	/* a capped output buffer refuses and stays intact */
 	buf_init(&capped, 20);
 	buf_addstr(&capped, "keep");
-	is_int(blob_encode(&capped, BLOB_DATA, "0123456789abcdef", 16, NULL),
+	is_int(blob_encode(&capped, BLOB_DATA, "0123456789abcdef", 16, NULL,
+			   NULL),
 	       -E2BIG, "encode into a too-small capped buffer: -E2BIG");
 	ok(capped.len == 4 && !strcmp((char *)capped.data, "keep"),
 	   "capped buffer unchanged");
@@ -183,7 +239,8 @@ static void test_api(void)
  * Every truncation and every single-bit flip must be rejected, by
  * blob_verify (no key) and by blob_decode (with the key).  With the
  * checksum re-forged, an encrypted blob must still reject every flip
- * (AEAD tag, header as additional data).
+ * (AEAD tag, header and id as additional data), and so must every other
+ * id.
  */
 static void damage(const char *what, const uint8_t *plain, size_t len,
 		   const uint8_t *k)
@@ -192,14 +249,14 @@ static void damage(const char *what, const uint8_t *plain, size_t len,
 	size_t bad_trunc = 0, bad_flip = 0, bad_forged = 0, forged_tag = 0;
 	uint8_t *p;
 
-	blob_encode(&st, BLOB_DATA, plain, len, k);
+	blob_encode(&st, BLOB_DATA, plain, len, k, id);
 	p = malloc(st.len);
 	memcpy(p, st.data, st.len);
 
 	for (size_t n = 0; n < st.len; n++) {
 		buf_reset(&out);
 		if (blob_verify(p, n) != -EBADMSG ||
-		    blob_decode(&out, NULL, p, n, k) != -EBADMSG)
+		    blob_decode(&out, NULL, p, n, k, id) != -EBADMSG)
 			bad_trunc++;
 	}
 	is_int(bad_trunc, 0, "%s: all %zu truncations rejected", what, st.len);
@@ -208,14 +265,14 @@ static void damage(const char *what, const uint8_t *plain, size_t len,
 		p[bit / 8] ^= (uint8_t)(1u << (bit % 8));
 		buf_reset(&out);
 		if (blob_verify(p, st.len) != -EBADMSG ||
-		    blob_decode(&out, NULL, p, st.len, k) != -EBADMSG)
+		    blob_decode(&out, NULL, p, st.len, k, id) != -EBADMSG)
 			bad_flip++;
 		if (k && bit < (st.len - BLOB_SUM_SIZE) * 8) {
 			int r;
 
 			fix_sum(p, st.len);
 			buf_reset(&out);
-			r = blob_decode(&out, NULL, p, st.len, k);
+			r = blob_decode(&out, NULL, p, st.len, k, id);
 			if (r >= 0)
 				bad_forged++;
 			if (r == -EKEYREJECTED)
@@ -234,6 +291,23 @@ static void damage(const char *what, const uint8_t *plain, size_t len,
 		ok(forged_tag >= (st.len - BLOB_HEADER_SIZE - BLOB_SUM_SIZE) * 8,
 		   "%s: the AEAD caught the %zu body flips (%zu)", what,
 		   (st.len - BLOB_HEADER_SIZE - BLOB_SUM_SIZE) * 8, forged_tag);
+	}
+	if (k) {
+		uint8_t other[BLOB_ID_SIZE];
+		size_t bad_id = 0;
+
+		/* the id is authenticated too: any other id is refused */
+		memcpy(other, id, sizeof(other));
+		for (size_t bit = 0; bit < BLOB_ID_SIZE * 8; bit++) {
+			other[bit / 8] ^= (uint8_t)(1u << (bit % 8));
+			buf_reset(&out);
+			if (blob_decode(&out, NULL, p, st.len, k, other) !=
+			    -EKEYREJECTED)
+				bad_id++;
+			other[bit / 8] ^= (uint8_t)(1u << (bit % 8));
+		}
+		is_int(bad_id, 0, "%s: all %d bit flips of the id rejected",
+		       what, BLOB_ID_SIZE * 8);
 	}
 	ok(memcmp(p, st.data, st.len) == 0, "%s: sample restored", what);
 	free(p);
@@ -283,7 +357,8 @@ static void test_framing(void)
 		fix_sum(hdr, sizeof(hdr));
 		buf_reset(&out);
 		ok(blob_verify(hdr, sizeof(hdr)) == -EBADMSG &&
-		   blob_decode(&out, NULL, hdr, sizeof(hdr), NULL) == -EBADMSG,
+		   blob_decode(&out, NULL, hdr, sizeof(hdr), NULL, NULL) ==
+		   -EBADMSG,
 		   "%s: -EBADMSG", bad[i].what);
 	}
 	memcpy(hdr, bad[0].b, 8);
@@ -293,23 +368,23 @@ static void test_framing(void)
 	is_int(blob_verify(hdr, sizeof(hdr)), 0, "the control sample is valid");
 
 	/* lz4 garbage that passes the checksum: lz4 itself must object */
-	blob_encode(&st, BLOB_DATA, c, 300, NULL);
+	blob_encode(&st, BLOB_DATA, c, 300, NULL, NULL);
 	for (size_t i = BLOB_HEADER_SIZE; i < st.len - BLOB_SUM_SIZE; i++)
 		st.data[i] = 0xff;
 	fix_sum(st.data, st.len);
 	buf_reset(&out);
-	is_int(blob_decode(&out, NULL, st.data, st.len, NULL), -EBADMSG,
+	is_int(blob_decode(&out, NULL, st.data, st.len, NULL, NULL), -EBADMSG,
 	       "corrupt lz4 stream with a valid checksum: -EBADMSG");
 	ok(out.len == 0 && out.data[0] == '\0', "out untouched");
 
 	/* raw_len larger than what the lz4 stream produces */
 	buf_reset(&st);
-	blob_encode(&st, BLOB_DATA, c, 300, NULL);
+	blob_encode(&st, BLOB_DATA, c, 300, NULL, NULL);
 	st.data[4] = 44;	/* 300 = 0x12c -> 0x12c + 0x100 */
 	st.data[5] = 2;
 	fix_sum(st.data, st.len);
 	buf_reset(&out);
-	is_int(blob_decode(&out, NULL, st.data, st.len, NULL), -EBADMSG,
+	is_int(blob_decode(&out, NULL, st.data, st.len, NULL, NULL), -EBADMSG,
 	       "lz4 output shorter than raw_len: -EBADMSG");
 	free(c);
 	buf_release(&st);
@@ -322,7 +397,10 @@ int main(void)
 		return 1;
 	randombytes_buf(key, sizeof(key));
 	randombytes_buf(key2, sizeof(key2));
+	randombytes_buf(id, sizeof(id));
+	randombytes_buf(id2, sizeof(id2));
 	test_round_trips();
+	test_ids();
 	test_api();
 	test_damage();
 	test_framing();

@@ -2,7 +2,8 @@
  * test-pack: pack header, trailer and footer.  Builds whole pack files
  * in memory, reads them back the way the store does (footer -> trailer
  * -> table), and checks that every truncation of the file and every bit
- * flip in its trailer and footer is rejected.
+ * flip in its trailer and footer is rejected, and that an encrypted
+ * trailer only reads as the pack it was written for.
  */
 #include <errno.h>
 #include <stdint.h>
@@ -15,6 +16,8 @@
 #include "tap.h"
 
 static uint8_t key[BLOB_KEY_SIZE], key2[BLOB_KEY_SIZE];
+/* pack names: the trailer blob's bound id */
+static uint8_t name[PACK_ID_SIZE], name2[PACK_ID_SIZE];
 
 /* A pack with nblobs small blobs; their table in *ents. */
 static void make_pack(struct buf *f, size_t nblobs, const uint8_t *k,
@@ -32,16 +35,16 @@ static void make_pack(struct buf *f, size_t nblobs, const uint8_t *k,
 		v[i].type = i % 2 ? BLOB_MANIFEST : BLOB_DATA;
 		v[i].raw_len = (uint32_t)n;
 		randombytes_buf(v[i].id, PACK_ID_SIZE);
-		blob_encode(f, v[i].type, text, (size_t)n, k);
+		blob_encode(f, v[i].type, text, (size_t)n, k, v[i].id);
 		v[i].length = (uint32_t)(f->len - v[i].offset);
 	}
-	pack_trailer_encode(f, v, nblobs, k);
+	pack_trailer_encode(f, v, nblobs, k, name);
 	*ents = v;
 }
 
-/* footer -> trailer -> table, as a reader of a pack file does. */
-static int read_pack(const uint8_t *p, size_t len, const uint8_t *k,
-		     struct pack_entry **ents, size_t *n)
+/* footer -> trailer -> table, as a reader of pack nm does. */
+static int read_pack_as(const uint8_t *p, size_t len, const uint8_t *k,
+			const uint8_t *nm, struct pack_entry **ents, size_t *n)
 {
 	uint64_t off;
 	uint32_t tlen;
@@ -58,7 +61,13 @@ static int read_pack(const uint8_t *p, size_t len, const uint8_t *k,
 			       len, &off, &tlen);
 	if (r < 0)
 		return r;
-	return pack_trailer_decode(p + off, tlen, off, k, ents, n);
+	return pack_trailer_decode(p + off, tlen, off, k, nm, ents, n);
+}
+
+static int read_pack(const uint8_t *p, size_t len, const uint8_t *k,
+		     struct pack_entry **ents, size_t *n)
+{
+	return read_pack_as(p, len, k, name, ents, n);
 }
 
 static int same_entries(const struct pack_entry *a,
@@ -137,10 +146,21 @@ static void test_round_trip(void)
 	ok(got == NULL && n == 0, "no table on error");
 	is_int(read_pack(f.data, f.len, NULL, &got, &n), -ENOKEY,
 	       "missing key: -ENOKEY");
+	is_int(read_pack_as(f.data, f.len, key, name2, &got, &n),
+	       -EKEYREJECTED, "trailer read as another pack: -EKEYREJECTED");
+	ok(got == NULL && n == 0, "no table for another pack's trailer");
 	free(want);
 	make_pack(&f, 3, NULL, &want);
 	is_int(read_pack(f.data, f.len, key, &got, &n), -EKEYREJECTED,
 	       "plaintext trailer in an encrypted repository: -EKEYREJECTED");
+	/* an unencrypted trailer has no tag: the name is not checked */
+	ok(read_pack_as(f.data, f.len, NULL, name2, &got, &n) == 0 && n == 3,
+	   "unencrypted trailer reads whatever the name");
+	free(got);
+	free(want);
+	make_pack(&f, 3, key, &want);
+	is_int(pack_trailer_encode(&f, want, 3, key, NULL), -EINVAL,
+	       "encrypted trailer without a pack name: -EINVAL");
 	free(want);
 	buf_release(&f);
 }
@@ -164,19 +184,20 @@ static void test_limits(void)
 		memcpy(v[i].id, &i, sizeof(i));
 	}
 	trailer_off = PACK_HEADER_SIZE + 16 * (uint64_t)max;
-	is_int(pack_trailer_encode(&f, v, max + 1, key), -EINVAL,
+	is_int(pack_trailer_encode(&f, v, max + 1, key, name), -EINVAL,
 	       "%zu entries do not fit in a trailer blob: -EINVAL", max + 1);
 	is_int(f.len, 0, "out unchanged");
-	is_int(pack_trailer_encode(&f, v, PACK_MAX_ENTRIES + 1, key), -EINVAL,
+	is_int(pack_trailer_encode(&f, v, PACK_MAX_ENTRIES + 1, key, name),
+	       -EINVAL,
 	       "over PACK_MAX_ENTRIES: -EINVAL");
-	r = pack_trailer_encode(&f, v, max, key);
+	r = pack_trailer_encode(&f, v, max, key, name);
 	is_int(r, 0, "%zu entries (the most that fit) encode", max);
 	r = pack_footer_decode(f.data + f.len - PACK_FOOTER_SIZE,
 			       PACK_FOOTER_SIZE, trailer_off + f.len, &off,
 			       &tlen);
 	ok(r == 0 && off == trailer_off && tlen == f.len - PACK_FOOTER_SIZE,
 	   "footer of the largest trailer");
-	r = pack_trailer_decode(f.data, tlen, off, key, &got, &n);
+	r = pack_trailer_decode(f.data, tlen, off, key, name, &got, &n);
 	ok(r == 0 && n == max && same_entries(v, got, n),
 	   "largest trailer round trip");
 	free(got);
@@ -203,9 +224,9 @@ static void test_bad_tables(void)
 		"offset near 2^64",
 	};
 
-	pack_trailer_encode(&f, good, 2, NULL);
+	pack_trailer_encode(&f, good, 2, NULL, NULL);
 	ok(pack_trailer_decode(f.data, f.len - PACK_FOOTER_SIZE, toff, NULL,
-			       &got, &n) == 0 && n == 2,
+			       NULL, &got, &n) == 0 && n == 2,
 	   "the control table is valid");
 	free(got);
 
@@ -224,22 +245,22 @@ static void test_bad_tables(void)
 		case 9: e[1].offset = UINT64_MAX - 10; break;
 		}
 		buf_reset(&f);
-		pack_trailer_encode(&f, e, 2, NULL);
+		pack_trailer_encode(&f, e, 2, NULL, NULL);
 		is_int(pack_trailer_decode(f.data, f.len - PACK_FOOTER_SIZE,
-					   toff, NULL, &got, &n),
+					   toff, NULL, NULL, &got, &n),
 		       -EBADMSG, "%s: -EBADMSG", what[i]);
 		ok(got == NULL && n == 0, "%s: nothing returned", what[i]);
 	}
 
 	/* a valid blob of another type is not a trailer */
 	buf_reset(&f);
-	blob_encode(&f, BLOB_DATA, "\0\0\0\0", 4, NULL);
-	is_int(pack_trailer_decode(f.data, f.len, 16, NULL, &got, &n),
+	blob_encode(&f, BLOB_DATA, "\0\0\0\0", 4, NULL, NULL);
+	is_int(pack_trailer_decode(f.data, f.len, 16, NULL, NULL, &got, &n),
 	       -EBADMSG, "a data blob as trailer: -EBADMSG");
 	/* a count that disagrees with the table size */
 	buf_reset(&f);
-	blob_encode(&f, BLOB_TRAILER, "\1\0\0\0", 4, NULL);
-	is_int(pack_trailer_decode(f.data, f.len, 16, NULL, &got, &n),
+	blob_encode(&f, BLOB_TRAILER, "\1\0\0\0", 4, NULL, NULL);
+	is_int(pack_trailer_decode(f.data, f.len, 16, NULL, NULL, &got, &n),
 	       -EBADMSG, "count 1 with no entry: -EBADMSG");
 
 	/* footers */
@@ -313,6 +334,8 @@ int main(void)
 		return 1;
 	randombytes_buf(key, sizeof(key));
 	randombytes_buf(key2, sizeof(key2));
+	randombytes_buf(name, sizeof(name));
+	randombytes_buf(name2, sizeof(name2));
 	test_header();
 	test_round_trip();
 	test_limits();
