@@ -11,6 +11,9 @@
  * manifest_path_cmp order: pre-order with bytewise-sorted names is
  * exactly that order, because '/' sorts before every other byte.
  * Any unreadable entry fails the whole snapshot; nothing is committed.
+ *
+ * With --db (src/snap-db.c) a PostgreSQL database is captured as db/ in
+ * the same snapshot, emitted at its sorted place among the PATHs.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -25,20 +28,27 @@
 
 #include "cli.h"
 #include "repo.h"
+#include "snap-db.h"
 
 const char cmd_snapshot_usage[] =
 	"usage: vault snapshot [--tag TAG]... [--time TIME] [--json] PATH...\n"
+	"       vault snapshot [--db URL] [database options] [options] [PATH...]\n"
 	"       vault snapshot [--stdin-name NAME] [options] -\n"
 	"\n"
 	"Stores each PATH (file, directory or symlink) under its base name\n"
-	"as a new snapshot; '-' stores standard input as one file.\n"
+	"as a new snapshot; '-' stores standard input as one file.  A\n"
+	"PostgreSQL database (--db, or with no PATH the URL from the\n"
+	"environment or .env) goes under db/ in the same snapshot, read at\n"
+	"one instant.\n"
 	"\n"
 	"  -t, --tag TAG           tag the snapshot (repeatable)\n"
 	"      --time TIME         record TIME (ISO 8601, UTC unless a zone is\n"
 	"                          given) instead of now\n"
 	"      --stdin-name NAME   file name for '-' (default: stdin)\n"
 	"      --json              print the summary as JSON\n"
-	"  -h, --help              show this help\n";
+	"  -h, --help              show this help\n"
+	"\n"
+	SNAP_DB_USAGE;
 
 enum {
 	SNAP_OPT_TIME = CLI_OPT_FIRST_VERB,
@@ -441,11 +451,13 @@ static int snap_item_cmp(const void *a, const void *b)
 				 strlen(y->base));
 }
 
-static int snap_walk(struct snap *s, struct snap_item *items, size_t n)
+/* Walks items[from..to). */
+static int snap_walk(struct snap *s, struct snap_item *items, size_t from,
+		     size_t to)
 {
 	int r = 0;
 
-	for (size_t i = 0; i < n && r == 0; i++) {
+	for (size_t i = from; i < to && r == 0; i++) {
 		int dfd = open(items[i].parent, O_RDONLY | O_DIRECTORY |
 			       O_CLOEXEC);
 
@@ -489,7 +501,7 @@ static int snap_stdin(struct snap *s, const char *name)
 static void snap_print(struct cli *c, struct repo *r, const char *id,
 		       const struct repo_totals *t, double secs, int json,
 		       const char *source, const char *const *tags,
-		       size_t ntags)
+		       size_t ntags, const struct snap_db *db)
 {
 	struct repo_snapinfo info;
 	char when[40], rd[32], add[32], st[32], ratio[32], dur[32];
@@ -527,6 +539,8 @@ static void snap_print(struct cli *c, struct repo *r, const char *id,
 		else
 			cli_json_null(&j, "dedup_ratio");
 		cli_json_double(&j, "duration", secs);
+		if (db)
+			snap_db_json(db, &j);
 		cli_json_end_object(&j);
 		if (cli_json_finish(&j) < 0)
 			cli_error(c, "cannot write to standard output");
@@ -543,9 +557,22 @@ static void snap_print(struct cli *c, struct repo *r, const char *id,
 		printf("  dedup ratio: %s\n", ratio);
 		printf("  duration:    %s\n", dur);
 		printf("  id:          %s\n", id);
+		if (db)
+			snap_db_print(db);
 	}
 	if (have)
 		repo_snapinfo_release(&info);
+}
+
+/* Database entries are dated the snapshot's time (--time or now). */
+static int64_t snap_entry_time(int64_t when)
+{
+	struct timespec now;
+
+	if (when)
+		return when * 1000000000;
+	clock_gettime(CLOCK_REALTIME, &now);
+	return (int64_t)now.tv_sec * 1000000000 + now.tv_nsec;
 }
 
 static int snap_tag_ok(const char *t)
@@ -565,9 +592,12 @@ int cmd_snapshot(struct cli *c, int argc, char **argv)
 		{ "time", required_argument, NULL, SNAP_OPT_TIME },
 		{ "stdin-name", required_argument, NULL, SNAP_OPT_STDIN_NAME },
 		{ "json", no_argument, NULL, SNAP_OPT_JSON },
+		SNAP_DB_OPTIONS,
 		CLI_GLOBAL_OPTIONS
 	};
-	struct buf tags = BUF_INIT, source = BUF_INIT, err = BUF_INIT;
+	struct buf tags = BUF_INIT, source = BUF_INIT, err = BUF_INIT,
+		   meta = BUF_INIT;
+	struct snap_db *db = snap_db_new();
 	struct snap_item *items = NULL;
 	struct repo_commit_opts co;
 	struct repo_totals t;
@@ -576,13 +606,15 @@ int cmd_snapshot(struct cli *c, int argc, char **argv)
 	struct stat rst;
 	const char *stdin_name = NULL;
 	char host[HOST_NAME_MAX + 1], id[65];
-	size_t n = 0;
+	size_t n = 0, before_db = 0;
 	int64_t when = 0;
 	int o, e, json = 0, use_stdin = 0, ret = CLI_EXIT_ERROR;
 
 	memset(&s, 0, sizeof(s));
 	buf_init(&s.path, 0);
 	buf_init(&s.err, 0);
+	if (!db)
+		goto oom;
 	while ((o = cli_getopt(c, argc, argv, "t:", opts)) != CLI_OPT_END) {
 		switch (o) {
 		case 't':
@@ -610,15 +642,14 @@ int cmd_snapshot(struct cli *c, int argc, char **argv)
 			ret = CLI_EXIT_OK;
 			goto out;
 		default:
-			ret = CLI_EXIT_USAGE;
+			e = snap_db_option(db, c, o, optarg);
+			if (e == 1)
+				break;
+			ret = e ? e : CLI_EXIT_USAGE;
 			goto out;
 		}
 	}
 	n = (size_t)(argc - optind);
-	if (n == 0) {
-		ret = cli_usage_error(c, "nothing to snapshot: give one or more PATHs, or '-' for standard input");
-		goto out;
-	}
 	for (int i = optind; i < argc; i++) {
 		if (!strcmp(argv[i], "-")) {
 			use_stdin = 1;
@@ -628,6 +659,10 @@ int cmd_snapshot(struct cli *c, int argc, char **argv)
 			}
 		}
 	}
+	ret = snap_db_resolve(db, c, n, use_stdin);
+	if (ret != CLI_EXIT_OK)
+		goto out;
+	ret = CLI_EXIT_ERROR;
 	if (stdin_name && !use_stdin) {
 		ret = cli_usage_error(c, "--stdin-name only applies to '-' (standard input)");
 		goto out;
@@ -670,15 +705,37 @@ int cmd_snapshot(struct cli *c, int argc, char **argv)
 				goto out;
 			}
 		}
-		for (size_t i = 0; i < n; i++)
-			buf_addf(&source, "%s%s%s%s", i ? " " : "",
-				 items[i].parent,
-				 strcmp(items[i].parent, "/") ? "/" : "",
-				 items[i].base);
+		for (size_t i = 0; i < n; i++) {
+			if (snap_db_wanted(db) &&
+			    !strcmp(items[i].base, SNAP_DB_ROOT)) {
+				ret = cli_usage_error(c, "'%s' would be stored as '%s', where the database goes",
+						      items[i].arg, SNAP_DB_ROOT);
+				goto out;
+			}
+			/* db/ goes between the PATHs that sort around it */
+			if (manifest_path_cmp(items[i].base,
+					      strlen(items[i].base),
+					      SNAP_DB_ROOT,
+					      strlen(SNAP_DB_ROOT)) < 0)
+				before_db = i + 1;
+		}
 	}
 
 	if (cli_open(c, &r, 1))
 		goto out;
+	s.start = cli_now();
+	if (snap_db_wanted(db)) {
+		e = snap_db_open(db, c, isatty(2));
+		if (e) {
+			ret = e;
+			goto out;
+		}
+		buf_addf(&source, "%s%s", snap_db_source(db), n ? " " : "");
+	}
+	for (size_t i = 0; !use_stdin && i < n; i++)
+		buf_addf(&source, "%s%s%s%s", i ? " " : "", items[i].parent,
+			 strcmp(items[i].parent, "/") ? "/" : "",
+			 items[i].base);
 	if (stat(repo_path(r), &rst) == 0) {
 		s.have_repo = 1;
 		s.repo_dev = rst.st_dev;
@@ -686,22 +743,34 @@ int cmd_snapshot(struct cli *c, int argc, char **argv)
 	}
 	s.c = c;
 	s.progress = isatty(2);
-	s.start = cli_now();
 	e = repo_writer_new(r, &s.w, &err);
 	if (e < 0) {
 		cli_fail(c, e, &err, "cannot start a snapshot");
 		goto out;
 	}
-	e = use_stdin ? snap_stdin(&s, stdin_name) : snap_walk(&s, items, n);
+	if (use_stdin) {
+		e = snap_stdin(&s, stdin_name);
+	} else {
+		e = snap_walk(&s, items, 0, before_db);
+		if (e == 0 && snap_db_wanted(db)) {
+			snap_progress_clear(&s);
+			e = snap_db_emit(db, c, s.w, snap_entry_time(when)) ? -EIO : 0;
+		}
+		if (e == 0)
+			e = snap_walk(&s, items, before_db, n);
+	}
 	if (e < 0) {
 		cli_error(c, "snapshot abandoned, nothing was committed");
 		goto out;
 	}
+	if (snap_db_wanted(db) && snap_db_meta(db, &meta) < 0)
+		goto oom;
 	memset(&co, 0, sizeof(co));
 	co.time = when;
 	co.source = (const char *)source.data;
 	co.tags = (const char *const *)tags.data;
 	co.ntags = tags.len / sizeof(char *);
+	co.meta_json = meta.len ? (const char *)meta.data : NULL;
 	memset(&t, 0, sizeof(t));
 	e = repo_writer_commit(s.w, &co, id, &t, &err);
 	snap_progress_clear(&s);
@@ -710,7 +779,8 @@ int cmd_snapshot(struct cli *c, int argc, char **argv)
 		goto out;
 	}
 	snap_print(c, r, id, &t, cli_now() - s.start, json,
-		   (const char *)source.data, co.tags, co.ntags);
+		   (const char *)source.data, co.tags, co.ntags,
+		   snap_db_wanted(db) ? db : NULL);
 	ret = CLI_EXIT_OK;
 	goto out;
 oom:
@@ -724,6 +794,8 @@ out:
 		free(items[i].base);
 	}
 	free(items);
+	snap_db_free(db);
+	buf_release(&meta);
 	buf_release(&tags);
 	buf_release(&source);
 	buf_release(&err);

@@ -136,6 +136,61 @@ int repo_writer_file_fd(struct repo_writer *w, const char *path,
 			const struct repo_entry_meta *m,
 			enum repo_chunking how, int fd, struct buf *err);
 
+/*
+ * Detached streams: a file's content chunked now, its entry emitted
+ * later, so a source may produce data in any order (and fill several
+ * streams at once) while entries still come in sorted order.
+ *   repo_stream_begin     a new stream of w (how: its chunking)
+ *   repo_stream_write     appends bytes (chunked and stored as they come)
+ *   repo_stream_end       no more bytes; waits until every chunk is
+ *                         stored, so the stream is ready to attach
+ *   repo_writer_file_stream
+ *                         opens the file entry `path` whose content is
+ *                         the ended stream; then repo_writer_file_attr*
+ *                         and repo_writer_file_end as for file_begin
+ *                         (repo_writer_file_write is refused)
+ * Entries and streams may interleave freely (a stream may be written
+ * while a file entry is open).  Memory stays bounded: chunk lists spill
+ * to a temporary file, and an ended stream keeps only a few KiB in
+ * memory.  All calls on the writer's calling thread.
+ *
+ * Ownership: the writer owns every stream.  repo_writer_file_stream
+ * consumes the stream whatever it returns; repo_stream_free drops a
+ * stream that will not be attached (its chunks stay referenced by this
+ * snapshot's index rows, and are reused or pruned like any others);
+ * repo_writer_free drops all that are left.  Errors are as for the
+ * other repo_writer_* calls (message in repo_writer_error).
+ */
+struct repo_stream;
+int repo_stream_begin(struct repo_writer *w, enum repo_chunking how,
+		      struct repo_stream **s);
+int repo_stream_write(struct repo_stream *s, const void *p, size_t n);
+int repo_stream_end(struct repo_stream *s);
+/* Bytes written so far. */
+uint64_t repo_stream_size(const struct repo_stream *s);
+/* NULL-safe; a no-op for a stream already attached to the open entry. */
+void repo_stream_free(struct repo_stream *s);
+int repo_writer_file_stream(struct repo_writer *w, const char *path,
+			    const struct repo_entry_meta *m,
+			    struct repo_stream *s);
+
+/*
+ * A file entry made of chunks already in the repository (incremental
+ * capture: content known unchanged since an earlier snapshot).  Each
+ * chunk must be a data chunk of exactly that plaintext length, indexed
+ * or being stored by this writer; otherwise -ENOENT / -EINVAL, nothing
+ * is emitted and the writer stays usable (repo_writer_error names the
+ * chunk).  On success the entry is open: repo_writer_file_attr*, then
+ * repo_writer_file_end.  n = 0 makes an empty file.
+ */
+struct repo_chunkref {
+	uint8_t id[32];		/* chunk id (keyed BLAKE2b-256) */
+	uint32_t len;		/* plaintext length */
+};
+int repo_writer_file_chunks(struct repo_writer *w, const char *path,
+			    const struct repo_entry_meta *m,
+			    const struct repo_chunkref *chunks, size_t n);
+
 /* Progress since repo_writer_new (safe to call from the same thread
  * between writes). */
 struct repo_totals {

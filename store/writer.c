@@ -18,6 +18,18 @@
  *
  * Every chunk reference of the snapshot goes to the index's TEMP table as
  * it is seen, so memory does not grow with the snapshot.
+ *
+ * Streams: the bytes of a file entry are cut by a stream (a chunking
+ * window plus the growing chunk list).  The writer owns one for the
+ * entries made by repo_writer_file_begin; repo_stream_begin makes
+ * detached ones, which may be filled in any order (several at once) and
+ * attached to an entry later, so a source that learns something about
+ * early paths only after reading later ones (pg-snap's meta.json) can
+ * still emit entries in sorted order.  Each slot records which stream's
+ * chunk list its chunks belong to.  Chunk lists live in memory up to
+ * WRITER_REFS_SPILL, then in segments of one shared unlinked spill file;
+ * an ended stream keeps at most WRITER_STREAM_KEEP bytes in memory, so
+ * thousands of parked streams cost little.
  */
 #include <endian.h>
 #include <errno.h>
@@ -61,14 +73,33 @@ struct writer_slot {
 	uint8_t id[32];		/* its id ... */
 	int claimed;		/* ... is new and being stored by this slot */
 	int rc;
+	struct writer_refs *dest;	/* whose chunk list the batch extends */
 };
 
-/* The current file's chunk list: memory first, then a spill file. */
+/* A piece of a chunk list in the shared spill file. */
+struct writer_seg {
+	uint64_t off, len;
+};
+
+/* A stream's chunk list: segments of the spill file, then memory. */
 struct writer_refs {
 	struct buf mem;
-	int fd;
-	uint64_t spilled;	/* bytes in the spill file */
+	struct writer_seg *seg;
+	size_t nseg, capseg;
+	uint64_t spilled;	/* bytes in the segments */
 	uint64_t n;
+};
+
+/* Bytes being chunked (window from the next cut on) and their chunks. */
+struct repo_stream {
+	struct repo_writer *w;
+	enum repo_chunking how;
+	struct buf win;
+	size_t woff, wcap;
+	struct writer_refs refs;
+	uint64_t size;
+	int detached, ended;
+	struct repo_stream *prev, *next;	/* w->streams (detached) */
 };
 
 struct repo_writer {
@@ -96,11 +127,15 @@ struct repo_writer {
 	int have_last;
 
 	int in_file;
+	int fixed;		/* the open entry's content is given: no writes */
 	struct manifest_entry fe;
-	enum repo_chunking how;
-	struct buf win;
-	size_t woff, wcap;
-	struct writer_refs refs;
+	struct repo_stream file;	/* for repo_writer_file_begin entries */
+	struct repo_stream *cur;	/* the open entry's stream */
+	struct repo_stream *streams;	/* detached, not yet attached */
+
+	int spill_fd;		/* the shared spill file, or -1 */
+	uint64_t spill_end;	/* where the next segment goes */
+	uint64_t spill_live;	/* bytes of segments still in use */
 
 	struct buf mout, mwin;	/* manifest encoder output, chunk window */
 	size_t moff;
@@ -324,7 +359,7 @@ static void *writer_main(void *arg)
 	return NULL;
 }
 
-/* ---- the current file's chunk list ------------------------------- */
+/* ---- chunk lists --------------------------------------------------- */
 
 static int writer_refs_tmpfile(struct buf *dir)
 {
@@ -340,59 +375,108 @@ static int writer_refs_tmpfile(struct buf *dir)
 	return fd;
 }
 
-static int writer_refs_spill(struct repo_writer *w)
+/* Opens the shared spill file on first use (calling thread). */
+static int writer_spill_open(struct repo_writer *w)
 {
-	struct writer_refs *f = &w->refs;
 	struct buf dir = BUF_INIT;
+	int rc;
+
+	if (w->spill_fd >= 0)
+		return 0;
+	rc = repo_join(w->r, "tmp", &dir);
+	if (rc == 0) {
+		w->spill_fd = open((char *)dir.data, O_TMPFILE | O_RDWR |
+				   O_CLOEXEC, 0600);
+		if (w->spill_fd < 0)	/* no O_TMPFILE here: name, unlink */
+			w->spill_fd = writer_refs_tmpfile(&dir);
+		rc = w->spill_fd < 0 ? -errno : 0;
+	}
+	buf_release(&dir);
+	return rc;
+}
+
+/* Moves the in-memory part of a chunk list to a new spill segment. */
+static int writer_refs_spill(struct repo_writer *w, struct writer_refs *f)
+{
+	struct writer_seg *seg;
 	ssize_t n;
 	int rc;
 
-	if (f->fd < 0) {
-		rc = repo_join(w->r, "tmp", &dir);
-		if (rc == 0) {
-			f->fd = open((char *)dir.data, O_TMPFILE | O_RDWR |
-				     O_CLOEXEC, 0600);
-			if (f->fd < 0)	/* no O_TMPFILE here: name, unlink */
-				f->fd = writer_refs_tmpfile(&dir);
-			rc = f->fd < 0 ? -errno : 0;
-		}
-		buf_release(&dir);
-		if (rc < 0)
-			return rc;
-	}
-	n = pwrite(f->fd, f->mem.data, f->mem.len, (off_t)f->spilled);
+	if (!f->mem.len)
+		return 0;
+	rc = writer_spill_open(w);
+	if (rc < 0)
+		return rc;
+	n = pwrite(w->spill_fd, f->mem.data, f->mem.len, (off_t)w->spill_end);
 	if (n < 0 || (size_t)n != f->mem.len)
 		return n < 0 ? -errno : -EIO;
+	if (f->nseg && f->seg[f->nseg - 1].off + f->seg[f->nseg - 1].len ==
+	    w->spill_end) {
+		f->seg[f->nseg - 1].len += f->mem.len;	/* contiguous */
+	} else {
+		if (f->nseg == f->capseg) {
+			size_t cap = f->capseg ? 2 * f->capseg : 4;
+
+			seg = realloc(f->seg, cap * sizeof(*seg));
+			if (!seg)
+				return -ENOMEM;
+			f->seg = seg;
+			f->capseg = cap;
+		}
+		f->seg[f->nseg].off = w->spill_end;
+		f->seg[f->nseg].len = f->mem.len;
+		f->nseg++;
+	}
+	w->spill_end += f->mem.len;
+	w->spill_live += f->mem.len;
 	f->spilled += f->mem.len;
 	buf_reset(&f->mem);
 	return 0;
 }
 
-/* Appends a finished chunk to the current file's list (mu held). */
-static int writer_refs_add(struct repo_writer *w, const uint8_t id[32],
-			   uint32_t len)
+/* Appends a finished chunk to a chunk list (calling thread, mu held). */
+static int writer_refs_add(struct repo_writer *w, struct writer_refs *f,
+			   const uint8_t id[32], uint32_t len)
 {
-	struct writer_refs *f = &w->refs;
 	int rc = buf_add(&f->mem, id, 32);
 
 	if (rc == 0)
 		rc = buf_put_le32(&f->mem, len);
 	if (rc == 0 && f->mem.len >= WRITER_REFS_SPILL)
-		rc = writer_refs_spill(w);
+		rc = writer_refs_spill(w, f);
 	if (rc == 0)
 		f->n++;
 	return rc;
 }
 
-static void writer_refs_reset(struct writer_refs *f)
+/* Empties a chunk list, giving its segments back: space at the end of
+ * the spill file is reused at once, the whole file once nothing in it
+ * is live. */
+static void writer_refs_reset(struct repo_writer *w, struct writer_refs *f)
 {
-	buf_reset(&f->mem);
-	if (f->fd >= 0 && f->spilled && ftruncate(f->fd, 0) < 0) {
-		close(f->fd);	/* a fresh file next time */
-		f->fd = -1;
+	for (size_t i = f->nseg; i-- > 0;)
+		if (f->seg[i].off + f->seg[i].len == w->spill_end)
+			w->spill_end = f->seg[i].off;
+	w->spill_live -= f->spilled;
+	if (!w->spill_live && w->spill_end) {
+		w->spill_end = 0;
+		if (ftruncate(w->spill_fd, 0) < 0) {
+			close(w->spill_fd);	/* a fresh file next time */
+			w->spill_fd = -1;
+		}
 	}
+	buf_reset(&f->mem);
+	f->nseg = 0;
 	f->spilled = 0;
 	f->n = 0;
+}
+
+static void writer_refs_release(struct writer_refs *f)
+{
+	buf_release(&f->mem);
+	free(f->seg);
+	f->seg = NULL;
+	f->nseg = f->capseg = 0;
 }
 
 /* ---- the ring, seen from the calling thread ---------------------- */
@@ -408,7 +492,8 @@ static void writer_drain_locked(struct repo_writer *w)
 		if (s->state != WRITER_DONE)
 			break;
 		for (size_t i = 0; s->rc == 0 && i < s->nsub; i++) {
-			rc = writer_refs_add(w, s->sub[i].id, s->sub[i].len);
+			rc = writer_refs_add(w, s->dest, s->sub[i].id,
+					     s->sub[i].len);
 			if (rc < 0) {
 				writer_fail_locked(w, rc, NULL);
 				break;
@@ -436,6 +521,20 @@ static int writer_wait(struct repo_writer *w, uint64_t limit)
 	return rc;
 }
 
+/* Waits until every slot handed out has been collected, whatever the
+ * sticky error: afterwards no slot points at any chunk list. */
+static void writer_settle(struct repo_writer *w)
+{
+	pthread_mutex_lock(&w->mu);
+	for (;;) {
+		writer_drain_locked(w);
+		if (w->drained == w->submitted)
+			break;
+		pthread_cond_wait(&w->done, &w->mu);
+	}
+	pthread_mutex_unlock(&w->mu);
+}
+
 /* Hands the batch being filled to the workers. */
 static void writer_dispatch(struct repo_writer *w)
 {
@@ -452,15 +551,18 @@ static void writer_dispatch(struct repo_writer *w)
 	pthread_mutex_unlock(&w->mu);
 }
 
-/* Adds a chunk to the batch being filled, dispatching full batches. */
-static int writer_submit(struct repo_writer *w, const uint8_t *p, size_t n)
+/* Adds a chunk of st to the batch being filled, dispatching full
+ * batches (and a batch of another stream: a batch feeds one list). */
+static int writer_submit(struct repo_writer *w, struct repo_stream *st,
+			 const uint8_t *p, size_t n)
 {
 	struct writer_slot *s = &w->slots[w->submitted % w->nslots];
 	struct writer_sub *sub;
 	int rc;
 
 	if (w->filling && (s->plain.len + n > w->batch ||
-			   s->nsub == WRITER_BATCH_CHUNKS)) {
+			   s->nsub == WRITER_BATCH_CHUNKS ||
+			   s->dest != &st->refs)) {
 		writer_dispatch(w);
 		s = &w->slots[w->submitted % w->nslots];
 	}
@@ -471,6 +573,7 @@ static int writer_submit(struct repo_writer *w, const uint8_t *p, size_t n)
 		/* a FREE slot belongs to this thread until dispatched */
 		buf_reset(&s->plain);
 		s->nsub = 0;
+		s->dest = &st->refs;
 		w->filling = 1;
 	}
 	if (s->nsub == s->capsub) {
@@ -657,18 +760,13 @@ int repo_writer_symlink(struct repo_writer *w, const char *path,
 	return writer_simple(w, path, MANIFEST_SYMLINK, target, m);
 }
 
-int repo_writer_file_begin(struct repo_writer *w, const char *path,
-			   const struct repo_entry_meta *m,
-			   enum repo_chunking how)
+/* Opens the file entry (path, meta) whose content st will hold. */
+static int writer_entry_open(struct repo_writer *w, const char *path,
+			     const struct repo_entry_meta *m,
+			     struct repo_stream *st, int fixed)
 {
-	int rc = writer_usable(w, 0);
+	int rc = writer_order_set(w, path);
 
-	if (rc == 0 && how != REPO_CHUNK_GENERAL && how != REPO_CHUNK_ROWS)
-		rc = writer_refuse(w, path, "unknown chunking");
-	if (rc == 0)
-		rc = writer_order(w, path);
-	if (rc == 0)
-		rc = writer_order_set(w, path);
 	if (rc < 0)
 		return rc;
 	memset(&w->fe, 0, sizeof(w->fe));
@@ -679,75 +777,107 @@ int repo_writer_file_begin(struct repo_writer *w, const char *path,
 	w->fe.kind = MANIFEST_FILE;
 	w->fe.mode = m ? m->mode & 07777 : 0;
 	w->fe.mtime_ns = m ? m->mtime_ns : 0;
-	w->how = how;
+	w->cur = st;
+	w->fixed = fixed;
 	w->in_file = 1;
-	buf_reset(&w->win);
-	w->woff = 0;
-	writer_refs_reset(&w->refs);
 	return 0;
 }
 
-/* Submits every chunk the window can decide on (all of it at eof). */
-static int writer_cut(struct repo_writer *w, int eof)
+int repo_writer_file_begin(struct repo_writer *w, const char *path,
+			   const struct repo_entry_meta *m,
+			   enum repo_chunking how)
 {
-	const struct chunker *ck = w->ck[w->how];
+	int rc = writer_usable(w, 0);
+
+	if (rc == 0 && how != REPO_CHUNK_GENERAL && how != REPO_CHUNK_ROWS)
+		rc = writer_refuse(w, path, "unknown chunking");
+	if (rc == 0)
+		rc = writer_order(w, path);
+	if (rc < 0)
+		return rc;
+	w->file.how = how;
+	buf_reset(&w->file.win);
+	w->file.woff = 0;
+	w->file.size = 0;
+	writer_refs_reset(w, &w->file.refs);
+	return writer_entry_open(w, path, m, &w->file, 0);
+}
+
+/* Submits every chunk the window can decide on (all of it at eof). */
+static int writer_cut(struct repo_writer *w, struct repo_stream *st, int eof)
+{
+	const struct chunker *ck = w->ck[st->how];
 	size_t max = chunker_params(ck)->max, avail, n;
 	int rc;
 
-	while ((avail = w->win.len - w->woff) > 0) {
+	while ((avail = st->win.len - st->woff) > 0) {
 		if (!eof && avail < max)
 			break;
-		n = chunker_next(ck, w->win.data + w->woff, avail, eof);
+		n = chunker_next(ck, st->win.data + st->woff, avail, eof);
 		if (n == 0)
 			break;
-		rc = writer_submit(w, w->win.data + w->woff, n);
+		rc = writer_submit(w, st, st->win.data + st->woff, n);
 		if (rc < 0)
 			return rc;
-		w->woff += n;
+		st->woff += n;
 	}
 	return 0;
 }
 
 /* Free room at the window's end, compacting when it is full. */
-static size_t writer_room(struct repo_writer *w)
+static size_t writer_room(struct repo_stream *st)
 {
-	if (w->win.len == w->wcap && w->woff) {
-		memmove(w->win.data, w->win.data + w->woff,
-			w->win.len - w->woff);
-		buf_setlen(&w->win, w->win.len - w->woff);
-		w->woff = 0;
+	if (st->win.len == st->wcap && st->woff) {
+		memmove(st->win.data, st->win.data + st->woff,
+			st->win.len - st->woff);
+		buf_setlen(&st->win, st->win.len - st->woff);
+		st->woff = 0;
 	}
-	return w->wcap - w->win.len;
+	return st->wcap - st->win.len;
 }
 
-static void writer_count_read(struct repo_writer *w, size_t n)
+static void writer_count_read(struct repo_writer *w, struct repo_stream *st,
+			      size_t n)
 {
 	pthread_mutex_lock(&w->mu);
 	w->tot.bytes_read += n;
 	pthread_mutex_unlock(&w->mu);
-	w->fe.size += n;
+	st->size += n;
 }
 
-int repo_writer_file_write(struct repo_writer *w, const void *p, size_t n)
+/* Copies p[0..n) into st's window, cutting as it fills. */
+static int writer_feed(struct repo_writer *w, struct repo_stream *st,
+		       const void *p, size_t n)
 {
 	const uint8_t *q = p;
 	size_t take;
-	int rc = writer_usable(w, 1);
+	int rc = 0;
 
 	while (rc == 0 && n > 0) {
-		take = writer_room(w);
+		take = writer_room(st);
 		if (!take)	/* the chunker must cut by max: a bug */
 			return writer_fail(w, -EIO, NULL);
 		if (take > n)
 			take = n;
-		memcpy(w->win.data + w->win.len, q, take);
-		buf_setlen(&w->win, w->win.len + take);
-		writer_count_read(w, take);
+		memcpy(st->win.data + st->win.len, q, take);
+		buf_setlen(&st->win, st->win.len + take);
+		writer_count_read(w, st, take);
 		q += take;
 		n -= take;
-		rc = writer_cut(w, 0);
+		rc = writer_cut(w, st, 0);
 	}
 	return rc;
+}
+
+int repo_writer_file_write(struct repo_writer *w, const void *p, size_t n)
+{
+	int rc = writer_usable(w, 1);
+
+	if (rc == 0 && w->fixed)
+		return writer_refuse(w, w->fe.path, "this entry's content was"
+				     " given whole (stream or chunks): no"
+				     " writes");
+	return rc < 0 ? rc : writer_feed(w, w->cur, p, n);
 }
 
 int repo_writer_file_attr(struct repo_writer *w, const char *key,
@@ -799,48 +929,64 @@ static int writer_encode_ref_block(struct repo_writer *w, const uint8_t *p,
 	return rc;
 }
 
-/* Encodes the chunk refs of a file: the spill file, then memory. */
-static int writer_encode_refs(struct repo_writer *w)
+/* Encodes a chunk list: its spill segments in order, then memory. */
+static int writer_encode_refs(struct repo_writer *w, struct writer_refs *f)
 {
-	struct writer_refs *f = &w->refs;
 	uint8_t rec[WRITER_REF_SIZE * 1024];
-	uint64_t off = 0;
 	ssize_t got;
 	int rc = 0;
 
-	while (rc == 0 && off < f->spilled) {
-		got = pread(f->fd, rec, sizeof(rec), (off_t)off);
-		if (got <= 0 || got % WRITER_REF_SIZE)
-			return writer_fail(w, got < 0 ? -errno : -EIO, NULL);
-		rc = writer_encode_ref_block(w, rec, (size_t)got);
-		off += (uint64_t)got;
+	for (size_t i = 0; rc == 0 && i < f->nseg; i++) {
+		uint64_t off = f->seg[i].off, end = off + f->seg[i].len;
+
+		while (rc == 0 && off < end) {
+			size_t want = end - off < sizeof(rec)
+				? (size_t)(end - off) : sizeof(rec);
+
+			got = pread(w->spill_fd, rec, want, (off_t)off);
+			if (got <= 0 || got % WRITER_REF_SIZE)
+				return writer_fail(w, got < 0 ? -errno : -EIO,
+						   NULL);
+			rc = writer_encode_ref_block(w, rec, (size_t)got);
+			off += (uint64_t)got;
+		}
 	}
 	if (rc == 0)
 		rc = writer_encode_ref_block(w, f->mem.data, f->mem.len);
 	return rc < 0 ? writer_fail(w, rc, NULL) : 0;
 }
 
+static void writer_stream_destroy(struct repo_stream *st);
+
 int repo_writer_file_end(struct repo_writer *w)
 {
+	struct repo_stream *st = w->cur;
 	int rc = writer_usable(w, 1);
 
-	if (rc == 0)
-		rc = writer_cut(w, 1);
+	if (rc == 0 && !w->fixed)
+		rc = writer_cut(w, st, 1);
 	writer_dispatch(w);
 	if (rc == 0)
 		rc = writer_wait(w, 1);	/* every chunk of this file */
 	if (rc < 0)
 		return rc;
-	w->fe.nchunks = w->refs.n;
+	w->fe.nchunks = st->refs.n;
+	w->fe.size = st->size;
 	rc = writer_encode(w, &w->fe);
 	if (rc == 0)
-		rc = writer_encode_refs(w);
+		rc = writer_encode_refs(w, &st->refs);
 	if (rc == 0 && w->mout.len >= WRITER_MANIFEST_DRAIN)
 		rc = writer_manifest_drain(w, 0);
 	manifest_entry_release(&w->fe);
-	writer_refs_reset(&w->refs);
-	buf_reset(&w->win);
-	w->woff = 0;
+	if (st->detached) {
+		writer_stream_destroy(st);
+	} else {
+		writer_refs_reset(w, &st->refs);
+		buf_reset(&st->win);
+		st->woff = 0;
+	}
+	w->cur = NULL;
+	w->fixed = 0;
 	w->in_file = 0;
 	if (rc == -EINVAL)	/* a refused entry poisons the manifest */
 		rc = writer_fail(w, rc, &w->errmsg);
@@ -851,17 +997,18 @@ int repo_writer_file_fd(struct repo_writer *w, const char *path,
 			const struct repo_entry_meta *m,
 			enum repo_chunking how, int fd, struct buf *err)
 {
+	struct repo_stream *st = &w->file;
 	size_t room;
 	ssize_t n;
 	int rc = repo_writer_file_begin(w, path, m, how);
 
 	while (rc == 0) {
-		room = writer_room(w);
+		room = writer_room(st);
 		if (!room) {	/* the chunker must cut by max: a bug */
 			rc = writer_fail(w, -EIO, NULL);
 			break;
 		}
-		n = read(fd, w->win.data + w->win.len, room);
+		n = read(fd, st->win.data + st->win.len, room);
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n < 0) {
@@ -873,15 +1020,241 @@ int repo_writer_file_fd(struct repo_writer *w, const char *path,
 		}
 		if (n == 0)
 			break;
-		buf_setlen(&w->win, w->win.len + (size_t)n);
-		writer_count_read(w, (size_t)n);
-		rc = writer_cut(w, 0);
+		buf_setlen(&st->win, st->win.len + (size_t)n);
+		writer_count_read(w, st, (size_t)n);
+		rc = writer_cut(w, st, 0);
 	}
 	if (rc == 0)
 		rc = repo_writer_file_end(w);
 	if (rc < 0)
 		repo_errf(err, rc, "%s", repo_writer_error(w));
 	return rc;
+}
+
+/* ---- detached streams -------------------------------------------- */
+
+/* Stream calls need a live writer; the entry state does not matter. */
+static int writer_stream_usable(struct repo_stream *st, int want_open)
+{
+	struct repo_writer *w = st->w;
+	int rc = writer_error(w);
+
+	if (rc < 0)
+		return rc;
+	if (w->committed)
+		return writer_refuse(w, NULL, "the snapshot is already"
+				     " committed");
+	if (want_open && st->ended)
+		return writer_refuse(w, NULL, "the stream has ended");
+	return 0;
+}
+
+int repo_stream_begin(struct repo_writer *w, enum repo_chunking how,
+		      struct repo_stream **out)
+{
+	struct repo_stream *st;
+	int rc = writer_error(w);
+
+	*out = NULL;
+	if (rc < 0)
+		return rc;
+	if (w->committed)
+		return writer_refuse(w, NULL, "the snapshot is already"
+				     " committed");
+	if (how != REPO_CHUNK_GENERAL && how != REPO_CHUNK_ROWS)
+		return writer_refuse(w, NULL, "unknown chunking");
+	st = calloc(1, sizeof(*st));
+	if (!st)
+		return writer_fail(w, -ENOMEM, NULL);
+	st->w = w;
+	st->how = how;
+	st->detached = 1;
+	buf_init(&st->win, 0);
+	buf_init(&st->refs.mem, 0);
+	/* this chunking's max is all a window needs (see writer_cut) */
+	st->wcap = 2 * (size_t)chunker_params(w->ck[how])->max;
+	if (buf_grow(&st->win, st->wcap) < 0) {
+		buf_release(&st->win);
+		buf_release(&st->refs.mem);
+		free(st);
+		return writer_fail(w, -ENOMEM, NULL);
+	}
+	st->next = w->streams;
+	if (w->streams)
+		w->streams->prev = st;
+	w->streams = st;
+	*out = st;
+	return 0;
+}
+
+int repo_stream_write(struct repo_stream *st, const void *p, size_t n)
+{
+	int rc = writer_stream_usable(st, 1);
+
+	return rc < 0 ? rc : writer_feed(st->w, st, p, n);
+}
+
+int repo_stream_end(struct repo_stream *st)
+{
+	struct repo_writer *w = st->w;
+	int rc = writer_stream_usable(st, 1);
+
+	if (rc == 0)
+		rc = writer_cut(w, st, 1);
+	writer_dispatch(w);
+	if (rc == 0)
+		rc = writer_wait(w, 1);	/* its chunk list is complete */
+	if (rc < 0)
+		return rc;
+	st->ended = 1;
+	buf_release(&st->win);
+	st->wcap = 0;
+	st->woff = 0;
+	/* a parked stream keeps little in memory */
+	if (st->refs.mem.len > WRITER_STREAM_KEEP) {
+		rc = writer_refs_spill(w, &st->refs);
+		if (rc < 0)
+			return writer_fail(w, rc, NULL);
+	}
+	return 0;
+}
+
+uint64_t repo_stream_size(const struct repo_stream *st)
+{
+	return st ? st->size : 0;
+}
+
+/* Unlinks and frees a detached stream; its chunks must have drained. */
+static void writer_stream_destroy(struct repo_stream *st)
+{
+	struct repo_writer *w = st->w;
+
+	if (st->prev)
+		st->prev->next = st->next;
+	else if (w->streams == st)
+		w->streams = st->next;
+	if (st->next)
+		st->next->prev = st->prev;
+	writer_refs_reset(w, &st->refs);
+	writer_refs_release(&st->refs);
+	buf_release(&st->win);
+	free(st);
+}
+
+void repo_stream_free(struct repo_stream *st)
+{
+	struct repo_writer *w;
+
+	if (!st)
+		return;
+	w = st->w;
+	if (w->cur == st)	/* attached: the entry owns it */
+		return;
+	if (!st->ended && w->nth) {
+		/* slots in flight may still point at its chunk list */
+		writer_dispatch(w);
+		writer_settle(w);
+	}
+	writer_stream_destroy(st);
+}
+
+int repo_writer_file_stream(struct repo_writer *w, const char *path,
+			    const struct repo_entry_meta *m,
+			    struct repo_stream *st)
+{
+	int rc;
+
+	if (!st || st->w != w)
+		return writer_refuse(w, path, "not a stream of this writer");
+	rc = writer_usable(w, 0);
+	if (rc == 0 && !st->ended)
+		rc = writer_refuse(w, path, "the stream has not ended"
+				   " (call repo_stream_end first)");
+	if (rc == 0)
+		rc = writer_order(w, path);
+	if (rc == 0)
+		rc = writer_entry_open(w, path, m, st, 1);
+	if (rc < 0 || w->cur != st)
+		repo_stream_free(st);
+	return rc;
+}
+
+/* ---- entries made of stored chunks ------------------------------- */
+
+/* Every chunk is a data chunk the repository holds (or is storing). */
+static int writer_chunks_known(struct repo_writer *w, const char *path,
+			       const struct repo_chunkref *c, size_t n)
+{
+	struct index_loc loc;
+	char hex[65];
+	int rc = 0;
+
+	pthread_mutex_lock(&w->mu);
+	for (size_t i = 0; rc == 0 && i < n; i++) {
+		memset(&loc, 0, sizeof(loc));
+		rc = index_chunk_get(w->r->ix, c[i].id, &loc);
+		if (rc > 0) {	/* indexed: it must be what the caller says */
+			rc = loc.type == BLOB_DATA && loc.raw_len == c[i].len
+				? 0 : -EINVAL;
+		} else if (rc == 0) {	/* in flight? */
+			rc = writer_known(w, c[i].id);
+			rc = rc > 0 ? 0 : rc < 0 ? rc : -ENOENT;
+		}
+		if (rc < 0) {
+			hex_encode(hex, c[i].id, 32);
+			buf_reset(&w->errmsg);
+			buf_addf(&w->errmsg, "%s: chunk %zu (%s): %s", path, i,
+				 hex, rc == -ENOENT ? "not in the repository"
+				 : rc == -EINVAL ? "not a data chunk of that"
+				 " length" : strerror(-rc));
+		}
+	}
+	pthread_mutex_unlock(&w->mu);
+	return rc;
+}
+
+int repo_writer_file_chunks(struct repo_writer *w, const char *path,
+			    const struct repo_entry_meta *m,
+			    const struct repo_chunkref *c, size_t n)
+{
+	struct repo_stream *st = &w->file;
+	struct buf err = BUF_INIT;
+	int rc = writer_usable(w, 0);
+
+	if (rc == 0 && n && !c)
+		rc = writer_refuse(w, path, "no chunks given");
+	if (rc == 0)
+		rc = writer_order(w, path);
+	if (rc == 0)
+		rc = writer_chunks_known(w, path, c, n);
+	if (rc < 0)	/* a refusal: the writer stays usable */
+		return rc == -ENOENT || rc == -EINVAL ? rc
+			: writer_fail(w, rc, &w->errmsg);
+	st->how = REPO_CHUNK_GENERAL;
+	buf_reset(&st->win);
+	st->woff = 0;
+	st->size = 0;
+	writer_refs_reset(w, &st->refs);
+	/* earlier slots may still be draining into other lists: the
+	 * refs below need no slot, but the index is used under mu */
+	pthread_mutex_lock(&w->mu);
+	for (size_t i = 0; rc == 0 && i < n; i++) {
+		rc = index_ref_add(w->r->ix, c[i].id, &err);
+		if (rc == 0)
+			rc = writer_refs_add(w, &st->refs, c[i].id, c[i].len);
+		if (rc == 0) {
+			w->tot.chunks++;
+			w->tot.bytes_read += c[i].len;
+			st->size += c[i].len;
+		}
+	}
+	if (rc < 0)
+		writer_fail_locked(w, rc, &err);
+	pthread_mutex_unlock(&w->mu);
+	buf_release(&err);
+	if (rc < 0)
+		return rc;
+	return writer_entry_open(w, path, m, st, 1);
 }
 
 void repo_writer_totals(struct repo_writer *w, struct repo_totals *t)
@@ -944,8 +1317,8 @@ static int writer_buffers(struct repo_writer *w)
 		buf_init(&w->slots[i].plain, 0);
 		buf_init(&w->slots[i].stored, 0);
 	}
-	w->wcap = 2 * max;
-	return buf_grow(&w->win, w->wcap);
+	w->file.wcap = 2 * max;
+	return buf_grow(&w->file.win, w->file.wcap);
 }
 
 static void writer_init_bufs(struct repo_writer *w)
@@ -953,12 +1326,13 @@ static void writer_init_bufs(struct repo_writer *w)
 	buf_init(&w->own.stored, 0);
 	buf_init(&w->errmsg, 0);
 	buf_init(&w->last, 0);
-	buf_init(&w->win, 0);
-	buf_init(&w->refs.mem, 0);
+	buf_init(&w->file.win, 0);
+	buf_init(&w->file.refs.mem, 0);
+	w->file.w = w;
 	buf_init(&w->mout, 0);
 	buf_init(&w->mwin, 0);
 	buf_init(&w->mchunks, 0);
-	w->refs.fd = -1;
+	w->spill_fd = -1;
 	pthread_mutex_init(&w->mu, NULL);
 	pthread_cond_init(&w->work, NULL);
 	pthread_cond_init(&w->done, NULL);
@@ -1043,13 +1417,16 @@ void repo_writer_free(struct repo_writer *w)
 	chunker_free(w->ck[1]);
 	manifest_entry_release(&w->fe);
 	manifest_hash_free(w->mh);
-	if (w->refs.fd >= 0)
-		close(w->refs.fd);
-	buf_release(&w->refs.mem);
+	/* the workers are gone: no slot can still point at a stream */
+	while (w->streams)
+		writer_stream_destroy(w->streams);
+	if (w->spill_fd >= 0)
+		close(w->spill_fd);
+	writer_refs_release(&w->file.refs);
 	buf_release(&w->own.stored);
 	buf_release(&w->errmsg);
 	buf_release(&w->last);
-	buf_release(&w->win);
+	buf_release(&w->file.win);
 	buf_release(&w->mout);
 	buf_release(&w->mwin);
 	buf_release(&w->mchunks);

@@ -15,9 +15,14 @@
  * many bytes (at most WRITER_BATCH_CHUNKS chunks). */
 #define WRITER_BATCH		(1u << 20)
 #define WRITER_BATCH_CHUNKS	256
-/* A file's chunk list is kept in memory up to this size, then spilled
- * to an unlinked file in tmp/, so a huge file does not grow memory. */
+/* A stream's chunk list is kept in memory up to this size, then spilled
+ * to segments of one unlinked file in tmp/, so a huge file does not grow
+ * memory. */
 #define WRITER_REFS_SPILL	(1u << 20)
+/* An ended detached stream waiting for its entry keeps at most this much
+ * of its chunk list in memory (the rest goes to the spill file), so many
+ * parked streams stay cheap. */
+#define WRITER_STREAM_KEEP	(4u << 10)
 /* The manifest encoder's output is moved to the chunking window (and
  * hashed) whenever it grows past this. */
 #define WRITER_MANIFEST_DRAIN	(64u << 10)

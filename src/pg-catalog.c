@@ -1,0 +1,983 @@
+/*
+ * pg-catalog: the catalog queries of a capture and the SQL text built
+ * from them (roles.sql, sequences.sql).  Identifiers are always quoted
+ * and values always passed as parameters.
+ */
+#include <errno.h>
+#include <fnmatch.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "pg-catalog.h"
+#include "pg-conn.h"
+#include "pg-names.h"
+
+void pg_catalog_init(struct pg_catalog *cat)
+{
+	memset(cat, 0, sizeof(*cat));
+	buf_init(&cat->extensions, 0);
+	buf_init(&cat->extensions_required, 0);
+	buf_init(&cat->publications, 0);
+	buf_init(&cat->webhooks, 0);
+	buf_init(&cat->cron_jobs, 0);
+	buf_init(&cat->warnings, 0);
+	buf_init(&cat->roles, 0);
+	buf_init(&cat->roles_required, 0);
+}
+
+static void pg_catalog_strv_free(char **v, size_t n)
+{
+	for (size_t i = 0; v && i < n; i++)
+		free(v[i]);
+	free(v);
+}
+
+void pg_catalog_release(struct pg_catalog *cat)
+{
+	if (!cat)
+		return;
+	free(cat->server_version);
+	free(cat->database);
+	free(cat->encoding);
+	for (size_t i = 0; i < cat->nschemas; i++)
+		free(cat->schemas[i].name);
+	free(cat->schemas);
+	for (size_t i = 0; i < cat->ntables; i++) {
+		struct pg_catalog_table *t = &cat->tables[i];
+
+		free(t->schema);
+		free(t->name);
+		pg_catalog_strv_free(t->cols, t->ncols);
+		pg_catalog_strv_free(t->pk, t->npk);
+	}
+	free(cat->tables);
+	pg_catalog_strv_free(cat->excluded, cat->nexcluded);
+	free(cat->large_objects);
+	buf_release(&cat->extensions);
+	buf_release(&cat->extensions_required);
+	buf_release(&cat->publications);
+	buf_release(&cat->webhooks);
+	buf_release(&cat->cron_jobs);
+	buf_release(&cat->warnings);
+	buf_release(&cat->roles);
+	buf_release(&cat->roles_required);
+	pg_catalog_init(cat);
+}
+
+static int pg_catalog_strdup(char **dst, const char *s)
+{
+	*dst = strdup(s);
+	return *dst ? 0 : -ENOMEM;
+}
+
+static int pg_catalog_push(char ***v, size_t *n, const char *s)
+{
+	char **nv = realloc(*v, (*n + 1) * sizeof(**v));
+
+	if (!nv)
+		return -ENOMEM;
+	*v = nv;
+	nv[*n] = strdup(s);
+	if (!nv[*n])
+		return -ENOMEM;
+	(*n)++;
+	return 0;
+}
+
+static int pg_catalog_match(const char *const *pats, const char *s)
+{
+	for (; pats && *pats; pats++)
+		if (fnmatch(*pats, s, 0) == 0)
+			return 1;
+	return 0;
+}
+
+int pg_catalog_server(struct pg_catalog *cat, PGconn *c, struct buf *err)
+{
+	PGresult *res;
+	char *end;
+	long v;
+	int r;
+
+	r = pg_conn_query(c, &res, PGRES_TUPLES_OK,
+			  "SELECT pg_catalog.current_setting('server_version_num'),"
+			  " pg_catalog.current_setting('server_version'),"
+			  " pg_catalog.current_database(),"
+			  " pg_catalog.current_setting('server_encoding')",
+			  0, NULL, "reading the server version", err);
+	if (r < 0)
+		return r;
+	errno = 0;
+	v = strtol(PQgetvalue(res, 0, 0), &end, 10);
+	if (errno || *end || v < 90000 || v > 9999999) {
+		if (err)
+			buf_addf(err, "unexpected server_version_num \"%s\"",
+				 PQgetvalue(res, 0, 0));
+		PQclear(res);
+		return -EPROTO;
+	}
+	cat->server_num = (int)v;
+	free(cat->server_version);
+	free(cat->database);
+	free(cat->encoding);
+	cat->server_version = strdup(PQgetvalue(res, 0, 1));
+	cat->database = strdup(PQgetvalue(res, 0, 2));
+	cat->encoding = strdup(PQgetvalue(res, 0, 3));
+	PQclear(res);
+	if (!cat->server_version || !cat->database || !cat->encoding)
+		return -ENOMEM;
+	return 0;
+}
+
+/* Objects that count when deciding whether a schema holds anything of
+ * its own: relations, functions and free-standing types. */
+#define PG_CATALOG_EXT_MEMBER(cls, col) \
+	"EXISTS (SELECT 1 FROM pg_catalog.pg_depend d" \
+	" WHERE d.classid = '" cls "'::pg_catalog.regclass" \
+	" AND d.objid = " col " AND d.deptype = 'e')"
+
+static const char pg_catalog_schemas_sql[] =
+	"SELECT n.nspname, "
+	PG_CATALOG_EXT_MEMBER("pg_catalog.pg_namespace", "n.oid") ","
+	" (SELECT count(*) FROM pg_catalog.pg_class c WHERE c.relnamespace = n.oid"
+	"  AND c.relkind IN ('r','p','v','m','S','f','c')"
+	"  AND NOT " PG_CATALOG_EXT_MEMBER("pg_catalog.pg_class", "c.oid") ")"
+	" + (SELECT count(*) FROM pg_catalog.pg_proc p WHERE p.pronamespace = n.oid"
+	"  AND NOT " PG_CATALOG_EXT_MEMBER("pg_catalog.pg_proc", "p.oid") ")"
+	" + (SELECT count(*) FROM pg_catalog.pg_type t WHERE t.typnamespace = n.oid"
+	"  AND t.typtype IN ('b','d','e','r') AND t.typcategory <> 'A'"
+	"  AND NOT " PG_CATALOG_EXT_MEMBER("pg_catalog.pg_type", "t.oid") "),"
+	" (SELECT count(*) FROM pg_catalog.pg_class c WHERE c.relnamespace = n.oid"
+	"  AND c.relkind IN ('r','p','v','m','S','f','c'))"
+	" + (SELECT count(*) FROM pg_catalog.pg_proc p WHERE p.pronamespace = n.oid)"
+	" + (SELECT count(*) FROM pg_catalog.pg_type t WHERE t.typnamespace = n.oid"
+	"  AND t.typtype IN ('b','d','e','r') AND t.typcategory <> 'A')"
+	" FROM pg_catalog.pg_namespace n"
+	" WHERE n.nspname <> 'information_schema' AND n.nspname !~ '^pg_'"
+	" ORDER BY n.nspname COLLATE \"C\"";
+
+static int pg_catalog_schemas(struct pg_catalog *cat, PGconn *c,
+			      const struct pg_catalog_filter *f,
+			      struct buf *err)
+{
+	PGresult *res;
+	int r = pg_conn_query(c, &res, PGRES_TUPLES_OK, pg_catalog_schemas_sql,
+			      0, NULL, "listing schemas", err);
+	int n;
+
+	if (r < 0)
+		return r;
+	n = PQntuples(res);
+	cat->schemas = calloc((size_t)n + 1, sizeof(*cat->schemas));
+	if (!cat->schemas) {
+		PQclear(res);
+		return -ENOMEM;
+	}
+	for (int i = 0; i < n && r == 0; i++) {
+		struct pg_catalog_schema *s = &cat->schemas[cat->nschemas];
+		const char *name = PQgetvalue(res, i, 0);
+		int ext = PQgetvalue(res, i, 1)[0] == 't';
+		long own = strtol(PQgetvalue(res, i, 2), NULL, 10);
+		long all = strtol(PQgetvalue(res, i, 3), NULL, 10);
+		int named = f && pg_catalog_match(f->schemas, name);
+
+		r = pg_catalog_strdup(&s->name, name);
+		if (r < 0)
+			break;
+		cat->nschemas++;
+		if (f && pg_catalog_match(f->exclude_schemas, name))
+			s->skipped = "excluded by --exclude-schema";
+		else if (f && f->schemas && *f->schemas && !named)
+			s->skipped = "not selected by --schema";
+		else if (!named && (ext || (all > 0 && own == 0)))
+			s->skipped = "holds only extension objects";
+	}
+	PQclear(res);
+	return r;
+}
+
+static int pg_catalog_captured(const struct pg_catalog *cat,
+			       const char *schema)
+{
+	size_t lo = 0, hi = cat->nschemas;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		int c = strcmp(cat->schemas[mid].name, schema);
+
+		if (!c)
+			return cat->schemas[mid].skipped == NULL;
+		if (c < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return 0;
+}
+
+static int pg_catalog_table_selected(const struct pg_catalog_filter *f,
+				     const char *schema, const char *name)
+{
+	struct buf q = BUF_INIT;
+	int in = 1;
+
+	if (!f || ((!f->tables || !*f->tables) &&
+		   (!f->exclude_tables || !*f->exclude_tables)))
+		return 1;
+	if (buf_addf(&q, "%s.%s", schema, name) < 0)
+		return -ENOMEM;
+	for (int pass = 0; pass < 2; pass++) {
+		const char *const *pats = pass ? f->exclude_tables : f->tables;
+		int hit = 0;
+
+		for (; pats && *pats; pats++)
+			if (fnmatch(*pats, strchr(*pats, '.') ? (char *)q.data : name,
+				    0) == 0)
+				hit = 1;
+		if (pass == 0 && f->tables && *f->tables && !hit)
+			in = 0;
+		if (pass == 1 && hit)
+			in = 0;
+	}
+	buf_release(&q);
+	return in;
+}
+
+static int pg_catalog_oid_cmp(const void *a, const void *b, void *ctx)
+{
+	const struct pg_catalog *cat = ctx;
+	unsigned x = cat->tables[*(const size_t *)a].oid;
+	unsigned y = cat->tables[*(const size_t *)b].oid;
+
+	return x < y ? -1 : x > y;
+}
+
+/* The captured tables' oids as an oid[] literal, plus an index sorted
+ * by oid to map query rows back to tables. */
+static int pg_catalog_oid_index(const struct pg_catalog *cat, struct buf *arr,
+				size_t **byoid)
+{
+	int r = buf_addch(arr, '{');
+
+	*byoid = malloc((cat->ntables ? cat->ntables : 1) * sizeof(**byoid));
+	if (!*byoid)
+		return -ENOMEM;
+	for (size_t i = 0; i < cat->ntables && r == 0; i++) {
+		(*byoid)[i] = i;
+		r = buf_addf(arr, "%s%u", i ? "," : "", cat->tables[i].oid);
+	}
+	if (r == 0)
+		r = buf_addch(arr, '}');
+	qsort_r(*byoid, cat->ntables, sizeof(**byoid), pg_catalog_oid_cmp,
+		(void *)cat);
+	return r;
+}
+
+static struct pg_catalog_table *pg_catalog_by_oid(struct pg_catalog *cat,
+						  const size_t *byoid,
+						  const char *oidtext)
+{
+	unsigned long oid = strtoul(oidtext, NULL, 10);
+	size_t lo = 0, hi = cat->ntables;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		unsigned m = cat->tables[byoid[mid]].oid;
+
+		if (m == oid)
+			return &cat->tables[byoid[mid]];
+		if (m < oid)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return NULL;
+}
+
+static int pg_catalog_tables(struct pg_catalog *cat, PGconn *c,
+			     const struct pg_catalog_filter *f,
+			     struct buf *err)
+{
+	static const char sql[] =
+		"SELECT c.oid, n.nspname, c.relname, c.relkind, c.relispartition"
+		" FROM pg_catalog.pg_class c"
+		" JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace"
+		" WHERE c.relkind IN ('r','p') AND c.relpersistence <> 't'"
+		" AND n.nspname <> 'information_schema' AND n.nspname !~ '^pg_'"
+		" AND NOT " PG_CATALOG_EXT_MEMBER("pg_catalog.pg_class", "c.oid")
+		" ORDER BY n.nspname COLLATE \"C\", c.relname COLLATE \"C\"";
+	PGresult *res;
+	int r = pg_conn_query(c, &res, PGRES_TUPLES_OK, sql, 0, NULL,
+			      "listing tables", err);
+	int n;
+
+	if (r < 0)
+		return r;
+	n = PQntuples(res);
+	cat->tables = calloc((size_t)n + 1, sizeof(*cat->tables));
+	if (!cat->tables) {
+		PQclear(res);
+		return -ENOMEM;
+	}
+	for (int i = 0; i < n && r == 0; i++) {
+		struct pg_catalog_table *t = &cat->tables[cat->ntables];
+		const char *schema = PQgetvalue(res, i, 1);
+		const char *name = PQgetvalue(res, i, 2);
+
+		if (!pg_catalog_captured(cat, schema))
+			continue;
+		r = pg_catalog_table_selected(f, schema, name);
+		if (r == 0) {
+			struct buf q = BUF_INIT;
+
+			r = pg_names_quote_qualified(&q, schema, name);
+			if (r == 0)
+				r = pg_catalog_push(&cat->excluded, &cat->nexcluded,
+						    (char *)q.data);
+			buf_release(&q);
+			continue;
+		}
+		if (r < 0)
+			break;
+		r = pg_catalog_strdup(&t->schema, schema);
+		if (r == 0)
+			r = pg_catalog_strdup(&t->name, name);
+		t->oid = (unsigned)strtoul(PQgetvalue(res, i, 0), NULL, 10);
+		t->relkind = PQgetvalue(res, i, 3)[0];
+		t->partition = PQgetvalue(res, i, 4)[0] == 't';
+		cat->ntables++;
+	}
+	PQclear(res);
+	return r;
+}
+
+static int pg_catalog_columns(struct pg_catalog *cat, PGconn *c,
+			      struct buf *err)
+{
+	const char *sql12 =
+		"SELECT a.attrelid, a.attname FROM pg_catalog.pg_attribute a"
+		" WHERE a.attrelid = ANY ($1::pg_catalog.oid[]) AND a.attnum > 0"
+		" AND NOT a.attisdropped AND a.attgenerated = ''"
+		" ORDER BY a.attrelid, a.attnum";
+	const char *sql11 =
+		"SELECT a.attrelid, a.attname FROM pg_catalog.pg_attribute a"
+		" WHERE a.attrelid = ANY ($1::pg_catalog.oid[]) AND a.attnum > 0"
+		" AND NOT a.attisdropped ORDER BY a.attrelid, a.attnum";
+	const char *pksql =
+		"SELECT i.indrelid, a.attname FROM pg_catalog.pg_index i"
+		" CROSS JOIN LATERAL pg_catalog.unnest(i.indkey::pg_catalog.int2[])"
+		"  WITH ORDINALITY AS k(attnum, ord)"
+		" JOIN pg_catalog.pg_attribute a ON a.attrelid = i.indrelid"
+		"  AND a.attnum = k.attnum"
+		" WHERE i.indisprimary AND i.indrelid = ANY ($1::pg_catalog.oid[])"
+		" ORDER BY i.indrelid, k.ord";
+	struct buf arr = BUF_INIT;
+	size_t *byoid = NULL;
+	PGresult *res = NULL;
+	const char *p[1];
+	int r;
+
+	r = pg_catalog_oid_index(cat, &arr, &byoid);
+	p[0] = (const char *)arr.data;
+	if (r == 0)
+		r = pg_conn_query(c, &res, PGRES_TUPLES_OK,
+				  cat->server_num >= 120000 ? sql12 : sql11,
+				  1, p, "listing columns", err);
+	for (int i = 0; r == 0 && i < PQntuples(res); i++) {
+		struct pg_catalog_table *t =
+			pg_catalog_by_oid(cat, byoid, PQgetvalue(res, i, 0));
+
+		if (t)
+			r = pg_catalog_push(&t->cols, &t->ncols, PQgetvalue(res, i, 1));
+	}
+	PQclear(res);
+	res = NULL;
+	if (r == 0)
+		r = pg_conn_query(c, &res, PGRES_TUPLES_OK, pksql, 1, p,
+				  "listing primary keys", err);
+	for (int i = 0; r == 0 && i < PQntuples(res); i++) {
+		struct pg_catalog_table *t =
+			pg_catalog_by_oid(cat, byoid, PQgetvalue(res, i, 0));
+
+		if (t)
+			r = pg_catalog_push(&t->pk, &t->npk, PQgetvalue(res, i, 1));
+	}
+	PQclear(res);
+	free(byoid);
+	buf_release(&arr);
+	return r;
+}
+
+/* A JSON value computed by the server into dst. */
+static int pg_catalog_json(PGconn *c, const char *sql, int np,
+			   const char *const *params, struct buf *dst,
+			   const char *what, struct buf *err)
+{
+	PGresult *res;
+	int r = pg_conn_query(c, &res, PGRES_TUPLES_OK, sql, np, params, what, err);
+
+	if (r < 0)
+		return r;
+	buf_reset(dst);
+	r = buf_addstr(dst, PQntuples(res) == 1 && !PQgetisnull(res, 0, 0) ?
+			    PQgetvalue(res, 0, 0) : "null");
+	PQclear(res);
+	return r;
+}
+
+/*
+ * Like pg_catalog_json, but a failure (no privilege, missing relation)
+ * rolls back to a savepoint, stores null and adds a warning: the
+ * snapshot transaction stays usable.
+ */
+static int pg_catalog_json_optional(struct pg_catalog *cat, PGconn *c,
+				    const char *sql, struct buf *dst,
+				    const char *what, struct buf *err)
+{
+	struct buf m = BUF_INIT;
+	int r = pg_conn_exec(c, "SAVEPOINT vault_optional", "savepoint", err);
+
+	if (r < 0)
+		return r;
+	r = pg_catalog_json(c, sql, 0, NULL, dst, what, &m);
+	if (r == -ENOMEM) {
+		buf_release(&m);
+		return r;
+	}
+	if (r < 0) {
+		buf_reset(dst);
+		buf_addstr(dst, "null");
+		buf_addf(&cat->warnings, "%s\n", (char *)m.data);
+		r = pg_conn_exec(c, "ROLLBACK TO SAVEPOINT vault_optional",
+				 "savepoint", err);
+	} else {
+		r = pg_conn_exec(c, "RELEASE SAVEPOINT vault_optional",
+				 "savepoint", err);
+	}
+	buf_release(&m);
+	return r;
+}
+
+static int pg_catalog_requirements(struct pg_catalog *cat, PGconn *c,
+				   struct buf *err)
+{
+	static const char ext[] =
+		"SELECT COALESCE(pg_catalog.jsonb_agg(pg_catalog.jsonb_build_object("
+		" 'name', e.extname, 'version', e.extversion, 'schema', n.nspname)"
+		" ORDER BY e.extname), '[]')"
+		" FROM pg_catalog.pg_extension e"
+		" JOIN pg_catalog.pg_namespace n ON n.oid = e.extnamespace";
+	/* what a target must install: plpgsql is always there */
+	static const char req[] =
+		"SELECT COALESCE(pg_catalog.jsonb_agg(e.extname ORDER BY e.extname), '[]')"
+		" FROM pg_catalog.pg_extension e WHERE e.extname <> 'plpgsql'";
+	static const char pubs[] =
+		"SELECT COALESCE(pg_catalog.jsonb_agg(pg_catalog.jsonb_build_object("
+		" 'name', p.pubname, 'all_tables', p.puballtables,"
+		" 'tables', CASE WHEN p.puballtables THEN NULL ELSE"
+		"  (SELECT COALESCE(pg_catalog.jsonb_agg(pg_catalog.jsonb_build_object("
+		"   'schema', pt.schemaname, 'table', pt.tablename)"
+		"   ORDER BY pt.schemaname, pt.tablename), '[]')"
+		"   FROM pg_catalog.pg_publication_tables pt"
+		"   WHERE pt.pubname = p.pubname) END)"
+		" ORDER BY p.pubname), '[]')"
+		" FROM pg_catalog.pg_publication p";
+	/* Supabase database webhooks call supabase_functions.http_request;
+	 * hand-written ones call pg_net's net.http_* */
+	static const char hooks[] =
+		"SELECT COALESCE(pg_catalog.jsonb_agg(pg_catalog.jsonb_build_object("
+		" 'schema', n.nspname, 'table', c.relname, 'trigger', t.tgname,"
+		" 'function', pn.nspname || '.' || p.proname)"
+		" ORDER BY n.nspname, c.relname, t.tgname), '[]')"
+		" FROM pg_catalog.pg_trigger t"
+		" JOIN pg_catalog.pg_class c ON c.oid = t.tgrelid"
+		" JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace"
+		" JOIN pg_catalog.pg_proc p ON p.oid = t.tgfoid"
+		" JOIN pg_catalog.pg_namespace pn ON pn.oid = p.pronamespace"
+		" WHERE NOT t.tgisinternal AND ((pn.nspname = 'supabase_functions'"
+		"  AND p.proname = 'http_request')"
+		"  OR p.prosrc ~ 'net\\.http_(get|post|delete)')";
+	static const char cron[] =
+		"SELECT COALESCE(pg_catalog.jsonb_agg(pg_catalog.to_jsonb(j)"
+		" - 'jobid' ORDER BY j.jobid), '[]') FROM cron.job j";
+	PGresult *res;
+	int r, has_cron;
+
+	r = pg_catalog_json(c, ext, 0, NULL, &cat->extensions,
+			    "listing extensions", err);
+	if (r == 0)
+		r = pg_catalog_json(c, req, 0, NULL, &cat->extensions_required,
+				    "listing extensions", err);
+	if (r == 0)
+		r = pg_catalog_json(c, pubs, 0, NULL, &cat->publications,
+				    "listing publications", err);
+	if (r == 0)
+		r = pg_catalog_json(c, hooks, 0, NULL, &cat->webhooks,
+				    "listing webhooks", err);
+	if (r < 0)
+		return r;
+	r = pg_conn_query(c, &res, PGRES_TUPLES_OK,
+			  "SELECT pg_catalog.to_regclass('cron.job') IS NOT NULL",
+			  0, NULL, "looking for pg_cron", err);
+	if (r < 0)
+		return r;
+	has_cron = PQgetvalue(res, 0, 0)[0] == 't';
+	PQclear(res);
+	if (!has_cron)
+		return buf_addstr(&cat->cron_jobs, "[]");
+	return pg_catalog_json_optional(cat, c, cron, &cat->cron_jobs,
+					"reading pg_cron jobs", err);
+}
+
+static int pg_catalog_lo_list(struct pg_catalog *cat, PGconn *c,
+			      struct buf *err)
+{
+	PGresult *res;
+	int r = pg_conn_query(c, &res, PGRES_TUPLES_OK,
+			      "SELECT oid FROM pg_catalog.pg_largeobject_metadata ORDER BY oid",
+			      0, NULL, "listing large objects", err);
+	int n;
+
+	if (r < 0)
+		return r;
+	n = PQntuples(res);
+	cat->large_objects = malloc(((size_t)n + 1) * sizeof(unsigned));
+	if (!cat->large_objects) {
+		PQclear(res);
+		return -ENOMEM;
+	}
+	for (int i = 0; i < n; i++)
+		cat->large_objects[i] = (unsigned)strtoul(PQgetvalue(res, i, 0), NULL, 10);
+	cat->nlarge_objects = (size_t)n;
+	PQclear(res);
+	return 0;
+}
+
+int pg_catalog_load(struct pg_catalog *cat, PGconn *c,
+		    const struct pg_catalog_filter *f, struct buf *err)
+{
+	int r = pg_catalog_schemas(cat, c, f, err);
+
+	if (r == 0)
+		r = pg_catalog_tables(cat, c, f, err);
+	if (r == 0)
+		r = pg_catalog_columns(cat, c, err);
+	if (r == 0)
+		r = pg_catalog_requirements(cat, c, err);
+	if (r == 0)
+		r = pg_catalog_lo_list(cat, c, err);
+	return r;
+}
+
+int pg_catalog_lock(const struct pg_catalog *cat, PGconn *c, struct buf *err)
+{
+	struct buf sql = BUF_INIT, what = BUF_INIT;
+	int r = 0;
+
+	for (size_t i = 0; i < cat->ntables && r == 0; i++) {
+		const struct pg_catalog_table *t = &cat->tables[i];
+
+		buf_reset(&sql);
+		buf_reset(&what);
+		r = buf_addstr(&sql, "LOCK TABLE ONLY ");
+		if (r == 0)
+			r = pg_names_quote_qualified(&sql, t->schema, t->name);
+		if (r == 0)
+			r = buf_addstr(&sql, " IN ACCESS SHARE MODE");
+		if (r == 0)
+			r = buf_addf(&what, "table %s.%s: lock", t->schema, t->name);
+		if (r == 0)
+			r = pg_conn_exec(c, (char *)sql.data, (char *)what.data, err);
+	}
+	buf_release(&sql);
+	buf_release(&what);
+	return r;
+}
+
+int pg_catalog_reserved_role(const char *name)
+{
+	static const char *const reserved[] = {
+		"anon", "authenticated", "service_role", "authenticator",
+		"dashboard_user", "pgbouncer", "postgres", "supabase_*",
+		"pgsodium_*", "pgtle_admin", "cli_login_*", NULL,
+	};
+
+	return pg_catalog_match(reserved, name);
+}
+
+/* ---- roles.sql -------------------------------------------------------- */
+
+/* GUCs whose value is a list of (possibly quoted) names: written as one
+ * literal per element, like pg_dumpall does. */
+static int pg_catalog_list_guc(const char *name)
+{
+	static const char *const lists[] = {
+		"search_path", "session_preload_libraries",
+		"shared_preload_libraries", "local_preload_libraries",
+		"temp_tablespaces", "unix_socket_directories", NULL,
+	};
+
+	for (int i = 0; lists[i]; i++)
+		if (!strcasecmp(name, lists[i]))
+			return 1;
+	return 0;
+}
+
+static int pg_catalog_setting(struct buf *out, const char *role,
+			      const char *db, const char *cfg)
+{
+	const char *eq = strchr(cfg, '=');
+	struct buf name = BUF_INIT, item = BUF_INIT;
+	int r;
+
+	if (!eq)
+		return 0;
+	r = buf_add(&name, cfg, (size_t)(eq - cfg));
+	if (r == 0)
+		r = buf_addstr(out, "ALTER ROLE ");
+	if (r == 0)
+		r = pg_names_quote_ident(out, role);
+	if (r == 0 && db) {
+		r = buf_addstr(out, " IN DATABASE ");
+		if (r == 0)
+			r = pg_names_quote_ident(out, db);
+	}
+	if (r == 0)
+		r = buf_addstr(out, " SET ");
+	if (r == 0)
+		r = pg_names_quote_ident(out, (char *)name.data);
+	if (r == 0)
+		r = buf_addstr(out, " TO ");
+	if (r == 0 && pg_catalog_list_guc((char *)name.data)) {
+		const char *p = eq + 1;
+		int first = 1;
+
+		while (r == 0 && *p) {
+			buf_reset(&item);
+			while (*p == ' ')
+				p++;
+			if (*p == '"') {
+				for (p++; *p && r == 0; p++) {
+					if (*p == '"' && p[1] == '"')
+						r = buf_addch(&item, *p++);
+					else if (*p == '"')
+						break;
+					else
+						r = buf_addch(&item, *p);
+				}
+				if (*p == '"')
+					p++;
+				while (*p && *p != ',')
+					p++;
+			} else {
+				while (*p && *p != ',' && r == 0)
+					r = buf_addch(&item, *p++);
+				while (item.len && item.data[item.len - 1] == ' ')
+					buf_setlen(&item, item.len - 1);
+			}
+			if (*p == ',')
+				p++;
+			if (r == 0 && !first)
+				r = buf_addstr(out, ", ");
+			if (r == 0)
+				r = pg_names_quote_literal(out, (char *)item.data);
+			first = 0;
+		}
+	} else if (r == 0) {
+		r = pg_names_quote_literal(out, eq + 1);
+	}
+	if (r == 0)
+		r = buf_addstr(out, ";\n");
+	buf_release(&name);
+	buf_release(&item);
+	return r;
+}
+
+static int pg_catalog_flag(struct buf *out, const PGresult *res, int row,
+			   int col, const char *yes, const char *no)
+{
+	return buf_addf(out, " %s", PQgetvalue(res, row, col)[0] == 't' ? yes : no);
+}
+
+/* Role passwords, when asked for and readable: a name -> hash lookup
+ * result (NULL when unavailable; a warning says why). */
+static PGresult *pg_catalog_passwords(struct pg_catalog *cat, PGconn *c,
+				      struct buf *err, int *r)
+{
+	PGresult *res = NULL;
+	struct buf m = BUF_INIT;
+
+	*r = pg_conn_exec(c, "SAVEPOINT vault_optional", "savepoint", err);
+	if (*r < 0)
+		return NULL;
+	if (pg_conn_query(c, &res, PGRES_TUPLES_OK,
+			  "SELECT rolname, rolpassword FROM pg_catalog.pg_authid"
+			  " WHERE rolpassword IS NOT NULL ORDER BY rolname COLLATE \"C\"",
+			  0, NULL, "reading role passwords", &m) < 0) {
+		buf_addf(&cat->warnings, "%s: role passwords left out\n",
+			 (char *)m.data);
+		*r = pg_conn_exec(c, "ROLLBACK TO SAVEPOINT vault_optional",
+				  "savepoint", err);
+	} else {
+		*r = pg_conn_exec(c, "RELEASE SAVEPOINT vault_optional",
+				  "savepoint", err);
+	}
+	buf_release(&m);
+	return res;
+}
+
+static const char *pg_catalog_password_of(const PGresult *pw, const char *role)
+{
+	int lo = 0, hi = pw ? PQntuples(pw) : 0;
+
+	while (lo < hi) {
+		int mid = lo + (hi - lo) / 2;
+		int c = strcmp(PQgetvalue(pw, mid, 0), role);
+
+		if (!c)
+			return PQgetvalue(pw, mid, 1);
+		if (c < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return NULL;
+}
+
+static int pg_catalog_role(struct buf *out, const PGresult *res, int i,
+			   const PGresult *pw)
+{
+	const char *name = PQgetvalue(res, i, 0);
+	const char *pass = pg_catalog_password_of(pw, name);
+	int r;
+
+	r = buf_addstr(out, "--\n-- Name: ");
+	if (r == 0)
+		r = buf_addstr(out, name);
+	if (r == 0)
+		r = buf_addstr(out, "; Type: ROLE; Schema: -; Owner: -\n--\n\n");
+	if (r == 0 && pg_catalog_reserved_role(name))
+		r = buf_addstr(out, "-- vault: reserved role (managed by Supabase; restore keeps an existing one)\n");
+	if (r == 0)
+		r = buf_addstr(out, "CREATE ROLE ");
+	if (r == 0)
+		r = pg_names_quote_ident(out, name);
+	if (r == 0)
+		r = buf_addstr(out, ";\nALTER ROLE ");
+	if (r == 0)
+		r = pg_names_quote_ident(out, name);
+	if (r == 0)
+		r = buf_addstr(out, " WITH");
+	if (r == 0)
+		r = pg_catalog_flag(out, res, i, 1, "SUPERUSER", "NOSUPERUSER");
+	if (r == 0)
+		r = pg_catalog_flag(out, res, i, 2, "INHERIT", "NOINHERIT");
+	if (r == 0)
+		r = pg_catalog_flag(out, res, i, 3, "CREATEROLE", "NOCREATEROLE");
+	if (r == 0)
+		r = pg_catalog_flag(out, res, i, 4, "CREATEDB", "NOCREATEDB");
+	if (r == 0)
+		r = pg_catalog_flag(out, res, i, 5, "LOGIN", "NOLOGIN");
+	if (r == 0)
+		r = pg_catalog_flag(out, res, i, 6, "REPLICATION", "NOREPLICATION");
+	if (r == 0)
+		r = pg_catalog_flag(out, res, i, 7, "BYPASSRLS", "NOBYPASSRLS");
+	if (r == 0 && strcmp(PQgetvalue(res, i, 8), "-1"))
+		r = buf_addf(out, " CONNECTION LIMIT %s", PQgetvalue(res, i, 8));
+	if (r == 0 && pass) {
+		r = buf_addstr(out, " PASSWORD ");
+		if (r == 0)
+			r = pg_names_quote_literal(out, pass);
+	}
+	if (r == 0 && !PQgetisnull(res, i, 9)) {
+		r = buf_addstr(out, " VALID UNTIL ");
+		if (r == 0)
+			r = pg_names_quote_literal(out, PQgetvalue(res, i, 9));
+	}
+	if (r == 0)
+		r = buf_addstr(out, ";\n");
+	if (r == 0 && !PQgetisnull(res, i, 10)) {
+		r = buf_addstr(out, "COMMENT ON ROLE ");
+		if (r == 0)
+			r = pg_names_quote_ident(out, name);
+		if (r == 0)
+			r = buf_addstr(out, " IS ");
+		if (r == 0)
+			r = pg_names_quote_literal(out, PQgetvalue(res, i, 10));
+		if (r == 0)
+			r = buf_addstr(out, ";\n");
+	}
+	return r == 0 ? buf_addch(out, '\n') : r;
+}
+
+int pg_catalog_roles_sql(struct pg_catalog *cat, PGconn *c,
+			 int with_passwords, struct buf *out, struct buf *err)
+{
+	struct buf *roles_json = &cat->roles, *req = &cat->roles_required;
+	static const char roles[] =
+		"SELECT r.rolname, r.rolsuper, r.rolinherit, r.rolcreaterole,"
+		" r.rolcreatedb, r.rolcanlogin, r.rolreplication, r.rolbypassrls,"
+		" r.rolconnlimit, r.rolvaliduntil,"
+		" pg_catalog.shobj_description(r.oid, 'pg_authid')"
+		" FROM pg_catalog.pg_roles r WHERE r.rolname !~ '^pg_'"
+		" ORDER BY r.rolname COLLATE \"C\"";
+	static const char members[] =
+		"SELECT r.rolname, m.rolname, g.rolname, am.admin_option"
+		" FROM pg_catalog.pg_auth_members am"
+		" JOIN pg_catalog.pg_roles r ON r.oid = am.roleid"
+		" JOIN pg_catalog.pg_roles m ON m.oid = am.member"
+		" LEFT JOIN pg_catalog.pg_roles g ON g.oid = am.grantor"
+		" WHERE m.rolname !~ '^pg_'"
+		" ORDER BY r.rolname COLLATE \"C\", m.rolname COLLATE \"C\"";
+	static const char settings[] =
+		"SELECT r.rolname, s.setdatabase <> 0, pg_catalog.unnest(s.setconfig)"
+		" FROM pg_catalog.pg_db_role_setting s"
+		" JOIN pg_catalog.pg_roles r ON r.oid = s.setrole"
+		" WHERE s.setdatabase = 0 OR s.setdatabase = (SELECT oid FROM"
+		"  pg_catalog.pg_database WHERE datname = pg_catalog.current_database())"
+		" ORDER BY r.rolname COLLATE \"C\", s.setdatabase";
+	PGresult *res = NULL, *pw = NULL;
+	int r = 0;
+
+	if (with_passwords) {
+		pw = pg_catalog_passwords(cat, c, err, &r);
+		if (r < 0)
+			goto out;
+	}
+	r = pg_conn_query(c, &res, PGRES_TUPLES_OK, roles, 0, NULL,
+			  "listing roles", err);
+	if (r < 0)
+		goto out;
+	r = buf_addstr(out, "--\n-- Roles captured by vault (pg_roles, pg_auth_members)\n--\n\n");
+	buf_reset(roles_json);
+	buf_reset(req);
+	if (r == 0)
+		r = buf_addch(roles_json, '[');
+	if (r == 0)
+		r = buf_addch(req, '[');
+	for (int i = 0; r == 0 && i < PQntuples(res); i++) {
+		const char *name = PQgetvalue(res, i, 0);
+
+		r = pg_catalog_role(out, res, i, pw);
+		if (r == 0 && !pg_catalog_reserved_role(name)) {
+			if (req->len > 1)
+				r = buf_addstr(req, ", ");
+			if (r == 0)
+				r = pg_names_quote_json(req, name);
+		}
+		if (r == 0)
+			r = buf_addstr(roles_json, i ? ", {\"name\": " : "{\"name\": ");
+		if (r == 0)
+			r = pg_names_quote_json(roles_json, name);
+		if (r == 0)
+			r = buf_addf(roles_json, ", \"reserved\": %s, \"login\": %s}",
+				     pg_catalog_reserved_role(name) ? "true" : "false",
+				     PQgetvalue(res, i, 5)[0] == 't' ? "true" : "false");
+	}
+	if (r == 0)
+		r = buf_addch(roles_json, ']');
+	if (r == 0)
+		r = buf_addch(req, ']');
+	PQclear(res);
+	res = NULL;
+	if (r == 0)
+		r = pg_conn_query(c, &res, PGRES_TUPLES_OK, members, 0, NULL,
+				  "listing role memberships", err);
+	if (r == 0 && PQntuples(res))
+		r = buf_addstr(out, "--\n-- Name: memberships; Type: ROLE MEMBERSHIP; Schema: -; Owner: -\n--\n\n");
+	for (int i = 0; r == 0 && i < PQntuples(res); i++) {
+		r = buf_addstr(out, "GRANT ");
+		if (r == 0)
+			r = pg_names_quote_ident(out, PQgetvalue(res, i, 0));
+		if (r == 0)
+			r = buf_addstr(out, " TO ");
+		if (r == 0)
+			r = pg_names_quote_ident(out, PQgetvalue(res, i, 1));
+		if (r == 0 && PQgetvalue(res, i, 3)[0] == 't')
+			r = buf_addstr(out, " WITH ADMIN OPTION");
+		if (r == 0 && !PQgetisnull(res, i, 2)) {
+			r = buf_addstr(out, " GRANTED BY ");
+			if (r == 0)
+				r = pg_names_quote_ident(out, PQgetvalue(res, i, 2));
+		}
+		if (r == 0)
+			r = buf_addstr(out, ";\n");
+	}
+	PQclear(res);
+	res = NULL;
+	if (r == 0)
+		r = pg_conn_query(c, &res, PGRES_TUPLES_OK, settings, 0, NULL,
+				  "listing role settings", err);
+	if (r == 0 && PQntuples(res))
+		r = buf_addstr(out, "\n--\n-- Name: settings; Type: ROLE SETTINGS; Schema: -; Owner: -\n--\n\n");
+	for (int i = 0; r == 0 && i < PQntuples(res); i++)
+		r = pg_catalog_setting(out, PQgetvalue(res, i, 0),
+				       PQgetvalue(res, i, 1)[0] == 't' ?
+				       cat->database : NULL,
+				       PQgetvalue(res, i, 2));
+out:
+	PQclear(res);
+	/* password hashes are secrets too */
+	for (int i = 0; pw && i < PQntuples(pw); i++) {
+		char *h = PQgetvalue(pw, i, 1);
+
+		memset(h, 0, strlen(h));
+	}
+	PQclear(pw);
+	return r;
+}
+
+/* ---- sequences.sql ----------------------------------------------------- */
+
+int pg_catalog_sequences_sql(const struct pg_catalog *cat, PGconn *c,
+			     struct buf *out, struct buf *err)
+{
+	/* pg_sequences hides last_value both before first use and without
+	 * privilege; the privilege check tells the two apart */
+	static const char sql[] =
+		"SELECT s.schemaname, s.sequencename, s.last_value, s.start_value,"
+		" pg_catalog.has_sequence_privilege(c.oid, 'SELECT,USAGE')"
+		" FROM pg_catalog.pg_sequences s"
+		" JOIN pg_catalog.pg_namespace n ON n.nspname = s.schemaname"
+		" JOIN pg_catalog.pg_class c ON c.relnamespace = n.oid"
+		"  AND c.relname = s.sequencename"
+		" WHERE NOT " PG_CATALOG_EXT_MEMBER("pg_catalog.pg_class", "c.oid")
+		" ORDER BY s.schemaname COLLATE \"C\", s.sequencename COLLATE \"C\"";
+	struct buf q = BUF_INIT;
+	PGresult *res;
+	int r = pg_conn_query(c, &res, PGRES_TUPLES_OK, sql, 0, NULL,
+			      "listing sequences", err);
+
+	if (r < 0)
+		return r;
+	r = buf_addstr(out, "--\n-- Sequence values at the snapshot (vault)\n--\n\n");
+	for (int i = 0; r == 0 && i < PQntuples(res); i++) {
+		const char *schema = PQgetvalue(res, i, 0);
+		const char *name = PQgetvalue(res, i, 1);
+		int called = !PQgetisnull(res, i, 2);
+
+		if (!pg_catalog_captured(cat, schema))
+			continue;
+		if (PQgetvalue(res, i, 4)[0] != 't') {
+			if (err)
+				buf_addf(err, "sequence %s.%s: permission denied (the role needs SELECT or USAGE on it)",
+					 schema, name);
+			r = -EACCES;
+			break;
+		}
+		buf_reset(&q);
+		r = pg_names_quote_qualified(&q, schema, name);
+		if (r == 0)
+			r = buf_addstr(out, "SELECT pg_catalog.setval(");
+		if (r == 0)
+			r = pg_names_quote_literal(out, (char *)q.data);
+		if (r == 0)
+			r = buf_addf(out, ", %s, %s);\n",
+				     PQgetvalue(res, i, called ? 2 : 3),
+				     called ? "true" : "false");
+	}
+	PQclear(res);
+	buf_release(&q);
+	return r;
+}

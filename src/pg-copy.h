@@ -1,0 +1,70 @@
+/*
+ * pg-copy: streaming `COPY ... TO STDOUT` of many tables, in a fixed
+ * order, over one or several connections that share a snapshot.
+ *
+ * The consumer takes tables strictly in job order (the snapshot manifest
+ * must be written in path order), so parallelism is prefetching: with N
+ * connections, N worker threads run the next COPYs while the consumer
+ * is still writing an earlier table.  Memory stays bounded: a worker
+ * stops reading once `buffer` bytes of its table wait unconsumed (the
+ * server then simply waits on the socket), and at most `window` tables
+ * are in flight.  Nothing touches the disk.
+ *
+ * With one connection the COPY runs on the caller's thread as it takes
+ * each table; no threads are started.
+ *
+ * For every table the worker also counts rows and computes the XXH3-128
+ * of the exact byte stream (rows in COPY text format, without a header
+ * or the "\." line), which restore recomputes to verify.
+ */
+#ifndef VAULT_PG_COPY_H
+#define VAULT_PG_COPY_H
+
+#include <signal.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <libpq-fe.h>
+#include "buf.h"
+
+struct pg_copy_job {
+	const char *sql;	/* COPY (...) TO STDOUT */
+	const char *label;	/* "schema.table", for messages */
+};
+
+struct pg_copy_result {
+	uint64_t rows;
+	uint64_t bytes;
+	uint8_t xxh128[16];	/* canonical (big-endian) XXH3-128 */
+};
+
+struct pg_copy_opts {
+	PGconn *const *conns;	/* each in a transaction on the snapshot */
+	size_t nconns;		/* >= 1 */
+	size_t window;		/* tables in flight; 0 = 2 * nconns */
+	size_t buffer;		/* bytes queued per table; 0 = 4 MiB */
+	/* set asynchronously (SIGINT): stops with -EINTR */
+	volatile sig_atomic_t *interrupt;
+};
+
+struct pg_copy;
+
+/* jobs must stay valid until pg_copy_free.  Starts the workers. */
+int pg_copy_start(struct pg_copy **cp, const struct pg_copy_job *jobs,
+		  size_t njobs, const struct pg_copy_opts *o, struct buf *err);
+
+typedef int (*pg_copy_data_fn)(void *ctx, const void *p, size_t n);
+
+/*
+ * Streams job i into fn and fills res.  Jobs must be taken in order
+ * 0, 1, 2...  An error of fn is returned as is; a server error gives a
+ * pg-conn errno and "table <label>: <server message>" in err.  After any
+ * error the remaining jobs are abandoned.
+ */
+int pg_copy_take(struct pg_copy *cp, size_t i, pg_copy_data_fn fn, void *ctx,
+		 struct pg_copy_result *res, struct buf *err);
+
+/* Stops and joins the workers.  Connections whose COPY was cut short
+ * are left unusable: the caller closes them.  NULL-safe. */
+void pg_copy_free(struct pg_copy *cp);
+
+#endif

@@ -1,0 +1,114 @@
+/*
+ * snap-db: the database part of `vault snapshot` (--db and its options):
+ * where the connection string comes from, plugging pg-snap's sink into
+ * the repository writer, per-table progress, and the summary.  Split out
+ * of cmd-snapshot.c, which only decides where db/ goes among the PATHs.
+ *
+ * Where the URL comes from, first match wins:
+ *   --db URL                        (then masked in vault's own argv)
+ *   VAULT_DB_URL or SUPABASE_DB_URL in --env-file FILE (only there)
+ *   $VAULT_DB_URL
+ *   $SUPABASE_DB_URL
+ *   VAULT_DB_URL or SUPABASE_DB_URL in ./.env when it exists
+ * (a warning when the .env file is readable by group or others)
+ * The database is captured when --db or --env-file is given, or when no
+ * PATH is: `vault snapshot` alone takes the project's database.
+ *
+ * Functions that print return 0 or a CLI exit code (message printed).
+ */
+#ifndef VAULT_SNAP_DB_H
+#define VAULT_SNAP_DB_H
+
+#include <stdint.h>
+#include "cli.h"
+
+struct repo_writer;
+
+/* Long options, to be listed in cmd-snapshot's option table. */
+enum {
+	SNAP_DB_OPT_DB = CLI_OPT_FIRST_VERB + 0x40,
+	SNAP_DB_OPT_ENV_FILE,
+	SNAP_DB_OPT_JOBS,
+	SNAP_DB_OPT_PG_DUMP,
+	SNAP_DB_OPT_ROLE_PASSWORDS,
+	SNAP_DB_OPT_RETRIES,
+	SNAP_DB_OPT_SCHEMA,
+	SNAP_DB_OPT_EXCLUDE_SCHEMA,
+	SNAP_DB_OPT_TABLE,
+	SNAP_DB_OPT_EXCLUDE_TABLE,
+};
+#define SNAP_DB_OPTIONS \
+	{ "db", required_argument, NULL, SNAP_DB_OPT_DB }, \
+	{ "env-file", required_argument, NULL, SNAP_DB_OPT_ENV_FILE }, \
+	{ "jobs", required_argument, NULL, SNAP_DB_OPT_JOBS }, \
+	{ "pg-dump", required_argument, NULL, SNAP_DB_OPT_PG_DUMP }, \
+	{ "role-passwords", no_argument, NULL, SNAP_DB_OPT_ROLE_PASSWORDS }, \
+	{ "retries", required_argument, NULL, SNAP_DB_OPT_RETRIES }, \
+	{ "schema", required_argument, NULL, SNAP_DB_OPT_SCHEMA }, \
+	{ "exclude-schema", required_argument, NULL, SNAP_DB_OPT_EXCLUDE_SCHEMA }, \
+	{ "table", required_argument, NULL, SNAP_DB_OPT_TABLE }, \
+	{ "exclude-table", required_argument, NULL, SNAP_DB_OPT_EXCLUDE_TABLE }
+
+/* The usage lines for those options (spliced into cmd_snapshot_usage). */
+#define SNAP_DB_USAGE \
+	"Database (PostgreSQL / Supabase) capture, stored under db/:\n" \
+	"      --db URL            libpq connection string or postgres:// URL\n" \
+	"                          (else $VAULT_DB_URL, $SUPABASE_DB_URL, or\n" \
+	"                          VAULT_DB_URL / SUPABASE_DB_URL in ./.env)\n" \
+	"      --env-file FILE     read the URL from FILE (not the environment\n" \
+	"                          or ./.env)\n" \
+	"      --jobs N            parallel COPY connections (default 2)\n" \
+	"      --pg-dump PATH      the pg_dump to use for the schema\n" \
+	"      --role-passwords    include role password hashes in roles.sql\n" \
+	"      --retries N         retry a failing connection N times (default 3)\n" \
+	"      --schema GLOB       capture only matching schemas (repeatable)\n" \
+	"      --exclude-schema GLOB\n" \
+	"      --table GLOB        capture only matching tables ([schema.]table)\n" \
+	"      --exclude-table GLOB\n" \
+	"Prefer PGPASSWORD, ~/.pgpass, .env or $VAULT_DB_URL for the password:\n" \
+	"a --db URL is masked in the process list only once vault has started.\n"
+
+/* The top-level name the database goes under. */
+#define SNAP_DB_ROOT "db"
+
+struct snap_db;
+
+/* NULL only when out of memory. */
+struct snap_db *snap_db_new(void);
+/* Wipes the connection string; NULL-safe. */
+void snap_db_free(struct snap_db *d);
+
+/*
+ * One option from cmd-snapshot's getopt loop: 1 when it was a database
+ * option (handled), 0 when not, or CLI_EXIT_USAGE (message printed).
+ * arg is optarg, which may be overwritten (a --db password is masked).
+ */
+int snap_db_option(struct snap_db *d, struct cli *c, int opt, char *arg);
+
+/* After the options: decides whether the database is captured (npaths
+ * PATH operands, use_stdin for '-') and finds the URL.  0 or an exit
+ * code. */
+int snap_db_resolve(struct snap_db *d, struct cli *c, size_t npaths,
+		    int use_stdin);
+int snap_db_wanted(const struct snap_db *d);
+
+/* Connects, takes the snapshot, reads the catalog and runs pg_dump;
+ * nothing is written yet.  progress: draw on stderr.  0 or an exit code. */
+int snap_db_open(struct snap_db *d, struct cli *c, int progress);
+/* "postgres://user:***@host:port/db" (after snap_db_open). */
+const char *snap_db_source(const struct snap_db *d);
+
+/* Reads every table and emits db/ through w (entries dated mtime_ns).
+ * 0 or an exit code; on failure nothing may be committed. */
+int snap_db_emit(struct snap_db *d, struct cli *c, struct repo_writer *w,
+		 int64_t mtime_ns);
+
+/* The snapshot record's meta_json: a short summary (the full document
+ * is db/meta.json in the tree). */
+int snap_db_meta(const struct snap_db *d, struct buf *out);
+/* The summary lines after the snapshot's own; the "database" member of
+ * --json output. */
+void snap_db_print(const struct snap_db *d);
+void snap_db_json(const struct snap_db *d, struct cli_json *j);
+
+#endif

@@ -1,0 +1,109 @@
+# db-lib.sh: helpers for the database scenarios (tests/cli/t10NN-db-*.sh),
+# sourced after test-lib.sh.
+#
+#   db_start                 pg_start, or skip the script loudly (a
+#                            failure under CI=true, like t0900)
+#   db_create NAME           an empty UTF-8 database
+#   db_fixture NAME          a database loaded with tests/fixtures/supabase.sql
+#   db_psql NAME SQL...      psql -X -q -A -t with ON_ERROR_STOP
+#   db_tables_json FILE      "schema\ttable\tpath\tcolumns-as-SQL" per table
+#                            with data, from a meta.json
+#   db_source_rows NAME SCHEMA TABLE COLS
+#                            the rows psql's \copy gives, sorted
+#   db_file_rows FILE        the rows of a data.sql, sorted
+#   db_check_tree DIR NAME   every data.sql under DIR/db equals the
+#                            database's rows as a multiset, and every
+#                            checksum and row count in DIR/db/meta.json
+#                            matches the file's bytes
+
+FIXTURE=$VAULT_SRCDIR/tests/fixtures/supabase.sql
+
+db_start() {
+	if ! pg_start; then
+		if [ "${CI:-}" = true ]; then
+			test_expect_success 'pg_start works under CI' '
+				echo "$PG_SKIP_REASON" >&2 && false
+			'
+			test_done
+		fi
+		skip_all "$PG_SKIP_REASON"
+	fi
+}
+
+db_psql() {
+	local db=$1
+	shift
+	psql -X -q -A -t -v ON_ERROR_STOP=1 -d "$db" "$@"
+}
+
+db_create() {
+	psql -X -q -v ON_ERROR_STOP=1 -d postgres \
+		-c "CREATE DATABASE \"$1\" ENCODING 'UTF8' TEMPLATE template0"
+}
+
+db_fixture() {
+	db_create "$1" &&
+	psql -X -q -v ON_ERROR_STOP=1 -d "$1" -f "$FIXTURE" >/dev/null 2>&1
+}
+
+# A SQL identifier, always quoted.
+db_ident_() {
+	printf '"%s"' "$(printf '%s' "$1" | sed 's/"/""/g')"
+}
+
+db_tables_json() {
+	jq -r '.tables[] | select(.rows != null) |
+		[.schema, .name, .path,
+		 (.columns | map("\"" + gsub("\""; "\"\"") + "\"") | join(", "))]
+		| @tsv' "$1"
+}
+
+db_source_rows() {
+	local db=$1 schema=$2 table=$3 cols=$4
+	psql -X -q -d "$db" -v ON_ERROR_STOP=1 -c \
+		"\\copy (SELECT $cols FROM ONLY $(db_ident_ "$schema").$(db_ident_ "$table")) TO STDOUT" |
+		LC_ALL=C sort
+}
+
+db_file_rows() {
+	sed '1d;$d' "$1" | LC_ALL=C sort
+}
+
+db_check_tree() {
+	local dir=$1 db=$2 schema table path cols n=0 bad=0 want got rows
+	while IFS=$'\t' read -r schema table path cols; do
+		n=$((n + 1))
+		# @tsv escaped backslashes and tabs in names
+		schema=$(printf '%b' "$schema")
+		table=$(printf '%b' "$table")
+		path=$(printf '%b' "$path")
+		cols=$(printf "%b" "$cols")
+		if [ ! -f "$dir/$path/data.sql" ]; then
+			echo "missing $path/data.sql" >&2
+			bad=$((bad + 1))
+			continue
+		fi
+		if [ "$(tail -n 1 "$dir/$path/data.sql")" != '\.' ]; then
+			echo "$path/data.sql does not end with \\." >&2
+			bad=$((bad + 1))
+		fi
+		db_source_rows "$db" "$schema" "$table" "$cols" >"$TEST_TMP/.want" &&
+		db_file_rows "$dir/$path/data.sql" >"$TEST_TMP/.got" || bad=$((bad + 1))
+		if ! cmp -s "$TEST_TMP/.want" "$TEST_TMP/.got"; then
+			echo "rows differ for $schema.$table" >&2
+			diff "$TEST_TMP/.want" "$TEST_TMP/.got" | head -n 5 >&2
+			bad=$((bad + 1))
+		fi
+		# checksum and count of the rows exactly as stored
+		want=$(jq -r --arg p "$path" '.tables[] | select(.path == $p) |
+			"\(.rows) \(.xxh3_128)"' "$dir/db/meta.json")
+		rows=$(sed '1d;$d' "$dir/$path/data.sql" | wc -l)
+		got="$rows $(sed '1d;$d' "$dir/$path/data.sql" | "$VAULT_BUILDDIR/tests/unit/xxh128sum" | cut -d' ' -f1)"
+		if [ "$want" != "$got" ]; then
+			echo "meta.json says '$want' for $path, the file gives '$got'" >&2
+			bad=$((bad + 1))
+		fi
+	done < <(db_tables_json "$dir/db/meta.json")
+	echo "$n tables checked, $bad problems" >&2
+	[ "$n" -gt 0 ] && [ "$bad" = 0 ]
+}
