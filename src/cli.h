@@ -213,11 +213,16 @@ int cmd_prune(struct cli *c, int argc, char **argv);
 int cmd_check(struct cli *c, int argc, char **argv);
 int cmd_stats(struct cli *c, int argc, char **argv);
 int cmd_key(struct cli *c, int argc, char **argv);
+int cmd_restore(struct cli *c, int argc, char **argv);
+int cmd_rollback(struct cli *c, int argc, char **argv);
+int cmd_restores(struct cli *c, int argc, char **argv);
 
 /* Usage texts, printed by --help and `vault help VERB`. */
 extern const char cmd_init_usage[], cmd_snapshot_usage[], cmd_list_usage[],
 	cmd_ls_usage[], cmd_cat_usage[], cmd_mount_usage[], cmd_diff_usage[],
 	cmd_forget_usage[], cmd_prune_usage[], cmd_check_usage[],
 	cmd_stats_usage[], cmd_key_usage[];
+extern const char cmd_restore_usage[], cmd_rollback_usage[],
+	cmd_restores_usage[];
 
 #endif

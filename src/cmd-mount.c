@@ -4,6 +4,13 @@
  * directories and symlinks with their modes and mtimes (no FUSE needed).
  * The safety rules for untrusted entry names live in extract.c; this
  * file drives the iteration, streams contents and reports.
+ *
+ * --with-metadata writes, next to every file entry that carries
+ * attributes (Storage objects: content type, eTag, user metadata, the
+ * exact object name...), a sidecar <file>.vault-meta.json holding them as
+ * one JSON object.  Without it a mount is just the files.  Snapshot
+ * paths never end in ".vault-meta.json" for Storage objects (snap-storage
+ * encodes that dot), so a sidecar cannot clash with an object.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -15,7 +22,7 @@
 #include "repo.h"
 
 const char cmd_mount_usage[] =
-	"usage: vault mount [--json] SNAP DIR [PATH...]\n"
+	"usage: vault mount [--json] [--with-metadata] SNAP DIR [PATH...]\n"
 	"       vault mount [--json] --at TIME DIR [PATH...]\n"
 	"\n"
 	"Extracts snapshot SNAP (a full id, a unique prefix or 'latest'), or\n"
@@ -27,12 +34,88 @@ const char cmd_mount_usage[] =
 	"      --at TIME    pick the snapshot by time (ISO 8601, UTC unless a\n"
 	"                   zone is given)\n"
 	"      --json       print the summary as JSON\n"
+	"      --with-metadata\n"
+	"                   write each file's attributes (Storage object\n"
+	"                   metadata) to <file>.vault-meta.json\n"
 	"  -h, --help       show this help\n";
 
 enum {
 	MOUNT_OPT_AT = CLI_OPT_FIRST_VERB,
 	MOUNT_OPT_JSON,
+	MOUNT_OPT_WITH_METADATA,
 };
+
+#define MOUNT_META_SUFFIX ".vault-meta.json"
+
+/* The sidecar's JSON: {"path": ..., "<attr>": "<value>", ...}; a value
+ * that is itself JSON (user metadata) is kept as JSON when it parses as
+ * an object, else as a string. */
+static int mount_meta_json(const struct manifest_entry *e, struct buf *out)
+{
+	int r = buf_addstr(out, "{\"path\": ");
+
+	if (r == 0)
+		r = cli_json_escape(out, e->path, e->path_len);
+	for (size_t i = 0; r == 0 && i < e->nattrs; i++) {
+		const struct manifest_attr *a = &e->attrs[i];
+		size_t vl = a->value_len;
+
+		r = buf_addstr(out, ", ");
+		if (r == 0)
+			r = cli_json_escape(out, a->key, strlen(a->key));
+		if (r == 0)
+			r = buf_addstr(out, ": ");
+		if (r < 0)
+			break;
+		if (!strcmp(a->key, "storage.metadata") && vl >= 2 &&
+		    a->value[0] == '{' && a->value[vl - 1] == '}' &&
+		    !memchr(a->value, '\n', vl))
+			r = buf_add(out, a->value, vl);
+		else
+			r = cli_json_escape(out, a->value, vl);
+	}
+	if (r == 0)
+		r = buf_addstr(out, "}\n");
+	return r;
+}
+
+static int mount_sidecar(struct extract *x, const struct manifest_entry *e,
+			 struct buf *err)
+{
+	struct manifest_entry m = *e;
+	struct buf path = BUF_INIT, j = BUF_INIT;
+	int fd = -1, r;
+
+	r = buf_add(&path, e->path, e->path_len);
+	if (r == 0)
+		r = buf_addstr(&path, MOUNT_META_SUFFIX);
+	if (r == 0)
+		r = mount_meta_json(e, &j);
+	if (r < 0)
+		goto out;
+	m.path = (char *)path.data;
+	m.path_len = path.len;
+	m.mode = 0644;
+	m.size = j.len;
+	m.attrs = NULL;
+	m.nattrs = 0;
+	m.nchunks = 0;
+	r = extract_file_open(x, &m, &fd, err);
+	if (r < 0)
+		goto out;
+	if (cli_write_all(fd, j.data, j.len) < 0) {
+		r = -errno;
+		extract_file_abort(x, fd);
+		buf_addf(err, "cannot write the metadata sidecar: %s",
+			 strerror(-r));
+		goto out;
+	}
+	r = extract_file_close(x, &m, fd, err);
+out:
+	buf_release(&path);
+	buf_release(&j);
+	return r;
+}
 
 struct mount_sink {
 	int fd;
@@ -70,7 +153,7 @@ static void mount_entry_error(struct cli *c, const struct manifest_entry *e,
 /* One entry; <0 only for errors that must stop the whole extraction. */
 static int mount_entry(struct cli *c, struct repo_iter *it,
 		       struct extract *x, const struct manifest_entry *e,
-		       struct mount_counts *n)
+		       struct mount_counts *n, int with_meta)
 {
 	struct buf err = BUF_INIT;
 	struct mount_sink sink = { -1, 0, 0 };
@@ -109,6 +192,8 @@ static int mount_entry(struct cli *c, struct repo_iter *it,
 			n->files++;
 			n->bytes += sink.bytes;
 		}
+		if (r == 0 && with_meta && e->nattrs)
+			r = mount_sidecar(x, e, &err);
 		break;
 	default:
 		buf_addf(&err, "unknown entry kind %u", e->kind);
@@ -162,6 +247,7 @@ int cmd_mount(struct cli *c, int argc, char **argv)
 	static const struct option opts[] = {
 		{ "at", required_argument, NULL, MOUNT_OPT_AT },
 		{ "json", no_argument, NULL, MOUNT_OPT_JSON },
+		{ "with-metadata", no_argument, NULL, MOUNT_OPT_WITH_METADATA },
 		CLI_GLOBAL_OPTIONS
 	};
 	struct buf err = BUF_INIT;
@@ -175,7 +261,8 @@ int cmd_mount(struct cli *c, int argc, char **argv)
 	int *matched = NULL;
 	size_t nsel = 0;
 	int64_t when = 0;
-	int o, k, json = 0, entry_failed = 0, ret = CLI_EXIT_ERROR;
+	int o, k, json = 0, with_meta = 0, entry_failed = 0;
+	int ret = CLI_EXIT_ERROR;
 	double start = cli_now();
 
 	memset(&n, 0, sizeof(n));
@@ -189,6 +276,9 @@ int cmd_mount(struct cli *c, int argc, char **argv)
 			break;
 		case MOUNT_OPT_JSON:
 			json = 1;
+			break;
+		case MOUNT_OPT_WITH_METADATA:
+			with_meta = 1;
 			break;
 		case CLI_OPT_HELP:
 			return CLI_EXIT_OK;
@@ -253,7 +343,7 @@ int cmd_mount(struct cli *c, int argc, char **argv)
 		}
 		if (!want)
 			continue;
-		k = mount_entry(c, it, x, e, &n);
+		k = mount_entry(c, it, x, e, &n, with_meta);
 		if (k < 0) {
 			entry_failed = 1;
 			break;

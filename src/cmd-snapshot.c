@@ -13,7 +13,10 @@
  * Any unreadable entry fails the whole snapshot; nothing is committed.
  *
  * With --db (src/snap-db.c) a PostgreSQL database is captured as db/ in
- * the same snapshot, emitted at its sorted place among the PATHs.
+ * the same snapshot; a Supabase project's Edge Functions
+ * (src/snap-functions.c) as functions/ and its Storage buckets and
+ * objects (src/snap-storage.c) as storage/.  Each such root is emitted
+ * at its sorted place among the PATHs.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -28,7 +31,10 @@
 
 #include "cli.h"
 #include "repo.h"
+#include "sb-env.h"
 #include "snap-db.h"
+#include "snap-functions.h"
+#include "snap-storage.h"
 
 const char cmd_snapshot_usage[] =
 	"usage: vault snapshot [--tag TAG]... [--time TIME] [--json] PATH...\n"
@@ -39,7 +45,10 @@ const char cmd_snapshot_usage[] =
 	"as a new snapshot; '-' stores standard input as one file.  A\n"
 	"PostgreSQL database (--db, or with no PATH the URL from the\n"
 	"environment or .env) goes under db/ in the same snapshot, read at\n"
-	"one instant.\n"
+	"one instant.  With no PATH (or with --env-file / --storage-url), a\n"
+	"Supabase project's Storage (SUPABASE_URL + SUPABASE_SERVICE_ROLE_KEY)\n"
+	"goes under storage/ and its Edge Functions (SUPABASE_ACCESS_TOKEN +\n"
+	"SUPABASE_PROJECT_REF) under functions/.\n"
 	"\n"
 	"  -t, --tag TAG           tag the snapshot (repeatable)\n"
 	"      --time TIME         record TIME (ISO 8601, UTC unless a zone is\n"
@@ -48,12 +57,30 @@ const char cmd_snapshot_usage[] =
 	"      --json              print the summary as JSON\n"
 	"  -h, --help              show this help\n"
 	"\n"
-	SNAP_DB_USAGE;
+	SNAP_DB_USAGE
+	"Supabase Storage and Edge Functions, stored under storage/ and\n"
+	"functions/ (settings from the environment, ./.env or --env-file):\n"
+	"      --storage-url URL   the Storage API (default $SUPABASE_URL/storage/v1)\n"
+	"      --jobs N            also: concurrent downloads (default 8)\n"
+	"      --allow-partial     commit even if some objects keep failing; they\n"
+	"                          are listed and the snapshot is tagged 'partial'\n"
+	"      --no-storage, --no-functions\n"
+	"                          leave those parts out\n";
 
 enum {
 	SNAP_OPT_TIME = CLI_OPT_FIRST_VERB,
 	SNAP_OPT_STDIN_NAME,
 	SNAP_OPT_JSON,
+	SNAP_OPT_STORAGE_URL,
+	SNAP_OPT_ALLOW_PARTIAL,
+	SNAP_OPT_NO_STORAGE,
+	SNAP_OPT_NO_FUNCTIONS,
+};
+
+/* The roots a project contributes besides the PATHs, in manifest order. */
+enum { SNAP_ROOT_DB, SNAP_ROOT_FUNCTIONS, SNAP_ROOT_STORAGE, SNAP_NROOTS };
+static const char *const snap_root_names[SNAP_NROOTS] = {
+	SNAP_DB_ROOT, SNAP_FUNCTIONS_ROOT, SNAP_STORAGE_ROOT,
 };
 
 /* Progress is redrawn at most this often (seconds). */
@@ -501,7 +528,9 @@ static int snap_stdin(struct snap *s, const char *name)
 static void snap_print(struct cli *c, struct repo *r, const char *id,
 		       const struct repo_totals *t, double secs, int json,
 		       const char *source, const char *const *tags,
-		       size_t ntags, const struct snap_db *db)
+		       size_t ntags, const struct snap_db *db,
+		       const struct snap_storage *ss,
+		       const struct snap_functions *sf)
 {
 	struct repo_snapinfo info;
 	char when[40], rd[32], add[32], st[32], ratio[32], dur[32];
@@ -541,6 +570,10 @@ static void snap_print(struct cli *c, struct repo *r, const char *id,
 		cli_json_double(&j, "duration", secs);
 		if (db)
 			snap_db_json(db, &j);
+		if (ss)
+			snap_storage_json(ss, &j);
+		if (sf)
+			snap_functions_json(sf, &j);
 		cli_json_end_object(&j);
 		if (cli_json_finish(&j) < 0)
 			cli_error(c, "cannot write to standard output");
@@ -559,6 +592,10 @@ static void snap_print(struct cli *c, struct repo *r, const char *id,
 		printf("  id:          %s\n", id);
 		if (db)
 			snap_db_print(db);
+		if (sf)
+			snap_functions_print(sf);
+		if (ss)
+			snap_storage_print(ss);
 	}
 	if (have)
 		repo_snapinfo_release(&info);
@@ -592,12 +629,23 @@ int cmd_snapshot(struct cli *c, int argc, char **argv)
 		{ "time", required_argument, NULL, SNAP_OPT_TIME },
 		{ "stdin-name", required_argument, NULL, SNAP_OPT_STDIN_NAME },
 		{ "json", no_argument, NULL, SNAP_OPT_JSON },
+		{ "storage-url", required_argument, NULL, SNAP_OPT_STORAGE_URL },
+		{ "allow-partial", no_argument, NULL, SNAP_OPT_ALLOW_PARTIAL },
+		{ "no-storage", no_argument, NULL, SNAP_OPT_NO_STORAGE },
+		{ "no-functions", no_argument, NULL, SNAP_OPT_NO_FUNCTIONS },
 		SNAP_DB_OPTIONS,
 		CLI_GLOBAL_OPTIONS
 	};
 	struct buf tags = BUF_INIT, source = BUF_INIT, err = BUF_INIT,
 		   meta = BUF_INIT;
 	struct snap_db *db = snap_db_new();
+	struct snap_storage *ss = NULL;
+	struct snap_functions *sf = NULL;
+	struct snap_storage_opts so;
+	struct sb_env env;
+	struct sb_env_opts eo;
+	int have_env = 0, no_storage = 0, no_functions = 0, want[SNAP_NROOTS];
+	size_t root_at[SNAP_NROOTS];
 	struct snap_item *items = NULL;
 	struct repo_commit_opts co;
 	struct repo_totals t;
@@ -606,11 +654,16 @@ int cmd_snapshot(struct cli *c, int argc, char **argv)
 	struct stat rst;
 	const char *stdin_name = NULL;
 	char host[HOST_NAME_MAX + 1], id[65];
-	size_t n = 0, before_db = 0;
+	size_t n = 0;
 	int64_t when = 0;
 	int o, e, json = 0, use_stdin = 0, ret = CLI_EXIT_ERROR;
 
 	memset(&s, 0, sizeof(s));
+	memset(&so, 0, sizeof(so));
+	memset(&eo, 0, sizeof(eo));
+	memset(&env, 0, sizeof(env));
+	memset(want, 0, sizeof(want));
+	memset(root_at, 0, sizeof(root_at));
 	buf_init(&s.path, 0);
 	buf_init(&s.err, 0);
 	if (!db)
@@ -638,10 +691,28 @@ int cmd_snapshot(struct cli *c, int argc, char **argv)
 		case SNAP_OPT_JSON:
 			json = 1;
 			break;
+		case SNAP_OPT_STORAGE_URL:
+			eo.storage_url = optarg;
+			break;
+		case SNAP_OPT_ALLOW_PARTIAL:
+			so.allow_partial = 1;
+			break;
+		case SNAP_OPT_NO_STORAGE:
+			no_storage = 1;
+			break;
+		case SNAP_OPT_NO_FUNCTIONS:
+			no_functions = 1;
+			break;
 		case CLI_OPT_HELP:
 			ret = CLI_EXIT_OK;
 			goto out;
 		default:
+			if (o == SNAP_DB_OPT_JOBS) {
+				int jobs;
+
+				if (cli_parse_int(optarg, 1, 64, &jobs) == 0)
+					so.jobs = (unsigned)jobs;
+			}
 			e = snap_db_option(db, c, o, optarg);
 			if (e == 1)
 				break;
@@ -658,6 +729,40 @@ int cmd_snapshot(struct cli *c, int argc, char **argv)
 				goto out;
 			}
 		}
+	}
+	/* the Supabase project's other parts */
+	if (!use_stdin) {
+		struct buf eerr = BUF_INIT;
+
+		eo.env_file = snap_db_env_file(db);
+		e = sb_env_load(&env, &eo, &eerr);
+		if (e < 0) {
+			cli_error(c, "%s", eerr.len ? (const char *)eerr.data
+				  : strerror(-e));
+			buf_release(&eerr);
+			goto out;
+		}
+		buf_release(&eerr);
+		have_env = 1;
+		if (n == 0 || eo.env_file || eo.storage_url) {
+			want[SNAP_ROOT_STORAGE] = !no_storage &&
+				sb_env_has_storage(&env);
+			want[SNAP_ROOT_FUNCTIONS] = !no_functions &&
+				sb_env_has_functions(&env);
+		}
+		if (eo.storage_url && !want[SNAP_ROOT_STORAGE] && !no_storage) {
+			ret = cli_usage_error(c, "--storage-url needs SUPABASE_SERVICE_ROLE_KEY (environment, .env or --env-file)");
+			goto out;
+		}
+		if (env.env_file && env.env_file_exposed &&
+		    (want[SNAP_ROOT_STORAGE] || want[SNAP_ROOT_FUNCTIONS]))
+			cli_warn(c, "%s holds Supabase keys but is readable by group or others (chmod 600 %s)",
+				 env.env_file, env.env_file);
+		if (want[SNAP_ROOT_STORAGE] || want[SNAP_ROOT_FUNCTIONS])
+			snap_db_set_optional(db);
+	} else if (eo.storage_url || so.allow_partial) {
+		ret = cli_usage_error(c, "'-' (standard input) cannot be combined with Storage options");
+		goto out;
 	}
 	ret = snap_db_resolve(db, c, n, use_stdin);
 	if (ret != CLI_EXIT_OK)
@@ -705,32 +810,65 @@ int cmd_snapshot(struct cli *c, int argc, char **argv)
 				goto out;
 			}
 		}
+		want[SNAP_ROOT_DB] = snap_db_wanted(db);
 		for (size_t i = 0; i < n; i++) {
-			if (snap_db_wanted(db) &&
-			    !strcmp(items[i].base, SNAP_DB_ROOT)) {
-				ret = cli_usage_error(c, "'%s' would be stored as '%s', where the database goes",
-						      items[i].arg, SNAP_DB_ROOT);
-				goto out;
+			for (int k = 0; k < SNAP_NROOTS; k++) {
+				const char *rn = snap_root_names[k];
+
+				if (!want[k])
+					continue;
+				if (!strcmp(items[i].base, rn)) {
+					ret = cli_usage_error(c, "'%s' would be stored as '%s', where the %s goes",
+							      items[i].arg, rn,
+							      k == SNAP_ROOT_DB ? "database"
+							      : k == SNAP_ROOT_STORAGE ? "project's Storage"
+							      : "project's Edge Functions");
+					goto out;
+				}
+				/* each root goes between the PATHs that
+				 * sort around it */
+				if (manifest_path_cmp(items[i].base,
+						      strlen(items[i].base),
+						      rn, strlen(rn)) < 0)
+					root_at[k] = i + 1;
 			}
-			/* db/ goes between the PATHs that sort around it */
-			if (manifest_path_cmp(items[i].base,
-					      strlen(items[i].base),
-					      SNAP_DB_ROOT,
-					      strlen(SNAP_DB_ROOT)) < 0)
-				before_db = i + 1;
 		}
 	}
 
 	if (cli_open(c, &r, 1))
 		goto out;
 	s.start = cli_now();
-	if (snap_db_wanted(db)) {
+	want[SNAP_ROOT_DB] = snap_db_wanted(db);
+	if (want[SNAP_ROOT_DB]) {
 		e = snap_db_open(db, c, isatty(2));
 		if (e) {
 			ret = e;
 			goto out;
 		}
 		buf_addf(&source, "%s%s", snap_db_source(db), n ? " " : "");
+	}
+	if (want[SNAP_ROOT_FUNCTIONS]) {
+		sf = snap_functions_new(&env);
+		if (!sf)
+			goto oom;
+		e = snap_functions_open(sf, c);
+		if (e) {
+			ret = e;
+			goto out;
+		}
+	}
+	if (want[SNAP_ROOT_STORAGE]) {
+		so.progress = isatty(2);
+		ss = snap_storage_new(&env, &so);
+		if (!ss)
+			goto oom;
+		e = snap_storage_open(ss, c, r);
+		if (e) {
+			ret = e;
+			goto out;
+		}
+		buf_addf(&source, "%s%s%s", want[SNAP_ROOT_DB] && !n ? " " : "",
+			 snap_storage_source(ss), n ? " " : "");
 	}
 	for (size_t i = 0; !use_stdin && i < n; i++)
 		buf_addf(&source, "%s%s%s%s", i ? " " : "", items[i].parent,
@@ -751,20 +889,58 @@ int cmd_snapshot(struct cli *c, int argc, char **argv)
 	if (use_stdin) {
 		e = snap_stdin(&s, stdin_name);
 	} else {
-		e = snap_walk(&s, items, 0, before_db);
-		if (e == 0 && snap_db_wanted(db)) {
+		size_t done = 0;
+
+		for (int k = 0; k < SNAP_NROOTS && e == 0; k++) {
+			if (!want[k])
+				continue;
+			e = snap_walk(&s, items, done, root_at[k]);
+			done = root_at[k];
+			if (e < 0)
+				break;
 			snap_progress_clear(&s);
-			e = snap_db_emit(db, c, s.w, snap_entry_time(when)) ? -EIO : 0;
+			if (k == SNAP_ROOT_DB)
+				e = snap_db_emit(db, c, s.w, snap_entry_time(when));
+			else if (k == SNAP_ROOT_FUNCTIONS)
+				e = snap_functions_emit(sf, c, s.w,
+							snap_entry_time(when));
+			else
+				e = snap_storage_emit(ss, c, s.w,
+						      snap_entry_time(when));
+			e = e ? -EIO : 0;
 		}
 		if (e == 0)
-			e = snap_walk(&s, items, before_db, n);
+			e = snap_walk(&s, items, done, n);
 	}
 	if (e < 0) {
 		cli_error(c, "snapshot abandoned, nothing was committed");
 		goto out;
 	}
-	if (snap_db_wanted(db) && snap_db_meta(db, &meta) < 0)
+	if (want[SNAP_ROOT_DB] && snap_db_meta(db, &meta) < 0)
 		goto oom;
+	/* one object: {"db": ..., "functions": ..., "storage": ...} */
+	if (want[SNAP_ROOT_FUNCTIONS] || want[SNAP_ROOT_STORAGE]) {
+		if (meta.len) {
+			buf_setlen(&meta, meta.len - 1);	/* the final '}' */
+			buf_addstr(&meta, ", ");
+		} else {
+			buf_addch(&meta, '{');
+		}
+		if (want[SNAP_ROOT_FUNCTIONS] &&
+		    (snap_functions_meta(sf, &meta) < 0 ||
+		     (want[SNAP_ROOT_STORAGE] && buf_addstr(&meta, ", ") < 0)))
+			goto oom;
+		if (want[SNAP_ROOT_STORAGE] && snap_storage_meta(ss, &meta) < 0)
+			goto oom;
+		if (buf_addch(&meta, '}') < 0)
+			goto oom;
+	}
+	if (ss && snap_storage_missing(ss)) {
+		static const char *const partial = "partial";
+
+		if (buf_add(&tags, &partial, sizeof(partial)) < 0)
+			goto oom;
+	}
 	memset(&co, 0, sizeof(co));
 	co.time = when;
 	co.source = (const char *)source.data;
@@ -780,7 +956,7 @@ int cmd_snapshot(struct cli *c, int argc, char **argv)
 	}
 	snap_print(c, r, id, &t, cli_now() - s.start, json,
 		   (const char *)source.data, co.tags, co.ntags,
-		   snap_db_wanted(db) ? db : NULL);
+		   want[SNAP_ROOT_DB] ? db : NULL, ss, sf);
 	ret = CLI_EXIT_OK;
 	goto out;
 oom:
@@ -795,6 +971,10 @@ out:
 	}
 	free(items);
 	snap_db_free(db);
+	snap_storage_free(ss);
+	snap_functions_free(sf);
+	if (have_env)
+		sb_env_release(&env);
 	buf_release(&meta);
 	buf_release(&tags);
 	buf_release(&source);

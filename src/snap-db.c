@@ -23,6 +23,7 @@
 
 struct snap_db {
 	int given;			/* --db, --env-file or a db option */
+	int optional;			/* no URL is fine: other parts go */
 	int want;			/* the database is captured */
 	struct buf url;			/* wiped */
 	const char *url_from;		/* "--db", "$VAULT_DB_URL", a file */
@@ -81,6 +82,16 @@ void snap_db_free(struct snap_db *d)
 int snap_db_wanted(const struct snap_db *d)
 {
 	return d->want;
+}
+
+void snap_db_set_optional(struct snap_db *d)
+{
+	d->optional = 1;
+}
+
+const char *snap_db_env_file(const struct snap_db *d)
+{
+	return d->env_file;
 }
 
 /* ---- options ------------------------------------------------------------ */
@@ -181,7 +192,7 @@ static int snap_db_from_env_file(struct snap_db *d, struct cli *c)
 		return -CLI_EXIT_ERROR;
 	}
 	buf_release(&err);
-	if (r == 0 && d->env_file) {
+	if (r == 0 && d->env_file && !d->optional) {
 		cli_error(c, "%s sets neither VAULT_DB_URL nor SUPABASE_DB_URL",
 			  path);
 		return -CLI_EXIT_ERROR;
@@ -224,6 +235,10 @@ int snap_db_resolve(struct snap_db *d, struct cli *c, size_t npaths,
 		r = snap_db_from_env_file(d, c);
 		if (r < 0)
 			return -r;
+	}
+	if (!d->url_from && d->optional) {
+		d->want = 0;	/* Storage / functions only */
+		return 0;
 	}
 	if (!d->url_from) {
 		if (npaths == 0 && !d->given)

@@ -91,6 +91,12 @@ int snap_db_option(struct snap_db *d, struct cli *c, int opt, char *arg);
 int snap_db_resolve(struct snap_db *d, struct cli *c, size_t npaths,
 		    int use_stdin);
 int snap_db_wanted(const struct snap_db *d);
+/* Other parts of the project (Storage, functions) are captured: with no
+ * --db, a missing database URL is not an error but no database.  Call
+ * before snap_db_resolve. */
+void snap_db_set_optional(struct snap_db *d);
+/* The --env-file given, or NULL. */
+const char *snap_db_env_file(const struct snap_db *d);
 
 /* Connects, takes the snapshot, reads the catalog and runs pg_dump;
  * nothing is written yet.  progress: draw on stderr.  0 or an exit code. */

@@ -46,6 +46,11 @@ static const struct vault_verb vault_verbs[] = {
 	{ "check", cmd_check, cmd_check_usage, "verify the repository" },
 	{ "stats", cmd_stats, cmd_stats_usage, "show repository statistics" },
 	{ "key", cmd_key, cmd_key_usage, "manage the repository passphrase" },
+	{ "restore", cmd_restore, cmd_restore_usage,
+	  "restore a snapshot's database into a live database" },
+	{ "rollback", cmd_rollback, cmd_rollback_usage,
+	  "undo the last restore into a database" },
+	{ "restores", cmd_restores, cmd_restores_usage, "list past restores" },
 };
 
 #define VAULT_NVERBS (sizeof(vault_verbs) / sizeof(vault_verbs[0]))

@@ -1,0 +1,348 @@
+/*
+ * restore-repo: the repository side of restore (see restore-repo.h).
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+#include <sodium.h>
+
+#include "dotenv.h"
+#include "manifest.h"
+#include "pg-conn.h"
+#include "repo.h"
+#include "restore-repo.h"
+#include "snap-db.h"
+
+/* ---- the snapshot as an rs_input ------------------------------------------ */
+
+struct restore_input {
+	struct repo *r;
+	char id[65];
+};
+
+struct restore_file {
+	struct buf data;
+	size_t pos;
+};
+
+static int restore_input_sink(void *ctx, const void *p, size_t n)
+{
+	return buf_add(ctx, p, n);
+}
+
+static int restore_input_open(void *ctx, const char *path, void **h,
+			      struct buf *err)
+{
+	struct restore_input *ri = ctx;
+	const struct manifest_entry *e = NULL;
+	struct repo_iter *it = NULL;
+	struct restore_file *f;
+	size_t len = strlen(path);
+	int n;
+
+	*h = NULL;
+	f = calloc(1, sizeof(*f));
+	if (!f)
+		return -ENOMEM;
+	buf_init(&f->data, 0);
+	n = repo_iter_new(ri->r, ri->id, &it, err);
+	/* the manifest is sorted: stop at the first path past ours */
+	while (n >= 0 && (n = repo_iter_next(it, &e, err)) > 0) {
+		int cmp = manifest_path_cmp(e->path, e->path_len, path, len);
+
+		if (cmp == 0)
+			break;
+		if (cmp > 0) {
+			n = 0;
+			break;
+		}
+	}
+	if (n == 0 || (n > 0 && e->kind != MANIFEST_FILE)) {
+		n = -ENOENT;
+	} else if (n > 0) {
+		n = repo_iter_read(it, restore_input_sink, &f->data, err);
+		if (n < 0 && !err->len)
+			buf_addf(err, "%s: %s", path, strerror(-n));
+	}
+	repo_iter_free(it);
+	if (n < 0) {
+		buf_release(&f->data);
+		free(f);
+		return n;
+	}
+	*h = f;
+	return 0;
+}
+
+static ssize_t restore_input_read(void *ctx, void *h, void *p, size_t n,
+				  struct buf *err)
+{
+	struct restore_file *f = h;
+	size_t left = f->data.len - f->pos;
+
+	if (n > left)
+		n = left;
+	memcpy(p, f->data.data + f->pos, n);
+	f->pos += n;
+	return (ssize_t)n;
+}
+
+static void restore_input_close(void *ctx, void *h)
+{
+	struct restore_file *f = h;
+
+	if (!f)
+		return;
+	buf_release(&f->data);
+	free(f);
+}
+
+int restore_input_init(struct rs_input *in, struct repo *r, const char *id)
+{
+	struct restore_input *ri = calloc(1, sizeof(*ri));
+
+	if (!ri)
+		return -ENOMEM;
+	ri->r = r;
+	snprintf(ri->id, sizeof(ri->id), "%s", id);
+	in->ctx = ri;
+	in->open = restore_input_open;
+	in->read = restore_input_read;
+	in->close = restore_input_close;
+	return 0;
+}
+
+void restore_input_release(struct rs_input *in)
+{
+	if (!in)
+		return;
+	free(in->ctx);
+	in->ctx = NULL;
+}
+
+/* ---- the target's URL ------------------------------------------------------- */
+
+static int restore_url_file(struct cli *c, const char *path, int must,
+			    struct buf *url)
+{
+	static const char *const keys[] = { "VAULT_DB_URL", "SUPABASE_DB_URL" };
+	struct buf err = BUF_INIT;
+	int exposed = 0, r = 0;
+
+	if (!must && access(path, F_OK) < 0)
+		return 0;
+	for (size_t i = 0; i < 2 && r == 0; i++)
+		r = dotenv_file_get(path, keys[i], url, &exposed, &err);
+	if (r < 0) {
+		cli_error(c, "cannot read the database URL from %s",
+			  (const char *)err.data);
+		buf_release(&err);
+		return -CLI_EXIT_ERROR;
+	}
+	buf_release(&err);
+	if (r == 0 && must) {
+		cli_error(c, "%s sets neither VAULT_DB_URL nor SUPABASE_DB_URL",
+			  path);
+		return -CLI_EXIT_ERROR;
+	}
+	if (r == 1 && exposed)
+		cli_warn(c, "%s holds a database password but is readable by group or others (chmod 600 %s)",
+			 path, path);
+	return r;
+}
+
+int restore_db_url(struct cli *c, char *db, const char *env_file,
+		   struct buf *url)
+{
+	const char *v;
+	int r;
+
+	if (db) {
+		if (buf_addstr(url, db) < 0)
+			goto oom;
+		pg_conn_mask_arg(db);
+		return 0;
+	}
+	if (env_file) {
+		r = restore_url_file(c, env_file, 1, url);
+		return r < 0 ? -r : 0;
+	}
+	if (((v = getenv("VAULT_DB_URL")) && *v) ||
+	    ((v = getenv("SUPABASE_DB_URL")) && *v)) {
+		if (buf_addstr(url, v) < 0)
+			goto oom;
+		return 0;
+	}
+	r = restore_url_file(c, ".env", 0, url);
+	if (r < 0)
+		return -r;
+	if (r == 0)
+		return cli_usage_error(c, "no database URL: give --db URL, set VAULT_DB_URL, or put SUPABASE_DB_URL in .env");
+	return 0;
+oom:
+	cli_error(c, "out of memory");
+	return CLI_EXIT_ERROR;
+}
+
+/* ---- confirmation ----------------------------------------------------------- */
+
+int restore_confirm(struct cli *c, int yes, const char *what,
+		    const char *dbname)
+{
+	char line[512];
+	FILE *tty;
+	size_t n;
+
+	if (yes)
+		return 0;
+	if (!isatty(0)) {
+		cli_error(c, "a %s changes database '%s': pass --yes to confirm (standard input is not a terminal, so vault cannot ask)",
+			  what, dbname);
+		return CLI_EXIT_USAGE;
+	}
+	tty = fopen("/dev/tty", "r+");
+	if (!tty) {
+		cli_error(c, "a %s changes database '%s': pass --yes to confirm",
+			  what, dbname);
+		return CLI_EXIT_USAGE;
+	}
+	fprintf(tty, "This %s changes database '%s'.\nType the database name to go ahead: ",
+		what, dbname);
+	fflush(tty);
+	if (!fgets(line, sizeof(line), tty))
+		line[0] = '\0';
+	fclose(tty);
+	n = strlen(line);
+	while (n && (line[n - 1] == '\n' || line[n - 1] == '\r'))
+		line[--n] = '\0';
+	if (strcmp(line, dbname)) {
+		cli_error(c, "not confirmed: nothing was changed");
+		return CLI_EXIT_ERROR;
+	}
+	return 0;
+}
+
+/* ---- the safety snapshot ------------------------------------------------------ */
+
+int restore_glob_escape(struct buf *out, const char *s)
+{
+	for (; *s; s++) {
+		if (strchr("*?[]\\", *s) && buf_addch(out, '\\') < 0)
+			return -ENOMEM;
+		if (buf_addch(out, *s) < 0)
+			return -ENOMEM;
+	}
+	return 0;
+}
+
+int restore_safety_snapshot(struct cli *c, struct repo *r, const char *url,
+			    const struct rs_plan *plan, const char *restore_id,
+			    char id[65])
+{
+	struct snap_db *d = snap_db_new();
+	struct repo_writer *w = NULL;
+	struct repo_commit_opts co;
+	struct repo_totals t;
+	struct buf err = BUF_INIT, pat = BUF_INIT, meta = BUF_INIT,
+		   tag = BUF_INIT, source = BUF_INIT;
+	char **pats = NULL, *dbarg = NULL;
+	size_t npats = 0;
+	const char *tags[2];
+	struct timespec now;
+	int e, ret = CLI_EXIT_ERROR;
+
+	id[0] = '\0';
+	if (!d)
+		goto oom;
+	pats = calloc(plan->ntables + 1, sizeof(*pats));
+	if (!pats)
+		goto oom;
+	for (size_t i = 0; i < plan->ntables; i++) {
+		const struct rs_plan_table *pt = &plan->tables[i];
+
+		if (!pt->exists)
+			continue;
+		buf_reset(&pat);
+		if (restore_glob_escape(&pat, pt->t->schema) < 0 ||
+		    buf_addch(&pat, '.') < 0 ||
+		    restore_glob_escape(&pat, pt->t->name) < 0)
+			goto oom;
+		pats[npats] = strdup((const char *)pat.data);
+		if (!pats[npats])
+			goto oom;
+		npats++;
+	}
+	if (!npats) {
+		ret = 0;	/* nothing on the target to keep */
+		goto out;
+	}
+	dbarg = strdup(url);
+	if (!dbarg)
+		goto oom;
+	e = snap_db_option(d, c, SNAP_DB_OPT_DB, dbarg);
+	for (size_t i = 0; e == 1 && i < npats; i++)
+		e = snap_db_option(d, c, SNAP_DB_OPT_TABLE, pats[i]);
+	if (e != 1) {
+		ret = e ? e : CLI_EXIT_ERROR;
+		goto out;
+	}
+	e = snap_db_resolve(d, c, 0, 0);
+	if (e == 0)
+		e = snap_db_open(d, c, isatty(2));
+	if (e) {
+		ret = e;
+		goto out;
+	}
+	e = repo_writer_new(r, &w, &err);
+	if (e < 0) {
+		cli_fail(c, e, &err, "cannot start the safety snapshot");
+		goto out;
+	}
+	clock_gettime(CLOCK_REALTIME, &now);
+	if (snap_db_emit(d, c, w, (int64_t)now.tv_sec * 1000000000 +
+			 now.tv_nsec))
+		goto out;
+	if (snap_db_meta(d, &meta) < 0 ||
+	    buf_addf(&tag, "restore:%s", restore_id) < 0 ||
+	    buf_addstr(&source, snap_db_source(d)) < 0)
+		goto oom;
+	tags[0] = "safety";
+	tags[1] = (const char *)tag.data;
+	memset(&co, 0, sizeof(co));
+	co.time = now.tv_sec;
+	co.source = (const char *)source.data;
+	co.tags = tags;
+	co.ntags = 2;
+	co.meta_json = meta.len ? (const char *)meta.data : NULL;
+	memset(&t, 0, sizeof(t));
+	e = repo_writer_commit(w, &co, id, &t, &err);
+	if (e < 0) {
+		id[0] = '\0';
+		cli_fail(c, e, &err, "cannot commit the safety snapshot");
+		goto out;
+	}
+	ret = 0;
+	goto out;
+oom:
+	cli_error(c, "out of memory");
+out:
+	repo_writer_free(w);
+	snap_db_free(d);
+	if (dbarg) {
+		sodium_memzero(dbarg, strlen(dbarg));
+		free(dbarg);
+	}
+	for (size_t i = 0; pats && i < npats; i++)
+		free(pats[i]);
+	free(pats);
+	buf_release(&err);
+	buf_release(&pat);
+	buf_release(&meta);
+	buf_release(&tag);
+	buf_release(&source);
+	return ret;
+}

@@ -1,0 +1,206 @@
+/*
+ * rs-plan: what a restore would do to one target, decided before
+ * anything changes.  The plan reads the snapshot (meta.json, schema.sql,
+ * roles.sql, sequences.sql through an rs_input) and inspects the target
+ * with catalog queries, then says, for the chosen mode:
+ *
+ *  - per DDL section of schema.sql: run it, keep the existing object,
+ *    drop and recreate it, replace it (CREATE OR REPLACE), or try it
+ *    (unknown kinds in clean/merge: an "already exists" error is then
+ *    tolerated inside a savepoint);
+ *  - per selected table: exists?, target rows, snapshot rows, whether
+ *    rows load and how (COPY, truncate + COPY, merge through a temporary
+ *    table), or why not (merge mode without a primary key);
+ *  - conflicts that stop the restore before any change (empty mode:
+ *    objects that already exist, tables holding rows; clean mode: a
+ *    partition or data that would be lost; anything missing that the
+ *    selection cannot create);
+ *  - requirements the target lacks (extensions, roles, publications,
+ *    webhooks, pg_cron jobs from meta.json), blocking when the restore
+ *    cannot work without them (an extension the target cannot install);
+ *  - foreign keys from tables outside the selection that a clean
+ *    restore must drop and re-add (checking their rows), the load order
+ *    and its cycles, and the strategy (one transaction).
+ *
+ * Managed targets: when the restoring role is not a superuser and auth
+ * or storage exist under a role it is not a member of, the target is
+ * managed.  Every schema owned that way (auth, storage, and any schema
+ * of a reserved role) keeps its DDL: its tables must exist, only their
+ * rows are restored, and rs-sanitize drops what the role may not run.
+ *
+ * rs_plan_build only reads.  It may run inside the executor's
+ * transaction (rs-exec does) or alone for --dry-run.
+ */
+#ifndef VAULT_RS_PLAN_H
+#define VAULT_RS_PLAN_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <libpq-fe.h>
+#include "buf.h"
+#include "pg-ddl.h"
+#include "rs-input.h"
+#include "rs-meta.h"
+#include "rs-order.h"
+#include "rs-sanitize.h"
+#include "rs-select.h"
+
+enum rs_plan_mode { RS_MODE_EMPTY, RS_MODE_CLEAN, RS_MODE_MERGE };
+enum rs_plan_on_conflict { RS_ON_CONFLICT_NOTHING, RS_ON_CONFLICT_UPDATE };
+
+const char *rs_plan_mode_name(enum rs_plan_mode m);
+/* "empty", "clean", "merge": 0 or -EINVAL */
+int rs_plan_mode_parse(const char *s, enum rs_plan_mode *m);
+
+/* The database part of a snapshot, read through an rs_input. */
+struct rs_plan_source {
+	struct rs_meta *meta;
+	struct buf schema_sql, roles_sql, sequences_sql;
+	struct pg_ddl *ddl;	/* schema_sql split */
+	struct pg_ddl *roles;	/* roles_sql split */
+	char *root;		/* "db" */
+};
+
+/* Reads root/meta.json, schema.sql, roles.sql and sequences.sql
+ * (root NULL = "db").  Errors name the file. */
+int rs_plan_source_load(struct rs_plan_source *src, const struct rs_input *in,
+			const char *root, struct buf *err);
+void rs_plan_source_release(struct rs_plan_source *src);
+
+/* What happens to a DDL section (of schema.sql) or roles.sql statement. */
+enum rs_plan_act {
+	RS_ACT_SKIP,		/* not selected */
+	RS_ACT_RUN,
+	RS_ACT_KEEP,		/* the object exists and is kept */
+	RS_ACT_RECREATE,	/* clean: dropped first, then run */
+	RS_ACT_REPLACE,		/* clean: CREATE -> CREATE OR REPLACE */
+	RS_ACT_TRY,		/* run; "already exists" tolerated */
+	RS_ACT_MANAGED,		/* the platform owns it (managed target) */
+};
+const char *rs_plan_act_name(enum rs_plan_act a);
+
+/* How a table's rows are restored. */
+enum rs_plan_load {
+	RS_LOAD_NONE,
+	RS_LOAD_COPY,		/* into a new or empty table */
+	RS_LOAD_TRUNCATE,	/* clean, table kept: emptied, then COPY */
+	RS_LOAD_MERGE,		/* COPY into a temp table, INSERT ON CONFLICT */
+};
+
+struct rs_plan_object {
+	size_t section;
+	const char *type;	/* the section's type ("TABLE", "VIEW"...) */
+	char *schema, *name;
+	int exists;
+	enum rs_plan_act act;
+	char *drop_sql;		/* RECREATE: the DROP statement */
+};
+
+struct rs_plan_table {
+	size_t meta;		/* index in src->meta->tables */
+	const struct rs_meta_table *t;
+	unsigned sel;		/* RS_SELECT_DDL, RS_SELECT_DATA */
+	int exists, owned, has_pk;
+	int managed;		/* in a managed schema: DDL kept */
+	int64_t target_rows;	/* -1: the table does not exist */
+	enum rs_plan_act ddl;	/* its TABLE section's action */
+	enum rs_plan_load load;
+	const char *skip;	/* why its rows are not restored, or NULL */
+};
+
+struct rs_plan_fk {
+	char *schema, *table;		/* the referencing (unselected) table */
+	char *name;			/* constraint */
+	char *def;			/* pg_get_constraintdef */
+	char *ref_schema, *ref_table;	/* the selected table */
+	char **cols, **ref_cols;
+	size_t ncols;
+};
+
+struct rs_plan_req {
+	const char *kind;	/* "extension", "role", "publication", ... */
+	char *name;
+	char *note;		/* what happens about it */
+	int blocking;
+};
+
+struct rs_plan_opts {
+	enum rs_plan_mode mode;
+	enum rs_plan_on_conflict on_conflict;
+	int jobs;
+	int managed;		/* -1 detect, 0 plain, 1 managed */
+};
+
+struct rs_plan {
+	enum rs_plan_mode mode;
+	enum rs_plan_on_conflict on_conflict;
+	int jobs;
+	/* the target */
+	char *role, *database;
+	int superuser, bypassrls, server_num;
+	int managed;
+	char *managed_why;
+	char **managed_schemas;		/* NULL-terminated */
+	size_t nmanaged_schemas;
+	/* schema.sql */
+	enum rs_plan_act *sec;		/* per section */
+	size_t nsec;
+	size_t post_data;		/* first post-data section */
+	struct rs_plan_object *objects;	/* selected creating sections */
+	size_t nobjects;
+	struct rs_sanitized *san;	/* schema.sql statements */
+	/* roles.sql: per statement of san_roles */
+	struct rs_sanitized *san_roles;
+	enum rs_plan_act *role_stmt;
+	size_t nrole_stmt;
+	/* tables: selected ones, in load order */
+	struct rs_plan_table *tables;
+	size_t ntables;
+	struct rs_order order;		/* over the tables with rows to load */
+	int replica;			/* load with session_replication_role */
+	struct rs_plan_fk *fks;		/* clean: dropped and re-added */
+	size_t nfks;
+	char **conflicts;		/* any: the restore must not start */
+	size_t nconflicts;
+	struct rs_plan_req *reqs;
+	size_t nreqs;
+	char **warnings;
+	size_t nwarnings;
+	const char *strategy;
+};
+
+/*
+ * Builds the plan.  c is a connection to the target (the catalog
+ * queries run on it with search_path ''); src and sel must outlive the
+ * plan.  Conflicts and blocking requirements do not make this fail:
+ * they are in the plan (rs_plan_blocked says so).  Errors: -ENOMEM, or
+ * a pg-conn errno with err naming the query and the server's message.
+ */
+int rs_plan_build(struct rs_plan **p, PGconn *c,
+		  const struct rs_plan_source *src, const struct rs_select *sel,
+		  const struct rs_plan_opts *o, struct buf *err);
+void rs_plan_free(struct rs_plan *p);
+
+/* 1 when the plan has conflicts or blocking requirements; appends them
+ * (one per line) to why. */
+int rs_plan_blocked(const struct rs_plan *p, struct buf *why);
+
+/* The plan for people (--dry-run) and as a JSON object (--json). */
+int rs_plan_text(const struct rs_plan *p, const struct rs_plan_source *src,
+		 struct buf *out);
+int rs_plan_json(const struct rs_plan *p, const struct rs_plan_source *src,
+		 const struct rs_select *sel, struct buf *out);
+
+/*
+ * "COPY (SELECT cols FROM ONLY s.t [WHERE ...] ORDER BY pk) TO STDOUT":
+ * the capture's query, which verification recomputes; where (may be
+ * NULL) is spliced in as is.
+ */
+int rs_plan_copy_sql(const struct rs_meta_table *t, const char *from,
+		     const char *where, struct buf *out);
+
+/* A JSON array of names (array_to_json of name[]) into a NULL-terminated
+ * vector: 0, -EBADMSG or -ENOMEM (free the elements and v either way). */
+int rs_plan_json_names(const char *json, char ***v, size_t *n);
+
+#endif

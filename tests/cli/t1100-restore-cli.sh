@@ -1,0 +1,163 @@
+#!/bin/bash
+# vault restore / rollback / restores end to end, against the harness's
+# throwaway cluster and the Supabase-shaped fixture: a full restore into
+# an empty database, a dry run and a refusal that change nothing, one
+# table in clean mode into a drifted copy (and its rollback, byte for
+# byte), merge with and without --on-conflict update, a trigger that
+# fails the restore part-way (target unchanged), and the restore logs
+# listed by `vault restores`.
+. "$(dirname "$0")/../test-lib.sh"
+. "$VAULT_SRCDIR/tests/db-lib.sh"
+
+db_start
+new_repo --encryption repokey
+
+# The whole database as pg_dump shows it (comments dropped).
+dump_all() {
+	pg_dump --no-sync -d "$1" "${@:2}" | grep -v -e '^--' -e '^$' -e '^.restrict ' -e '^.unrestrict '
+}
+# A table's rows, ordered, as COPY text.
+rows() {
+	db_psql "$1" -c "COPY (SELECT * FROM $2 ORDER BY 1) TO STDOUT"
+}
+copy_db() {
+	psql -X -q -v ON_ERROR_STOP=1 -d postgres \
+		-c "CREATE DATABASE \"$2\" TEMPLATE \"$1\""
+}
+
+test_expect_success 'a snapshot of the fixture' '
+	db_fixture fx &&
+	vault snapshot --db "dbname=fx" >snap.out &&
+	vault list --json | jq -r ".[0].id" >snapid && test -s snapid
+'
+
+test_expect_success 'full restore into an empty database: schema and data identical' '
+	db_create e1 &&
+	vault restore "$(cat snapid)" --db "dbname=e1" --json >full.json &&
+	jq -e ".status == \"ok\" and .mode == \"empty\" and .verification == \"ok\"
+		and (.tables | length) > 10 and .safety_snapshot == null" full.json &&
+	dump_all fx --schema-only >fx.schema && dump_all e1 --schema-only >e1.schema &&
+	test_cmp fx.schema e1.schema &&
+	dump_all fx --data-only --no-blobs | sort >fx.data &&
+	dump_all e1 --data-only --no-blobs | sort >e1.data &&
+	test_cmp fx.data e1.data
+'
+
+test_expect_success 'a drifted copy' '
+	copy_db fx d1 &&
+	db_psql d1 -c "DELETE FROM public.profiles WHERE username LIKE '"'"'%3%'"'"';
+		UPDATE public.profiles SET bio = '"'"'drifted'"'"';
+		ALTER TABLE public.profiles ADD COLUMN extra integer DEFAULT 7;
+		UPDATE public.todos SET task = task || '"'"'x'"'"';" &&
+	dump_all d1 >d1.before &&
+	copy_db d1 d1.orig
+'
+
+test_expect_success 'dry run prints the plan and changes nothing' '
+	vault restore "$(cat snapid)" --db "dbname=d1" --table public.profiles --mode clean \
+		--dry-run >dry.out &&
+	grep -q "profiles" dry.out && grep -qi "dry run" dry.out &&
+	dump_all d1 >d1.after && test_cmp d1.before d1.after &&
+	vault restore "$(cat snapid)" --db "dbname=d1" --table public.profiles --mode clean \
+		--dry-run --json >dry.json && jq -e . dry.json >/dev/null
+'
+
+test_expect_success 'clean mode without --yes in a script is refused, nothing changes' '
+	test_must_fail_with 2 "pass --yes" vault restore "$(cat snapid)" --db "dbname=d1" \
+		--table public.profiles --mode clean &&
+	dump_all d1 >d1.after && test_cmp d1.before d1.after
+'
+
+test_expect_success 'empty mode into a non-empty database lists the conflicts' '
+	test_must_fail_with 1 "cannot start" vault restore "$(cat snapid)" --db "dbname=d1" \
+		--table public.profiles &&
+	dump_all d1 >d1.after && test_cmp d1.before d1.after
+'
+
+test_expect_success 'clean mode, one table: equal to the snapshot, the rest untouched' '
+	rows d1 public.profiles >profiles.drifted &&
+	vault restore "$(cat snapid)" --db "dbname=d1" --table public.profiles --mode clean \
+		--yes --json >clean.json &&
+	jq -e ".status == \"ok\" and .mode == \"clean\" and .verification == \"ok\"
+		and (.safety_snapshot | length) == 64
+		and ([.tables[].name] == [\"profiles\"])" clean.json &&
+	rows fx public.profiles >profiles.fx && rows d1 public.profiles >profiles.now &&
+	test_cmp profiles.fx profiles.now &&
+	grep -q "drifted" profiles.drifted && ! grep -q "drifted" profiles.now &&
+	dump_all d1 --exclude-table=public.profiles >d1.rest &&
+	dump_all d1.orig --exclude-table=public.profiles >d1.rest0 &&
+	test_cmp d1.rest0 d1.rest
+'
+
+test_expect_success 'the safety snapshot is in the repository, tagged safety' '
+	sid=$(jq -r .safety_snapshot clean.json) &&
+	vault list --json | jq -e --arg id "$sid" \
+		"map(select(.id == \$id and (.tags | index(\"safety\")))) | length == 1"
+'
+
+test_expect_success 'rollback brings the table back byte for byte' '
+	test_must_fail_with 2 "rollback changes database .d1.: pass --yes" \
+		vault rollback --db "dbname=d1" &&
+	vault rollback --db "dbname=d1" --yes >rb.out &&
+	rows d1 public.profiles >profiles.back &&
+	test_cmp profiles.drifted profiles.back &&
+	dump_all d1 | grep -v "^ALTER PUBLICATION" | sort >d1.back &&
+	grep -v "^ALTER PUBLICATION" d1.before | sort >d1.sorted &&
+	test_cmp d1.sorted d1.back
+'
+
+# Known gap: the safety snapshot is a table-filtered capture, and pg_dump
+# leaves publication memberships out of such dumps, so a rollback that
+# recreates the table loses "ALTER PUBLICATION ... ADD TABLE".
+test_expect_failure 'rollback keeps the table in its publication' '
+	grep "^ALTER PUBLICATION.*public.profiles" d1.before &&
+	dump_all d1 | grep "^ALTER PUBLICATION.*public.profiles"
+'
+
+test_expect_success 'merge adds missing rows and keeps existing ones' '
+	copy_db fx d2 &&
+	db_psql d2 -c "DELETE FROM public.todos WHERE id > 5;
+		UPDATE public.todos SET task = '"'"'mine'"'"' WHERE id = 2;" &&
+	vault restore "$(cat snapid)" --db "dbname=d2" --table public.todos --mode merge \
+		--yes --json >merge.json &&
+	jq -e ".status == \"ok\" and .tables[0].inserted > 0" merge.json &&
+	test "$(db_psql d2 -c "select count(*) from public.todos")" = \
+		"$(db_psql fx -c "select count(*) from public.todos")" &&
+	test "$(db_psql d2 -c "select task from public.todos where id = 2")" = mine
+'
+
+test_expect_success 'merge --on-conflict update overwrites them' '
+	vault restore "$(cat snapid)" --db "dbname=d2" --table public.todos --mode merge \
+		--on-conflict update --yes >/dev/null &&
+	rows fx public.todos >t.fx && rows d2 public.todos >t.d2 && test_cmp t.fx t.d2
+'
+
+test_expect_success 'a trigger that raises part-way: the target is unchanged' '
+	copy_db fx d3 &&
+	db_psql d3 -c "DELETE FROM public.todos WHERE id <= 10;
+		CREATE FUNCTION public.no_five() RETURNS trigger LANGUAGE plpgsql AS
+		\$\$ BEGIN IF NEW.id = 5 THEN RAISE EXCEPTION '"'"'no row five'"'"'; END IF; RETURN NEW; END \$\$;
+		CREATE TRIGGER no_five BEFORE INSERT ON public.todos FOR EACH ROW
+		EXECUTE FUNCTION public.no_five();" &&
+	dump_all d3 >d3.before &&
+	test_must_fail_with 1 "no row five" vault restore "$(cat snapid)" --db "dbname=d3" \
+		--table public.todos --mode merge --yes &&
+	dump_all d3 >d3.after && test_cmp d3.before d3.after
+'
+
+test_expect_success 'vault restores lists every restore, the failed one too' '
+	vault restores >list.out &&
+	test "$(grep -c " ok " list.out)" -ge 4 &&
+	grep -q " failed " list.out &&
+	! grep -q "password" list.out &&
+	vault restores --json >list.json &&
+	jq -e "length >= 6 and ([.[].status] | index(\"failed\"))
+		and all(.[]; .id and .started and .target)" list.json
+'
+
+test_expect_success 'restore logs are encrypted at rest' '
+	ls "$VAULT_REPO"/restores/*.json >files && test -s files &&
+	! grep -l "todos" $(cat files)
+'
+
+test_done

@@ -1,0 +1,91 @@
+#!/bin/bash
+# A Supabase project's Storage through `vault snapshot` and `vault mount`:
+# 3 buckets, about 2,000 objects in nested folders, hostile names, empty
+# and 20 MB objects, content types, cache-control and user metadata.  The
+# mount is byte-identical (MD5 against the server's eTags) and, with
+# --with-metadata, every object's sidecar gives back its exact name and
+# metadata; a plain mount is just the files.  Keys appear nowhere.
+. "$(dirname "$0")/../test-lib.sh"
+. "$VAULT_SRCDIR/tests/storage-lib.sh"
+
+# The project: objects.jsonl for the small ones, put_objects for the big.
+python3 - <<'PY' >objects.jsonl
+import json, random
+rnd = random.Random(7)
+def obj(b, name, data, **kw):
+    d = {"bucket": b, "name": name, "data": data}
+    d.update(kw)
+    print(json.dumps(d))
+for i in range(1400):
+    obj("media", "users/u%03d/photos/%d/img-%04d.txt" % (i % 40, i % 7, i),
+        "image %d " % i * rnd.randint(0, 40), mimetype="text/plain",
+        cacheControl="max-age=%d" % (i % 5 * 60),
+        metadata={"owner": "u%03d" % (i % 40), "n": i} if i % 3 == 0 else None)
+for i in range(560):
+    obj("docs", "a/b/c/d/e/doc-%d.md" % i if i % 2 else "top-%d.md" % i,
+        "# doc %d\n" % i, mimetype="text/markdown")
+hostile = ["../escape", "/leading-slash", "a//double", "trailing/", "back\\slash",
+           "per%25cent%2F", "caf\u00e9/\u65e5\u672c/\U0001F600", "ctl\x01\x1f\x7f",
+           ".", "..", "./x", "a/./b", "a/../../b", ".bucket.json", "x.vault-meta.json",
+           "dir-and-file", "dir-and-file/child", "L" * 300, "deep/" + "M" * 250 + "/n",
+           "sp ace & (paren) $dollar", "nl\nname", "%", "%00", "%~"]
+for i, n in enumerate(hostile):
+    obj("hostile", n, "hostile %d" % i, metadata={"name": n})
+obj("hostile", "empty-object", "")
+PY
+test_expect_success 'setup: the fake project and a repository' '
+	mkdir seed && cp objects.jsonl seed/ &&
+	sb_start --seed seed &&
+	sb_control "{\"op\":\"put_objects\",\"bucket\":\"media\",\"objects\":[{\"name\":\"big/video.bin\",\"size\":20971520,\"seed\":1,\"mimetype\":\"video/mp4\",\"metadata\":{\"len\":\"20MB\"}},{\"name\":\"big/empty.bin\",\"size\":0}]}" >/dev/null &&
+	test "$(sb_control "{\"op\":\"state\"}" | jq "[.buckets[].objects | length] | add")" -ge 1980 &&
+	new_repo --encryption none
+'
+
+test_expect_success 'a bare vault snapshot with the settings in .env captures Storage' '
+	printf "SUPABASE_URL=%s\nSUPABASE_SERVICE_ROLE_KEY=%s\n" "$SB_URL" "$SB_KEY" >.env &&
+	chmod 600 .env &&
+	(unset SUPABASE_URL SUPABASE_SERVICE_ROLE_KEY SUPABASE_ACCESS_TOKEN; vault snapshot --json >snap.json 2>snap.err; rc=$?; cat snap.err; exit $rc) &&
+	test "$(jq -r .storage.buckets snap.json)" = 3 &&
+	test "$(jq -r .storage.objects snap.json)" -ge 1980 &&
+	test "$(jq -r .storage.downloaded snap.json)" = "$(jq -r .storage.objects snap.json)" &&
+	test "$(jq -r .storage.partial snap.json)" = false &&
+	sb_no_secrets snap.json snap.err &&
+	vault list --json >list.json && sb_no_secrets list.json &&
+	test "$(jq -r ".[0].tags | length" list.json)" = 0
+'
+
+test_expect_success 'the layout: storage/<bucket>/.bucket.json and the objects' '
+	vault ls latest storage >ls.out &&
+	grep -q "storage/media/.bucket.json" ls.out &&
+	grep -q "storage/docs/a/b/c/d/e/doc-1.md" ls.out &&
+	vault cat latest storage/media/.bucket.json >bucket.json &&
+	test "$(jq -r .id bucket.json)" = media &&
+	test "$(jq -r .public bucket.json)" = false &&
+	sb_no_secrets bucket.json
+'
+
+test_expect_success 'mount --with-metadata: byte-identical, exact names and metadata' '
+	vault mount latest m1 --with-metadata >mount.out &&
+	sb_verify m1 &&
+	cmp m1/storage/media/big/video.bin <(curl -sf -H "apikey: $SB_KEY" -H "Authorization: Bearer $SB_KEY" "$SB_URL/storage/v1/object/authenticated/media/big/video.bin") &&
+	test -f m1/storage/media/big/empty.bin && ! test -s m1/storage/media/big/empty.bin &&
+	jq -e ".[\"storage.metadata\"].len == \"20MB\"" m1/storage/media/big/video.bin.vault-meta.json
+'
+
+test_expect_success 'hostile names stay inside the mount, percent-encoded' '
+	test_path_is_missing escape && test_path_is_missing m1/escape &&
+	test_path_is_missing m1/storage/escape &&
+	test -d m1/storage/hostile &&
+	test "$(find m1/storage/hostile -name "*.vault-meta.json" | wc -l)" = 25 &&
+	test -f "m1/storage/hostile/%2Ebucket.json" &&
+	test -f "m1/storage/hostile/x%2Evault-meta.json" &&
+	test -f m1/storage/hostile/dir-and-file/child
+'
+
+test_expect_success 'a plain mount is just the files' '
+	vault mount latest m2 >/dev/null &&
+	test "$(find m2 -name "*.vault-meta.json" | wc -l)" = 0 &&
+	test "$(find m2/storage -type f | wc -l)" = "$(( ($(find m1/storage -type f | wc -l) - 3) / 2 + 3 ))"
+'
+
+test_done

@@ -1,0 +1,1060 @@
+/*
+ * test-rsexec: restore against a real server.
+ *
+ * Needs PGHOST and PGPORT pointing at a running server where PGUSER is
+ * a superuser (tests/test-lib.sh's pg_start provides one; so does any
+ * throwaway cluster).  Without them the whole test is a TAP SKIP.
+ *
+ * Loads tests/fixtures/supabase.sql (under $VAULT_SRCDIR, else the
+ * current directory) into a source database, captures it with pg-snap
+ * into a directory, and restores from that directory:
+ *  - everything into an empty database: pg_dump --schema-only of source
+ *    and target are identical once comment lines are dropped, every
+ *    table's rows (generated columns included) and every sequence value
+ *    are identical, the log says verified;
+ *  - --dry-run changes nothing, and an empty-mode plan on a full
+ *    database lists the conflicts;
+ *  - one table in clean mode into a drifted copy: that table equals the
+ *    snapshot (extra column and row gone), other tables keep their drift
+ *    and the foreign key that points at it from an unselected table is
+ *    back;
+ *  - merge mode adds missing rows and keeps changed ones; with
+ *    --on-conflict update it overwrites them;
+ *  - failures leave the target byte for byte unchanged: a trigger that
+ *    raises part-way, a foreign key from an unselected table to a row
+ *    only the target has (the error names constraint and row), a
+ *    connection killed with pg_terminate_backend mid-load, a damaged
+ *    data.sql (verification against meta.json);
+ *  - a managed target (auth and storage exist, owned by platform roles;
+ *    the restoring role is not a superuser): rows land in auth and
+ *    storage, their DDL is kept, and the skipped statements are logged
+ *    with their reasons.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <libpq-fe.h>
+
+#include "tap.h"
+#include "pg-names.h"
+#include "pg-snap.h"
+#include "rs-exec.h"
+#include "rs-input.h"
+#include "rs-log.h"
+#include "rs-plan.h"
+#include "rs-select.h"
+#include "sb-json.h"
+
+static char tree[256];		/* the captured tree lives here */
+static char pfx[32];		/* database name prefix */
+static char role[48];		/* the managed test's restoring role */
+static char gone[48];		/* a role dropped after the capture */
+static const char *fixture_path;
+static struct rs_plan_source src;
+static struct rs_input input;
+
+/* ---- a sink that writes the tree into a directory ---------------------- */
+
+struct dsink {
+	FILE *f;
+};
+
+struct dstream {
+	struct buf b;
+};
+
+static int ds_path(struct buf *b, const char *path)
+{
+	buf_reset(b);
+	return buf_addf(b, "%s/%s", tree, path);
+}
+
+static int ds_dir(void *ctx, const char *path, uint32_t mode)
+{
+	struct buf p = BUF_INIT;
+	int r = ds_path(&p, path);
+
+	if (r == 0 && mkdir((char *)p.data, 0700) < 0 && errno != EEXIST)
+		r = -errno;
+	buf_release(&p);
+	return r;
+}
+
+static int ds_begin(void *ctx, const char *path, uint32_t mode,
+		    enum pg_sink_chunking how)
+{
+	struct dsink *d = ctx;
+	struct buf p = BUF_INIT;
+	int r = ds_path(&p, path);
+
+	d->f = r == 0 ? fopen((char *)p.data, "wb") : NULL;
+	buf_release(&p);
+	return d->f ? 0 : -EIO;
+}
+
+static int ds_write(void *ctx, const void *p, size_t n)
+{
+	struct dsink *d = ctx;
+
+	return fwrite(p, 1, n, d->f) == n ? 0 : -EIO;
+}
+
+static int ds_attr(void *ctx, const char *k, const char *v)
+{
+	return 0;
+}
+
+static int ds_end(void *ctx)
+{
+	struct dsink *d = ctx;
+	int r = fclose(d->f) == 0 ? 0 : -EIO;
+
+	d->f = NULL;
+	return r;
+}
+
+static int ds_stream_begin(void *ctx, enum pg_sink_chunking how, void **st)
+{
+	struct dstream *s = calloc(1, sizeof(*s));
+
+	if (!s)
+		return -ENOMEM;
+	buf_init(&s->b, 0);
+	*st = s;
+	return 0;
+}
+
+static int ds_stream_write(void *ctx, void *st, const void *p, size_t n)
+{
+	return buf_add(&((struct dstream *)st)->b, p, n);
+}
+
+static int ds_stream_end(void *ctx, void *st)
+{
+	return 0;
+}
+
+static void ds_stream_free(void *ctx, void *st)
+{
+	struct dstream *s = st;
+
+	buf_release(&s->b);
+	free(s);
+}
+
+static int ds_begin_stream(void *ctx, const char *path, uint32_t mode, void *st)
+{
+	struct dstream *s = st;
+	int r = ds_begin(ctx, path, mode, PG_SINK_GENERAL);
+
+	if (r == 0 && s->b.len)
+		r = ds_write(ctx, s->b.data, s->b.len);
+	ds_stream_free(ctx, st);
+	return r;
+}
+
+/* ---- helpers ------------------------------------------------------------ */
+
+static void quiet(void *arg, const char *msg)
+{
+}
+
+static PGconn *connect_db(const char *db, const char *user)
+{
+	struct buf ci = BUF_INIT;
+	PGconn *c;
+
+	buf_addf(&ci, "dbname=%s%s%s", db, user ? " user=" : "", user ? user : "");
+	c = PQconnectdb((char *)ci.data);
+	buf_release(&ci);
+	if (PQstatus(c) != CONNECTION_OK) {
+		diag("connect %s: %s", db, PQerrorMessage(c));
+		PQfinish(c);
+		return NULL;
+	}
+	PQsetNoticeProcessor(c, quiet, NULL);
+	return c;
+}
+
+static int exec_on(const char *db, const char *sql)
+{
+	PGconn *c = connect_db(db, NULL);
+	PGresult *r;
+	int good;
+
+	if (!c)
+		return 0;
+	r = PQexec(c, sql);
+	good = PQresultStatus(r) == PGRES_COMMAND_OK || PQresultStatus(r) == PGRES_TUPLES_OK;
+	if (!good)
+		diag("%s: %s", sql, PQerrorMessage(c));
+	PQclear(r);
+	PQfinish(c);
+	return good;
+}
+
+static int admin(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static int admin(const char *fmt, ...)
+{
+	struct buf b = BUF_INIT;
+	va_list ap;
+	int good;
+
+	va_start(ap, fmt);
+	buf_vaddf(&b, fmt, ap);
+	va_end(ap);
+	good = exec_on("postgres", (char *)b.data);
+	buf_release(&b);
+	return good;
+}
+
+static const char *dbn(const char *name)
+{
+	static char v[8][64];
+	static int k;
+
+	k = (k + 1) % 8;
+	snprintf(v[k], sizeof(v[k]), "%s_%s", pfx, name);
+	return v[k];
+}
+
+static int run(char *const argv[], struct buf *out)
+{
+	int p[2], status;
+	pid_t pid;
+	char chunk[65536];
+	ssize_t n;
+
+	if (pipe(p) < 0)
+		return -1;
+	pid = fork();
+	if (pid == 0) {
+		dup2(p[1], 1);
+		close(p[0]);
+		close(p[1]);
+		execvp(argv[0], argv);
+		_exit(127);
+	}
+	close(p[1]);
+	while ((n = read(p[0], chunk, sizeof(chunk))) > 0)
+		if (out)
+			buf_add(out, chunk, (size_t)n);
+	close(p[0]);
+	if (waitpid(pid, &status, 0) < 0 || !WIFEXITED(status))
+		return -1;
+	return WEXITSTATUS(status);
+}
+
+/* pg_dump of db without comment lines and \restrict keys. */
+static int dump(const char *db, int schema_only, struct buf *out)
+{
+	char *argv[] = { "pg_dump", "--no-sync", schema_only ? "--schema-only" : "--no-comments",
+			 "-d", (char *)db, NULL };
+	struct buf raw = BUF_INIT;
+	const char *p, *end;
+	int r = run(argv, &raw);
+
+	p = (const char *)raw.data;
+	end = p + raw.len;
+	buf_reset(out);
+	while (p < end) {
+		const char *e = memchr(p, '\n', (size_t)(end - p));
+		size_t n = e ? (size_t)(e - p) + 1 : (size_t)(end - p);
+
+		if (strncmp(p, "--", 2) && strncmp(p, "\\restrict", 9) &&
+		    strncmp(p, "\\unrestrict", 11))
+			buf_add(out, p, n);
+		p += n;
+	}
+	buf_release(&raw);
+	return r;
+}
+
+static int same_buf(const struct buf *a, const struct buf *b)
+{
+	return a->len == b->len && !memcmp(a->data, b->data, a->len);
+}
+
+static void first_diff(const struct buf *a, const struct buf *b)
+{
+	size_t i = 0;
+
+	while (i < a->len && i < b->len && a->data[i] == b->data[i])
+		i++;
+	diag("differ at byte %zu: [%.80s] vs [%.80s]", i,
+	     (char *)a->data + (i > 40 ? i - 40 : 0), (char *)b->data + (i > 40 ? i - 40 : 0));
+}
+
+static int line_cmp(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* Rows of schema.name (all columns) as sorted lines, into out. */
+static int table_rows(PGconn *c, const char *schema, const char *name,
+		      struct buf *out)
+{
+	struct buf sql = BUF_INIT, raw = BUF_INIT;
+	PGresult *res;
+	char *line, **v = NULL;
+	size_t n = 0;
+	int len, good = 1;
+
+	buf_reset(out);
+	buf_addstr(&sql, "COPY (SELECT * FROM ONLY ");
+	pg_names_quote_qualified(&sql, schema, name);
+	buf_addstr(&sql, ") TO STDOUT");
+	res = PQexec(c, (char *)sql.data);
+	if (PQresultStatus(res) != PGRES_COPY_OUT) {
+		diag("%s: %s", (char *)sql.data, PQerrorMessage(c));
+		good = 0;
+	}
+	PQclear(res);
+	while (good && (len = PQgetCopyData(c, &line, 0)) > 0) {
+		buf_add(&raw, line, (size_t)len);
+		PQfreemem(line);
+	}
+	while ((res = PQgetResult(c)))
+		PQclear(res);
+	for (char *p = (char *)raw.data, *e; good && (e = strchr(p, '\n')); p = e + 1) {
+		*e = '\0';
+		v = realloc(v, (n + 1) * sizeof(*v));
+		v[n++] = p;
+	}
+	qsort(v, n, sizeof(*v), line_cmp);
+	for (size_t i = 0; i < n; i++)
+		buf_addf(out, "%s\n", v[i]);
+	free(v);
+	buf_release(&sql);
+	buf_release(&raw);
+	return good;
+}
+
+static int same_table(PGconn *a, PGconn *b, const char *schema, const char *name)
+{
+	struct buf x = BUF_INIT, y = BUF_INIT;
+	int same = table_rows(a, schema, name, &x) && table_rows(b, schema, name, &y) &&
+		   same_buf(&x, &y);
+
+	if (!same)
+		diag("table %s.%s differs", schema, name);
+	buf_release(&x);
+	buf_release(&y);
+	return same;
+}
+
+static int same_sequences(PGconn *a, PGconn *b)
+{
+	static const char sql[] =
+		"SELECT schemaname || '.' || sequencename || '=' || COALESCE(last_value::text, 'null')"
+		" FROM pg_sequences ORDER BY 1";
+	PGresult *x = PQexec(a, sql), *y = PQexec(b, sql);
+	int same = PQntuples(x) == PQntuples(y) && PQntuples(x) > 0;
+
+	for (int i = 0; same && i < PQntuples(x); i++)
+		if (strcmp(PQgetvalue(x, i, 0), PQgetvalue(y, i, 0))) {
+			diag("sequence %s vs %s", PQgetvalue(x, i, 0), PQgetvalue(y, i, 0));
+			same = 0;
+		}
+	PQclear(x);
+	PQclear(y);
+	return same;
+}
+
+static long long scalar(PGconn *c, const char *sql)
+{
+	PGresult *r = PQexec(c, sql);
+	long long v = -1;
+
+	if (PQresultStatus(r) == PGRES_TUPLES_OK && PQntuples(r) == 1)
+		v = strtoll(PQgetvalue(r, 0, 0), NULL, 10);
+	else
+		diag("%s: %s", sql, PQerrorMessage(c));
+	PQclear(r);
+	return v;
+}
+
+struct kill_ctx {
+	int pid;
+	int at, seen, killed;
+};
+
+static void kill_progress(void *ctx, const char *step, const struct rs_meta_table *t)
+{
+	struct kill_ctx *k = ctx;
+
+	if (strcmp(step, "load") || ++k->seen != k->at)
+		return;
+	k->killed = admin("SELECT pg_terminate_backend(%d)", k->pid);
+	/* let the backend go before the next statement */
+	usleep(200000);
+}
+
+/*
+ * Restores into db as user (NULL: PGUSER).  tables/schemas/only narrow
+ * the selection.  Returns rs_exec_run's result; log and err are filled.
+ */
+static int restore(const char *db, const char *user, enum rs_plan_mode mode,
+		   enum rs_plan_on_conflict oc, const char *const *tables,
+		   unsigned only, int dry_run, struct kill_ctx *kill,
+		   const struct rs_input *in, struct rs_log *log,
+		   struct rs_plan **plan, struct buf *err)
+{
+	struct rs_select_opts so = { only, NULL, tables };
+	struct rs_exec_opts eo;
+	struct rs_select sel;
+	PGconn *c = connect_db(db, user);
+	int r;
+
+	buf_reset(err);
+	if (!c)
+		return -ECONNREFUSED;
+	r = rs_select_build(&sel, src.meta, &so, err);
+	memset(&eo, 0, sizeof(eo));
+	eo.mode = mode;
+	eo.on_conflict = oc;
+	eo.managed = -1;
+	eo.dry_run = dry_run;
+	if (kill) {
+		kill->pid = PQbackendPID(c);
+		eo.progress = kill_progress;
+		eo.progress_ctx = kill;
+	}
+	if (r == 0)
+		r = rs_exec_run(c, in ? in : &input, &src, &sel, &eo, log, plan, err);
+	if (r < 0)
+		diag("restore into %s: %s", db, (char *)err->data);
+	rs_select_release(&sel);
+	PQfinish(c);
+	return r;
+}
+
+static int copy_db(const char *from, const char *to)
+{
+	return admin("DROP DATABASE IF EXISTS \"%s\"", to) &&
+	       admin("CREATE DATABASE \"%s\" TEMPLATE \"%s\"", to, from);
+}
+
+static const struct rs_log_table *log_table(const struct rs_log *l,
+					    const char *schema, const char *name)
+{
+	for (size_t i = 0; i < l->ntables; i++)
+		if (!strcmp(l->tables[i].schema, schema) && !strcmp(l->tables[i].name, name))
+			return &l->tables[i];
+	return NULL;
+}
+
+/* ---- the scenarios --------------------------------------------------------- */
+
+static int capture_source(void)
+{
+	struct pg_snap_opts o;
+	struct dsink d = { NULL };
+	struct pg_sink k = { &d, ds_dir, ds_begin, ds_write, ds_attr, ds_end,
+			     ds_stream_begin, ds_stream_write, ds_stream_end,
+			     ds_begin_stream, ds_stream_free };
+	struct pg_snap *s = NULL;
+	struct buf err = BUF_INIT, ci = BUF_INIT;
+	char *argv[] = { "psql", "-X", "-q", "-v", "ON_ERROR_STOP=1", "-d",
+			 (char *)dbn("src"), "-f", (char *)fixture_path, NULL };
+	int r;
+
+	if (!admin("CREATE DATABASE \"%s\" ENCODING 'UTF8' TEMPLATE template0", dbn("src")) || run(argv, NULL) != 0)
+		return -1;
+	/* a role that will be gone when the restore runs */
+	if (!admin("CREATE ROLE \"%s\" LOGIN CONNECTION LIMIT 3 IN ROLE app_reader", gone))
+		return -1;
+	/* something for the sequences to carry */
+	exec_on(dbn("src"), "SELECT nextval('public.counters_n_seq'); SELECT setval('public.tickets_id_seq', 41)");
+	memset(&o, 0, sizeof(o));
+	buf_addf(&ci, "dbname=%s", dbn("src"));
+	o.conninfo = (char *)ci.data;
+	o.jobs = 2;
+	r = pg_snap_open(&s, &o, &err);
+	if (r == 0)
+		r = pg_snap_emit(s, &k, &err);
+	if (r < 0)
+		diag("capture: %s", (char *)err.data);
+	pg_snap_free(s);
+	buf_release(&err);
+	buf_release(&ci);
+	return r;
+}
+
+static void test_full(void)
+{
+	struct rs_log log;
+	struct buf err = BUF_INIT, a = BUF_INIT, b = BUF_INIT, j = BUF_INIT;
+	PGconn *cs, *ct;
+	size_t same = 0, all = 0, verified = 0;
+	int r;
+
+	ok(admin("CREATE DATABASE \"%s\" ENCODING 'UTF8' TEMPLATE template0", dbn("full")), "empty target database");
+	rs_log_init(&log);
+	ok(rs_log_target(&log, "postgresql://tester:s3cret-pw@localhost:5432/full", &err) == 0,
+	   "the log's target from a connection URL");
+	r = restore(dbn("full"), NULL, RS_MODE_EMPTY, 0, NULL, 0, 0, NULL, NULL, &log,
+		    NULL, &err);
+	is_int(r, 0, "full restore into an empty database");
+	ok(log.status && !strcmp(log.status, "ok") && log.verification &&
+	   !strcmp(log.verification, "ok"), "log: status ok, verification ok");
+	ok(dump(dbn("src"), 1, &a) == 0 && dump(dbn("full"), 1, &b) == 0, "pg_dump --schema-only of both");
+	ok(same_buf(&a, &b), "schema dumps identical once comment lines are dropped");
+	if (!same_buf(&a, &b))
+		first_diff(&a, &b);
+	cs = connect_db(dbn("src"), NULL);
+	ct = connect_db(dbn("full"), NULL);
+	for (size_t i = 0; cs && ct && i < src.meta->ntables; i++) {
+		const struct rs_meta_table *t = &src.meta->tables[i];
+
+		if (t->partitioned)
+			continue;
+		all++;
+		same += same_table(cs, ct, t->schema, t->name);
+	}
+	ok(all > 20 && same == all, "every table's rows identical, generated columns included (%zu/%zu)",
+	   same, all);
+	ok(cs && ct && same_sequences(cs, ct), "every sequence value identical");
+	ok(cs && ct && scalar(ct, "SELECT count(*) FROM public.todo_stats") ==
+	   scalar(cs, "SELECT count(*) FROM public.todo_stats"), "materialized view refreshed");
+	for (size_t i = 0; i < log.ntables; i++) {
+		verified += log.tables[i].verified == 1;
+		if (log.tables[i].verified != 1 && strcmp(log.tables[i].name, "measurements") &&
+		    strcmp(log.tables[i].name, "measurements_2024"))
+			diag("not verified: %s.%s", log.tables[i].schema, log.tables[i].name);
+	}
+	is_int(verified, all, "every table verified by row count and XXH3-128");
+	{
+		const struct rs_log_table *lt = log_table(&log, "public", "todos");
+
+		ok(lt && lt->before == -1 && lt->after == 250 && lt->inserted == 250,
+		   "log: todos missing before, 250 rows after, 250 inserted");
+	}
+	ok(rs_log_json(&log, &j) == 0 && strstr((char *)j.data, "\"status\": \"ok\"") &&
+	   strstr((char *)j.data, "\"target\": \"postgres://tester:***@localhost:5432/full\"") &&
+	   !strstr((char *)j.data, "s3cret") &&
+	   strstr((char *)j.data, "\"skipped_statements\": [\n    {\"where\": \"preamble") &&
+	   strstr((char *)j.data, "meta-command"),
+	   "log JSON: status, target with the password masked, the \\restrict line");
+	{
+		struct sb_json *doc = NULL;
+
+		ok(sb_json_parse(&doc, j.data, j.len, NULL) == 0 &&
+		   sb_json_len(sb_json_get(doc, "tables")) == src.meta->ntables,
+		   "the log is valid JSON with every table");
+		sb_json_free(doc);
+	}
+	PQfinish(cs);
+	PQfinish(ct);
+	rs_log_release(&log);
+	buf_release(&err);
+	buf_release(&a);
+	buf_release(&b);
+	buf_release(&j);
+}
+
+static void test_roles(void)
+{
+	struct rs_log log;
+	struct buf err = BUF_INIT, q = BUF_INIT;
+	PGconn *c;
+	int r;
+
+	ok(admin("DROP ROLE \"%s\"", gone), "a captured role dropped");
+	rs_log_init(&log);
+	r = restore(dbn("full"), NULL, RS_MODE_MERGE, 0, NULL, RS_ONLY_ROLES, 0, NULL, NULL,
+		    &log, NULL, &err);
+	is_int(r, 0, "--only roles");
+	c = connect_db(dbn("full"), NULL);
+	buf_addf(&q, "SELECT count(*) FROM pg_roles WHERE rolname = '%s' AND rolcanlogin"
+		 " AND rolconnlimit = 3", gone);
+	ok(c && scalar(c, (char *)q.data) == 1, "the missing role is created with its attributes");
+	buf_reset(&q);
+	buf_addf(&q, "SELECT count(*) FROM pg_auth_members a JOIN pg_roles r ON r.oid = a.roleid"
+		 " JOIN pg_roles m ON m.oid = a.member WHERE r.rolname = 'app_reader'"
+		 " AND m.rolname = '%s'", gone);
+	ok(c && scalar(c, (char *)q.data) == 1, "and its membership added");
+	ok(c && scalar(c, "SELECT count(*) FROM pg_roles WHERE rolname = 'app_writer' AND rolconnlimit = 5") == 1,
+	   "existing roles kept");
+	PQfinish(c);
+	rs_log_release(&log);
+	buf_release(&err);
+	buf_release(&q);
+}
+
+static void test_dry_run(void)
+{
+	struct rs_log log;
+	struct rs_plan *plan = NULL;
+	struct buf err = BUF_INIT, before = BUF_INIT, after = BUF_INIT, txt = BUF_INIT;
+	int r;
+
+	dump(dbn("full"), 0, &before);
+	rs_log_init(&log);
+	r = restore(dbn("full"), NULL, RS_MODE_EMPTY, 0, NULL, 0, 1, NULL, NULL, &log,
+		    &plan, &err);
+	is_int(r, -EEXIST, "empty mode into a full database is refused, even in a dry run");
+	ok(strstr((char *)err.data, "TABLE public.todos already exists") &&
+	   strstr((char *)err.data, "SCHEMA auth already exists"), "the conflicts are listed");
+	ok(plan && rs_plan_text(plan, &src, &txt) == 0 &&
+	   strstr((char *)txt.data, "CONFLICT: TABLE public.todos already exists"),
+	   "the plan text lists conflicts");
+	rs_plan_free(plan);
+	plan = NULL;
+	rs_log_release(&log);
+	rs_log_init(&log);
+	buf_reset(&txt);
+	r = restore(dbn("full"), NULL, RS_MODE_MERGE, 0, NULL, 0, 1, NULL, NULL, &log,
+		    &plan, &err);
+	is_int(r, 0, "merge dry run");
+	ok(log.status && !strcmp(log.status, "dry-run"), "log status dry-run");
+	ok(plan && rs_plan_text(plan, &src, &txt) == 0 &&
+	   strstr((char *)txt.data, "public.event_log: snapshot 5 rows, target 5 rows; none: skipped, no primary key"),
+	   "merge plan skips the table without a primary key");
+	buf_reset(&txt);
+	{
+		struct sb_json *doc = NULL;
+
+		ok(plan && rs_plan_json(plan, &src, NULL, &txt) == 0 &&
+		   sb_json_parse(&doc, txt.data, txt.len, NULL) == 0 &&
+		   !strcmp(sb_json_get_str(doc, "mode"), "merge") &&
+		   sb_json_len(sb_json_get(doc, "tables")) == src.meta->ntables,
+		   "the plan as valid JSON");
+		sb_json_free(doc);
+	}
+	dump(dbn("full"), 0, &after);
+	ok(same_buf(&before, &after), "dry run changed nothing");
+	rs_plan_free(plan);
+	rs_log_release(&log);
+	buf_release(&err);
+	buf_release(&before);
+	buf_release(&after);
+	buf_release(&txt);
+}
+
+static void test_clean_table(void)
+{
+	static const char *const orders[] = { "Sales & Ops.Orders", NULL };
+	struct rs_log log;
+	struct buf err = BUF_INIT, lines_before = BUF_INIT, x = BUF_INIT, y = BUF_INIT;
+	struct buf sa = BUF_INIT, sb = BUF_INIT;
+	PGconn *cp, *cd;
+	int r;
+
+	ok(copy_db(dbn("full"), dbn("drift")), "a copy to drift");
+	ok(exec_on(dbn("drift"),
+		   "ALTER TABLE \"Sales & Ops\".\"Orders\" ADD COLUMN extra int DEFAULT 7;"
+		   "UPDATE \"Sales & Ops\".\"Orders\" SET \"Customer\" = 'changed' WHERE order_no = 1;"
+		   "INSERT INTO \"Sales & Ops\".\"Orders\" VALUES (3, 'new', 1, NULL, 1);"
+		   "UPDATE public.pair_b SET note = 'drifted' WHERE id = 3;"),
+	   "drift: a column, a changed row, a new row; another table changed too");
+	cd = connect_db(dbn("drift"), NULL);
+	table_rows(cd, "Sales & Ops", "lines", &lines_before);
+	PQfinish(cd);
+	rs_log_init(&log);
+	r = restore(dbn("drift"), NULL, RS_MODE_CLEAN, 0, orders, 0, 0, NULL, NULL, &log,
+		    NULL, &err);
+	is_int(r, 0, "clean restore of one table");
+	cp = connect_db(dbn("full"), NULL);
+	cd = connect_db(dbn("drift"), NULL);
+	ok(cp && cd && same_table(cp, cd, "Sales & Ops", "Orders"),
+	   "the table equals the snapshot (column and row gone)");
+	ok(cd && scalar(cd, "SELECT count(*) FROM information_schema.columns WHERE table_name = 'Orders' AND column_name = 'extra'") == 0,
+	   "the extra column is gone");
+	ok(cd && scalar(cd, "SELECT count(*) FROM public.pair_b WHERE note = 'drifted'") == 1,
+	   "another table keeps its drift");
+	ok(cd && table_rows(cd, "Sales & Ops", "lines", &x) && same_buf(&x, &lines_before),
+	   "the referencing table's rows untouched");
+	ok(cd && scalar(cd, "SELECT count(*) FROM pg_constraint WHERE conname = 'lines_order_no_fkey'") == 1,
+	   "its foreign key is back");
+	dump(dbn("full"), 1, &sa);
+	dump(dbn("drift"), 1, &sb);
+	ok(same_buf(&sa, &sb), "schema identical to the pristine restore");
+	if (!same_buf(&sa, &sb))
+		first_diff(&sa, &sb);
+	{
+		const struct rs_log_table *lt = log_table(&log, "Sales & Ops", "Orders");
+
+		ok(lt && lt->before == 3 && lt->after == 2 && lt->verified == 1,
+		   "log: 3 rows before, 2 after, verified");
+	}
+	PQfinish(cp);
+	PQfinish(cd);
+	rs_log_release(&log);
+
+	/* a table with views on it: clean mode would drop them */
+	{
+		static const char *const todos[] = { "public.todos", NULL };
+
+		rs_log_init(&log);
+		r = restore(dbn("drift"), NULL, RS_MODE_CLEAN, 0, todos, 0, 1, NULL, NULL, &log,
+			    NULL, &err);
+		ok(r == -EEXIST && strstr((char *)err.data, "view public.active_todos") &&
+		   strstr((char *)err.data, "materialized view public.todo_stats"),
+		   "clean of a table with views on it is refused, naming the views");
+		rs_log_release(&log);
+	}
+
+	/* everything in clean mode: the whole database equals the snapshot */
+	ok(exec_on(dbn("drift"),
+		   "ALTER TABLE public.todos ADD COLUMN extra text;"
+		   "DROP INDEX auth.users_instance_id_idx;"
+		   "DELETE FROM public.todos WHERE id > 200;"
+		   "CREATE OR REPLACE FUNCTION public.touch_updated_at() RETURNS trigger"
+		   " LANGUAGE plpgsql AS $$ BEGIN RETURN NEW; END $$;"),
+	   "more drift: a column, a missing index, rows, a function body");
+	rs_log_init(&log);
+	r = restore(dbn("drift"), NULL, RS_MODE_CLEAN, 0, NULL, 0, 0, NULL, NULL, &log, NULL, &err);
+	is_int(r, 0, "clean restore of everything");
+	dump(dbn("src"), 1, &sa);
+	dump(dbn("drift"), 1, &sb);
+	ok(same_buf(&sa, &sb), "schema identical to the source");
+	if (!same_buf(&sa, &sb))
+		first_diff(&sa, &sb);
+	cp = connect_db(dbn("src"), NULL);
+	cd = connect_db(dbn("drift"), NULL);
+	{
+		size_t same = 0, all = 0;
+
+		for (size_t i = 0; cp && cd && i < src.meta->ntables; i++) {
+			if (src.meta->tables[i].partitioned)
+				continue;
+			all++;
+			same += same_table(cp, cd, src.meta->tables[i].schema, src.meta->tables[i].name);
+		}
+		ok(all && same == all, "every table equals the source (%zu/%zu)", same, all);
+	}
+	ok(cp && cd && same_sequences(cp, cd), "sequences equal the source");
+	PQfinish(cp);
+	PQfinish(cd);
+	rs_log_release(&log);
+	buf_release(&err);
+	buf_release(&lines_before);
+	buf_release(&x);
+	buf_release(&y);
+	buf_release(&sa);
+	buf_release(&sb);
+}
+
+static void test_merge(void)
+{
+	static const char *const todos[] = { "public.todos", NULL };
+	struct rs_log log;
+	struct buf err = BUF_INIT;
+	PGconn *c;
+	const struct rs_log_table *lt;
+	int r;
+
+	ok(copy_db(dbn("full"), dbn("merge")), "a copy to merge into");
+	ok(exec_on(dbn("merge"),
+		   "DELETE FROM public.todos WHERE id <= 10;"
+		   "UPDATE public.todos SET task = 'changed here' WHERE id = 11;"
+		   "INSERT INTO public.todos (id, user_id, task) VALUES (1000, '11111111-1111-1111-1111-111111111111', 'target only');"),
+	   "10 rows deleted, one changed, one added");
+	rs_log_init(&log);
+	r = restore(dbn("merge"), NULL, RS_MODE_MERGE, RS_ON_CONFLICT_NOTHING, todos, 0, 0,
+		    NULL, NULL, &log, NULL, &err);
+	is_int(r, 0, "merge restore");
+	c = connect_db(dbn("merge"), NULL);
+	ok(c && scalar(c, "SELECT count(*) FROM public.todos") == 251, "missing rows added (250 + 1)");
+	ok(c && scalar(c, "SELECT count(*) FROM public.todos WHERE id = 11 AND task = 'changed here'") == 1,
+	   "existing row kept");
+	ok(c && scalar(c, "SELECT count(*) FROM public.todos WHERE id = 1000") == 1, "target-only row kept");
+	lt = log_table(&log, "public", "todos");
+	ok(lt && lt->inserted == 10 && lt->updated == 0 && lt->skipped == 240 &&
+	   lt->before == 241 && lt->after == 251 && lt->verified == 1,
+	   "log: 10 inserted, 240 skipped, 241 -> 251, verified");
+	rs_log_release(&log);
+	rs_log_init(&log);
+	r = restore(dbn("merge"), NULL, RS_MODE_MERGE, RS_ON_CONFLICT_UPDATE, todos, 0, 0,
+		    NULL, NULL, &log, NULL, &err);
+	is_int(r, 0, "merge restore with --on-conflict update");
+	ok(c && scalar(c, "SELECT count(*) FROM public.todos WHERE id = 11 AND task = 'task number 11'") == 1,
+	   "existing row overwritten");
+	ok(c && scalar(c, "SELECT count(*) FROM public.todos") == 251, "still 251 rows");
+	lt = log_table(&log, "public", "todos");
+	ok(lt && lt->inserted == 0 && lt->updated == 250 && lt->verified == 1,
+	   "log: 250 updated, verified over the snapshot's keys");
+	rs_log_release(&log);
+
+	/* every table: identity columns, partitions, the key cycle, odd names */
+	ok(exec_on(dbn("merge"),
+		   "DELETE FROM public.tickets; DELETE FROM public.measurements WHERE id % 3 = 0;"
+		   "DELETE FROM \"Sales & Ops\".\"ünïcode ☃\" WHERE id = 2;"
+		   "DELETE FROM public.\"Mixed Case/Name\";"),
+	   "rows deleted across tables");
+	rs_log_init(&log);
+	r = restore(dbn("merge"), NULL, RS_MODE_MERGE, RS_ON_CONFLICT_NOTHING, NULL, 0, 0,
+		    NULL, NULL, &log, NULL, &err);
+	is_int(r, 0, "merge of everything");
+	{
+		size_t verified = 0, loaded = 0;
+
+		for (size_t i = 0; i < log.ntables; i++) {
+			if (log.tables[i].load && !strcmp(log.tables[i].load, "merge"))
+				loaded++;
+			verified += log.tables[i].verified == 1;
+		}
+		ok(loaded == 22 && verified == loaded, "22 tables merged and verified (%zu/%zu)",
+		   verified, loaded);
+	}
+	ok(c && scalar(c, "SELECT count(*) FROM public.tickets") == 2 &&
+	   scalar(c, "SELECT count(*) FROM public.measurements") == 200 &&
+	   scalar(c, "SELECT count(*) FROM public.\"Mixed Case/Name\"") == 2,
+	   "deleted rows are back");
+	lt = log_table(&log, "public", "event_log");
+	ok(lt && lt->skip_reason && strstr(lt->skip_reason, "no primary key") && lt->skipped == 5,
+	   "the table without a primary key is skipped, with the reason");
+	PQfinish(c);
+	rs_log_release(&log);
+	buf_release(&err);
+}
+
+static void test_failures(void)
+{
+	static const char *const todos[] = { "public.todos", NULL };
+	static const char *const orders[] = { "Sales & Ops.Orders", NULL };
+	struct rs_log log;
+	struct buf err = BUF_INIT, before = BUF_INIT, after = BUF_INIT;
+	struct kill_ctx kill = { 0, 6, 0, 0 };
+	int r;
+
+	/* a trigger in the target that raises part-way through the rows */
+	ok(copy_db(dbn("full"), dbn("fail")), "a copy to fail on");
+	ok(exec_on(dbn("fail"),
+		   "DELETE FROM public.todos WHERE id <= 10;"
+		   "CREATE FUNCTION public.no_five() RETURNS trigger LANGUAGE plpgsql AS $$"
+		   " BEGIN IF NEW.id = 5 THEN RAISE EXCEPTION 'no row five, please'; END IF; RETURN NEW; END $$;"
+		   "CREATE TRIGGER no_five BEFORE INSERT ON public.todos FOR EACH ROW EXECUTE FUNCTION public.no_five();"),
+	   "a trigger that refuses row 5");
+	dump(dbn("fail"), 0, &before);
+	rs_log_init(&log);
+	r = restore(dbn("fail"), NULL, RS_MODE_MERGE, 0, todos, 0, 0, NULL, NULL, &log, NULL, &err);
+	ok(r < 0 && strstr((char *)err.data, "no row five, please") &&
+	   strstr((char *)err.data, "public.todos"), "the trigger's error, naming the table");
+	ok(log.status && !strcmp(log.status, "failed") && log.error, "log: failed, with the error");
+	dump(dbn("fail"), 0, &after);
+	ok(same_buf(&before, &after), "target unchanged after the trigger failure");
+	rs_log_release(&log);
+
+	/* a foreign key from an unselected table to a row only the target has */
+	ok(exec_on(dbn("fail"),
+		   "INSERT INTO \"Sales & Ops\".\"Orders\" VALUES (3, 'target only', 5, NULL);"
+		   "INSERT INTO \"Sales & Ops\".lines VALUES (3, 1, 'SKU-3');"), "an order only the target has, referenced");
+	dump(dbn("fail"), 0, &before);
+	rs_log_init(&log);
+	r = restore(dbn("fail"), NULL, RS_MODE_CLEAN, 0, orders, 0, 0, NULL, NULL, &log, NULL, &err);
+	is_int(r, -EEXIST, "clean restore refused");
+	ok(strstr((char *)err.data, "lines_order_no_fkey") &&
+	   strstr((char *)err.data, "(order_no)=(3)"), "the error names the constraint and the row");
+	dump(dbn("fail"), 0, &after);
+	ok(same_buf(&before, &after), "target unchanged after the refusal");
+	rs_log_release(&log);
+
+	/* a connection killed mid-load */
+	ok(admin("CREATE DATABASE \"%s\" ENCODING 'UTF8' TEMPLATE template0", dbn("kill")), "an empty database");
+	dump(dbn("kill"), 0, &before);
+	rs_log_init(&log);
+	r = restore(dbn("kill"), NULL, RS_MODE_EMPTY, 0, NULL, 0, 0, &kill, NULL, &log, NULL, &err);
+	ok(kill.killed && r == -ECONNRESET, "pg_terminate_backend mid-load: connection lost");
+	dump(dbn("kill"), 0, &after);
+	ok(same_buf(&before, &after), "target unchanged after the killed connection");
+	rs_log_release(&log);
+
+	/* a damaged data.sql: the rows read do not match meta.json */
+	{
+		struct rs_input bad;
+		struct buf dir = BUF_INIT, cmd = BUF_INIT;
+		char *argv[] = { "cp", "-r", tree, NULL, NULL };
+		FILE *f;
+
+		buf_addf(&dir, "%s-bad", tree);
+		argv[3] = (char *)dir.data;
+		run(argv, NULL);
+		buf_addf(&cmd, "%s/db/public/tables/pair_a/data.sql", (char *)dir.data);
+		f = fopen((char *)cmd.data, "r+");
+		if (f) {
+			fseek(f, -6, SEEK_END);	/* "10\tseed\n\\.\n": a digit of the id */
+			fputc('9', f);
+			fclose(f);
+		}
+		rs_input_dir_init(&bad, (char *)dir.data);
+		ok(admin("CREATE DATABASE \"%s\" ENCODING 'UTF8' TEMPLATE template0", dbn("bad")), "another empty database");
+		dump(dbn("bad"), 0, &before);
+		rs_log_init(&log);
+		r = restore(dbn("bad"), NULL, RS_MODE_EMPTY, 0, NULL, 0, 0, NULL, &bad, &log, NULL, &err);
+		ok(r == -EBADMSG && strstr((char *)err.data, "public.pair_a") &&
+		   strstr((char *)err.data, "damaged snapshot"), "damaged data.sql refused, naming the table");
+		dump(dbn("bad"), 0, &after);
+		ok(same_buf(&before, &after), "target unchanged after the damaged snapshot");
+		rs_log_release(&log);
+		rs_input_dir_release(&bad);
+		buf_reset(&cmd);
+		buf_addf(&cmd, "rm -rf '%s'", (char *)dir.data);
+		if (system((char *)cmd.data) != 0)
+			diag("cleanup of %s failed", (char *)dir.data);
+		buf_release(&dir);
+		buf_release(&cmd);
+	}
+	buf_release(&err);
+	buf_release(&before);
+	buf_release(&after);
+}
+
+/* auth and storage as the platform makes them: owned by its roles */
+static const char managed_ddl[] =
+	"CREATE SCHEMA auth AUTHORIZATION supabase_auth_admin;"
+	"CREATE SCHEMA storage AUTHORIZATION supabase_storage_admin;"
+	"SET ROLE supabase_auth_admin;"
+	"CREATE TYPE auth.aal_level AS ENUM ('aal1', 'aal2', 'aal3');"
+	"CREATE TABLE auth.users (instance_id uuid, id uuid NOT NULL PRIMARY KEY, aud varchar(255),"
+	" role varchar(255), email varchar(255), encrypted_password varchar(255),"
+	" email_confirmed_at timestamptz, raw_app_meta_data jsonb, raw_user_meta_data jsonb,"
+	" is_super_admin boolean, created_at timestamptz, updated_at timestamptz,"
+	" phone text UNIQUE DEFAULT NULL,"
+	" email_domain text GENERATED ALWAYS AS (split_part(email, '@', 2)) STORED,"
+	" is_sso_user boolean NOT NULL DEFAULT false);"
+	"CREATE TABLE auth.identities (provider_id text NOT NULL,"
+	" user_id uuid NOT NULL REFERENCES auth.users (id) ON DELETE CASCADE,"
+	" identity_data jsonb NOT NULL, provider text NOT NULL, last_sign_in_at timestamptz,"
+	" created_at timestamptz, updated_at timestamptz,"
+	" email text GENERATED ALWAYS AS (lower(identity_data ->> 'email')) STORED,"
+	" id uuid NOT NULL DEFAULT gen_random_uuid() PRIMARY KEY);"
+	"CREATE TABLE auth.schema_migrations (version varchar(255) NOT NULL PRIMARY KEY);"
+	"CREATE FUNCTION auth.uid() RETURNS uuid LANGUAGE sql STABLE"
+	" AS $$ SELECT nullif(current_setting('request.jwt.claim.sub', true), '')::uuid $$;"
+	"GRANT USAGE ON SCHEMA auth TO %1$s;"
+	"GRANT ALL ON ALL TABLES IN SCHEMA auth TO %1$s;"
+	"RESET ROLE;"
+	"SET ROLE supabase_storage_admin;"
+	"CREATE TABLE storage.buckets (id text PRIMARY KEY, name text NOT NULL UNIQUE,"
+	" owner uuid, public boolean DEFAULT false, created_at timestamptz DEFAULT now());"
+	"CREATE TABLE storage.objects (id uuid NOT NULL DEFAULT gen_random_uuid() PRIMARY KEY,"
+	" bucket_id text REFERENCES storage.buckets (id), name text, owner uuid, metadata jsonb,"
+	" path_tokens text[] GENERATED ALWAYS AS (string_to_array(name, '/')) STORED,"
+	" created_at timestamptz DEFAULT now());"
+	"ALTER TABLE storage.objects ENABLE ROW LEVEL SECURITY;"
+	"GRANT USAGE ON SCHEMA storage TO %1$s;"
+	"GRANT ALL ON ALL TABLES IN SCHEMA storage TO %1$s;"
+	"RESET ROLE;";
+
+static void test_managed(void)
+{
+	struct rs_log log;
+	struct buf err = BUF_INIT, j = BUF_INIT, ddl = BUF_INIT;
+	PGconn *cs, *ct;
+	int r, owner = 0, managed = 0, ext = 0, trig = 0;
+
+	buf_addf(&ddl, managed_ddl, role);
+	admin("DROP ROLE IF EXISTS %s", role);
+	ok(admin("CREATE ROLE %s LOGIN NOSUPERUSER BYPASSRLS", role), "a restoring role, not a superuser");
+	ok(admin("CREATE DATABASE \"%s\" ENCODING 'UTF8' TEMPLATE template0 OWNER %s", dbn("managed"), role), "its database");
+	ok(exec_on(dbn("managed"), (char *)ddl.data), "auth and storage owned by platform roles");
+	rs_log_init(&log);
+	r = restore(dbn("managed"), role, RS_MODE_EMPTY, 0, NULL, 0, 0, NULL, NULL,
+		    &log, NULL, &err);
+	is_int(r, 0, "restore into the managed target");
+	ok(log.managed, "detected as managed");
+	cs = connect_db(dbn("src"), NULL);
+	ct = connect_db(dbn("managed"), NULL);
+	ok(cs && ct && same_table(cs, ct, "auth", "users") && same_table(cs, ct, "auth", "identities") &&
+	   same_table(cs, ct, "storage", "buckets") && same_table(cs, ct, "storage", "objects"),
+	   "auth and storage rows landed");
+	ok(cs && ct && same_table(cs, ct, "public", "profiles") && same_table(cs, ct, "public", "todos") &&
+	   same_table(cs, ct, "Sales & Ops", "Orders"), "application rows landed");
+	ok(ct && scalar(ct, "SELECT count(*) FROM pg_trigger WHERE tgname = 'on_auth_user_created'") == 0,
+	   "the platform's auth DDL kept as it was (no trigger added)");
+	ok(ct && scalar(ct, "SELECT count(*) FROM pg_policies WHERE tablename = 'profiles'") == 2,
+	   "the application's policies restored");
+	for (size_t i = 0; i < log.nskipped; i++) {
+		if (strstr(log.skipped[i].reason, "ownership change to reserved role postgres"))
+			owner++;
+		if (strstr(log.skipped[i].reason, "schema auth is managed"))
+			managed++;
+		if (strstr(log.skipped[i].reason, "comment on an extension"))
+			ext++;
+		if (strstr(log.skipped[i].sql, "on_auth_user_created"))
+			trig++;
+	}
+	ok(owner > 10, "ownership changes to postgres skipped and logged (%d)", owner);
+	ok(managed > 5, "auth DDL skipped and logged (%d)", managed);
+	is_int(ext, 1, "COMMENT ON EXTENSION skipped and logged");
+	is_int(trig, 1, "the auth.users trigger skipped and logged");
+	ok(rs_log_json(&log, &j) == 0 && strstr((char *)j.data, "\"managed_target\": true") &&
+	   strstr((char *)j.data, "\"reason\": \"ownership change to reserved role postgres"),
+	   "the log's JSON carries the reasons");
+	PQfinish(cs);
+	PQfinish(ct);
+	rs_log_release(&log);
+	buf_release(&err);
+	buf_release(&j);
+	buf_release(&ddl);
+}
+
+static void cleanup(void)
+{
+	static const char *const dbs[] = {
+		"src", "full", "drift", "merge", "fail", "kill", "bad", "managed", NULL,
+	};
+	struct buf cmd = BUF_INIT;
+
+	for (int i = 0; dbs[i]; i++)
+		admin("DROP DATABASE IF EXISTS \"%s\" WITH (FORCE)", dbn(dbs[i]));
+	admin("DROP ROLE IF EXISTS %s", role);
+	admin("DROP ROLE IF EXISTS \"%s\"", gone);
+	buf_addf(&cmd, "rm -rf '%s'", tree);
+	if (system((char *)cmd.data) != 0)
+		diag("cleanup of %s failed", tree);
+	buf_release(&cmd);
+}
+
+int main(void)
+{
+	const char *srcdir = getenv("VAULT_SRCDIR");
+	static char fx[4096];
+	struct buf err = BUF_INIT;
+
+	if (!getenv("PGHOST") || !getenv("PGPORT")) {
+		skip("PGHOST/PGPORT not set: no PostgreSQL server to restore into");
+		return done_testing();
+	}
+	snprintf(fx, sizeof(fx), "%s/tests/fixtures/supabase.sql", srcdir ? srcdir : ".");
+	fixture_path = fx;
+	if (access(fixture_path, R_OK) != 0) {
+		skip("tests/fixtures/supabase.sql not found (set VAULT_SRCDIR)");
+		return done_testing();
+	}
+	snprintf(pfx, sizeof(pfx), "rstest%d", (int)getpid());
+	snprintf(role, sizeof(role), "rs_restorer_%d", (int)getpid());
+	snprintf(gone, sizeof(gone), "rs Gone %d", (int)getpid());
+	snprintf(tree, sizeof(tree), "%s/vault-rsexec-%d", getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp",
+		 (int)getpid());
+	if (mkdir(tree, 0700) < 0) {
+		ok(0, "temporary directory %s", tree);
+		return done_testing();
+	}
+	ok(capture_source() == 0, "fixture loaded and captured into a directory");
+	rs_input_dir_init(&input, tree);
+	ok(rs_plan_source_load(&src, &input, NULL, &err) == 0, "snapshot files read back");
+	if (src.meta) {
+		test_full();
+		test_roles();
+		test_dry_run();
+		test_clean_table();
+		test_merge();
+		test_failures();
+		test_managed();
+	} else {
+		diag("%s", (char *)err.data);
+	}
+	rs_plan_source_release(&src);
+	rs_input_dir_release(&input);
+	cleanup();
+	buf_release(&err);
+	return done_testing();
+}
