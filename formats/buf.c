@@ -118,6 +118,18 @@ int buf_vaddf(struct buf *b, const char *fmt, va_list ap)
 	return 0;
 }
 
+void buf_seterr(struct buf *err, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (!err)
+		return;
+	buf_reset(err);
+	va_start(ap, fmt);
+	buf_vaddf(err, fmt, ap);
+	va_end(ap);
+}
+
 int buf_addf(struct buf *b, const char *fmt, ...)
 {
 	va_list ap;
@@ -309,6 +321,44 @@ int rd_bytes(struct rd *r, const uint8_t **p, size_t *n, size_t maxlen)
 	return rd_raw(r, p, (size_t)len);
 }
 
+size_t utf8_seq(const uint8_t *p, size_t n, uint32_t *cp)
+{
+	uint32_t c;
+	size_t len, i;
+
+	if (p[0] < 0x80) {
+		len = 1;
+		c = p[0];
+		goto done;
+	}
+	if (p[0] >= 0xc2 && p[0] <= 0xdf) {
+		len = 2;
+		c = p[0] & 0x1f;
+	} else if (p[0] >= 0xe0 && p[0] <= 0xef) {
+		len = 3;
+		c = p[0] & 0x0f;
+	} else if (p[0] >= 0xf0 && p[0] <= 0xf4) {
+		len = 4;
+		c = p[0] & 0x07;
+	} else {
+		return 0;
+	}
+	if (n < len)
+		return 0;
+	for (i = 1; i < len; i++) {
+		if ((p[i] & 0xc0) != 0x80)
+			return 0;
+		c = c << 6 | (p[i] & 0x3f);
+	}
+	if ((len == 3 && c < 0x800) || (len == 4 && c < 0x10000) ||
+	    c > 0x10ffff || (c >= 0xd800 && c <= 0xdfff))
+		return 0;
+done:
+	if (cp)
+		*cp = c;
+	return len;
+}
+
 void hex_encode(char *out, const uint8_t *in, size_t n)
 {
 	static const char digits[] = "0123456789abcdef";
@@ -320,7 +370,7 @@ void hex_encode(char *out, const uint8_t *in, size_t n)
 	out[2 * n] = '\0';
 }
 
-static int hexval(char c)
+int hex_digit(int c)
 {
 	if (c >= '0' && c <= '9')
 		return c - '0';
@@ -334,11 +384,11 @@ static int hexval(char c)
 int hex_decode(uint8_t *out, size_t n, const char *in)
 {
 	for (size_t i = 0; i < n; i++) {
-		int hi = hexval(in[2 * i]), lo;
+		int hi = hex_digit((unsigned char)in[2 * i]), lo;
 
 		if (hi < 0)
 			return -EINVAL;
-		lo = hexval(in[2 * i + 1]);
+		lo = hex_digit((unsigned char)in[2 * i + 1]);
 		if (lo < 0)
 			return -EINVAL;
 		out[i] = (uint8_t)(hi << 4 | lo);

@@ -38,6 +38,10 @@ int buf_addch(struct buf *b, int c);
 int buf_addf(struct buf *b, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
 int buf_vaddf(struct buf *b, const char *fmt, va_list ap);
+/* Replaces an error buffer's text (err may be NULL: the caller did not
+ * want the detail), the way library code reports what went wrong. */
+void buf_seterr(struct buf *err, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
 /* Sets len (must be <= cap, or 0); keeps the NUL terminator. */
 void buf_setlen(struct buf *b, size_t len);
 /* Hands the bytes (always malloc'ed, NUL-terminated) to the caller and
@@ -76,8 +80,18 @@ int rd_raw(struct rd *r, const uint8_t **p, size_t n);
 /* A varint length (must be <= maxlen, else -EBADMSG) then the bytes. */
 int rd_bytes(struct rd *r, const uint8_t **p, size_t *n, size_t maxlen);
 
+/*
+ * Length of the well-formed UTF-8 sequence at p (1..4; n >= 1 bytes are
+ * readable), or 0 when the bytes there are not one: overlong forms,
+ * surrogates and code points past U+10FFFF are rejected, as RFC 3629
+ * requires.  On success *cp (if cp is not NULL) gets the code point.
+ */
+size_t utf8_seq(const uint8_t *p, size_t n, uint32_t *cp);
+
 /* Lowercase hex of n bytes into out (2n+1 bytes incl. NUL). */
 void hex_encode(char *out, const uint8_t *in, size_t n);
+/* Value of one hex digit (either case), or -1 if c is not one. */
+int hex_digit(int c);
 /* Parses exactly 2n hex digits; 0 or -EINVAL. */
 int hex_decode(uint8_t *out, size_t n, const char *in);
 

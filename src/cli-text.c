@@ -34,47 +34,6 @@ int cli_write_all(int fd, const void *p, size_t n)
 	return 0;
 }
 
-/*
- * Length of the well-formed UTF-8 sequence at p (1..4), or 0 when the
- * bytes there are not one (overlong forms, surrogates and code points
- * past U+10FFFF are rejected, as RFC 3629 requires).  *cp gets the code
- * point.
- */
-static size_t cli_utf8_seq(const uint8_t *p, size_t n, uint32_t *cp)
-{
-	uint32_t c;
-	size_t len, i;
-
-	if (p[0] < 0x80) {
-		*cp = p[0];
-		return 1;
-	}
-	if (p[0] >= 0xc2 && p[0] <= 0xdf) {
-		len = 2;
-		c = p[0] & 0x1f;
-	} else if (p[0] >= 0xe0 && p[0] <= 0xef) {
-		len = 3;
-		c = p[0] & 0x0f;
-	} else if (p[0] >= 0xf0 && p[0] <= 0xf4) {
-		len = 4;
-		c = p[0] & 0x07;
-	} else {
-		return 0;
-	}
-	if (n < len)
-		return 0;
-	for (i = 1; i < len; i++) {
-		if ((p[i] & 0xc0) != 0x80)
-			return 0;
-		c = c << 6 | (p[i] & 0x3f);
-	}
-	if ((len == 3 && c < 0x800) || (len == 4 && c < 0x10000) ||
-	    c > 0x10ffff || (c >= 0xd800 && c <= 0xdfff))
-		return 0;
-	*cp = c;
-	return len;
-}
-
 int cli_json_escape(struct buf *b, const char *s, size_t n)
 {
 	const uint8_t *p = (const uint8_t *)s;
@@ -83,7 +42,7 @@ int cli_json_escape(struct buf *b, const char *s, size_t n)
 
 	while (r == 0 && i < n) {
 		uint32_t cp;
-		size_t len = cli_utf8_seq(p + i, n - i, &cp);
+		size_t len = utf8_seq(p + i, n - i, &cp);
 
 		if (len == 0) {
 			r = buf_addstr(b, "\\ufffd");
@@ -129,7 +88,7 @@ int cli_quote(struct buf *b, const char *s, size_t n)
 
 	while (r == 0 && i < n) {
 		uint32_t cp;
-		size_t len = cli_utf8_seq(p + i, n - i, &cp);
+		size_t len = utf8_seq(p + i, n - i, &cp);
 
 		if (len == 0) {
 			r = buf_addf(b, "\\x%02x", p[i]);

@@ -210,6 +210,29 @@ int cli_getopt(struct cli *c, int argc, char **argv, const char *shortopts,
 	}
 }
 
+int cli_getopt_json(struct cli *c, int argc, char **argv, int *json)
+{
+	enum { CLI_OPT_JSON = CLI_OPT_FIRST_VERB };
+	static const struct option opts[] = {
+		{ "json", no_argument, NULL, CLI_OPT_JSON },
+		CLI_GLOBAL_OPTIONS
+	};
+	int o;
+
+	while ((o = cli_getopt(c, argc, argv, "", opts)) != CLI_OPT_END) {
+		switch (o) {
+		case CLI_OPT_JSON:
+			*json = 1;
+			break;
+		case CLI_OPT_HELP:
+			return CLI_EXIT_OK;
+		default:
+			return CLI_EXIT_USAGE;
+		}
+	}
+	return CLI_OPT_END;
+}
+
 /* ---- the repository ------------------------------------------------------ */
 
 const char *cli_repo_dir(struct cli *c)

@@ -69,6 +69,11 @@ enum {
  * short options (may be ""). */
 int cli_getopt(struct cli *c, int argc, char **argv, const char *shortopts,
 	       const struct option *longopts);
+/* The whole option loop of a verb whose only own option is --json
+ * (sets *json).  Returns CLI_OPT_END when the operands from optind are
+ * to be handled, else the exit code to return at once: CLI_EXIT_OK after
+ * --help, CLI_EXIT_USAGE after a usage error. */
+int cli_getopt_json(struct cli *c, int argc, char **argv, int *json);
 /* Applies one global option; 0 or -EINVAL (message printed). */
 int cli_global_option(struct cli *c, int opt, const char *arg);
 

@@ -23,10 +23,6 @@ const char cmd_diff_usage[] =
 	"  -h, --help       show this help\n";
 
 enum {
-	DIFF_OPT_JSON = CLI_OPT_FIRST_VERB,
-};
-
-enum {
 	DIFF_KIND = 1,
 	DIFF_SIZE = 2,
 	DIFF_CONTENT = 4,
@@ -236,27 +232,15 @@ static int diff_run(struct diff *d, const char *id1, const char *id2)
 
 int cmd_diff(struct cli *c, int argc, char **argv)
 {
-	static const struct option opts[] = {
-		{ "json", no_argument, NULL, DIFF_OPT_JSON },
-		CLI_GLOBAL_OPTIONS
-	};
 	struct diff d;
 	struct cli_json j;
 	struct repo *r = NULL;
 	char id1[65], id2[65];
 	int o, e, json = 0, ret = CLI_EXIT_ERROR;
 
-	while ((o = cli_getopt(c, argc, argv, "", opts)) != CLI_OPT_END) {
-		switch (o) {
-		case DIFF_OPT_JSON:
-			json = 1;
-			break;
-		case CLI_OPT_HELP:
-			return CLI_EXIT_OK;
-		default:
-			return CLI_EXIT_USAGE;
-		}
-	}
+	o = cli_getopt_json(c, argc, argv, &json);
+	if (o != CLI_OPT_END)
+		return o;
 	if (argc - optind != 2)
 		return cli_usage_error(c, "need two snapshots to compare");
 	memset(&d, 0, sizeof(d));

@@ -20,16 +20,8 @@ const char cmd_forget_usage[] =
 	"      --json       print the forgotten ids as JSON\n"
 	"  -h, --help       show this help\n";
 
-enum {
-	FORGET_OPT_JSON = CLI_OPT_FIRST_VERB,
-};
-
 int cmd_forget(struct cli *c, int argc, char **argv)
 {
-	static const struct option opts[] = {
-		{ "json", no_argument, NULL, FORGET_OPT_JSON },
-		CLI_GLOBAL_OPTIONS
-	};
 	struct buf err = BUF_INIT;
 	struct cli_json j;
 	struct repo *r = NULL;
@@ -37,17 +29,9 @@ int cmd_forget(struct cli *c, int argc, char **argv)
 	size_t n = 0, done = 0;
 	int o, e, json = 0, ret = CLI_EXIT_ERROR;
 
-	while ((o = cli_getopt(c, argc, argv, "", opts)) != CLI_OPT_END) {
-		switch (o) {
-		case FORGET_OPT_JSON:
-			json = 1;
-			break;
-		case CLI_OPT_HELP:
-			return CLI_EXIT_OK;
-		default:
-			return CLI_EXIT_USAGE;
-		}
-	}
+	o = cli_getopt_json(c, argc, argv, &json);
+	if (o != CLI_OPT_END)
+		return o;
 	if (optind >= argc)
 		return cli_usage_error(c, "which snapshots? (give ids, prefixes or 'latest')");
 	cli_json_init(&j);

@@ -20,10 +20,6 @@ const char cmd_ls_usage[] =
 	"      --json       print a JSON array\n"
 	"  -h, --help       show this help\n";
 
-enum {
-	LS_OPT_JSON = CLI_OPT_FIRST_VERB,
-};
-
 static void ls_json_entry(struct cli_json *j, const struct manifest_entry *e)
 {
 	char mode[8];
@@ -68,10 +64,6 @@ static void ls_text_entry(struct buf *line, const struct manifest_entry *e)
 
 int cmd_ls(struct cli *c, int argc, char **argv)
 {
-	static const struct option opts[] = {
-		{ "json", no_argument, NULL, LS_OPT_JSON },
-		CLI_GLOBAL_OPTIONS
-	};
 	struct buf err = BUF_INIT, line = BUF_INIT;
 	const struct manifest_entry *e;
 	struct repo_iter *it = NULL;
@@ -81,17 +73,9 @@ int cmd_ls(struct cli *c, int argc, char **argv)
 	size_t shown = 0;
 	int o, n, json = 0, ret = CLI_EXIT_ERROR;
 
-	while ((o = cli_getopt(c, argc, argv, "", opts)) != CLI_OPT_END) {
-		switch (o) {
-		case LS_OPT_JSON:
-			json = 1;
-			break;
-		case CLI_OPT_HELP:
-			return CLI_EXIT_OK;
-		default:
-			return CLI_EXIT_USAGE;
-		}
-	}
+	o = cli_getopt_json(c, argc, argv, &json);
+	if (o != CLI_OPT_END)
+		return o;
 	if (argc - optind < 1)
 		return cli_usage_error(c, "which snapshot? (give an id, a prefix or 'latest')");
 	if (argc - optind > 2)

@@ -15,6 +15,7 @@
 #include "pg-conn.h"
 #include "repo.h"
 #include "restore-repo.h"
+#include "restore-storage.h"
 #include "restores.h"
 #include "rs-exec.h"
 
@@ -24,11 +25,14 @@ const char cmd_restore_usage[] =
 	"Restores the database part (db/) of snapshot SNAP (an id, a unique\n"
 	"prefix or 'latest') into a live PostgreSQL database, in one\n"
 	"transaction, verifying every restored table against the snapshot.\n"
+	"'latest' and --at skip snapshots tagged 'safety' (what a restore\n"
+	"replaced): give one of those by its id.\n"
 	"\n"
 	"      --db URL            the target (else --env-file, $VAULT_DB_URL,\n"
 	"                          $SUPABASE_DB_URL, or ./.env, as for snapshot)\n"
 	"      --env-file FILE     read VAULT_DB_URL / SUPABASE_DB_URL from FILE\n"
-	"      --at TIME           the newest snapshot at or before TIME (no SNAP)\n"
+	"      --at TIME           the newest snapshot at or before TIME (no SNAP;\n"
+	"                          not a safety snapshot)\n"
 	"      --only LIST         roles,schema,data,auth,storage-meta,migrations\n"
 	"      --schema GLOB       only these schemas (repeatable)\n"
 	"      --table S.T         only these tables (repeatable, globs allowed)\n"
@@ -178,7 +182,16 @@ int restore_run(struct cli *c, const struct restore_req *q)
 	if (q->json && q->dry_run)
 		e = rs_plan_json(plan, &src, &sel, &out);
 	else if (!q->json)
+		e = buf_addf(&out, "Snapshot %s%s%s%s\n", q->snap_id,
+			     q->snap_how ? " (" : "",
+			     q->snap_how ? q->snap_how : "",
+			     q->snap_how ? ")" : "");
+	if (e == 0 && !q->json)
 		e = rs_plan_text(plan, &src, &out);
+	for (size_t i = 0; e == 0 && !q->json && q->drop_tables &&
+	     q->drop_tables[i] && q->drop_tables[i + 1]; i += 2)
+		e = buf_addf(&out, "  drop %s.%s (the restore created it)\n",
+			     q->drop_tables[i], q->drop_tables[i + 1]);
 	if (e < 0)
 		goto oom;
 	if (out.len)
@@ -226,6 +239,7 @@ int restore_run(struct cli *c, const struct restore_req *q)
 	eo.on_conflict = q->on_conflict;
 	eo.jobs = q->jobs;
 	eo.managed = -1;
+	eo.drop_tables = q->drop_tables;
 	if (isatty(2) && !q->json) {
 		eo.progress = restore_progress;
 	}
@@ -314,7 +328,11 @@ int cmd_restore(struct cli *c, int argc, char **argv)
 	const char *env_file = NULL, *at = NULL;
 	char *db = NULL, id[65];
 	int64_t when = 0;
-	int o, e, ret = CLI_EXIT_ERROR, on_conflict_set = 0;
+	int o, ret = CLI_EXIT_ERROR, on_conflict_set = 0;
+
+	/* --only storage / functions: src/restore-storage.c (hook) */
+	if (restore_storage_wanted(argc, argv))
+		return restore_storage_cmd(c, argc, argv);
 
 	memset(&q, 0, sizeof(q));
 	q.mode = RS_MODE_EMPTY;
@@ -413,20 +431,14 @@ int cmd_restore(struct cli *c, int argc, char **argv)
 	ret = CLI_EXIT_ERROR;
 	if (cli_open(c, &r, q.dry_run ? 0 : CLI_OPEN_WRITE))
 		goto out;
-	if (at) {
-		e = repo_snapshot_at(r, when, id, &err);
-		if (e < 0) {
-			if (e == -ENOENT)
-				cli_error(c, "no snapshot taken at or before %s", at);
-			else
-				cli_fail(c, e, &err, "no snapshot at %s", at);
-			goto out;
-		}
-	} else if (cli_resolve(c, r, argv[optind], id)) {
+	if (restore_pick(c, r, at ? NULL : argv[optind], at, when, id))
 		goto out;
-	}
 	q.r = r;
 	q.snap_id = id;
+	if (at)
+		q.snap_how = "the newest at or before --at, safety snapshots skipped";
+	else if (!strcmp(argv[optind], "latest"))
+		q.snap_how = "latest, safety snapshots skipped";
 	q.url = (const char *)url.data;
 	ret = restore_run(c, &q);
 	goto out;

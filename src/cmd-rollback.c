@@ -14,6 +14,7 @@
 #include "pg-conn.h"
 #include "repo.h"
 #include "restore-repo.h"
+#include "restore-storage.h"
 #include "restores.h"
 #include "sb-json.h"
 
@@ -22,7 +23,8 @@ const char cmd_rollback_usage[] =
 	"\n"
 	"Undoes a clean or merge restore: the tables it changed are made equal\n"
 	"to the safety snapshot taken just before it (a clean restore of those\n"
-	"tables, in one transaction).  Without --restore, the most recent\n"
+	"tables, in one transaction) and the tables it created are dropped\n"
+	"(publication memberships are kept).  Without --restore, the most recent\n"
 	"restore into that database is undone (see `vault restores`).\n"
 	"\n"
 	"      --db URL            the database (else --env-file, $VAULT_DB_URL,\n"
@@ -50,7 +52,30 @@ struct rollback_find {
 	char safety[65];
 	char other[128];		/* --restore: its target, if different */
 	int found_no_safety;
+	struct buf created;		/* its created tables: schema NUL
+					 * name NUL ... */
+	int oom;
 };
+
+/* Notes the tables restore log j says the restore created. */
+static int rollback_created(struct rollback_find *f, const struct sb_json *j)
+{
+	const struct sb_json *ts = sb_json_get(j, "tables");
+
+	buf_reset(&f->created);
+	for (size_t i = 0; ts && i < sb_json_len(ts); i++) {
+		const struct sb_json *t = sb_json_at(ts, i);
+		const char *sch = sb_json_get_str(t, "schema");
+		const char *nm = sb_json_get_str(t, "name");
+
+		if (!sch || !nm || sb_json_bool(sb_json_get(t, "created")) != 1)
+			continue;
+		if (buf_add(&f->created, sch, strlen(sch) + 1) < 0 ||
+		    buf_add(&f->created, nm, strlen(nm) + 1) < 0)
+			return -ENOMEM;
+	}
+	return 0;
+}
 
 static int rollback_scan(void *ctx, const char *id, const char *doc,
 			 size_t n)
@@ -73,6 +98,8 @@ static int rollback_scan(void *ctx, const char *id, const char *doc,
 			snprintf(f->id, sizeof(f->id), "%s", id);
 			snprintf(f->safety, sizeof(f->safety), "%s", s);
 			f->found_no_safety = 0;
+			if (rollback_created(f, j) < 0)
+				f->oom = 1;
 		} else if (f->want) {
 			f->found_no_safety = 1;
 		}
@@ -98,11 +125,17 @@ int cmd_rollback(struct cli *c, int argc, char **argv)
 	struct buf url = BUF_INIT, err = BUF_INIT;
 	struct repo *r = NULL;
 	const char *env_file = NULL;
+	const char **drops = NULL;
 	char *db = NULL;
 	int o, e, ret = CLI_EXIT_ERROR;
 
+	/* --only storage / functions: src/restore-storage.c (hook) */
+	if (restore_storage_wanted(argc, argv))
+		return restore_storage_rollback(c, argc, argv);
+
 	memset(&q, 0, sizeof(q));
 	memset(&f, 0, sizeof(f));
+	buf_init(&f.created, 0);
 	while ((o = cli_getopt(c, argc, argv, "", opts)) != CLI_OPT_END) {
 		switch (o) {
 		case ROLLBACK_OPT_DB:
@@ -124,13 +157,17 @@ int cmd_rollback(struct cli *c, int argc, char **argv)
 			q.json = 1;
 			break;
 		case CLI_OPT_HELP:
-			return CLI_EXIT_OK;
+			ret = CLI_EXIT_OK;
+			goto out;
 		default:
-			return CLI_EXIT_USAGE;
+			ret = CLI_EXIT_USAGE;
+			goto out;
 		}
 	}
-	if (optind != argc)
-		return cli_usage_error(c, "too many arguments");
+	if (optind != argc) {
+		ret = cli_usage_error(c, "too many arguments");
+		goto out;
+	}
 	ret = restore_db_url(c, db, env_file, &url);
 	if (ret)
 		goto out;
@@ -159,6 +196,23 @@ int cmd_rollback(struct cli *c, int argc, char **argv)
 				  f.target);
 		goto out;
 	}
+	if (f.oom)
+		goto oom;
+	if (f.created.len) {
+		/* the created tables, as a NULL-terminated vector of
+		 * schema, name pairs pointing into f.created */
+		size_t n = 0, k = 0;
+
+		for (size_t i = 0; i < f.created.len; i++)
+			n += !f.created.data[i];
+		drops = calloc(n + 1, sizeof(*drops));
+		if (!drops)
+			goto oom;
+		for (size_t i = 0; i < f.created.len;
+		     i += strlen((char *)f.created.data + i) + 1)
+			drops[k++] = (const char *)f.created.data + i;
+		q.drop_tables = drops;
+	}
 	if (f.other[0])
 		cli_warn(c, "restore %s went into %s, rolling back %s", f.id,
 			 f.other, f.target);
@@ -173,7 +227,13 @@ int cmd_rollback(struct cli *c, int argc, char **argv)
 	q.rollback_of = f.id;
 	q.every_table = 1;
 	ret = restore_run(c, &q);
+	goto out;
+oom:
+	cli_error(c, "out of memory");
+	ret = CLI_EXIT_ERROR;
 out:
+	free(drops);
+	buf_release(&f.created);
 	pg_conn_info_free(ci);
 	repo_free(r);
 	buf_wipe(&url);

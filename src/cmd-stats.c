@@ -17,33 +17,17 @@ const char cmd_stats_usage[] =
 	"      --json       print JSON\n"
 	"  -h, --help       show this help\n";
 
-enum {
-	STATS_OPT_JSON = CLI_OPT_FIRST_VERB,
-};
-
 int cmd_stats(struct cli *c, int argc, char **argv)
 {
-	static const struct option opts[] = {
-		{ "json", no_argument, NULL, STATS_OPT_JSON },
-		CLI_GLOBAL_OPTIONS
-	};
 	struct buf err = BUF_INIT;
 	struct repo_stats s;
 	struct repo *r = NULL;
 	char stored[32], raw[32], ref[32], dedup[32], comp[32];
 	int o, e, json = 0, ret = CLI_EXIT_ERROR;
 
-	while ((o = cli_getopt(c, argc, argv, "", opts)) != CLI_OPT_END) {
-		switch (o) {
-		case STATS_OPT_JSON:
-			json = 1;
-			break;
-		case CLI_OPT_HELP:
-			return CLI_EXIT_OK;
-		default:
-			return CLI_EXIT_USAGE;
-		}
-	}
+	o = cli_getopt_json(c, argc, argv, &json);
+	if (o != CLI_OPT_END)
+		return o;
 	if (optind < argc)
 		return cli_usage_error(c, "unexpected argument '%s'", argv[optind]);
 	if (cli_open(c, &r, 0))

@@ -42,17 +42,6 @@ int pg_names_encode(struct buf *out, const char *ident, size_t len,
 	return r;
 }
 
-static int pg_names_hexval(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 int pg_names_decode(struct buf *out, const char *seg, size_t len)
 {
 	int r = 0;
@@ -72,8 +61,8 @@ int pg_names_decode(struct buf *out, const char *seg, size_t len)
 		}
 		if (len - i < 3)
 			return -EINVAL;
-		hi = pg_names_hexval(seg[i + 1]);
-		lo = pg_names_hexval(seg[i + 2]);
+		hi = hex_digit((unsigned char)seg[i + 1]);
+		lo = hex_digit((unsigned char)seg[i + 2]);
 		/* identifiers never hold NUL; an encoded one is corruption */
 		if (hi < 0 || lo < 0 || (hi == 0 && lo == 0))
 			return -EINVAL;

@@ -10,7 +10,6 @@
 #include <unistd.h>
 #include <sodium.h>
 
-#include "dotenv.h"
 #include "manifest.h"
 #include "pg-conn.h"
 #include "repo.h"
@@ -29,26 +28,18 @@ struct restore_file {
 	size_t pos;
 };
 
-static int restore_input_sink(void *ctx, const void *p, size_t n)
-{
-	return buf_add(ctx, p, n);
-}
-
-static int restore_input_open(void *ctx, const char *path, void **h,
-			      struct buf *err)
+/* Reads path's content from the snapshot into sink (every chunk
+ * verified, a few in flight at a time: memory stays bounded). */
+static int restore_input_stream(void *ctx, const char *path,
+				rs_input_sink_fn sink, void *sink_ctx,
+				struct buf *err)
 {
 	struct restore_input *ri = ctx;
 	const struct manifest_entry *e = NULL;
 	struct repo_iter *it = NULL;
-	struct restore_file *f;
 	size_t len = strlen(path);
 	int n;
 
-	*h = NULL;
-	f = calloc(1, sizeof(*f));
-	if (!f)
-		return -ENOMEM;
-	buf_init(&f->data, 0);
 	n = repo_iter_new(ri->r, ri->id, &it, err);
 	/* the manifest is sorted: stop at the first path past ours */
 	while (n >= 0 && (n = repo_iter_next(it, &e, err)) > 0) {
@@ -64,11 +55,33 @@ static int restore_input_open(void *ctx, const char *path, void **h,
 	if (n == 0 || (n > 0 && e->kind != MANIFEST_FILE)) {
 		n = -ENOENT;
 	} else if (n > 0) {
-		n = repo_iter_read(it, restore_input_sink, &f->data, err);
-		if (n < 0 && !err->len)
+		n = repo_iter_read(it, sink, sink_ctx, err);
+		if (n < 0 && err && !err->len)
 			buf_addf(err, "%s: %s", path, strerror(-n));
 	}
 	repo_iter_free(it);
+	return n < 0 ? n : 0;
+}
+
+static int restore_input_sink(void *ctx, const void *p, size_t n)
+{
+	return buf_add(ctx, p, n);
+}
+
+/* open/read serve the small files (meta.json, schema.sql, roles.sql)
+ * from memory; table rows go through restore_input_stream. */
+static int restore_input_open(void *ctx, const char *path, void **h,
+			      struct buf *err)
+{
+	struct restore_file *f;
+	int n;
+
+	*h = NULL;
+	f = calloc(1, sizeof(*f));
+	if (!f)
+		return -ENOMEM;
+	buf_init(&f->data, 0);
+	n = restore_input_stream(ctx, path, restore_input_sink, &f->data, err);
 	if (n < 0) {
 		buf_release(&f->data);
 		free(f);
@@ -109,7 +122,9 @@ int restore_input_init(struct rs_input *in, struct repo *r, const char *id)
 		return -ENOMEM;
 	ri->r = r;
 	snprintf(ri->id, sizeof(ri->id), "%s", id);
+	memset(in, 0, sizeof(*in));
 	in->ctx = ri;
+	in->stream = restore_input_stream;
 	in->open = restore_input_open;
 	in->read = restore_input_read;
 	in->close = restore_input_close;
@@ -124,68 +139,79 @@ void restore_input_release(struct rs_input *in)
 	in->ctx = NULL;
 }
 
-/* ---- the target's URL ------------------------------------------------------- */
+/* ---- which snapshot ---------------------------------------------------------- */
 
-static int restore_url_file(struct cli *c, const char *path, int must,
-			    struct buf *url)
+struct restore_pick_ctx {
+	int64_t at;
+	char id[65];
+};
+
+static int restore_pick_cb(const struct repo_snapinfo *s, void *ctx)
 {
-	static const char *const keys[] = { "VAULT_DB_URL", "SUPABASE_DB_URL" };
-	struct buf err = BUF_INIT;
-	int exposed = 0, r = 0;
+	struct restore_pick_ctx *k = ctx;
 
-	if (!must && access(path, F_OK) < 0)
+	if (s->time > k->at)
 		return 0;
-	for (size_t i = 0; i < 2 && r == 0; i++)
-		r = dotenv_file_get(path, keys[i], url, &exposed, &err);
-	if (r < 0) {
-		cli_error(c, "cannot read the database URL from %s",
-			  (const char *)err.data);
+	for (size_t i = 0; i < s->ntags; i++)
+		if (!strcmp(s->tags[i], "safety"))
+			return 0;
+	/* oldest first: the last one seen is the newest */
+	memcpy(k->id, s->id, sizeof(k->id));
+	return 0;
+}
+
+int restore_pick(struct cli *c, struct repo *r, const char *spec,
+		 const char *at_text, int64_t at, char id[65])
+{
+	struct restore_pick_ctx k;
+	struct buf err = BUF_INIT;
+	int e;
+
+	if (spec && strcmp(spec, "latest"))
+		return cli_resolve(c, r, spec, id);
+	k.at = spec ? INT64_MAX : at;
+	k.id[0] = '\0';
+	e = repo_snapshot_list(r, NULL, restore_pick_cb, &k, &err);
+	if (e < 0) {
+		cli_fail(c, e, &err, "cannot list the snapshots");
 		buf_release(&err);
-		return -CLI_EXIT_ERROR;
+		return CLI_EXIT_ERROR;
 	}
 	buf_release(&err);
-	if (r == 0 && must) {
-		cli_error(c, "%s sets neither VAULT_DB_URL nor SUPABASE_DB_URL",
-			  path);
-		return -CLI_EXIT_ERROR;
+	if (!k.id[0]) {
+		if (spec)
+			cli_error(c, "no snapshot in repository %s other than safety snapshots (give a safety snapshot by its id)",
+				  repo_path(r));
+		else
+			cli_error(c, "no snapshot taken at or before %s other than safety snapshots",
+				  at_text);
+		return CLI_EXIT_ERROR;
 	}
-	if (r == 1 && exposed)
-		cli_warn(c, "%s holds a database password but is readable by group or others (chmod 600 %s)",
-			 path, path);
-	return r;
+	memcpy(id, k.id, sizeof(k.id));
+	return 0;
 }
+
+/* ---- the target's URL ------------------------------------------------------- */
 
 int restore_db_url(struct cli *c, char *db, const char *env_file,
 		   struct buf *url)
 {
-	const char *v;
 	int r;
 
 	if (db) {
-		if (buf_addstr(url, db) < 0)
-			goto oom;
+		if (buf_addstr(url, db) < 0) {
+			cli_error(c, "out of memory");
+			return CLI_EXIT_ERROR;
+		}
 		pg_conn_mask_arg(db);
 		return 0;
 	}
-	if (env_file) {
-		r = restore_url_file(c, env_file, 1, url);
-		return r < 0 ? -r : 0;
-	}
-	if (((v = getenv("VAULT_DB_URL")) && *v) ||
-	    ((v = getenv("SUPABASE_DB_URL")) && *v)) {
-		if (buf_addstr(url, v) < 0)
-			goto oom;
-		return 0;
-	}
-	r = restore_url_file(c, ".env", 0, url);
+	r = snap_db_url(c, env_file, 1, url, NULL);
 	if (r < 0)
 		return -r;
 	if (r == 0)
 		return cli_usage_error(c, "no database URL: give --db URL, set VAULT_DB_URL, or put SUPABASE_DB_URL in .env");
 	return 0;
-oom:
-	cli_error(c, "out of memory");
-	return CLI_EXIT_ERROR;
 }
 
 /* ---- confirmation ----------------------------------------------------------- */

@@ -3,8 +3,8 @@
  * the repository and the restore engine (rs-*):
  *   - an rs_input over a snapshot of the repository, so the engine reads
  *     db/... files through the verified reader;
- *   - where the target database's URL comes from (as for `vault snapshot
- *     --db`);
+ *   - where the target database's URL comes from (snap_db_url, as for
+ *     `vault snapshot --db`);
  *   - the confirmation a destructive restore needs;
  *   - the safety snapshot of the objects a restore is about to change.
  * Functions taking a struct cli print their errors and return 0 or a
@@ -23,10 +23,22 @@
 
 struct repo;
 
-/* Files of snapshot id of r.  Each open reads the whole file (every
- * chunk verified) and serves it from memory.  r must outlive in. */
+/* Files of snapshot id of r, every chunk verified.  stream pushes a
+ * file through with bounded memory (table rows); open reads the whole
+ * file and serves it from memory (meant for the small ones).  r must
+ * outlive in. */
 int restore_input_init(struct rs_input *in, struct repo *r, const char *id);
 void restore_input_release(struct rs_input *in);
+
+/*
+ * The snapshot a restore means: spec (an id or prefix) as given; spec
+ * "latest", or spec NULL and --at (at, as at_text), the newest one (at
+ * or before at) NOT tagged "safety": those hold what a restore replaced,
+ * not the user's data, and are only ever picked by id.  0 or an exit
+ * code (printed).
+ */
+int restore_pick(struct cli *c, struct repo *r, const char *spec,
+		 const char *at_text, int64_t at, char id[65]);
 
 /*
  * The target URL, first match wins: db (--db; masked in argv here),
@@ -63,6 +75,8 @@ int restore_glob_escape(struct buf *out, const char *s);
 struct restore_req {
 	struct repo *r;			/* opened for writing unless dry_run */
 	const char *snap_id;		/* resolved */
+	const char *snap_how;		/* how it was picked, for the plan
+					 * (NULL: given by id) */
 	const char *url;		/* the target */
 	struct rs_select_opts sel;
 	enum rs_plan_mode mode;
@@ -73,6 +87,9 @@ struct restore_req {
 	const char *rollback_of;	/* rollback: the restore undone */
 	int every_table;		/* select each table of the snapshot by
 				 * name (rollback: only its tables) */
+	const char *const *drop_tables;	/* rollback: the tables the restore
+					 * created (schema, name pairs,
+					 * NULL-terminated), dropped */
 };
 /* Plans, confirms, takes the safety snapshot, runs, logs.  0 or an
  * exit code (everything printed). */

@@ -27,6 +27,8 @@ struct rs_exec {
 	struct rs_log log_local;
 	struct buf *err;
 	struct rs_log_table **lt;	/* per plan table */
+	PGresult *pubs;		/* memberships of the tables dropped:
+				 * statement, publication, table */
 };
 
 static void rs_exec_step(struct rs_exec *x, const char *step,
@@ -342,6 +344,99 @@ static int rs_exec_lock(struct rs_exec *x)
 	return r;
 }
 
+/* ---- clean mode: publication memberships -------------------------------- */
+
+/*
+ * DROP TABLE takes a table out of every publication it is in, and the
+ * DDL of a table-filtered snapshot (pg_dump -t, as a safety snapshot is)
+ * never holds "ALTER PUBLICATION ... ADD TABLE".  Publications are not
+ * part of the selection, so a restore must not change them: the
+ * memberships of the tables about to be recreated are read here (column
+ * list and row filter by name, as attribute numbers change) and put
+ * back by rs_exec_pubs_restore.
+ */
+static int rs_exec_pubs_save(struct rs_exec *x)
+{
+	struct buf sql = BUF_INIT, name = BUF_INIT;
+	int r, any = 0, pg15 = PQserverVersion(x->c) >= 150000;
+
+	r = buf_addf(&sql, "SELECT format('ALTER PUBLICATION %%I ADD TABLE %%I.%%I', p.pubname, n.nspname, c.relname)%s, p.pubname, format('%%I.%%I', n.nspname, c.relname) FROM pg_publication_rel r JOIN pg_publication p ON p.oid = r.prpubid JOIN pg_class c ON c.oid = r.prrelid JOIN pg_namespace n ON n.oid = c.relnamespace WHERE r.prrelid IN (",
+		     pg15 ? " || CASE WHEN r.prattrs IS NULL THEN '' ELSE ' (' || (SELECT string_agg(quote_ident(a.attname), ', ' ORDER BY a.attnum) FROM pg_attribute a WHERE a.attrelid = r.prrelid AND a.attnum = ANY (r.prattrs)) || ')' END || CASE WHEN r.prqual IS NULL THEN '' ELSE ' WHERE (' || pg_get_expr(r.prqual, r.prrelid) || ')' END" : "");
+	for (size_t i = 0; i < x->p->ntables && r == 0; i++) {
+		if (x->p->tables[i].ddl != RS_ACT_RECREATE)
+			continue;
+		buf_reset(&name);
+		r = rs_exec_qualified(&name, x->p->tables[i].t->schema,
+				      x->p->tables[i].t->name);
+		if (r == 0)
+			r = buf_addstr(&sql, any ? ", " : "");
+		if (r == 0)
+			r = pg_names_quote_literal(&sql, (char *)name.data);
+		if (r == 0)
+			r = buf_addstr(&sql, "::regclass");
+		any = 1;
+	}
+	if (r == 0)
+		r = buf_addstr(&sql, ") ORDER BY 2, 3");
+	if (r == 0 && any)
+		r = pg_conn_query(x->c, &x->pubs, PGRES_TUPLES_OK, (char *)sql.data,
+				  0, NULL, "reading the publications of the selected tables",
+				  x->err);
+	buf_release(&sql);
+	buf_release(&name);
+	return r;
+}
+
+static int rs_exec_pubs_restore(struct rs_exec *x)
+{
+	static const char q[] = "SELECT EXISTS (SELECT 1 FROM pg_publication_rel r JOIN pg_publication p ON p.oid = r.prpubid WHERE p.pubname = $1 AND r.prrelid = $2::regclass)";
+	int r = 0;
+
+	for (int i = 0; x->pubs && i < PQntuples(x->pubs) && r == 0; i++) {
+		const char *params[2] = { PQgetvalue(x->pubs, i, 1),
+					  PQgetvalue(x->pubs, i, 2) };
+		PGresult *res;
+		int present;
+
+		r = pg_conn_query(x->c, &res, PGRES_TUPLES_OK, q, 2, params,
+				  "reading the publications of the restored tables",
+				  x->err);
+		if (r < 0)
+			break;
+		present = !strcmp(PQgetvalue(res, 0, 0), "t");
+		PQclear(res);
+		/* the snapshot's own DDL may have put it back already */
+		if (!present)
+			r = rs_exec_cmd(x, PQgetvalue(x->pubs, i, 0),
+					PQgetvalue(x->pubs, i, 0));
+	}
+	return r;
+}
+
+/* Rollback: drops the tables the restore undone created (they were
+ * absent before it), in one statement (references among them need no
+ * order).  A table something else has come to depend on since makes the
+ * rollback fail, with the server's message, rather than cascade. */
+static int rs_exec_drop_created(struct rs_exec *x)
+{
+	const char *const *d = x->o->drop_tables;
+	struct buf sql = BUF_INIT;
+	int r;
+
+	if (!d || !d[0])
+		return 0;
+	r = buf_addstr(&sql, "DROP TABLE IF EXISTS ");
+	for (size_t i = 0; d[i] && d[i + 1] && r == 0; i += 2) {
+		r = buf_addstr(&sql, i ? ", " : "");
+		if (r == 0)
+			r = rs_exec_qualified(&sql, d[i], d[i + 1]);
+	}
+	if (r == 0)
+		r = rs_exec_cmd(x, (char *)sql.data, "dropping the tables the restore created");
+	buf_release(&sql);
+	return r;
+}
+
 static int rs_exec_drops(struct rs_exec *x)
 {
 	struct rs_plan *p = x->p;
@@ -631,22 +726,54 @@ static int rs_exec_feed(struct rs_exec *x, struct rs_exec_stream *s,
 	return 0;
 }
 
+struct rs_exec_sink {
+	struct rs_exec *x;
+	struct rs_exec_stream *s;
+	const char *label;
+};
+
+/* The rs_input sink for data.sql: hands the server pieces of at most
+ * RS_EXEC_CHUNK bytes, whatever size the input pushes. */
+static int rs_exec_sink(void *ctx, const void *p, size_t n)
+{
+	struct rs_exec_sink *k = ctx;
+	const char *c = p;
+	int r = 0;
+
+	while (n && r == 0) {
+		size_t take = n < RS_EXEC_CHUNK ? n : RS_EXEC_CHUNK;
+
+		r = rs_exec_interrupted(k->x);
+		if (r == 0)
+			r = rs_exec_feed(k->x, k->s, c, take);
+		if (r == -ECONNRESET) {
+			struct buf what = BUF_INIT;
+
+			buf_addf(&what, "table %s: COPY", k->label);
+			r = rs_exec_fail(k->x, NULL, (char *)what.data);
+			buf_release(&what);
+		}
+		c += take;
+		n -= take;
+	}
+	return r;
+}
+
 /* Streams table t's data.sql into a running COPY ... FROM STDIN and
- * checks what was read against meta.json. */
+ * checks what was read against meta.json.  The file is pushed through
+ * (rs_input_stream): memory stays bounded whatever the table's size. */
 static int rs_exec_stream_rows(struct rs_exec *x, const struct rs_meta_table *t,
 			       const char *label)
 {
 	struct rs_exec_stream s;
+	struct rs_exec_sink k = { x, &s, label };
 	struct buf path = BUF_INIT;
-	char *chunk = malloc(RS_EXEC_CHUNK);
-	void *h = NULL;
 	int r;
 
 	memset(&s, 0, sizeof(s));
 	s.h = XXH3_createState();
 	s.joined = malloc(RS_EXEC_CHUNK + 3);
-	if (!chunk || !s.h || !s.joined) {
-		free(chunk);
+	if (!s.h || !s.joined) {
 		free(s.joined);
 		XXH3_freeState(s.h);
 		PQputCopyEnd(x->c, "out of memory");
@@ -655,31 +782,8 @@ static int rs_exec_stream_rows(struct rs_exec *x, const struct rs_meta_table *t,
 	XXH3_128bits_reset(s.h);
 	r = buf_addf(&path, "%s/data.sql", t->path);
 	if (r == 0)
-		r = x->in->open(x->in->ctx, (char *)path.data, &h, x->err);
-	if (r == -ENOENT && x->err)
-		buf_addf(x->err, "the snapshot has no %s", (char *)path.data);
-	while (r == 0) {
-		ssize_t n = x->in->read(x->in->ctx, h, chunk, RS_EXEC_CHUNK, x->err);
-
-		if (n < 0) {
-			r = (int)n;
-			break;
-		}
-		if (n == 0)
-			break;
-		r = rs_exec_interrupted(x);
-		if (r == 0)
-			r = rs_exec_feed(x, &s, chunk, (size_t)n);
-		if (r == -ECONNRESET) {
-			struct buf what = BUF_INIT;
-
-			buf_addf(&what, "table %s: COPY", label);
-			r = rs_exec_fail(x, NULL, (char *)what.data);
-			buf_release(&what);
-		}
-	}
-	if (h)
-		x->in->close(x->in->ctx, h);
+		r = rs_input_stream(x->in, (char *)path.data, rs_exec_sink, &k,
+				    x->err);
 	if (r == 0) {
 		XXH128_hash_t d = XXH3_128bits_digest(s.h);
 		XXH128_canonical_t cn;
@@ -697,7 +801,6 @@ static int rs_exec_stream_rows(struct rs_exec *x, const struct rs_meta_table *t,
 		}
 	}
 	PQputCopyEnd(x->c, r == 0 ? NULL : "vault: restore aborted");
-	free(chunk);
 	free(s.joined);
 	XXH3_freeState(s.h);
 	buf_release(&path);
@@ -1160,6 +1263,21 @@ static int rs_exec_verify(struct rs_exec *x)
 
 /* ---- the run ------------------------------------------------------------------ */
 
+/* The tables a rollback drops, as log entries loaded "drop" (before
+ * rs_exec_log_tables: x->lt points into the log's array after it). */
+static int rs_exec_log_dropped(struct rs_exec *x)
+{
+	const char *const *d = x->o->drop_tables;
+
+	for (size_t i = 0; d && d[i] && d[i + 1]; i += 2) {
+		struct rs_log_table *lt = rs_log_table(x->log, d[i], d[i + 1]);
+
+		if (!lt || rs_log_set(&lt->load, "drop") < 0)
+			return -ENOMEM;
+	}
+	return 0;
+}
+
 static int rs_exec_log_tables(struct rs_exec *x)
 {
 	static const char *const loads[] = { NULL, "copy", "truncate+copy", "merge" };
@@ -1176,6 +1294,7 @@ static int rs_exec_log_tables(struct rs_exec *x)
 			return -ENOMEM;
 		lt->before = t->target_rows;
 		lt->after = t->target_rows;
+		lt->created = !t->exists;
 		if (rs_log_set(&lt->load, loads[t->load]) < 0 ||
 		    rs_log_set(&lt->skip_reason, t->skip) < 0)
 			return -ENOMEM;
@@ -1198,7 +1317,11 @@ static int rs_exec_steps(struct rs_exec *x)
 		r = rs_exec_roles(x);
 	rs_exec_step(x, "drop", NULL);
 	if (r == 0 && x->p->mode == RS_MODE_CLEAN)
+		r = rs_exec_pubs_save(x);
+	if (r == 0 && x->p->mode == RS_MODE_CLEAN)
 		r = rs_exec_drops(x);
+	if (r == 0)
+		r = rs_exec_drop_created(x);
 	rs_exec_step(x, "ddl", NULL);
 	if (r == 0)
 		r = rs_exec_sections(x, 0, x->p->post_data);
@@ -1212,6 +1335,8 @@ static int rs_exec_steps(struct rs_exec *x)
 		r = rs_exec_sections(x, x->p->post_data, x->p->nsec);
 	if (r == 0)
 		r = rs_exec_session(x);
+	if (r == 0)
+		r = rs_exec_pubs_restore(x);
 	if (r == 0 && x->p->mode == RS_MODE_CLEAN)
 		r = rs_exec_readd_fks(x);
 	if (r == 0)
@@ -1287,6 +1412,8 @@ int rs_exec_run(PGconn *c, const struct rs_input *in,
 		r = rs_exec_log_skipped(&x);
 	}
 	if (r == 0)
+		r = rs_exec_log_dropped(&x);
+	if (r == 0)
 		r = rs_exec_log_tables(&x);
 	if (r == 0 && rs_plan_blocked(x.p, &why)) {
 		if (err)
@@ -1325,6 +1452,7 @@ done:
 	else
 		rs_plan_free(x.p);
 	free(x.lt);
+	PQclear(x.pubs);
 	if (log == &x.log_local)
 		rs_log_release(&x.log_local);
 	buf_release(&why);

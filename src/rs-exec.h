@@ -8,8 +8,11 @@
  *      memberships added (roles.sql; existing roles are kept);
  *   3. clean mode: foreign keys of unselected tables that point at a
  *      table about to be emptied are dropped (they come back in step
- *      7), selected objects are dropped (views, then tables in one
- *      statement, then sequences and types) or emptied (TRUNCATE);
+ *      7), the publication memberships of the tables about to be
+ *      recreated are noted (put back in step 7: publications are not
+ *      selected), selected objects are dropped (views, then tables in one
+ *      statement, then sequences and types) or emptied (TRUNCATE); a rollback drops the
+ *      tables the restore it undoes created (drop_tables);
  *   4. pre-data DDL in pg_dump's order (statements rs-sanitize skips
  *      are logged, never run);
  *   5. rows, in foreign-key order, streamed from the snapshot with COPY
@@ -19,8 +22,9 @@
  *   6. post-data DDL (indexes, constraints, triggers, policies, ACLs),
  *      so, as with pg_restore, indexes are built once over loaded rows
  *      and triggers do not fire on restored rows;
- *   7. clean mode: the dropped foreign keys are re-added, after a query
- *      that names the rows that would violate them;
+ *   7. clean mode: missing publication memberships are put back; the
+ *      dropped foreign keys are re-added, after a query that names the
+ *      rows that would violate them;
  *   8. sequences are set (merge mode only moves them forward), deferred
  *      constraints are checked (SET CONSTRAINTS ALL IMMEDIATE), keys are
  *      verified by vault when session_replication_role = replica was
@@ -52,6 +56,9 @@ struct rs_exec_opts {
 	int managed;		/* -1 detect (default), 0 plain, 1 managed */
 	int dry_run;		/* build the plan inside a transaction that
 				 * is rolled back; change nothing */
+	/* rollback: tables to drop (schema, name pairs, NULL-terminated):
+	 * those the restore being undone created */
+	const char *const *drop_tables;
 	volatile sig_atomic_t *interrupt;
 	/* before each step ("roles", "drop", "ddl", "load", "post-data",
 	 * "verify", "commit"; t set for "load" and "verify") */

@@ -47,6 +47,41 @@ int rs_input_slurp(const struct rs_input *in, const char *path,
 	return r;
 }
 
+int rs_input_stream(const struct rs_input *in, const char *path,
+		    rs_input_sink_fn sink, void *sink_ctx, struct buf *err)
+{
+	enum { RS_INPUT_PIECE = 65536 };
+	void *h = NULL;
+	char *piece;
+	int r;
+
+	if (in->stream) {
+		r = in->stream(in->ctx, path, sink, sink_ctx, err);
+		if (r == -ENOENT && err && !err->len)
+			buf_addf(err, "the snapshot has no %s", path);
+		return r;
+	}
+	piece = malloc(RS_INPUT_PIECE);
+	if (!piece)
+		return -ENOMEM;
+	r = in->open(in->ctx, path, &h, err);
+	if (r == -ENOENT && err)
+		buf_addf(err, "the snapshot has no %s", path);
+	while (r == 0) {
+		ssize_t n = in->read(in->ctx, h, piece, RS_INPUT_PIECE, err);
+
+		if (n <= 0) {
+			r = (int)n;
+			break;
+		}
+		r = sink(sink_ctx, piece, (size_t)n);
+	}
+	if (h)
+		in->close(in->ctx, h);
+	free(piece);
+	return r;
+}
+
 struct rs_input_dir {
 	char *root;
 };

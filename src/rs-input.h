@@ -4,7 +4,8 @@
  * The engine never knows about the repository: it asks an rs_input to
  * open a file of the tree by its path ("db/meta.json",
  * "db/public/tables/todos/data.sql", exactly the paths pg-snap wrote)
- * and streams its bytes.  The front end plugs the repository reader in;
+ * and streams its bytes (pulled with read, or pushed to a sink with
+ * stream).  The front end plugs the repository reader in;
  * tests and a restore from an extracted tree use rs_input_dir.
  */
 #ifndef VAULT_RS_INPUT_H
@@ -13,6 +14,9 @@
 #include <stddef.h>
 #include <sys/types.h>
 #include "buf.h"
+
+/* Takes the next n bytes of a file; 0 or a negative errno to stop. */
+typedef int (*rs_input_sink_fn)(void *ctx, const void *p, size_t n);
 
 struct rs_input {
 	void *ctx;
@@ -24,7 +28,19 @@ struct rs_input {
 			struct buf *err);
 	/* NULL-safe on h. */
 	void (*close)(void *ctx, void *h);
+	/* Optional (NULL: rs_input_stream reads through open/read).  Pushes
+	 * the file at path to sink piece by piece, so an input whose reader
+	 * is push-based (the repository's) serves a file of any size with
+	 * bounded memory.  Returns as open does; a sink error as is. */
+	int (*stream)(void *ctx, const char *path, rs_input_sink_fn sink,
+		      void *sink_ctx, struct buf *err);
 };
+
+/* Streams the file at path to sink (in->stream, or open/read in pieces
+ * of at most 64 KiB).  0, -ENOENT (err names the path), a sink error as
+ * is, or another negative errno. */
+int rs_input_stream(const struct rs_input *in, const char *path,
+		    rs_input_sink_fn sink, void *sink_ctx, struct buf *err);
 
 /* Reads a whole file into out (appending), refusing more than max bytes
  * (0 = unbounded) with -E2BIG.  Errors name the path. */

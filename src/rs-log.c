@@ -176,6 +176,8 @@ static int rs_log_json_table(const struct rs_log_table *t, struct buf *out)
 	if (r == 0)
 		r = t->load ? pg_names_quote_json(out, t->load) : buf_addstr(out, "null");
 	if (r == 0)
+		r = buf_addf(out, ", \"created\": %s", t->created ? "true" : "false");
+	if (r == 0)
 		r = buf_addstr(out, ", \"rows_before\": ");
 	if (r == 0)
 		r = rs_log_num(out, t->before);

@@ -21,6 +21,8 @@ struct rs_log_table {
 	char *schema, *name;
 	char *load;			/* "copy", "merge", ... */
 	int64_t before, after;		/* -1: did not exist / unknown */
+	int created;			/* absent before: the restore made it
+					 * (a rollback drops it) */
 	uint64_t inserted, updated, skipped;
 	char *skip_reason;
 	int verified;			/* 1 ok, 0 mismatch, -1 not checked */

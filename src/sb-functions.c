@@ -35,20 +35,6 @@ static uint64_t sb_functions_now_ms(void)
 	return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
 }
 
-static void sb_functions_seterr(struct buf *err, const char *fmt, ...)
-	__attribute__((format(printf, 2, 3)));
-static void sb_functions_seterr(struct buf *err, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (!err)
-		return;
-	buf_reset(err);
-	va_start(ap, fmt);
-	buf_vaddf(err, fmt, ap);
-	va_end(ap);
-}
-
 int sb_functions_new(struct sb_functions **fp, struct sb_http *h,
 		     const char *api_url, const char *access_token,
 		     const char *project_ref, struct buf *err)
@@ -60,13 +46,13 @@ int sb_functions_new(struct sb_functions **fp, struct sb_http *h,
 	*fp = NULL;
 	if (!api_url || !*api_url || !access_token || !*access_token ||
 	    !project_ref || !*project_ref) {
-		sb_functions_seterr(err, "Edge Functions need SUPABASE_ACCESS_TOKEN and "
-			     "SUPABASE_PROJECT_REF");
+		buf_seterr(err, "Edge Functions need SUPABASE_ACCESS_TOKEN and "
+		    "SUPABASE_PROJECT_REF");
 		return -EINVAL;
 	}
 	for (c = access_token; *c; c++)
 		if ((unsigned char)*c < 0x21 || *c == 0x7f) {
-			sb_functions_seterr(err, "the access token holds spaces or control characters");
+			buf_seterr(err, "the access token holds spaces or control characters");
 			return -EINVAL;
 		}
 	f = calloc(1, sizeof(*f));
@@ -230,19 +216,6 @@ void sb_functions_items_free(struct sb_functions_item *fns, size_t n)
 	free(fns);
 }
 
-static char *sb_functions_dup(const struct sb_json *j, const char *key, int *bad)
-{
-	const char *s = sb_json_get_str(j, key);
-	char *d;
-
-	if (!s)
-		return NULL;
-	d = strdup(s);
-	if (!d)
-		*bad = -ENOMEM;
-	return d;
-}
-
 static char *sb_functions_path(const struct sb_json *j, const char *key, int *bad)
 {
 	struct buf rel = BUF_INIT;
@@ -272,10 +245,10 @@ static int sb_functions_from_json(struct sb_functions_item *fn, const struct sb_
 	memset(fn, 0, sizeof(*fn));
 	if (sb_json_type(j) != SB_JSON_OBJECT || !sb_json_get_str(j, "slug"))
 		return -EBADMSG;
-	fn->id = sb_functions_dup(j, "id", &bad);
-	fn->slug = sb_functions_dup(j, "slug", &bad);
-	fn->name = sb_functions_dup(j, "name", &bad);
-	fn->status = sb_functions_dup(j, "status", &bad);
+	fn->id = sb_json_get_strdup(j, "id", &bad);
+	fn->slug = sb_json_get_strdup(j, "slug", &bad);
+	fn->name = sb_json_get_strdup(j, "name", &bad);
+	fn->status = sb_json_get_strdup(j, "status", &bad);
 	if (sb_json_int(sb_json_get(j, "version"), &fn->version) < 0)
 		fn->version = 0;
 	vj = sb_json_bool(sb_json_get(j, "verify_jwt"));
@@ -356,8 +329,8 @@ int sb_functions_list(struct sb_functions *f, struct sb_functions_item **out,
 	r = sb_http_do(f->h, &req, &resp, err);
 	if (r == 0 && (sb_json_parse(&j, resp.body.data, resp.body.len, &perr) < 0 ||
 		       sb_json_type(j) != SB_JSON_ARRAY)) {
-		sb_functions_seterr(err, "function list: unexpected answer (%s)",
-			     perr.len ? (const char *)perr.data : "not an array");
+		buf_seterr(err, "function list: unexpected answer (%s)",
+		    perr.len ? (const char *)perr.data : "not an array");
 		r = -EBADMSG;
 	}
 	sb_http_resp_release(&resp);
@@ -372,8 +345,8 @@ int sb_functions_list(struct sb_functions *f, struct sb_functions_item **out,
 	for (i = 0; i < cnt; i++) {
 		r = sb_functions_from_json(&fns[i], sb_json_at(j, i));
 		if (r < 0) {
-			sb_functions_seterr(err, "function list: entry %zu is malformed%s", i,
-				     r == -EBADMSG ? " or names an unsafe path" : "");
+			buf_seterr(err, "function list: entry %zu is malformed%s", i,
+			    r == -EBADMSG ? " or names an unsafe path" : "");
 			sb_functions_items_free(fns, i);
 			fns = NULL;
 			goto out;
@@ -416,7 +389,7 @@ static int sb_functions_body_part(void *ctx, const struct sb_multipart_part *p)
 	}
 	r = sb_functions_relname(p->filename, &b->rel);
 	if (r < 0) {
-		sb_functions_seterr(b->err, "%s: the body holds an unsafe file name '", b->what);
+		buf_seterr(b->err, "%s: the body holds an unsafe file name '", b->what);
 		if (b->err) {
 			sb_http_quote_name(b->err, p->filename, strlen(p->filename));
 			buf_addch(b->err, '\'');
@@ -425,7 +398,7 @@ static int sb_functions_body_part(void *ctx, const struct sb_multipart_part *p)
 	}
 	r = b->cb(b->ctx, (const char *)b->rel.data, p->data, p->len);
 	if (r) {
-		sb_functions_seterr(b->err, "%s: stopped by the caller", b->what);
+		buf_seterr(b->err, "%s: stopped by the caller", b->what);
 		return r < 0 ? r : -ECANCELED;
 	}
 	return 0;
@@ -458,8 +431,8 @@ int sb_functions_body(struct sb_functions *f, const char *slug,
 	if (r < 0)
 		goto done;
 	if (sb_multipart_boundary(resp.content_type, &bnd) < 0) {
-		sb_functions_seterr(err, "%s: the body is not multipart/form-data",
-			     (const char *)what.data);
+		buf_seterr(err, "%s: the body is not multipart/form-data",
+		    (const char *)what.data);
 		r = -EBADMSG;
 		goto done;
 	}
@@ -472,7 +445,7 @@ int sb_functions_body(struct sb_functions *f, const char *slug,
 	r = sb_multipart_parse(resp.body.data, resp.body.len, (const char *)bnd.data,
 			       SB_FUNCTIONS_MAX_FILES, sb_functions_body_part, &b, &perr);
 	if (r < 0 && perr.len)
-		sb_functions_seterr(err, "%s: %s", (const char *)what.data, (const char *)perr.data);
+		buf_seterr(err, "%s: %s", (const char *)what.data, (const char *)perr.data);
 	if (r == -E2BIG)
 		r = -EBADMSG;
 	buf_release(&b.rel);
@@ -517,7 +490,7 @@ int sb_functions_deploy(struct sb_functions *f, const struct sb_functions_deploy
 	if (out)
 		memset(out, 0, sizeof(*out));
 	if (!d->slug || !*d->slug || !d->entrypoint_path || !d->nfiles) {
-		sb_functions_seterr(err, "a deploy needs a slug, an entrypoint and files");
+		buf_seterr(err, "a deploy needs a slug, an entrypoint and files");
 		return -EINVAL;
 	}
 	r = sb_functions_what(&what, d->slug);
@@ -526,7 +499,7 @@ int sb_functions_deploy(struct sb_functions *f, const struct sb_functions_deploy
 	for (i = 0; i < d->nfiles; i++) {
 		if (sb_functions_relname(d->files[i].name, &rel) < 0 ||
 		    strcmp((const char *)rel.data, d->files[i].name) != 0) {
-			sb_functions_seterr(err, "%s: unsafe file name '", (const char *)what.data);
+			buf_seterr(err, "%s: unsafe file name '", (const char *)what.data);
 			if (err) {
 				sb_http_quote_name(err, d->files[i].name, strlen(d->files[i].name));
 				buf_addch(err, '\'');
@@ -538,8 +511,8 @@ int sb_functions_deploy(struct sb_functions *f, const struct sb_functions_deploy
 			found = 1;
 	}
 	if (!found) {
-		sb_functions_seterr(err, "%s: the entrypoint is not among the files",
-			     (const char *)what.data);
+		buf_seterr(err, "%s: the entrypoint is not among the files",
+		    (const char *)what.data);
 		r = -EINVAL;
 		goto out;
 	}
@@ -579,8 +552,8 @@ int sb_functions_deploy(struct sb_functions *f, const struct sb_functions_deploy
 		r = sb_http_escape(&url, d->slug, strlen(d->slug));
 	if (r < 0) {
 		if (r == -EILSEQ || r == -EINVAL)
-			sb_functions_seterr(err, "%s: names must be UTF-8 without control characters",
-				     (const char *)what.data);
+			buf_seterr(err, "%s: names must be UTF-8 without control characters",
+			    (const char *)what.data);
 		r = r == -EILSEQ ? -EINVAL : r;
 		goto out;
 	}
@@ -599,8 +572,8 @@ int sb_functions_deploy(struct sb_functions *f, const struct sb_functions_deploy
 	if (r == 0 && out) {
 		if (sb_json_parse(&j, resp.body.data, resp.body.len, &perr) < 0 ||
 		    sb_functions_from_json(out, j) < 0) {
-			sb_functions_seterr(err, "%s: unexpected answer to the deploy",
-				     (const char *)what.data);
+			buf_seterr(err, "%s: unexpected answer to the deploy",
+			    (const char *)what.data);
 			r = -EBADMSG;
 		}
 	}

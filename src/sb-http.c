@@ -158,20 +158,6 @@ void sb_http_resp_release(struct sb_http_resp *r)
 	buf_release(&r->body);
 }
 
-static void sb_http_set_err(struct buf *err, const char *fmt, ...)
-	__attribute__((format(printf, 2, 3)));
-static void sb_http_set_err(struct buf *err, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (!err)
-		return;
-	buf_reset(err);
-	va_start(ap, fmt);
-	buf_vaddf(err, fmt, ap);
-	va_end(ap);
-}
-
 /* ---- public helpers ------------------------------------------------------ */
 
 static int sb_http_unreserved(unsigned char c)
@@ -225,36 +211,6 @@ int sb_http_escape_path(struct buf *out, const char *s, size_t n)
 	return r;
 }
 
-/* Decodes one well-formed UTF-8 sequence at p; 0 if malformed. */
-static size_t sb_http_utf8(const unsigned char *p, size_t left, uint32_t *cp)
-{
-	size_t len, i;
-
-	if (p[0] < 0x80) {
-		*cp = p[0];
-		return 1;
-	}
-	if (p[0] >= 0xc2 && p[0] <= 0xdf)
-		len = 2, *cp = p[0] & 0x1f;
-	else if (p[0] >= 0xe0 && p[0] <= 0xef)
-		len = 3, *cp = p[0] & 0x0f;
-	else if (p[0] >= 0xf0 && p[0] <= 0xf4)
-		len = 4, *cp = p[0] & 0x07;
-	else
-		return 0;
-	if (left < len)
-		return 0;
-	for (i = 1; i < len; i++) {
-		if ((p[i] & 0xc0) != 0x80)
-			return 0;
-		*cp = (*cp << 6) | (p[i] & 0x3f);
-	}
-	if ((len == 3 && *cp < 0x800) || (len == 4 && *cp < 0x10000) ||
-	    (*cp >= 0xd800 && *cp <= 0xdfff) || *cp > 0x10ffff)
-		return 0;
-	return len;
-}
-
 /* Code points that are invisible or reorder text on a terminal. */
 static int sb_http_deceptive(uint32_t cp)
 {
@@ -277,7 +233,7 @@ int sb_http_quote_name(struct buf *out, const char *s, size_t n)
 			i++;
 			continue;
 		}
-		len = sb_http_utf8(p + i, n - i, &cp);
+		len = utf8_seq(p + i, n - i, &cp);
 		if (len && cp >= 0x20 && cp != 0x7f && !sb_http_deceptive(cp)) {
 			r = buf_add(out, p + i, len);
 			i += len;
@@ -665,7 +621,7 @@ int sb_http_new(struct sb_http **hp, const struct sb_http_opts *o,
 
 	*hp = NULL;
 	if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
-		sb_http_set_err(err, "cannot initialise libcurl");
+		buf_seterr(err, "cannot initialise libcurl");
 		return -EIO;
 	}
 	h = calloc(1, sizeof(*h));
@@ -697,7 +653,7 @@ int sb_http_new(struct sb_http **hp, const struct sb_http_opts *o,
 	if (!h->multi) {
 		free(h);
 		curl_global_cleanup();
-		sb_http_set_err(err, "cannot create a curl multi handle");
+		buf_seterr(err, "cannot create a curl multi handle");
 		return -ENOMEM;
 	}
 	curl_multi_setopt(h->multi, CURLMOPT_MAXCONNECTS, (long)h->o.jobs * 2);
@@ -755,7 +711,7 @@ int sb_http_submit(struct sb_http *h, const struct sb_http_req *req,
 	if (xp)
 		*xp = NULL;
 	if (!req->method || !req->url) {
-		sb_http_set_err(err, "HTTP request without method or URL");
+		buf_seterr(err, "HTTP request without method or URL");
 		return -EINVAL;
 	}
 	x = calloc(1, sizeof(*x));
@@ -792,7 +748,7 @@ int sb_http_submit(struct sb_http *h, const struct sb_http_req *req,
 	return 0;
 nomem:
 	sb_http_xfer_free(x);
-	sb_http_set_err(err, "out of memory");
+	buf_seterr(err, "out of memory");
 	return -ENOMEM;
 }
 
@@ -1132,7 +1088,7 @@ int sb_http_run(struct sb_http *h, struct buf *err)
 	int still, left, timeout, progressed;
 
 	if (h->in_run) {
-		sb_http_set_err(err, "sb_http_run called from a callback");
+		buf_seterr(err, "sb_http_run called from a callback");
 		return -EBUSY;
 	}
 	h->in_run = 1;
@@ -1168,13 +1124,13 @@ int sb_http_run(struct sb_http *h, struct buf *err)
 			break;
 		if (h->running.n && h->running.n == h->npaused && !h->queued.n &&
 		    !h->waiting.n && !progressed) {
-			sb_http_set_err(err, "every transfer is paused and nothing can resume one");
+			buf_seterr(err, "every transfer is paused and nothing can resume one");
 			h->in_run = 0;
 			return -EDEADLK;
 		}
 		mc = curl_multi_perform(h->multi, &still);
 		if (mc != CURLM_OK) {
-			sb_http_set_err(err, "curl: %s", curl_multi_strerror(mc));
+			buf_seterr(err, "curl: %s", curl_multi_strerror(mc));
 			h->in_run = 0;
 			return -EIO;
 		}
@@ -1286,7 +1242,7 @@ int sb_http_do(struct sb_http *h, const struct sb_http_req *req,
 	if (rc < 0)
 		return rc;
 	if (!s.done) {
-		sb_http_set_err(err, "request did not finish");
+		buf_seterr(err, "request did not finish");
 		return -EIO;
 	}
 	return s.rc;

@@ -58,41 +58,6 @@ static void sb_json_ws(struct sb_json_parser *ps)
 		ps->off++;
 }
 
-/* Length of the valid UTF-8 sequence at p (1..4), or 0 if invalid. */
-static size_t sb_json_utf8_len(const unsigned char *p, size_t left)
-{
-	unsigned c = p[0];
-	size_t len, i;
-	uint32_t cp;
-
-	if (c < 0x80)
-		return 1;
-	if (c >= 0xc2 && c <= 0xdf) {
-		len = 2;
-		cp = c & 0x1f;
-	} else if (c >= 0xe0 && c <= 0xef) {
-		len = 3;
-		cp = c & 0x0f;
-	} else if (c >= 0xf0 && c <= 0xf4) {
-		len = 4;
-		cp = c & 0x07;
-	} else {
-		return 0;
-	}
-	if (left < len)
-		return 0;
-	for (i = 1; i < len; i++) {
-		if ((p[i] & 0xc0) != 0x80)
-			return 0;
-		cp = (cp << 6) | (p[i] & 0x3f);
-	}
-	/* overlong, surrogate or beyond U+10FFFF */
-	if ((len == 3 && cp < 0x800) || (len == 4 && cp < 0x10000) ||
-	    (cp >= 0xd800 && cp <= 0xdfff) || cp > 0x10ffff)
-		return 0;
-	return len;
-}
-
 static int sb_json_put_utf8(struct buf *b, uint32_t cp)
 {
 	unsigned char u[4];
@@ -123,22 +88,16 @@ static int sb_json_put_utf8(struct buf *b, uint32_t cp)
 static int sb_json_hex4(struct sb_json_parser *ps, uint32_t *v)
 {
 	size_t i;
-	unsigned c;
+	int d;
 
 	if (ps->n - ps->off < 4)
 		return sb_json_fail(ps, "short \\u escape");
 	*v = 0;
 	for (i = 0; i < 4; i++) {
-		c = ps->p[ps->off + i];
-		*v <<= 4;
-		if (c >= '0' && c <= '9')
-			*v |= c - '0';
-		else if (c >= 'a' && c <= 'f')
-			*v |= c - 'a' + 10;
-		else if (c >= 'A' && c <= 'F')
-			*v |= c - 'A' + 10;
-		else
+		d = hex_digit(ps->p[ps->off + i]);
+		if (d < 0)
 			return sb_json_fail(ps, "bad \\u escape");
+		*v = *v << 4 | (uint32_t)d;
 	}
 	ps->off += 4;
 	return 0;
@@ -164,7 +123,7 @@ static int sb_json_string(struct sb_json_parser *ps, struct buf *out)
 		if (c < 0x20)
 			return sb_json_fail(ps, "control character in string");
 		if (c != '\\') {
-			len = sb_json_utf8_len(ps->p + ps->off, ps->n - ps->off);
+			len = utf8_seq(ps->p + ps->off, ps->n - ps->off, NULL);
 			if (!len)
 				return sb_json_fail(ps, "invalid UTF-8");
 			r = buf_add(out, ps->p + ps->off, len);
@@ -518,6 +477,19 @@ const char *sb_json_get_str(const struct sb_json *j, const char *key)
 	return sb_json_str(sb_json_get(j, key), NULL);
 }
 
+char *sb_json_get_strdup(const struct sb_json *j, const char *key, int *err)
+{
+	const char *s = sb_json_get_str(j, key);
+	char *d;
+
+	if (!s)
+		return NULL;
+	d = strdup(s);
+	if (!d)
+		*err = -ENOMEM;
+	return d;
+}
+
 int sb_json_int(const struct sb_json *j, int64_t *v)
 {
 	const char *s;
@@ -572,7 +544,7 @@ int sb_json_quote(struct buf *out, const char *s, size_t n)
 			r = buf_addf(out, "\\u%04x", c);
 			i++;
 		} else {
-			len = sb_json_utf8_len(p + i, n - i);
+			len = utf8_seq(p + i, n - i, NULL);
 			if (!len)
 				return -EILSEQ;
 			r = buf_add(out, p + i, len);

@@ -54,6 +54,10 @@ const struct sb_json *sb_json_get(const struct sb_json *j, const char *key);
 const char *sb_json_str(const struct sb_json *j, size_t *len);
 /* A member's string value, or NULL. */
 const char *sb_json_get_str(const struct sb_json *j, const char *key);
+/* A malloc'ed copy of a member's string value, or NULL when there is
+ * none.  On ENOMEM also sets *err = -ENOMEM; *err is left alone
+ * otherwise, so a row of calls can share one flag. */
+char *sb_json_get_strdup(const struct sb_json *j, const char *key, int *err);
 /* An integral number within int64 (also accepts a string of digits, as
  * Storage sends statusCode "404"): 0 or -EINVAL. */
 int sb_json_int(const struct sb_json *j, int64_t *v);

@@ -155,17 +155,6 @@ struct sb_multipart_partctx {
 	int has_name, has_filename, has_filename_ext;
 };
 
-static int sb_multipart_unhex(int c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 static int sb_multipart_disp_cb(void *ctx, const char *k, size_t kl, const char *v,
 			 size_t vl)
 {
@@ -200,8 +189,8 @@ static int sb_multipart_disp_cb(void *ctx, const char *k, size_t kl, const char 
 			if (v[i] == '%') {
 				if (vl - i < 3)
 					return -EBADMSG;
-				hi = sb_multipart_unhex((unsigned char)v[i + 1]);
-				lo = sb_multipart_unhex((unsigned char)v[i + 2]);
+				hi = hex_digit((unsigned char)v[i + 1]);
+				lo = hex_digit((unsigned char)v[i + 2]);
 				if (hi < 0 || lo < 0)
 					return -EBADMSG;
 				r = buf_addch(&pc->filename_ext, hi * 16 + lo);

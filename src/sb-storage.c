@@ -32,20 +32,6 @@ static void sb_storage_wipe(char *s)
 	}
 }
 
-static void sb_storage_seterr(struct buf *err, const char *fmt, ...)
-	__attribute__((format(printf, 2, 3)));
-static void sb_storage_seterr(struct buf *err, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (!err)
-		return;
-	buf_reset(err);
-	va_start(ap, fmt);
-	buf_vaddf(err, fmt, ap);
-	va_end(ap);
-}
-
 static void sb_storage_copyerr(struct buf *err, const struct buf *from)
 {
 	if (!err || !from || err == from)
@@ -62,12 +48,12 @@ int sb_storage_new(struct sb_storage **stp, struct sb_http *h, const char *url,
 
 	*stp = NULL;
 	if (!url || !*url || !service_key || !*service_key) {
-		sb_storage_seterr(err, "Storage needs a URL and a service role key");
+		buf_seterr(err, "Storage needs a URL and a service role key");
 		return -EINVAL;
 	}
 	for (i = 0; service_key[i]; i++)
 		if ((unsigned char)service_key[i] < 0x21 || service_key[i] == 0x7f) {
-			sb_storage_seterr(err, "the service role key holds spaces or control characters");
+			buf_seterr(err, "the service role key holds spaces or control characters");
 			return -EINVAL;
 		}
 	st = calloc(1, sizeof(*st));
@@ -145,19 +131,6 @@ static int sb_storage_url(const struct sb_storage *st, struct buf *u,
 	return r;
 }
 
-static char *sb_storage_dupstr(const struct sb_json *j, const char *key, int *bad)
-{
-	const char *s = sb_json_get_str(j, key);
-	char *d;
-
-	if (!s)
-		return NULL;
-	d = strdup(s);
-	if (!d)
-		*bad = 1;
-	return d;
-}
-
 /* ---- buckets --------------------------------------------------------------- */
 
 void sb_storage_bucket_release(struct sb_storage_bucket *b)
@@ -194,8 +167,8 @@ static int sb_storage_bucket_from_json(struct sb_storage_bucket *b, const struct
 	memset(b, 0, sizeof(*b));
 	if (sb_json_type(j) != SB_JSON_OBJECT || !sb_json_get_str(j, "id"))
 		return -EBADMSG;
-	b->id = sb_storage_dupstr(j, "id", &bad);
-	b->name = sb_storage_dupstr(j, "name", &bad);
+	b->id = sb_json_get_strdup(j, "id", &bad);
+	b->name = sb_json_get_strdup(j, "name", &bad);
 	if (!b->name && !bad)
 		b->name = strdup(b->id);
 	b->is_public = sb_json_bool(sb_json_get(j, "public")) == 1;
@@ -209,9 +182,9 @@ static int sb_storage_bucket_from_json(struct sb_storage_bucket *b, const struct
 		if (sb_json_write(&t, v) < 0 || !(b->allowed_mime_types = buf_detach(&t, NULL)))
 			bad = 1;
 	}
-	b->type = sb_storage_dupstr(j, "type", &bad);
-	b->created_at = sb_storage_dupstr(j, "created_at", &bad);
-	b->updated_at = sb_storage_dupstr(j, "updated_at", &bad);
+	b->type = sb_json_get_strdup(j, "type", &bad);
+	b->created_at = sb_json_get_strdup(j, "created_at", &bad);
+	b->updated_at = sb_json_get_strdup(j, "updated_at", &bad);
 	buf_reset(&t);
 	if (sb_json_write(&t, j) < 0 || !(b->json = buf_detach(&t, NULL)))
 		bad = 1;
@@ -249,8 +222,8 @@ static int sb_storage_call(struct sb_storage *st, const char *method,
 	if (r == 0 && answer) {
 		r = sb_json_parse(answer, resp.body.data, resp.body.len, &perr);
 		if (r < 0)
-			sb_storage_seterr(err, "%s: unexpected answer (%s)", what,
-					  (const char *)perr.data);
+			buf_seterr(err, "%s: unexpected answer (%s)", what,
+				   (const char *)perr.data);
 	}
 	sb_http_resp_release(&resp);
 	buf_release(&perr);
@@ -275,7 +248,7 @@ int sb_storage_buckets(struct sb_storage *st, struct sb_storage_bucket **out,
 	if (r < 0)
 		goto out;
 	if (sb_json_type(j) != SB_JSON_ARRAY) {
-		sb_storage_seterr(err, "bucket list: the answer is not an array");
+		buf_seterr(err, "bucket list: the answer is not an array");
 		r = -EBADMSG;
 		goto out;
 	}
@@ -288,7 +261,7 @@ int sb_storage_buckets(struct sb_storage *st, struct sb_storage_bucket **out,
 	for (i = 0; i < cnt; i++) {
 		r = sb_storage_bucket_from_json(&bs[i], sb_json_at(j, i));
 		if (r < 0) {
-			sb_storage_seterr(err, "bucket list: entry %zu is malformed", i);
+			buf_seterr(err, "bucket list: entry %zu is malformed", i);
 			sb_storage_buckets_free(bs, i);
 			bs = NULL;
 			goto out;
@@ -319,7 +292,7 @@ int sb_storage_bucket_get(struct sb_storage *st, const char *id,
 	if (r == 0) {
 		r = sb_storage_bucket_from_json(out, j);
 		if (r == -EBADMSG)
-			sb_storage_seterr(err, "%s: malformed answer", (const char *)what.data);
+			buf_seterr(err, "%s: malformed answer", (const char *)what.data);
 	}
 	sb_json_free(j);
 	buf_release(&url);
@@ -382,7 +355,7 @@ static int sb_storage_bucket_write(struct sb_storage *st,
 	int r;
 
 	if (!b->id || !*b->id) {
-		sb_storage_seterr(err, "a bucket needs an id");
+		buf_seterr(err, "a bucket needs an id");
 		return -EINVAL;
 	}
 	r = sb_storage_what(&what, "bucket", b->id, NULL);
@@ -392,9 +365,9 @@ static int sb_storage_bucket_write(struct sb_storage *st,
 	if (r == 0) {
 		r = sb_storage_bucket_body(&body, b, create);
 		if (r == -EINVAL || r == -EILSEQ)
-			sb_storage_seterr(err, "%s: invalid configuration (allowed_mime_types "
-					  "must be a JSON array, names UTF-8)",
-					  (const char *)what.data);
+			buf_seterr(err, "%s: invalid configuration (allowed_mime_types "
+				   "must be a JSON array, names UTF-8)",
+				   (const char *)what.data);
 	}
 	if (r == 0)
 		r = sb_storage_call(st, create ? "POST" : "PUT", (const char *)url.data,
@@ -711,18 +684,18 @@ int sb_storage_info(struct sb_storage *st, const char *bucket,
 	if (r < 0)
 		goto out;
 	if (sb_json_type(j) != SB_JSON_OBJECT) {
-		sb_storage_seterr(err, "%s: malformed info", (const char *)what.data);
+		buf_seterr(err, "%s: malformed info", (const char *)what.data);
 		r = -EBADMSG;
 		goto out;
 	}
 	if (sb_json_int(sb_json_get(j, "size"), &size) < 0 || size < 0)
 		size = 0;
 	out->size = (uint64_t)size;
-	out->id = sb_storage_dupstr(j, "id", &bad);
-	out->etag = sb_storage_dupstr(j, "etag", &bad);
-	out->content_type = sb_storage_dupstr(j, "content_type", &bad);
-	out->cache_control = sb_storage_dupstr(j, "cache_control", &bad);
-	out->last_modified = sb_storage_dupstr(j, "last_modified", &bad);
+	out->id = sb_json_get_strdup(j, "id", &bad);
+	out->etag = sb_json_get_strdup(j, "etag", &bad);
+	out->content_type = sb_json_get_strdup(j, "content_type", &bad);
+	out->cache_control = sb_json_get_strdup(j, "cache_control", &bad);
+	out->last_modified = sb_json_get_strdup(j, "last_modified", &bad);
 	md = sb_json_get(j, "metadata");
 	if (md && !sb_json_is_null(md)) {
 		if (sb_json_write(&t, md) < 0 || !(out->metadata_json = buf_detach(&t, NULL)))
@@ -1003,7 +976,7 @@ int sb_storage_download_many(struct sb_storage *st,
 		r = d.rc;
 		sb_storage_copyerr(err, &d.err);
 	} else if (r == 0 && d.head != d.n) {
-		sb_storage_seterr(err, "downloads stopped before the end");
+		buf_seterr(err, "downloads stopped before the end");
 		r = -EIO;
 	}
 	for (i = 0; i < d.window; i++)
@@ -1051,8 +1024,8 @@ int sb_storage_upload(struct sb_storage *st, const char *bucket,
 		return r;
 	if ((u->content_type && !sb_storage_header_ok(u->content_type)) ||
 	    (u->cache_control && !sb_storage_header_ok(u->cache_control))) {
-		sb_storage_seterr(err, "%s: content type or cache-control holds control "
-				  "characters", (const char *)what.data);
+		buf_seterr(err, "%s: content type or cache-control holds control "
+			   "characters", (const char *)what.data);
 		r = -EINVAL;
 		goto out;
 	}
@@ -1073,8 +1046,8 @@ int sb_storage_upload(struct sb_storage *st, const char *bucket,
 		/* user metadata travels as base64 JSON in x-metadata */
 		if (sb_json_parse(&mj, u->metadata_json, strlen(u->metadata_json), NULL) < 0 ||
 		    sb_json_type(mj) != SB_JSON_OBJECT || sb_json_write(&mdc, mj) < 0) {
-			sb_storage_seterr(err, "%s: user metadata is not a JSON object",
-					  (const char *)what.data);
+			buf_seterr(err, "%s: user metadata is not a JSON object",
+				   (const char *)what.data);
 			r = -EINVAL;
 			goto out;
 		}
@@ -1109,8 +1082,8 @@ int sb_storage_upload(struct sb_storage *st, const char *bucket,
 	r = sb_http_do(st->h, &req, &resp, err);
 	if (r == 0 && (sb_json_parse(&ans, resp.body.data, resp.body.len, NULL) < 0 ||
 		       !sb_json_get_str(ans, "Key"))) {
-		sb_storage_seterr(err, "%s: unexpected answer to the upload",
-				  (const char *)what.data);
+		buf_seterr(err, "%s: unexpected answer to the upload",
+			   (const char *)what.data);
 		r = -EBADMSG;
 	}
 	sb_http_resp_release(&resp);
@@ -1150,8 +1123,8 @@ int sb_storage_delete(struct sb_storage *st, const char *bucket,
 				r = sb_json_quote(&body, names[i + k], strlen(names[i + k]));
 		}
 		if (r == -EILSEQ) {
-			sb_storage_seterr(err, "%s: a name is not valid UTF-8",
-					  (const char *)what.data);
+			buf_seterr(err, "%s: a name is not valid UTF-8",
+				   (const char *)what.data);
 			r = -EINVAL;
 			break;
 		}
@@ -1162,8 +1135,8 @@ int sb_storage_delete(struct sb_storage *st, const char *bucket,
 					    (const char *)what.data, &ans, err);
 		if (r == 0) {
 			if (sb_json_type(ans) != SB_JSON_ARRAY) {
-				sb_storage_seterr(err, "%s: unexpected answer",
-						  (const char *)what.data);
+				buf_seterr(err, "%s: unexpected answer",
+					   (const char *)what.data);
 				r = -EBADMSG;
 			}
 			done += sb_json_len(ans);

@@ -172,19 +172,17 @@ static const char *const *snap_db_list(struct buf *b)
 	return (const char *const *)b->data;
 }
 
-/* The URL from the .env file; 1 found, 0 not, or an exit code < 0 as
+/* The URL from an .env file; 1 found, 0 not, or an exit code < 0 as
  * -CLI_EXIT_* (message printed). */
-static int snap_db_from_env_file(struct snap_db *d, struct cli *c)
+static int snap_db_url_file(struct cli *c, const char *path, int must,
+			    struct buf *url)
 {
 	static const char *const keys[] = { "VAULT_DB_URL", "SUPABASE_DB_URL" };
 	struct buf err = BUF_INIT;
-	const char *path = d->env_file ? d->env_file : ".env";
 	int exposed = 0, r = 0;
 
-	if (!d->env_file && access(path, F_OK) < 0)
-		return 0;
 	for (size_t i = 0; i < 2 && r == 0; i++)
-		r = dotenv_file_get(path, keys[i], &d->url, &exposed, &err);
+		r = dotenv_file_get(path, keys[i], url, &exposed, &err);
 	if (r < 0) {
 		cli_error(c, "cannot read the database URL from %s",
 			  (const char *)err.data);
@@ -192,25 +190,53 @@ static int snap_db_from_env_file(struct snap_db *d, struct cli *c)
 		return -CLI_EXIT_ERROR;
 	}
 	buf_release(&err);
-	if (r == 0 && d->env_file && !d->optional) {
+	if (r == 0 && must) {
 		cli_error(c, "%s sets neither VAULT_DB_URL nor SUPABASE_DB_URL",
 			  path);
 		return -CLI_EXIT_ERROR;
 	}
-	if (r == 1) {
-		buf_addstr(&d->env_path, path);
-		d->url_from = (const char *)d->env_path.data;
-		if (exposed)
-			cli_warn(c, "%s holds a database password but is readable by group or others (chmod 600 %s)",
-				 path, path);
-	}
+	if (r == 1 && exposed)
+		cli_warn(c, "%s holds a database password but is readable by group or others (chmod 600 %s)",
+			 path, path);
 	return r;
+}
+
+int snap_db_url(struct cli *c, const char *env_file, int must,
+		struct buf *url, struct buf *from)
+{
+	static const char *const vars[] = { "VAULT_DB_URL", "SUPABASE_DB_URL" };
+	const char *v;
+	int r;
+
+	/* an explicit --env-file is what the user asked for */
+	if (env_file) {
+		r = snap_db_url_file(c, env_file, must, url);
+		if (r == 1 && from && buf_addstr(from, env_file) < 0)
+			goto oom;
+		return r;
+	}
+	for (size_t i = 0; i < 2; i++) {
+		if (!(v = getenv(vars[i])) || !*v)
+			continue;
+		if (buf_addstr(url, v) < 0 ||
+		    (from && buf_addf(from, "$%s", vars[i]) < 0))
+			goto oom;
+		return 1;
+	}
+	if (access(".env", F_OK) < 0)
+		return 0;
+	r = snap_db_url_file(c, ".env", 0, url);
+	if (r == 1 && from && buf_addstr(from, ".env") < 0)
+		goto oom;
+	return r;
+oom:
+	cli_error(c, "out of memory");
+	return -CLI_EXIT_ERROR;
 }
 
 int snap_db_resolve(struct snap_db *d, struct cli *c, size_t npaths,
 		    int use_stdin)
 {
-	const char *v;
 	int r;
 
 	if (!d->want && npaths == 0 && !use_stdin)
@@ -222,19 +248,14 @@ int snap_db_resolve(struct snap_db *d, struct cli *c, size_t npaths,
 	}
 	if (use_stdin)
 		return cli_usage_error(c, "'-' (standard input) cannot be combined with --db");
-	/* an explicit --env-file is what the user asked for */
-	if (!d->url_from && !d->env_file && (v = getenv("VAULT_DB_URL")) && *v) {
-		buf_addstr(&d->url, v);
-		d->url_from = "$VAULT_DB_URL";
-	}
-	if (!d->url_from && !d->env_file && (v = getenv("SUPABASE_DB_URL")) && *v) {
-		buf_addstr(&d->url, v);
-		d->url_from = "$SUPABASE_DB_URL";
-	}
 	if (!d->url_from) {
-		r = snap_db_from_env_file(d, c);
+		buf_reset(&d->env_path);
+		r = snap_db_url(c, d->env_file, !d->optional, &d->url,
+				&d->env_path);
 		if (r < 0)
 			return -r;
+		if (r == 1)
+			d->url_from = (const char *)d->env_path.data;
 	}
 	if (!d->url_from && d->optional) {
 		d->want = 0;	/* Storage / functions only */

@@ -24,6 +24,17 @@
 
 struct repo_writer;
 
+/*
+ * The database URL when --db is not given, in the order above (env_file:
+ * --env-file, or NULL; when it sets neither key, an error unless must is
+ * 0), for `vault snapshot`, `vault restore` and `vault rollback` alike.
+ * The URL is appended to url (wipe it); from (may be NULL) gets where it
+ * came from ("$VAULT_DB_URL", a file).  1 found, 0 not, or an exit code
+ * < 0 as -CLI_EXIT_* (message printed).
+ */
+int snap_db_url(struct cli *c, const char *env_file, int must,
+		struct buf *url, struct buf *from);
+
 /* Long options, to be listed in cmd-snapshot's option table. */
 enum {
 	SNAP_DB_OPT_DB = CLI_OPT_FIRST_VERB + 0x40,

@@ -95,6 +95,21 @@ test_expect_success 'the safety snapshot is in the repository, tagged safety' '
 		"map(select(.id == \$id and (.tags | index(\"safety\")))) | length == 1"
 '
 
+test_expect_success 'latest (and --at) skip the safety snapshot; the plan names the pick' '
+	sid=$(jq -r .safety_snapshot clean.json) &&
+	test "$(vault list --json | jq -r ".[-1].id")" = "$sid" &&
+	vault restore latest --db "dbname=d1" --table public.profiles --mode clean \
+		--dry-run >latest.out &&
+	grep "^Snapshot $(cat snapid) (latest, safety snapshots skipped)" latest.out &&
+	! grep -q "$sid" latest.out &&
+	vault restore --at "2999-01-01" --db "dbname=d1" --table public.profiles \
+		--mode clean --dry-run >at.out &&
+	grep "^Snapshot $(cat snapid) (the newest at or before --at" at.out &&
+	vault restore "$sid" --db "dbname=d1" --table public.profiles --mode clean \
+		--dry-run >byid.out &&
+	grep "^Snapshot $sid\$" byid.out
+'
+
 test_expect_success 'rollback brings the table back byte for byte' '
 	test_must_fail_with 2 "rollback changes database .d1.: pass --yes" \
 		vault rollback --db "dbname=d1" &&
@@ -106,12 +121,31 @@ test_expect_success 'rollback brings the table back byte for byte' '
 	test_cmp d1.sorted d1.back
 '
 
-# Known gap: the safety snapshot is a table-filtered capture, and pg_dump
-# leaves publication memberships out of such dumps, so a rollback that
-# recreates the table loses "ALTER PUBLICATION ... ADD TABLE".
-test_expect_failure 'rollback keeps the table in its publication' '
+# The safety snapshot is a table-filtered capture, which pg_dump leaves
+# publication memberships out of: the clean restore the rollback is
+# puts them back itself.
+test_expect_success 'rollback keeps the table in its publication' '
 	grep "^ALTER PUBLICATION.*public.profiles" d1.before &&
-	dump_all d1 | grep "^ALTER PUBLICATION.*public.profiles"
+	dump_all d1 | grep "^ALTER PUBLICATION.*public.profiles" &&
+	dump_all d1 | sort >d1.back2 && sort d1.before >d1.sorted2 &&
+	test_cmp d1.sorted2 d1.back2
+'
+
+test_expect_success 'rollback drops the tables the restore created' '
+	copy_db fx d4 &&
+	db_psql d4 -c "DROP TABLE public.todos CASCADE" &&
+	dump_all d4 | sort >d4.before &&
+	vault restore "$(cat snapid)" --db "dbname=d4" --table public.profiles \
+		--table public.todos --mode clean --yes --json >created.json &&
+	jq -e "[.tables[] | select(.created) | .name] == [\"todos\"]" created.json &&
+	test "$(db_psql d4 -c "select count(*) from public.todos")" = \
+		"$(db_psql fx -c "select count(*) from public.todos")" &&
+	vault rollback --db "dbname=d4" --dry-run >rb4.plan &&
+	grep "drop public.todos (the restore created it)" rb4.plan &&
+	vault rollback --db "dbname=d4" --yes --json >rb4.json &&
+	jq -e ".status == \"ok\" and ([.tables[] | select(.load == \"drop\") | .name] == [\"todos\"])" rb4.json &&
+	dump_all d4 | sort >d4.after &&
+	test_cmp d4.before d4.after
 '
 
 test_expect_success 'merge adds missing rows and keeps existing ones' '
@@ -158,6 +192,24 @@ test_expect_success 'vault restores lists every restore, the failed one too' '
 test_expect_success 'restore logs are encrypted at rest' '
 	ls "$VAULT_REPO"/restores/*.json >files && test -s files &&
 	! grep -l "todos" $(cat files)
+'
+
+# data.sql streams from the repository into COPY: a ~200 MB table
+# restores within a memory cap far below its size.
+test_expect_success 'a table much larger than the memory cap restores in bounded memory' '
+	db_create big &&
+	db_psql big -c "CREATE TABLE public.big (id integer PRIMARY KEY, pad text);
+		INSERT INTO public.big SELECT g, repeat('"'"'x'"'"', 200)
+		FROM generate_series(1, 1000000) g" &&
+	vault snapshot --db "dbname=big" --tag big >/dev/null &&
+	vault list --json | jq -r "map(select(.tags | index(\"big\"))) | .[0].id" >bigid &&
+	db_create big2 &&
+	/usr/bin/time -f %M -o big.rss "$VAULT" restore "$(cat bigid)" --db "dbname=big2" \
+		--json >big.json &&
+	jq -e ".status == \"ok\" and .verification == \"ok\"" big.json &&
+	test "$(db_psql big2 -c "select count(*) from public.big")" = 1000000 &&
+	rss=$(tail -n 1 big.rss) && echo "peak RSS ${rss} KiB" &&
+	test "$rss" -lt 65536
 '
 
 test_done

@@ -245,6 +245,65 @@ static void test_hex(void)
 	ok(hex[0] == '\0', "hex of nothing is empty");
 }
 
+static void test_hex_digit(void)
+{
+	is_int(hex_digit('0'), 0, "hex_digit 0");
+	is_int(hex_digit('9'), 9, "hex_digit 9");
+	is_int(hex_digit('a'), 10, "hex_digit a");
+	is_int(hex_digit('F'), 15, "hex_digit F");
+	is_int(hex_digit('g'), -1, "hex_digit g is not one");
+	is_int(hex_digit('/'), -1, "hex_digit / is not one");
+	is_int(hex_digit(0xe9), -1, "hex_digit of a high byte is not one");
+	is_int(hex_digit(-1), -1, "hex_digit of EOF is not one");
+}
+
+static void test_utf8(void)
+{
+	static const struct {
+		const char *s;
+		size_t n, len;
+		uint32_t cp;
+	} t[] = {
+		{ "A", 1, 1, 'A' },
+		{ "\xc3\xa9", 2, 2, 0xe9 },
+		{ "\xe2\x82\xac", 3, 3, 0x20ac },
+		{ "\xf0\x9f\x98\x80", 4, 4, 0x1f600 },
+		{ "\xf4\x8f\xbf\xbf", 4, 4, 0x10ffff },
+		{ "\xc3\xa9", 1, 0, 0 },		/* truncated */
+		{ "\xc3\x28", 2, 0, 0 },		/* bad continuation */
+		{ "\xc0\xaf", 2, 0, 0 },		/* overlong */
+		{ "\xe0\x80\xaf", 3, 0, 0 },	/* overlong */
+		{ "\xf0\x80\x80\xaf", 4, 0, 0 },	/* overlong */
+		{ "\xed\xa0\x80", 3, 0, 0 },	/* surrogate */
+		{ "\xf4\x90\x80\x80", 4, 0, 0 },	/* past U+10FFFF */
+		{ "\x80", 1, 0, 0 },		/* lone continuation */
+		{ "\xff", 1, 0, 0 },
+	};
+
+	for (size_t i = 0; i < sizeof(t) / sizeof(t[0]); i++) {
+		uint32_t cp = 0;
+		size_t len = utf8_seq((const uint8_t *)t[i].s, t[i].n, &cp);
+
+		ok(len == t[i].len && (len == 0 || cp == t[i].cp),
+		   "utf8_seq case %zu: length %zu, U+%04X", i, len, (unsigned)cp);
+	}
+	is_int((int)utf8_seq((const uint8_t *)"\xe2\x82\xac", 3, NULL), 3,
+	       "utf8_seq without a code point");
+}
+
+static void test_seterr(void)
+{
+	struct buf err = BUF_INIT;
+
+	buf_addstr(&err, "old text");
+	buf_seterr(&err, "%s: %d", "bad", 42);
+	ok(err.len == 7 && strcmp((const char *)err.data, "bad: 42") == 0,
+	   "buf_seterr replaces the text");
+	buf_seterr(NULL, "%s", "nowhere");
+	ok(1, "buf_seterr(NULL) is a no-op");
+	buf_release(&err);
+}
+
 int main(void)
 {
 	test_basics();
@@ -253,5 +312,8 @@ int main(void)
 	test_varint();
 	test_bytes();
 	test_hex();
+	test_hex_digit();
+	test_utf8();
+	test_seterr();
 	return done_testing();
 }
