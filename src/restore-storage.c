@@ -1277,11 +1277,11 @@ static int rst_parse(struct cli *c, int argc, char **argv, struct rst_args *a,
 
 				if (n == 7 && !strncmp(p, "storage", 7))
 					a->storage = 1;
-				else if (n == 9 && !strncmp(p, "functions", 9) && !rollback)
+				else if (n == 9 && !strncmp(p, "functions", 9))
 					a->functions = 1;
 				else
 					return cli_usage_error(c, "--only: '%.*s' cannot be combined with %s (the database restore is a separate run)",
-							       (int)n, p, rollback ? "a storage rollback" : "storage or functions");
+							       (int)n, p, rollback ? "a storage or functions rollback" : "storage or functions");
 				p += n + (p[n] == ',');
 			}
 			break;
@@ -1368,6 +1368,10 @@ static int rst_env(struct cli *c, const struct rst_args *a, struct sb_env *env)
 		sb_env_release(env);
 		return cli_usage_error(c, "a functions restore needs SUPABASE_ACCESS_TOKEN and SUPABASE_PROJECT_REF (environment, .env or --env-file)");
 	}
+	/* the same warning as vault snapshot: the keys write the project */
+	if (env->env_file && env->env_file_exposed)
+		cli_warn(c, "%s holds Supabase keys but is readable by group or others (chmod 600 %s)",
+			 env->env_file, env->env_file);
 	return 0;
 }
 
@@ -1419,8 +1423,16 @@ int restore_storage_cmd(struct cli *c, int argc, char **argv)
 		ret = rst_storage(&s, rid, &sj, &changed);
 	if (ret == CLI_EXIT_OK && a.functions) {
 		changed |= !a.dry_run;
-		ret = restore_functions_run(c, s.r, id, &env, a.fns.v, a.fns.n,
-					    a.dry_run, &fj);
+		struct restore_functions_opts fo;
+
+		memset(&fo, 0, sizeof(fo));
+		fo.slugs = a.fns.v;
+		fo.nslugs = a.fns.n;
+		fo.dry_run = a.dry_run;
+		fo.safety = a.safety;
+		fo.rid = rid;
+		fo.source = env.api_url;
+		ret = restore_functions_run(c, s.r, id, &env, &fo, &fj);
 	}
 	if (a.dry_run && ret == CLI_EXIT_OK)
 		printf("dry run: nothing was changed\n");
@@ -1441,6 +1453,7 @@ out:
 
 struct rst_find {
 	const char *target, *want;
+	int storage, functions;		/* which parts the rollback undoes */
 	char id[REPO_RESTORE_ID_SIZE];
 	struct buf doc;
 	int found;
@@ -1451,6 +1464,7 @@ static int rst_find_cb(void *ctx, const char *id, const char *doc, size_t n)
 	struct rst_find *f = ctx;
 	struct sb_json *j = NULL;
 	const char *k, *t, *st;
+	const struct sb_json *fn;
 	int use;
 
 	if (f->want && strcmp(f->want, id))
@@ -1460,8 +1474,12 @@ static int rst_find_cb(void *ctx, const char *id, const char *doc, size_t n)
 	k = sb_json_get_str(j, "kind");
 	t = sb_json_get_str(j, "target");
 	st = sb_json_get_str(j, "status");
-	use = k && !strcmp(k, "storage") && t && !strcmp(t, f->target) &&
-		sb_json_get(j, "storage") && sb_json_get(sb_json_get(j, "storage"), "added") &&
+	fn = sb_json_get(j, "functions");
+	/* only restores carry "added" / "created": rollbacks are skipped */
+	use = k && !strcmp(k, "storage") &&
+		(t ? f->target && !strcmp(t, f->target) : !f->target) &&
+		((f->storage && sb_json_get(sb_json_get(j, "storage"), "added")) ||
+		 (f->functions && sb_json_get(fn, "created"))) &&
 		(f->want || (st && strcmp(st, "failed")));
 	sb_json_free(j);
 	if (!use)
@@ -1481,12 +1499,13 @@ int restore_storage_rollback(struct cli *c, int argc, char **argv)
 	struct rst_find f;
 	struct sb_env env;
 	struct sb_json *j = NULL;
-	const struct sb_json *added, *sto;
+	const struct sb_json *added, *sto, *fn, *fcreated;
+	const char **drop = NULL;
 	struct buf sj = BUF_INIT, fj = BUF_INIT, err = BUF_INIT;
 	char rid[REPO_RESTORE_ID_SIZE];
 	const char *safety;
 	int64_t t0 = (int64_t)time(NULL);
-	int ret, e, changed = 0, have_env = 0;
+	int ret, e, changed = 0, have_env = 0, do_fn;
 
 	memset(&a, 0, sizeof(a));
 	memset(&s, 0, sizeof(s));
@@ -1510,14 +1529,16 @@ int restore_storage_rollback(struct cli *c, int argc, char **argv)
 		goto out;
 	f.target = env.storage_url;
 	f.want = a.restore;
+	f.storage = a.storage;
+	f.functions = a.functions;
 	e = repo_restore_list(s.r, rst_find_cb, &f, &err);
 	if (e < 0) {
 		cli_fail(c, e, &err, "cannot read the restore logs");
 		goto out;
 	}
 	if (!f.found) {
-		cli_error(c, a.restore ? "restore %s is not a storage restore into %s" :
-			  "no storage restore into %s to roll back%s",
+		cli_error(c, a.restore ? "restore %s is not a storage or functions restore into %s" :
+			  "no storage or functions restore into %s to roll back%s",
 			  a.restore ? a.restore : env.storage_url,
 			  a.restore ? env.storage_url : "");
 		goto out;
@@ -1526,7 +1547,14 @@ int restore_storage_rollback(struct cli *c, int argc, char **argv)
 		goto out;
 	sto = sb_json_get(j, "storage");
 	added = sb_json_get(sto, "added");
-	safety = sb_json_get_str(j, "safety_snapshot");
+	safety = added && a.storage ? sb_json_get_str(j, "safety_snapshot") : NULL;
+	fn = sb_json_get(j, "functions");
+	fcreated = sb_json_get(fn, "created");
+	/* a storage rollback also undoes the log's functions part when the
+	 * Management API settings are there */
+	do_fn = fcreated && (a.functions || sb_env_has_functions(&env));
+	if (!a.storage)
+		added = NULL;
 	/* the objects the restore added go; the safety snapshot's come back */
 	s.nextra = sb_json_len(added);
 	if (s.nextra && !(s.extra_del = calloc(s.nextra, sizeof(*s.extra_del)))) {
@@ -1551,12 +1579,17 @@ int restore_storage_rollback(struct cli *c, int argc, char **argv)
 	s.yes = a.yes;
 	s.env = &env;
 	s.rollback_of = f.id;
-	if (!safety && !s.nextra) {
+	s.snap_id = sb_json_get_str(j, "snapshot");
+	if (!safety && !s.nextra && (!do_fn || (!sb_json_get_str(fn, "safety_snapshot") &&
+						!sb_json_len(fcreated)))) {
 		printf("restore %s changed nothing that a rollback could undo\n", f.id);
 		ret = CLI_EXIT_OK;
 		goto out;
 	}
-	if (safety) {
+	ret = CLI_EXIT_OK;
+	if (!safety && !s.nextra) {
+		/* no storage part to undo */
+	} else if (safety) {
 		s.snap_id = safety;
 		ret = rst_storage(&s, rid, &sj, &changed);
 	} else {
@@ -1571,11 +1604,37 @@ int restore_storage_rollback(struct cli *c, int argc, char **argv)
 		s.nbuckets_sel = 0;
 		ret = rst_storage(&s, rid, &sj, &changed);
 	}
+	/* functions: the overwritten ones come back, the created ones go */
+	if (ret == CLI_EXIT_OK && do_fn) {
+		struct restore_functions_opts fo;
+		size_t nd = sb_json_len(fcreated);
+
+		if (!(drop = calloc(nd + 1, sizeof(*drop)))) {
+			cli_error(c, "out of memory");
+			ret = CLI_EXIT_ERROR;
+			goto out;
+		}
+		for (size_t i = 0; i < nd; i++)
+			if (!(drop[i] = sb_json_str(sb_json_at(fcreated, i), NULL))) {
+				cli_error(c, "restore log %s is damaged", f.id);
+				ret = CLI_EXIT_ERROR;
+				goto out;
+			}
+		memset(&fo, 0, sizeof(fo));
+		fo.dry_run = a.dry_run;
+		fo.rollback = 1;
+		fo.drop = drop;
+		fo.ndrop = nd;
+		changed |= !a.dry_run;
+		ret = restore_functions_run(c, s.r, sb_json_get_str(fn, "safety_snapshot"),
+					    &env, &fo, &fj);
+	}
 	if (a.dry_run && ret == CLI_EXIT_OK)
 		printf("dry run: nothing was changed\n");
-	if (!a.dry_run && (changed || sj.len))
+	if (!a.dry_run && (changed || sj.len || fj.len))
 		ret = rst_keep_log(&s, rid, "rollback", ret, &sj, &fj, t0);
 out:
+	free(drop);
 	free(s.extra_del);
 	s.extra_del = NULL;
 	rst_release(&s);

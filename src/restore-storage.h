@@ -29,7 +29,8 @@ int restore_storage_wanted(int argc, char **argv);
 
 /* `vault restore SNAP --only storage[,functions] ...` */
 int restore_storage_cmd(struct cli *c, int argc, char **argv);
-/* `vault rollback --only storage [--restore ID] [--yes] [--dry-run]` */
+/* `vault rollback --only storage[,functions] [--restore ID] [--yes]
+ * [--dry-run]`: functions via restore-functions.c */
 int restore_storage_rollback(struct cli *c, int argc, char **argv);
 
 #endif

@@ -1375,7 +1375,7 @@ static int rs_plan_warn(struct rs_plan *p)
 
 	if (p->jobs > 1)
 		r = rs_plan_pushf(&p->warnings, &p->nwarnings,
-				  "--jobs %d: this version loads over one connection, in one transaction",
+				  "--jobs %d: the rows still load over one connection, in the one transaction (other connections cannot write into tables it has not committed)",
 				  p->jobs);
 	for (size_t i = 0; i < p->ntables && r == 0; i++)
 		if (p->tables[i].skip)
@@ -1406,7 +1406,7 @@ int rs_plan_build(struct rs_plan **out, PGconn *c,
 	p->mode = o->mode;
 	p->on_conflict = o->on_conflict;
 	p->jobs = o->jobs;
-	p->strategy = "one transaction: DDL, rows (COPY), sequences and verification commit together or not at all";
+	p->strategy = "one transaction over one connection: DDL, rows (COPY), indexes after the rows, sequences and verification commit together or not at all";
 	rs_order_init(&p->order);
 	p->nsec = pg_ddl_count(src->ddl);
 	p->sec = calloc(p->nsec + 1, sizeof(*p->sec));

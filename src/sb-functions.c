@@ -589,3 +589,41 @@ out:
 	buf_release(&perr);
 	return r;
 }
+
+int sb_functions_delete(struct sb_functions *f, const char *slug, struct buf *err)
+{
+	struct buf url = BUF_INIT, what = BUF_INIT;
+	const char *hdrs[3];
+	struct sb_http_req req = { 0 };
+	struct sb_http_resp resp;
+	int r;
+
+	if (!slug || !*slug) {
+		buf_seterr(err, "a delete needs a slug");
+		return -EINVAL;
+	}
+	r = sb_functions_what(&what, slug);
+	if (r == 0)
+		r = sb_functions_url(f, &url, slug, NULL);
+	if (r < 0) {
+		if (r == -EILSEQ || r == -EINVAL)
+			buf_seterr(err, "function slugs must be UTF-8 without control characters");
+		r = r == -EILSEQ ? -EINVAL : r;
+		goto out;
+	}
+	hdrs[0] = f->hdr_auth;
+	hdrs[1] = "Accept: application/json";
+	hdrs[2] = NULL;
+	req.method = "DELETE";
+	req.url = (const char *)url.data;
+	req.headers = hdrs;
+	req.what = (const char *)what.data;
+	sb_functions_pace(f);
+	r = sb_http_do(f->h, &req, &resp, err);
+	if (r == 0)
+		sb_http_resp_release(&resp);
+out:
+	buf_release(&url);
+	buf_release(&what);
+	return r;
+}

@@ -7,6 +7,7 @@
  *                part per source file)
  *   deploy  POST /v1/projects/{ref}/functions/deploy?slug=S
  *                (multipart: a "metadata" part and "file" parts)
+ *   delete  DELETE /v1/projects/{ref}/functions/{slug}
  *
  * The API allows 60 requests a minute per token: calls are paced so no
  * window of that length holds more (sliding window), and a 429 is waited
@@ -95,6 +96,10 @@ struct sb_functions_deploy_req {
  * the function the API answered with. */
 int sb_functions_deploy(struct sb_functions *f, const struct sb_functions_deploy_req *d,
 			struct sb_functions_item *out, struct buf *err);
+
+/* Deletes a function (a rollback removes what a restore created);
+ * -ENOENT for an unknown slug. */
+int sb_functions_delete(struct sb_functions *f, const char *slug, struct buf *err);
 
 /*
  * Makes a served file name or path relative to its function (see above)

@@ -46,6 +46,8 @@ against its own expectations:
          by its deployed path /tmp/user_fn_<ref>_<id>_<version>/source/<file>
     POST /v1/projects/{ref}/functions/deploy?slug=S  multipart: "metadata" part
          (JSON: entrypoint_path, name?, verify_jwt?, import_map_path?) and "file" parts
+    DELETE /v1/projects/{ref}/functions/{slug}       200, empty body; 404 for an
+         unknown slug
 
 Test control (no auth):
     POST /__control  {"op": ...}
@@ -448,6 +450,8 @@ def route_of(method, path):
             return "mgmt.functions.get"
         if method == "GET" and len(segs) == 6 and segs[5] == "body":
             return "mgmt.functions.body"
+        if method == "DELETE" and len(segs) == 5:
+            return "mgmt.functions.delete"
     return "mgmt.unknown" if path.startswith("/v1/") else "unknown"
 
 
@@ -1071,6 +1075,8 @@ class Handler(BaseHTTPRequestHandler):
                 route = "mgmt.functions.get"
             elif m == "GET" and len(segs) == 6 and segs[5] == "body":
                 route = "mgmt.functions.body"
+            elif m == "DELETE" and len(segs) == 5:
+                route = "mgmt.functions.delete"
             else:
                 route = None
             if route:
@@ -1092,6 +1098,10 @@ class Handler(BaseHTTPRequestHandler):
                         raise mgmt_error(404, "Function not found")
                     if route == "mgmt.functions.get":
                         return self.send(200, f.json(st.ref))
+                    if route == "mgmt.functions.delete":
+                        # the published API answers 200 with an empty body
+                        del st.functions[segs[4]]
+                        return self.send(200, b"")
                     return self.function_body(f)
         self.read_body()
         raise mgmt_error(404, "Cannot %s %s" % (m, path))

@@ -88,4 +88,28 @@ test_expect_success 'a plain mount is just the files' '
 	test "$(find m2/storage -type f | wc -l)" = "$(( ($(find m1/storage -type f | wc -l) - 3) / 2 + 3 ))"
 '
 
+test_expect_success 'the keys are nowhere in the repository, the sidecars or the outputs' '
+	vault ls latest >all.ls && vault list >list.txt && vault stats >info.txt &&
+	sb_no_secrets all.ls list.txt info.txt mount.out &&
+	! grep -r -a -q -e "$SB_KEY" -e "$SB_TOKEN" "$TEST_TMP/repo" &&
+	test -f "$TEST_TMP/repo/index.db" -o -n "$(find "$TEST_TMP/repo" -name "*.db")" &&
+	for db in $(find "$TEST_TMP/repo" -name "*.db*"); do
+		! strings -a "$db" | grep -q -e "$SB_KEY" -e "$SB_TOKEN" || return 1
+	done &&
+	! grep -r -a -q -e "$SB_KEY" -e "$SB_TOKEN" m1 m2
+'
+
+test_expect_success 'an .env readable by others is warned about, and still used' '
+	chmod 644 .env &&
+	(unset SUPABASE_URL SUPABASE_SERVICE_ROLE_KEY SUPABASE_ACCESS_TOKEN; vault snapshot --json >s2.json 2>s2.err) &&
+	grep -q "readable by group or others" s2.err &&
+	test "$(jq -r .storage.downloaded s2.json)" = 0 &&
+	(unset SUPABASE_URL SUPABASE_SERVICE_ROLE_KEY SUPABASE_ACCESS_TOKEN; vault restore latest --only storage --dry-run >r2.out 2>r2.err) &&
+	grep -q "readable by group or others" r2.err &&
+	sb_no_secrets s2.json s2.err r2.out r2.err &&
+	chmod 600 .env &&
+	(unset SUPABASE_URL SUPABASE_SERVICE_ROLE_KEY SUPABASE_ACCESS_TOKEN; vault restore latest --only storage --dry-run >r3.out 2>r3.err) &&
+	! grep -q "readable" r3.err
+'
+
 test_done

@@ -192,4 +192,11 @@ test_expect_success 'functions: one slug, usage errors' '
 	test_must_fail_with 2 "cannot be combined" vault restore "$SNAP" --only data,functions
 '
 
+test_expect_success 'vault restore --help names the storage and functions options' '
+	vault restore --help >h &&
+	grep -q -- "--only storage" h && grep -q -- "--only functions" h &&
+	grep -q -- "--bucket B" h && grep -q -- "--path GLOB" h &&
+	grep -q -- "--function SLUG" h && grep -q -- "merge|mirror|empty" h
+'
+
 test_done

@@ -399,6 +399,9 @@ static void kill_progress(void *ctx, const char *step, const struct rs_meta_tabl
  * Restores into db as user (NULL: PGUSER).  tables/schemas/only narrow
  * the selection.  Returns rs_exec_run's result; log and err are filled.
  */
+/* --jobs of the restores (test_jobs sets 2) */
+static int restore_jobs = 1;
+
 static int restore(const char *db, const char *user, enum rs_plan_mode mode,
 		   enum rs_plan_on_conflict oc, const char *const *tables,
 		   unsigned only, int dry_run, struct kill_ctx *kill,
@@ -420,6 +423,7 @@ static int restore(const char *db, const char *user, enum rs_plan_mode mode,
 	eo.on_conflict = oc;
 	eo.managed = -1;
 	eo.dry_run = dry_run;
+	eo.jobs = restore_jobs;
 	if (kill) {
 		kill->pid = PQbackendPID(c);
 		eo.progress = kill_progress;
@@ -906,6 +910,89 @@ static void test_failures(void)
 	buf_release(&after);
 }
 
+/*
+ * --jobs 2: the whole fixture restores identically, the plan says which
+ * strategy applies, and a failure part-way through the load (a trigger
+ * refusing a row of one table of several, a connection killed) still
+ * leaves the target byte for byte as it was.
+ */
+static void test_jobs(void)
+{
+	static const char *const two[] = { "public.pair_a", "public.todos", NULL };
+	struct rs_log log;
+	struct rs_plan *plan = NULL;
+	struct buf err = BUF_INIT, a = BUF_INIT, b = BUF_INIT, txt = BUF_INIT;
+	struct kill_ctx kill = { 0, 6, 0, 0 };
+	PGconn *cs, *ct;
+	size_t same = 0, all = 0, verified = 0;
+	int r;
+
+	restore_jobs = 2;
+	ok(admin("CREATE DATABASE \"%s\" ENCODING 'UTF8' TEMPLATE template0", dbn("jobs")),
+	   "--jobs 2: an empty target database");
+	rs_log_init(&log);
+	r = restore(dbn("jobs"), NULL, RS_MODE_EMPTY, 0, NULL, 0, 0, NULL, NULL, &log, &plan, &err);
+	is_int(r, 0, "--jobs 2: full restore into an empty database");
+	ok(plan && rs_plan_text(plan, &src, &txt) == 0 &&
+	   strstr((char *)txt.data, "Strategy: one transaction") &&
+	   strstr((char *)txt.data, "--jobs 2: the rows still load over one connection"),
+	   "--jobs 2: the plan names the strategy that applies");
+	ok(dump(dbn("src"), 1, &a) == 0 && dump(dbn("jobs"), 1, &b) == 0 && same_buf(&a, &b),
+	   "--jobs 2: schema dumps identical");
+	cs = connect_db(dbn("src"), NULL);
+	ct = connect_db(dbn("jobs"), NULL);
+	for (size_t i = 0; cs && ct && i < src.meta->ntables; i++) {
+		const struct rs_meta_table *t = &src.meta->tables[i];
+
+		if (t->partitioned)
+			continue;
+		all++;
+		same += same_table(cs, ct, t->schema, t->name);
+	}
+	ok(all > 20 && same == all, "--jobs 2: every table's rows identical (%zu/%zu)", same, all);
+	ok(cs && ct && same_sequences(cs, ct), "--jobs 2: every sequence value identical");
+	for (size_t i = 0; i < log.ntables; i++)
+		verified += log.tables[i].verified == 1;
+	is_int(verified, all, "--jobs 2: every table verified, also those read back unsorted");
+	PQfinish(cs);
+	PQfinish(ct);
+	rs_log_release(&log);
+	rs_plan_free(plan);
+
+	/* a trigger in the target refuses a row of the second table */
+	ok(copy_db(dbn("jobs"), dbn("jobsfail")) &&
+	   exec_on(dbn("jobsfail"),
+		   "DELETE FROM public.todos WHERE id <= 10; DELETE FROM public.pair_a;"
+		   "CREATE FUNCTION public.no_seven() RETURNS trigger LANGUAGE plpgsql AS $$"
+		   " BEGIN IF NEW.id = 7 THEN RAISE EXCEPTION 'no row seven, please'; END IF; RETURN NEW; END $$;"
+		   "CREATE TRIGGER no_seven BEFORE INSERT ON public.todos FOR EACH ROW EXECUTE FUNCTION public.no_seven();"),
+	   "--jobs 2: a target whose trigger refuses row 7 of public.todos");
+	dump(dbn("jobsfail"), 0, &a);
+	rs_log_init(&log);
+	r = restore(dbn("jobsfail"), NULL, RS_MODE_MERGE, 0, two, 0, 0, NULL, NULL, &log, NULL, &err);
+	ok(r < 0 && strstr((char *)err.data, "no row seven, please") &&
+	   strstr((char *)err.data, "public.todos"), "--jobs 2: the trigger's error, naming the table");
+	dump(dbn("jobsfail"), 0, &b);
+	ok(same_buf(&a, &b), "--jobs 2: target unchanged, the other table's rows included");
+	rs_log_release(&log);
+
+	/* a connection killed mid-load */
+	ok(admin("CREATE DATABASE \"%s\" ENCODING 'UTF8' TEMPLATE template0", dbn("jobskill")),
+	   "--jobs 2: another empty database");
+	dump(dbn("jobskill"), 0, &a);
+	rs_log_init(&log);
+	r = restore(dbn("jobskill"), NULL, RS_MODE_EMPTY, 0, NULL, 0, 0, &kill, NULL, &log, NULL, &err);
+	ok(kill.killed && r == -ECONNRESET, "--jobs 2: pg_terminate_backend mid-load");
+	dump(dbn("jobskill"), 0, &b);
+	ok(same_buf(&a, &b), "--jobs 2: target unchanged after the killed connection");
+	rs_log_release(&log);
+	restore_jobs = 1;
+	buf_release(&err);
+	buf_release(&a);
+	buf_release(&b);
+	buf_release(&txt);
+}
+
 /* auth and storage as the platform makes them: owned by its roles */
 static const char managed_ddl[] =
 	"CREATE SCHEMA auth AUTHORIZATION supabase_auth_admin;"
@@ -999,7 +1086,8 @@ static void test_managed(void)
 static void cleanup(void)
 {
 	static const char *const dbs[] = {
-		"src", "full", "drift", "merge", "fail", "kill", "bad", "managed", NULL,
+		"src", "full", "drift", "merge", "fail", "kill", "bad", "managed",
+		"jobs", "jobsfail", "jobskill", NULL,
 	};
 	struct buf cmd = BUF_INIT;
 
@@ -1048,6 +1136,7 @@ int main(void)
 		test_clean_table();
 		test_merge();
 		test_failures();
+		test_jobs();
 		test_managed();
 	} else {
 		diag("%s", (char *)err.data);
