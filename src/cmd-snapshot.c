@@ -144,6 +144,13 @@ static void snap_progress(struct snap *s)
 	buf_release(&line);
 }
 
+/* Called by the writer between reads of one file, so the line keeps
+ * moving while a large file is stored; snap_progress throttles. */
+static void snap_progress_cb(void *arg)
+{
+	snap_progress(arg);
+}
+
 static int snap_error(struct snap *s, int r, const char *what)
 {
 	struct buf where = BUF_INIT;
@@ -886,6 +893,8 @@ int cmd_snapshot(struct cli *c, int argc, char **argv)
 		cli_fail(c, e, &err, "cannot start a snapshot");
 		goto out;
 	}
+	if (s.progress)
+		repo_writer_set_progress(s.w, snap_progress_cb, &s);
 	if (use_stdin) {
 		e = snap_stdin(&s, stdin_name);
 	} else {

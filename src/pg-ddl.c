@@ -14,6 +14,7 @@
 #include <strings.h>
 
 #include "pg-ddl.h"
+#include "sql-lex.h"
 
 /* A key (schema, name) of an index or sequence mapped to its table. */
 struct pg_ddl_link {
@@ -43,104 +44,6 @@ struct pg_ddl {
 };
 
 /* ---- lexical helpers ------------------------------------------------- */
-
-static int pg_ddl_identch(unsigned char c)
-{
-	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
-	       (c >= '0' && c <= '9') || c == '_' || c == '$' || c >= 0x80;
-}
-
-static int pg_ddl_identstart(unsigned char c)
-{
-	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_' ||
-	       c >= 0x80;
-}
-
-/*
- * If p (< end) starts a dollar quote "$tag$", returns its length, else 0.
- * prev is the byte before p (0 at the start): "a$b$" is an identifier.
- */
-static size_t pg_ddl_dollar_tag(const char *p, const char *end, char prev)
-{
-	const char *q = p + 1;
-
-	if (prev && pg_ddl_identch((unsigned char)prev))
-		return 0;
-	if (q < end && *q == '$')
-		return 2;
-	if (q >= end || !pg_ddl_identstart((unsigned char)*q))
-		return 0;
-	while (q < end && pg_ddl_identch((unsigned char)*q) && *q != '$')
-		q++;
-	return q < end && *q == '$' ? (size_t)(q - p + 1) : 0;
-}
-
-/*
- * Skips one lexical element that is not plain code: a comment, a string,
- * a quoted identifier or a dollar-quoted body starting at *pp.  Returns 1
- * when something was skipped (*pp moved past it, or to end when it is
- * unterminated), 0 when *pp is ordinary code.
- */
-static int pg_ddl_skip_quoted(const char **pp, const char *end,
-			      const char *start)
-{
-	const char *p = *pp;
-	char prev = p > start ? p[-1] : 0;
-
-	if (p + 1 < end && p[0] == '-' && p[1] == '-') {
-		while (p < end && *p != '\n')
-			p++;
-	} else if (p + 1 < end && p[0] == '/' && p[1] == '*') {
-		int depth = 1;
-
-		for (p += 2; p < end && depth; p++) {
-			if (p + 1 < end && p[0] == '/' && p[1] == '*')
-				depth++, p++;
-			else if (p + 1 < end && p[0] == '*' && p[1] == '/')
-				depth--, p++;
-		}
-	} else if (*p == '\'') {
-		/* E'...' honours backslash escapes */
-		int bs = (prev == 'E' || prev == 'e') &&
-			 (p - 1 == start || !pg_ddl_identch((unsigned char)p[-2]));
-
-		for (p++; p < end; p++) {
-			if (bs && *p == '\\' && p + 1 < end) {
-				p++;
-			} else if (*p == '\'') {
-				if (p + 1 < end && p[1] == '\'')
-					p++;
-				else
-					break;
-			}
-		}
-		if (p < end)
-			p++;
-	} else if (*p == '"') {
-		for (p++; p < end; p++) {
-			if (*p == '"') {
-				if (p + 1 < end && p[1] == '"')
-					p++;
-				else
-					break;
-			}
-		}
-		if (p < end)
-			p++;
-	} else if (*p == '$') {
-		size_t t = pg_ddl_dollar_tag(p, end, prev);
-		const char *q;
-
-		if (!t)
-			return 0;
-		q = memmem(p + t, (size_t)(end - p - (ptrdiff_t)t), p, t);
-		p = q ? q + t : end;
-	} else {
-		return 0;
-	}
-	*pp = p;
-	return 1;
-}
 
 static int pg_ddl_line_is(const char *p, const char *end, const char *s)
 {
@@ -358,7 +261,7 @@ static int pg_ddl_split(struct pg_ddl *d, struct buf *err)
 		{
 			const char *q = p;
 
-			if (pg_ddl_skip_quoted(&q, end, start)) {
+			if (sql_lex_skip(&q, end, start)) {
 				for (const char *c = p; c < q; c++)
 					lineno += *c == '\n';
 				bol = q > start && q[-1] == '\n';
@@ -425,34 +328,34 @@ static void pg_ddl_tok_next(struct pg_ddl_lex *x, struct pg_ddl_tok *t)
 		/* comments vanish; strings and dollar bodies are one token */
 		if ((x->p[0] == '-' && x->p + 1 < x->end && x->p[1] == '-') ||
 		    (x->p[0] == '/' && x->p + 1 < x->end && x->p[1] == '*')) {
-			pg_ddl_skip_quoted(&x->p, x->end, x->start);
+			sql_lex_skip(&x->p, x->end, x->start);
 			continue;
 		}
 		break;
 	}
 	t->s = x->p;
 	if (*x->p == '"') {
-		pg_ddl_skip_quoted(&x->p, x->end, x->start);
+		sql_lex_skip(&x->p, x->end, x->start);
 		/* an unterminated "... (truncated input) is no identifier */
 		t->kind = pg_ddl_closed_quote(t->s, (size_t)(x->p - t->s)) ?
 			  TK_QUOTED : TK_OTHER;
 	} else if (*x->p == '\'' || (*x->p == '$' &&
-		   pg_ddl_skip_quoted(&x->p, x->end, x->start))) {
+		   sql_lex_skip(&x->p, x->end, x->start))) {
 		if (*t->s == '\'')
-			pg_ddl_skip_quoted(&x->p, x->end, x->start);
+			sql_lex_skip(&x->p, x->end, x->start);
 		t->kind = TK_OTHER;
-	} else if (pg_ddl_identstart((unsigned char)*x->p)) {
-		while (x->p < x->end && pg_ddl_identch((unsigned char)*x->p))
+	} else if (sql_lex_identstart((unsigned char)*x->p)) {
+		while (x->p < x->end && sql_lex_identch((unsigned char)*x->p))
 			x->p++;
 		t->kind = TK_WORD;
 		/* E'..' is a string, not the word E */
 		if (x->p - t->s == 1 && (*t->s == 'E' || *t->s == 'e') &&
 		    x->p < x->end && *x->p == '\'') {
-			pg_ddl_skip_quoted(&x->p, x->end, x->start);
+			sql_lex_skip(&x->p, x->end, x->start);
 			t->kind = TK_OTHER;
 		}
 	} else if (*x->p >= '0' && *x->p <= '9') {
-		while (x->p < x->end && pg_ddl_identch((unsigned char)*x->p))
+		while (x->p < x->end && sql_lex_identch((unsigned char)*x->p))
 			x->p++;
 		t->kind = TK_OTHER;
 	} else {

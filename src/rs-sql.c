@@ -1,122 +1,20 @@
 /*
  * rs-sql: a statement splitter and a tokenizer for PostgreSQL text.
  *
- * Both share one rule for what is not plain code (comments, strings,
- * quoted identifiers, dollar-quoted bodies): that rule is what keeps a
- * ';' inside a function body from ending a statement.
+ * Both rest on sql-lex's rule for what is not plain code (comments,
+ * strings, quoted identifiers, dollar-quoted bodies): that rule is what
+ * keeps a ';' inside a function body from ending a statement.
  */
 #include <errno.h>
 #include <string.h>
 
 #include "rs-sql.h"
-
-static int rs_sql_identch(unsigned char c)
-{
-	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
-	       (c >= '0' && c <= '9') || c == '_' || c == '$' || c >= 0x80;
-}
-
-static int rs_sql_identstart(unsigned char c)
-{
-	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_' ||
-	       c >= 0x80;
-}
+#include "sql-lex.h"
 
 static int rs_sql_space(char c)
 {
 	return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f' ||
 	       c == '\v';
-}
-
-/* Length of the "$tag$" opening at p, or 0.  prev is the byte before p:
- * "a$b$" is an identifier, not a quote. */
-static size_t rs_sql_dollar(const char *p, const char *end, char prev)
-{
-	const char *q = p + 1;
-
-	if (prev && rs_sql_identch((unsigned char)prev))
-		return 0;
-	if (q < end && *q == '$')
-		return 2;
-	if (q >= end || !rs_sql_identstart((unsigned char)*q))
-		return 0;
-	while (q < end && rs_sql_identch((unsigned char)*q) && *q != '$')
-		q++;
-	return q < end && *q == '$' ? (size_t)(q - p + 1) : 0;
-}
-
-enum rs_sql_skip { RS_SKIP_NONE, RS_SKIP_COMMENT, RS_SKIP_STRING,
-		   RS_SKIP_QIDENT };
-
-/*
- * If *pp starts a comment, string, quoted identifier or dollar quote,
- * moves *pp past it (to end when unterminated) and says which.
- */
-static enum rs_sql_skip rs_sql_skip(const char **pp, const char *end,
-				    const char *start)
-{
-	const char *p = *pp;
-	char prev = p > start ? p[-1] : 0;
-	enum rs_sql_skip what;
-
-	if (p + 1 < end && p[0] == '-' && p[1] == '-') {
-		while (p < end && *p != '\n')
-			p++;
-		what = RS_SKIP_COMMENT;
-	} else if (p + 1 < end && p[0] == '/' && p[1] == '*') {
-		int depth = 1;
-
-		for (p += 2; p < end && depth; p++) {
-			if (p + 1 < end && p[0] == '/' && p[1] == '*')
-				depth++, p++;
-			else if (p + 1 < end && p[0] == '*' && p[1] == '/')
-				depth--, p++;
-		}
-		what = RS_SKIP_COMMENT;
-	} else if (*p == '\'') {
-		/* E'...' honours backslash escapes */
-		int bs = (prev == 'E' || prev == 'e') &&
-			 (p - 1 == start || !rs_sql_identch((unsigned char)p[-2]));
-
-		for (p++; p < end; p++) {
-			if (bs && *p == '\\' && p + 1 < end) {
-				p++;
-			} else if (*p == '\'') {
-				if (p + 1 < end && p[1] == '\'')
-					p++;
-				else
-					break;
-			}
-		}
-		if (p < end)
-			p++;
-		what = RS_SKIP_STRING;
-	} else if (*p == '"') {
-		for (p++; p < end; p++) {
-			if (*p == '"') {
-				if (p + 1 < end && p[1] == '"')
-					p++;
-				else
-					break;
-			}
-		}
-		if (p < end)
-			p++;
-		what = RS_SKIP_QIDENT;
-	} else if (*p == '$') {
-		size_t t = rs_sql_dollar(p, end, prev);
-		const char *q;
-
-		if (!t)
-			return RS_SKIP_NONE;
-		q = memmem(p + t, (size_t)(end - p - (ptrdiff_t)t), p, t);
-		p = q ? q + t : end;
-		what = RS_SKIP_STRING;
-	} else {
-		return RS_SKIP_NONE;
-	}
-	*pp = p;
-	return what;
 }
 
 int rs_sql_next(const char *text, size_t len, size_t *pos,
@@ -130,7 +28,7 @@ int rs_sql_next(const char *text, size_t len, size_t *pos,
 			p++;
 		if (p >= end)
 			break;
-		if (rs_sql_skip(&p, end, text) != RS_SKIP_COMMENT)
+		if (sql_lex_skip(&p, end, text) != SQL_LEX_COMMENT)
 			break;
 	}
 	if (p >= end) {
@@ -145,7 +43,7 @@ int rs_sql_next(const char *text, size_t len, size_t *pos,
 		st->meta = 1;
 	} else {
 		while (p < end && *p != ';') {
-			if (rs_sql_skip(&p, end, text) == RS_SKIP_NONE)
+			if (sql_lex_skip(&p, end, text) == SQL_LEX_NONE)
 				p++;
 		}
 		if (p < end)
@@ -171,7 +69,7 @@ void rs_sql_lex_init(struct rs_sql_lex *x, const char *p, size_t len)
 void rs_sql_lex_next(struct rs_sql_lex *x, struct rs_sql_tok *t)
 {
 	const char *p;
-	enum rs_sql_skip k;
+	enum sql_lex_skip k;
 
 	for (;;) {
 		while (x->p < x->end && rs_sql_space(*x->p))
@@ -185,21 +83,21 @@ void rs_sql_lex_next(struct rs_sql_lex *x, struct rs_sql_tok *t)
 		}
 		/* E'...': the prefix is part of the string */
 		if ((*p == 'E' || *p == 'e') && p + 1 < x->end && p[1] == '\'' &&
-		    (p == x->start || !rs_sql_identch((unsigned char)p[-1]))) {
+		    (p == x->start || !sql_lex_identch((unsigned char)p[-1]))) {
 			x->p = p + 1;
-			rs_sql_skip(&x->p, x->end, x->start);
+			sql_lex_skip(&x->p, x->end, x->start);
 			t->kind = RS_SQL_STRING;
 			break;
 		}
-		k = rs_sql_skip(&x->p, x->end, x->start);
-		if (k == RS_SKIP_COMMENT)
+		k = sql_lex_skip(&x->p, x->end, x->start);
+		if (k == SQL_LEX_COMMENT)
 			continue;
-		if (k == RS_SKIP_STRING) {
+		if (k == SQL_LEX_STRING) {
 			t->kind = RS_SQL_STRING;
-		} else if (k == RS_SKIP_QIDENT) {
+		} else if (k == SQL_LEX_QIDENT) {
 			t->kind = RS_SQL_QIDENT;
-		} else if (rs_sql_identstart((unsigned char)*p)) {
-			while (x->p < x->end && rs_sql_identch((unsigned char)*x->p))
+		} else if (sql_lex_identstart((unsigned char)*p)) {
+			while (x->p < x->end && sql_lex_identch((unsigned char)*x->p))
 				x->p++;
 			t->kind = RS_SQL_WORD;
 		} else if (*p >= '0' && *p <= '9') {

@@ -135,6 +135,13 @@ int repo_writer_file_end(struct repo_writer *w);
 int repo_writer_file_fd(struct repo_writer *w, const char *path,
 			const struct repo_entry_meta *m,
 			enum repo_chunking how, int fd, struct buf *err);
+/* Optional: fn(arg) is called from the calling thread after each read
+ * inside repo_writer_file_fd, so a caller can show progress while one
+ * large file is stored.  fn must be cheap (throttle it yourself) and must
+ * not call back into w except repo_writer_totals.  NULL fn turns it off. */
+typedef void (*repo_writer_progress_fn)(void *arg);
+void repo_writer_set_progress(struct repo_writer *w,
+			      repo_writer_progress_fn fn, void *arg);
 
 /*
  * Detached streams: a file's content chunked now, its entry emitted

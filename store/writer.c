@@ -142,6 +142,9 @@ struct repo_writer {
 	struct manifest_hash *mh;
 	struct buf mchunks;	/* struct snaprec_chunk[] */
 	int committed;
+
+	repo_writer_progress_fn progress;	/* optional, see repo.h */
+	void *progress_arg;
 };
 
 /* ---- errors ------------------------------------------------------ */
@@ -993,6 +996,15 @@ int repo_writer_file_end(struct repo_writer *w)
 	return rc;
 }
 
+void repo_writer_set_progress(struct repo_writer *w,
+			      repo_writer_progress_fn fn, void *arg)
+{
+	if (!w)
+		return;
+	w->progress = fn;
+	w->progress_arg = arg;
+}
+
 int repo_writer_file_fd(struct repo_writer *w, const char *path,
 			const struct repo_entry_meta *m,
 			enum repo_chunking how, int fd, struct buf *err)
@@ -1023,6 +1035,8 @@ int repo_writer_file_fd(struct repo_writer *w, const char *path,
 		buf_setlen(&st->win, st->win.len + (size_t)n);
 		writer_count_read(w, st, (size_t)n);
 		rc = writer_cut(w, st, 0);
+		if (rc == 0 && w->progress)
+			w->progress(w->progress_arg);
 	}
 	if (rc == 0)
 		rc = repo_writer_file_end(w);

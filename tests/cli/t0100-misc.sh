@@ -187,4 +187,35 @@ test_expect_success 'check passes on a healthy repository' '
 	vault check --read-data-subset 50%
 '
 
+
+# The progress line must keep moving while one large file is stored: a
+# line showing part of the file read (neither 0 nor all 300 MiB) can only
+# come from an update in the middle of the file.  script(1) gives vault a
+# terminal for stderr; without it the test is skipped, loudly.
+if command -v script >/dev/null 2>&1; then
+	test_set_prereq SCRIPT
+else
+	say "SKIP: script(1) not found (util-linux): progress on a TTY untested"
+fi
+progress_test='
+	mkdir big &&
+	truncate -s 300M big/zero &&
+	timeout -k 10 "$VAULT_TEST_CMD_TIMEOUT" script -qec \
+		"\"$VAULT\" snapshot big >/dev/null" tty.log </dev/null &&
+	tr "\r" "\n" <tty.log | grep "entries, .* read" >updates &&
+	cat updates &&
+	test "$(wc -l <updates)" -ge 2 &&
+	grep -E " [0-9.]+ (KiB|MiB) read" updates |
+		grep -v " 300 MiB read" | grep -q . &&
+	vault snapshot big >/dev/null 2>notty.err &&
+	! grep -q "entries, " notty.err &&
+	vault forget latest && vault forget latest
+'
+if test_have_prereq SCRIPT; then
+	test_expect_success 'snapshot progress moves during a large file (TTY)' "$progress_test"
+else
+	test_skip 'snapshot progress moves during a large file (TTY)' \
+		'script(1) not found'
+fi
+
 test_done
