@@ -144,7 +144,11 @@ int restore_run(struct cli *c, const struct restore_req *q)
 
 	memset(&src, 0, sizeof(src));
 	rs_log_init(&log);
-	repo_restore_new_id(rid, (int64_t)time(NULL));
+	e = repo_restore_new_id(q->r, (int64_t)time(NULL), rid, &err);
+	if (e < 0) {
+		cli_fail(c, e, &err, "cannot pick a restore id");
+		goto out;
+	}
 	if (restore_input_init(&in, q->r, q->snap_id) < 0)
 		goto oom;
 	e = rs_plan_source_load(&src, &in, NULL, &err);

@@ -1112,36 +1112,17 @@ out:
 	return ret;
 }
 
-/* The newest log id so far (ids sort by time, then randomly). */
-static int rst_max_id(void *ctx, const char *id, const char *doc, size_t n)
+/* A new restore id (store/restores.c keeps them in creation order);
+ * 0, or -1 after saying why. */
+static int rst_new_id(struct cli *c, struct repo *r, char *rid)
 {
-	char *max = ctx;
+	struct buf err = BUF_INIT;
+	int e = repo_restore_new_id(r, (int64_t)time(NULL), rid, &err);
 
-	if (strcmp(id, max) > 0)
-		snprintf(max, REPO_RESTORE_ID_SIZE, "%s", id);
-	return 0;
-}
-
-/*
- * A new restore id that sorts after every log already kept: ids only
- * resolve seconds, and `vault restores` and `vault rollback` go by
- * their order, so a second restore within the same second must not
- * land before the first.
- */
-static void rst_new_id(struct repo *r, char *rid)
-{
-	char max[REPO_RESTORE_ID_SIZE] = "";
-
-	repo_restore_list(r, rst_max_id, max, NULL);
-	for (int i = 0;; i++) {
-		repo_restore_new_id(rid, (int64_t)time(NULL));
-		if (strcmp(rid, max) > 0)
-			return;
-		if (i > 200) {
-			sleep(1);
-			i = 0;
-		}
-	}
+	if (e < 0)
+		cli_fail(c, e, &err, "cannot pick a restore id");
+	buf_release(&err);
+	return e < 0 ? -1 : 0;
 }
 
 /* Keeps the restore log (status from ret), printing a failure to. */
@@ -1406,7 +1387,8 @@ int restore_storage_cmd(struct cli *c, int argc, char **argv)
 	if (cli_open(c, &s.r, a.dry_run ? 0 : CLI_OPEN_WRITE) ||
 	    cli_resolve(c, s.r, argv[optind], id))
 		goto out;
-	rst_new_id(s.r, rid);
+	if (rst_new_id(c, s.r, rid))
+		goto out;
 	s.c = c;
 	s.snap_id = id;
 	s.mode = a.mode;
@@ -1572,7 +1554,8 @@ int restore_storage_rollback(struct cli *c, int argc, char **argv)
 			goto out;
 		}
 	}
-	rst_new_id(s.r, rid);
+	if (rst_new_id(c, s.r, rid))
+		goto out;
 	s.c = c;
 	s.mode = RST_MERGE;
 	s.dry_run = a.dry_run;

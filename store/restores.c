@@ -4,6 +4,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -17,19 +18,6 @@
 
 #define RESTORES_DIR "restores"
 #define RESTORES_MAX (BLOB_MAX_RAW)
-
-void repo_restore_new_id(char *id, int64_t now)
-{
-	time_t t = (time_t)now;
-	struct tm tm;
-	char when[24] = "19700101T000000Z";
-
-	if (!gmtime_r(&t, &tm) ||
-	    !strftime(when, sizeof(when), "%Y%m%dT%H%M%SZ", &tm))
-		snprintf(when, sizeof(when), "19700101T000000Z");
-	snprintf(id, REPO_RESTORE_ID_SIZE, "%.16s-%08x", when,
-		 (unsigned)randombytes_random());
-}
 
 int repo_restore_id_ok(const char *id)
 {
@@ -163,16 +151,24 @@ static int restores_cmp(const void *a, const void *b)
 	return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
-int repo_restore_list(struct repo *r, repo_restore_fn cb, void *ctx,
-		      struct buf *err)
+static void restores_ids_free(struct buf *names, size_t n)
 {
-	struct buf path = BUF_INIT, names = BUF_INIT, doc = BUF_INIT;
+	for (size_t i = 0; i < n; i++)
+		free(((char **)names->data)[i]);
+	buf_release(names);
+}
+
+/* The ids of restores/ (a vector of n strdup'ed names in names, sorted;
+ * free with restores_ids_free even on error).  No directory: none. */
+static int restores_ids(struct repo *r, struct buf *names, size_t *n,
+			struct buf *err)
+{
+	struct buf path = BUF_INIT;
 	struct dirent *de;
-	char **v;
-	size_t n = 0;
 	DIR *d;
 	int rc = repo_join(r, RESTORES_DIR, &path);
 
+	*n = 0;
 	if (rc < 0)
 		return rc;
 	d = opendir((const char *)path.data);
@@ -198,27 +194,122 @@ int repo_restore_list(struct repo *r, repo_restore_fn cb, void *ctx,
 			}
 			continue;
 		}
-		rc = buf_add(&names, &id, sizeof(id));
+		rc = buf_add(names, &id, sizeof(id));
 		if (rc < 0) {
 			free(id);
 			break;
 		}
-		n++;
+		(*n)++;
 	}
 	closedir(d);
-	v = (char **)names.data;
-	if (rc == 0)
-		qsort(v, n, sizeof(*v), restores_cmp);
-	for (size_t i = 0; rc == 0 && i < n; i++) {
-		buf_reset(&doc);
-		rc = repo_restore_get(r, v[i], &doc, err);
-		if (rc == 0)
-			rc = cb(ctx, v[i], (const char *)doc.data, doc.len);
-	}
-	for (size_t i = 0; i < n; i++)
-		free(v[i]);
-	buf_release(&names);
-	buf_release(&doc);
 	buf_release(&path);
+	if (rc == 0 && *n)
+		qsort(names->data, *n, sizeof(char *), restores_cmp);
 	return rc;
+}
+
+int repo_restore_list(struct repo *r, repo_restore_fn cb, void *ctx,
+		      struct buf *err)
+{
+	struct buf names = BUF_INIT, doc = BUF_INIT;
+	size_t n = 0;
+	int rc = restores_ids(r, &names, &n, err);
+
+	for (size_t i = 0; rc == 0 && i < n; i++) {
+		const char *id = ((char **)names.data)[i];
+
+		buf_reset(&doc);
+		rc = repo_restore_get(r, id, &doc, err);
+		if (rc == 0)
+			rc = cb(ctx, id, (const char *)doc.data, doc.len);
+	}
+	restores_ids_free(&names, n);
+	buf_release(&doc);
+	return rc;
+}
+
+/* The 16-byte time stamp "YYYYMMDDTHHMMSSZ" of t; 0 or -ERANGE. */
+static int restores_stamp(int64_t t, char out[17])
+{
+	time_t tt = (time_t)t;
+	struct tm tm;
+
+	if ((int64_t)tt != t || !gmtime_r(&tt, &tm) ||
+	    strftime(out, 17, "%Y%m%dT%H%M%SZ", &tm) != 16)
+		return -ERANGE;
+	return 0;
+}
+
+/* The time of a stamp made by restores_stamp; 0 or -EINVAL. */
+static int restores_unstamp(const char *id, int64_t *t)
+{
+	struct tm tm;
+	const char *e;
+
+	memset(&tm, 0, sizeof(tm));
+	e = strptime(id, "%Y%m%dT%H%M%SZ", &tm);
+	if (!e || e != id + 16)
+		return -EINVAL;
+	*t = (int64_t)timegm(&tm);
+	return 0;
+}
+
+/* Parses "<stamp>-NNNN" (the current format): the sequence or -1. */
+static int restores_seq(const char *id)
+{
+	int seq = 0;
+
+	if (strlen(id) != 21 || id[16] != '-')
+		return -1;
+	for (int i = 17; i < 21; i++) {
+		if (id[i] < '0' || id[i] > '9')
+			return -1;
+		seq = seq * 10 + (id[i] - '0');
+	}
+	return seq;
+}
+
+int repo_restore_new_id(struct repo *r, int64_t now, char *id,
+			struct buf *err)
+{
+	char max[REPO_RESTORE_ID_SIZE] = "", stamp[17];
+	struct buf names = BUF_INIT;
+	int64_t t = now, mt;
+	size_t n = 0;
+	int seq = 0, rc;
+
+	id[0] = 0;
+	rc = restores_ids(r, &names, &n, err);
+	if (rc == 0 && n)
+		snprintf(max, sizeof(max), "%s", ((char **)names.data)[n - 1]);
+	restores_ids_free(&names, n);
+	if (rc < 0)
+		return rc;
+	if (restores_stamp(t, stamp) < 0)
+		return repo_errf(err, -ERANGE, "the clock is out of range");
+	snprintf(id, REPO_RESTORE_ID_SIZE, "%s-%04d", stamp, seq);
+	if (strcmp(id, max) > 0)
+		return 0;
+	/* Same second as the newest log, or the clock went back: stay
+	 * after it.  A legacy "<stamp>-<random hex>" id or a full
+	 * sequence moves on to the next second. */
+	if (restores_unstamp(max, &mt) < 0)
+		return repo_errf(err, -ERANGE,
+				 "restore log %s sorts after any new restore id",
+				 max);
+	seq = restores_seq(max);
+	if (seq >= 0 && seq < 9999) {
+		seq++;
+	} else {
+		mt++;
+		seq = 0;
+	}
+	if (restores_stamp(mt, stamp) < 0)
+		return repo_errf(err, -ERANGE, "the clock is out of range");
+	snprintf(id, REPO_RESTORE_ID_SIZE, "%s-%04d", stamp, seq);
+	if (strcmp(id, max) <= 0)	/* e.g. a hand-made "...Z-zz" name */
+		return repo_errf(err, -ERANGE,
+				 "restore log %s sorts after any new restore id",
+				 max);
+	return 0;
 }

@@ -20,10 +20,20 @@
 
 struct repo;
 
-/* "20261123T063700Z-1a2b3c4d": sortable by time, unique by 32 random
- * bits.  id must hold REPO_RESTORE_ID_SIZE bytes. */
+/*
+ * A new id "YYYYMMDDTHHMMSSZ-NNNN" (UTC time now, then a decimal
+ * sequence within that second) that sorts strictly after every log
+ * already kept, so `vault restores` and `vault rollback` see restores in
+ * creation order even when several start within one second or the clock
+ * steps back (the id then keeps the newest log's second and bumps the
+ * sequence).  The caller holds the writer lock, which makes the sequence
+ * per repository.  id must hold REPO_RESTORE_ID_SIZE bytes.  0, or
+ * -ERANGE when an existing (foreign) name sorts after any id this can
+ * make, or an error from listing restores/, with err set.
+ */
 #define REPO_RESTORE_ID_SIZE 32
-void repo_restore_new_id(char *id, int64_t now);
+int repo_restore_new_id(struct repo *r, int64_t now, char *id,
+			struct buf *err);
 
 /* 1 when id is well formed ([0-9A-Za-z-], 1..31 bytes). */
 int repo_restore_id_ok(const char *id);

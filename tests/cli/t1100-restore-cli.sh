@@ -148,6 +148,29 @@ test_expect_success 'rollback drops the tables the restore created' '
 	test_cmp d4.before d4.after
 '
 
+# Two restores back to back (usually within one second): their ids must
+# still increase, and rollback must undo the second one.
+test_expect_success 'back-to-back restores: ids increase, rollback takes the newer' '
+	copy_db fx d5 &&
+	vault restore "$(cat snapid)" --db "dbname=d5" --table public.profiles \
+		--mode clean --yes >bb1.out &&
+	db_psql d5 -c "UPDATE public.profiles SET bio = '"'"'between'"'"'" &&
+	rows d5 public.profiles >bb.between &&
+	vault restore "$(cat snapid)" --db "dbname=d5" --table public.profiles \
+		--mode clean --yes >bb2.out &&
+	id1=$(sed -n "s/^restore \([^:]*\):.*/\1/p" bb1.out) &&
+	id2=$(sed -n "s/^restore \([^:]*\):.*/\1/p" bb2.out) &&
+	test -n "$id1" && test -n "$id2" &&
+	[[ $id1 < $id2 ]] &&
+	vault restores >bb.list &&
+	grep -n "$id1" bb.list && grep -n "$id2" bb.list &&
+	test "$(grep -n "$id1" bb.list | cut -d: -f1)" -lt \
+		"$(grep -n "$id2" bb.list | cut -d: -f1)" &&
+	vault rollback --db "dbname=d5" --yes >bb.rb &&
+	rows d5 public.profiles >bb.after &&
+	test_cmp bb.between bb.after
+'
+
 test_expect_success 'merge adds missing rows and keeps existing ones' '
 	copy_db fx d2 &&
 	db_psql d2 -c "DELETE FROM public.todos WHERE id > 5;
