@@ -887,6 +887,27 @@ static int rs_plan_loads(struct rs_plan_ctx *x)
 	return r;
 }
 
+/*
+ * Builds a text[] literal of the qualified names of the tables clean mode
+ * recreates, in plan order; idx[k] maps the array's (k+1)th element back
+ * to p->tables.  q is scratch space.
+ */
+static int rs_plan_recreated_array(const struct rs_plan *p, struct buf *arr,
+				   struct buf *q, size_t *idx, size_t *n)
+{
+	int r = buf_addch(arr, '{');
+
+	for (size_t i = 0; i < p->ntables && r == 0; i++) {
+		if (p->tables[i].ddl != RS_ACT_RECREATE)
+			continue;
+		idx[(*n)++] = i;
+		r = rs_plan_qualified(q, p->tables[i].t->schema, p->tables[i].t->name);
+		if (r == 0)
+			r = rs_plan_array_add(arr, (char *)q->data);
+	}
+	return r == 0 ? buf_addch(arr, '}') : r;
+}
+
 /* clean: views and materialized views on a recreated table that are
  * not recreated themselves would be dropped with it */
 static int rs_plan_dependents(struct rs_plan_ctx *x)
@@ -909,17 +930,7 @@ static int rs_plan_dependents(struct rs_plan_ctx *x)
 
 	if (!idx)
 		return -ENOMEM;
-	r = buf_addch(&arr, '{');
-	for (size_t i = 0; i < p->ntables && r == 0; i++) {
-		if (p->tables[i].ddl != RS_ACT_RECREATE)
-			continue;
-		idx[n++] = i;
-		r = rs_plan_qualified(&q, p->tables[i].t->schema, p->tables[i].t->name);
-		if (r == 0)
-			r = rs_plan_array_add(&arr, (char *)q.data);
-	}
-	if (r == 0)
-		r = buf_addch(&arr, '}');
+	r = rs_plan_recreated_array(p, &arr, &q, idx, &n);
 	params[0] = (char *)arr.data;
 	if (r == 0 && n)
 		r = pg_conn_query(x->c, &res, PGRES_TUPLES_OK, sql, 1, params,
@@ -963,17 +974,7 @@ static int rs_plan_partitions(struct rs_plan_ctx *x)
 
 	if (!idx)
 		return -ENOMEM;
-	r = buf_addch(&arr, '{');
-	for (size_t i = 0; i < p->ntables && r == 0; i++) {
-		if (p->tables[i].ddl != RS_ACT_RECREATE)
-			continue;
-		idx[n++] = i;
-		r = rs_plan_qualified(&q, p->tables[i].t->schema, p->tables[i].t->name);
-		if (r == 0)
-			r = rs_plan_array_add(&arr, (char *)q.data);
-	}
-	if (r == 0)
-		r = buf_addch(&arr, '}');
+	r = rs_plan_recreated_array(p, &arr, &q, idx, &n);
 	params[0] = (char *)arr.data;
 	if (r == 0 && n)
 		r = pg_conn_query(x->c, &res, PGRES_TUPLES_OK, sql, 1, params,
