@@ -45,8 +45,9 @@ const char cmd_restore_usage[] =
 	"      --yes               confirm a clean or merge restore (without it,\n"
 	"                          vault asks on a terminal and refuses otherwise)\n"
 	"      --no-safety-snapshot  do not capture the affected objects first\n"
-	"      --jobs N            connections for the data load (default 1; this\n"
-	"                          version loads over one, see the plan)\n"
+	"      --jobs N            connections for the data load (default 1: one\n"
+	"                          transaction).  N > 1, empty mode: the new tables\n"
+	"                          load in parallel, undone if the restore fails\n"
 	"      --json              print the restore log (or plan) as JSON\n"
 	"  -h, --help              show this help\n"
 	"\n"
@@ -265,6 +266,7 @@ int restore_run(struct cli *c, const struct restore_req *q)
 	eo.jobs = q->jobs;
 	eo.managed = -1;
 	eo.drop_tables = q->drop_tables;
+	eo.ci = ci;
 	if (isatty(2) && !q->json) {
 		eo.progress = restore_progress;
 	}
@@ -290,9 +292,16 @@ int restore_run(struct cli *c, const struct restore_req *q)
 	}
 	if (q->json)
 		cli_write_all(1, out.data, out.len);
+	if (e < 0 && log.undo && !strncmp(log.undo, "failed", 6)) {
+		/* a parallel load committed, and dropping it again failed */
+		cli_error(c, "%s failed, and so did its undo: the target still holds objects the restore created (the restore log %s lists them under \"strategy\" and \"undo\"): %s",
+			  q->what, rid, err.len ? (const char *)err.data : strerror(-e));
+		goto out;
+	}
 	if (e < 0) {
-		cli_error(c, "%s failed, the target was left unchanged: %s",
-			  q->what, err.len ? (const char *)err.data : strerror(-e));
+		cli_error(c, "%s failed, the target was left unchanged%s: %s",
+			  q->what, log.undo ? " (the rows loaded in parallel were dropped again)" : "",
+			  err.len ? (const char *)err.data : strerror(-e));
 		goto out;
 	}
 	if (!q->json) {

@@ -20,7 +20,8 @@
 
 struct restore_input {
 	struct repo *r;
-	char id[65];
+	struct repo_view *view;	/* a forked input's own way in */
+	char id[65];		/* full */
 };
 
 struct restore_file {
@@ -40,7 +41,8 @@ static int restore_input_stream(void *ctx, const char *path,
 	size_t len = strlen(path);
 	int n;
 
-	n = repo_iter_new(ri->r, ri->id, &it, err);
+	n = ri->view ? repo_view_iter(ri->view, ri->id, &it, err) :
+		       repo_iter_new(ri->r, ri->id, &it, err);
 	/* the manifest is sorted: stop at the first path past ours */
 	while (n >= 0 && (n = repo_iter_next(it, &e, err)) > 0) {
 		int cmp = manifest_path_cmp(e->path, e->path_len, path, len);
@@ -114,6 +116,36 @@ static void restore_input_close(void *ctx, void *h)
 	free(f);
 }
 
+static void restore_input_fork_release(struct rs_input *in)
+{
+	struct restore_input *ri = in ? in->ctx : NULL;
+
+	if (!ri)
+		return;
+	repo_view_free(ri->view);
+	free(ri);
+	in->ctx = NULL;
+}
+
+/* Another thread's input: the same snapshot through a repo_view. */
+static int restore_input_fork(void *ctx, struct rs_input *out, struct buf *err)
+{
+	struct restore_input *ri = ctx;
+	int r = restore_input_init(out, ri->r, ri->id);
+
+	if (r == 0) {
+		struct restore_input *fi = out->ctx;
+
+		out->release = restore_input_fork_release;
+		r = repo_view_open(ri->r, &fi->view, err);
+		if (r < 0)
+			restore_input_fork_release(out);
+	} else if (err) {
+		buf_addstr(err, "out of memory");
+	}
+	return r;
+}
+
 int restore_input_init(struct rs_input *in, struct repo *r, const char *id)
 {
 	struct restore_input *ri = calloc(1, sizeof(*ri));
@@ -128,6 +160,7 @@ int restore_input_init(struct rs_input *in, struct repo *r, const char *id)
 	in->open = restore_input_open;
 	in->read = restore_input_read;
 	in->close = restore_input_close;
+	in->fork = restore_input_fork;
 	return 0;
 }
 

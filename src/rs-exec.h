@@ -44,6 +44,7 @@
 #include <signal.h>
 #include <libpq-fe.h>
 #include "buf.h"
+#include "pg-conn.h"
 #include "rs-input.h"
 #include "rs-log.h"
 #include "rs-plan.h"
@@ -60,6 +61,9 @@ struct rs_exec_opts {
 	 * those the restore being undone created */
 	const char *const *drop_tables;
 	volatile sig_atomic_t *interrupt;
+	/* the target again, for the parallel load's other connections and
+	 * its undo (NULL: everything over c) */
+	const struct pg_conn_info *ci;
 	/* before each step ("roles", "drop", "ddl", "load", "post-data",
 	 * "verify", "commit"; t set for "load" and "verify") */
 	void (*progress)(void *ctx, const char *step,

@@ -145,6 +145,24 @@ static void rs_input_dir_close(void *ctx, void *h)
 	free(h);
 }
 
+static int rs_input_dir_fork(void *ctx, struct rs_input *out, struct buf *err)
+{
+	struct rs_input_dir *d = ctx;
+	int r = rs_input_dir_init(out, d->root);
+
+	if (r == 0)
+		out->release = rs_input_dir_release;
+	else if (err)
+		buf_addstr(err, "out of memory");
+	return r;
+}
+
+void rs_input_release(struct rs_input *in)
+{
+	if (in && in->release)
+		in->release(in);
+}
+
 int rs_input_dir_init(struct rs_input *in, const char *root)
 {
 	struct rs_input_dir *d = calloc(1, sizeof(*d));
@@ -158,6 +176,7 @@ int rs_input_dir_init(struct rs_input *in, const char *root)
 	in->open = rs_input_dir_open;
 	in->read = rs_input_dir_read;
 	in->close = rs_input_dir_close;
+	in->fork = rs_input_dir_fork;
 	return 0;
 }
 

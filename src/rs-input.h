@@ -34,7 +34,19 @@ struct rs_input {
 	 * bounded memory.  Returns as open does; a sink error as is. */
 	int (*stream)(void *ctx, const char *path, rs_input_sink_fn sink,
 		      void *sink_ctx, struct buf *err);
+	/* Optional (NULL: the input serves one thread only, and the data
+	 * loads over one connection).  Fills out with an input over the
+	 * same tree that one other thread may use while this one is in use
+	 * (the parallel load); called on this input's thread.  out is
+	 * released with out->release.  0 or a negative errno (err says
+	 * why). */
+	int (*fork)(void *ctx, struct rs_input *out, struct buf *err);
+	/* Set by fork: releases a forked input (NULL-safe on in). */
+	void (*release)(struct rs_input *in);
 };
+
+/* Releases a forked input (in->release); NULL-safe. */
+void rs_input_release(struct rs_input *in);
 
 /* Streams the file at path to sink (in->stream, or open/read in pieces
  * of at most 64 KiB).  0, -ENOENT (err names the path), a sink error as

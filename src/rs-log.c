@@ -58,6 +58,8 @@ void rs_log_release(struct rs_log *l)
 	}
 	free(l->skipped);
 	free(l->verification);
+	free(l->strategy);
+	free(l->undo);
 	free(l->status);
 	free(l->error);
 	memset(l, 0, sizeof(*l));
@@ -249,6 +251,10 @@ int rs_log_json(const struct rs_log *l, struct buf *out)
 	}
 	if (r == 0)
 		r = buf_addstr(out, l->nskipped ? "\n  ],\n" : "],\n");
+	if (r == 0)
+		r = rs_log_kv(out, "  ", "strategy", l->strategy, 0);
+	if (r == 0)
+		r = rs_log_kv(out, "  ", "undo", l->undo, 0);
 	if (r == 0)
 		r = rs_log_kv(out, "  ", "verification", l->verification ? l->verification : "not run", 0);
 	if (r == 0)

@@ -46,6 +46,9 @@ struct rs_log {
 	size_t ntables;
 	struct rs_log_stmt *skipped;
 	size_t nskipped;
+	char *strategy;			/* how it ran (the plan's words) */
+	char *undo;			/* parallel load failed past its first
+					 * commit: "ok: ..." / "failed: ..." */
 	char *verification;		/* "ok", "failed", "not run" */
 	char *status;			/* "ok", "failed", "refused", "dry-run" */
 	char *error;

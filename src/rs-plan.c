@@ -1370,14 +1370,36 @@ static void rs_plan_ctx_release(struct rs_plan_ctx *x)
 	rs_plan_strv_free(x->pubs, x->npubs);
 }
 
+int rs_plan_table_parallel(const struct rs_plan_table *t)
+{
+	return t->load == RS_LOAD_COPY && !t->exists && !t->t->partitioned;
+}
+
+/* The parallel strategy: --jobs, an empty-mode restore and at least two
+ * new tables to fill.  Only new objects are made before the first
+ * commit, so dropping them again is a complete undo. */
+static void rs_plan_strategy(struct rs_plan *p)
+{
+	size_t n = 0;
+
+	for (size_t i = 0; i < p->ntables; i++)
+		n += rs_plan_table_parallel(&p->tables[i]);
+	if (p->jobs < 2 || p->mode != RS_MODE_EMPTY || n < 2)
+		return;
+	p->parallel = 1;
+	p->strategy = "parallel: the DDL commits first; the new tables' rows load over several connections, each table verified before it commits; indexes, constraints, sequences and the remaining rows commit in a last transaction. If anything fails after the first commit, vault drops everything the restore created (that undo is rehearsed, and must give the catalogs back exactly, before the first commit; otherwise the restore runs in one transaction)";
+}
+
 static int rs_plan_warn(struct rs_plan *p)
 {
 	int r = 0;
 
-	if (p->jobs > 1)
+	if (p->jobs > 1 && !p->parallel)
 		r = rs_plan_pushf(&p->warnings, &p->nwarnings,
-				  "--jobs %d: the rows still load over one connection, in the one transaction (other connections cannot write into tables it has not committed)",
-				  p->jobs);
+				  "--jobs %d: the rows load over one connection, in one transaction: %s",
+				  p->jobs, p->mode != RS_MODE_EMPTY ?
+				  "a clean or merge restore changes objects that exist, and only the one transaction can put them back exactly" :
+				  "fewer than two new tables have rows to load");
 	for (size_t i = 0; i < p->ntables && r == 0; i++)
 		if (p->tables[i].skip)
 			r = rs_plan_pushf(&p->warnings, &p->nwarnings, "table %s.%s skipped: %s",
@@ -1454,8 +1476,10 @@ int rs_plan_build(struct rs_plan **out, PGconn *c,
 		r = rs_plan_roles(&x);
 	if (r == 0)
 		r = rs_plan_requirements(&x);
-	if (r == 0)
+	if (r == 0) {
+		rs_plan_strategy(p);
 		r = rs_plan_warn(p);
+	}
 	rs_plan_ctx_release(&x);
 	if (r < 0) {
 		rs_plan_free(p);

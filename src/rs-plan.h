@@ -166,8 +166,14 @@ struct rs_plan {
 	size_t nreqs;
 	char **warnings;
 	size_t nwarnings;
+	int parallel;			/* rows load over up to jobs
+					 * connections (rs-undo.h) */
 	const char *strategy;
 };
+
+/* A table the parallel load takes: a new table its rows go into with
+ * COPY (no index, key or trigger exists on it before post-data). */
+int rs_plan_table_parallel(const struct rs_plan_table *t);
 
 /*
  * Builds the plan.  c is a connection to the target (the catalog

@@ -667,6 +667,7 @@ static void reader_pool_discard(struct reader_pool *p)
 
 struct repo_iter {
 	struct repo *r;
+	struct index *ix;	/* r->ix, or a view's */
 	struct reader_manifest *m;
 	struct manifest_entry e;
 	int at_entry;		/* e is valid */
@@ -676,34 +677,85 @@ struct repo_iter {
 	struct reader_pool *pool;
 };
 
-int repo_iter_new(struct repo *r, const char *id, struct repo_iter **out,
-		  struct buf *err)
+static int reader_iter_open(struct repo *r, struct index *ix,
+			    const char *full, struct repo_iter **out,
+			    struct buf *err)
 {
 	struct repo_iter *it;
-	char full[65];
 	uint8_t raw[32];
 	int rc;
 
 	*out = NULL;
-	rc = repo_snapshot_resolve(r, id, full, err);
-	if (rc < 0)
-		return rc;
-	if (hex_decode(raw, 32, full) < 0)
-		return repo_errf(err, -EBADMSG, "bad snapshot id %s", full);
+	if (strlen(full) != 64 || hex_decode(raw, 32, full) < 0)
+		return repo_errf(err, -EINVAL, "bad snapshot id %s", full);
 	it = calloc(1, sizeof(*it));
 	if (!it)
 		return -ENOMEM;
 	it->r = r;
+	it->ix = ix;
 	buf_init(&it->stored, 0);
 	buf_init(&it->plain, 0);
 	buf_init(&it->chunks, 0);
-	rc = reader_manifest_open(&it->m, r, r->ix, raw, err);
+	rc = reader_manifest_open(&it->m, r, ix, raw, err);
 	if (rc < 0) {
 		repo_iter_free(it);
 		return rc;
 	}
 	*out = it;
 	return 0;
+}
+
+int repo_iter_new(struct repo *r, const char *id, struct repo_iter **out,
+		  struct buf *err)
+{
+	char full[65];
+	int rc;
+
+	*out = NULL;
+	rc = repo_snapshot_resolve(r, id, full, err);
+	return rc < 0 ? rc : reader_iter_open(r, r->ix, full, out, err);
+}
+
+struct repo_view {
+	struct repo *r;
+	struct index *ix;
+};
+
+int repo_view_open(struct repo *r, struct repo_view **out, struct buf *err)
+{
+	struct repo_view *v;
+	struct buf path = BUF_INIT;
+	int rc;
+
+	*out = NULL;
+	v = calloc(1, sizeof(*v));
+	if (!v)
+		return -ENOMEM;
+	v->r = r;
+	rc = repo_join(r, "index.db", &path);
+	if (rc == 0)
+		rc = index_open(&v->ix, (char *)path.data, err);
+	buf_release(&path);
+	if (rc < 0) {
+		repo_view_free(v);
+		return rc;
+	}
+	*out = v;
+	return 0;
+}
+
+void repo_view_free(struct repo_view *v)
+{
+	if (!v)
+		return;
+	index_free(v->ix);
+	free(v);
+}
+
+int repo_view_iter(struct repo_view *v, const char *id, struct repo_iter **out,
+		   struct buf *err)
+{
+	return reader_iter_open(v->r, v->ix, id, out, err);
 }
 
 void repo_iter_free(struct repo_iter *it)
@@ -736,7 +788,7 @@ static int reader_iter_locate(struct repo_iter *it,
 			      struct index_loc *loc, struct buf *err)
 {
 	char hex[65];
-	int rc = index_chunk_get(it->r->ix, c->id, loc);
+	int rc = index_chunk_get(it->ix, c->id, loc);
 
 	if (rc > 0 && loc->raw_len == c->len)
 		return 0;

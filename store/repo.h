@@ -249,6 +249,20 @@ int repo_iter_read(struct repo_iter *it, repo_sink_fn sink, void *ctx,
 int repo_iter_chunks(struct repo_iter *it, const struct manifest_chunk **c,
 		     size_t *n, struct buf *err);
 
+/*
+ * A view reads a snapshot on another thread.  The repository's own
+ * index connection serves one thread only; a view has a connection of
+ * its own and shares the keys and the open packs, which are safe to read
+ * from many threads.  Open it on the repository's thread, then use it
+ * (and the iterators it makes) on one other thread; free it before the
+ * repository.  id must be a full 64-digit snapshot id.
+ */
+struct repo_view;
+int repo_view_open(struct repo *r, struct repo_view **v, struct buf *err);
+void repo_view_free(struct repo_view *v);
+int repo_view_iter(struct repo_view *v, const char *id, struct repo_iter **it,
+		   struct buf *err);
+
 /* ---- maintenance ----------------------------------------------------- */
 struct repo_stats {
 	uint64_t snapshots, packs, chunks;

@@ -202,6 +202,45 @@ test_expect_success 'a trigger that raises part-way: the target is unchanged' '
 	dump_all d3 >d3.after && test_cmp d3.before d3.after
 '
 
+test_expect_success '--jobs 2: the plan says the rows load in parallel' '
+	db_create p1 &&
+	vault restore "$(cat snapid)" --db "dbname=p1" --jobs 2 --dry-run >pdry.out &&
+	grep -q "^Strategy: parallel" pdry.out &&
+	vault restore "$(cat snapid)" --db "dbname=d1" --table public.profiles --mode clean \
+		--jobs 2 --dry-run >pdry2.out &&
+	grep -q "^Strategy: one transaction" pdry2.out &&
+	grep -q "jobs 2: the rows load over one connection, in one transaction: a clean or merge" pdry2.out
+'
+
+test_expect_success '--jobs 2: full restore into an empty database, identical' '
+	vault restore "$(cat snapid)" --db "dbname=p1" --jobs 2 --json >par.json &&
+	jq -e ".status == \"ok\" and .verification == \"ok\" and .undo == null
+		and (.strategy | startswith(\"parallel\"))
+		and all(.tables[]; .verified == true or .load == null)" par.json &&
+	dump_all p1 --schema-only >p1.schema && test_cmp fx.schema p1.schema &&
+	dump_all p1 --data-only --no-blobs | sort >p1.data && test_cmp fx.data p1.data
+'
+
+# The rows of a parallel restore commit before its last transaction: a
+# failure there (an event trigger refusing new indexes) must undo them.
+test_expect_success '--jobs 2: a failure past the first commit is undone' '
+	db_create p2 &&
+	db_psql p2 -c "CREATE FUNCTION public.no_index() RETURNS event_trigger
+		LANGUAGE plpgsql AS \$\$ BEGIN IF EXISTS (SELECT 1 FROM
+		pg_event_trigger_ddl_commands() WHERE command_tag = '"'"'CREATE INDEX'"'"')
+		THEN RAISE EXCEPTION '"'"'no new indexes'"'"'; END IF; END \$\$;
+		CREATE EVENT TRIGGER no_index ON ddl_command_end
+		EXECUTE FUNCTION public.no_index();" &&
+	dump_all p2 >p2.before &&
+	test_must_fail_with 1 "left unchanged .the rows loaded in parallel were dropped again" \
+		vault restore "$(cat snapid)" --db "dbname=p2" --jobs 2 &&
+	grep -q "no new indexes" "$TEST_TMP/.stderr" &&
+	dump_all p2 >p2.after && test_cmp p2.before p2.after &&
+	vault restores --json >plist.json &&
+	jq -e "map(select(.undo != null)) | length == 1 and (.[0].undo | startswith(\"ok\"))
+		and .[0].status == \"failed\"" plist.json
+'
+
 test_expect_success 'vault restores lists every restore, the failed one too' '
 	vault restores >list.out &&
 	test "$(grep -c " ok " list.out)" -ge 4 &&

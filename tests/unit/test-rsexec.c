@@ -411,6 +411,8 @@ static int restore(const char *db, const char *user, enum rs_plan_mode mode,
 	struct rs_select_opts so = { only, NULL, tables };
 	struct rs_exec_opts eo;
 	struct rs_select sel;
+	struct pg_conn_info *ci = NULL;
+	struct buf cs = BUF_INIT;
 	PGconn *c = connect_db(db, user);
 	int r;
 
@@ -429,10 +431,16 @@ static int restore(const char *db, const char *user, enum rs_plan_mode mode,
 		eo.progress = kill_progress;
 		eo.progress_ctx = kill;
 	}
+	buf_addf(&cs, "dbname=%s%s%s", db, user ? " user=" : "", user ? user : "");
+	if (r == 0)
+		r = pg_conn_info_parse(&ci, (char *)cs.data, err);
+	eo.ci = ci;
 	if (r == 0)
 		r = rs_exec_run(c, in ? in : &input, &src, &sel, &eo, log, plan, err);
 	if (r < 0)
 		diag("restore into %s: %s", db, (char *)err->data);
+	pg_conn_info_free(ci);
+	buf_release(&cs);
 	rs_select_release(&sel);
 	PQfinish(c);
 	return r;
@@ -934,9 +942,10 @@ static void test_jobs(void)
 	r = restore(dbn("jobs"), NULL, RS_MODE_EMPTY, 0, NULL, 0, 0, NULL, NULL, &log, &plan, &err);
 	is_int(r, 0, "--jobs 2: full restore into an empty database");
 	ok(plan && rs_plan_text(plan, &src, &txt) == 0 &&
-	   strstr((char *)txt.data, "Strategy: one transaction") &&
-	   strstr((char *)txt.data, "--jobs 2: the rows still load over one connection"),
-	   "--jobs 2: the plan names the strategy that applies");
+	   strstr((char *)txt.data, "Strategy: parallel") && plan->parallel,
+	   "--jobs 2: the plan names the strategy that applies (parallel)");
+	ok(log.strategy && !strncmp(log.strategy, "parallel", 8) && !log.undo,
+	   "--jobs 2: the log says the rows loaded in parallel");
 	ok(dump(dbn("src"), 1, &a) == 0 && dump(dbn("jobs"), 1, &b) == 0 && same_buf(&a, &b),
 	   "--jobs 2: schema dumps identical");
 	cs = connect_db(dbn("src"), NULL);
@@ -969,9 +978,16 @@ static void test_jobs(void)
 	   "--jobs 2: a target whose trigger refuses row 7 of public.todos");
 	dump(dbn("jobsfail"), 0, &a);
 	rs_log_init(&log);
-	r = restore(dbn("jobsfail"), NULL, RS_MODE_MERGE, 0, two, 0, 0, NULL, NULL, &log, NULL, &err);
+	r = restore(dbn("jobsfail"), NULL, RS_MODE_MERGE, 0, two, 0, 0, NULL, NULL, &log, &plan, &err);
 	ok(r < 0 && strstr((char *)err.data, "no row seven, please") &&
 	   strstr((char *)err.data, "public.todos"), "--jobs 2: the trigger's error, naming the table");
+	buf_reset(&txt);
+	ok(plan && !plan->parallel && rs_plan_text(plan, &src, &txt) == 0 &&
+	   strstr((char *)txt.data, "Strategy: one transaction") &&
+	   strstr((char *)txt.data, "--jobs 2: the rows load over one connection, in one transaction: a clean or merge restore"),
+	   "--jobs 2, merge mode: the plan says the rows load in one transaction, and why");
+	rs_plan_free(plan);
+	plan = NULL;
 	dump(dbn("jobsfail"), 0, &b);
 	ok(same_buf(&a, &b), "--jobs 2: target unchanged, the other table's rows included");
 	rs_log_release(&log);
@@ -983,6 +999,8 @@ static void test_jobs(void)
 	rs_log_init(&log);
 	r = restore(dbn("jobskill"), NULL, RS_MODE_EMPTY, 0, NULL, 0, 0, &kill, NULL, &log, NULL, &err);
 	ok(kill.killed && r == -ECONNRESET, "--jobs 2: pg_terminate_backend mid-load");
+	ok(log.undo && !strncmp(log.undo, "ok", 2),
+	   "--jobs 2: the killed connection's restore was undone (%s)", log.undo ? log.undo : "no undo");
 	dump(dbn("jobskill"), 0, &b);
 	ok(same_buf(&a, &b), "--jobs 2: target unchanged after the killed connection");
 	rs_log_release(&log);
@@ -994,6 +1012,102 @@ static void test_jobs(void)
 }
 
 /* auth and storage as the platform makes them: owned by its roles */
+/*
+ * --jobs 2 past the first commit: a failure in the last transaction (an
+ * event trigger refusing new indexes) drops everything the restore had
+ * created, the role it created included; a target where that undo could
+ * not be complete (an event trigger that comments on an existing schema
+ * whenever a table is made) restores in one transaction instead.
+ */
+static void test_jobs_undo(void)
+{
+	static const char *const others[] = {
+		"full", "drift", "merge", "fail", "kill", "bad", "jobs", "jobsfail",
+		"jobskill", NULL,
+	};
+	static const char no_index[] =
+		"CREATE FUNCTION public.no_index() RETURNS event_trigger LANGUAGE plpgsql AS $$"
+		" BEGIN IF EXISTS (SELECT 1 FROM pg_catalog.pg_event_trigger_ddl_commands()"
+		"  WHERE command_tag = 'CREATE INDEX') THEN"
+		"  RAISE EXCEPTION 'no new indexes today'; END IF; END $$;"
+		"CREATE EVENT TRIGGER no_index ON ddl_command_end EXECUTE FUNCTION public.no_index();";
+	static const char note[] =
+		"CREATE FUNCTION public.note() RETURNS event_trigger LANGUAGE plpgsql AS $$"
+		" BEGIN COMMENT ON SCHEMA public IS 'a table was made'; END $$;"
+		"CREATE EVENT TRIGGER note ON ddl_command_end WHEN TAG IN ('CREATE TABLE')"
+		" EXECUTE FUNCTION public.note();";
+	struct rs_log log;
+	struct buf err = BUF_INIT, a = BUF_INIT, b = BUF_INIT, q = BUF_INIT;
+	PGconn *c;
+	size_t verified = 0, loaded = 0;
+	int r;
+
+	restore_jobs = 2;
+	for (int i = 0; others[i]; i++) {
+		PGconn *o = connect_db(dbn(others[i]), NULL);
+
+		if (o) {
+			buf_reset(&q);
+			buf_addf(&q, "DROP OWNED BY \"%s\"", gone);
+			PQclear(PQexec(o, (char *)q.data));
+			PQfinish(o);
+		}
+	}
+	ok(admin("DROP ROLE \"%s\"", gone), "--jobs 2 undo: the captured role \"%s\" is gone again", gone);
+	ok(admin("CREATE DATABASE \"%s\" ENCODING 'UTF8' TEMPLATE template0", dbn("jobsundo")) &&
+	   exec_on(dbn("jobsundo"), no_index),
+	   "--jobs 2 undo: a target whose event trigger refuses new indexes");
+	dump(dbn("jobsundo"), 0, &a);
+	rs_log_init(&log);
+	r = restore(dbn("jobsundo"), NULL, RS_MODE_EMPTY, 0, NULL, 0, 0, NULL, NULL, &log, NULL, &err);
+	ok(r < 0 && strstr((char *)err.data, "no new indexes today") &&
+	   strstr((char *)err.data, "INDEX"),
+	   "--jobs 2 undo: the failure in the last transaction names the statement");
+	ok(log.strategy && !strncmp(log.strategy, "parallel", 8),
+	   "--jobs 2 undo: the rows had loaded in parallel and committed");
+	ok(log.undo && !strncmp(log.undo, "ok", 2), "--jobs 2 undo: the undo ran (%s)",
+	   log.undo ? log.undo : "none");
+	dump(dbn("jobsundo"), 0, &b);
+	ok(same_buf(&a, &b), "--jobs 2 undo: the target is as it was (schema and rows)");
+	c = connect_db("postgres", NULL);
+	buf_reset(&q);
+	buf_addf(&q, "SELECT count(*) FROM pg_roles WHERE rolname = '%s'", gone);
+	ok(c && scalar(c, (char *)q.data) == 0,
+	   "--jobs 2 undo: the role the restore created is dropped again");
+	PQfinish(c);
+	rs_log_release(&log);
+
+	ok(admin("CREATE DATABASE \"%s\" ENCODING 'UTF8' TEMPLATE template0", dbn("jobsone")) &&
+	   exec_on(dbn("jobsone"), note),
+	   "--jobs 2 proof: a target whose event trigger comments on schema public");
+	rs_log_init(&log);
+	r = restore(dbn("jobsone"), NULL, RS_MODE_EMPTY, 0, NULL, 0, 0, NULL, NULL, &log, NULL, &err);
+	is_int(r, 0, "--jobs 2 proof: the restore succeeds");
+	ok(log.strategy && !strncmp(log.strategy, "one transaction", 15) &&
+	   strstr(log.strategy, "not possible") &&
+	   strstr(log.strategy, "the comment on schema public was changed"),
+	   "--jobs 2 proof: in one transaction, because dropping would not undo the comment (%s)",
+	   log.strategy ? log.strategy : "none");
+	for (size_t i = 0; i < log.ntables; i++) {
+		loaded += strcmp(log.tables[i].load ? log.tables[i].load : "", "copy") == 0;
+		verified += log.tables[i].verified == 1;
+	}
+	ok(loaded > 20 && verified == loaded, "--jobs 2 proof: every table loaded and verified (%zu/%zu)",
+	   verified, loaded);
+	rs_log_release(&log);
+	/* the last restore made the role again, as the other tests found it */
+	c = connect_db("postgres", NULL);
+	buf_reset(&q);
+	buf_addf(&q, "SELECT count(*) FROM pg_roles WHERE rolname = '%s'", gone);
+	ok(c && scalar(c, (char *)q.data) == 1, "--jobs 2 proof: the captured role is created again");
+	PQfinish(c);
+	restore_jobs = 1;
+	buf_release(&err);
+	buf_release(&a);
+	buf_release(&b);
+	buf_release(&q);
+}
+
 static const char managed_ddl[] =
 	"CREATE SCHEMA auth AUTHORIZATION supabase_auth_admin;"
 	"CREATE SCHEMA storage AUTHORIZATION supabase_storage_admin;"
@@ -1087,7 +1201,7 @@ static void cleanup(void)
 {
 	static const char *const dbs[] = {
 		"src", "full", "drift", "merge", "fail", "kill", "bad", "managed",
-		"jobs", "jobsfail", "jobskill", NULL,
+		"jobs", "jobsfail", "jobskill", "jobsundo", "jobsone", NULL,
 	};
 	struct buf cmd = BUF_INIT;
 
@@ -1137,6 +1251,7 @@ int main(void)
 		test_merge();
 		test_failures();
 		test_jobs();
+		test_jobs_undo();
 		test_managed();
 	} else {
 		diag("%s", (char *)err.data);

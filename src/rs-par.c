@@ -1,0 +1,213 @@
+/*
+ * rs-par: the parallel load.  Workers, one connection each, take the
+ * new tables biggest first; each loads one table in a transaction of its
+ * own (COPY from the snapshot), verifies it on the same connection and
+ * commits.  The first failure stops the others, which roll back the
+ * table they were on.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "pg-names.h"
+#include "rs-exec-int.h"
+
+struct rs_par {
+	struct rs_exec *x;
+	pthread_mutex_t mu;
+	size_t *queue, nqueue, next;
+	volatile int stop;
+	int r;			/* the first failure */
+	struct buf err;
+};
+
+struct rs_par_worker {
+	struct rs_par *par;
+	PGconn *c;
+	const struct rs_input *in;
+	struct rs_input forked;
+	pthread_t th;
+	int started;
+};
+
+static int rs_par_table(struct rs_exec *w, size_t i)
+{
+	const struct rs_plan_table *t = &w->p->tables[i];
+	struct buf q = BUF_INIT;
+	uint64_t n = 0;
+	int r;
+
+	rs_exec_step(w, "load", t->t);
+	r = rs_exec_cmd(w, "BEGIN", "starting a table's transaction");
+	if (r == 0)
+		r = pg_names_quote_qualified(&q, t->t->schema, t->t->name);
+	/*
+	 * The table is new and empty.  Emptied again in this transaction,
+	 * it gets a new file: COPY then appends in order instead of filling
+	 * the free space of earlier pages (so the verification can read the
+	 * rows back in load order, as for a table created in the same
+	 * transaction), and FREEZE writes them frozen, sparing a later
+	 * VACUUM a pass over every page.
+	 */
+	if (r == 0) {
+		struct buf sql = BUF_INIT;
+
+		r = buf_addf(&sql, "TRUNCATE ONLY %s", (char *)q.data);
+		if (r == 0)
+			r = rs_exec_cmd(w, (char *)sql.data, (char *)sql.data);
+		buf_release(&sql);
+	}
+	w->copy_freeze = 1;
+	if (r == 0)
+		r = rs_exec_copy_in(w, t->t, (char *)q.data, &n);
+	if (r == 0) {
+		w->lt[i]->inserted = n;
+		/* a scan from block 0 reads the rows back in load order */
+		r = rs_exec_cmd(w, "SET LOCAL synchronize_seqscans = off;"
+				" SET LOCAL max_parallel_workers_per_gather = 0",
+				"verification setup");
+	}
+	if (r == 0)
+		r = rs_exec_verify_one(w, i);
+	if (r == 0)
+		r = rs_exec_table_post(w, i);
+	if (r == 0)
+		r = rs_exec_cmd(w, "COMMIT", "committing a table's rows");
+	if (r == 0)
+		w->done[i] = 1;
+	else if (PQstatus(w->c) == CONNECTION_OK &&
+		 PQtransactionStatus(w->c) != PQTRANS_IDLE)
+		PQclear(PQexec(w->c, "ROLLBACK"));
+	buf_release(&q);
+	return r;
+}
+
+static void *rs_par_main(void *arg)
+{
+	struct rs_par_worker *wk = arg;
+	struct rs_par *par = wk->par;
+	struct rs_exec w = *par->x;
+	struct buf err = BUF_INIT;
+	int r;
+
+	w.c = wk->c;
+	w.in = wk->in;
+	w.err = &err;
+	w.stop = &par->stop;
+	w.mu = &par->mu;
+	r = rs_exec_preamble(&w);
+	while (r == 0) {
+		size_t i;
+
+		pthread_mutex_lock(&par->mu);
+		if (par->stop || par->next == par->nqueue) {
+			pthread_mutex_unlock(&par->mu);
+			break;
+		}
+		i = par->queue[par->next++];
+		pthread_mutex_unlock(&par->mu);
+		r = rs_par_table(&w, i);
+	}
+	if (r < 0) {
+		pthread_mutex_lock(&par->mu);
+		/* a worker told to stop says nothing of its own */
+		if (!par->r && !(r == -EINTR && par->stop && !err.len)) {
+			par->r = r;
+			buf_add(&par->err, err.data, err.len);
+		}
+		par->stop = 1;
+		pthread_mutex_unlock(&par->mu);
+	}
+	buf_release(&err);
+	return NULL;
+}
+
+static int rs_par_bigger(const void *a, const void *b, void *ctx)
+{
+	const struct rs_plan *p = ctx;
+	uint64_t x = p->tables[*(const size_t *)a].t->bytes;
+	uint64_t y = p->tables[*(const size_t *)b].t->bytes;
+
+	return (x < y) - (x > y);
+}
+
+/* qsort_r is a GNU extension; a plain insertion sort over the tables
+ * (a few hundred at most) needs none */
+static void rs_par_sort(size_t *v, size_t n, const struct rs_plan *p)
+{
+	for (size_t i = 1; i < n; i++) {
+		size_t k = v[i], j = i;
+
+		while (j > 0 && rs_par_bigger(&v[j - 1], &k, (void *)p) > 0) {
+			v[j] = v[j - 1];
+			j--;
+		}
+		v[j] = k;
+	}
+}
+
+int rs_par_load(struct rs_exec *x, PGconn *const *extra, size_t nextra)
+{
+	const struct rs_plan *p = x->p;
+	struct rs_par par;
+	struct rs_par_worker *wk;
+	size_t nw = nextra + 1;
+	int r = 0;
+
+	memset(&par, 0, sizeof(par));
+	par.x = x;
+	pthread_mutex_init(&par.mu, NULL);
+	par.queue = calloc(p->ntables + 1, sizeof(*par.queue));
+	wk = calloc(nw, sizeof(*wk));
+	if (!par.queue || !wk) {
+		r = -ENOMEM;
+		goto out;
+	}
+	for (size_t i = 0; i < p->ntables; i++)
+		if (rs_plan_table_parallel(&p->tables[i]))
+			par.queue[par.nqueue++] = i;
+	/* biggest first: the last table to start is a small one */
+	rs_par_sort(par.queue, par.nqueue, p);
+	for (size_t k = 0; k < nw && r == 0; k++) {
+		wk[k].par = &par;
+		wk[k].c = k ? extra[k - 1] : x->c;
+		wk[k].in = x->in;
+		if (k) {
+			r = x->in->fork(x->in->ctx, &wk[k].forked, x->err);
+			wk[k].in = &wk[k].forked;
+		}
+	}
+	for (size_t k = 0; k < nw && r == 0; k++) {
+		if (pthread_create(&wk[k].th, NULL, rs_par_main, &wk[k])) {
+			r = -EAGAIN;
+			if (x->err)
+				buf_addstr(x->err, "cannot start a loader thread");
+			break;
+		}
+		wk[k].started = 1;
+	}
+	if (r < 0) {
+		pthread_mutex_lock(&par.mu);
+		par.stop = 1;
+		pthread_mutex_unlock(&par.mu);
+	}
+	for (size_t k = 0; k < nw; k++)
+		if (wk[k].started)
+			pthread_join(wk[k].th, NULL);
+	if (r == 0 && par.r < 0) {
+		r = par.r;
+		if (x->err)
+			buf_add(x->err, par.err.data, par.err.len);
+	}
+	if (r == 0)
+		r = rs_exec_interrupted(x);
+out:
+	for (size_t k = 0; wk && k < nw; k++)
+		if (k)
+			rs_input_release(&wk[k].forked);
+	free(wk);
+	free(par.queue);
+	buf_release(&par.err);
+	pthread_mutex_destroy(&par.mu);
+	return r;
+}

@@ -1,0 +1,55 @@
+/*
+ * rs-undo: undoing what a restore's first transaction created, for the
+ * parallel load.
+ *
+ * Other connections cannot write into tables a transaction has not
+ * committed, so a parallel restore commits its DDL first (new schemas,
+ * types, functions, empty tables, roles), loads the rows over several
+ * connections and finishes in a last transaction.  If anything fails
+ * after that first commit, the target must still end up as it was: the
+ * undo drops every object the first transaction created.
+ *
+ * The undo is proven before that commit.  rs_undo_begin fingerprints the
+ * catalogs (every object's identity and definition: namespaces,
+ * relations, columns, types, functions, extensions, roles, memberships,
+ * comments, default privileges...).  rs_undo_prepare, just before the
+ * commit, lists what is new, writes the DROP statements for it, runs
+ * them inside a savepoint, fingerprints again and requires the result
+ * to equal the first fingerprint exactly, then rolls the savepoint back.
+ * When it does not (an object of a kind vault cannot drop, or a change
+ * to something that existed), the restore does not go parallel: it goes
+ * on in its one transaction.
+ */
+#ifndef VAULT_RS_UNDO_H
+#define VAULT_RS_UNDO_H
+
+#include <stddef.h>
+#include <libpq-fe.h>
+#include "buf.h"
+
+struct rs_undo;
+
+/* Fingerprints the catalogs on c (inside the restore's transaction,
+ * before it changes anything).  0, -ENOMEM or a pg-conn errno. */
+int rs_undo_begin(struct rs_undo **u, PGconn *c, struct buf *err);
+
+/*
+ * The undo of everything since rs_undo_begin, rehearsed on c (same
+ * transaction).  Returns 0 when proven, 1 when it cannot be (why says
+ * what stands in the way; the transaction is as it was), or a negative
+ * errno (a lost connection...).
+ */
+int rs_undo_prepare(struct rs_undo *u, PGconn *c, struct buf *why,
+		    struct buf *err);
+
+/* The prepared statements, in the order they run. */
+size_t rs_undo_count(const struct rs_undo *u);
+const char *rs_undo_stmt(const struct rs_undo *u, size_t i);
+
+/* Runs the undo in a transaction of its own on c (idle).  0, or a
+ * pg-conn errno with err naming the statement that failed. */
+int rs_undo_run(const struct rs_undo *u, PGconn *c, struct buf *err);
+
+void rs_undo_free(struct rs_undo *u);
+
+#endif
