@@ -168,14 +168,13 @@ int rs_par_load(struct rs_exec *x, PGconn *const *extra, size_t nextra)
 			par.queue[par.nqueue++] = i;
 	/* biggest first: the last table to start is a small one */
 	rs_par_sort(par.queue, par.nqueue, p);
+	/* every worker reads through its own input, the first too: a
+	 * forked input decodes on its worker's thread */
 	for (size_t k = 0; k < nw && r == 0; k++) {
 		wk[k].par = &par;
 		wk[k].c = k ? extra[k - 1] : x->c;
-		wk[k].in = x->in;
-		if (k) {
-			r = x->in->fork(x->in->ctx, &wk[k].forked, x->err);
-			wk[k].in = &wk[k].forked;
-		}
+		r = x->in->fork(x->in->ctx, &wk[k].forked, x->err);
+		wk[k].in = &wk[k].forked;
 	}
 	for (size_t k = 0; k < nw && r == 0; k++) {
 		if (pthread_create(&wk[k].th, NULL, rs_par_main, &wk[k])) {
@@ -203,8 +202,7 @@ int rs_par_load(struct rs_exec *x, PGconn *const *extra, size_t nextra)
 		r = rs_exec_interrupted(x);
 out:
 	for (size_t k = 0; wk && k < nw; k++)
-		if (k)
-			rs_input_release(&wk[k].forked);
+		rs_input_release(&wk[k].forked);
 	free(wk);
 	free(par.queue);
 	buf_release(&par.err);

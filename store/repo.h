@@ -255,7 +255,9 @@ int repo_iter_chunks(struct repo_iter *it, const struct manifest_chunk **c,
  * its own and shares the keys and the open packs, which are safe to read
  * from many threads.  Open it on the repository's thread, then use it
  * (and the iterators it makes) on one other thread; free it before the
- * repository.  id must be a full 64-digit snapshot id.
+ * repository.  id must be a full 64-digit snapshot id.  A view's
+ * iterators decode on the calling thread (no read-ahead pool): the
+ * threads using views are the parallelism.
  */
 struct repo_view;
 int repo_view_open(struct repo *r, struct repo_view **v, struct buf *err);
