@@ -6,6 +6,7 @@
  * one-transaction run, the restore log.
  */
 #include <errno.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -105,6 +106,35 @@ int restore_log_doc(const struct rs_log *l, const char *id, struct buf *out)
 }
 
 /* A growing NULL-terminated vector of option arguments. */
+static volatile sig_atomic_t restore_interrupted;
+
+static void restore_on_signal(int sig)
+{
+	restore_interrupted = 1;
+}
+
+/*
+ * SIGINT/SIGTERM set a flag the executor polls between statements and
+ * between pieces of a table's rows: the restore then rolls back (or,
+ * past a parallel load's first commit, runs its undo) and keeps its log,
+ * instead of dying with committed tables left behind.
+ */
+static void restore_signals(struct sigaction *old, int on)
+{
+	struct sigaction sa;
+
+	if (on) {
+		memset(&sa, 0, sizeof(sa));
+		sa.sa_handler = restore_on_signal;
+		sigemptyset(&sa.sa_mask);
+		sigaction(SIGINT, &sa, &old[0]);
+		sigaction(SIGTERM, &sa, &old[1]);
+	} else {
+		sigaction(SIGINT, &old[0], NULL);
+		sigaction(SIGTERM, &old[1], NULL);
+	}
+}
+
 static int restore_push(struct buf *v, const char *s)
 {
 	const char *end = NULL;
@@ -135,6 +165,7 @@ int restore_run(struct cli *c, const struct restore_req *q)
 	struct rs_plan *plan = NULL;
 	struct rs_plan_opts po;
 	struct rs_exec_opts eo;
+	struct sigaction sigs[2];
 	struct pg_conn_info *ci = NULL;
 	struct pg_conn_retry rt = { 2, 500 };
 	struct rs_log log;
@@ -271,7 +302,11 @@ int restore_run(struct cli *c, const struct restore_req *q)
 		eo.progress = restore_progress;
 	}
 	buf_reset(&err);
+	eo.interrupt = &restore_interrupted;
+	restore_interrupted = 0;
+	restore_signals(sigs, 1);
 	e = rs_exec_run(pc, &in, &src, &sel, &eo, &log, NULL, &err);
+	restore_signals(sigs, 0);
 	if (eo.progress)
 		fprintf(stderr, "\r\033[K");
 	if (!log.status)
