@@ -5,6 +5,7 @@
  * exit codes, so the wording stays consistent across verbs.
  */
 #include <errno.h>
+#include <signal.h>
 #include <limits.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -319,4 +320,21 @@ int cli_resolve(struct cli *c, struct repo *r, const char *spec, char id[65])
 	}
 	buf_release(&err);
 	return e < 0 ? CLI_EXIT_ERROR : 0;
+}
+
+void cli_signals_catch(struct sigaction old[2], void (*handler)(int))
+{
+	struct sigaction sa;
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = handler;
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGINT, &sa, &old[0]);
+	sigaction(SIGTERM, &sa, &old[1]);
+}
+
+void cli_signals_restore(const struct sigaction old[2])
+{
+	sigaction(SIGINT, &old[0], NULL);
+	sigaction(SIGTERM, &old[1], NULL);
 }

@@ -9,6 +9,7 @@
 #define VAULT_CLI_H
 
 #include <getopt.h>
+#include <signal.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -134,6 +135,11 @@ int cli_pass_prompt(struct cli *c, const char *prompt, int confirm,
 /* ---- output ------------------------------------------------------------- */
 /* Writes all of p to fd, retrying on EINTR / short writes: 0 or -errno. */
 int cli_write_all(int fd, const void *p, size_t n);
+
+/* SIGINT and SIGTERM call handler (which sets a flag the library polls)
+ * until cli_signals_restore(old); old[2] keeps the previous actions. */
+void cli_signals_catch(struct sigaction old[2], void (*handler)(int));
+void cli_signals_restore(const struct sigaction old[2]);
 /* Appends s[0..n) to b as a JSON string (quotes included); control
  * characters are escaped and bytes that are not valid UTF-8 become
  * U+FFFD, so the output is always valid JSON. */

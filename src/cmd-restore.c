@@ -106,33 +106,15 @@ int restore_log_doc(const struct rs_log *l, const char *id, struct buf *out)
 }
 
 /* A growing NULL-terminated vector of option arguments. */
+/* SIGINT/SIGTERM set a flag the executor polls between statements and
+ * between pieces of a table's rows: the restore then rolls back (or,
+ * past a parallel load's first commit, runs its undo) and keeps its log,
+ * instead of dying with committed tables left behind. */
 static volatile sig_atomic_t restore_interrupted;
 
 static void restore_on_signal(int sig)
 {
 	restore_interrupted = 1;
-}
-
-/*
- * SIGINT/SIGTERM set a flag the executor polls between statements and
- * between pieces of a table's rows: the restore then rolls back (or,
- * past a parallel load's first commit, runs its undo) and keeps its log,
- * instead of dying with committed tables left behind.
- */
-static void restore_signals(struct sigaction *old, int on)
-{
-	struct sigaction sa;
-
-	if (on) {
-		memset(&sa, 0, sizeof(sa));
-		sa.sa_handler = restore_on_signal;
-		sigemptyset(&sa.sa_mask);
-		sigaction(SIGINT, &sa, &old[0]);
-		sigaction(SIGTERM, &sa, &old[1]);
-	} else {
-		sigaction(SIGINT, &old[0], NULL);
-		sigaction(SIGTERM, &old[1], NULL);
-	}
 }
 
 static int restore_push(struct buf *v, const char *s)
@@ -304,9 +286,9 @@ int restore_run(struct cli *c, const struct restore_req *q)
 	buf_reset(&err);
 	eo.interrupt = &restore_interrupted;
 	restore_interrupted = 0;
-	restore_signals(sigs, 1);
+	cli_signals_catch(sigs, restore_on_signal);
 	e = rs_exec_run(pc, &in, &src, &sel, &eo, &log, NULL, &err);
-	restore_signals(sigs, 0);
+	cli_signals_restore(sigs);
 	if (eo.progress)
 		fprintf(stderr, "\r\033[K");
 	if (!log.status)

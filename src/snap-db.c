@@ -338,24 +338,6 @@ static void snap_db_progress(void *ctx, const struct pg_snap_table *t,
 
 /* ---- opening ---------------------------------------------------------------- */
 
-/* SIGINT/SIGTERM set a flag pg-snap polls, so Ctrl-C ends the capture
- * cleanly (connections closed, pg_dump stopped, nothing committed). */
-static void snap_db_signals(struct sigaction *old, int on)
-{
-	struct sigaction sa;
-
-	if (on) {
-		memset(&sa, 0, sizeof(sa));
-		sa.sa_handler = snap_db_on_signal;
-		sigemptyset(&sa.sa_mask);
-		sigaction(SIGINT, &sa, &old[0]);
-		sigaction(SIGTERM, &sa, &old[1]);
-	} else {
-		sigaction(SIGINT, &old[0], NULL);
-		sigaction(SIGTERM, &old[1], NULL);
-	}
-}
-
 int snap_db_open(struct snap_db *d, struct cli *c, int progress)
 {
 	struct sigaction old[2];
@@ -369,9 +351,9 @@ int snap_db_open(struct snap_db *d, struct cli *c, int progress)
 	d->o.progress_ctx = d;
 	if (progress)
 		snap_db_progress_draw(d, "connecting, reading the catalog and schema");
-	snap_db_signals(old, 1);
+	cli_signals_catch(old, snap_db_on_signal);
 	r = pg_snap_open(&d->ps, &d->o, &err);
-	snap_db_signals(old, 0);
+	cli_signals_restore(old);
 	snap_db_progress_clear(d);
 	if (r == 0 && snap_db_interrupted)
 		r = -EINTR;
@@ -496,9 +478,9 @@ int snap_db_emit(struct snap_db *d, struct cli *c, struct repo_writer *w,
 	d->w = w;
 	d->mtime_ns = mtime_ns;
 	d->last = 0;
-	snap_db_signals(old, 1);
+	cli_signals_catch(old, snap_db_on_signal);
 	r = pg_snap_emit(d->ps, &k, &err);
-	snap_db_signals(old, 0);
+	cli_signals_restore(old);
 	snap_db_progress_clear(d);
 	if (r == 0 && snap_db_interrupted)
 		r = -EINTR;
