@@ -231,6 +231,9 @@ int restore_run(struct cli *c, const struct restore_req *q)
 	     q->drop_tables[i] && q->drop_tables[i + 1]; i += 2)
 		e = buf_addf(&out, "  drop %s.%s (the restore created it)\n",
 			     q->drop_tables[i], q->drop_tables[i + 1]);
+	for (size_t i = 0; e == 0 && !q->json && i < q->nunlink_los; i++)
+		e = buf_addf(&out, "  unlink large object %u (the restore created it)\n",
+			     q->unlink_los[i]);
 	if (e < 0)
 		goto oom;
 	if (out.len)
@@ -279,6 +282,8 @@ int restore_run(struct cli *c, const struct restore_req *q)
 	eo.jobs = q->jobs;
 	eo.managed = -1;
 	eo.drop_tables = q->drop_tables;
+	eo.unlink_los = q->unlink_los;
+	eo.nunlink_los = q->nunlink_los;
 	eo.ci = ci;
 	if (isatty(2) && !q->json) {
 		eo.progress = restore_progress;

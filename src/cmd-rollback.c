@@ -23,9 +23,10 @@ const char cmd_rollback_usage[] =
 	"\n"
 	"Undoes a clean or merge restore: the tables it changed are made equal\n"
 	"to the safety snapshot taken just before it (a clean restore of those\n"
-	"tables, in one transaction) and the tables it created are dropped\n"
-	"(publication memberships are kept).  Without --restore, the most recent\n"
-	"restore into that database is undone (see `vault restores`).\n"
+	"tables, in one transaction), the tables it created are dropped\n"
+	"(publication memberships are kept) and the large objects it created\n"
+	"are unlinked.  Without --restore, the most recent restore into that\n"
+	"database is undone (see `vault restores`).\n"
 	"\n"
 	"      --db URL            the database (else --env-file, $VAULT_DB_URL,\n"
 	"                          $SUPABASE_DB_URL or ./.env)\n"
@@ -54,6 +55,8 @@ struct rollback_find {
 	int found_no_safety;
 	struct buf created;		/* its created tables: schema NUL
 					 * name NUL ... */
+	uint32_t *los;			/* its created large objects */
+	size_t nlos;
 	int oom;
 };
 
@@ -61,6 +64,7 @@ struct rollback_find {
 static int rollback_created(struct rollback_find *f, const struct sb_json *j)
 {
 	const struct sb_json *ts = sb_json_get(j, "tables");
+	const struct sb_json *los = sb_json_get(j, "large_objects_created");
 
 	buf_reset(&f->created);
 	for (size_t i = 0; ts && i < sb_json_len(ts); i++) {
@@ -73,6 +77,22 @@ static int rollback_created(struct rollback_find *f, const struct sb_json *j)
 		if (buf_add(&f->created, sch, strlen(sch) + 1) < 0 ||
 		    buf_add(&f->created, nm, strlen(nm) + 1) < 0)
 			return -ENOMEM;
+	}
+	/* and the large objects it created (rs-lo), unlinked too */
+	free(f->los);
+	f->los = NULL;
+	f->nlos = 0;
+	if (sb_json_len(los)) {
+		f->los = calloc(sb_json_len(los), sizeof(*f->los));
+		if (!f->los)
+			return -ENOMEM;
+	}
+	for (size_t i = 0; i < sb_json_len(los); i++) {
+		int64_t v;
+
+		if (sb_json_int(sb_json_at(los, i), &v) == 0 && v > 0 &&
+		    v <= (int64_t)UINT32_MAX)
+			f->los[f->nlos++] = (uint32_t)v;
 	}
 	return 0;
 }
@@ -213,6 +233,8 @@ int cmd_rollback(struct cli *c, int argc, char **argv)
 			drops[k++] = (const char *)f.created.data + i;
 		q.drop_tables = drops;
 	}
+	q.unlink_los = f.los;
+	q.nunlink_los = f.nlos;
 	if (f.other[0])
 		cli_warn(c, "restore %s went into %s, rolling back %s", f.id,
 			 f.other, f.target);
@@ -233,6 +255,7 @@ oom:
 	ret = CLI_EXIT_ERROR;
 out:
 	free(drops);
+	free(f.los);
 	buf_release(&f.created);
 	pg_conn_info_free(ci);
 	repo_free(r);

@@ -65,6 +65,33 @@ static int restore_input_stream(void *ctx, const char *path,
 	return n < 0 ? n : 0;
 }
 
+/* The names of the entries directly under dir (the manifest holds
+ * every path in full: walk it and keep those that start with "dir/"). */
+static int restore_input_list(void *ctx, const char *dir,
+			      int (*cb)(void *cbctx, const char *name),
+			      void *cbctx, struct buf *err)
+{
+	struct restore_input *ri = ctx;
+	const struct manifest_entry *e = NULL;
+	struct repo_iter *it = NULL;
+	size_t len = strlen(dir);
+	int n;
+
+	n = ri->view ? repo_view_iter(ri->view, ri->id, &it, err) :
+		       repo_iter_new(ri->r, ri->id, &it, err);
+	while (n >= 0 && (n = repo_iter_next(it, &e, err)) > 0) {
+		if (e->path_len <= len + 1 || memcmp(e->path, dir, len) ||
+		    e->path[len] != '/')
+			continue;
+		/* a deeper path is passed whole: the caller refuses it */
+		n = cb(cbctx, e->path + len + 1);
+		if (n < 0)
+			break;
+	}
+	repo_iter_free(it);
+	return n < 0 ? n : 0;
+}
+
 static int restore_input_sink(void *ctx, const void *p, size_t n)
 {
 	return buf_add(ctx, p, n);
@@ -161,6 +188,7 @@ int restore_input_init(struct rs_input *in, struct repo *r, const char *id)
 	in->read = restore_input_read;
 	in->close = restore_input_close;
 	in->fork = restore_input_fork;
+	in->list = restore_input_list;
 	return 0;
 }
 

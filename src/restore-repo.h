@@ -90,6 +90,9 @@ struct restore_req {
 	const char *const *drop_tables;	/* rollback: the tables the restore
 					 * created (schema, name pairs,
 					 * NULL-terminated), dropped */
+	const uint32_t *unlink_los;	/* rollback: the large objects the
+					 * restore created, unlinked */
+	size_t nunlink_los;
 };
 /* Plans, confirms, takes the safety snapshot, runs, logs.  0 or an
  * exit code (everything printed). */

@@ -12,6 +12,7 @@
 #include "pg-copy.h"
 #include "pg-names.h"
 #include "rs-exec-int.h"
+#include "rs-lo.h"
 #include "rs-undo.h"
 #include "rs-sql.h"
 
@@ -1424,6 +1425,10 @@ static int rs_exec_steps_rest(struct rs_exec *x, size_t from)
 	}
 	if (r == 0)
 		r = rs_exec_load(x);
+	/* large objects: created and verified in this transaction too */
+	if (r == 0)
+		r = rs_lo_restore(x->c, x->in, x->src, x->p, x->log, x->o,
+				  x->err);
 	rs_exec_step(x, "post-data", NULL);
 	/* indexes are built once over the loaded rows: with the default
 	 * 64MB a build sorts on disk and gets at most one parallel worker

@@ -42,6 +42,7 @@
 #define VAULT_RS_EXEC_H
 
 #include <signal.h>
+#include <stdint.h>
 #include <libpq-fe.h>
 #include "buf.h"
 #include "pg-conn.h"
@@ -60,6 +61,10 @@ struct rs_exec_opts {
 	/* rollback: tables to drop (schema, name pairs, NULL-terminated):
 	 * those the restore being undone created */
 	const char *const *drop_tables;
+	/* rollback: large objects to unlink (those the restore being
+	 * undone created; rs_lo_unlink) */
+	const uint32_t *unlink_los;
+	size_t nunlink_los;
 	volatile sig_atomic_t *interrupt;
 	/* the target again, for the parallel load's other connections and
 	 * its undo (NULL: everything over c) */

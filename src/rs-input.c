@@ -2,6 +2,7 @@
  * rs-input: reading a snapshot's tree through the rs_input callbacks,
  * and the plain-directory implementation of them.
  */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdlib.h>
@@ -145,6 +146,53 @@ static void rs_input_dir_close(void *ctx, void *h)
 	free(h);
 }
 
+static int rs_input_dir_list(void *ctx, const char *dir,
+			     int (*cb)(void *cbctx, const char *name),
+			     void *cbctx, struct buf *err)
+{
+	struct rs_input_dir *d = ctx;
+	struct buf full = BUF_INIT;
+	struct dirent *de;
+	DIR *dh;
+	int r;
+
+	if (dir[0] == '/' || strstr(dir, "../") || !strcmp(dir, "..")) {
+		if (err)
+			buf_addf(err, "%s: not a path inside the snapshot", dir);
+		return -EINVAL;
+	}
+	r = buf_addf(&full, "%s/%s", d->root, dir);
+	if (r < 0)
+		return r;
+	dh = opendir((char *)full.data);
+	buf_release(&full);
+	if (!dh) {
+		r = -errno;
+		if (err && r != -ENOENT)
+			buf_addf(err, "%s: %s", dir, strerror(errno));
+		return r;
+	}
+	for (;;) {
+		errno = 0;
+		de = readdir(dh);
+		if (!de) {
+			if (errno) {
+				r = -errno;
+				if (err)
+					buf_addf(err, "%s: %s", dir, strerror(errno));
+			}
+			break;
+		}
+		if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
+			continue;
+		r = cb(cbctx, de->d_name);
+		if (r < 0)
+			break;
+	}
+	closedir(dh);
+	return r;
+}
+
 static int rs_input_dir_fork(void *ctx, struct rs_input *out, struct buf *err)
 {
 	struct rs_input_dir *d = ctx;
@@ -177,6 +225,7 @@ int rs_input_dir_init(struct rs_input *in, const char *root)
 	in->read = rs_input_dir_read;
 	in->close = rs_input_dir_close;
 	in->fork = rs_input_dir_fork;
+	in->list = rs_input_dir_list;
 	return 0;
 }
 

@@ -43,6 +43,14 @@ struct rs_input {
 	int (*fork)(void *ctx, struct rs_input *out, struct buf *err);
 	/* Set by fork: releases a forked input (NULL-safe on in). */
 	void (*release)(struct rs_input *in);
+	/* Optional (NULL: the input cannot list; callers must cope).
+	 * Calls cb with the name of each entry directly under dir
+	 * ("db/large_objects"), in no particular order, stopping at cb's
+	 * first error (returned as is).  0, -ENOENT when there is no such
+	 * directory, or another negative errno (err says why). */
+	int (*list)(void *ctx, const char *dir,
+		    int (*cb)(void *cbctx, const char *name), void *cbctx,
+		    struct buf *err);
 };
 
 /* Releases a forked input (in->release); NULL-safe. */

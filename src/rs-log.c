@@ -57,6 +57,7 @@ void rs_log_release(struct rs_log *l)
 		free(l->skipped[i].reason);
 	}
 	free(l->skipped);
+	free(l->lo_created);
 	free(l->verification);
 	free(l->strategy);
 	free(l->undo);
@@ -93,6 +94,15 @@ int rs_log_finish(struct rs_log *l, const char *status, const char *error)
 	int r;
 
 	l->duration_ms = d > 0 ? (uint64_t)d : 0;
+	/* a restore that did not commit rolled its large objects back:
+	 * none stayed for a rollback to unlink */
+	if (!status || strcmp(status, "ok")) {
+		free(l->lo_created);
+		l->lo_created = NULL;
+		l->nlo_created = 0;
+		l->lo_verified = 0;
+		l->lo_unlinked = 0;
+	}
 	r = rs_log_set(&l->status, status);
 	return r ? r : rs_log_set(&l->error, error && *error ? error : NULL);
 }
@@ -145,6 +155,17 @@ int rs_log_skip(struct rs_log *l, const char *where, const char *sql,
 		return -ENOMEM;
 	}
 	l->nskipped++;
+	return 0;
+}
+
+int rs_log_lo_created(struct rs_log *l, uint32_t oid)
+{
+	uint32_t *v = realloc(l->lo_created, (l->nlo_created + 1) * sizeof(*v));
+
+	if (!v)
+		return -ENOMEM;
+	l->lo_created = v;
+	v[l->nlo_created++] = oid;
 	return 0;
 }
 
@@ -251,6 +272,24 @@ int rs_log_json(const struct rs_log *l, struct buf *out)
 	}
 	if (r == 0)
 		r = buf_addstr(out, l->nskipped ? "\n  ],\n" : "],\n");
+	if (r == 0 && l->lo) {
+		r = buf_addf(out, "  \"large_objects\": {\"created\": %zu, \"kept\": %llu, \"verified\": %llu",
+			     l->nlo_created, (unsigned long long)l->lo_kept,
+			     (unsigned long long)l->lo_verified);
+		if (r == 0 && l->lo_unlinked)
+			r = buf_addf(out, ", \"unlinked\": %llu",
+				     (unsigned long long)l->lo_unlinked);
+		if (r == 0)
+			r = buf_addstr(out, "},\n");
+	} else if (r == 0) {
+		r = buf_addstr(out, "  \"large_objects\": null,\n");
+	}
+	if (r == 0)
+		r = buf_addstr(out, "  \"large_objects_created\": [");
+	for (size_t i = 0; i < l->nlo_created && r == 0; i++)
+		r = buf_addf(out, i ? ", %u" : "%u", l->lo_created[i]);
+	if (r == 0)
+		r = buf_addstr(out, "],\n");
 	if (r == 0)
 		r = rs_log_kv(out, "  ", "strategy", l->strategy, 0);
 	if (r == 0)

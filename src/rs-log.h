@@ -49,6 +49,14 @@ struct rs_log {
 	char *strategy;			/* how it ran (the plan's words) */
 	char *undo;			/* parallel load failed past its first
 					 * commit: "ok: ..." / "failed: ..." */
+	/* large objects (rs-lo); lo 0: none selected from the snapshot
+	 * (the document says null) */
+	int lo;
+	uint64_t lo_kept, lo_verified;
+	uint64_t lo_unlinked;		/* rollback: the undone restore's */
+	uint32_t *lo_created;		/* oids the restore created (a
+					 * rollback unlinks them) */
+	size_t nlo_created;
 	char *verification;		/* "ok", "failed", "not run" */
 	char *status;			/* "ok", "failed", "refused", "dry-run" */
 	char *error;
@@ -74,6 +82,9 @@ struct rs_log_table *rs_log_table(struct rs_log *l, const char *schema,
 				  const char *name);
 int rs_log_skip(struct rs_log *l, const char *where, const char *sql,
 		size_t len, const char *reason);
+
+/* Notes large object oid as created by the restore: 0 or -ENOMEM. */
+int rs_log_lo_created(struct rs_log *l, uint32_t oid);
 
 /* The document (pretty-printed, ends with a newline). */
 int rs_log_json(const struct rs_log *l, struct buf *out);

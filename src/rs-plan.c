@@ -14,6 +14,7 @@
 #include "pg-catalog.h"
 #include "pg-conn.h"
 #include "pg-names.h"
+#include "rs-lo.h"
 #include "rs-plan.h"
 #include "rs-sql.h"
 #include "sb-json.h"
@@ -103,6 +104,9 @@ int rs_plan_source_load(struct rs_plan_source *src, const struct rs_input *in,
 	if (r == 0)
 		r = pg_ddl_parse(&src->roles, (char *)src->roles_sql.data,
 				 src->roles_sql.len, err);
+	if (r == 0)
+		r = rs_lo_list(in, src->root, src->meta->large_objects,
+			       &src->lo_oids, &src->nlo, &src->lo_unlisted, err);
 	buf_release(&meta);
 	return r;
 }
@@ -117,6 +121,7 @@ void rs_plan_source_release(struct rs_plan_source *src)
 	buf_release(&src->schema_sql);
 	buf_release(&src->roles_sql);
 	buf_release(&src->sequences_sql);
+	free(src->lo_oids);
 	free(src->root);
 	memset(src, 0, sizeof(*src));
 }
@@ -1476,6 +1481,8 @@ int rs_plan_build(struct rs_plan **out, PGconn *c,
 		r = rs_plan_roles(&x);
 	if (r == 0)
 		r = rs_plan_requirements(&x);
+	if (r == 0)
+		r = rs_lo_plan(p, c, src, sel, err);
 	if (r == 0) {
 		rs_plan_strategy(p);
 		r = rs_plan_warn(p);
@@ -1535,6 +1542,7 @@ void rs_plan_free(struct rs_plan *p)
 	}
 	free(p->reqs);
 	rs_plan_strv_free(p->warnings, p->nwarnings);
+	free(p->lo_exists);
 	free(p);
 }
 
@@ -1651,6 +1659,8 @@ int rs_plan_text(const struct rs_plan *p, const struct rs_plan_source *src,
 			r = buf_addf(out, "; %s%s%s\n", rs_plan_load_name(t->load),
 				     t->skip ? ": skipped, " : "", t->skip ? t->skip : "");
 	}
+	if (r == 0)
+		r = rs_lo_plan_text(p, src, out);
 	for (size_t k = 0; k < p->order.ncycles && r == 0; k++) {
 		r = buf_addstr(out, "Foreign-key cycle: ");
 		if (r == 0)
@@ -1775,7 +1785,11 @@ int rs_plan_json(const struct rs_plan *p, const struct rs_plan_source *src,
 			r = buf_addch(out, '}');
 	}
 	if (r == 0)
-		r = buf_addstr(out, "], \"cycles\": [");
+		r = buf_addstr(out, "], \"large_objects\": ");
+	if (r == 0)
+		r = rs_lo_plan_json(p, src, out);
+	if (r == 0)
+		r = buf_addstr(out, ", \"cycles\": [");
 	for (size_t k = 0; k < p->order.ncycles && r == 0; k++) {
 		struct buf d = BUF_INIT;
 

@@ -59,10 +59,17 @@ struct rs_plan_source {
 	struct pg_ddl *ddl;	/* schema_sql split */
 	struct pg_ddl *roles;	/* roles_sql split */
 	char *root;		/* "db" */
+	/* large objects (rs-lo): the oids under root/large_objects/,
+	 * ascending; lo_unlisted: meta.json counts some but the input
+	 * cannot list them */
+	uint32_t *lo_oids;
+	size_t nlo;
+	int lo_unlisted;
 };
 
 /* Reads root/meta.json, schema.sql, roles.sql and sequences.sql
- * (root NULL = "db").  Errors name the file. */
+ * (root NULL = "db") and lists root/large_objects/ (rs_lo_list).
+ * Errors name the file. */
 int rs_plan_source_load(struct rs_plan_source *src, const struct rs_input *in,
 			const char *root, struct buf *err);
 void rs_plan_source_release(struct rs_plan_source *src);
@@ -166,6 +173,11 @@ struct rs_plan {
 	size_t nreqs;
 	char **warnings;
 	size_t nwarnings;
+	/* large objects (rs-lo) */
+	int lo_selected;		/* the selection takes them */
+	unsigned char *lo_exists;	/* per src->lo_oids: 1 = in the
+					 * target already, kept */
+	size_t nlo_create, nlo_keep;
 	int parallel;			/* rows load over up to jobs
 					 * connections (rs-undo.h) */
 	const char *strategy;

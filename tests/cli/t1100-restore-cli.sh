@@ -43,6 +43,14 @@ test_expect_success 'full restore into an empty database: schema and data identi
 	test_cmp fx.data e1.data
 '
 
+test_expect_success 'full restore: large object 424242 comes back byte for byte' '
+	db_psql fx -Atc "SELECT encode(lo_get(424242), '"'"'hex'"'"')" >fx.lo &&
+	db_psql e1 -Atc "SELECT encode(lo_get(424242), '"'"'hex'"'"')" >e1.lo &&
+	test -s fx.lo && test_cmp fx.lo e1.lo &&
+	jq -e ".large_objects == {\"created\": 1, \"kept\": 0, \"verified\": 1}
+		and .large_objects_created == [424242]" full.json
+'
+
 test_expect_success 'a drifted copy' '
 	copy_db fx d1 &&
 	db_psql d1 -c "DELETE FROM public.profiles WHERE username LIKE '"'"'%3%'"'"';
@@ -146,6 +154,32 @@ test_expect_success 'rollback drops the tables the restore created' '
 	jq -e ".status == \"ok\" and ([.tables[] | select(.load == \"drop\") | .name] == [\"todos\"])" rb4.json &&
 	dump_all d4 | sort >d4.after &&
 	test_cmp d4.before d4.after
+'
+
+# A database of one table and one large object: a merge restore of its
+# data (large objects are not selected with --table) and its rollback.
+test_expect_success 'merge creates a missing large object; rollback unlinks it' '
+	db_create lo1 &&
+	db_psql lo1 -c "CREATE TABLE public.t (id integer PRIMARY KEY);
+		INSERT INTO public.t VALUES (1), (2);
+		SELECT lo_from_bytea(777, '"'"'seven'"'"')" >/dev/null &&
+	vault snapshot --db "dbname=lo1" --tag lo1 >/dev/null &&
+	vault list --json | jq -r "map(select(.tags | index(\"lo1\"))) | .[0].id" >lo1id &&
+	db_psql lo1 -c "SELECT lo_unlink(777)" >/dev/null &&
+	vault restore "$(cat lo1id)" --db "dbname=lo1" --only data --mode merge \
+		--dry-run >lo1.plan &&
+	grep "^Large objects: 1 to create, 0 kept" lo1.plan &&
+	vault restore "$(cat lo1id)" --db "dbname=lo1" --only data --mode merge \
+		--yes --json >lo1.json &&
+	jq -e ".status == \"ok\" and .large_objects.created == 1
+		and .large_objects.verified == 1 and .large_objects_created == [777]" lo1.json &&
+	test "$(db_psql lo1 -c "SELECT convert_from(lo_get(777), '"'"'UTF8'"'"')")" = seven &&
+	vault rollback --db "dbname=lo1" --dry-run >rb.lo1 &&
+	grep "unlink large object 777 (the restore created it)" rb.lo1 &&
+	vault rollback --db "dbname=lo1" --yes --json >rb1.json &&
+	jq -e ".status == \"ok\" and .large_objects.unlinked == 1" rb1.json &&
+	test "$(db_psql lo1 -c "SELECT count(*) FROM pg_largeobject_metadata")" = 0 &&
+	test "$(db_psql lo1 -c "SELECT count(*) FROM public.t")" = 2
 '
 
 # Two restores back to back (usually within one second): their ids must

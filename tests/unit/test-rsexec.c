@@ -25,6 +25,11 @@
  *    only the target has (the error names constraint and row), a
  *    connection killed with pg_terminate_backend mid-load, a damaged
  *    data.sql (verification against meta.json);
+ *  - large objects: 424242 comes back byte for byte (and a 1.5 MiB one
+ *    in pieces); empty mode refuses an existing one and changes nothing,
+ *    merge keeps it, clean warns; the plan counts them; a listing with
+ *    a name that is not an oid, or a count unlike meta.json's, is
+ *    refused;
  *  - a managed target (auth and storage exist, owned by platform roles;
  *    the restoring role is not a superuser): rows land in auth and
  *    storage, their DDL is kept, and the skipped statements are logged
@@ -45,6 +50,7 @@
 #include "pg-snap.h"
 #include "rs-exec.h"
 #include "rs-input.h"
+#include "rs-lo.h"
 #include "rs-log.h"
 #include "rs-plan.h"
 #include "rs-select.h"
@@ -461,6 +467,26 @@ static const struct rs_log_table *log_table(const struct rs_log *l,
 	return NULL;
 }
 
+/* Large object oid's bytes as hex (lo_get), into out; "" when absent. */
+static int lo_hex(PGconn *c, unsigned oid, struct buf *out)
+{
+	char q[128];
+	PGresult *r;
+	int good;
+
+	buf_reset(out);
+	snprintf(q, sizeof(q), "SELECT encode(lo_get(m.oid), 'hex') FROM pg_largeobject_metadata m"
+		 " WHERE m.oid = %u", oid);
+	r = PQexec(c, q);
+	good = PQresultStatus(r) == PGRES_TUPLES_OK;
+	if (!good)
+		diag("%s: %s", q, PQerrorMessage(c));
+	else if (PQntuples(r) == 1)
+		buf_addstr(out, PQgetvalue(r, 0, 0));
+	PQclear(r);
+	return good;
+}
+
 /* ---- the scenarios --------------------------------------------------------- */
 
 static int capture_source(void)
@@ -561,6 +587,19 @@ static void test_full(void)
 		   "the log is valid JSON with every table");
 		sb_json_free(doc);
 	}
+	/* the fixture's large object 424242 */
+	is_int(src.nlo, 1, "the snapshot lists one large object");
+	ok(src.nlo == 1 && src.lo_oids[0] == 424242, "named by its oid, 424242");
+	ok(cs && ct && lo_hex(cs, 424242, &a) && lo_hex(ct, 424242, &b) && a.len > 0 &&
+	   same_buf(&a, &b), "large object 424242 restored with the same bytes (lo_get)");
+	ok(log.lo && log.nlo_created == 1 && log.lo_created[0] == 424242 &&
+	   log.lo_verified == 1 && log.lo_kept == 0, "log: one large object created and verified");
+	ok(strstr((char *)j.data, "\"large_objects\": {\"created\": 1, \"kept\": 0, \"verified\": 1}") &&
+	   strstr((char *)j.data, "\"large_objects_created\": [424242]"),
+	   "log JSON: large object counts and the oid created");
+	ok(ct && scalar(ct, "SELECT count(*) FROM pg_largeobject_metadata m JOIN pg_roles r"
+			" ON r.oid = m.lomowner WHERE r.rolname = current_user") == 1,
+	   "the restored large object belongs to the restoring role");
 	PQfinish(cs);
 	PQfinish(ct);
 	rs_log_release(&log);
@@ -825,6 +864,226 @@ static void test_merge(void)
 	PQfinish(c);
 	rs_log_release(&log);
 	buf_release(&err);
+}
+
+/* A copy of the captured tree at tree-<suffix> (a file to change). */
+static int tree_copy(const char *suffix, char *out, size_t n)
+{
+	struct buf cmd = BUF_INIT;
+	int good;
+
+	snprintf(out, n, "%s-%s", tree, suffix);
+	buf_addf(&cmd, "rm -rf '%s' && cp -a '%s' '%s'", out, tree, out);
+	good = system((char *)cmd.data) == 0;
+	buf_release(&cmd);
+	return good;
+}
+
+static int write_file(const char *path, const void *p, size_t n)
+{
+	FILE *f = fopen(path, "wb");
+	int good = f && fwrite(p, 1, n, f) == n;
+
+	if (f && fclose(f) != 0)
+		good = 0;
+	return good;
+}
+
+static void test_large_objects(void)
+{
+	static const char *const todos[] = { "public.todos", NULL };
+	struct rs_log log;
+	struct rs_plan *plan = NULL;
+	struct rs_input in;
+	struct rs_plan_source bad;
+	struct buf err = BUF_INIT, a = BUF_INIT, b = BUF_INIT, txt = BUF_INIT;
+	struct buf before = BUF_INIT, after = BUF_INIT;
+	char dir[512], path[600];
+	uint32_t *oids = NULL;
+	size_t n = 0;
+	int unlisted = 0, r;
+	PGconn *cs, *ct;
+
+	cs = connect_db(dbn("src"), NULL);
+	lo_hex(cs, 424242, &a);
+
+	/* empty mode: an existing large object is a conflict, nothing changes */
+	ok(admin("CREATE DATABASE \"%s\" ENCODING 'UTF8' TEMPLATE template0", dbn("lo")) &&
+	   exec_on(dbn("lo"), "SELECT lo_from_bytea(424242, 'target''s own')"),
+	   "an empty database that has large object 424242");
+	dump(dbn("lo"), 0, &before);
+	rs_log_init(&log);
+	r = restore(dbn("lo"), NULL, RS_MODE_EMPTY, 0, NULL, 0, 0, NULL, NULL, &log, &plan, &err);
+	is_int(r, -EEXIST, "empty mode into a target holding the large object is refused");
+	ok(strstr((char *)err.data, "large object 424242 already exists") != NULL,
+	   "the refusal names large object 424242");
+	ok(plan && rs_plan_text(plan, &src, &txt) == 0 &&
+	   strstr((char *)txt.data, "Large objects: 0 to create, 1 kept") &&
+	   strstr((char *)txt.data, "CONFLICT: large object 424242 already exists"),
+	   "the plan text counts it and lists the conflict");
+	dump(dbn("lo"), 0, &after);
+	ok(same_buf(&before, &after), "target unchanged after the refusal");
+	rs_plan_free(plan);
+	plan = NULL;
+	rs_log_release(&log);
+
+	/* merge: the existing one is kept */
+	ct = connect_db(dbn("lo"), NULL);
+	rs_log_init(&log);
+	r = restore(dbn("lo"), NULL, RS_MODE_MERGE, 0, NULL, 0, 0, NULL, NULL, &log, NULL, &err);
+	is_int(r, 0, "merge restore into the target holding the large object");
+	ok(ct && lo_hex(ct, 424242, &b) && !strcmp((char *)b.data, "7461726765742773206f776e"),
+	   "merge keeps the existing large object as it was");
+	ok(log.lo && log.lo_kept == 1 && log.nlo_created == 0 && log.lo_verified == 0,
+	   "log: one large object kept, none created");
+	rs_log_release(&log);
+
+	/* merge: a missing one is created; the plan counts it */
+	ok(ct && exec_on(dbn("lo"), "SELECT lo_unlink(424242)"), "the large object removed");
+	rs_log_init(&log);
+	buf_reset(&txt);
+	r = restore(dbn("lo"), NULL, RS_MODE_MERGE, 0, NULL, 0, 1, NULL, NULL, &log, &plan, &err);
+	is_int(r, 0, "merge dry run");
+	ok(plan && rs_plan_text(plan, &src, &txt) == 0 &&
+	   strstr((char *)txt.data, "Large objects: 1 to create, 0 kept\n"), "plan text: 1 to create, 0 kept");
+	buf_reset(&txt);
+	{
+		struct sb_json *doc = NULL;
+		const struct sb_json *lo;
+		int64_t v = -1;
+
+		ok(plan && rs_plan_json(plan, &src, NULL, &txt) == 0 &&
+		   sb_json_parse(&doc, txt.data, txt.len, NULL) == 0 &&
+		   (lo = sb_json_get(doc, "large_objects")) &&
+		   sb_json_int(sb_json_get(lo, "create"), &v) == 0 && v == 1 &&
+		   sb_json_int(sb_json_get(lo, "keep"), &v) == 0 && v == 0 &&
+		   sb_json_bool(sb_json_get(lo, "selected")) == 1,
+		   "plan JSON: large_objects create 1, keep 0, selected");
+		sb_json_free(doc);
+	}
+	rs_plan_free(plan);
+	plan = NULL;
+	rs_log_release(&log);
+	rs_log_init(&log);
+	r = restore(dbn("lo"), NULL, RS_MODE_MERGE, 0, NULL, 0, 0, NULL, NULL, &log, NULL, &err);
+	is_int(r, 0, "merge restore");
+	ok(ct && lo_hex(ct, 424242, &b) && b.len && same_buf(&a, &b),
+	   "merge creates the missing large object with the snapshot's bytes");
+	ok(log.nlo_created == 1 && log.lo_verified == 1, "log: created and verified");
+	rs_log_release(&log);
+
+	/* clean: existing ones are kept, and the plan says so */
+	ok(exec_on(dbn("lo"), "SELECT lo_unlink(424242); SELECT lo_from_bytea(424242, 'changed')"),
+	   "the large object changed in the target");
+	rs_log_init(&log);
+	buf_reset(&txt);
+	restore(dbn("lo"), NULL, RS_MODE_CLEAN, 0, NULL, 0, 1, NULL, NULL, &log, &plan, &err);
+	ok(plan && rs_plan_text(plan, &src, &txt) == 0 &&
+	   strstr((char *)txt.data, "Warning: clean mode keeps the 1 large objects that already exist in the target (424242)") &&
+	   strstr((char *)txt.data, "safety snapshot does not capture large objects"),
+	   "clean plan warns that the existing large object is kept");
+	rs_plan_free(plan);
+	plan = NULL;
+	rs_log_release(&log);
+
+	/* narrowed to a table: not selected */
+	rs_log_init(&log);
+	buf_reset(&txt);
+	r = restore(dbn("lo"), NULL, RS_MODE_MERGE, 0, todos, 0, 1, NULL, NULL, &log, &plan, &err);
+	ok(r == 0 && plan && !plan->lo_selected && rs_plan_text(plan, &src, &txt) == 0 &&
+	   strstr((char *)txt.data, "Large objects: 1 in the snapshot, not selected"),
+	   "--table leaves the large objects out, and the plan says so");
+	rs_plan_free(plan);
+	plan = NULL;
+	rs_log_release(&log);
+	PQfinish(ct);
+
+	/* a large object of several pieces, streamed and verified */
+	if (tree_copy("big", dir, sizeof(dir))) {
+		static unsigned char big[1536 * 1024 + 7];
+		PGresult *res = NULL;
+
+		for (size_t i = 0; i < sizeof(big); i++)
+			big[i] = (unsigned char)((i * 7919u) >> 3);
+		snprintf(path, sizeof(path), "%s/db/large_objects/424242", dir);
+		ok(write_file(path, big, sizeof(big)), "a 1.5 MiB large object in a copy of the tree");
+		rs_input_dir_init(&in, dir);
+		ok(admin("CREATE DATABASE \"%s\" ENCODING 'UTF8' TEMPLATE template0", dbn("lobig")),
+		   "an empty database");
+		rs_log_init(&log);
+		r = restore(dbn("lobig"), NULL, RS_MODE_EMPTY, 0, NULL, 0, 0, NULL, &in, &log, NULL, &err);
+		is_int(r, 0, "restore with the big large object");
+		ct = connect_db(dbn("lobig"), NULL);
+		if (ct)
+			res = PQexecParams(ct, "SELECT lo_get(424242)", 0, NULL, NULL, NULL, NULL, 1);
+		ok(res && PQresultStatus(res) == PGRES_TUPLES_OK && PQntuples(res) == 1 &&
+		   PQgetlength(res, 0, 0) == (int)sizeof(big) &&
+		   !memcmp(PQgetvalue(res, 0, 0), big, sizeof(big)),
+		   "its bytes are identical");
+		ok(log.lo_verified == 1, "and verified");
+		PQclear(res);
+		PQfinish(ct);
+		rs_log_release(&log);
+		rs_input_dir_release(&in);
+	} else {
+		ok(0, "copy of the tree");
+	}
+
+	/* damaged listings */
+	if (tree_copy("bad", dir, sizeof(dir))) {
+		snprintf(path, sizeof(path), "%s/db/large_objects/abc", dir);
+		ok(write_file(path, "x", 1), "a file named abc among the large objects");
+		rs_input_dir_init(&in, dir);
+		buf_reset(&err);
+		r = rs_plan_source_load(&bad, &in, NULL, &err);
+		is_int(r, -EBADMSG, "the snapshot is refused as damaged");
+		ok(strstr((char *)err.data, "large_objects/abc") != NULL, "the error names it: %s",
+		   (char *)err.data);
+		rs_plan_source_release(&bad);
+		unlink(path);
+		snprintf(path, sizeof(path), "%s/db/large_objects/4242", dir);
+		write_file(path, "y", 1);
+		buf_reset(&err);
+		r = rs_lo_list(&in, "db", 1, &oids, &n, &unlisted, &err);
+		ok(r == -EBADMSG && strstr((char *)err.data, "holds 2 large objects, meta.json says 1"),
+		   "a count that differs from meta.json is refused");
+		unlink(path);
+		snprintf(path, sizeof(path), "%s/db/large_objects/04242", dir);
+		write_file(path, "y", 1);
+		buf_reset(&err);
+		r = rs_lo_list(&in, "db", 2, &oids, &n, &unlisted, &err);
+		ok(r == -EBADMSG && strstr((char *)err.data, "large_objects/04242"),
+		   "a name with a leading zero is refused");
+		unlink(path);
+		buf_reset(&err);
+		r = rs_lo_list(&in, "db", 1, &oids, &n, &unlisted, &err);
+		ok(r == 0 && n == 1 && oids[0] == 424242, "the intact listing reads back");
+		free(oids);
+		oids = NULL;
+		snprintf(path, sizeof(path), "%s/db/large_objects/4294967296", dir);
+		write_file(path, "y", 1);
+		buf_reset(&err);
+		r = rs_lo_list(&in, "db", 2, &oids, &n, &unlisted, &err);
+		ok(r == -EBADMSG && strstr((char *)err.data, "4294967296"),
+		   "a name past the largest oid is refused");
+		unlink(path);
+		rs_input_dir_release(&in);
+		snprintf(path, sizeof(path), "rm -rf '%s'", dir);
+		if (system(path) != 0)
+			diag("cannot remove %s", dir);
+	} else {
+		ok(0, "copy of the tree");
+	}
+	snprintf(path, sizeof(path), "rm -rf '%s-big'", tree);
+	if (system(path) != 0)
+		diag("cannot remove %s-big", tree);
+	PQfinish(cs);
+	buf_release(&err);
+	buf_release(&a);
+	buf_release(&b);
+	buf_release(&txt);
+	buf_release(&before);
+	buf_release(&after);
 }
 
 static void test_failures(void)
@@ -1201,7 +1460,7 @@ static void cleanup(void)
 {
 	static const char *const dbs[] = {
 		"src", "full", "drift", "merge", "fail", "kill", "bad", "managed",
-		"jobs", "jobsfail", "jobskill", "jobsundo", "jobsone", NULL,
+		"jobs", "jobsfail", "jobskill", "jobsundo", "jobsone", "lo", "lobig", NULL,
 	};
 	struct buf cmd = BUF_INIT;
 
@@ -1249,6 +1508,7 @@ int main(void)
 		test_dry_run();
 		test_clean_table();
 		test_merge();
+		test_large_objects();
 		test_failures();
 		test_jobs();
 		test_jobs_undo();

@@ -1,0 +1,490 @@
+/*
+ * rs-lo: listing, planning, restoring and unlinking the large objects
+ * of a snapshot (see rs-lo.h).
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <libpq/libpq-fs.h>
+#include <xxhash.h>
+
+#include "pg-conn.h"
+#include "rs-lo.h"
+
+/* lo_write/lo_read move at most this much per call: bounded memory, and
+ * far below the protocol's int-sized lengths */
+#define RS_LO_PIECE (256u * 1024u)
+/* empty mode names this many existing large objects, then counts */
+#define RS_LO_NAMED 10
+
+int rs_lo_selected(const struct rs_select *sel)
+{
+	return sel && (sel->only & RS_ONLY_DATA) && !sel->nopt_schemas &&
+	       !sel->nopt_tables;
+}
+
+/* ---- listing ------------------------------------------------------------- */
+
+struct rs_lo_lister {
+	uint32_t *oids;
+	size_t n, cap;
+	const char *dir;
+	struct buf *err;
+};
+
+/* A file name as an oid: canonical decimal (how pg-snap writes it, so
+ * no sign, no leading zero), 1..4294967295.  0 or -EBADMSG. */
+static int rs_lo_parse(const char *name, uint32_t *oid)
+{
+	uint64_t v = 0;
+	size_t i;
+
+	if (!name[0] || name[0] == '0')
+		return -EBADMSG;
+	for (i = 0; name[i]; i++) {
+		if (name[i] < '0' || name[i] > '9' || i >= 10)
+			return -EBADMSG;
+		v = v * 10 + (uint64_t)(name[i] - '0');
+	}
+	if (v > UINT32_MAX)
+		return -EBADMSG;
+	*oid = (uint32_t)v;
+	return 0;
+}
+
+static int rs_lo_list_cb(void *ctx, const char *name)
+{
+	struct rs_lo_lister *l = ctx;
+	uint32_t oid;
+
+	if (rs_lo_parse(name, &oid) < 0) {
+		buf_seterr(l->err, "damaged snapshot: %s/%s is not named by a large object's oid",
+			   l->dir, name);
+		return -EBADMSG;
+	}
+	if (l->n == l->cap) {
+		size_t cap = l->cap ? l->cap * 2 : 16;
+		uint32_t *v = realloc(l->oids, cap * sizeof(*v));
+
+		if (!v)
+			return -ENOMEM;
+		l->oids = v;
+		l->cap = cap;
+	}
+	l->oids[l->n++] = oid;
+	return 0;
+}
+
+static int rs_lo_cmp(const void *a, const void *b)
+{
+	uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+int rs_lo_list(const struct rs_input *in, const char *root, size_t expect,
+	       uint32_t **oids, size_t *n, int *unlisted, struct buf *err)
+{
+	struct rs_lo_lister l = { NULL, 0, 0, NULL, err };
+	struct buf dir = BUF_INIT;
+	int r;
+
+	*oids = NULL;
+	*n = 0;
+	*unlisted = 0;
+	if (!in->list) {
+		*unlisted = expect != 0;
+		return 0;
+	}
+	r = buf_addf(&dir, "%s/large_objects", root ? root : "db");
+	l.dir = (char *)dir.data;
+	if (r == 0)
+		r = in->list(in->ctx, (char *)dir.data, rs_lo_list_cb, &l, err);
+	/* no directory: no large objects (the count below decides) */
+	if (r == -ENOENT)
+		r = 0;
+	if (r == 0 && l.n != expect) {
+		buf_seterr(err, "damaged snapshot: %s holds %zu large objects, meta.json says %zu",
+			   (char *)dir.data, l.n, expect);
+		r = -EBADMSG;
+	}
+	buf_release(&dir);
+	if (r < 0) {
+		free(l.oids);
+		return r;
+	}
+	if (l.n)
+		qsort(l.oids, l.n, sizeof(*l.oids), rs_lo_cmp);
+	*oids = l.oids;
+	*n = l.n;
+	return 0;
+}
+
+/* ---- the plan -------------------------------------------------------------- */
+
+static int rs_lo_push(char ***v, size_t *n, struct buf *b)
+{
+	char **nv;
+	char *s = buf_detach(b, NULL);
+
+	if (!s)
+		return -ENOMEM;
+	/* the plan's vectors stay NULL-terminated */
+	nv = realloc(*v, (*n + 2) * sizeof(**v));
+	if (!nv) {
+		free(s);
+		return -ENOMEM;
+	}
+	*v = nv;
+	nv[(*n)++] = s;
+	nv[*n] = NULL;
+	return 0;
+}
+
+/* "{1,2,3}": the oids as one oid[] parameter. */
+static int rs_lo_array(struct buf *out, const uint32_t *oids, size_t n)
+{
+	int r = buf_addch(out, '{');
+
+	for (size_t i = 0; i < n && r == 0; i++)
+		r = buf_addf(out, i ? ",%u" : "%u", oids[i]);
+	return r ? r : buf_addch(out, '}');
+}
+
+/* The existing ones among exists[] as "1, 2, 3" (at most RS_LO_NAMED,
+ * then how many more). */
+static int rs_lo_names(struct buf *out, const struct rs_plan *p,
+		       const struct rs_plan_source *src)
+{
+	size_t shown = 0;
+	int r = 0;
+
+	for (size_t i = 0; i < src->nlo && r == 0; i++) {
+		if (!p->lo_exists[i])
+			continue;
+		if (shown == RS_LO_NAMED) {
+			r = buf_addf(out, " and %zu more", p->nlo_keep - shown);
+			break;
+		}
+		r = buf_addf(out, shown ? ", %u" : "%u", src->lo_oids[i]);
+		shown++;
+	}
+	return r;
+}
+
+int rs_lo_plan(struct rs_plan *p, PGconn *c, const struct rs_plan_source *src,
+	       const struct rs_select *sel, struct buf *err)
+{
+	struct buf arr = BUF_INIT, b = BUF_INIT;
+	PGresult *res = NULL;
+	const char *params[1];
+	int r = 0;
+
+	p->lo_selected = rs_lo_selected(sel) && (src->nlo || src->lo_unlisted);
+	if (!p->lo_selected)
+		return 0;
+	if (src->lo_unlisted) {
+		r = buf_addf(&b, "the snapshot holds %zu large objects, which this input cannot list: they are not restored",
+			     src->meta->large_objects);
+		return r ? r : rs_lo_push(&p->warnings, &p->nwarnings, &b);
+	}
+	p->lo_exists = calloc(src->nlo, 1);
+	if (!p->lo_exists)
+		return -ENOMEM;
+	r = rs_lo_array(&arr, src->lo_oids, src->nlo);
+	params[0] = (char *)arr.data;
+	if (r == 0)
+		r = pg_conn_query(c, &res, PGRES_TUPLES_OK,
+				  "SELECT m.oid FROM pg_catalog.pg_largeobject_metadata m"
+				  " WHERE m.oid = ANY ($1::pg_catalog.oid[]) ORDER BY m.oid",
+				  1, params, "probing the target's large objects", err);
+	for (int i = 0; r == 0 && i < PQntuples(res); i++) {
+		uint32_t oid;
+		uint32_t *at;
+
+		if (rs_lo_parse(PQgetvalue(res, i, 0), &oid) < 0)
+			continue;
+		at = bsearch(&oid, src->lo_oids, src->nlo, sizeof(oid), rs_lo_cmp);
+		if (at)
+			p->lo_exists[at - src->lo_oids] = 1;
+	}
+	PQclear(res);
+	buf_release(&arr);
+	for (size_t i = 0; i < src->nlo; i++)
+		p->nlo_keep += p->lo_exists[i];
+	p->nlo_create = src->nlo - p->nlo_keep;
+	if (r < 0 || !p->nlo_keep)
+		return r;
+	if (p->mode == RS_MODE_EMPTY) {
+		size_t shown = 0;
+
+		/* one conflict per object, like the other objects, up to a
+		 * readable number */
+		for (size_t i = 0; i < src->nlo && r == 0; i++) {
+			if (!p->lo_exists[i] || shown++ >= RS_LO_NAMED)
+				continue;
+			r = buf_addf(&b, "large object %u already exists", src->lo_oids[i]);
+			if (r == 0)
+				r = rs_lo_push(&p->conflicts, &p->nconflicts, &b);
+		}
+		if (r == 0 && shown > RS_LO_NAMED) {
+			r = buf_addf(&b, "%zu more large objects already exist", shown - RS_LO_NAMED);
+			if (r == 0)
+				r = rs_lo_push(&p->conflicts, &p->nconflicts, &b);
+		}
+	} else if (p->mode == RS_MODE_CLEAN) {
+		r = buf_addf(&b, "clean mode keeps the %zu large objects that already exist in the target (",
+			     p->nlo_keep);
+		if (r == 0)
+			r = rs_lo_names(&b, p, src);
+		if (r == 0)
+			r = buf_addstr(&b, "): the safety snapshot does not capture large objects, so replacing them could not be rolled back");
+		if (r == 0)
+			r = rs_lo_push(&p->warnings, &p->nwarnings, &b);
+	}
+	buf_release(&b);
+	return r;
+}
+
+int rs_lo_plan_text(const struct rs_plan *p, const struct rs_plan_source *src,
+		    struct buf *out)
+{
+	size_t n = src->meta ? src->meta->large_objects : 0;
+
+	if (!n)
+		return 0;
+	if (!p->lo_selected)
+		return buf_addf(out, "Large objects: %zu in the snapshot, not selected (they come with the data part of a restore not narrowed by --schema or --table)\n",
+				n);
+	if (src->lo_unlisted)
+		return buf_addf(out, "Large objects: %zu in the snapshot, not restored (this input cannot list them)\n",
+				n);
+	return buf_addf(out, "Large objects: %zu to create, %zu kept\n",
+			p->nlo_create, p->nlo_keep);
+}
+
+int rs_lo_plan_json(const struct rs_plan *p, const struct rs_plan_source *src,
+		    struct buf *out)
+{
+	return buf_addf(out, "{\"snapshot\": %zu, \"selected\": %s, \"create\": %zu, \"keep\": %zu}",
+			src->meta ? src->meta->large_objects : 0,
+			p->lo_selected && !src->lo_unlisted ? "true" : "false",
+			p->nlo_create, p->nlo_keep);
+}
+
+/* ---- restoring ------------------------------------------------------------- */
+
+struct rs_lo_writer {
+	PGconn *c;
+	int fd;
+	uint32_t oid;
+	uint64_t len;
+	XXH3_state_t *h;
+	volatile sig_atomic_t *interrupt;
+	struct buf *err;
+	int failed;		/* err already says why */
+};
+
+static int rs_lo_fail(PGconn *c, uint32_t oid, const char *what, struct buf *err)
+{
+	char w[96];
+
+	snprintf(w, sizeof(w), "large object %u: %s", oid, what);
+	return pg_conn_error(c, NULL, w, err);
+}
+
+static int rs_lo_interrupted(volatile sig_atomic_t *interrupt, struct buf *err)
+{
+	if (!interrupt || !*interrupt)
+		return 0;
+	buf_seterr(err, "interrupted");
+	return -EINTR;
+}
+
+static int rs_lo_sink(void *ctx, const void *p, size_t n)
+{
+	struct rs_lo_writer *w = ctx;
+	const char *s = p;
+	int r = rs_lo_interrupted(w->interrupt, w->err);
+
+	if (r < 0) {
+		w->failed = 1;
+		return r;
+	}
+	XXH3_128bits_update(w->h, p, n);
+	while (n) {
+		size_t k = n > RS_LO_PIECE ? RS_LO_PIECE : n;
+		int got = lo_write(w->c, w->fd, s, k);
+
+		if (got < 0 || (size_t)got != k) {
+			w->failed = 1;
+			return rs_lo_fail(w->c, w->oid, "lo_write", w->err);
+		}
+		w->len += k;
+		s += k;
+		n -= k;
+	}
+	return 0;
+}
+
+/* Reads oid back through fd and compares with what was written. */
+static int rs_lo_verify(struct rs_lo_writer *w, char *piece)
+{
+	XXH3_state_t *h = XXH3_createState();
+	XXH128_hash_t want, got;
+	uint64_t len = 0;
+	int n, r = 0;
+
+	if (!h)
+		return -ENOMEM;
+	XXH3_128bits_reset(h);
+	if (lo_lseek64(w->c, w->fd, 0, SEEK_SET) < 0)
+		r = rs_lo_fail(w->c, w->oid, "lo_lseek64", w->err);
+	while (r == 0 && (n = lo_read(w->c, w->fd, piece, RS_LO_PIECE)) != 0) {
+		if (n < 0) {
+			r = rs_lo_fail(w->c, w->oid, "lo_read", w->err);
+			break;
+		}
+		XXH3_128bits_update(h, piece, (size_t)n);
+		len += (uint64_t)n;
+		r = rs_lo_interrupted(w->interrupt, w->err);
+	}
+	if (r == 0) {
+		want = XXH3_128bits_digest(w->h);
+		got = XXH3_128bits_digest(h);
+		if (len != w->len || !XXH128_isEqual(want, got)) {
+			buf_seterr(w->err, "large object %u: read back %llu bytes that differ from the %llu bytes of the snapshot",
+				   w->oid, (unsigned long long)len, (unsigned long long)w->len);
+			r = -EBADMSG;
+		}
+	}
+	XXH3_freeState(h);
+	return r;
+}
+
+static int rs_lo_one(struct rs_lo_writer *w, const struct rs_input *in,
+		     const char *root, char *piece)
+{
+	char oid[16], path[64];
+	const char *params[1] = { oid };
+	PGresult *res = NULL;
+	struct buf what = BUF_INIT;
+	int r;
+
+	snprintf(oid, sizeof(oid), "%u", w->oid);
+	snprintf(path, sizeof(path), "%s/large_objects/%u", root, w->oid);
+	r = buf_addf(&what, "large object %u: lo_create", w->oid);
+	if (r == 0)
+		r = pg_conn_query(w->c, &res, PGRES_TUPLES_OK,
+				  "SELECT pg_catalog.lo_create($1::pg_catalog.oid)",
+				  1, params, (char *)what.data, w->err);
+	PQclear(res);
+	buf_release(&what);
+	if (r < 0)
+		return r;
+	w->fd = lo_open(w->c, w->oid, INV_WRITE);
+	if (w->fd < 0)
+		return rs_lo_fail(w->c, w->oid, "lo_open", w->err);
+	w->len = 0;
+	w->failed = 0;
+	XXH3_128bits_reset(w->h);
+	r = rs_input_stream(in, path, rs_lo_sink, w, w->err);
+	if (r < 0 && !w->failed && w->err) {
+		/* the input's error: say which large object it was */
+		struct buf m = BUF_INIT;
+
+		buf_addf(&m, "large object %u: %s", w->oid, (char *)w->err->data);
+		buf_seterr(w->err, "%s", (char *)m.data);
+		buf_release(&m);
+	}
+	if (r == 0)
+		r = rs_lo_verify(w, piece);
+	if (lo_close(w->c, w->fd) < 0 && r == 0)
+		r = rs_lo_fail(w->c, w->oid, "lo_close", w->err);
+	w->fd = -1;
+	return r;
+}
+
+int rs_lo_restore(PGconn *c, const struct rs_input *in,
+		  const struct rs_plan_source *src, const struct rs_plan *p,
+		  struct rs_log *log, const struct rs_exec_opts *o,
+		  struct buf *err)
+{
+	volatile sig_atomic_t *interrupt = o->interrupt;
+	struct rs_lo_writer w;
+	size_t gone = 0;
+	char *piece;
+	int r;
+
+	r = rs_lo_unlink(c, o->unlink_los, o->nunlink_los, &gone, err);
+	if (r == 0 && log && o->nunlink_los) {
+		log->lo = 1;
+		log->lo_unlinked = gone;
+	}
+	if (r < 0 || !p->lo_selected || src->lo_unlisted || !src->nlo)
+		return r;
+	if (log) {
+		log->lo = 1;
+		log->lo_kept = p->nlo_keep;
+	}
+	if (!p->nlo_create)
+		return 0;
+	memset(&w, 0, sizeof(w));
+	w.c = c;
+	w.fd = -1;
+	w.interrupt = interrupt;
+	w.err = err;
+	w.h = XXH3_createState();
+	piece = malloc(RS_LO_PIECE);
+	if (!w.h || !piece) {
+		XXH3_freeState(w.h);
+		free(piece);
+		return -ENOMEM;
+	}
+	for (size_t i = 0; i < src->nlo && r == 0; i++) {
+		if (p->lo_exists[i])
+			continue;
+		w.oid = src->lo_oids[i];
+		r = rs_lo_interrupted(interrupt, err);
+		if (r == 0)
+			r = rs_lo_one(&w, in, src->root ? src->root : "db", piece);
+		if (r == 0 && log) {
+			r = rs_log_lo_created(log, w.oid);
+			if (r == 0)
+				log->lo_verified++;
+		}
+	}
+	XXH3_freeState(w.h);
+	free(piece);
+	return r;
+}
+
+/* ---- rollback ---------------------------------------------------------------- */
+
+int rs_lo_unlink(PGconn *c, const uint32_t *oids, size_t n, size_t *done,
+		 struct buf *err)
+{
+	struct buf arr = BUF_INIT;
+	const char *params[1];
+	PGresult *res = NULL;
+	int r;
+
+	if (done)
+		*done = 0;
+	if (!n)
+		return 0;
+	r = rs_lo_array(&arr, oids, n);
+	params[0] = (char *)arr.data;
+	/* only the ones still there: one unlinked since is no error */
+	if (r == 0)
+		r = pg_conn_query(c, &res, PGRES_TUPLES_OK,
+				  "SELECT pg_catalog.lo_unlink(m.oid) FROM pg_catalog.pg_largeobject_metadata m"
+				  " WHERE m.oid = ANY ($1::pg_catalog.oid[])",
+				  1, params, "unlinking the large objects the restore created", err);
+	if (r == 0 && done)
+		*done = (size_t)PQntuples(res);
+	PQclear(res);
+	buf_release(&arr);
+	return r;
+}
