@@ -605,8 +605,16 @@ static int rs_exec_orphans(struct rs_exec *x, const char *cs, const char *ct,
 		if (r == 0)
 			r = pg_names_quote_ident(&sql, cols[i]);
 	}
+	/* each offending key once, however many rows carry it */
 	if (r == 0)
-		r = buf_addstr(&sql, ") LIMIT 5");
+		r = buf_addstr(&sql, ") GROUP BY ");
+	for (size_t i = 0; i < ncols && r == 0; i++) {
+		r = buf_addf(&sql, "%sc.", i ? ", " : "");
+		if (r == 0)
+			r = pg_names_quote_ident(&sql, cols[i]);
+	}
+	if (r == 0)
+		r = buf_addstr(&sql, " LIMIT 5");
 	if (r == 0)
 		r = buf_addstr(&head, ")=(");
 	if (r == 0)

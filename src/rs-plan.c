@@ -326,10 +326,19 @@ static int rs_plan_target(struct rs_plan_ctx *x)
 	PGresult *res;
 	int r;
 
+	/* session_replication_role is a superuser setting, which PostgreSQL
+	 * 15 lets GRANT SET ON PARAMETER give to others (Supabase's
+	 * postgres role has it) */
 	r = pg_conn_query(x->c, &res, PGRES_TUPLES_OK,
+			  PQserverVersion(x->c) >= 150000 ?
 			  "SELECT current_user, r.rolsuper, r.rolbypassrls,"
 			  " pg_catalog.current_database(),"
-			  " pg_catalog.current_setting('server_version_num')::int"
+			  " pg_catalog.current_setting('server_version_num')::int,"
+			  " r.rolsuper OR pg_catalog.has_parameter_privilege('session_replication_role', 'SET')"
+			  " FROM pg_catalog.pg_roles r WHERE r.rolname = current_user" :
+			  "SELECT current_user, r.rolsuper, r.rolbypassrls,"
+			  " pg_catalog.current_database(),"
+			  " pg_catalog.current_setting('server_version_num')::int, r.rolsuper"
 			  " FROM pg_catalog.pg_roles r WHERE r.rolname = current_user",
 			  0, NULL, "inspecting the target", x->err);
 	if (r < 0)
@@ -343,6 +352,7 @@ static int rs_plan_target(struct rs_plan_ctx *x)
 	p->role = strdup(PQgetvalue(res, 0, 0));
 	p->superuser = PQgetvalue(res, 0, 1)[0] == 't';
 	p->bypassrls = PQgetvalue(res, 0, 2)[0] == 't';
+	p->set_replica = PQgetvalue(res, 0, 5)[0] == 't';
 	p->database = strdup(PQgetvalue(res, 0, 3));
 	p->server_num = (int)strtol(PQgetvalue(res, 0, 4), NULL, 10);
 	PQclear(res);
@@ -1138,7 +1148,7 @@ static int rs_plan_order(struct rs_plan_ctx *x)
 		if (live.cycles[c].deferrable)
 			continue;
 		r = rs_order_describe_cycle(&live, c, &d);
-		if (r == 0 && p->superuser)
+		if (r == 0 && p->set_replica)
 			p->replica = 1;
 		else if (r == 0)
 			r = rs_plan_conflict(p, "foreign-key cycle %s has keys that are not deferrable, and the role %s may not set session_replication_role",

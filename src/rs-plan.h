@@ -145,6 +145,7 @@ struct rs_plan {
 	/* the target */
 	char *role, *database;
 	int superuser, bypassrls, server_num;
+	int set_replica;		/* may set session_replication_role */
 	int managed;
 	char *managed_why;
 	char **managed_schemas;		/* NULL-terminated */
