@@ -274,7 +274,8 @@ int restore_run(struct cli *c, const struct restore_req *q)
 	plan = NULL;
 	if (rs_log_set(&log.snapshot, q->snap_id) < 0 ||
 	    rs_log_target(&log, q->url, &err) < 0 ||
-	    rs_log_set(&log.safety_snapshot, safety[0] ? safety : NULL) < 0)
+	    rs_log_set(&log.safety_snapshot, safety[0] ? safety : NULL) < 0 ||
+	    rs_log_set(&log.rollback_of, q->rollback_of) < 0)
 		goto oom;
 	memset(&eo, 0, sizeof(eo));
 	eo.mode = q->mode;

@@ -10,23 +10,29 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "pg-conn.h"
 #include "repo.h"
 #include "restore-repo.h"
 #include "restore-storage.h"
 #include "restores.h"
+#include "rs-lo.h"
+#include "rs-undo.h"
 #include "sb-json.h"
 
 const char cmd_rollback_usage[] =
 	"usage: vault rollback [--db URL] [--restore ID] [--yes] [--dry-run]\n"
 	"\n"
-	"Undoes a clean or merge restore: the tables it changed are made equal\n"
-	"to the safety snapshot taken just before it (a clean restore of those\n"
-	"tables, in one transaction), the tables it created are dropped\n"
+	"Undoes a restore.  A clean or merge restore: the tables it changed are\n"
+	"made equal to the safety snapshot taken just before it (a clean restore\n"
+	"of those tables, in one transaction), the tables it created are dropped\n"
 	"(publication memberships are kept) and the large objects it created\n"
-	"are unlinked.  Without --restore, the most recent restore into that\n"
-	"database is undone (see `vault restores`).\n"
+	"are unlinked.  An empty restore: everything it created is dropped, in\n"
+	"one transaction, unless something it did not create depends on it (a\n"
+	"view on a restored table).  Without --restore, the most recent\n"
+	"successful restore into that database is undone (see `vault restores`),\n"
+	"once.\n"
 	"\n"
 	"      --db URL            the database (else --env-file, $VAULT_DB_URL,\n"
 	"                          $SUPABASE_DB_URL or ./.env)\n"
@@ -49,10 +55,12 @@ enum {
 struct rollback_find {
 	const char *target;		/* masked description */
 	const char *want;		/* --restore, or NULL */
-	char id[REPO_RESTORE_ID_SIZE];
-	char safety[65];
+	char id[REPO_RESTORE_ID_SIZE];	/* the restore to undo */
+	char safety[65];		/* its safety snapshot */
+	struct buf doc;			/* its log */
 	char other[128];		/* --restore: its target, if different */
-	int found_no_safety;
+	struct buf undone;		/* "<restore id> <rollback id>\n" for
+					 * each successful rollback seen */
 	struct buf created;		/* its created tables: schema NUL
 					 * name NUL ... */
 	uint32_t *los;			/* its created large objects */
@@ -97,35 +105,197 @@ static int rollback_created(struct rollback_find *f, const struct sb_json *j)
 	return 0;
 }
 
+/*
+ * Logs come oldest first.  Remembers the newest successful database
+ * restore into the target (or the one --restore names) that is not
+ * itself a rollback, and which restores successful rollbacks undid.
+ */
 static int rollback_scan(void *ctx, const char *id, const char *doc,
 			 size_t n)
 {
 	struct rollback_find *f = ctx;
 	struct sb_json *j = NULL;
-	const char *s, *t, *st;
+	const char *t, *st, *of, *kind;
 
-	if (f->want && strcmp(f->want, id))
-		return 0;
 	if (sb_json_parse(&j, doc, n, NULL) < 0)
 		return 0;
-	s = sb_json_get_str(j, "safety_snapshot");
 	t = sb_json_get_str(j, "target");
 	st = sb_json_get_str(j, "status");
-	if (f->want || (t && !strcmp(t, f->target))) {
+	of = sb_json_get_str(j, "rollback_of");
+	kind = sb_json_get_str(j, "kind");
+	if (of && st && !strcmp(st, "ok")) {
+		if (buf_addf(&f->undone, "%s %s\n", of, id) < 0)
+			f->oom = 1;
+	} else if (f->want ? !strcmp(f->want, id) :
+		   (t && !strcmp(t, f->target) && st && !strcmp(st, "ok") &&
+		    !of && !kind)) {
+		snprintf(f->id, sizeof(f->id), "%s", id);
+		f->other[0] = 0;
 		if (f->want && t && strcmp(t, f->target))
 			snprintf(f->other, sizeof(f->other), "%s", t);
-		if (s && strlen(s) == 64 && st && !strcmp(st, "ok")) {
-			snprintf(f->id, sizeof(f->id), "%s", id);
-			snprintf(f->safety, sizeof(f->safety), "%s", s);
-			f->found_no_safety = 0;
-			if (rollback_created(f, j) < 0)
-				f->oom = 1;
-		} else if (f->want) {
-			f->found_no_safety = 1;
-		}
+		buf_reset(&f->doc);
+		if (buf_add(&f->doc, doc, n) < 0)
+			f->oom = 1;
 	}
 	sb_json_free(j);
 	return 0;
+}
+
+/* The id of the rollback that undid restore id, or NULL. */
+static const char *rollback_undone_by(const struct rollback_find *f, const char *id,
+				      char out[REPO_RESTORE_ID_SIZE])
+{
+	const char *p = (const char *)f->undone.data;
+	size_t len = strlen(id);
+
+	for (const char *nl; p && (nl = strchr(p, '\n')); p = nl + 1)
+		if (!strncmp(p, id, len) && p[len] == ' ') {
+			snprintf(out, REPO_RESTORE_ID_SIZE, "%.*s", (int)(nl - p - len - 1),
+				 p + len + 1);
+			return out;
+		}
+	return NULL;
+}
+
+/* A string array of the log as a NULL-terminated vector pointing into
+ * the document (n gets its length); NULL when absent or not strings. */
+static const char **rollback_strv(const struct sb_json *a, size_t *n)
+{
+	const char **v;
+
+	*n = sb_json_len(a);
+	v = calloc(*n + 1, sizeof(*v));
+	for (size_t i = 0; v && i < *n; i++)
+		if (!(v[i] = sb_json_str(sb_json_at(a, i), NULL))) {
+			free(v);
+			return NULL;
+		}
+	return v;
+}
+
+/*
+ * Undoes an empty-mode restore: the DROP statements its log holds, in
+ * one transaction, refused when anything the restore did not create
+ * would go with them (rs_undo_rollback).  Logged like a restore.
+ */
+static int rollback_empty(struct cli *c, struct repo *r, const struct rollback_find *f,
+			  const struct sb_json *j, const struct pg_conn_info *ci,
+			  const char *url, int yes, int dry_run, int json)
+{
+	const struct sb_json *rb = sb_json_get(j, "rollback");
+	const char **stmts = NULL, **created = NULL;
+	size_t nstmts = 0, ncreated = 0;
+	struct buf err = BUF_INIT, why = BUF_INIT, out = BUF_INIT;
+	struct rs_log log;
+	char rid[REPO_RESTORE_ID_SIZE];
+	PGconn *pc = NULL;
+	int e, ret = CLI_EXIT_ERROR;
+
+	rs_log_init(&log);
+	stmts = rollback_strv(sb_json_get(rb, "statements"), &nstmts);
+	created = rollback_strv(sb_json_get(rb, "created"), &ncreated);
+	if (!stmts || !created || !nstmts) {
+		cli_error(c, "restore %s: its log's rollback statements are unreadable", f->id);
+		goto out;
+	}
+	if (!json) {
+		printf("Rollback of restore %s (mode empty): drop what it created\n", f->id);
+		for (size_t i = 0; i < nstmts; i++)
+			printf("  %s\n", stmts[i]);
+		for (size_t i = 0; i < f->nlos; i++)
+			printf("  unlink large object %u\n", f->los[i]);
+	}
+	if (dry_run) {
+		if (!json)
+			printf("dry run: nothing was changed\n");
+		ret = CLI_EXIT_OK;
+		goto out;
+	}
+	e = pg_conn_open(&pc, ci, NULL, &err);
+	if (e < 0) {
+		cli_fail(c, e, &err, "cannot connect to the target");
+		goto out;
+	}
+	ret = restore_confirm(c, yes, "rollback", PQdb(pc));
+	if (ret)
+		goto out;
+	ret = CLI_EXIT_ERROR;
+	e = repo_restore_new_id(r, (int64_t)time(NULL), rid, &err);
+	if (e == 0)
+		e = rs_log_target(&log, url, &err);
+	if (e == 0)
+		e = rs_log_set(&log.mode, "rollback");
+	if (e == 0)
+		e = rs_log_set(&log.rollback_of, f->id);
+	if (e == 0)
+		e = rs_log_set(&log.strategy, "one transaction: the DROP statements the restore's log holds, refused if anything it did not create would go with them");
+	if (e < 0) {
+		cli_fail(c, e, &err, "cannot start the rollback");
+		goto out;
+	}
+	/* search_path '': the objects named in a refusal come qualified */
+	e = pg_conn_exec(pc, "SET client_min_messages = warning", "session setup", &err);
+	if (e == 0)
+		e = pg_conn_exec(pc, "SET search_path = ''", "session setup", &err);
+	if (e == 0)
+		e = pg_conn_exec(pc, "BEGIN", "starting the rollback", &err);
+	if (e == 0)
+		e = rs_undo_rollback(pc, stmts, nstmts, created, ncreated, &why, &err);
+	/* the large objects it created: not in the catalogs rs-undo reads */
+	if (e == 0 && f->nlos) {
+		size_t gone = 0;
+
+		e = rs_lo_unlink(pc, f->los, f->nlos, &gone, &err);
+		log.lo = 1;
+		log.lo_unlinked = gone;
+	}
+	if (e == 1) {
+		buf_reset(&err);
+		buf_add(&err, why.data, why.len);
+		e = -EEXIST;
+	}
+	if (e == 0)
+		e = pg_conn_exec(pc, "COMMIT", "committing the rollback", &err);
+	if (e < 0 && PQstatus(pc) == CONNECTION_OK &&
+	    PQtransactionStatus(pc) != PQTRANS_IDLE)
+		PQclear(PQexec(pc, "ROLLBACK"));
+	rs_log_finish(&log, e < 0 ? (e == -EEXIST ? "refused" : "failed") : "ok",
+		      e < 0 ? (char *)err.data : NULL);
+	if (restore_log_doc(&log, rid, &out) < 0) {
+		cli_error(c, "out of memory");
+		goto out;
+	}
+	{
+		struct buf perr = BUF_INIT;
+		int pe = repo_restore_put(r, rid, out.data, out.len, &perr);
+
+		if (pe < 0)
+			cli_fail(c, pe, &perr, "cannot keep the rollback's log");
+		buf_release(&perr);
+		if (pe < 0 && e == 0)
+			e = pe;
+	}
+	if (json)
+		cli_write_all(1, out.data, out.len);
+	if (e < 0) {
+		cli_error(c, "rollback of restore %s failed, the target was left unchanged: %s",
+			  f->id, err.len ? (char *)err.data : strerror(-e));
+		goto out;
+	}
+	if (!json)
+		printf("rollback %s: restore %s undone, %zu statement%s\n", rid, f->id,
+		       nstmts, nstmts == 1 ? "" : "s");
+	ret = CLI_EXIT_OK;
+out:
+	if (pc)
+		PQfinish(pc);
+	free(stmts);
+	free(created);
+	rs_log_release(&log);
+	buf_release(&err);
+	buf_release(&why);
+	buf_release(&out);
+	return ret;
 }
 
 int cmd_rollback(struct cli *c, int argc, char **argv)
@@ -146,6 +316,8 @@ int cmd_rollback(struct cli *c, int argc, char **argv)
 	struct repo *r = NULL;
 	const char *env_file = NULL;
 	const char **drops = NULL;
+	struct sb_json *j = NULL;
+	char by[REPO_RESTORE_ID_SIZE];
 	char *db = NULL;
 	int o, e, ret = CLI_EXIT_ERROR;
 
@@ -156,6 +328,8 @@ int cmd_rollback(struct cli *c, int argc, char **argv)
 	memset(&q, 0, sizeof(q));
 	memset(&f, 0, sizeof(f));
 	buf_init(&f.created, 0);
+	buf_init(&f.doc, 0);
+	buf_init(&f.undone, 0);
 	while ((o = cli_getopt(c, argc, argv, "", opts)) != CLI_OPT_END) {
 		switch (o) {
 		case ROLLBACK_OPT_DB:
@@ -205,19 +379,62 @@ int cmd_rollback(struct cli *c, int argc, char **argv)
 		cli_fail(c, e, &err, "cannot read the restore logs");
 		goto out;
 	}
+	if (f.oom)
+		goto oom;
 	if (!f.id[0]) {
-		if (f.want && f.found_no_safety)
-			cli_error(c, "restore %s has no safety snapshot (or did not succeed): nothing to roll back to",
-				  f.want);
-		else if (f.want)
+		if (f.want)
 			cli_error(c, "no restore '%s' (see `vault restores`)", f.want);
 		else
-			cli_error(c, "no restore into %s with a safety snapshot to roll back to (see `vault restores`)",
+			cli_error(c, "no successful restore into %s to roll back (see `vault restores`)",
 				  f.target);
 		goto out;
 	}
-	if (f.oom)
-		goto oom;
+	if (rollback_undone_by(&f, f.id, by)) {
+		cli_error(c, "restore %s was rolled back already (by %s)%s", f.id, by,
+			  f.want ? "" : "; name an earlier one with --restore ID");
+		goto out;
+	}
+	if (sb_json_parse(&j, f.doc.data, f.doc.len, &err) < 0) {
+		cli_error(c, "the log of restore %s cannot be read: %s", f.id, (char *)err.data);
+		goto out;
+	}
+	{
+		const char *st = sb_json_get_str(j, "status");
+		const char *safety = sb_json_get_str(j, "safety_snapshot");
+		const char *mode = sb_json_get_str(j, "mode");
+		const struct sb_json *rb = sb_json_get(j, "rollback");
+
+		if (!st || strcmp(st, "ok")) {
+			cli_error(c, "restore %s did not succeed (%s): it changed nothing to roll back",
+				  f.id, st ? st : "no status");
+			goto out;
+		}
+		if (sb_json_get(rb, "statements")) {
+			if (rollback_created(&f, j) < 0)
+				goto oom;
+			if (f.other[0])
+				cli_warn(c, "restore %s went into %s, rolling back %s", f.id,
+					 f.other, f.target);
+			ret = rollback_empty(c, r, &f, j, ci, (const char *)url.data, q.yes,
+					     q.dry_run, q.json);
+			goto out;
+		}
+		if (!safety || strlen(safety) != 64) {
+			const char *imp = sb_json_get_str(rb, "impossible");
+
+			if (imp)
+				cli_error(c, "restore %s (mode %s) cannot be rolled back: %s",
+					  f.id, mode ? mode : "?", imp);
+			else
+				cli_error(c, "restore %s (mode %s) has no safety snapshot%s: nothing to roll back to",
+					  f.id, mode ? mode : "?",
+					  mode && strcmp(mode, "empty") ? " (--no-safety-snapshot)" : "");
+			goto out;
+		}
+		snprintf(f.safety, sizeof(f.safety), "%s", safety);
+		if (rollback_created(&f, j) < 0)
+			goto oom;
+	}
 	if (f.created.len) {
 		/* the created tables, as a NULL-terminated vector of
 		 * schema, name pairs pointing into f.created */
@@ -257,6 +474,9 @@ out:
 	free(drops);
 	free(f.los);
 	buf_release(&f.created);
+	buf_release(&f.doc);
+	buf_release(&f.undone);
+	sb_json_free(j);
 	pg_conn_info_free(ci);
 	repo_free(r);
 	buf_wipe(&url);

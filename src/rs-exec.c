@@ -1482,6 +1482,28 @@ static int rs_exec_commit(struct rs_exec *x)
 }
 
 /*
+ * An empty-mode restore, just before its (last) commit: the statements
+ * that drop everything it created, proven as for the parallel load, go
+ * into the log with the created entries, so `vault rollback` can undo
+ * it later; when they cannot be proven the log says why.
+ */
+static int rs_exec_rollback_note(struct rs_exec *x, struct rs_undo *u)
+{
+	struct buf why = BUF_INIT;
+	int r = rs_undo_prepare(u, x->c, &why, x->err);
+
+	for (size_t i = 0; r == 0 && i < rs_undo_count(u); i++)
+		r = rs_log_push(&x->log->rb_stmts, &x->log->nrb_stmts, rs_undo_stmt(u, i));
+	for (size_t i = 0; r == 0 && i < rs_undo_created_count(u); i++)
+		r = rs_log_push(&x->log->rb_created, &x->log->nrb_created,
+				rs_undo_created_key(u, i));
+	if (r == 1)
+		r = rs_log_set(&x->log->rb_impossible, (char *)why.data);
+	buf_release(&why);
+	return r;
+}
+
+/*
  * The DDL that must commit before other connections can load rows:
  * sections up to the first ACL or DEFAULT ACL (grants, which pg_dump
  * puts last, and default privileges change what exists; they wait for
@@ -1579,6 +1601,8 @@ static int rs_exec_staged(struct rs_exec *x)
 		if (r == 0)
 			r = rs_exec_steps_rest(x, cut);
 		if (r == 0)
+			r = rs_exec_rollback_note(x, u);
+		if (r == 0)
 			r = rs_exec_commit(x);
 		goto out;
 	}
@@ -1595,6 +1619,8 @@ static int rs_exec_staged(struct rs_exec *x)
 		r = rs_exec_lock(x);
 	if (r == 0)
 		r = rs_exec_steps_rest(x, cut);
+	if (r == 0)
+		r = rs_exec_rollback_note(x, u);
 	if (r == 0)
 		r = rs_exec_commit(x);
 	if (r < 0)
@@ -1616,6 +1642,7 @@ int rs_exec_run(PGconn *c, const struct rs_input *in,
 {
 	struct rs_exec x;
 	struct rs_plan_opts po;
+	struct rs_undo *u = NULL;
 	struct buf why = BUF_INIT, json = BUF_INIT;
 	const char *status = "failed";
 	int r;
@@ -1684,10 +1711,16 @@ int rs_exec_run(PGconn *c, const struct rs_input *in,
 	} else if (r == 0) {
 		if (x.p->parallel)
 			r = rs_log_set(&log->strategy, "one transaction over one connection (this caller cannot open more connections)");
+		/* empty mode: noted for a later rollback (the one
+		 * transaction needs no undo of its own) */
+		if (r == 0 && x.p->mode == RS_MODE_EMPTY)
+			r = rs_undo_begin(&u, c, err);
 		if (r == 0)
 			r = rs_exec_steps_ddl(&x, x.p->post_data);
 		if (r == 0)
 			r = rs_exec_steps_rest(&x, x.p->post_data);
+		if (r == 0 && u)
+			r = rs_exec_rollback_note(&x, u);
 		if (r == 0)
 			r = rs_exec_commit(&x);
 	}
@@ -1709,6 +1742,7 @@ done:
 		*plan = x.p;
 	else
 		rs_plan_free(x.p);
+	rs_undo_free(u);
 	free(x.lt);
 	free(x.done);
 	free(x.sec_done);

@@ -58,6 +58,14 @@ void rs_log_release(struct rs_log *l)
 	}
 	free(l->skipped);
 	free(l->lo_created);
+	for (size_t i = 0; i < l->nrb_stmts; i++)
+		free(l->rb_stmts[i]);
+	free(l->rb_stmts);
+	for (size_t i = 0; i < l->nrb_created; i++)
+		free(l->rb_created[i]);
+	free(l->rb_created);
+	free(l->rb_impossible);
+	free(l->rollback_of);
 	free(l->verification);
 	free(l->strategy);
 	free(l->undo);
@@ -102,6 +110,16 @@ int rs_log_finish(struct rs_log *l, const char *status, const char *error)
 		l->nlo_created = 0;
 		l->lo_verified = 0;
 		l->lo_unlinked = 0;
+		for (size_t i = 0; i < l->nrb_stmts; i++)
+			free(l->rb_stmts[i]);
+		free(l->rb_stmts);
+		l->rb_stmts = NULL;
+		l->nrb_stmts = 0;
+		for (size_t i = 0; i < l->nrb_created; i++)
+			free(l->rb_created[i]);
+		free(l->rb_created);
+		l->rb_created = NULL;
+		l->nrb_created = 0;
 	}
 	r = rs_log_set(&l->status, status);
 	return r ? r : rs_log_set(&l->error, error && *error ? error : NULL);
@@ -167,6 +185,32 @@ int rs_log_lo_created(struct rs_log *l, uint32_t oid)
 	l->lo_created = v;
 	v[l->nlo_created++] = oid;
 	return 0;
+}
+
+int rs_log_push(char ***v, size_t *n, const char *s)
+{
+	char **w = realloc(*v, (*n + 1) * sizeof(*w));
+
+	if (!w)
+		return -ENOMEM;
+	*v = w;
+	if (!(w[*n] = strdup(s)))
+		return -ENOMEM;
+	(*n)++;
+	return 0;
+}
+
+/* "key": ["a", "b"] */
+static int rs_log_strv(struct buf *out, const char *key, char *const *v, size_t n)
+{
+	int r = buf_addf(out, "\"%s\": [", key);
+
+	for (size_t i = 0; i < n && r == 0; i++) {
+		r = buf_addstr(out, i ? ", " : "");
+		if (r == 0)
+			r = pg_names_quote_json(out, v[i]);
+	}
+	return r ? r : buf_addch(out, ']');
 }
 
 static int rs_log_kv(struct buf *out, const char *indent, const char *key,
@@ -294,6 +338,28 @@ int rs_log_json(const struct rs_log *l, struct buf *out)
 		r = rs_log_kv(out, "  ", "strategy", l->strategy, 0);
 	if (r == 0)
 		r = rs_log_kv(out, "  ", "undo", l->undo, 0);
+	if (r == 0)
+		r = rs_log_kv(out, "  ", "rollback_of", l->rollback_of, 0);
+	/* how `vault rollback` drops what an empty-mode restore created */
+	if (r == 0 && l->nrb_stmts) {
+		r = buf_addstr(out, "  \"rollback\": {");
+		if (r == 0)
+			r = rs_log_strv(out, "statements", l->rb_stmts, l->nrb_stmts);
+		if (r == 0)
+			r = buf_addstr(out, ", ");
+		if (r == 0)
+			r = rs_log_strv(out, "created", l->rb_created, l->nrb_created);
+		if (r == 0)
+			r = buf_addstr(out, "},\n");
+	} else if (r == 0 && l->rb_impossible) {
+		r = buf_addstr(out, "  \"rollback\": {\"impossible\": ");
+		if (r == 0)
+			r = pg_names_quote_json(out, l->rb_impossible);
+		if (r == 0)
+			r = buf_addstr(out, "},\n");
+	} else if (r == 0) {
+		r = buf_addstr(out, "  \"rollback\": null,\n");
+	}
 	if (r == 0)
 		r = rs_log_kv(out, "  ", "verification", l->verification ? l->verification : "not run", 0);
 	if (r == 0)

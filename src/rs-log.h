@@ -57,6 +57,14 @@ struct rs_log {
 	uint32_t *lo_created;		/* oids the restore created (a
 					 * rollback unlinks them) */
 	size_t nlo_created;
+	/* an empty-mode restore: how a rollback drops what it created
+	 * (rs-undo), or why it cannot */
+	char **rb_stmts;		/* the DROP statements, in order */
+	size_t nrb_stmts;
+	char **rb_created;		/* "catalog\tkey" entries it made, sorted */
+	size_t nrb_created;
+	char *rb_impossible;
+	char *rollback_of;		/* a rollback: the restore it undid */
 	char *verification;		/* "ok", "failed", "not run" */
 	char *status;			/* "ok", "failed", "refused", "dry-run" */
 	char *error;
@@ -85,6 +93,8 @@ int rs_log_skip(struct rs_log *l, const char *where, const char *sql,
 
 /* Notes large object oid as created by the restore: 0 or -ENOMEM. */
 int rs_log_lo_created(struct rs_log *l, uint32_t oid);
+/* Appends s to the vector *v of *n strings: 0 or -ENOMEM. */
+int rs_log_push(char ***v, size_t *n, const char *s);
 
 /* The document (pretty-printed, ends with a newline). */
 int rs_log_json(const struct rs_log *l, struct buf *out);

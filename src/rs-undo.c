@@ -26,7 +26,7 @@ static const struct {
 	{ "pg_namespace", "x.oid::text",
 	  "pg_catalog.pg_namespace x WHERE x.nspname !~ '^pg_(toast_)?temp_'" },
 	{ "pg_class", "x.oid::text",
-	  "pg_catalog.pg_class x WHERE x.relpersistence <> 't'" },
+	  "pg_catalog.pg_class x WHERE x.relpersistence <> 't'" },	/* see below */
 	{ "pg_attribute", "x.attrelid || ':' || x.attnum",
 	  "pg_catalog.pg_attribute x JOIN pg_catalog.pg_class c ON c.oid = x.attrelid"
 	  " WHERE c.relpersistence <> 't'" },
@@ -80,11 +80,21 @@ static int rs_undo_fp_sql(struct buf *sql)
 	for (size_t i = 0; i < n && r == 0; i++) {
 		int view = !strncmp(rs_undo_cats[i].from, "pg_catalog.pg_roles", 19) ||
 			   !strncmp(rs_undo_cats[i].from, "pg_catalog.pg_user_mappings", 27);
+		/* a table's row is rewritten when a key to it is added
+		 * (relhastriggers) or an index (relhasindex): side effects of
+		 * objects of their own, which the undo drops; so for pg_class
+		 * only what defines the relation counts */
+		const char *fp = view ? "pg_catalog.md5(x::text)" :
+				 !strcmp(rs_undo_cats[i].cat, "pg_class") ?
+				 "pg_catalog.md5(ROW(x.relname, x.relnamespace, x.reltype, x.relowner,"
+				 " x.relam, x.relkind, x.relacl, x.reloptions, x.relrowsecurity,"
+				 " x.relforcerowsecurity, x.relreplident, x.relispartition,"
+				 " x.relpersistence, x.reltablespace)::text)" :
+				 "x.xmin::text || x.ctid::text";
 
 		r = buf_addf(sql, "%sSELECT '%s'::text AS cat, %s AS k, %s AS fp FROM %s",
 			     i ? " UNION ALL " : "", rs_undo_cats[i].cat, rs_undo_cats[i].key,
-			     view ? "pg_catalog.md5(x::text)" : "x.xmin::text || x.ctid::text",
-			     rs_undo_cats[i].from);
+			     fp, rs_undo_cats[i].from);
 	}
 	return r ? r : buf_addstr(sql, ") f ORDER BY cat COLLATE \"C\", k COLLATE \"C\"");
 }
@@ -99,6 +109,7 @@ struct rs_undo {
 	struct rs_undo_fp before;
 	char **stmts;
 	size_t nstmts;
+	struct rs_undo_fp created;	/* "cat\tkey" of what is new */
 };
 
 static void rs_undo_fp_release(struct rs_undo_fp *f)
@@ -425,10 +436,51 @@ static size_t rs_undo_diff(const struct rs_undo_fp *a, const struct rs_undo_fp *
 	return n;
 }
 
-/* "the comment on schema public was changed, ...", for each entry. */
-static void rs_undo_describe(PGconn *c, const struct rs_undo_odd *o, size_t n,
+/* entries kept for the message; the first three (by rs_undo_rank_cat)
+ * are named */
+#define RS_UNDO_ODD 32
+
+/* Objects first, their parts (columns, rules, row types, comments)
+ * last: "view mine" says more than "column id of view mine". */
+static int rs_undo_rank_cat(const char *cat)
+{
+	static const char *const ranks[][8] = {
+		{ "pg_class", "pg_namespace", "pg_extension", "pg_authid", NULL },
+		{ "pg_constraint", "pg_trigger", "pg_policy", "pg_proc", "pg_publication",
+		  "pg_event_trigger", "pg_default_acl", NULL },
+		{ "pg_type", "pg_rewrite", "pg_attrdef", "pg_attribute", "pg_description",
+		  "pg_shdescription", NULL },
+	};
+
+	for (int r = 0; r < 3; r++)
+		for (int i = 0; ranks[r][i]; i++)
+			if (!strcmp(cat, ranks[r][i]))
+				return r == 2 ? 3 : r;
+	return 2;
+}
+
+/* "the comment on schema public was changed, ...", for the first three
+ * entries by rank, then how many more. */
+static void rs_undo_describe(PGconn *c, struct rs_undo_odd *o, size_t n,
 			     struct buf *why)
 {
+	size_t shown = 0;
+
+	/* stable insertion sort by rank: n is at most RS_UNDO_ODD */
+	for (size_t i = 1; i < n; i++) {
+		struct rs_undo_odd k = o[i];
+		size_t j = i;
+
+		while (j > 0 && rs_undo_rank_cat(o[j - 1].cat) > rs_undo_rank_cat(k.cat)) {
+			o[j] = o[j - 1];
+			j--;
+		}
+		o[j] = k;
+	}
+	if (n > 3) {
+		shown = n;
+		n = 3;
+	}
 	static const char sql[] =
 		"SELECT CASE $1"
 		" WHEN 'pg_description' THEN 'the comment on ' || pg_catalog.pg_describe_object("
@@ -458,6 +510,9 @@ static void rs_undo_describe(PGconn *c, const struct rs_undo_odd *o, size_t n,
 			buf_addf(why, "%s%s entry %s %s", i ? "; " : "", o[i].cat, o[i].key, o[i].verb);
 		PQclear(res);
 	}
+	if (shown)
+		buf_addf(why, "; and %s%zu more catalog entries", shown == RS_UNDO_ODD ? "at least " : "",
+			 shown - n);
 }
 
 static int rs_undo_exec(PGconn *c, const char *sql, struct buf *err)
@@ -465,12 +520,38 @@ static int rs_undo_exec(PGconn *c, const char *sql, struct buf *err)
 	return pg_conn_exec(c, sql, sql, err);
 }
 
+/* out = the "cat\tkey" of every entry of after whose key before lacks
+ * (sorted, as after is) */
+static int rs_undo_new_keys(const struct rs_undo_fp *before,
+			    const struct rs_undo_fp *after, struct rs_undo_fp *out)
+{
+	size_t j = 0;
+
+	rs_undo_fp_release(out);
+	out->v = calloc(after->n + 1, sizeof(*out->v));
+	if (!out->v)
+		return -ENOMEM;
+	for (size_t i = 0; i < after->n; i++) {
+		int d = -1;
+
+		while (j < before->n && (d = rs_undo_keycmp(after->v[i], before->v[j])) > 0)
+			j++;
+		if (j < before->n && d == 0)
+			continue;
+		out->v[out->n] = strndup(after->v[i], rs_undo_keylen(after->v[i]));
+		if (!out->v[out->n])
+			return -ENOMEM;
+		out->n++;
+	}
+	return 0;
+}
+
 int rs_undo_prepare(struct rs_undo *u, PGconn *c, struct buf *why,
 		    struct buf *err)
 {
 	struct rs_undo_fp after = { NULL, 0 }, undone = { NULL, 0 };
 	struct buf e = BUF_INIT;
-	struct rs_undo_odd odd[3];
+	struct rs_undo_odd odd[RS_UNDO_ODD];
 	size_t nodd = 0;
 	int r, proven = 0, rehearsing = 0;
 
@@ -482,6 +563,8 @@ int rs_undo_prepare(struct rs_undo *u, PGconn *c, struct buf *why,
 	r = rs_undo_fp_take(&after, c, err);
 	if (r == 0)
 		r = rs_undo_statements(u, c, &after, err);
+	if (r == 0)
+		r = rs_undo_new_keys(&u->before, &after, &u->created);
 	if (r == 0)
 		r = rs_undo_exec(c, "SAVEPOINT vault_undo", err);
 	rehearsing = r == 0;
@@ -500,7 +583,7 @@ int rs_undo_prepare(struct rs_undo *u, PGconn *c, struct buf *why,
 		for (size_t i = 0; proven && i < undone.n; i++)
 			proven = !strcmp(undone.v[i], u->before.v[i]);
 		if (!proven) {
-			nodd = rs_undo_diff(&u->before, &undone, odd, 3);
+			nodd = rs_undo_diff(&u->before, &undone, odd, RS_UNDO_ODD);
 			r = 1;
 		}
 	}
@@ -520,6 +603,96 @@ int rs_undo_prepare(struct rs_undo *u, PGconn *c, struct buf *why,
 	rs_undo_fp_release(&after);
 	rs_undo_fp_release(&undone);
 	buf_release(&e);
+	return r;
+}
+
+size_t rs_undo_created_count(const struct rs_undo *u)
+{
+	return u ? u->created.n : 0;
+}
+
+const char *rs_undo_created_key(const struct rs_undo *u, size_t i)
+{
+	return u && i < u->created.n ? u->created.v[i] : NULL;
+}
+
+static int rs_undo_keyin(const char *const *set, size_t n, const char *line)
+{
+	size_t lo = 0, hi = n;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		int d = rs_undo_keycmp(set[mid], line);
+
+		if (d == 0)
+			return 1;
+		if (d < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return 0;
+}
+
+int rs_undo_rollback(PGconn *c, const char *const *stmts, size_t nstmts,
+		     const char *const *created, size_t ncreated,
+		     struct buf *why, struct buf *err)
+{
+	struct rs_undo_fp before = { NULL, 0 }, after = { NULL, 0 };
+	struct rs_undo_odd odd[RS_UNDO_ODD];
+	size_t nodd = 0, i = 0, j = 0;
+	int r;
+
+	/* the keys must be sorted as the fingerprints are */
+	for (size_t k = 1; k < ncreated; k++)
+		if (rs_undo_keycmp(created[k - 1], created[k]) >= 0) {
+			if (err)
+				buf_addstr(err, "the restore log's list of created objects is not sorted: damaged log");
+			return -EBADMSG;
+		}
+	r = rs_undo_fp_take(&before, c, err);
+	if (r == 0)
+		r = rs_undo_exec(c, "SAVEPOINT vault_rollback", err);
+	for (size_t k = 0; r == 0 && k < nstmts; k++)
+		r = pg_conn_exec(c, stmts[k], stmts[k], err);
+	if (r == 0)
+		r = rs_undo_fp_take(&after, c, err);
+	/* what the drops removed or changed must be the restore's own */
+	while (r == 0 && (i < before.n || j < after.n) && nodd < RS_UNDO_ODD) {
+		int d = i >= before.n ? 1 : j >= after.n ? -1 :
+			rs_undo_keycmp(before.v[i], after.v[j]);
+		const char *x = d <= 0 ? before.v[i] : after.v[j];
+		const char *tab = strchr(x, '\t');
+		size_t kl = rs_undo_keylen(x);
+
+		if (d == 0 && !strcmp(before.v[i], after.v[j])) {
+			i++;
+			j++;
+			continue;
+		}
+		if (d <= 0 && !rs_undo_keyin(created, ncreated, x)) {
+			odd[nodd].verb = d < 0 ? "would be dropped too" : "would be changed";
+			snprintf(odd[nodd].cat, sizeof(odd[nodd].cat), "%.*s",
+				 tab ? (int)(tab - x) : 0, x);
+			snprintf(odd[nodd].key, sizeof(odd[nodd].key), "%.*s",
+				 tab ? (int)(kl - (size_t)(tab + 1 - x)) : 0, tab ? tab + 1 : "");
+			nodd++;
+		}
+		i += d <= 0;
+		j += d >= 0;
+	}
+	if (r == 0 && nodd) {
+		r = rs_undo_exec(c, "ROLLBACK TO SAVEPOINT vault_rollback", err);
+		if (r == 0) {
+			buf_addstr(why, "objects the restore did not create depend on what it created: ");
+			rs_undo_describe(c, odd, nodd, why);
+			r = 1;
+		}
+	} else if (r == 0) {
+		r = rs_undo_exec(c, "RELEASE SAVEPOINT vault_rollback", err);
+	}
+	rs_undo_fp_release(&before);
+	rs_undo_fp_release(&after);
 	return r;
 }
 
@@ -555,6 +728,7 @@ void rs_undo_free(struct rs_undo *u)
 	if (!u)
 		return;
 	rs_undo_fp_release(&u->before);
+	rs_undo_fp_release(&u->created);
 	for (size_t i = 0; i < u->nstmts; i++)
 		free(u->stmts[i]);
 	free(u->stmts);

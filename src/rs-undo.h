@@ -46,6 +46,25 @@ int rs_undo_prepare(struct rs_undo *u, PGconn *c, struct buf *why,
 size_t rs_undo_count(const struct rs_undo *u);
 const char *rs_undo_stmt(const struct rs_undo *u, size_t i);
 
+/* The "catalog\tkey" of every entry new since rs_undo_begin, sorted
+ * (after rs_undo_prepare): what a later rollback may drop. */
+size_t rs_undo_created_count(const struct rs_undo *u);
+const char *rs_undo_created_key(const struct rs_undo *u, size_t i);
+
+/*
+ * vault rollback of an empty-mode restore, inside the caller's
+ * transaction on c: runs stmts (the restore's undo, from its log) and
+ * checks that every catalog entry they removed or changed is among
+ * created (sorted keys, from the log): nothing made or changed since by
+ * someone else (a view on a restored table, a column added to one, a
+ * key pointing at one) goes with them.  Returns 0 when done (the caller
+ * commits), 1 when something else would go (why names up to three; the
+ * statements were undone), or a negative errno.
+ */
+int rs_undo_rollback(PGconn *c, const char *const *stmts, size_t nstmts,
+		     const char *const *created, size_t ncreated,
+		     struct buf *why, struct buf *err);
+
 /* Runs the undo in a transaction of its own on c (idle).  0, or a
  * pg-conn errno with err naming the statement that failed. */
 int rs_undo_run(const struct rs_undo *u, PGconn *c, struct buf *err);

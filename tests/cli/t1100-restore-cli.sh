@@ -275,6 +275,34 @@ test_expect_success '--jobs 2: a failure past the first commit is undone' '
 		and .[0].status == \"failed\"" plist.json
 '
 
+# An empty-mode restore keeps in its log the statements that drop what
+# it created; rollback runs them unless something else depends on it.
+test_expect_success 'rollback of an empty restore: refused while a view of ours depends on it' '
+	db_create r1 &&
+	dump_all r1 >r1.empty &&
+	vault restore "$(cat snapid)" --db "dbname=r1" --jobs 2 --json >r1.json &&
+	jq -e ".status == \"ok\" and (.rollback.statements | length) > 10
+		and (.rollback.created | length) > 100" r1.json &&
+	db_psql r1 -c "CREATE VIEW public.mine AS SELECT id FROM public.todos" &&
+	dump_all r1 >r1.before &&
+	test_must_fail_with 1 "depend on what it created: view public.mine would be dropped too" \
+		vault rollback --db "dbname=r1" --yes &&
+	dump_all r1 >r1.after && test_cmp r1.before r1.after
+'
+
+test_expect_success 'rollback of an empty restore: everything it created goes, once' '
+	db_psql r1 -c "DROP VIEW public.mine" &&
+	vault rollback --db "dbname=r1" --dry-run >rb.dry &&
+	grep -q "DROP TABLE IF EXISTS public.todos CASCADE" rb.dry &&
+	grep -q "unlink large object 424242" rb.dry &&
+	vault rollback --db "dbname=r1" --yes --json >rb.json &&
+	jq -e ".status == \"ok\" and .mode == \"rollback\" and .rollback_of != null
+		and .large_objects.unlinked == 1" rb.json &&
+	dump_all r1 >r1.gone && test_cmp r1.empty r1.gone &&
+	test "$(db_psql r1 -c "SELECT count(*) FROM pg_largeobject_metadata")" = 0 &&
+	test_must_fail_with 1 "was rolled back already" vault rollback --db "dbname=r1" --yes
+'
+
 test_expect_success 'vault restores lists every restore, the failed one too' '
 	vault restores >list.out &&
 	test "$(grep -c " ok " list.out)" -ge 4 &&
