@@ -12,6 +12,7 @@
 #include "pg-catalog.h"
 #include "pg-conn.h"
 #include "pg-names.h"
+#include "strv.h"
 
 void pg_catalog_init(struct pg_catalog *cat)
 {
@@ -69,20 +70,6 @@ static int pg_catalog_strdup(char **dst, const char *s)
 {
 	*dst = strdup(s);
 	return *dst ? 0 : -ENOMEM;
-}
-
-static int pg_catalog_push(char ***v, size_t *n, const char *s)
-{
-	char **nv = realloc(*v, (*n + 1) * sizeof(**v));
-
-	if (!nv)
-		return -ENOMEM;
-	*v = nv;
-	nv[*n] = strdup(s);
-	if (!nv[*n])
-		return -ENOMEM;
-	(*n)++;
-	return 0;
 }
 
 static int pg_catalog_match(const char *const *pats, const char *s)
@@ -333,7 +320,7 @@ static int pg_catalog_tables(struct pg_catalog *cat, PGconn *c,
 
 			r = pg_names_quote_qualified(&q, schema, name);
 			if (r == 0)
-				r = pg_catalog_push(&cat->excluded, &cat->nexcluded,
+				r = strv_push(&cat->excluded, &cat->nexcluded,
 						    (char *)q.data);
 			buf_release(&q);
 			continue;
@@ -389,7 +376,7 @@ static int pg_catalog_columns(struct pg_catalog *cat, PGconn *c,
 			pg_catalog_by_oid(cat, byoid, PQgetvalue(res, i, 0));
 
 		if (t)
-			r = pg_catalog_push(&t->cols, &t->ncols, PQgetvalue(res, i, 1));
+			r = strv_push(&t->cols, &t->ncols, PQgetvalue(res, i, 1));
 	}
 	PQclear(res);
 	res = NULL;
@@ -401,7 +388,7 @@ static int pg_catalog_columns(struct pg_catalog *cat, PGconn *c,
 			pg_catalog_by_oid(cat, byoid, PQgetvalue(res, i, 0));
 
 		if (t)
-			r = pg_catalog_push(&t->pk, &t->npk, PQgetvalue(res, i, 1));
+			r = strv_push(&t->pk, &t->npk, PQgetvalue(res, i, 1));
 	}
 	PQclear(res);
 	free(byoid);

@@ -15,6 +15,7 @@
 #include "rs-lo.h"
 #include "rs-undo.h"
 #include "rs-sql.h"
+#include "strv.h"
 
 #define RS_EXEC_CHUNK	(256u << 10)
 
@@ -554,6 +555,19 @@ static int rs_exec_drops(struct rs_exec *x)
 	return r;
 }
 
+/* "c.a, c.b" */
+static int rs_exec_cols(struct buf *sql, char *const *cols, size_t ncols)
+{
+	int r = 0;
+
+	for (size_t i = 0; i < ncols && r == 0; i++) {
+		r = buf_addstr(sql, i ? ", c." : "c.");
+		if (r == 0)
+			r = pg_names_quote_ident(sql, cols[i]);
+	}
+	return r;
+}
+
 /*
  * Rows of child whose key (cols) has no match in parent (ref_cols):
  * up to 5 of them as "(a, b)=(1, 2)", appended to rows.  Returns the
@@ -568,12 +582,10 @@ static int rs_exec_orphans(struct rs_exec *x, const char *cs, const char *ct,
 	int r = 0, n = 0;
 
 	r = buf_addstr(&sql, "SELECT ");
+	if (r == 0)
+		r = rs_exec_cols(&sql, cols, ncols);
 	for (size_t i = 0; i < ncols && r == 0; i++) {
-		r = buf_addf(&sql, "%sc.", i ? ", " : "");
-		if (r == 0)
-			r = pg_names_quote_ident(&sql, cols[i]);
-		if (r == 0)
-			r = buf_addstr(&head, i ? ", " : "(");
+		r = buf_addstr(&head, i ? ", " : "(");
 		if (r == 0)
 			r = buf_addstr(&head, cols[i]);
 	}
@@ -608,11 +620,8 @@ static int rs_exec_orphans(struct rs_exec *x, const char *cs, const char *ct,
 	/* each offending key once, however many rows carry it */
 	if (r == 0)
 		r = buf_addstr(&sql, ") GROUP BY ");
-	for (size_t i = 0; i < ncols && r == 0; i++) {
-		r = buf_addf(&sql, "%sc.", i ? ", " : "");
-		if (r == 0)
-			r = pg_names_quote_ident(&sql, cols[i]);
-	}
+	if (r == 0)
+		r = rs_exec_cols(&sql, cols, ncols);
 	if (r == 0)
 		r = buf_addstr(&sql, " LIMIT 5");
 	if (r == 0)
@@ -1493,9 +1502,9 @@ static int rs_exec_rollback_note(struct rs_exec *x, struct rs_undo *u)
 	int r = rs_undo_prepare(u, x->c, &why, x->err);
 
 	for (size_t i = 0; r == 0 && i < rs_undo_count(u); i++)
-		r = rs_log_push(&x->log->rb_stmts, &x->log->nrb_stmts, rs_undo_stmt(u, i));
+		r = strv_push(&x->log->rb_stmts, &x->log->nrb_stmts, rs_undo_stmt(u, i));
 	for (size_t i = 0; r == 0 && i < rs_undo_created_count(u); i++)
-		r = rs_log_push(&x->log->rb_created, &x->log->nrb_created,
+		r = strv_push(&x->log->rb_created, &x->log->nrb_created,
 				rs_undo_created_key(u, i));
 	if (r == 1)
 		r = rs_log_set(&x->log->rb_impossible, (char *)why.data);

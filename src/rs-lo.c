@@ -11,6 +11,7 @@
 
 #include "pg-conn.h"
 #include "rs-lo.h"
+#include "strv.h"
 
 /* lo_write/lo_read move at most this much per call: bounded memory, and
  * far below the protocol's int-sized lengths */
@@ -123,25 +124,6 @@ int rs_lo_list(const struct rs_input *in, const char *root, size_t expect,
 
 /* ---- the plan -------------------------------------------------------------- */
 
-static int rs_lo_push(char ***v, size_t *n, struct buf *b)
-{
-	char **nv;
-	char *s = buf_detach(b, NULL);
-
-	if (!s)
-		return -ENOMEM;
-	/* the plan's vectors stay NULL-terminated */
-	nv = realloc(*v, (*n + 2) * sizeof(**v));
-	if (!nv) {
-		free(s);
-		return -ENOMEM;
-	}
-	*v = nv;
-	nv[(*n)++] = s;
-	nv[*n] = NULL;
-	return 0;
-}
-
 /* "{1,2,3}": the oids as one oid[] parameter. */
 static int rs_lo_array(struct buf *out, const uint32_t *oids, size_t n)
 {
@@ -187,7 +169,7 @@ int rs_lo_plan(struct rs_plan *p, PGconn *c, const struct rs_plan_source *src,
 	if (src->lo_unlisted) {
 		r = buf_addf(&b, "the snapshot holds %zu large objects, which this input cannot list: they are not restored",
 			     src->meta->large_objects);
-		return r ? r : rs_lo_push(&p->warnings, &p->nwarnings, &b);
+		return r ? r : strv_take(&p->warnings, &p->nwarnings, buf_detach(&b, NULL));
 	}
 	p->lo_exists = calloc(src->nlo, 1);
 	if (!p->lo_exists)
@@ -226,12 +208,12 @@ int rs_lo_plan(struct rs_plan *p, PGconn *c, const struct rs_plan_source *src,
 				continue;
 			r = buf_addf(&b, "large object %u already exists", src->lo_oids[i]);
 			if (r == 0)
-				r = rs_lo_push(&p->conflicts, &p->nconflicts, &b);
+				r = strv_take(&p->conflicts, &p->nconflicts, buf_detach(&b, NULL));
 		}
 		if (r == 0 && shown > RS_LO_NAMED) {
 			r = buf_addf(&b, "%zu more large objects already exist", shown - RS_LO_NAMED);
 			if (r == 0)
-				r = rs_lo_push(&p->conflicts, &p->nconflicts, &b);
+				r = strv_take(&p->conflicts, &p->nconflicts, buf_detach(&b, NULL));
 		}
 	} else if (p->mode == RS_MODE_CLEAN) {
 		r = buf_addf(&b, "clean mode keeps the %zu large objects that already exist in the target (",
@@ -241,7 +223,7 @@ int rs_lo_plan(struct rs_plan *p, PGconn *c, const struct rs_plan_source *src,
 		if (r == 0)
 			r = buf_addstr(&b, "): the safety snapshot does not capture large objects, so replacing them could not be rolled back");
 		if (r == 0)
-			r = rs_lo_push(&p->warnings, &p->nwarnings, &b);
+			r = strv_take(&p->warnings, &p->nwarnings, buf_detach(&b, NULL));
 	}
 	buf_release(&b);
 	return r;

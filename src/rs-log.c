@@ -9,6 +9,7 @@
 #include "pg-conn.h"
 #include "pg-names.h"
 #include "rs-log.h"
+#include "strv.h"
 
 /* statements longer than this are cut in the log (the section name
  * still finds them in schema.sql) */
@@ -58,12 +59,8 @@ void rs_log_release(struct rs_log *l)
 	}
 	free(l->skipped);
 	free(l->lo_created);
-	for (size_t i = 0; i < l->nrb_stmts; i++)
-		free(l->rb_stmts[i]);
-	free(l->rb_stmts);
-	for (size_t i = 0; i < l->nrb_created; i++)
-		free(l->rb_created[i]);
-	free(l->rb_created);
+	strv_free(l->rb_stmts, l->nrb_stmts);
+	strv_free(l->rb_created, l->nrb_created);
 	free(l->rb_impossible);
 	free(l->rollback_of);
 	free(l->verification);
@@ -110,14 +107,10 @@ int rs_log_finish(struct rs_log *l, const char *status, const char *error)
 		l->nlo_created = 0;
 		l->lo_verified = 0;
 		l->lo_unlinked = 0;
-		for (size_t i = 0; i < l->nrb_stmts; i++)
-			free(l->rb_stmts[i]);
-		free(l->rb_stmts);
+		strv_free(l->rb_stmts, l->nrb_stmts);
 		l->rb_stmts = NULL;
 		l->nrb_stmts = 0;
-		for (size_t i = 0; i < l->nrb_created; i++)
-			free(l->rb_created[i]);
-		free(l->rb_created);
+		strv_free(l->rb_created, l->nrb_created);
 		l->rb_created = NULL;
 		l->nrb_created = 0;
 	}
@@ -184,19 +177,6 @@ int rs_log_lo_created(struct rs_log *l, uint32_t oid)
 		return -ENOMEM;
 	l->lo_created = v;
 	v[l->nlo_created++] = oid;
-	return 0;
-}
-
-int rs_log_push(char ***v, size_t *n, const char *s)
-{
-	char **w = realloc(*v, (*n + 1) * sizeof(*w));
-
-	if (!w)
-		return -ENOMEM;
-	*v = w;
-	if (!(w[*n] = strdup(s)))
-		return -ENOMEM;
-	(*n)++;
 	return 0;
 }
 

@@ -93,8 +93,6 @@ int rs_log_skip(struct rs_log *l, const char *where, const char *sql,
 
 /* Notes large object oid as created by the restore: 0 or -ENOMEM. */
 int rs_log_lo_created(struct rs_log *l, uint32_t oid);
-/* Appends s to the vector *v of *n strings: 0 or -ENOMEM. */
-int rs_log_push(char ***v, size_t *n, const char *s);
 
 /* The document (pretty-printed, ends with a newline). */
 int rs_log_json(const struct rs_log *l, struct buf *out);

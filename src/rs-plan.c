@@ -18,6 +18,7 @@
 #include "rs-plan.h"
 #include "rs-sql.h"
 #include "sb-json.h"
+#include "strv.h"
 
 /* schema.sql of even very large projects stays far below */
 #define RS_PLAN_DDL_MAX		(1024u << 20)
@@ -128,23 +129,6 @@ void rs_plan_source_release(struct rs_plan_source *src)
 
 /* ---- small helpers ------------------------------------------------------- */
 
-static int rs_plan_push_str(char ***v, size_t *n, char *s)
-{
-	char **nv;
-
-	if (!s)
-		return -ENOMEM;
-	nv = realloc(*v, (*n + 2) * sizeof(**v));
-	if (!nv) {
-		free(s);
-		return -ENOMEM;
-	}
-	*v = nv;
-	nv[(*n)++] = s;
-	nv[*n] = NULL;
-	return 0;
-}
-
 static int rs_plan_pushf(char ***v, size_t *n, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
 static int rs_plan_pushf(char ***v, size_t *n, const char *fmt, ...)
@@ -160,14 +144,7 @@ static int rs_plan_pushf(char ***v, size_t *n, const char *fmt, ...)
 		buf_release(&b);
 		return r;
 	}
-	return rs_plan_push_str(v, n, buf_detach(&b, NULL));
-}
-
-static void rs_plan_strv_free(char **v, size_t n)
-{
-	for (size_t i = 0; v && i < n; i++)
-		free(v[i]);
-	free(v);
+	return strv_take(v, n, buf_detach(&b, NULL));
 }
 
 /* An element of a text[] literal: always double-quoted, \ and " escaped. */
@@ -313,7 +290,7 @@ static int rs_plan_column(struct rs_plan_ctx *x, const char *sql,
 		for (int k = 0; k < PQnfields(res) && r == 0; k++)
 			r = buf_addf(&b, "%s%s", k ? "\n" : "", PQgetvalue(res, i, k));
 		if (r == 0)
-			r = rs_plan_push_str(v, n, buf_detach(&b, NULL));
+			r = strv_take(v, n, buf_detach(&b, NULL));
 		buf_release(&b);
 	}
 	PQclear(res);
@@ -427,7 +404,7 @@ static int rs_plan_managed(struct rs_plan_ctx *x, int force)
 			continue;
 		if (!strcmp(name, "auth") || !strcmp(name, "storage") ||
 		    (!member && pg_catalog_reserved_role(owner)))
-			r = rs_plan_push_str(&p->managed_schemas, &p->nmanaged_schemas,
+			r = strv_take(&p->managed_schemas, &p->nmanaged_schemas,
 					     strdup(name));
 	}
 	PQclear(res);
@@ -672,7 +649,7 @@ static int rs_plan_conflict(struct rs_plan *p, const char *fmt, ...)
 		buf_release(&b);
 		return r;
 	}
-	return rs_plan_push_str(&p->conflicts, &p->nconflicts, buf_detach(&b, NULL));
+	return strv_take(&p->conflicts, &p->nconflicts, buf_detach(&b, NULL));
 }
 
 static int rs_plan_drop_sql(struct rs_plan_object *o, const struct pg_ddl_section *s)
@@ -1023,7 +1000,7 @@ int rs_plan_json_names(const char *json, char ***v, size_t *n)
 	for (size_t i = 0; r == 0 && i < sb_json_len(j); i++) {
 		const char *s = sb_json_str(sb_json_at(j, i), NULL);
 
-		r = s ? rs_plan_push_str(v, n, strdup(s)) : -EBADMSG;
+		r = s ? strv_take(v, n, strdup(s)) : -EBADMSG;
 	}
 	sb_json_free(j);
 	return r;
@@ -1377,12 +1354,12 @@ static int rs_plan_roles(struct rs_plan_ctx *x)
 
 static void rs_plan_ctx_release(struct rs_plan_ctx *x)
 {
-	rs_plan_strv_free(x->roles, x->nroles);
-	rs_plan_strv_free(x->members, x->nmembers);
-	rs_plan_strv_free(x->pubrels, x->npubrels);
-	rs_plan_strv_free(x->exts, x->nexts);
-	rs_plan_strv_free(x->avail, x->navail);
-	rs_plan_strv_free(x->pubs, x->npubs);
+	strv_free(x->roles, x->nroles);
+	strv_free(x->members, x->nmembers);
+	strv_free(x->pubrels, x->npubrels);
+	strv_free(x->exts, x->nexts);
+	strv_free(x->avail, x->navail);
+	strv_free(x->pubs, x->npubs);
 }
 
 int rs_plan_table_parallel(const struct rs_plan_table *t)
@@ -1513,7 +1490,7 @@ void rs_plan_free(struct rs_plan *p)
 	free(p->role);
 	free(p->database);
 	free(p->managed_why);
-	rs_plan_strv_free(p->managed_schemas, p->nmanaged_schemas);
+	strv_free(p->managed_schemas, p->nmanaged_schemas);
 	free(p->sec);
 	for (size_t i = 0; i < p->nobjects; i++) {
 		free(p->objects[i].schema);
@@ -1545,13 +1522,13 @@ void rs_plan_free(struct rs_plan *p)
 		free(f->ref_cols);
 	}
 	free(p->fks);
-	rs_plan_strv_free(p->conflicts, p->nconflicts);
+	strv_free(p->conflicts, p->nconflicts);
 	for (size_t i = 0; i < p->nreqs; i++) {
 		free(p->reqs[i].name);
 		free(p->reqs[i].note);
 	}
 	free(p->reqs);
-	rs_plan_strv_free(p->warnings, p->nwarnings);
+	strv_free(p->warnings, p->nwarnings);
 	free(p->lo_exists);
 	free(p);
 }

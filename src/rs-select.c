@@ -11,6 +11,7 @@
 #include "pg-names.h"
 #include "rs-select.h"
 #include "rs-sql.h"
+#include "strv.h"
 
 static const struct {
 	const char *name;
@@ -106,25 +107,12 @@ static int rs_select_match(char *const *pats, size_t n, const char *s)
 	return 0;
 }
 
-static int rs_select_push(char ***v, size_t *n, const char *s)
-{
-	char **nv = realloc(*v, (*n + 2) * sizeof(**v));
-
-	if (!nv)
-		return -ENOMEM;
-	*v = nv;
-	if (!(nv[*n] = strdup(s)))
-		return -ENOMEM;
-	nv[++*n] = NULL;
-	return 0;
-}
-
 static int rs_select_copy_opts(char ***v, size_t *n, const char *const *src)
 {
 	int r = 0;
 
 	for (; src && *src && r == 0; src++)
-		r = rs_select_push(v, n, *src);
+		r = strv_push(v, n, *src);
 	return r;
 }
 
@@ -216,9 +204,9 @@ int rs_select_build(struct rs_select *s, const struct rs_meta *m,
 		    !rs_select_match(s->opt_schemas, s->nopt_schemas, name))
 			continue;
 		if (bits & RS_SELECT_DDL)
-			r = rs_select_push(&s->schemas, &s->nschemas, name);
+			r = strv_push(&s->schemas, &s->nschemas, name);
 		if (r == 0 && (bits & RS_SELECT_DATA))
-			r = rs_select_push(&s->data_schemas, &s->ndata_schemas, name);
+			r = strv_push(&s->data_schemas, &s->ndata_schemas, name);
 	}
 	s->extensions = s->nschemas > 0;
 	free(hits);

@@ -9,6 +9,7 @@
 
 #include "pg-conn.h"
 #include "rs-undo.h"
+#include "strv.h"
 
 /*
  * The catalogs fingerprinted, one row per entry: catalog, key,
@@ -114,9 +115,7 @@ struct rs_undo {
 
 static void rs_undo_fp_release(struct rs_undo_fp *f)
 {
-	for (size_t i = 0; i < f->n; i++)
-		free(f->v[i]);
-	free(f->v);
+	strv_free(f->v, f->n);
 	f->v = NULL;
 	f->n = 0;
 }
@@ -188,22 +187,6 @@ int rs_undo_begin(struct rs_undo **out, PGconn *c, struct buf *err)
 	return 0;
 }
 
-static int rs_undo_push(struct rs_undo *u, struct buf *b)
-{
-	char **v = realloc(u->stmts, (u->nstmts + 2) * sizeof(*v));
-	char *s;
-
-	if (!v)
-		return -ENOMEM;
-	u->stmts = v;
-	s = buf_detach(b, NULL);
-	if (!s)
-		return -ENOMEM;
-	u->stmts[u->nstmts++] = s;
-	u->stmts[u->nstmts] = NULL;
-	return 0;
-}
-
 /* Each line of lines as a statement (lines is consumed). */
 static int rs_undo_push_lines(struct rs_undo *u, struct buf *lines)
 {
@@ -214,7 +197,7 @@ static int rs_undo_push_lines(struct rs_undo *u, struct buf *lines)
 	for (char *nl; r == 0 && p && (nl = strchr(p, '\n')); p = nl + 1) {
 		r = buf_add(&s, p, (size_t)(nl - p));
 		if (r == 0)
-			r = rs_undo_push(u, &s);
+			r = strv_take(&u->stmts, &u->nstmts, buf_detach(&s, NULL));
 		buf_reset(&s);
 	}
 	buf_release(&s);
@@ -384,7 +367,7 @@ static int rs_undo_statements(struct rs_undo *u, PGconn *c,
 					     PQgetvalue(res, k, 1),
 					     rank == 3 ? "" : " CASCADE");
 				if (r == 0)
-					r = rs_undo_push(u, &s);
+					r = strv_take(&u->stmts, &u->nstmts, buf_detach(&s, NULL));
 			}
 			/* memberships between roles that stay, before roles */
 			if (r == 0 && rank == 2)
@@ -555,9 +538,7 @@ int rs_undo_prepare(struct rs_undo *u, PGconn *c, struct buf *why,
 	size_t nodd = 0;
 	int r, proven = 0, rehearsing = 0;
 
-	for (size_t i = 0; i < u->nstmts; i++)
-		free(u->stmts[i]);
-	free(u->stmts);
+	strv_free(u->stmts, u->nstmts);
 	u->stmts = NULL;
 	u->nstmts = 0;
 	r = rs_undo_fp_take(&after, c, err);
@@ -729,8 +710,6 @@ void rs_undo_free(struct rs_undo *u)
 		return;
 	rs_undo_fp_release(&u->before);
 	rs_undo_fp_release(&u->created);
-	for (size_t i = 0; i < u->nstmts; i++)
-		free(u->stmts[i]);
-	free(u->stmts);
+	strv_free(u->stmts, u->nstmts);
 	free(u);
 }

@@ -36,6 +36,19 @@ db_psql() {
 	psql -X -q -A -t -v ON_ERROR_STOP=1 -d "$db" "$@"
 }
 
+# db_dump DB [pg_dump options]: the database as pg_dump shows it, without
+# comments, blank lines and the per-run \restrict keys, for comparing a
+# target before and after.
+db_dump() {
+	pg_dump --no-sync -d "$1" "${@:2}" | grep -v -e '^--' -e '^$' -e '^.restrict ' -e '^.unrestrict '
+}
+
+# db_copy FROM TO: a new database TO made from FROM as a template.
+db_copy() {
+	psql -X -q -v ON_ERROR_STOP=1 -d postgres \
+		-c "CREATE DATABASE \"$2\" TEMPLATE \"$1\""
+}
+
 db_create() {
 	psql -X -q -v ON_ERROR_STOP=1 -d postgres \
 		-c "CREATE DATABASE \"$1\" ENCODING 'UTF8' TEMPLATE template0"

@@ -12,17 +12,9 @@
 db_start
 new_repo --encryption repokey
 
-# The whole database as pg_dump shows it (comments dropped).
-dump_all() {
-	pg_dump --no-sync -d "$1" "${@:2}" | grep -v -e '^--' -e '^$' -e '^.restrict ' -e '^.unrestrict '
-}
 # A table's rows, ordered, as COPY text.
 rows() {
 	db_psql "$1" -c "COPY (SELECT * FROM $2 ORDER BY 1) TO STDOUT"
-}
-copy_db() {
-	psql -X -q -v ON_ERROR_STOP=1 -d postgres \
-		-c "CREATE DATABASE \"$2\" TEMPLATE \"$1\""
 }
 
 test_expect_success 'a snapshot of the fixture' '
@@ -36,10 +28,10 @@ test_expect_success 'full restore into an empty database: schema and data identi
 	vault restore "$(cat snapid)" --db "dbname=e1" --json >full.json &&
 	jq -e ".status == \"ok\" and .mode == \"empty\" and .verification == \"ok\"
 		and (.tables | length) > 10 and .safety_snapshot == null" full.json &&
-	dump_all fx --schema-only >fx.schema && dump_all e1 --schema-only >e1.schema &&
+	db_dump fx --schema-only >fx.schema && db_dump e1 --schema-only >e1.schema &&
 	test_cmp fx.schema e1.schema &&
-	dump_all fx --data-only --no-blobs | sort >fx.data &&
-	dump_all e1 --data-only --no-blobs | sort >e1.data &&
+	db_dump fx --data-only --no-blobs | sort >fx.data &&
+	db_dump e1 --data-only --no-blobs | sort >e1.data &&
 	test_cmp fx.data e1.data
 '
 
@@ -52,20 +44,20 @@ test_expect_success 'full restore: large object 424242 comes back byte for byte'
 '
 
 test_expect_success 'a drifted copy' '
-	copy_db fx d1 &&
+	db_copy fx d1 &&
 	db_psql d1 -c "DELETE FROM public.profiles WHERE username LIKE '"'"'%3%'"'"';
 		UPDATE public.profiles SET bio = '"'"'drifted'"'"';
 		ALTER TABLE public.profiles ADD COLUMN extra integer DEFAULT 7;
 		UPDATE public.todos SET task = task || '"'"'x'"'"';" &&
-	dump_all d1 >d1.before &&
-	copy_db d1 d1.orig
+	db_dump d1 >d1.before &&
+	db_copy d1 d1.orig
 '
 
 test_expect_success 'dry run prints the plan and changes nothing' '
 	vault restore "$(cat snapid)" --db "dbname=d1" --table public.profiles --mode clean \
 		--dry-run >dry.out &&
 	grep -q "profiles" dry.out && grep -qi "dry run" dry.out &&
-	dump_all d1 >d1.after && test_cmp d1.before d1.after &&
+	db_dump d1 >d1.after && test_cmp d1.before d1.after &&
 	vault restore "$(cat snapid)" --db "dbname=d1" --table public.profiles --mode clean \
 		--dry-run --json >dry.json && jq -e . dry.json >/dev/null
 '
@@ -73,13 +65,13 @@ test_expect_success 'dry run prints the plan and changes nothing' '
 test_expect_success 'clean mode without --yes in a script is refused, nothing changes' '
 	test_must_fail_with 2 "pass --yes" vault restore "$(cat snapid)" --db "dbname=d1" \
 		--table public.profiles --mode clean &&
-	dump_all d1 >d1.after && test_cmp d1.before d1.after
+	db_dump d1 >d1.after && test_cmp d1.before d1.after
 '
 
 test_expect_success 'empty mode into a non-empty database lists the conflicts' '
 	test_must_fail_with 1 "cannot start" vault restore "$(cat snapid)" --db "dbname=d1" \
 		--table public.profiles &&
-	dump_all d1 >d1.after && test_cmp d1.before d1.after
+	db_dump d1 >d1.after && test_cmp d1.before d1.after
 '
 
 test_expect_success 'clean mode, one table: equal to the snapshot, the rest untouched' '
@@ -92,8 +84,8 @@ test_expect_success 'clean mode, one table: equal to the snapshot, the rest unto
 	rows fx public.profiles >profiles.fx && rows d1 public.profiles >profiles.now &&
 	test_cmp profiles.fx profiles.now &&
 	grep -q "drifted" profiles.drifted && ! grep -q "drifted" profiles.now &&
-	dump_all d1 --exclude-table=public.profiles >d1.rest &&
-	dump_all d1.orig --exclude-table=public.profiles >d1.rest0 &&
+	db_dump d1 --exclude-table=public.profiles >d1.rest &&
+	db_dump d1.orig --exclude-table=public.profiles >d1.rest0 &&
 	test_cmp d1.rest0 d1.rest
 '
 
@@ -124,7 +116,7 @@ test_expect_success 'rollback brings the table back byte for byte' '
 	vault rollback --db "dbname=d1" --yes >rb.out &&
 	rows d1 public.profiles >profiles.back &&
 	test_cmp profiles.drifted profiles.back &&
-	dump_all d1 | grep -v "^ALTER PUBLICATION" | sort >d1.back &&
+	db_dump d1 | grep -v "^ALTER PUBLICATION" | sort >d1.back &&
 	grep -v "^ALTER PUBLICATION" d1.before | sort >d1.sorted &&
 	test_cmp d1.sorted d1.back
 '
@@ -134,15 +126,15 @@ test_expect_success 'rollback brings the table back byte for byte' '
 # puts them back itself.
 test_expect_success 'rollback keeps the table in its publication' '
 	grep "^ALTER PUBLICATION.*public.profiles" d1.before &&
-	dump_all d1 | grep "^ALTER PUBLICATION.*public.profiles" &&
-	dump_all d1 | sort >d1.back2 && sort d1.before >d1.sorted2 &&
+	db_dump d1 | grep "^ALTER PUBLICATION.*public.profiles" &&
+	db_dump d1 | sort >d1.back2 && sort d1.before >d1.sorted2 &&
 	test_cmp d1.sorted2 d1.back2
 '
 
 test_expect_success 'rollback drops the tables the restore created' '
-	copy_db fx d4 &&
+	db_copy fx d4 &&
 	db_psql d4 -c "DROP TABLE public.todos CASCADE" &&
-	dump_all d4 | sort >d4.before &&
+	db_dump d4 | sort >d4.before &&
 	vault restore "$(cat snapid)" --db "dbname=d4" --table public.profiles \
 		--table public.todos --mode clean --yes --json >created.json &&
 	jq -e "[.tables[] | select(.created) | .name] == [\"todos\"]" created.json &&
@@ -152,7 +144,7 @@ test_expect_success 'rollback drops the tables the restore created' '
 	grep "drop public.todos (the restore created it)" rb4.plan &&
 	vault rollback --db "dbname=d4" --yes --json >rb4.json &&
 	jq -e ".status == \"ok\" and ([.tables[] | select(.load == \"drop\") | .name] == [\"todos\"])" rb4.json &&
-	dump_all d4 | sort >d4.after &&
+	db_dump d4 | sort >d4.after &&
 	test_cmp d4.before d4.after
 '
 
@@ -185,7 +177,7 @@ test_expect_success 'merge creates a missing large object; rollback unlinks it' 
 # Two restores back to back (usually within one second): their ids must
 # still increase, and rollback must undo the second one.
 test_expect_success 'back-to-back restores: ids increase, rollback takes the newer' '
-	copy_db fx d5 &&
+	db_copy fx d5 &&
 	vault restore "$(cat snapid)" --db "dbname=d5" --table public.profiles \
 		--mode clean --yes >bb1.out &&
 	db_psql d5 -c "UPDATE public.profiles SET bio = '"'"'between'"'"'" &&
@@ -206,7 +198,7 @@ test_expect_success 'back-to-back restores: ids increase, rollback takes the new
 '
 
 test_expect_success 'merge adds missing rows and keeps existing ones' '
-	copy_db fx d2 &&
+	db_copy fx d2 &&
 	db_psql d2 -c "DELETE FROM public.todos WHERE id > 5;
 		UPDATE public.todos SET task = '"'"'mine'"'"' WHERE id = 2;" &&
 	vault restore "$(cat snapid)" --db "dbname=d2" --table public.todos --mode merge \
@@ -224,16 +216,16 @@ test_expect_success 'merge --on-conflict update overwrites them' '
 '
 
 test_expect_success 'a trigger that raises part-way: the target is unchanged' '
-	copy_db fx d3 &&
+	db_copy fx d3 &&
 	db_psql d3 -c "DELETE FROM public.todos WHERE id <= 10;
 		CREATE FUNCTION public.no_five() RETURNS trigger LANGUAGE plpgsql AS
 		\$\$ BEGIN IF NEW.id = 5 THEN RAISE EXCEPTION '"'"'no row five'"'"'; END IF; RETURN NEW; END \$\$;
 		CREATE TRIGGER no_five BEFORE INSERT ON public.todos FOR EACH ROW
 		EXECUTE FUNCTION public.no_five();" &&
-	dump_all d3 >d3.before &&
+	db_dump d3 >d3.before &&
 	test_must_fail_with 1 "no row five" vault restore "$(cat snapid)" --db "dbname=d3" \
 		--table public.todos --mode merge --yes &&
-	dump_all d3 >d3.after && test_cmp d3.before d3.after
+	db_dump d3 >d3.after && test_cmp d3.before d3.after
 '
 
 test_expect_success '--jobs 2: the plan says the rows load in parallel' '
@@ -251,8 +243,8 @@ test_expect_success '--jobs 2: full restore into an empty database, identical' '
 	jq -e ".status == \"ok\" and .verification == \"ok\" and .undo == null
 		and (.strategy | startswith(\"parallel\"))
 		and all(.tables[]; .verified == true or .load == null)" par.json &&
-	dump_all p1 --schema-only >p1.schema && test_cmp fx.schema p1.schema &&
-	dump_all p1 --data-only --no-blobs | sort >p1.data && test_cmp fx.data p1.data
+	db_dump p1 --schema-only >p1.schema && test_cmp fx.schema p1.schema &&
+	db_dump p1 --data-only --no-blobs | sort >p1.data && test_cmp fx.data p1.data
 '
 
 # The rows of a parallel restore commit before its last transaction: a
@@ -265,11 +257,11 @@ test_expect_success '--jobs 2: a failure past the first commit is undone' '
 		THEN RAISE EXCEPTION '"'"'no new indexes'"'"'; END IF; END \$\$;
 		CREATE EVENT TRIGGER no_index ON ddl_command_end
 		EXECUTE FUNCTION public.no_index();" &&
-	dump_all p2 >p2.before &&
+	db_dump p2 >p2.before &&
 	test_must_fail_with 1 "left unchanged .the rows loaded in parallel were dropped again" \
 		vault restore "$(cat snapid)" --db "dbname=p2" --jobs 2 &&
 	grep -q "no new indexes" "$TEST_TMP/.stderr" &&
-	dump_all p2 >p2.after && test_cmp p2.before p2.after &&
+	db_dump p2 >p2.after && test_cmp p2.before p2.after &&
 	vault restores --json >plist.json &&
 	jq -e "map(select(.undo != null)) | length == 1 and (.[0].undo | startswith(\"ok\"))
 		and .[0].status == \"failed\"" plist.json
@@ -279,15 +271,15 @@ test_expect_success '--jobs 2: a failure past the first commit is undone' '
 # it created; rollback runs them unless something else depends on it.
 test_expect_success 'rollback of an empty restore: refused while a view of ours depends on it' '
 	db_create r1 &&
-	dump_all r1 >r1.empty &&
+	db_dump r1 >r1.empty &&
 	vault restore "$(cat snapid)" --db "dbname=r1" --jobs 2 --json >r1.json &&
 	jq -e ".status == \"ok\" and (.rollback.statements | length) > 10
 		and (.rollback.created | length) > 100" r1.json &&
 	db_psql r1 -c "CREATE VIEW public.mine AS SELECT id FROM public.todos" &&
-	dump_all r1 >r1.before &&
+	db_dump r1 >r1.before &&
 	test_must_fail_with 1 "depend on what it created: view public.mine would be dropped too" \
 		vault rollback --db "dbname=r1" --yes &&
-	dump_all r1 >r1.after && test_cmp r1.before r1.after
+	db_dump r1 >r1.after && test_cmp r1.before r1.after
 '
 
 test_expect_success 'rollback of an empty restore: everything it created goes, once' '
@@ -298,7 +290,7 @@ test_expect_success 'rollback of an empty restore: everything it created goes, o
 	vault rollback --db "dbname=r1" --yes --json >rb.json &&
 	jq -e ".status == \"ok\" and .mode == \"rollback\" and .rollback_of != null
 		and .large_objects.unlinked == 1" rb.json &&
-	dump_all r1 >r1.gone && test_cmp r1.empty r1.gone &&
+	db_dump r1 >r1.gone && test_cmp r1.empty r1.gone &&
 	test "$(db_psql r1 -c "SELECT count(*) FROM pg_largeobject_metadata")" = 0 &&
 	test_must_fail_with 1 "was rolled back already" vault rollback --db "dbname=r1" --yes
 '

@@ -13,17 +13,9 @@
 db_start
 new_repo --encryption repokey
 
-# The whole database (or a part of it) as pg_dump shows it.
-dump_all() {
-	pg_dump --no-sync -d "$1" "${@:2}" | grep -v -e '^--' -e '^$' -e '^.restrict ' -e '^.unrestrict '
-}
 # A table's rows, as sorted COPY text.
 rows() {
 	db_psql "$1" -c "COPY (SELECT * FROM $2) TO STDOUT" | LC_ALL=C sort
-}
-copy_db() {
-	psql -X -q -v ON_ERROR_STOP=1 -d postgres \
-		-c "CREATE DATABASE \"$2\" TEMPLATE \"$1\""
 }
 # json_ok FILTER FILE: the jq filter holds for FILE; if not, shows FILE.
 json_ok() {
@@ -88,9 +80,9 @@ test_expect_success 'snapshots of a non-deferrable and a deferrable foreign-key 
 '
 
 test_expect_success 'clean, kept tables, keys not deferrable: the plan loads with replica' '
-	copy_db cy c1 && cycle_drift c1 &&
+	db_copy cy c1 && cycle_drift c1 &&
 	cycle_rows c1 >c1.drifted && ! test_cmp cy.rows c1.drifted &&
-	dump_all c1 >c1.before &&
+	db_dump c1 >c1.before &&
 	vault restore "$(cat cyid)" --db "dbname=c1" $RESTORE_AB --dry-run --json >c1.plan &&
 	json_ok ".replica == true and (.cycles | length) == 1
 		and (.cycles[0] | test(\"public.a\") and test(\"public.b\"))
@@ -98,7 +90,7 @@ test_expect_success 'clean, kept tables, keys not deferrable: the plan loads wit
 		and .conflicts == []" c1.plan &&
 	vault restore "$(cat cyid)" --db "dbname=c1" $RESTORE_AB --dry-run >c1.plan.txt &&
 	grep "^Foreign-key cycle: .*(loaded with session_replication_role = replica, keys checked before commit)" c1.plan.txt &&
-	dump_all c1 >c1.after && test_cmp c1.before c1.after
+	db_dump c1 >c1.after && test_cmp c1.before c1.after
 '
 
 test_expect_success 'clean, kept tables, keys not deferrable: restored, rows as in the snapshot' '
@@ -113,7 +105,7 @@ test_expect_success 'clean, kept tables, keys not deferrable: restored, rows as 
 '
 
 test_expect_success 'clean, keys deferrable: no replica, restored' '
-	copy_db cyd c2 && cycle_drift c2 &&
+	db_copy cyd c2 && cycle_drift c2 &&
 	vault restore "$(cat cydid)" --db "dbname=c2" $RESTORE_AB --dry-run --json >c2.plan &&
 	json_ok ".replica == false and (.cycles | length) == 1 and .conflicts == []" c2.plan &&
 	vault restore "$(cat cydid)" --db "dbname=c2" $RESTORE_AB --dry-run >c2.plan.txt &&
@@ -125,7 +117,7 @@ test_expect_success 'clean, keys deferrable: no replica, restored' '
 '
 
 test_expect_success 'merge into the cycle also loads with replica, adds the missing rows' '
-	copy_db cy c3 && cycle_drift c3 &&
+	db_copy cy c3 && cycle_drift c3 &&
 	vault restore "$(cat cyid)" --db "dbname=c3" --table public.a --table public.b \
 		--mode merge --dry-run --json >c3.plan &&
 	json_ok ".replica == true" c3.plan &&
@@ -143,18 +135,18 @@ test_expect_success 'merge into the cycle also loads with replica, adds the miss
 # pointing at a d row the target lacks must be caught by vault's own
 # check, and the whole restore rolled back.
 test_expect_success 'replica load breaking a key (a -> d): refused, names key and rows, target unchanged' '
-	copy_db cy c4 &&
+	db_copy cy c4 &&
 	db_psql c4 -c "UPDATE public.a SET b_id = NULL WHERE d_id = 3;
 		DELETE FROM public.b WHERE a_id IN (SELECT id FROM public.a WHERE d_id = 3);
 		DELETE FROM public.a WHERE d_id = 3;
 		DELETE FROM public.d WHERE id = 3;" &&
 	vault restore "$(cat cyid)" --db "dbname=c4" $RESTORE_AB --dry-run --json >c4.plan &&
 	json_ok ".replica == true and .conflicts == []" c4.plan &&
-	dump_all c4 >c4.before &&
+	db_dump c4 >c4.before &&
 	test_must_fail_with 1 "foreign key a_d_fkey of public\.a: rows without a match in public\.d after the load: \(d_id\)=\(3\)" \
 		vault restore "$(cat cyid)" --db "dbname=c4" $RESTORE_AB --yes &&
 	test "$(grep -o "(d_id)=(3)" "$TEST_TMP/.stderr" | wc -l)" = 1 &&
-	dump_all c4 >c4.after && test_cmp c4.before c4.after &&
+	db_dump c4 >c4.after && test_cmp c4.before c4.after &&
 	test "$(db_psql c4 -c "SELECT count(*) FROM public.a WHERE d_id = 3")" = 0
 '
 
@@ -163,28 +155,28 @@ test_expect_success 'replica load breaking a key (a -> d): refused, names key an
 # dropped and re-added), and a's own key to b is live while a loads: the
 # server refuses the rows b lacks, naming key and row.
 test_expect_success 'one table of the cycle whose unselected partner lacks rows: refused, target unchanged' '
-	copy_db cy c5 &&
+	db_copy cy c5 &&
 	db_psql c5 -c "UPDATE public.a SET b_id = NULL WHERE id > 10;
 		DELETE FROM public.b WHERE id > 10" &&
 	vault restore "$(cat cyid)" --db "dbname=c5" --only data --table public.a \
 		--mode clean --dry-run --json >c5.plan &&
 	json_ok ".replica == false and .conflicts == []
 		and .foreign_keys_readded == [\"public.b b_a_fkey\"]" c5.plan &&
-	dump_all c5 >c5.before &&
+	db_dump c5 >c5.before &&
 	test_must_fail_with 1 "a_b_fkey" vault restore "$(cat cyid)" --db "dbname=c5" \
 		--only data --table public.a --mode clean --yes &&
 	grep -Eq "\(b_id\)=\((1[1-9]|20)\)" "$TEST_TMP/.stderr" &&
-	dump_all c5 >c5.after && test_cmp c5.before c5.after
+	db_dump c5 >c5.after && test_cmp c5.before c5.after
 '
 
 test_expect_success 'a role that may not set session_replication_role: the plan refuses' '
 	psql -X -q -v ON_ERROR_STOP=1 -d postgres -c "CREATE ROLE rt_plain LOGIN NOSUPERUSER" &&
 	test_must_fail psql -X -q -v ON_ERROR_STOP=1 -U rt_plain -d cy \
 		-c "SET session_replication_role = replica" &&
-	copy_db cy c6 && cycle_drift c6 &&
+	db_copy cy c6 && cycle_drift c6 &&
 	db_psql c6 -c "ALTER TABLE public.a OWNER TO rt_plain;
 		ALTER TABLE public.b OWNER TO rt_plain; ALTER TABLE public.d OWNER TO rt_plain" &&
-	dump_all c6 >c6.before &&
+	db_dump c6 >c6.before &&
 	test_must_fail_with 1 "cannot start" vault restore "$(cat cyid)" \
 		--db "dbname=c6 user=rt_plain" $RESTORE_AB --dry-run --json &&
 	cp "$TEST_TMP/.stdout" c6.plan &&
@@ -194,11 +186,11 @@ test_expect_success 'a role that may not set session_replication_role: the plan 
 		vault restore "$(cat cyid)" --db "dbname=c6 user=rt_plain" $RESTORE_AB --yes &&
 	grep -q "cannot start, nothing was changed" "$TEST_TMP/.stderr" &&
 	grep -q "has keys that are not deferrable, and the role rt_plain may not set session_replication_role" "$TEST_TMP/.stderr" &&
-	dump_all c6 >c6.after && test_cmp c6.before c6.after
+	db_dump c6 >c6.after && test_cmp c6.before c6.after
 '
 
 test_expect_success 'the same role restores the deferrable cycle' '
-	copy_db cyd c7 && cycle_drift c7 &&
+	db_copy cyd c7 && cycle_drift c7 &&
 	db_psql c7 -c "ALTER TABLE public.a OWNER TO rt_plain;
 		ALTER TABLE public.b OWNER TO rt_plain; ALTER TABLE public.d OWNER TO rt_plain" &&
 	vault restore "$(cat cydid)" --db "dbname=c7 user=rt_plain" $RESTORE_AB \
@@ -215,7 +207,7 @@ test_expect_success 'a non-superuser granted SET on session_replication_role loa
 		GRANT SET ON PARAMETER session_replication_role TO rt_setter" &&
 	psql -X -q -v ON_ERROR_STOP=1 -U rt_setter -d cy \
 		-c "SET session_replication_role = replica" &&
-	copy_db cy c8 && cycle_drift c8 &&
+	db_copy cy c8 && cycle_drift c8 &&
 	db_psql c8 -c "ALTER TABLE public.a OWNER TO rt_setter;
 		ALTER TABLE public.b OWNER TO rt_setter; ALTER TABLE public.d OWNER TO rt_setter" &&
 	vault restore "$(cat cyid)" --db "dbname=c8 user=rt_setter" $RESTORE_AB \
@@ -273,7 +265,7 @@ test_expect_success 'a fixture snapshot and a managed target (auth, storage: the
 '
 
 test_expect_success 'the dry run against the managed target says it is managed' '
-	dump_all m1 >m1.before &&
+	db_dump m1 >m1.before &&
 	vault restore "$(cat fxid)" --db "dbname=m1 user=rt_restorer" --dry-run >m1.plan.txt &&
 	grep "^Managed target: the role rt_restorer is not a superuser and auth/storage belong to another role; DDL of auth storage kept, rows restored" m1.plan.txt &&
 	grep -q "^Statements skipped on this target: [1-9]" m1.plan.txt &&
@@ -281,12 +273,12 @@ test_expect_success 'the dry run against the managed target says it is managed' 
 	json_ok ".managed == true and .superuser == false and .managed_schemas == [\"auth\", \"storage\"]
 		and .skipped_statements > 0 and .conflicts == []
 		and ([.tables[] | select(.schema == \"auth\" and .name == \"users\") | .ddl] == [\"managed\"])" m1.plan &&
-	dump_all m1 >m1.after && test_cmp m1.before m1.after
+	db_dump m1 >m1.after && test_cmp m1.before m1.after
 '
 
 test_expect_success 'restore into the managed target: rows land, auth/storage DDL kept, skips logged' '
-	dump_all m1 -n auth -s >auth.before &&
-	dump_all m1 -n storage -s >storage.before &&
+	db_dump m1 -n auth -s >auth.before &&
+	db_dump m1 -n storage -s >storage.before &&
 	vault restore "$(cat fxid)" --db "dbname=m1 user=rt_restorer" --json >m1.json &&
 	json_ok ".status == \"ok\" and .verification == \"ok\" and .managed_target == true" m1.json &&
 	json_ok "(.skipped_statements | length) > 0
@@ -297,8 +289,8 @@ test_expect_success 'restore into the managed target: rows land, auth/storage DD
 		rows fx $t >want.$t && rows m1 $t >got.$t && test -s want.$t &&
 		test_cmp want.$t got.$t || return 1
 	done &&
-	dump_all m1 -n auth -s >auth.after && test_cmp auth.before auth.after &&
-	dump_all m1 -n storage -s >storage.after && test_cmp storage.before storage.after &&
+	db_dump m1 -n auth -s >auth.after && test_cmp auth.before auth.after &&
+	db_dump m1 -n storage -s >storage.after && test_cmp storage.before storage.after &&
 	test "$(db_psql m1 -c "SELECT count(*) FROM pg_trigger WHERE tgname = '"'"'on_auth_user_created'"'"'")" = 0
 '
 

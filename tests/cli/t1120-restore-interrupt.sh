@@ -10,10 +10,6 @@
 db_start
 new_repo --encryption none
 
-dump_db() {
-	pg_dump --no-sync -d "$1" | grep -v -e '^--' -e '^$' -e '^.restrict ' -e '^.unrestrict '
-}
-
 # waits until a COPY ... FROM STDIN into database $1 is running
 wait_copy() {
 	local i n=0
@@ -54,12 +50,12 @@ test_expect_success 'a database with two large tables' '
 
 test_expect_success 'SIGINT during a parallel load: the undo runs, the target is as it was' '
 	db_create t1 &&
-	dump_db t1 >t1.before &&
+	db_dump t1 >t1.before &&
 	interrupt t1 2 INT &&
 	test "$rc" = 1 &&
 	grep -q "interrupted" err &&
 	grep -q "the rows loaded in parallel were dropped again" err &&
-	dump_db t1 >t1.after && test_cmp t1.before t1.after &&
+	db_dump t1 >t1.after && test_cmp t1.before t1.after &&
 	vault restores --json >logs.json &&
 	jq -e ".[-1].status == \"failed\" and (.[-1].strategy | startswith(\"parallel\"))
 		and (.[-1].undo | startswith(\"ok\")) and (.[-1].error | test(\"interrupted\"))" logs.json
@@ -67,11 +63,11 @@ test_expect_success 'SIGINT during a parallel load: the undo runs, the target is
 
 test_expect_success 'SIGTERM during a one-transaction restore: rolled back' '
 	db_create t2 &&
-	dump_db t2 >t2.before &&
+	db_dump t2 >t2.before &&
 	interrupt t2 1 TERM &&
 	test "$rc" = 1 &&
 	grep -q "interrupted" err &&
-	dump_db t2 >t2.after && test_cmp t2.before t2.after &&
+	db_dump t2 >t2.after && test_cmp t2.before t2.after &&
 	vault restores --json >logs.json &&
 	jq -e ".[-1].status == \"failed\" and .[-1].undo == null
 		and (.[-1].strategy | startswith(\"one transaction\"))" logs.json
