@@ -95,9 +95,10 @@ static int pg_copy_run(struct pg_copy *cp, PGconn *c, size_t i,
 		XXH3_128bits_update(h, row, (size_t)n);
 		res->rows++;
 		res->bytes += (size_t)n;
-		r = buf_add(&batch, row, (size_t)n);
+		/* no flush: counted and hashed only (a verification) */
+		r = flush ? buf_add(&batch, row, (size_t)n) : 0;
 		PQfreemem(row);
-		if (r == 0 && batch.len >= PG_COPY_BATCH)
+		if (r == 0 && flush && batch.len >= PG_COPY_BATCH)
 			r = flush(fctx, &batch);
 		if (r == 0 && pg_copy_interrupted(cp))
 			r = -EINTR;
@@ -114,7 +115,7 @@ static int pg_copy_run(struct pg_copy *cp, PGconn *c, size_t i,
 			r = pg_conn_error(c, q, (char *)what.data, err);
 		PQclear(q);
 	}
-	if (r == 0 && batch.len)
+	if (r == 0 && flush && batch.len)
 		r = flush(fctx, &batch);
 	if (r == 0) {
 		XXH128_canonical_t canon;
@@ -311,15 +312,15 @@ int pg_copy_take(struct pg_copy *cp, size_t i, pg_copy_data_fn fn, void *ctx,
 	struct pg_copy_slot *s;
 	int r = 0;
 
-	if (i != cp->consumed || i >= cp->njobs)
+	if (i != cp->consumed || i >= cp->njobs || (!fn && cp->o.nconns != 1))
 		return -EINVAL;
 	if (cp->o.nconns == 1) {
 		struct pg_copy_direct d = { fn, ctx };
 
 		if (cp->error)
 			return cp->error;
-		r = pg_copy_run(cp, cp->o.conns[0], i, pg_copy_direct_flush, &d,
-				res, err);
+		r = pg_copy_run(cp, cp->o.conns[0], i, fn ? pg_copy_direct_flush : NULL,
+				&d, res, err);
 		if (r < 0)
 			cp->error = r;
 		else

@@ -56,7 +56,8 @@ typedef int (*pg_copy_data_fn)(void *ctx, const void *p, size_t n);
 
 /*
  * Streams job i into fn and fills res.  Jobs must be taken in order
- * 0, 1, 2...  An error of fn is returned as is; a server error gives a
+ * 0, 1, 2...  With one connection fn may be NULL: the rows are only
+ * counted and hashed (a verification read-back).  An error of fn is returned as is; a server error gives a
  * pg-conn errno and "table <label>: <server message>" in err.  After any
  * error the remaining jobs are abandoned.
  */

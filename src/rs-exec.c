@@ -1208,11 +1208,6 @@ static int rs_exec_refresh(struct rs_exec *x)
 
 /* ---- verification ---------------------------------------------------------- */
 
-static int rs_exec_discard(void *ctx, const void *p, size_t n)
-{
-	return 0;
-}
-
 /* rows and XXH3-128 of a COPY ... TO STDOUT on the restore connection */
 static int rs_exec_sum(struct rs_exec *x, const char *sql, const char *label,
 		       uint64_t *rows, char hex[33])
@@ -1230,7 +1225,7 @@ static int rs_exec_sum(struct rs_exec *x, const char *sql, const char *label,
 	co.interrupt = x->o->interrupt;
 	r = pg_copy_start(&cp, &job, 1, &co, x->err);
 	if (r == 0)
-		r = pg_copy_take(cp, 0, rs_exec_discard, NULL, &res, x->err);
+		r = pg_copy_take(cp, 0, NULL, NULL, &res, x->err);
 	pg_copy_free(cp);
 	if (r < 0)
 		return r;
