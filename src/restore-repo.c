@@ -22,12 +22,28 @@ struct restore_input {
 	struct repo *r;
 	struct repo_view *view;	/* a forked input's own way in */
 	char id[65];		/* full */
+	/*
+	 * Kept between files: the manifest is sorted, so a file that comes
+	 * later than the last one read is found by reading on, not from
+	 * the start (restoring N tables or large objects in manifest order
+	 * reads the manifest once instead of N times).
+	 */
+	struct repo_iter *it;
+	const struct manifest_entry *e;	/* its current entry, or NULL */
+	int e_read;			/* e's content was read */
 };
 
 struct restore_file {
 	struct buf data;
 	size_t pos;
 };
+
+static void restore_input_rewind(struct restore_input *ri)
+{
+	repo_iter_free(ri->it);
+	ri->it = NULL;
+	ri->e = NULL;
+}
 
 /* Reads path's content from the snapshot into sink (every chunk
  * verified, a few in flight at a time: memory stays bounded). */
@@ -36,32 +52,46 @@ static int restore_input_stream(void *ctx, const char *path,
 				struct buf *err)
 {
 	struct restore_input *ri = ctx;
-	const struct manifest_entry *e = NULL;
-	struct repo_iter *it = NULL;
 	size_t len = strlen(path);
-	int n;
+	int n = 1, cmp = 1;
 
-	n = ri->view ? repo_view_iter(ri->view, ri->id, &it, err) :
-		       repo_iter_new(ri->r, ri->id, &it, err);
-	/* the manifest is sorted: stop at the first path past ours */
-	while (n >= 0 && (n = repo_iter_next(it, &e, err)) > 0) {
-		int cmp = manifest_path_cmp(e->path, e->path_len, path, len);
-
-		if (cmp == 0)
-			break;
-		if (cmp > 0) {
-			n = 0;
-			break;
-		}
+	if (ri->e) {
+		cmp = manifest_path_cmp(ri->e->path, ri->e->path_len, path, len);
+		/* behind us (or read already): start over */
+		if (cmp > 0 || (cmp == 0 && ri->e_read))
+			restore_input_rewind(ri);
 	}
-	if (n == 0 || (n > 0 && e->kind != MANIFEST_FILE)) {
-		n = -ENOENT;
-	} else if (n > 0) {
-		n = repo_iter_read(it, sink, sink_ctx, err);
-		if (n < 0 && err && !err->len)
+	if (!ri->it) {
+		n = ri->view ? repo_view_iter(ri->view, ri->id, &ri->it, err) :
+			       repo_iter_new(ri->r, ri->id, &ri->it, err);
+		cmp = -1;
+	}
+	/* stop at ours, or at the first path past it (kept for the next) */
+	while (n >= 0 && cmp < 0) {
+		n = repo_iter_next(ri->it, &ri->e, err);
+		if (n <= 0)
+			break;
+		ri->e_read = 0;
+		cmp = manifest_path_cmp(ri->e->path, ri->e->path_len, path, len);
+	}
+	if (n < 0) {
+		restore_input_rewind(ri);
+		return n;
+	}
+	if (n == 0) {
+		/* the end of the manifest: nothing left to keep */
+		restore_input_rewind(ri);
+		return -ENOENT;
+	}
+	if (cmp > 0 || ri->e->kind != MANIFEST_FILE)
+		return -ENOENT;
+	ri->e_read = 1;
+	n = repo_iter_read(ri->it, sink, sink_ctx, err);
+	if (n < 0) {
+		if (err && !err->len)
 			buf_addf(err, "%s: %s", path, strerror(-n));
+		restore_input_rewind(ri);
 	}
-	repo_iter_free(it);
 	return n < 0 ? n : 0;
 }
 
@@ -149,6 +179,7 @@ static void restore_input_fork_release(struct rs_input *in)
 
 	if (!ri)
 		return;
+	restore_input_rewind(ri);
 	repo_view_free(ri->view);
 	free(ri);
 	in->ctx = NULL;
@@ -194,8 +225,9 @@ int restore_input_init(struct rs_input *in, struct repo *r, const char *id)
 
 void restore_input_release(struct rs_input *in)
 {
-	if (!in)
+	if (!in || !in->ctx)
 		return;
+	restore_input_rewind(in->ctx);
 	free(in->ctx);
 	in->ctx = NULL;
 }

@@ -388,12 +388,28 @@ static int rs_lo_one(struct rs_lo_writer *w, const struct rs_input *in,
 	return r;
 }
 
+struct rs_lo_by_name {
+	uint32_t oid;
+	size_t i;		/* in src->lo_oids */
+};
+
+/* "10" before "9": the order of the names in the snapshot */
+static int rs_lo_cmp_name(const void *a, const void *b)
+{
+	char x[16], y[16];
+
+	snprintf(x, sizeof(x), "%u", ((const struct rs_lo_by_name *)a)->oid);
+	snprintf(y, sizeof(y), "%u", ((const struct rs_lo_by_name *)b)->oid);
+	return strcmp(x, y);
+}
+
 int rs_lo_restore(PGconn *c, const struct rs_input *in,
 		  const struct rs_plan_source *src, const struct rs_plan *p,
 		  struct rs_log *log, const struct rs_exec_opts *o,
 		  struct buf *err)
 {
 	volatile sig_atomic_t *interrupt = o->interrupt;
+	struct rs_lo_by_name *order = NULL;
 	struct rs_lo_writer w;
 	size_t gone = 0;
 	char *piece;
@@ -424,7 +440,20 @@ int rs_lo_restore(PGconn *c, const struct rs_input *in,
 		free(piece);
 		return -ENOMEM;
 	}
-	for (size_t i = 0; i < src->nlo && r == 0; i++) {
+	/* in the snapshot's (name) order: the repository input then reads
+	 * its manifest once, forward, instead of from the start each time */
+	order = calloc(src->nlo + 1, sizeof(*order));
+	if (!order)
+		r = -ENOMEM;
+	for (size_t i = 0; order && i < src->nlo; i++) {
+		order[i].oid = src->lo_oids[i];
+		order[i].i = i;
+	}
+	if (order)
+		qsort(order, src->nlo, sizeof(*order), rs_lo_cmp_name);
+	for (size_t k = 0; order && k < src->nlo && r == 0; k++) {
+		size_t i = order[k].i;
+
 		if (p->lo_exists[i])
 			continue;
 		w.oid = src->lo_oids[i];
@@ -439,6 +468,7 @@ int rs_lo_restore(PGconn *c, const struct rs_input *in,
 	}
 	XXH3_freeState(w.h);
 	free(piece);
+	free(order);
 	return r;
 }
 

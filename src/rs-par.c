@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "manifest.h"
 #include "pg-names.h"
 #include "rs-exec-int.h"
 
@@ -122,23 +123,30 @@ static void *rs_par_main(void *arg)
 	return NULL;
 }
 
-static int rs_par_bigger(const void *a, const void *b, void *ctx)
-{
-	const struct rs_plan *p = ctx;
-	uint64_t x = p->tables[*(const size_t *)a].t->bytes;
-	uint64_t y = p->tables[*(const size_t *)b].t->bytes;
+/* tables at least this big go first, biggest first, so the last one
+ * to start is a small one (the load ends together); smaller ones follow
+ * in the snapshot's path order, which each worker's input then reads on
+ * from where it stopped instead of from the start of the manifest */
+#define RS_PAR_BIG (4u << 20)
 
-	return (x < y) - (x > y);
+static int rs_par_before(const struct rs_meta_table *a, const struct rs_meta_table *b)
+{
+	int abig = a->bytes >= RS_PAR_BIG, bbig = b->bytes >= RS_PAR_BIG;
+
+	if (abig != bbig)
+		return abig;
+	if (abig && a->bytes != b->bytes)
+		return a->bytes > b->bytes;
+	return manifest_path_cmp(a->path, strlen(a->path), b->path, strlen(b->path)) < 0;
 }
 
-/* qsort_r is a GNU extension; a plain insertion sort over the tables
- * (a few hundred at most) needs none */
+/* an insertion sort over the tables (a few thousand at most) */
 static void rs_par_sort(size_t *v, size_t n, const struct rs_plan *p)
 {
 	for (size_t i = 1; i < n; i++) {
 		size_t k = v[i], j = i;
 
-		while (j > 0 && rs_par_bigger(&v[j - 1], &k, (void *)p) > 0) {
+		while (j > 0 && rs_par_before(p->tables[k].t, p->tables[v[j - 1]].t)) {
 			v[j] = v[j - 1];
 			j--;
 		}
@@ -166,7 +174,6 @@ int rs_par_load(struct rs_exec *x, PGconn *const *extra, size_t nextra)
 	for (size_t i = 0; i < p->ntables; i++)
 		if (rs_plan_table_parallel(&p->tables[i]))
 			par.queue[par.nqueue++] = i;
-	/* biggest first: the last table to start is a small one */
 	rs_par_sort(par.queue, par.nqueue, p);
 	/* every worker reads through its own input, the first too: a
 	 * forked input decodes on its worker's thread */
