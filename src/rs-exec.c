@@ -1507,6 +1507,17 @@ static int rs_exec_rollback_note(struct rs_exec *x, struct rs_undo *u)
 	return r;
 }
 
+/* The rest from DDL section from on, the rollback's statements (an
+ * empty-mode restore: u), the commit. */
+static int rs_exec_finish(struct rs_exec *x, struct rs_undo *u, size_t from)
+{
+	int r = rs_exec_steps_rest(x, from);
+
+	if (r == 0 && u)
+		r = rs_exec_rollback_note(x, u);
+	return r ? r : rs_exec_commit(x);
+}
+
 /*
  * The DDL that must commit before other connections can load rows:
  * sections up to the first ACL or DEFAULT ACL (grants, which pg_dump
@@ -1603,11 +1614,7 @@ static int rs_exec_staged(struct rs_exec *x)
 			r = rs_log_set(&x->log->strategy, (char *)s.data);
 		buf_release(&s);
 		if (r == 0)
-			r = rs_exec_steps_rest(x, cut);
-		if (r == 0)
-			r = rs_exec_rollback_note(x, u);
-		if (r == 0)
-			r = rs_exec_commit(x);
+			r = rs_exec_finish(x, u, cut);
 		goto out;
 	}
 	if (r == 0)
@@ -1622,11 +1629,7 @@ static int rs_exec_staged(struct rs_exec *x)
 	if (r == 0)
 		r = rs_exec_lock(x);
 	if (r == 0)
-		r = rs_exec_steps_rest(x, cut);
-	if (r == 0)
-		r = rs_exec_rollback_note(x, u);
-	if (r == 0)
-		r = rs_exec_commit(x);
+		r = rs_exec_finish(x, u, cut);
 	if (r < 0)
 		rs_exec_undo(x, u);
 out:
@@ -1722,11 +1725,7 @@ int rs_exec_run(PGconn *c, const struct rs_input *in,
 		if (r == 0)
 			r = rs_exec_steps_ddl(&x, x.p->post_data);
 		if (r == 0)
-			r = rs_exec_steps_rest(&x, x.p->post_data);
-		if (r == 0 && u)
-			r = rs_exec_rollback_note(&x, u);
-		if (r == 0)
-			r = rs_exec_commit(&x);
+			r = rs_exec_finish(&x, u, x.p->post_data);
 	}
 	if (r == 0)
 		status = "ok";
