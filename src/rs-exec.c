@@ -1498,6 +1498,27 @@ static int rs_exec_rollback_note(struct rs_exec *x, struct rs_undo *u)
 
 	for (size_t i = 0; r == 0 && i < rs_undo_count(u); i++)
 		r = strv_push(&x->log->rb_stmts, &x->log->nrb_stmts, rs_undo_stmt(u, i));
+	/* tables that existed, empty (empty mode refuses others), and got
+	 * rows (a managed target's auth.users): emptied again, after the
+	 * drops took the new tables' keys to them away */
+	if (r == 0 && x->log->nrb_stmts) {
+		struct buf t = BUF_INIT;
+		int any = 0;
+
+		r = buf_addstr(&t, "TRUNCATE ONLY ");
+		for (size_t i = 0; r == 0 && i < x->p->ntables; i++) {
+			if (!x->p->tables[i].exists || x->p->tables[i].load != RS_LOAD_COPY ||
+			    !x->lt[i]->inserted)
+				continue;
+			r = buf_addstr(&t, any++ ? ", " : "");
+			if (r == 0)
+				r = rs_exec_qualified(&t, x->p->tables[i].t->schema,
+						      x->p->tables[i].t->name);
+		}
+		if (r == 0 && any)
+			r = strv_push(&x->log->rb_stmts, &x->log->nrb_stmts, (char *)t.data);
+		buf_release(&t);
+	}
 	for (size_t i = 0; r == 0 && i < rs_undo_created_count(u); i++)
 		r = strv_push(&x->log->rb_created, &x->log->nrb_created,
 				rs_undo_created_key(u, i));

@@ -294,4 +294,23 @@ test_expect_success 'restore into the managed target: rows land, auth/storage DD
 	test "$(db_psql m1 -c "SELECT count(*) FROM pg_trigger WHERE tgname = '"'"'on_auth_user_created'"'"'")" = 0
 '
 
+# The same target loaded in parallel: the platform's tables (they exist)
+# load in the last transaction, the new ones over two connections; its
+# rollback drops what it created and empties the platform's tables again.
+test_expect_success 'a managed target with --jobs 2, then its rollback' '
+	managed_db m2 &&
+	db_dump m2 >m2.empty &&
+	vault restore "$(cat fxid)" --db "dbname=m2 user=rt_restorer" --jobs 2 --json >m2.json &&
+	json_ok ".status == \"ok\" and .verification == \"ok\" and .managed_target == true
+		and (.strategy | startswith(\"parallel\"))
+		and any(.rollback.statements[]; test(\"^TRUNCATE ONLY .*auth.*users\"))" m2.json &&
+	for t in auth.users auth.identities storage.buckets storage.objects public.profiles; do
+		rows fx $t >want.$t && rows m2 $t >got.$t && test -s want.$t &&
+		test_cmp want.$t got.$t || return 1
+	done &&
+	vault rollback --db "dbname=m2 user=rt_restorer" --yes >m2.rb &&
+	db_dump m2 >m2.after && test_cmp m2.empty m2.after &&
+	test "$(db_psql m2 -c "SELECT count(*) FROM auth.users")" = 0
+'
+
 test_done
