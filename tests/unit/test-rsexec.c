@@ -1164,6 +1164,23 @@ static void test_failures(void)
 		dump(dbn("bad"), 0, &after);
 		ok(same_buf(&before, &after), "target unchanged after the damaged snapshot");
 		rs_log_release(&log);
+		/* the same, loaded in parallel: found by a worker after the
+		 * first commit, so the undo puts the target back */
+		restore_jobs = 2;
+		ok(admin("CREATE DATABASE \"%s\" ENCODING 'UTF8' TEMPLATE template0", dbn("badpar")),
+		   "--jobs 2: another empty database");
+		dump(dbn("badpar"), 0, &before);
+		rs_log_init(&log);
+		r = restore(dbn("badpar"), NULL, RS_MODE_EMPTY, 0, NULL, 0, 0, NULL, &bad, &log, NULL, &err);
+		ok(r == -EBADMSG && strstr((char *)err.data, "public.pair_a") &&
+		   strstr((char *)err.data, "damaged snapshot") &&
+		   log.strategy && !strncmp(log.strategy, "parallel", 8) &&
+		   log.undo && !strncmp(log.undo, "ok", 2),
+		   "--jobs 2: damaged data.sql refused by a worker, naming the table, undone");
+		dump(dbn("badpar"), 0, &after);
+		ok(same_buf(&before, &after), "--jobs 2: target unchanged after the damaged snapshot");
+		restore_jobs = 1;
+		rs_log_release(&log);
 		rs_input_dir_release(&bad);
 		buf_reset(&cmd);
 		buf_addf(&cmd, "rm -rf '%s'", (char *)dir.data);
@@ -1460,7 +1477,7 @@ static void cleanup(void)
 {
 	static const char *const dbs[] = {
 		"src", "full", "drift", "merge", "fail", "kill", "bad", "managed",
-		"jobs", "jobsfail", "jobskill", "jobsundo", "jobsone", "lo", "lobig", NULL,
+		"jobs", "jobsfail", "jobskill", "jobsundo", "jobsone", "lo", "lobig", "badpar", NULL,
 	};
 	struct buf cmd = BUF_INIT;
 
