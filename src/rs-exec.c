@@ -366,27 +366,65 @@ static int rs_exec_qualified(struct buf *b, const char *schema, const char *name
 	return pg_names_quote_qualified(b, schema, name);
 }
 
+/*
+ * sql = head, then the plan tables pick() takes, qualified, comma
+ * separated, then tail; *n gets how many (the caller runs nothing when
+ * none).
+ */
+static int rs_exec_table_list(const struct rs_exec *x, struct buf *sql,
+			      const char *head, const char *tail,
+			      int (*pick)(const struct rs_exec *, size_t), size_t *n)
+{
+	int r = buf_addstr(sql, head);
+
+	*n = 0;
+	for (size_t i = 0; i < x->p->ntables && r == 0; i++) {
+		if (!pick(x, i))
+			continue;
+		if ((*n)++)
+			r = buf_addstr(sql, ", ");
+		if (r == 0)
+			r = rs_exec_qualified(sql, x->p->tables[i].t->schema,
+					      x->p->tables[i].t->name);
+	}
+	return r ? r : buf_addstr(sql, tail);
+}
+
+/* tables that exist and whose rows or DDL the restore changes */
+static int rs_exec_pick_lock(const struct rs_exec *x, size_t i)
+{
+	const struct rs_plan_table *t = &x->p->tables[i];
+
+	return t->exists && (t->load != RS_LOAD_NONE || t->ddl == RS_ACT_RECREATE);
+}
+
+static int rs_exec_pick_recreate(const struct rs_exec *x, size_t i)
+{
+	return x->p->tables[i].ddl == RS_ACT_RECREATE;
+}
+
+static int rs_exec_pick_truncate(const struct rs_exec *x, size_t i)
+{
+	return x->p->tables[i].load == RS_LOAD_TRUNCATE;
+}
+
+/* tables that existed (empty: empty mode refuses others) and got rows */
+static int rs_exec_pick_filled(const struct rs_exec *x, size_t i)
+{
+	const struct rs_plan_table *t = &x->p->tables[i];
+
+	return t->exists && t->load == RS_LOAD_COPY && x->lt[i]->inserted;
+}
+
 static int rs_exec_lock(struct rs_exec *x)
 {
 	struct buf sql = BUF_INIT;
-	int r = 0, any = 0;
+	size_t n;
+	int r = rs_exec_table_list(x, &sql, "LOCK TABLE ",
+				   x->p->mode == RS_MODE_MERGE ? " IN SHARE ROW EXCLUSIVE MODE" :
+				   " IN ACCESS EXCLUSIVE MODE", rs_exec_pick_lock, &n);
 
-	r = buf_addstr(&sql, "LOCK TABLE ");
-	for (size_t i = 0; i < x->p->ntables && r == 0; i++) {
-		const struct rs_plan_table *t = &x->p->tables[i];
-
-		if (!t->exists || (t->load == RS_LOAD_NONE && t->ddl != RS_ACT_RECREATE))
-			continue;
-		if (any)
-			r = buf_addstr(&sql, ", ");
-		if (r == 0)
-			r = rs_exec_qualified(&sql, t->t->schema, t->t->name);
-		any = 1;
-	}
-	if (r == 0)
-		r = buf_addstr(&sql, x->p->mode == RS_MODE_MERGE ?
-			       " IN SHARE ROW EXCLUSIVE MODE" : " IN ACCESS EXCLUSIVE MODE");
-	if (r == 0 && any)
+	if (r == 0 && n)
 		r = rs_exec_cmd(x, (char *)sql.data, "locking the selected tables");
 	buf_release(&sql);
 	return r;
@@ -489,7 +527,8 @@ static int rs_exec_drops(struct rs_exec *x)
 {
 	struct rs_plan *p = x->p;
 	struct buf sql = BUF_INIT;
-	int r = 0, any;
+	size_t n;
+	int r = 0;
 
 	for (size_t i = 0; i < p->nfks && r == 0; i++) {
 		buf_reset(&sql);
@@ -514,19 +553,10 @@ static int rs_exec_drops(struct rs_exec *x)
 	}
 	/* tables in one statement: references among them need no order */
 	buf_reset(&sql);
-	any = 0;
 	if (r == 0)
-		r = buf_addstr(&sql, "DROP TABLE IF EXISTS ");
-	for (size_t i = 0; i < p->ntables && r == 0; i++) {
-		if (p->tables[i].ddl != RS_ACT_RECREATE)
-			continue;
-		if (any)
-			r = buf_addstr(&sql, ", ");
-		if (r == 0)
-			r = rs_exec_qualified(&sql, p->tables[i].t->schema, p->tables[i].t->name);
-		any = 1;
-	}
-	if (r == 0 && any)
+		r = rs_exec_table_list(x, &sql, "DROP TABLE IF EXISTS ", "",
+				       rs_exec_pick_recreate, &n);
+	if (r == 0 && n)
 		r = rs_exec_cmd(x, (char *)sql.data, "dropping the selected tables");
 	for (size_t i = p->nobjects; i-- > 0 && r == 0;) {
 		const struct rs_plan_object *o = &p->objects[i];
@@ -537,19 +567,9 @@ static int rs_exec_drops(struct rs_exec *x)
 			r = rs_exec_cmd(x, o->drop_sql, o->drop_sql);
 	}
 	buf_reset(&sql);
-	any = 0;
 	if (r == 0)
-		r = buf_addstr(&sql, "TRUNCATE ONLY ");
-	for (size_t i = 0; i < p->ntables && r == 0; i++) {
-		if (p->tables[i].load != RS_LOAD_TRUNCATE)
-			continue;
-		if (any)
-			r = buf_addstr(&sql, ", ");
-		if (r == 0)
-			r = rs_exec_qualified(&sql, p->tables[i].t->schema, p->tables[i].t->name);
-		any = 1;
-	}
-	if (r == 0 && any)
+		r = rs_exec_table_list(x, &sql, "TRUNCATE ONLY ", "", rs_exec_pick_truncate, &n);
+	if (r == 0 && n)
 		r = rs_exec_cmd(x, (char *)sql.data, "emptying the selected tables");
 	buf_release(&sql);
 	return r;
@@ -1503,19 +1523,10 @@ static int rs_exec_rollback_note(struct rs_exec *x, struct rs_undo *u)
 	 * drops took the new tables' keys to them away */
 	if (r == 0 && x->log->nrb_stmts) {
 		struct buf t = BUF_INIT;
-		int any = 0;
+		size_t n;
 
-		r = buf_addstr(&t, "TRUNCATE ONLY ");
-		for (size_t i = 0; r == 0 && i < x->p->ntables; i++) {
-			if (!x->p->tables[i].exists || x->p->tables[i].load != RS_LOAD_COPY ||
-			    !x->lt[i]->inserted)
-				continue;
-			r = buf_addstr(&t, any++ ? ", " : "");
-			if (r == 0)
-				r = rs_exec_qualified(&t, x->p->tables[i].t->schema,
-						      x->p->tables[i].t->name);
-		}
-		if (r == 0 && any)
+		r = rs_exec_table_list(x, &t, "TRUNCATE ONLY ", "", rs_exec_pick_filled, &n);
+		if (r == 0 && n)
 			r = strv_push(&x->log->rb_stmts, &x->log->nrb_stmts, (char *)t.data);
 		buf_release(&t);
 	}

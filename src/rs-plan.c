@@ -900,6 +900,55 @@ static int rs_plan_recreated_array(const struct rs_plan *p, struct buf *arr,
 	return r == 0 ? buf_addch(arr, '}') : r;
 }
 
+/*
+ * Runs sql with $1 = the recreated tables (text[]), each row led by the
+ * table's 1-based position in it, and hands every row to row().
+ */
+static int rs_plan_recreated_query(struct rs_plan_ctx *x, const char *sql,
+				   const char *what,
+				   int (*row)(struct rs_plan_ctx *x, const PGresult *res,
+					      int i, const struct rs_plan_table *t))
+{
+	struct rs_plan *p = x->p;
+	struct buf arr = BUF_INIT, q = BUF_INIT;
+	size_t *idx = calloc(p->ntables + 1, sizeof(*idx)), n = 0;
+	const char *params[1];
+	PGresult *res = NULL;
+	int r;
+
+	if (!idx)
+		return -ENOMEM;
+	r = rs_plan_recreated_array(p, &arr, &q, idx, &n);
+	params[0] = (char *)arr.data;
+	if (r == 0 && n)
+		r = pg_conn_query(x->c, &res, PGRES_TUPLES_OK, sql, 1, params, what, x->err);
+	for (int i = 0; r == 0 && n && i < PQntuples(res); i++) {
+		size_t k = (size_t)strtoul(PQgetvalue(res, i, 0), NULL, 10) - 1;
+
+		r = k < n ? row(x, res, i, &p->tables[idx[k]]) : -EPROTO;
+	}
+	PQclear(res);
+	free(idx);
+	buf_release(&arr);
+	buf_release(&q);
+	return r;
+}
+
+/* a view on table t (row: view schema, name, kind) that is not recreated */
+static int rs_plan_dependent_row(struct rs_plan_ctx *x, const PGresult *res, int i,
+				 const struct rs_plan_table *t)
+{
+	const struct rs_plan *p = x->p;
+	const char *vs = PQgetvalue(res, i, 1), *vn = PQgetvalue(res, i, 2);
+
+	for (size_t j = 0; j < p->nobjects; j++)
+		if (p->objects[j].act == RS_ACT_RECREATE &&
+		    !strcmp(p->objects[j].schema, vs) && !strcmp(p->objects[j].name, vn))
+			return 0;
+	return rs_plan_conflict(x->p, "clean mode would drop %s %s.%s, which depends on %s.%s and is not selected (select its schema too, or use merge mode)",
+				PQgetvalue(res, i, 3), vs, vn, t->t->schema, t->t->name);
+}
+
 /* clean: views and materialized views on a recreated table that are
  * not recreated themselves would be dropped with it */
 static int rs_plan_dependents(struct rs_plan_ctx *x)
@@ -913,39 +962,22 @@ static int rs_plan_dependents(struct rs_plan_ctx *x)
 		" JOIN pg_catalog.pg_rewrite rw ON rw.oid = d.objid"
 		" JOIN pg_catalog.pg_class v ON v.oid = rw.ev_class AND v.oid <> d.refobjid"
 		" JOIN pg_catalog.pg_namespace vn ON vn.oid = v.relnamespace ORDER BY 1, 2, 3";
-	struct rs_plan *p = x->p;
-	struct buf arr = BUF_INIT, q = BUF_INIT;
-	size_t *idx = calloc(p->ntables + 1, sizeof(*idx)), n = 0;
-	const char *params[1];
-	PGresult *res = NULL;
-	int r;
 
-	if (!idx)
-		return -ENOMEM;
-	r = rs_plan_recreated_array(p, &arr, &q, idx, &n);
-	params[0] = (char *)arr.data;
-	if (r == 0 && n)
-		r = pg_conn_query(x->c, &res, PGRES_TUPLES_OK, sql, 1, params,
-				  "listing views on the selected tables", x->err);
-	for (int i = 0; r == 0 && n && i < PQntuples(res); i++) {
-		size_t k = (size_t)strtoul(PQgetvalue(res, i, 0), NULL, 10) - 1;
-		const char *vs = PQgetvalue(res, i, 1), *vn = PQgetvalue(res, i, 2);
-		int recreated = 0;
+	return rs_plan_recreated_query(x, sql, "listing views on the selected tables",
+				       rs_plan_dependent_row);
+}
 
-		for (size_t j = 0; j < p->nobjects; j++)
-			if (p->objects[j].act == RS_ACT_RECREATE &&
-			    !strcmp(p->objects[j].schema, vs) && !strcmp(p->objects[j].name, vn))
-				recreated = 1;
-		if (!recreated)
-			r = rs_plan_conflict(p, "clean mode would drop %s %s.%s, which depends on %s.%s and is not selected (select its schema too, or use merge mode)",
-					     PQgetvalue(res, i, 3), vs, vn,
-					     p->tables[idx[k]].t->schema, p->tables[idx[k]].t->name);
-	}
-	PQclear(res);
-	free(idx);
-	buf_release(&arr);
-	buf_release(&q);
-	return r;
+/* a partition of parent (row: its schema, name) the selection leaves out */
+static int rs_plan_partition_row(struct rs_plan_ctx *x, const PGresult *res, int i,
+				 const struct rs_plan_table *parent)
+{
+	const char *cs = PQgetvalue(res, i, 1), *cn = PQgetvalue(res, i, 2);
+	const struct rs_plan_table *child = rs_plan_table_of(x->p, x->src, cs, cn);
+
+	if (child && child->ddl == RS_ACT_RECREATE)
+		return 0;
+	return rs_plan_conflict(x->p, "clean mode would drop %s.%s, a partition of %s.%s that is not selected",
+				cs, cn, parent->t->schema, parent->t->name);
 }
 
 /* clean: partitions of a recreated table that the selection leaves out */
@@ -957,35 +989,8 @@ static int rs_plan_partitions(struct rs_plan_ctx *x)
 		" JOIN pg_catalog.pg_inherits h ON h.inhparent = pg_catalog.to_regclass(x.v)"
 		" JOIN pg_catalog.pg_class c ON c.oid = h.inhrelid"
 		" JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace ORDER BY 1, 2, 3";
-	struct rs_plan *p = x->p;
-	struct buf arr = BUF_INIT, q = BUF_INIT;
-	size_t *idx = calloc(p->ntables + 1, sizeof(*idx)), n = 0;
-	const char *params[1];
-	PGresult *res = NULL;
-	int r;
 
-	if (!idx)
-		return -ENOMEM;
-	r = rs_plan_recreated_array(p, &arr, &q, idx, &n);
-	params[0] = (char *)arr.data;
-	if (r == 0 && n)
-		r = pg_conn_query(x->c, &res, PGRES_TUPLES_OK, sql, 1, params,
-				  "listing partitions", x->err);
-	for (int i = 0; r == 0 && n && i < PQntuples(res); i++) {
-		size_t k = (size_t)strtoul(PQgetvalue(res, i, 0), NULL, 10) - 1;
-		const char *cs = PQgetvalue(res, i, 1), *cn = PQgetvalue(res, i, 2);
-		const struct rs_plan_table *parent = &p->tables[idx[k]];
-		const struct rs_plan_table *child = rs_plan_table_of(p, x->src, cs, cn);
-
-		if (!child || child->ddl != RS_ACT_RECREATE)
-			r = rs_plan_conflict(p, "clean mode would drop %s.%s, a partition of %s.%s that is not selected",
-					     cs, cn, parent->t->schema, parent->t->name);
-	}
-	PQclear(res);
-	free(idx);
-	buf_release(&arr);
-	buf_release(&q);
-	return r;
+	return rs_plan_recreated_query(x, sql, "listing partitions", rs_plan_partition_row);
 }
 
 int rs_plan_json_names(const char *json, char ***v, size_t *n)
