@@ -51,6 +51,21 @@ int rs_exec_verify_one(struct rs_exec *x, size_t i);
  * constraints (marked in sec_done). */
 int rs_exec_table_post(struct rs_exec *x, size_t i);
 
+struct rs_undo;
+
+/* Locks the tables that exist and change. */
+int rs_exec_lock(struct rs_exec *x);
+/* Up to the rows: locks, roles, clean-mode drops, DDL sections [0, to). */
+int rs_exec_steps_ddl(struct rs_exec *x, size_t to);
+/* The rest from DDL section from on (rows not loaded yet, post-data,
+ * sequences, checks, verification), an empty-mode restore's rollback
+ * statements (u, may be NULL) and the commit. */
+int rs_exec_finish(struct rs_exec *x, struct rs_undo *u, size_t from);
+
+/* rs-par: the parallel strategy, from inside the plan's transaction
+ * (x->done, x->sec_done allocated); as rs_exec_run once planned. */
+int rs_par_run(struct rs_exec *x);
+
 /* rs-par: loads, verifies and commits each plan table whose done[] is
  * to be set (rs_plan_table_parallel), over up to o->jobs connections
  * (x->c is one of them; it must be idle).  0, or the first worker's

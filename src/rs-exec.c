@@ -416,7 +416,7 @@ static int rs_exec_pick_filled(const struct rs_exec *x, size_t i)
 	return t->exists && t->load == RS_LOAD_COPY && x->lt[i]->inserted;
 }
 
-static int rs_exec_lock(struct rs_exec *x)
+int rs_exec_lock(struct rs_exec *x)
 {
 	struct buf sql = BUF_INIT;
 	size_t n;
@@ -1420,7 +1420,7 @@ static int rs_exec_log_tables(struct rs_exec *x)
 }
 
 /* Up to the rows: locks, roles, clean-mode drops, DDL sections [0, to). */
-static int rs_exec_steps_ddl(struct rs_exec *x, size_t to)
+int rs_exec_steps_ddl(struct rs_exec *x, size_t to)
 {
 	int r;
 
@@ -1541,137 +1541,13 @@ static int rs_exec_rollback_note(struct rs_exec *x, struct rs_undo *u)
 
 /* The rest from DDL section from on, the rollback's statements (an
  * empty-mode restore: u), the commit. */
-static int rs_exec_finish(struct rs_exec *x, struct rs_undo *u, size_t from)
+int rs_exec_finish(struct rs_exec *x, struct rs_undo *u, size_t from)
 {
 	int r = rs_exec_steps_rest(x, from);
 
 	if (r == 0 && u)
 		r = rs_exec_rollback_note(x, u);
 	return r ? r : rs_exec_commit(x);
-}
-
-/*
- * The DDL that must commit before other connections can load rows:
- * sections up to the first ACL or DEFAULT ACL (grants, which pg_dump
- * puts last, and default privileges change what exists; they wait for
- * the last transaction) or the post-data.
- */
-static size_t rs_exec_cut(const struct rs_exec *x)
-{
-	for (size_t i = 0; i < x->p->post_data; i++) {
-		const struct pg_ddl_section *s = pg_ddl_get(x->src->ddl, i);
-
-		if (!strcmp(s->type, "ACL") || !strcmp(s->type, "DEFAULT ACL"))
-			return i;
-	}
-	return x->p->post_data;
-}
-
-/* After a failure past the first commit: the undo, on x->c or, when it
- * is gone, a new connection.  log->undo says how it went. */
-static void rs_exec_undo(struct rs_exec *x, const struct rs_undo *u)
-{
-	struct buf e = BUF_INIT;
-	PGconn *c = x->c;
-	int r = 0;
-
-	if (PQstatus(c) != CONNECTION_OK) {
-		c = NULL;
-		r = pg_conn_open(&c, x->o->ci, NULL, &e);
-	} else if (PQtransactionStatus(c) != PQTRANS_IDLE) {
-		PQclear(PQexec(c, "ROLLBACK"));
-	}
-	if (r == 0)
-		r = rs_undo_run(u, c, &e);
-	if (r == 0) {
-		rs_log_set(&x->log->undo, "ok: the objects the restore had created were dropped again");
-	} else {
-		struct buf m = BUF_INIT;
-
-		buf_addf(&m, "failed: %s", (char *)e.data);
-		rs_log_set(&x->log->undo, (char *)m.data);
-		if (x->err)
-			buf_addf(x->err, "; undoing the committed DDL failed too: %s", (char *)e.data);
-		buf_release(&m);
-	}
-	if (c != x->c)
-		PQfinish(c);
-	buf_release(&e);
-}
-
-/*
- * The parallel strategy (rs-undo.h): DDL in the first transaction (the
- * plan's, still open), the new tables' rows over several connections,
- * the rest in a last transaction.  Falls back to the one transaction
- * when the undo cannot be proven or the connections cannot be had.
- */
-static int rs_exec_staged(struct rs_exec *x)
-{
-	const struct rs_plan *p = x->p;
-	struct rs_undo *u = NULL;
-	PGconn **extra = NULL;
-	size_t cut = rs_exec_cut(x), ntab = 0, nextra = 0;
-	struct buf why = BUF_INIT, e = BUF_INIT;
-	int r;
-
-	for (size_t i = 0; i < p->ntables; i++)
-		ntab += rs_plan_table_parallel(&p->tables[i]);
-	if (ntab > (size_t)p->jobs)
-		ntab = (size_t)p->jobs;
-	r = rs_undo_begin(&u, x->c, x->err);
-	if (r == 0)
-		r = rs_exec_steps_ddl(x, cut);
-	if (r == 0 && ntab > 1 && !(extra = calloc(ntab - 1, sizeof(*extra))))
-		r = -ENOMEM;
-	/* the other connections before anything commits: none, no commit */
-	for (; r == 0 && nextra + 1 < ntab; nextra++) {
-		buf_reset(&e);
-		if (pg_conn_open(&extra[nextra], x->o->ci, NULL, &e) < 0) {
-			buf_addf(&why, "cannot open connection %zu of %zu: %s", nextra + 2,
-				 ntab, (char *)e.data);
-			break;
-		}
-	}
-	if (r == 0 && !why.len) {
-		r = rs_undo_prepare(u, x->c, &why, x->err);
-		if (r > 0)
-			r = 0;
-	}
-	if (r == 0 && why.len) {
-		struct buf s = BUF_INIT;
-
-		r = buf_addf(&s, "one transaction over one connection (the parallel load was not possible: %s)",
-			     (char *)why.data);
-		if (r == 0)
-			r = rs_log_set(&x->log->strategy, (char *)s.data);
-		buf_release(&s);
-		if (r == 0)
-			r = rs_exec_finish(x, u, cut);
-		goto out;
-	}
-	if (r == 0)
-		r = rs_exec_cmd(x, "COMMIT", "committing the restore's DDL");
-	if (r < 0)
-		goto out;
-	r = rs_par_load(x, extra, nextra);
-	if (r == 0)
-		r = rs_exec_cmd(x, "BEGIN", "starting the restore's last transaction");
-	if (r == 0)
-		r = rs_exec_preamble(x);
-	if (r == 0)
-		r = rs_exec_lock(x);
-	if (r == 0)
-		r = rs_exec_finish(x, u, cut);
-	if (r < 0)
-		rs_exec_undo(x, u);
-out:
-	for (size_t i = 0; i < nextra; i++)
-		PQfinish(extra[i]);
-	free(extra);
-	rs_undo_free(u);
-	buf_release(&why);
-	buf_release(&e);
-	return r;
 }
 
 int rs_exec_run(PGconn *c, const struct rs_input *in,
@@ -1746,7 +1622,7 @@ int rs_exec_run(PGconn *c, const struct rs_input *in,
 	if (r == 0 && x.p->parallel && o->ci && in->fork) {
 		x.done = calloc(x.p->ntables + 1, 1);
 		x.sec_done = calloc(x.p->nsec + 1, 1);
-		r = x.done && x.sec_done ? rs_exec_staged(&x) : -ENOMEM;
+		r = x.done && x.sec_done ? rs_par_run(&x) : -ENOMEM;
 	} else if (r == 0) {
 		if (x.p->parallel)
 			r = rs_log_set(&log->strategy, "one transaction over one connection (this caller cannot open more connections)");

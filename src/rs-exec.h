@@ -1,5 +1,9 @@
 /*
- * rs-exec: a restore run against a live database, in ONE transaction.
+ * rs-exec: a restore run against a live database, in ONE transaction
+ * (or, an empty-mode restore with jobs > 1 and two or more new tables,
+ * the parallel strategy of rs-par: the same steps, the DDL committed
+ * first, the new tables loaded over several connections, the undo of
+ * rs-undo if anything fails after that first commit).
  *
  * Inside BEGIN ... COMMIT, in this order:
  *   1. the plan (rs-plan) is built on the same connection; conflicts or

@@ -1,9 +1,12 @@
 /*
- * rs-par: the parallel load.  Workers, one connection each, take the
- * new tables biggest first; each loads one table in a transaction of its
- * own (COPY from the snapshot), verifies it on the same connection and
- * commits.  The first failure stops the others, which roll back the
- * table they were on.
+ * rs-par: the parallel strategy (see rs-undo.h and doc/design.md): the
+ * DDL commits first once its undo is proven; workers, one connection
+ * each, take the new tables (big ones biggest first, then the others in
+ * path order), each loading one table in a transaction of its own (COPY
+ * from the snapshot), verifying it and building its indexes on the same
+ * connection and committing; the first failure stops the others, which
+ * roll back the table they were on; the rest commits in a last
+ * transaction, and any failure after the first commit runs the undo.
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -12,6 +15,7 @@
 #include "manifest.h"
 #include "pg-names.h"
 #include "rs-exec-int.h"
+#include "rs-undo.h"
 
 struct rs_par {
 	struct rs_exec *x;
@@ -214,5 +218,129 @@ out:
 	free(par.queue);
 	buf_release(&par.err);
 	pthread_mutex_destroy(&par.mu);
+	return r;
+}
+
+/*
+ * The DDL that must commit before other connections can load rows:
+ * sections up to the first ACL or DEFAULT ACL (grants, which pg_dump
+ * puts last, and default privileges change what exists; they wait for
+ * the last transaction) or the post-data.
+ */
+static size_t rs_par_cut(const struct rs_exec *x)
+{
+	for (size_t i = 0; i < x->p->post_data; i++) {
+		const struct pg_ddl_section *s = pg_ddl_get(x->src->ddl, i);
+
+		if (!strcmp(s->type, "ACL") || !strcmp(s->type, "DEFAULT ACL"))
+			return i;
+	}
+	return x->p->post_data;
+}
+
+/* After a failure past the first commit: the undo, on x->c or, when it
+ * is gone, a new connection.  log->undo says how it went. */
+static void rs_par_undo(struct rs_exec *x, const struct rs_undo *u)
+{
+	struct buf e = BUF_INIT;
+	PGconn *c = x->c;
+	int r = 0;
+
+	if (PQstatus(c) != CONNECTION_OK) {
+		c = NULL;
+		r = pg_conn_open(&c, x->o->ci, NULL, &e);
+	} else if (PQtransactionStatus(c) != PQTRANS_IDLE) {
+		PQclear(PQexec(c, "ROLLBACK"));
+	}
+	if (r == 0)
+		r = rs_undo_run(u, c, &e);
+	if (r == 0) {
+		rs_log_set(&x->log->undo, "ok: the objects the restore had created were dropped again");
+	} else {
+		struct buf m = BUF_INIT;
+
+		buf_addf(&m, "failed: %s", (char *)e.data);
+		rs_log_set(&x->log->undo, (char *)m.data);
+		if (x->err)
+			buf_addf(x->err, "; undoing the committed DDL failed too: %s", (char *)e.data);
+		buf_release(&m);
+	}
+	if (c != x->c)
+		PQfinish(c);
+	buf_release(&e);
+}
+
+/*
+ * The parallel strategy (rs-undo.h): DDL in the first transaction (the
+ * plan's, still open), the new tables' rows over several connections,
+ * the rest in a last transaction.  Falls back to the one transaction
+ * when the undo cannot be proven or the connections cannot be had.
+ */
+int rs_par_run(struct rs_exec *x)
+{
+	const struct rs_plan *p = x->p;
+	struct rs_undo *u = NULL;
+	PGconn **extra = NULL;
+	size_t cut = rs_par_cut(x), ntab = 0, nextra = 0;
+	struct buf why = BUF_INIT, e = BUF_INIT;
+	int r;
+
+	for (size_t i = 0; i < p->ntables; i++)
+		ntab += rs_plan_table_parallel(&p->tables[i]);
+	if (ntab > (size_t)p->jobs)
+		ntab = (size_t)p->jobs;
+	r = rs_undo_begin(&u, x->c, x->err);
+	if (r == 0)
+		r = rs_exec_steps_ddl(x, cut);
+	if (r == 0 && ntab > 1 && !(extra = calloc(ntab - 1, sizeof(*extra))))
+		r = -ENOMEM;
+	/* the other connections before anything commits: none, no commit */
+	for (; r == 0 && nextra + 1 < ntab; nextra++) {
+		buf_reset(&e);
+		if (pg_conn_open(&extra[nextra], x->o->ci, NULL, &e) < 0) {
+			buf_addf(&why, "cannot open connection %zu of %zu: %s", nextra + 2,
+				 ntab, (char *)e.data);
+			break;
+		}
+	}
+	if (r == 0 && !why.len) {
+		r = rs_undo_prepare(u, x->c, &why, x->err);
+		if (r > 0)
+			r = 0;
+	}
+	if (r == 0 && why.len) {
+		struct buf s = BUF_INIT;
+
+		r = buf_addf(&s, "one transaction over one connection (the parallel load was not possible: %s)",
+			     (char *)why.data);
+		if (r == 0)
+			r = rs_log_set(&x->log->strategy, (char *)s.data);
+		buf_release(&s);
+		if (r == 0)
+			r = rs_exec_finish(x, u, cut);
+		goto out;
+	}
+	if (r == 0)
+		r = rs_exec_cmd(x, "COMMIT", "committing the restore's DDL");
+	if (r < 0)
+		goto out;
+	r = rs_par_load(x, extra, nextra);
+	if (r == 0)
+		r = rs_exec_cmd(x, "BEGIN", "starting the restore's last transaction");
+	if (r == 0)
+		r = rs_exec_preamble(x);
+	if (r == 0)
+		r = rs_exec_lock(x);
+	if (r == 0)
+		r = rs_exec_finish(x, u, cut);
+	if (r < 0)
+		rs_par_undo(x, u);
+out:
+	for (size_t i = 0; i < nextra; i++)
+		PQfinish(extra[i]);
+	free(extra);
+	rs_undo_free(u);
+	buf_release(&why);
+	buf_release(&e);
 	return r;
 }
