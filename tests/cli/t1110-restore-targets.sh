@@ -219,6 +219,23 @@ test_expect_success 'a non-superuser granted SET on session_replication_role loa
 	cycle_rows c8 >c8.rows && test_cmp cy.rows c8.rows
 '
 
+# --jobs 2 needs a second connection before anything commits: a role
+# limited to one connection restores in one transaction instead, and the
+# log says why.  (rt_one is a member of postgres, which owns the
+# snapshot's tables: superusers ignore connection limits.)
+test_expect_success '--jobs 2 with one connection allowed: one transaction, and why' '
+	psql -X -q -v ON_ERROR_STOP=1 -d postgres \
+		-c "CREATE ROLE rt_one LOGIN NOSUPERUSER CONNECTION LIMIT 1 IN ROLE postgres" &&
+	psql -X -q -v ON_ERROR_STOP=1 -d postgres \
+		-c "CREATE DATABASE j1 ENCODING '"'"'UTF8'"'"' TEMPLATE template0 OWNER rt_one" &&
+	vault restore "$(cat cyid)" --db "dbname=j1 user=rt_one" --only schema,data \
+		--jobs 2 --json >j1.json &&
+	json_ok ".status == \"ok\" and .verification == \"ok\"
+		and (.strategy | startswith(\"one transaction\"))
+		and (.strategy | test(\"cannot open connection 2 of 2\"))" j1.json &&
+	cycle_rows j1 >j1.rows && test_cmp cy.rows j1.rows
+'
+
 # ---- a managed target ------------------------------------------------------
 # The fixture's auth and storage sections, run as the platform would:
 # schemas and tables owned by supabase_auth_admin / supabase_storage_admin
