@@ -62,6 +62,18 @@ int rs_exec_steps_ddl(struct rs_exec *x, size_t to);
  * statements (u, may be NULL) and the commit. */
 int rs_exec_finish(struct rs_exec *x, struct rs_undo *u, size_t from);
 
+/*
+ * fn(x, ctx, why) inside a savepoint: 0, or 1 when it failed in a way
+ * that leaves the transaction usable (rolled back to the savepoint, why
+ * says what failed), or a negative errno (a lost connection, an
+ * interrupt, no memory) with x->err filled.
+ */
+int rs_exec_guarded(struct rs_exec *x, int (*fn)(struct rs_exec *x, void *ctx, struct buf *why),
+		    void *ctx, struct buf *why);
+/* rs_undo_begin, guarded: 1 (why filled) when the catalogs cannot be
+ * read; *u is then NULL. */
+int rs_exec_undo_begin(struct rs_exec *x, struct rs_undo **u, struct buf *why);
+
 /* rs-par: the parallel strategy, from inside the plan's transaction
  * (x->done, x->sec_done allocated); as rs_exec_run once planned. */
 int rs_par_run(struct rs_exec *x);

@@ -1511,10 +1511,56 @@ static int rs_exec_commit(struct rs_exec *x)
  * into the log with the created entries, so `vault rollback` can undo
  * it later; when they cannot be proven the log says why.
  */
+/*
+ * fn(x, ctx, why) inside a savepoint: a failure that leaves the
+ * connection usable (a catalog this role may not read...) is rolled back
+ * to the savepoint and described in why, with 1 returned; a lost
+ * connection, an interrupt or no memory stays an error.
+ */
+int rs_exec_guarded(struct rs_exec *x, int (*fn)(struct rs_exec *x, void *ctx, struct buf *why),
+		    void *ctx, struct buf *why)
+{
+	struct buf e = BUF_INIT, *keep = x->err;
+	int r = rs_exec_cmd(x, "SAVEPOINT vault_guard", "savepoint"), f;
+
+	if (r < 0)
+		return r;
+	x->err = &e;
+	f = fn(x, ctx, why);
+	x->err = keep;
+	if (f < 0 && f != -ECONNRESET && f != -EINTR && f != -ENOMEM &&
+	    PQstatus(x->c) == CONNECTION_OK) {
+		buf_add(why, e.data, e.len);
+		f = 1;
+		r = rs_exec_cmd(x, "ROLLBACK TO SAVEPOINT vault_guard", "savepoint");
+	} else if (f < 0 && keep) {
+		buf_add(keep, e.data, e.len);
+	}
+	if (r == 0 && f >= 0)
+		r = rs_exec_cmd(x, "RELEASE SAVEPOINT vault_guard", "savepoint");
+	buf_release(&e);
+	return r < 0 ? r : f;
+}
+
+static int rs_exec_undo_begin_fn(struct rs_exec *x, void *ctx, struct buf *why)
+{
+	return rs_undo_begin(ctx, x->c, x->err);
+}
+
+int rs_exec_undo_begin(struct rs_exec *x, struct rs_undo **u, struct buf *why)
+{
+	return rs_exec_guarded(x, rs_exec_undo_begin_fn, u, why);
+}
+
+static int rs_exec_prepare_fn(struct rs_exec *x, void *ctx, struct buf *why)
+{
+	return rs_undo_prepare(ctx, x->c, why, x->err);
+}
+
 static int rs_exec_rollback_note(struct rs_exec *x, struct rs_undo *u)
 {
 	struct buf why = BUF_INIT;
-	int r = rs_undo_prepare(u, x->c, &why, x->err);
+	int r = rs_exec_guarded(x, rs_exec_prepare_fn, u, &why);
 
 	for (size_t i = 0; r == 0 && i < rs_undo_count(u); i++)
 		r = strv_push(&x->log->rb_stmts, &x->log->nrb_stmts, rs_undo_stmt(u, i));
@@ -1628,8 +1674,11 @@ int rs_exec_run(PGconn *c, const struct rs_input *in,
 			r = rs_log_set(&log->strategy, "one transaction over one connection (this caller cannot open more connections)");
 		/* empty mode: noted for a later rollback (the one
 		 * transaction needs no undo of its own) */
-		if (r == 0 && x.p->mode == RS_MODE_EMPTY)
-			r = rs_undo_begin(&u, c, err);
+		if (r == 0 && x.p->mode == RS_MODE_EMPTY) {
+			r = rs_exec_undo_begin(&x, &u, &why);
+			if (r == 1)
+				r = rs_log_set(&log->rb_impossible, (char *)why.data);
+		}
 		if (r == 0)
 			r = rs_exec_steps_ddl(&x, x.p->post_data);
 		if (r == 0)

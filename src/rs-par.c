@@ -276,6 +276,11 @@ static void rs_par_undo(struct rs_exec *x, const struct rs_undo *u)
  * the rest in a last transaction.  Falls back to the one transaction
  * when the undo cannot be proven or the connections cannot be had.
  */
+static int rs_par_prepare_fn(struct rs_exec *x, void *ctx, struct buf *why)
+{
+	return rs_undo_prepare(ctx, x->c, why, x->err);
+}
+
 int rs_par_run(struct rs_exec *x)
 {
 	const struct rs_plan *p = x->p;
@@ -289,7 +294,13 @@ int rs_par_run(struct rs_exec *x)
 		ntab += rs_plan_table_parallel(&p->tables[i]);
 	if (ntab > (size_t)p->jobs)
 		ntab = (size_t)p->jobs;
-	r = rs_undo_begin(&u, x->c, x->err);
+	/* catalogs this role may not read: no proof, one transaction */
+	r = rs_exec_undo_begin(x, &u, &why);
+	if (r == 1) {
+		r = 0;
+		rs_undo_free(u);
+		u = NULL;
+	}
 	if (r == 0)
 		r = rs_exec_steps_ddl(x, cut);
 	if (r == 0 && ntab > 1 && !(extra = calloc(ntab - 1, sizeof(*extra))))
@@ -304,7 +315,7 @@ int rs_par_run(struct rs_exec *x)
 		}
 	}
 	if (r == 0 && !why.len) {
-		r = rs_undo_prepare(u, x->c, &why, x->err);
+		r = rs_exec_guarded(x, rs_par_prepare_fn, u, &why);
 		if (r > 0)
 			r = 0;
 	}

@@ -236,6 +236,29 @@ test_expect_success '--jobs 2 with one connection allowed: one transaction, and 
 	cycle_rows j1 >j1.rows && test_cmp cy.rows j1.rows
 '
 
+# A catalog the restoring role may not read: the restore still runs (in
+# one transaction); only its later rollback is impossible, and the log
+# says why.  (rt_two owns what it restores, and is not a member of the
+# catalogs' owner.)
+test_expect_success 'an unreadable catalog: restored, rollback impossible, and why' '
+	psql -X -q -v ON_ERROR_STOP=1 -d postgres \
+		-c "CREATE ROLE rt_two LOGIN NOSUPERUSER" \
+		-c "CREATE DATABASE j2src OWNER rt_two" \
+		-c "CREATE DATABASE j2 ENCODING '"'"'UTF8'"'"' TEMPLATE template0 OWNER rt_two" &&
+	psql -X -q -v ON_ERROR_STOP=1 -U rt_two -d j2src \
+		-c "CREATE TABLE public.t (id integer PRIMARY KEY, note text);
+		    INSERT INTO public.t SELECT g, md5(g::text) FROM generate_series(1, 50) g" &&
+	vault snapshot --db "dbname=j2src" --tag j2 >/dev/null &&
+	snap_tagged j2 >j2id &&
+	db_psql j2 -c "REVOKE SELECT ON pg_catalog.pg_default_acl FROM PUBLIC" &&
+	vault restore "$(cat j2id)" --db "dbname=j2 user=rt_two" --only schema,data --json >j2.json &&
+	json_ok ".status == \"ok\" and .verification == \"ok\"
+		and (.rollback.impossible | test(\"permission denied\"))" j2.json &&
+	test "$(db_psql j2 -c "SELECT count(*) FROM public.t")" = 50 &&
+	test_must_fail_with 1 "cannot be rolled back: .*permission denied" \
+		vault rollback --db "dbname=j2 user=rt_two" --yes
+'
+
 # ---- a managed target ------------------------------------------------------
 # The fixture's auth and storage sections, run as the platform would:
 # schemas and tables owned by supabase_auth_admin / supabase_storage_admin
