@@ -2,6 +2,7 @@
  * rs-lo: listing, planning, restoring and unlinking the large objects
  * of a snapshot (see rs-lo.h).
  */
+#include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdlib.h>
@@ -257,15 +258,21 @@ int rs_lo_plan_json(const struct rs_plan *p, const struct rs_plan_source *src,
 
 /* ---- restoring ------------------------------------------------------------- */
 
+/* a large object up to this size is written and read back whole, in
+ * one statement each (lo_from_bytea, lo_get), instead of the six or
+ * more round trips of lo_create/lo_open/lo_write/lo_read/lo_close */
+#define RS_LO_SMALL (256u * 1024u)
+
 struct rs_lo_writer {
 	PGconn *c;
-	int fd;
+	int fd;			/* -1 while the bytes are still held */
 	uint32_t oid;
 	uint64_t len;
 	XXH3_state_t *h;
 	volatile sig_atomic_t *interrupt;
 	struct buf *err;
 	int failed;		/* err already says why */
+	struct buf held;	/* the first RS_LO_SMALL bytes */
 };
 
 static int rs_lo_fail(PGconn *c, uint32_t oid, const char *what, struct buf *err)
@@ -284,17 +291,9 @@ static int rs_lo_interrupted(volatile sig_atomic_t *interrupt, struct buf *err)
 	return -EINTR;
 }
 
-static int rs_lo_sink(void *ctx, const void *p, size_t n)
+/* Writes p through w->fd in pieces. */
+static int rs_lo_put(struct rs_lo_writer *w, const char *s, size_t n)
 {
-	struct rs_lo_writer *w = ctx;
-	const char *s = p;
-	int r = rs_lo_interrupted(w->interrupt, w->err);
-
-	if (r < 0) {
-		w->failed = 1;
-		return r;
-	}
-	XXH3_128bits_update(w->h, p, n);
 	while (n) {
 		size_t k = n > RS_LO_PIECE ? RS_LO_PIECE : n;
 		int got = lo_write(w->c, w->fd, s, k);
@@ -303,11 +302,96 @@ static int rs_lo_sink(void *ctx, const void *p, size_t n)
 			w->failed = 1;
 			return rs_lo_fail(w->c, w->oid, "lo_write", w->err);
 		}
-		w->len += k;
 		s += k;
 		n -= k;
 	}
 	return 0;
+}
+
+/* Past RS_LO_SMALL: the large object is created and opened, and what
+ * was held goes in first. */
+static int rs_lo_open_write(struct rs_lo_writer *w)
+{
+	char oid[16];
+	const char *params[1] = { oid };
+	PGresult *res = NULL;
+	struct buf what = BUF_INIT;
+	int r;
+
+	snprintf(oid, sizeof(oid), "%u", w->oid);
+	r = buf_addf(&what, "large object %u: lo_create", w->oid);
+	if (r == 0)
+		r = pg_conn_query(w->c, &res, PGRES_TUPLES_OK,
+				  "SELECT pg_catalog.lo_create($1::pg_catalog.oid)",
+				  1, params, (char *)what.data, w->err);
+	PQclear(res);
+	buf_release(&what);
+	if (r < 0) {
+		w->failed = 1;
+		return r;
+	}
+	w->fd = lo_open(w->c, w->oid, INV_WRITE | INV_READ);
+	if (w->fd < 0) {
+		w->failed = 1;
+		return rs_lo_fail(w->c, w->oid, "lo_open", w->err);
+	}
+	r = rs_lo_put(w, (char *)w->held.data, w->held.len);
+	buf_reset(&w->held);
+	return r;
+}
+
+static int rs_lo_sink(void *ctx, const void *p, size_t n)
+{
+	struct rs_lo_writer *w = ctx;
+	int r = rs_lo_interrupted(w->interrupt, w->err);
+
+	if (r < 0) {
+		w->failed = 1;
+		return r;
+	}
+	XXH3_128bits_update(w->h, p, n);
+	w->len += n;
+	if (w->fd < 0 && w->len <= RS_LO_SMALL)
+		return buf_add(&w->held, p, n);
+	if (w->fd < 0)
+		r = rs_lo_open_write(w);
+	return r ? r : rs_lo_put(w, p, n);
+}
+
+/* A small one whole: lo_from_bytea, then lo_get to compare. */
+static int rs_lo_small(struct rs_lo_writer *w)
+{
+	uint32_t be = htonl(w->oid);
+	const char *values[2] = { (const char *)&be, (const char *)w->held.data };
+	int lengths[2] = { 4, (int)w->held.len }, formats[2] = { 1, 1 };
+	const char *values1[1] = { (const char *)&be };
+	PGresult *res;
+	XXH128_hash_t want, got;
+	int r = 0;
+
+	res = PQexecParams(w->c, "SELECT pg_catalog.lo_from_bytea($1::pg_catalog.oid, $2::pg_catalog.bytea)",
+			   2, NULL, values, lengths, formats, 1);
+	if (PQresultStatus(res) != PGRES_TUPLES_OK)
+		r = rs_lo_fail(w->c, w->oid, "lo_from_bytea", w->err);
+	PQclear(res);
+	if (r < 0)
+		return r;
+	res = PQexecParams(w->c, "SELECT pg_catalog.lo_get($1::pg_catalog.oid)",
+			   1, NULL, values1, lengths, formats, 1);
+	if (PQresultStatus(res) != PGRES_TUPLES_OK || PQntuples(res) != 1) {
+		r = rs_lo_fail(w->c, w->oid, "lo_get", w->err);
+		PQclear(res);
+		return r;
+	}
+	want = XXH3_128bits_digest(w->h);
+	got = XXH3_128bits(PQgetvalue(res, 0, 0), (size_t)PQgetlength(res, 0, 0));
+	if ((uint64_t)PQgetlength(res, 0, 0) != w->len || !XXH128_isEqual(want, got)) {
+		buf_seterr(w->err, "large object %u: read back %d bytes that differ from the %llu bytes of the snapshot",
+			   w->oid, PQgetlength(res, 0, 0), (unsigned long long)w->len);
+		r = -EBADMSG;
+	}
+	PQclear(res);
+	return r;
 }
 
 /* Reads oid back through fd and compares with what was written. */
@@ -348,28 +432,14 @@ static int rs_lo_verify(struct rs_lo_writer *w, char *piece)
 static int rs_lo_one(struct rs_lo_writer *w, const struct rs_input *in,
 		     const char *root, char *piece)
 {
-	char oid[16], path[64];
-	const char *params[1] = { oid };
-	PGresult *res = NULL;
-	struct buf what = BUF_INIT;
+	char path[64];
 	int r;
 
-	snprintf(oid, sizeof(oid), "%u", w->oid);
 	snprintf(path, sizeof(path), "%s/large_objects/%u", root, w->oid);
-	r = buf_addf(&what, "large object %u: lo_create", w->oid);
-	if (r == 0)
-		r = pg_conn_query(w->c, &res, PGRES_TUPLES_OK,
-				  "SELECT pg_catalog.lo_create($1::pg_catalog.oid)",
-				  1, params, (char *)what.data, w->err);
-	PQclear(res);
-	buf_release(&what);
-	if (r < 0)
-		return r;
-	w->fd = lo_open(w->c, w->oid, INV_WRITE);
-	if (w->fd < 0)
-		return rs_lo_fail(w->c, w->oid, "lo_open", w->err);
+	w->fd = -1;
 	w->len = 0;
 	w->failed = 0;
+	buf_reset(&w->held);
 	XXH3_128bits_reset(w->h);
 	r = rs_input_stream(in, path, rs_lo_sink, w, w->err);
 	if (r < 0 && !w->failed && w->err) {
@@ -380,9 +450,11 @@ static int rs_lo_one(struct rs_lo_writer *w, const struct rs_input *in,
 		buf_seterr(w->err, "%s", (char *)m.data);
 		buf_release(&m);
 	}
+	if (r == 0 && w->fd < 0)
+		return rs_lo_small(w);
 	if (r == 0)
 		r = rs_lo_verify(w, piece);
-	if (lo_close(w->c, w->fd) < 0 && r == 0)
+	if (w->fd >= 0 && lo_close(w->c, w->fd) < 0 && r == 0)
 		r = rs_lo_fail(w->c, w->oid, "lo_close", w->err);
 	w->fd = -1;
 	return r;
@@ -429,6 +501,7 @@ int rs_lo_restore(PGconn *c, const struct rs_input *in,
 	if (!p->nlo_create)
 		return 0;
 	memset(&w, 0, sizeof(w));
+	buf_init(&w.held, 0);
 	w.c = c;
 	w.fd = -1;
 	w.interrupt = interrupt;
@@ -467,6 +540,7 @@ int rs_lo_restore(PGconn *c, const struct rs_input *in,
 		}
 	}
 	XXH3_freeState(w.h);
+	buf_release(&w.held);
 	free(piece);
 	free(order);
 	return r;
