@@ -90,7 +90,8 @@ enum {
 	RESTORE_OPT_JSON,
 };
 
-int restore_log_doc(const struct rs_log *l, const char *id, struct buf *out)
+/* The log document with the restore's id as its first member. */
+static int restore_log_doc(const struct rs_log *l, const char *id, struct buf *out)
 {
 	struct buf tmp = BUF_INIT;
 	int r = rs_log_json(l, &tmp);
@@ -103,6 +104,21 @@ int restore_log_doc(const struct rs_log *l, const char *id, struct buf *out)
 		r = buf_add(out, tmp.data + 2, tmp.len - 2);
 	buf_release(&tmp);
 	return r;
+}
+
+int restore_log_keep(struct cli *c, struct repo *r, const struct rs_log *l,
+		     const char *id, struct buf *out)
+{
+	struct buf err = BUF_INIT;
+	int e = restore_log_doc(l, id, out);
+
+	if (e == 0) {
+		e = repo_restore_put(r, id, out->data, out->len, &err);
+		if (e < 0)
+			cli_fail(c, e, &err, "cannot keep the log %s", id);
+	}
+	buf_release(&err);
+	return e;
 }
 
 /* A growing NULL-terminated vector of option arguments. */
@@ -301,15 +317,11 @@ int restore_run(struct cli *c, const struct restore_req *q)
 		rs_log_finish(&log, e < 0 ? "failed" : "ok",
 			      e < 0 ? (const char *)err.data : NULL);
 	/* the log is kept whatever happened: a failed restore says why */
-	if (restore_log_doc(&log, rid, &out) < 0)
-		goto oom;
 	{
-		struct buf perr = BUF_INIT;
-		int pe = repo_restore_put(q->r, rid, out.data, out.len, &perr);
+		int pe = restore_log_keep(c, q->r, &log, rid, &out);
 
-		if (pe < 0)
-			cli_fail(c, pe, &perr, "cannot keep the restore log");
-		buf_release(&perr);
+		if (pe == -ENOMEM)
+			goto oom;
 		if (pe < 0 && e == 0)
 			e = pe;
 	}

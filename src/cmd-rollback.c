@@ -261,17 +261,13 @@ static int rollback_empty(struct cli *c, struct repo *r, const struct rollback_f
 		PQclear(PQexec(pc, "ROLLBACK"));
 	rs_log_finish(&log, e < 0 ? (e == -EEXIST ? "refused" : "failed") : "ok",
 		      e < 0 ? (char *)err.data : NULL);
-	if (restore_log_doc(&log, rid, &out) < 0) {
-		cli_error(c, "out of memory");
-		goto out;
-	}
 	{
-		struct buf perr = BUF_INIT;
-		int pe = repo_restore_put(r, rid, out.data, out.len, &perr);
+		int pe = restore_log_keep(c, r, &log, rid, &out);
 
-		if (pe < 0)
-			cli_fail(c, pe, &perr, "cannot keep the rollback's log");
-		buf_release(&perr);
+		if (pe == -ENOMEM) {
+			cli_error(c, "out of memory");
+			goto out;
+		}
 		if (pe < 0 && e == 0)
 			e = pe;
 	}

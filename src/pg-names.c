@@ -127,3 +127,15 @@ int pg_names_quote_json(struct buf *out, const char *s)
 	}
 	return r ? r : buf_addch(out, '"');
 }
+
+int pg_names_quote_json_array(struct buf *out, char *const *v, size_t n)
+{
+	int r = buf_addch(out, '[');
+
+	for (size_t i = 0; i < n && r == 0; i++) {
+		r = buf_addstr(out, i ? ", " : "");
+		if (r == 0)
+			r = pg_names_quote_json(out, v[i]);
+	}
+	return r ? r : buf_addch(out, ']');
+}

@@ -44,5 +44,7 @@ int pg_names_quote_literal(struct buf *out, const char *s);
  * other bytes are copied as they are (identifiers arrive in the
  * database's encoding, UTF-8 on every Supabase project). */
 int pg_names_quote_json(struct buf *out, const char *s);
+/* ["a", "b"]: the n strings of v as a JSON array. */
+int pg_names_quote_json_array(struct buf *out, char *const *v, size_t n);
 
 #endif

@@ -229,30 +229,8 @@ static int rfn_cap_file(void *ctx, const char *name, const void *data,
 static int rfn_cap_meta(struct rfn_ents *es, const struct sb_functions_item *it)
 {
 	struct buf j = BUF_INIT, p = BUF_INIT;
-	const char *nm = it->name ? it->name : it->slug;
-	int r = buf_addstr(&j, "{\"slug\": ");
+	int r = sb_functions_item_json(it, &j);
 
-	if (r == 0)
-		r = sb_json_quote(&j, it->slug, strlen(it->slug));
-	if (r == 0)
-		r = buf_addstr(&j, ", \"name\": ");
-	if (r == 0)
-		r = sb_json_quote(&j, nm, strlen(nm));
-	if (r == 0)
-		r = buf_addf(&j, ", \"version\": %lld, \"verify_jwt\": %s, \"entrypoint_path\": ",
-			     (long long)it->version, it->verify_jwt ? "true" : "false");
-	if (r == 0)
-		r = it->entrypoint_path
-			? sb_json_quote(&j, it->entrypoint_path, strlen(it->entrypoint_path))
-			: buf_addstr(&j, "null");
-	if (r == 0)
-		r = buf_addstr(&j, ", \"import_map_path\": ");
-	if (r == 0)
-		r = it->import_map_path
-			? sb_json_quote(&j, it->import_map_path, strlen(it->import_map_path))
-			: buf_addstr(&j, "null");
-	if (r == 0)
-		r = buf_addstr(&j, "}\n");
 	if (r == 0)
 		r = buf_addf(&p, SNAP_FUNCTIONS_ROOT "/%s/.function.json", it->slug);
 	if (r == 0)

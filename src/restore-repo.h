@@ -98,7 +98,12 @@ struct restore_req {
  * exit code (everything printed). */
 int restore_run(struct cli *c, const struct restore_req *q);
 
-/* The log document with the restore's id as its first member. */
-int restore_log_doc(const struct rs_log *l, const char *id, struct buf *out);
+/*
+ * Keeps log l as restore id in r (out gets the document, for --json).
+ * Returns 0, -ENOMEM, or the repository's error, which it has printed
+ * (the log of a failed restore is kept too: it says why).
+ */
+int restore_log_keep(struct cli *c, struct repo *r, const struct rs_log *l,
+		     const char *id, struct buf *out);
 
 #endif

@@ -207,14 +207,12 @@ int rs_lo_plan(struct rs_plan *p, PGconn *c, const struct rs_plan_source *src,
 		for (size_t i = 0; i < src->nlo && r == 0; i++) {
 			if (!p->lo_exists[i] || shown++ >= RS_LO_NAMED)
 				continue;
-			r = buf_addf(&b, "large object %u already exists", src->lo_oids[i]);
-			if (r == 0)
-				r = strv_take(&p->conflicts, &p->nconflicts, buf_detach(&b, NULL));
+			r = strv_pushf(&p->conflicts, &p->nconflicts,
+				       "large object %u already exists", src->lo_oids[i]);
 		}
 		if (r == 0 && shown > RS_LO_NAMED) {
-			r = buf_addf(&b, "%zu more large objects already exist", shown - RS_LO_NAMED);
-			if (r == 0)
-				r = strv_take(&p->conflicts, &p->nconflicts, buf_detach(&b, NULL));
+			r = strv_pushf(&p->conflicts, &p->nconflicts,
+				       "%zu more large objects already exist", shown - RS_LO_NAMED);
 		}
 	} else if (p->mode == RS_MODE_CLEAN) {
 		r = buf_addf(&b, "clean mode keeps the %zu large objects that already exist in the target (",

@@ -183,14 +183,9 @@ int rs_log_lo_created(struct rs_log *l, uint32_t oid)
 /* "key": ["a", "b"] */
 static int rs_log_strv(struct buf *out, const char *key, char *const *v, size_t n)
 {
-	int r = buf_addf(out, "\"%s\": [", key);
+	int r = buf_addf(out, "\"%s\": ", key);
 
-	for (size_t i = 0; i < n && r == 0; i++) {
-		r = buf_addstr(out, i ? ", " : "");
-		if (r == 0)
-			r = pg_names_quote_json(out, v[i]);
-	}
-	return r ? r : buf_addch(out, ']');
+	return r ? r : pg_names_quote_json_array(out, v, n);
 }
 
 static int rs_log_kv(struct buf *out, const char *indent, const char *key,

@@ -62,7 +62,6 @@ static int rs_par_table(struct rs_exec *w, size_t i)
 			r = rs_exec_cmd(w, (char *)sql.data, (char *)sql.data);
 		buf_release(&sql);
 	}
-	w->copy_freeze = 1;
 	if (r == 0)
 		r = rs_exec_copy_in(w, t->t, (char *)q.data, &n);
 	if (r == 0) {
@@ -100,6 +99,7 @@ static void *rs_par_main(void *arg)
 	w.err = &err;
 	w.stop = &par->stop;
 	w.mu = &par->mu;
+	w.copy_freeze = 1;	/* rs_par_table empties each table first */
 	r = rs_exec_preamble(&w);
 	while (r == 0) {
 		size_t i;
@@ -306,7 +306,7 @@ int rs_par_run(struct rs_exec *x)
 	if (r == 0 && ntab > 1 && !(extra = calloc(ntab - 1, sizeof(*extra))))
 		r = -ENOMEM;
 	/* the other connections before anything commits: none, no commit */
-	for (; r == 0 && nextra + 1 < ntab; nextra++) {
+	for (; r == 0 && !why.len && nextra + 1 < ntab; nextra++) {
 		buf_reset(&e);
 		if (pg_conn_open(&extra[nextra], x->o->ci, NULL, &e) < 0) {
 			buf_addf(&why, "cannot open connection %zu of %zu: %s", nextra + 2,

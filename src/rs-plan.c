@@ -129,24 +129,6 @@ void rs_plan_source_release(struct rs_plan_source *src)
 
 /* ---- small helpers ------------------------------------------------------- */
 
-static int rs_plan_pushf(char ***v, size_t *n, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-static int rs_plan_pushf(char ***v, size_t *n, const char *fmt, ...)
-{
-	struct buf b = BUF_INIT;
-	va_list ap;
-	int r;
-
-	va_start(ap, fmt);
-	r = buf_vaddf(&b, fmt, ap);
-	va_end(ap);
-	if (r < 0) {
-		buf_release(&b);
-		return r;
-	}
-	return strv_take(v, n, buf_detach(&b, NULL));
-}
-
 /* An element of a text[] literal: always double-quoted, \ and " escaped. */
 static int rs_plan_array_add(struct buf *arr, const char *s)
 {
@@ -638,18 +620,13 @@ static int rs_plan_conflict(struct rs_plan *p, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
 static int rs_plan_conflict(struct rs_plan *p, const char *fmt, ...)
 {
-	struct buf b = BUF_INIT;
 	va_list ap;
 	int r;
 
 	va_start(ap, fmt);
-	r = buf_vaddf(&b, fmt, ap);
+	r = strv_vpushf(&p->conflicts, &p->nconflicts, fmt, ap);
 	va_end(ap);
-	if (r < 0) {
-		buf_release(&b);
-		return r;
-	}
-	return strv_take(&p->conflicts, &p->nconflicts, buf_detach(&b, NULL));
+	return r;
 }
 
 static int rs_plan_drop_sql(struct rs_plan_object *o, const struct pg_ddl_section *s)
@@ -1392,14 +1369,14 @@ static int rs_plan_warn(struct rs_plan *p)
 	int r = 0;
 
 	if (p->jobs > 1 && !p->parallel)
-		r = rs_plan_pushf(&p->warnings, &p->nwarnings,
+		r = strv_pushf(&p->warnings, &p->nwarnings,
 				  "--jobs %d: the rows load over one connection, in one transaction: %s",
 				  p->jobs, p->mode != RS_MODE_EMPTY ?
 				  "a clean or merge restore changes objects that exist, and only the one transaction can put them back exactly" :
 				  "fewer than two new tables have rows to load");
 	for (size_t i = 0; i < p->ntables && r == 0; i++)
 		if (p->tables[i].skip)
-			r = rs_plan_pushf(&p->warnings, &p->nwarnings, "table %s.%s skipped: %s",
+			r = strv_pushf(&p->warnings, &p->nwarnings, "table %s.%s skipped: %s",
 					  p->tables[i].t->schema, p->tables[i].t->name,
 					  p->tables[i].skip);
 	return r;
@@ -1687,19 +1664,6 @@ static int rs_plan_json_str(struct buf *out, const char *key, const char *val)
 	return r ? r : pg_names_quote_json(out, val);
 }
 
-static int rs_plan_json_strv(struct buf *out, char *const *v, size_t n)
-{
-	int r = buf_addch(out, '[');
-
-	for (size_t i = 0; i < n && r == 0; i++) {
-		if (i)
-			r = buf_addstr(out, ", ");
-		if (r == 0)
-			r = pg_names_quote_json(out, v[i]);
-	}
-	return r ? r : buf_addch(out, ']');
-}
-
 int rs_plan_json(const struct rs_plan *p, const struct rs_plan_source *src,
 		 const struct rs_select *sel, struct buf *out)
 {
@@ -1720,7 +1684,7 @@ int rs_plan_json(const struct rs_plan *p, const struct rs_plan_source *src,
 		r = buf_addf(out, ", \"superuser\": %s, \"managed\": %s, \"managed_schemas\": ",
 			     p->superuser ? "true" : "false", p->managed ? "true" : "false");
 	if (r == 0)
-		r = rs_plan_json_strv(out, p->managed_schemas, p->nmanaged_schemas);
+		r = pg_names_quote_json_array(out, p->managed_schemas, p->nmanaged_schemas);
 	if (r == 0)
 		r = buf_addstr(out, ", ");
 	if (r == 0)
@@ -1826,10 +1790,10 @@ int rs_plan_json(const struct rs_plan *p, const struct rs_plan_source *src,
 		r = buf_addf(out, "], \"skipped_statements\": %zu, \"conflicts\": ",
 			     rs_sanitized_nskipped(p->san));
 	if (r == 0)
-		r = rs_plan_json_strv(out, p->conflicts, p->nconflicts);
+		r = pg_names_quote_json_array(out, p->conflicts, p->nconflicts);
 	if (r == 0)
 		r = buf_addstr(out, ", \"warnings\": ");
 	if (r == 0)
-		r = rs_plan_json_strv(out, p->warnings, p->nwarnings);
+		r = pg_names_quote_json_array(out, p->warnings, p->nwarnings);
 	return r ? r : buf_addch(out, '}');
 }

@@ -347,19 +347,6 @@ int rs_select_sequence(const struct rs_select *s, const struct rs_meta *m,
 	return 0;
 }
 
-static int rs_select_json_strv(struct buf *out, char *const *v, size_t n)
-{
-	int r = buf_addch(out, '[');
-
-	for (size_t i = 0; i < n && r == 0; i++) {
-		if (i)
-			r = buf_addstr(out, ", ");
-		if (r == 0)
-			r = pg_names_quote_json(out, v[i]);
-	}
-	return r ? r : buf_addch(out, ']');
-}
-
 int rs_select_json(const struct rs_select *s, const struct rs_meta *m,
 		   struct buf *out)
 {
@@ -376,11 +363,11 @@ int rs_select_json(const struct rs_select *s, const struct rs_meta *m,
 	if (r == 0)
 		r = buf_addstr(out, "], \"schemas\": ");
 	if (r == 0)
-		r = rs_select_json_strv(out, s->opt_schemas, s->nopt_schemas);
+		r = pg_names_quote_json_array(out, s->opt_schemas, s->nopt_schemas);
 	if (r == 0)
 		r = buf_addstr(out, ", \"tables\": ");
 	if (r == 0)
-		r = rs_select_json_strv(out, s->opt_tables, s->nopt_tables);
+		r = pg_names_quote_json_array(out, s->opt_tables, s->nopt_tables);
 	if (r == 0)
 		r = buf_addf(out, ", \"roles\": %s, \"selected\": [",
 			     s->roles ? "true" : "false");

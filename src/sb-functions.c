@@ -627,3 +627,32 @@ out:
 	buf_release(&what);
 	return r;
 }
+
+/* a JSON string, or null */
+static int sb_functions_json_opt(struct buf *out, const char *s)
+{
+	return s ? sb_json_quote(out, s, strlen(s)) : buf_addstr(out, "null");
+}
+
+int sb_functions_item_json(const struct sb_functions_item *it, struct buf *out)
+{
+	const char *nm = it->name ? it->name : it->slug;
+	int r = buf_addstr(out, "{\"slug\": ");
+
+	if (r == 0)
+		r = sb_json_quote(out, it->slug, strlen(it->slug));
+	if (r == 0)
+		r = buf_addstr(out, ", \"name\": ");
+	if (r == 0)
+		r = sb_json_quote(out, nm, strlen(nm));
+	if (r == 0)
+		r = buf_addf(out, ", \"version\": %lld, \"verify_jwt\": %s, \"entrypoint_path\": ",
+			     (long long)it->version, it->verify_jwt ? "true" : "false");
+	if (r == 0)
+		r = sb_functions_json_opt(out, it->entrypoint_path);
+	if (r == 0)
+		r = buf_addstr(out, ", \"import_map_path\": ");
+	if (r == 0)
+		r = sb_functions_json_opt(out, it->import_map_path);
+	return r ? r : buf_addstr(out, "}\n");
+}

@@ -57,6 +57,10 @@ struct sb_functions_item {
 	char *json;			/* the function as the server sent it */
 };
 void sb_functions_item_release(struct sb_functions_item *fn);
+/* The snapshot's functions/<slug>/.function.json for it (one line:
+ * slug, name, version, verify_jwt, entrypoint_path, import_map_path;
+ * formats/storage-layout.md), appended to out. */
+int sb_functions_item_json(const struct sb_functions_item *it, struct buf *out);
 void sb_functions_items_free(struct sb_functions_item *fns, size_t n);
 
 int sb_functions_list(struct sb_functions *f, struct sb_functions_item **out,

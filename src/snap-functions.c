@@ -141,31 +141,8 @@ static int snap_functions_record(struct snap_functions *f,
 				 const struct sb_functions_item *it)
 {
 	struct buf j = BUF_INIT, p = BUF_INIT;
-	int r = buf_addstr(&j, "{\"slug\": ");
+	int r = sb_functions_item_json(it, &j);
 
-	if (r == 0)
-		r = sb_json_quote(&j, it->slug, strlen(it->slug));
-	if (r == 0)
-		r = buf_addstr(&j, ", \"name\": ");
-	if (r == 0)
-		r = sb_json_quote(&j, it->name ? it->name : it->slug,
-				  strlen(it->name ? it->name : it->slug));
-	if (r == 0)
-		r = buf_addf(&j, ", \"version\": %lld, \"verify_jwt\": %s, \"entrypoint_path\": ",
-			     (long long)it->version,
-			     it->verify_jwt ? "true" : "false");
-	if (r == 0)
-		r = it->entrypoint_path
-			? sb_json_quote(&j, it->entrypoint_path, strlen(it->entrypoint_path))
-			: buf_addstr(&j, "null");
-	if (r == 0)
-		r = buf_addstr(&j, ", \"import_map_path\": ");
-	if (r == 0)
-		r = it->import_map_path
-			? sb_json_quote(&j, it->import_map_path, strlen(it->import_map_path))
-			: buf_addstr(&j, "null");
-	if (r == 0)
-		r = buf_addstr(&j, "}\n");
 	if (r == 0)
 		r = buf_add(&p, f->slug.data, f->slug.len);
 	if (r == 0)

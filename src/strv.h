@@ -7,6 +7,7 @@
 #ifndef VAULT_STRV_H
 #define VAULT_STRV_H
 
+#include <stdarg.h>
 #include <stddef.h>
 
 /* Appends a copy of s.  0 or -ENOMEM (the vector is unchanged). */
@@ -14,6 +15,11 @@ int strv_push(char ***v, size_t *n, const char *s);
 /* Appends s itself, which the vector then owns; s NULL (a failed
  * allocation upstream) or no room frees it and gives -ENOMEM. */
 int strv_take(char ***v, size_t *n, char *s);
+/* Appends the formatted string.  0 or -ENOMEM. */
+int strv_pushf(char ***v, size_t *n, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+int strv_vpushf(char ***v, size_t *n, const char *fmt, va_list ap)
+	__attribute__((format(printf, 3, 0)));
 /* Frees the n strings and the vector; NULL-safe. */
 void strv_free(char **v, size_t n);
 

@@ -725,7 +725,6 @@ struct repo_view {
 int repo_view_open(struct repo *r, struct repo_view **out, struct buf *err)
 {
 	struct repo_view *v;
-	struct buf path = BUF_INIT;
 	int rc;
 
 	*out = NULL;
@@ -733,10 +732,7 @@ int repo_view_open(struct repo *r, struct repo_view **out, struct buf *err)
 	if (!v)
 		return -ENOMEM;
 	v->r = r;
-	rc = repo_join(r, "index.db", &path);
-	if (rc == 0)
-		rc = index_open(&v->ix, (char *)path.data, err);
-	buf_release(&path);
+	rc = repo_index_open(r, &v->ix, err);
 	if (rc < 0) {
 		repo_view_free(v);
 		return rc;

@@ -28,6 +28,10 @@ struct repo {
 	struct reader_cache *cache;	/* open pack descriptors */
 };
 
+/* Opens (creating) <repo>/index.db into *ix; a damaged file says how
+ * to rebuild it. */
+int repo_index_open(struct repo *r, struct index **ix, struct buf *err);
+
 /* Wait for readers (lock.read) at least this long before giving up. */
 #define REPO_READERS_WAIT_MIN 10
 

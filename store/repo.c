@@ -307,14 +307,14 @@ static int repo_write_config(const struct repo *r, struct buf *err)
 	return rc;
 }
 
-static int repo_create_index(struct repo *r, struct buf *err)
+int repo_index_open(struct repo *r, struct index **ix, struct buf *err)
 {
 	struct buf path = BUF_INIT;
 	int rc;
 
 	rc = repo_join(r, "index.db", &path);
 	if (rc == 0)
-		rc = index_open(&r->ix, (char *)path.data, err);
+		rc = index_open(ix, (char *)path.data, err);
 	if (rc == -EBADMSG)
 		repo_errf(err, rc, "%s is damaged; move it away and run"
 			  " `vault check --rebuild-index` to rebuild it from"
@@ -322,6 +322,7 @@ static int repo_create_index(struct repo *r, struct buf *err)
 	buf_release(&path);
 	return rc;
 }
+
 
 int repo_init(const char *dir, int encrypted, const char *pass,
 	      size_t passlen, struct buf *err)
@@ -347,7 +348,7 @@ int repo_init(const char *dir, int encrypted, const char *pass,
 		rc = repo_write_keys(&r, encrypted ? pass : NULL,
 				     encrypted ? passlen : 0, err);
 	if (rc == 0)
-		rc = repo_create_index(&r, err);
+		rc = repo_index_open(&r, &r.ix, err);
 	if (rc == 0)
 		rc = repo_touch(&r, "lock");
 	if (rc == 0)
@@ -477,13 +478,8 @@ static int repo_open_index(struct repo *r, int rebuild, struct buf *err)
 		}
 		repo_forget_wal(r);
 	}
-	rc = index_open(&r->ix, (char *)path.data, err);
-	if (rc == -EBADMSG)
-		repo_errf(err, rc, "%s is damaged; move it away and run"
-			  " `vault check --rebuild-index` to rebuild it from"
-			  " the packs", (char *)path.data);
 	buf_release(&path);
-	return rc;
+	return repo_index_open(r, &r->ix, err);
 }
 
 static int repo_take_locks(struct repo *r, const struct repo_open_opts *o,
