@@ -1,6 +1,6 @@
 /*
  * fakesb.h: runs tests/fake-supabase.py as a child of a unit test
- * (header-only; used by test-sbhttp.c and test-sbstorage.c).
+ * (header-only; used by test-sb-http.c and test-sb-storage.c).
  *
  *   fakesb_start(&s, args)   0, FAKESB_NO_PYTHON (skip) or -1
  *   fakesb_control(&s, json, &answer)   POST /__control
@@ -25,7 +25,7 @@
 #include <curl/curl.h>
 
 #include "buf.h"
-#include "sb-json.h"
+#include "json.h"
 
 #define FAKESB_NO_PYTHON 1
 
@@ -178,17 +178,17 @@ static long fakesb_control(struct fakesb *s, const char *json, struct buf *out)
 static long fakesb_route(struct fakesb *s, const char *route)
 {
 	struct buf out = BUF_INIT;
-	struct sb_json *j = NULL;
+	struct json *j = NULL;
 	int64_t v = 0;
 	long r = -1;
 
 	if (fakesb_control(s, "{\"op\":\"stats\"}", &out) == 200 &&
-	    sb_json_parse(&j, out.data, out.len, NULL) == 0) {
-		const struct sb_json *n = sb_json_get(sb_json_get(j, "routes"), route);
+	    json_parse(&j, out.data, out.len, NULL) == 0) {
+		const struct json *n = json_get(json_get(j, "routes"), route);
 
-		r = n && sb_json_int(n, &v) == 0 ? (long)v : 0;
+		r = n && json_int(n, &v) == 0 ? (long)v : 0;
 	}
-	sb_json_free(j);
+	json_free(j);
 	buf_release(&out);
 	return r;
 }

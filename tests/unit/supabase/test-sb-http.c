@@ -1,0 +1,940 @@
+/*
+ * test-sb-http: the layers under vault's Supabase code.
+ *
+ *  - json: valid documents, every truncation of one, bad UTF-8 and
+ *    surrogates, the depth limit, quoting.
+ *  - sb-env: the .env syntax, precedence over it of the environment,
+ *    the readable-by-others flag, errors that name the line but never a
+ *    value, the project ref from the URL.
+ *  - sb-http helpers: URL encoding, name quoting, error descriptions.
+ *  - sb-http against tests/fake-supabase.py: collected and streamed
+ *    bodies; retries under 503, 500, 429 with Retry-After, a slow
+ *    answer, a stall, a reset mid-body and a body shorter than its
+ *    Content-Length (streamed bodies resume with Range and see each byte
+ *    once); a persistent fault that gives up naming its target; a
+ *    Retry-After too long to wait; Storage and gateway error bodies;
+ *    concurrency within `jobs`; pause/resume and cancel.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+#include <sys/stat.h>
+#include <sodium.h>
+
+#include "buf.h"
+#include "dotenv.h"
+#include "sb-env.h"
+#include "sb-http.h"
+#include "json.h"
+#include "../tap.h"
+#include "../fakesb.h"
+
+
+static uint64_t now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+}
+
+/* ---- json ------------------------------------------------------------- */
+
+static int parses(const char *s)
+{
+	struct json *j = NULL;
+	int r = json_parse(&j, s, strlen(s), NULL);
+
+	json_free(j);
+	return r == 0;
+}
+
+static void test_json(void)
+{
+	static const char doc[] =
+		"{\"name\":\"a\\u00e9\\ud83d\\ude00\\n\",\"id\":null,\"n\":-12,"
+		"\"f\":1.5e3,\"t\":true,\"arr\":[1,[2,{}],\"x\"],\"s\":\"404\","
+		"\"nul\":\"a\\u0000b\"}";
+	struct json *j = NULL;
+	struct buf out = BUF_INIT, err = BUF_INIT;
+	const char *s;
+	size_t len, i, bad = 0;
+	int64_t v;
+	char deep[200];
+
+	ok(json_parse(&j, doc, strlen(doc), &err) == 0, "json: a document parses");
+	s = json_get_str(j, "name");
+	ok(s && strcmp(s, "a\xc3\xa9\xf0\x9f\x98\x80\n") == 0,
+	   "json: escapes and a surrogate pair decode to UTF-8");
+	ok(json_is_null(json_get(j, "id")), "json: null");
+	ok(json_int(json_get(j, "n"), &v) == 0 && v == -12, "json: integer");
+	ok(json_int(json_get(j, "f"), &v) < 0, "json: a fraction is not an integer");
+	ok(json_int(json_get(j, "s"), &v) == 0 && v == 404,
+	   "json: a digit string reads as an integer (Storage's statusCode)");
+	ok(json_bool(json_get(j, "t")) == 1, "json: true");
+	is_int(json_len(json_get(j, "arr")), 3, "json: array length");
+	s = json_str(json_get(j, "nul"), &len);
+	ok(s && len == 3 && s[1] == '\0', "json: \\u0000 is kept with its length");
+	ok(json_get(j, "missing") == NULL && json_get_str(j, "n") == NULL,
+	   "json: missing member and wrong type give NULL");
+	ok(json_write(&out, j) == 0 && parses((const char *)out.data),
+	   "json: re-encoding gives valid JSON");
+	json_free(j);
+
+	/* every strict prefix of the document is rejected */
+	for (i = 0; i < strlen(doc); i++) {
+		j = NULL;
+		if (json_parse(&j, doc, i, NULL) != -EBADMSG)
+			bad++;
+		json_free(j);
+	}
+	is_int(bad, 0, "json: all %zu truncations are -EBADMSG", strlen(doc));
+
+	ok(!parses("\"\xc3\x28\""), "json: invalid UTF-8 rejected");
+	ok(!parses("\"\xed\xa0\x80\""), "json: encoded surrogate rejected");
+	ok(!parses("\"\\ud800\""), "json: lone high surrogate rejected");
+	ok(!parses("\"\\udc00\""), "json: lone low surrogate rejected");
+	ok(!parses("\"a\x01\""), "json: raw control character rejected");
+	ok(!parses("[1,]") && !parses("{\"a\" 1}") && !parses("01") && !parses("1 2"),
+	   "json: syntax errors rejected");
+	memset(deep, '[', sizeof(deep));
+	deep[sizeof(deep) - 1] = '\0';
+	buf_reset(&err);
+	ok(json_parse(&j, deep, strlen(deep), &err) == -EBADMSG &&
+	   strstr((const char *)err.data, "deeply"), "json: nesting limit");
+
+	buf_reset(&out);
+	ok(json_quote(&out, "a\"\\\n\x01\x7f", 6) == 0 &&
+	   strcmp((const char *)out.data, "\"a\\\"\\\\\\u000a\\u0001\\u007f\"") == 0,
+	   "json: quoting escapes quotes, backslashes and controls");
+	buf_reset(&out);
+	ok(json_quote(&out, "\xff", 1) == -EILSEQ, "json: quoting refuses invalid UTF-8");
+	buf_release(&out);
+	buf_release(&err);
+}
+
+/* ---- sb-env ------------------------------------------------------------- */
+
+static const char *const ENV_NAMES[] = {
+	"SUPABASE_URL", "SUPABASE_STORAGE_URL", "SUPABASE_SERVICE_ROLE_KEY",
+	"SUPABASE_ACCESS_TOKEN", "SUPABASE_PROJECT_REF", "SUPABASE_API_URL",
+	"SUPABASE_DB_URL", NULL
+};
+
+static void env_clear(void)
+{
+	int i;
+
+	for (i = 0; ENV_NAMES[i]; i++)
+		unsetenv(ENV_NAMES[i]);
+}
+
+static void write_file(const char *path, const char *text, mode_t mode)
+{
+	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, mode);
+
+	if (fd >= 0) {
+		if (write(fd, text, strlen(text)) < 0)
+			diag("write %s failed", path);
+		fchmod(fd, mode);
+		close(fd);
+	}
+}
+
+struct envcol {
+	char *v[8];
+	int n;
+};
+
+static int envcol_cb(void *ctx, const char *key, const char *value, size_t vlen)
+{
+	struct envcol *c = ctx;
+	struct buf b = BUF_INIT;
+
+	if (c->n >= 8)
+		return -E2BIG;
+	buf_addf(&b, "%s=", key);
+	buf_add(&b, value, vlen);
+	c->v[c->n++] = buf_detach(&b, NULL);
+	return 0;
+}
+
+static void envcol_free(struct envcol *c)
+{
+	int i;
+
+	for (i = 0; i < c->n; i++)
+		free(c->v[i]);
+}
+
+static void test_env(void)
+{
+	char dir[] = "/tmp/vault-test-sbenv-XXXXXX", old[4096], path[4200];
+	struct sb_env e;
+	struct sb_env_opts o = { 0 };
+	struct buf err = BUF_INIT;
+	int r;
+
+	env_clear();
+	if (!mkdtemp(dir) || !getcwd(old, sizeof(old)) || chdir(dir) < 0) {
+		ok(0, "env: temporary directory");
+		return;
+	}
+	r = sb_env_load(&e, &o, &err);
+	ok(r == 0 && !e.env_file && !sb_env_has_storage(&e) &&
+	   strcmp(e.api_url, SB_ENV_DEFAULT_API_URL) == 0,
+	   "env: nothing configured is fine, with the default API URL");
+	sb_env_release(&e);
+
+	write_file(".env",
+		   "# a comment\n"
+		   "\n"
+		   "export SUPABASE_URL=https://abcdefghijklmnop.supabase.co/  \n"
+		   "SUPABASE_SERVICE_ROLE_KEY = \"sk-\\\"quoted\\\"#not-a-comment\"  # comment\n"
+		   "SUPABASE_ACCESS_TOKEN='sbp_lit\\n$HOME'\n"
+		   "SUPABASE_DB_URL=postgres://u:p#w@h/db # inline\r\n"
+		   "OTHER_THING=\"multi\nline\"\n", 0600);
+	r = sb_env_load(&e, &o, &err);
+	ok(r == 0, "env: .env loads (%s)", r ? (const char *)err.data : "ok");
+	if (r == 0) {
+		ok(strcmp(e.url, "https://abcdefghijklmnop.supabase.co") == 0,
+		   "env: export prefix, trailing blanks and slash dropped");
+		ok(strcmp(e.storage_url, "https://abcdefghijklmnop.supabase.co/storage/v1") == 0,
+		   "env: storage URL derived");
+		ok(strcmp(e.service_key, "sk-\"quoted\"#not-a-comment") == 0,
+		   "env: double quotes with escapes, then a comment");
+		ok(strcmp(e.access_token, "sbp_lit\\n$HOME") == 0,
+		   "env: single quotes are literal, no expansion");
+		ok(strcmp(e.db_url, "postgres://u:p#w@h/db") == 0,
+		   "env: '#' inside a value stays, ' #' starts a comment, CR dropped");
+		ok(strcmp(e.project_ref, "abcdefghijklmnop") == 0,
+		   "env: project ref from a *.supabase.co URL");
+		ok(e.env_file && !e.env_file_exposed, "env: a 0600 .env is not flagged");
+		ok(sb_env_has_storage(&e) && sb_env_has_functions(&e), "env: both usable");
+	}
+	sb_env_release(&e);
+	{
+		static const char text[] =
+			"A=\"one\ntwo\\tthree\"\nexport B = 'x y' # c\nC=\nD=\"\"";
+		struct envcol c = { { 0 }, 0 };
+
+		r = dotenv_parse(text, strlen(text), "t", NULL, envcol_cb, &c, &err);
+		ok(r == 0 && c.n == 4 && strcmp(c.v[0], "A=one\ntwo\tthree") == 0 &&
+		   strcmp(c.v[1], "B=x y") == 0 && strcmp(c.v[2], "C=") == 0 &&
+		   strcmp(c.v[3], "D=") == 0,
+		   "env: multi-line quoted value, escapes, blanks, empty values");
+		envcol_free(&c);
+	}
+
+	/* the environment wins; --storage-url wins over both */
+	setenv("SUPABASE_SERVICE_ROLE_KEY", "from-env", 1);
+	setenv("SUPABASE_PROJECT_REF", "explicitref", 1);
+	o.storage_url = "http://127.0.0.1:9/storage/v1/";
+	r = sb_env_load(&e, &o, &err);
+	ok(r == 0 && strcmp(e.service_key, "from-env") == 0 &&
+	   strcmp(e.project_ref, "explicitref") == 0 &&
+	   strcmp(e.storage_url, "http://127.0.0.1:9/storage/v1") == 0,
+	   "env: environment over .env, --storage-url over everything");
+	sb_env_release(&e);
+	o.storage_url = NULL;
+	env_clear();
+
+	chmod(".env", 0644);
+	r = sb_env_load(&e, &o, &err);
+	ok(r == 0 && e.env_file_exposed, "env: a group/other-readable .env is flagged");
+	sb_env_release(&e);
+
+	write_file(".env", "SUPABASE_URL=https://x.supabase.co\n"
+		   "SUPABASE_SERVICE_ROLE_KEY=supersecretvalue\n"
+		   "this line is wrong supersecretvalue\n", 0600);
+	buf_reset(&err);
+	r = sb_env_load(&e, &o, &err);
+	ok(r == -EINVAL && strstr((const char *)err.data, ".env:3:") &&
+	   !strstr((const char *)err.data, "supersecret"),
+	   "env: a malformed line is named by number, without values (%s)",
+	   (const char *)err.data);
+	write_file(".env", "SUPABASE_SERVICE_ROLE_KEY=\"unterminated secret\n", 0600);
+	buf_reset(&err);
+	r = sb_env_load(&e, &o, &err);
+	ok(r == -EINVAL && strstr((const char *)err.data, "unterminated") &&
+	   !strstr((const char *)err.data, "secret\n"),
+	   "env: an unterminated quote is an error");
+	write_file(".env", "SUPABASE_URL=ftp://x\n", 0600);
+	r = sb_env_load(&e, &o, &err);
+	ok(r == -EINVAL && strstr((const char *)err.data, "SUPABASE_URL"),
+	   "env: a URL that is not http(s) is refused");
+
+	snprintf(path, sizeof(path), "%s/other.env", dir);
+	write_file(path, "SUPABASE_ACCESS_TOKEN=tok\nSUPABASE_PROJECT_REF=ref1\n", 0600);
+	o.env_file = path;
+	r = sb_env_load(&e, &o, &err);
+	ok(r == 0 && strcmp(e.access_token, "tok") == 0 && !e.service_key &&
+	   sb_env_has_functions(&e) && !sb_env_has_storage(&e),
+	   "env: --env-file replaces ./.env");
+	sb_env_release(&e);
+	sb_env_release(&e);
+	o.env_file = "/nonexistent/vault.env";
+	r = sb_env_load(&e, &o, &err);
+	ok(r == -ENOENT && strstr((const char *)err.data, "/nonexistent/vault.env"),
+	   "env: a missing --env-file is -ENOENT");
+
+	unlink(path);
+	unlink(".env");
+	if (chdir(old) < 0)
+		diag("chdir back failed");
+	rmdir(dir);
+	buf_release(&err);
+}
+
+/* ---- helpers -------------------------------------------------------------- */
+
+static void test_helpers(void)
+{
+	struct buf b = BUF_INIT;
+	static const char weird[] = "a b/%/\xc3\xa9/../.\\/.";
+	int r;
+
+	ok(sb_http_escape(&b, "a b%/~._-\xc3\xa9", 11) == 0 &&
+	   strcmp((const char *)b.data, "a%20b%25%2F~._-%C3%A9") == 0,
+	   "escape: only unreserved characters stay");
+	buf_reset(&b);
+	ok(sb_http_escape_path(&b, weird, strlen(weird)) == 0 &&
+	   strcmp((const char *)b.data, "a%20b/%25/%C3%A9/%2E%2E/.%5C/%2E") == 0,
+	   "escape_path: segments encoded, dot segments as %%2E (%s)", (const char *)b.data);
+	buf_reset(&b);
+	ok(sb_http_escape_path(&b, "/lead//x/", 9) == 0 &&
+	   strcmp((const char *)b.data, "/lead//x/") == 0,
+	   "escape_path: empty segments kept");
+	buf_reset(&b);
+	ok(sb_http_quote_name(&b, "ok\xc3\xa9\n\x1b[31m\\\xff\xe2\x80\xae", 15) == 0 &&
+	   strcmp((const char *)b.data, "ok\xc3\xa9\\x0a\\x1b[31m\\\\\\xff\\xe2\\x80\\xae") == 0,
+	   "quote_name: controls, bad bytes and bidi overrides escaped (%s)",
+	   (const char *)b.data);
+
+	static const char sbody[] =
+		"{\"statusCode\":\"404\",\"code\":\"NoSuchKey\",\"error\":\"not_found\","
+		"\"message\":\"Object not found\"}";
+	r = sb_http_describe(&b, "object 'b/x'", 400, sbody, strlen(sbody));
+	ok(r == -ENOENT && strcmp((const char *)b.data,
+				  "object 'b/x': HTTP 400 (404 not_found): Object not found") == 0,
+	   "describe: Storage's 400-with-404 body (%s)", (const char *)b.data);
+	r = sb_http_describe(&b, "function list", 401, "{\"message\":\"Unauthorized\"}", 26);
+	ok(r == -EACCES && strcmp((const char *)b.data,
+				  "function list: HTTP 401: Unauthorized") == 0,
+	   "describe: Management API body");
+	r = sb_http_describe(&b, "x", 502, "<html>\nbad gateway\n</html>",
+			     strlen("<html>\nbad gateway\n</html>"));
+	ok(r == -EIO && strstr((const char *)b.data, "HTTP 502: <html> bad gateway"),
+	   "describe: a non-JSON body is shown bounded, on one line");
+	{
+		static const char dup[] = "{\"statusCode\":\"409\",\"error\":\"Duplicate\","
+					  "\"message\":\"The resource already exists\"}";
+
+		r = sb_http_describe(&b, "x", 400, dup, strlen(dup));
+	}
+	ok(r == -EEXIST, "describe: 409 inside a 400 is -EEXIST");
+	buf_release(&b);
+}
+
+/* ---- against the server --------------------------------------------------- */
+
+static struct fakesb srv;
+
+static void put_object(const char *bucket, const char *name, size_t size)
+{
+	char json[512];
+
+	snprintf(json, sizeof(json),
+		 "{\"op\":\"put_objects\",\"bucket\":\"%s\",\"objects\":[{\"name\":\"%s\","
+		 "\"size\":%zu,\"seed\":\"%s\",\"mimetype\":\"application/x-test\"}]}",
+		 bucket, name, size, name);
+	if (fakesb_control(&srv, json, NULL) != 200)
+		diag("seeding %s failed", name);
+}
+
+static void fault(const char *path, const char *kind, int count, const char *extra)
+{
+	char json[512];
+
+	snprintf(json, sizeof(json),
+		 "{\"op\":\"fault\",\"path\":\"%s\",\"kind\":\"%s\",\"count\":%d,%s}",
+		 path, kind, count, extra ? extra : "\"retry_after\":0");
+	if (fakesb_control(&srv, json, NULL) != 200)
+		diag("fault %s failed", kind);
+}
+
+static void clear_faults(void)
+{
+	fakesb_control(&srv, "{\"op\":\"clear_faults\"}", NULL);
+}
+
+/* The bytes the server generated for an object (its MD5 via state). */
+static int server_md5(const char *bucket, const char *name, char md5[33])
+{
+	struct buf out = BUF_INIT;
+	struct json *j = NULL;
+	const char *s;
+	int ok_ = 0;
+
+	if (fakesb_control(&srv, "{\"op\":\"state\"}", &out) == 200 &&
+	    json_parse(&j, out.data, out.len, NULL) == 0) {
+		s = json_get_str(json_get(json_get(json_get(
+			json_get(j, "buckets"), bucket), "objects"), name), "md5");
+		if (s && strlen(s) == 32) {
+			memcpy(md5, s, 33);
+			ok_ = 1;
+		}
+	}
+	json_free(j);
+	buf_release(&out);
+	return ok_;
+}
+
+struct sink {
+	unsigned char *data;
+	size_t len, cap;
+	int pause_every;
+	int calls;
+	struct sb_http_xfer *x;
+	int responses;
+	long status;
+	const char *replace_on_first;	/* rewrite this object mid-download */
+};
+
+static int sink_response(void *ctx, const struct sb_http_resp *r)
+{
+	struct sink *s = ctx;
+
+	s->responses++;
+	s->status = r->status;
+	return 0;
+}
+
+static int sink_data(void *ctx, const void *p, size_t n)
+{
+	struct sink *s = ctx;
+
+	if (s->pause_every && ++s->calls % s->pause_every == 0) {
+		sb_http_resume(s->x);	/* takes effect after the pause */
+		return SB_HTTP_PAUSE;
+	}
+	if (s->replace_on_first && s->len == 0) {
+		put_object("b1", s->replace_on_first, 1500000);
+		s->replace_on_first = NULL;
+	}
+	if (s->len + n > s->cap) {
+		size_t nc = (s->len + n) * 2;
+		unsigned char *t = realloc(s->data, nc);
+
+		if (!t)
+			return -ENOMEM;
+		s->data = t;
+		s->cap = nc;
+	}
+	memcpy(s->data + s->len, p, n);
+	s->len += n;
+	return 0;
+}
+
+/* MD5 hex, to compare received bytes with the server's eTag/md5. */
+static void md5_hex(const unsigned char *p, size_t n, char out[33]);
+
+static int get_streamed(struct sb_http *h, const char *bucket, const char *name,
+			struct sink *s, struct buf *err)
+{
+	const char *hdrs[] = { "apikey: service-role-test-key",
+			       "Authorization: Bearer service-role-test-key", NULL };
+	struct sb_http_req req = { 0 };
+	struct sb_http_resp resp;
+	struct buf url = BUF_INIT, what = BUF_INIT;
+	int r;
+
+	buf_addf(&url, "%s/object/authenticated/%s/", srv.storage, bucket);
+	sb_http_escape_path(&url, name, strlen(name));
+	buf_addf(&what, "object '%s/%s'", bucket, name);
+	req.method = "GET";
+	req.url = (const char *)url.data;
+	req.headers = hdrs;
+	req.what = (const char *)what.data;
+	req.on_response = sink_response;
+	req.on_data = sink_data;
+	req.ctx = s;
+	r = sb_http_do(h, &req, &resp, err);
+	sb_http_resp_release(&resp);
+	buf_release(&url);
+	buf_release(&what);
+	return r;
+}
+
+static int get_collected(struct sb_http *h, const char *path, const char *const *hdrs,
+			 struct sb_http_resp *resp, struct buf *err)
+{
+	static const char *const def[] = { "apikey: service-role-test-key",
+					   "Authorization: Bearer service-role-test-key",
+					   NULL };
+	struct sb_http_req req = { 0 };
+	struct buf url = BUF_INIT;
+	int r;
+
+	buf_addf(&url, "%s%s", srv.storage, path);
+	req.method = "GET";
+	req.url = (const char *)url.data;
+	req.headers = hdrs ? hdrs : def;
+	req.what = path;
+	r = sb_http_do(h, &req, resp, err);
+	buf_release(&url);
+	return r;
+}
+
+static struct sb_http *new_client(unsigned jobs, int retries)
+{
+	struct sb_http_opts o = { 0 };
+	struct sb_http *h = NULL;
+
+	o.jobs = jobs;
+	o.retries = retries;
+	o.backoff_ms = 20;
+	o.backoff_max_ms = 200;
+	o.stall_timeout_s = 2;
+	o.connect_timeout_ms = 2000;
+	if (sb_http_new(&h, &o, NULL) < 0)
+		return NULL;
+	return h;
+}
+
+static void test_basic(struct sb_http *h)
+{
+	struct sb_http_resp resp;
+	struct buf err = BUF_INIT;
+	struct sink s = { 0 };
+	char md5[33], want[33];
+	struct sb_http_stats st0, st1;
+	int r;
+
+	put_object("b1", "dir/obj.bin", 300000);
+	r = get_collected(h, "/object/authenticated/b1/dir/obj.bin", NULL, &resp, &err);
+	md5_hex(resp.body.data, resp.body.len, md5);
+	ok(r == 0 && resp.status == 200 && resp.body.len == 300000 &&
+	   server_md5("b1", "dir/obj.bin", want) && strcmp(md5, want) == 0,
+	   "http: collected body matches the object");
+	ok(resp.etag && resp.etag[0] == '"' && strstr(resp.etag, want) &&
+	   resp.content_type && strcmp(resp.content_type, "application/x-test") == 0 &&
+	   resp.content_length == 300000 && resp.last_modified,
+	   "http: ETag (quoted MD5), Content-Type, Content-Length, Last-Modified");
+	sb_http_resp_release(&resp);
+
+	sb_http_stats(h, &st0);
+	r = get_streamed(h, "b1", "dir/obj.bin", &s, &err);
+	md5_hex(s.data, s.len, md5);
+	sb_http_stats(h, &st1);
+	ok(r == 0 && s.len == 300000 && strcmp(md5, want) == 0 && s.responses == 1 &&
+	   st1.attempts - st0.attempts == 1, "http: streamed body, one attempt");
+	free(s.data);
+
+	r = get_collected(h, "/object/authenticated/b1/missing", NULL, &resp, &err);
+	ok(r == -ENOENT && strstr((const char *)err.data,
+				  "HTTP 400 (404 not_found): Object not found"),
+	   "http: a missing object is -ENOENT with Storage's message (%s)",
+	   (const char *)err.data);
+	sb_http_resp_release(&resp);
+
+	static const char *const badkey[] = { "apikey: wrong", "Authorization: Bearer wrong", NULL };
+	r = get_collected(h, "/bucket", badkey, &resp, &err);
+	ok(r == -EACCES && strstr((const char *)err.data, "HTTP 401: Invalid API key") &&
+	   !strstr((const char *)err.data, "wrong"),
+	   "http: the gateway's 401, without the key in the message (%s)",
+	   (const char *)err.data);
+	sb_http_resp_release(&resp);
+	static const char *const badjwt[] = { "apikey: service-role-test-key",
+					      "Authorization: Bearer nope", NULL };
+	r = get_collected(h, "/bucket", badjwt, &resp, &err);
+	ok(r == -EACCES && strstr((const char *)err.data, "(403 Unauthorized): invalid signature"),
+	   "http: Storage's 400-with-403 for a bad JWT (%s)", (const char *)err.data);
+	sb_http_resp_release(&resp);
+	buf_release(&err);
+}
+
+/* One fault kind on a streamed download: retried, resumed, exact bytes. */
+static void fault_streamed(struct sb_http *h, const char *kind, int count,
+			   const char *extra, const char *label)
+{
+	struct buf err = BUF_INIT;
+	struct sink s = { 0 };
+	struct sb_http_stats st0, st1;
+	char md5[33], want[33];
+	int r;
+
+	fault("/object/authenticated/b1/big\\\\.bin", kind, count, extra);
+	sb_http_stats(h, &st0);
+	r = get_streamed(h, "b1", "big.bin", &s, &err);
+	sb_http_stats(h, &st1);
+	md5_hex(s.data, s.len, md5);
+	ok(r == 0 && server_md5("b1", "big.bin", want) && strcmp(md5, want) == 0 &&
+	   s.len == 2000000 && s.responses == 1,
+	   "retry: %s: streamed bytes exact after %llu attempts (%s)", label,
+	   (unsigned long long)(st1.attempts - st0.attempts),
+	   r ? (const char *)err.data : "ok");
+	ok(st1.attempts - st0.attempts == (uint64_t)count + 1,
+	   "retry: %s: %d retries", label, count);
+	clear_faults();
+	free(s.data);
+	buf_release(&err);
+}
+
+static void test_retries(struct sb_http *h)
+{
+	struct sb_http_resp resp;
+	struct buf err = BUF_INIT;
+	struct sb_http_stats st0, st1;
+	uint64_t t0, dt;
+	long gets0;
+	int r;
+
+	put_object("b1", "big.bin", 2000000);
+	fault_streamed(h, "503", 2, NULL, "503");
+	fault_streamed(h, "500", 1, NULL, "500");
+	fault_streamed(h, "reset", 2, "\"fraction\":0.4", "connection reset mid-body");
+	fault_streamed(h, "short", 2, "\"fraction\":0.7", "body shorter than Content-Length");
+	fault_streamed(h, "stall", 1, "\"fraction\":0.5,\"delay\":5", "stall mid-body");
+	fault_streamed(h, "slow", 1, "\"delay\":4", "slow answer past the stall timeout");
+
+	/* a slow answer within the limits is just slow */
+	fault("/object/authenticated/b1/big", "slow", 1, "\"delay\":0.3");
+	sb_http_stats(h, &st0);
+	r = get_collected(h, "/object/authenticated/b1/big.bin", NULL, &resp, &err);
+	sb_http_stats(h, &st1);
+	ok(r == 0 && resp.body.len == 2000000 && st1.attempts - st0.attempts == 1,
+	   "retry: a slow answer inside the timeout is not retried");
+	sb_http_resp_release(&resp);
+	clear_faults();
+
+	/* a collected body cut short is fetched again whole */
+	fault("/object/authenticated/b1/big", "short", 1, NULL);
+	r = get_collected(h, "/object/authenticated/b1/big.bin", NULL, &resp, &err);
+	ok(r == 0 && resp.body.len == 2000000, "retry: collected body after a short read");
+	sb_http_resp_release(&resp);
+	clear_faults();
+
+	/* 429 with Retry-After: 1 is waited out */
+	fault("/bucket", "429", 1, "\"retry_after\":1");
+	t0 = now_ms();
+	r = get_collected(h, "/bucket", NULL, &resp, &err);
+	dt = now_ms() - t0;
+	ok(r == 0 && resp.status == 200 && dt >= 950,
+	   "retry: 429 honours Retry-After (waited %llu ms)", (unsigned long long)dt);
+	sb_http_resp_release(&resp);
+	clear_faults();
+
+	/* a persistent fault gives up and names the target */
+	fault("/object/authenticated/b1/big", "503", -1, NULL);
+	gets0 = fakesb_route(&srv, "storage.object.get");
+	r = get_collected(h, "/object/authenticated/b1/big.bin", NULL, &resp, &err);
+	ok(r == -EIO && strstr((const char *)err.data, "/object/authenticated/b1/big.bin") &&
+	   strstr((const char *)err.data, "HTTP 503") &&
+	   strstr((const char *)err.data, "gave up after 4 attempts"),
+	   "retry: a persistent 503 fails naming the target (%s)", (const char *)err.data);
+	ok(fakesb_route(&srv, "storage.object.get") - gets0 == 4,
+	   "retry: 1 + 3 attempts reached the server");
+	sb_http_resp_release(&resp);
+	clear_faults();
+
+	fault("/object/authenticated/b1/big", "reset", -1, NULL);
+	{
+		struct sink s = { 0 };
+
+		r = get_streamed(h, "b1", "big.bin", &s, &err);
+		ok(r == -ECONNRESET && strstr((const char *)err.data, "object 'b1/big.bin'") &&
+		   strstr((const char *)err.data, "gave up after 4 attempts"),
+		   "retry: persistent resets fail naming the object (%s)",
+		   (const char *)err.data);
+		free(s.data);
+	}
+	clear_faults();
+
+	/* the object is replaced mid-download: resuming must not splice */
+	put_object("b1", "chg.bin", 1000000);
+	fault("/object/authenticated/b1/chg", "reset", 1, "\"fraction\":0.5");
+	{
+		struct sink s = { 0 };
+
+		s.replace_on_first = "chg.bin";
+		r = get_streamed(h, "b1", "chg.bin", &s, &err);
+		ok(r == -ESTALE && strstr((const char *)err.data, "object 'b1/chg.bin'") &&
+		   strstr((const char *)err.data, "changed on the server"),
+		   "retry: an object replaced mid-download is -ESTALE (%s)",
+		   (const char *)err.data);
+		free(s.data);
+	}
+	clear_faults();
+
+	/* a Retry-After beyond what we wait fails at once */
+	fault("/bucket", "429", 1, "\"retry_after\":100000");
+	t0 = now_ms();
+	r = get_collected(h, "/bucket", NULL, &resp, &err);
+	ok(r == -EAGAIN && now_ms() - t0 < 2000 &&
+	   strstr((const char *)err.data, "retry after 100000 s"),
+	   "retry: an excessive Retry-After fails now (%s)", (const char *)err.data);
+	sb_http_resp_release(&resp);
+	clear_faults();
+
+	/* retries < 0: a single attempt */
+	{
+		struct sb_http *h1 = new_client(2, -1);
+
+		fault("/bucket", "503", 1, NULL);
+		gets0 = fakesb_route(&srv, "storage.bucket.list");
+		r = get_collected(h1, "/bucket", NULL, &resp, &err);
+		ok(r == -EIO && fakesb_route(&srv, "storage.bucket.list") - gets0 == 1,
+		   "retry: retries < 0 makes one attempt");
+		sb_http_resp_release(&resp);
+		sb_http_free(h1);
+		clear_faults();
+	}
+
+	/* 4xx other than 408/429 is not retried */
+	sb_http_stats(h, &st0);
+	r = get_collected(h, "/object/authenticated/b1/missing", NULL, &resp, &err);
+	sb_http_stats(h, &st1);
+	ok(r == -ENOENT && st1.attempts - st0.attempts == 1, "retry: a 404 is final");
+	sb_http_resp_release(&resp);
+	buf_release(&err);
+}
+
+struct conc {
+	int done, failed;
+	size_t bytes;
+};
+
+static int conc_data(void *ctx, const void *p, size_t n)
+{
+	((struct conc *)ctx)->bytes += n;
+	return 0;
+}
+
+static void conc_done(void *ctx, struct sb_http_xfer *x, int rc,
+		      const struct sb_http_resp *r, const struct buf *err)
+{
+	struct conc *c = ctx;
+
+	c->done++;
+	if (rc)
+		c->failed++;
+}
+
+static void test_concurrency(void)
+{
+	const char *hdrs[] = { "apikey: service-role-test-key",
+			       "Authorization: Bearer service-role-test-key", NULL };
+	struct sb_http *h = new_client(4, 3);
+	struct sb_http_req req = { 0 };
+	struct buf url = BUF_INIT, err = BUF_INIT;
+	struct conc c = { 0 };
+	uint64_t t0, dt;
+	int i, r;
+
+	/* 8 requests that each take 0.5 s: 4 at a time is ~1 s, not 4 s */
+	fault("/object/authenticated/b1/dir/obj", "slow", 8, "\"delay\":0.5");
+	buf_addf(&url, "%s/object/authenticated/b1/dir/obj.bin", srv.storage);
+	req.method = "GET";
+	req.url = (const char *)url.data;
+	req.headers = hdrs;
+	req.on_data = conc_data;
+	req.on_done = conc_done;
+	req.ctx = &c;
+	for (i = 0; i < 8; i++)
+		sb_http_submit(h, &req, NULL, NULL);
+	t0 = now_ms();
+	r = sb_http_run(h, &err);
+	dt = now_ms() - t0;
+	ok(r == 0 && c.done == 8 && c.failed == 0 && c.bytes == 8 * 300000,
+	   "concurrency: 8 transfers done");
+	ok(dt >= 900 && dt < 3500, "concurrency: 4 at a time (%llu ms for 8 x 0.5 s)",
+	   (unsigned long long)dt);
+	clear_faults();
+
+	/* pause and resume: every 3rd chunk pauses, bytes still exact */
+	{
+		struct sink s = { 0 };
+		char md5[33], want[33];
+
+		s.pause_every = 3;
+		req.on_response = sink_response;
+		req.on_data = sink_data;
+		req.on_done = NULL;
+		req.ctx = &s;
+		buf_reset(&url);
+		buf_addf(&url, "%s/object/authenticated/b1/big.bin", srv.storage);
+		req.url = (const char *)url.data;
+		sb_http_submit(h, &req, &s.x, NULL);
+		r = sb_http_run(h, &err);
+		md5_hex(s.data, s.len, md5);
+		ok(r == 0 && s.len == 2000000 && server_md5("b1", "big.bin", want) &&
+		   strcmp(md5, want) == 0 && s.calls >= 3,
+		   "pause: paused %d times, bytes exact", s.calls / 3);
+		free(s.data);
+	}
+	/* a transfer paused with nobody to resume it is reported */
+	{
+		struct sink s = { 0 };
+
+		s.pause_every = 1;
+		req.ctx = &s;
+		sb_http_submit(h, &req, NULL, NULL);
+		r = sb_http_run(h, &err);
+		ok(r == -EDEADLK, "pause: a pause nobody can lift is -EDEADLK");
+		sb_http_free(h);
+		free(s.data);
+	}
+	/* cancel */
+	{
+		struct sb_http_xfer *x = NULL;
+
+		h = new_client(2, 3);
+		memset(&c, 0, sizeof(c));
+		req.on_response = NULL;
+		req.on_data = conc_data;
+		req.on_done = conc_done;
+		req.ctx = &c;
+		fault("/object/authenticated/b1/big", "slow", 1, "\"delay\":0.5");
+		sb_http_submit(h, &req, &x, NULL);
+		sb_http_cancel(x);
+		r = sb_http_run(h, &err);
+		ok(r == 0 && c.done == 1 && c.failed == 1, "cancel: finishes with an error");
+		clear_faults();
+	}
+	sb_http_free(h);
+	buf_release(&url);
+	buf_release(&err);
+}
+
+/* ---- a small MD5 (RFC 1321), to compare with the server's eTags -------- */
+
+struct md5 {
+	uint32_t a, b, c, d;
+	uint64_t len;
+	unsigned char buf[64];
+};
+
+static uint32_t md5_rol(uint32_t x, int c)
+{
+	return (x << c) | (x >> (32 - c));
+}
+
+static void md5_block(struct md5 *m, const unsigned char *p)
+{
+	static const uint32_t K[64] = {
+		0xd76aa478, 0xe8c7b756, 0x242070db, 0xc1bdceee, 0xf57c0faf, 0x4787c62a,
+		0xa8304613, 0xfd469501, 0x698098d8, 0x8b44f7af, 0xffff5bb1, 0x895cd7be,
+		0x6b901122, 0xfd987193, 0xa679438e, 0x49b40821, 0xf61e2562, 0xc040b340,
+		0x265e5a51, 0xe9b6c7aa, 0xd62f105d, 0x02441453, 0xd8a1e681, 0xe7d3fbc8,
+		0x21e1cde6, 0xc33707d6, 0xf4d50d87, 0x455a14ed, 0xa9e3e905, 0xfcefa3f8,
+		0x676f02d9, 0x8d2a4c8a, 0xfffa3942, 0x8771f681, 0x6d9d6122, 0xfde5380c,
+		0xa4beea44, 0x4bdecfa9, 0xf6bb4b60, 0xbebfbc70, 0x289b7ec6, 0xeaa127fa,
+		0xd4ef3085, 0x04881d05, 0xd9d4d039, 0xe6db99e5, 0x1fa27cf8, 0xc4ac5665,
+		0xf4292244, 0x432aff97, 0xab9423a7, 0xfc93a039, 0x655b59c3, 0x8f0ccc92,
+		0xffeff47d, 0x85845dd1, 0x6fa87e4f, 0xfe2ce6e0, 0xa3014314, 0x4e0811a1,
+		0xf7537e82, 0xbd3af235, 0x2ad7d2bb, 0xeb86d391 };
+	static const int S[64] = {
+		7, 12, 17, 22, 7, 12, 17, 22, 7, 12, 17, 22, 7, 12, 17, 22,
+		5, 9, 14, 20, 5, 9, 14, 20, 5, 9, 14, 20, 5, 9, 14, 20,
+		4, 11, 16, 23, 4, 11, 16, 23, 4, 11, 16, 23, 4, 11, 16, 23,
+		6, 10, 15, 21, 6, 10, 15, 21, 6, 10, 15, 21, 6, 10, 15, 21 };
+	uint32_t w[16], a = m->a, b = m->b, c = m->c, d = m->d, f, t;
+	int i, g;
+
+	for (i = 0; i < 16; i++)
+		w[i] = (uint32_t)p[i * 4] | (uint32_t)p[i * 4 + 1] << 8 |
+		       (uint32_t)p[i * 4 + 2] << 16 | (uint32_t)p[i * 4 + 3] << 24;
+	for (i = 0; i < 64; i++) {
+		if (i < 16) {
+			f = (b & c) | (~b & d);
+			g = i;
+		} else if (i < 32) {
+			f = (d & b) | (~d & c);
+			g = (5 * i + 1) % 16;
+		} else if (i < 48) {
+			f = b ^ c ^ d;
+			g = (3 * i + 5) % 16;
+		} else {
+			f = c ^ (b | ~d);
+			g = (7 * i) % 16;
+		}
+		t = d;
+		d = c;
+		c = b;
+		b = b + md5_rol(a + f + K[i] + w[g], S[i]);
+		a = t;
+	}
+	m->a += a;
+	m->b += b;
+	m->c += c;
+	m->d += d;
+}
+
+static void md5_hex(const unsigned char *p, size_t n, char out[33])
+{
+	struct md5 m = { 0x67452301, 0xefcdab89, 0x98badcfe, 0x10325476, 0, { 0 } };
+	unsigned char tail[128], dig[16];
+	size_t i, rest, tl;
+	uint64_t bits = (uint64_t)n * 8;
+	uint32_t v[4];
+
+	for (i = 0; i + 64 <= n; i += 64)
+		md5_block(&m, p + i);
+	rest = n - i;
+	memset(tail, 0, sizeof(tail));
+	if (rest)
+		memcpy(tail, p + i, rest);
+	tail[rest] = 0x80;
+	tl = rest < 56 ? 64 : 128;
+	for (i = 0; i < 8; i++)
+		tail[tl - 8 + i] = (unsigned char)(bits >> (8 * i));
+	md5_block(&m, tail);
+	if (tl == 128)
+		md5_block(&m, tail + 64);
+	v[0] = m.a;
+	v[1] = m.b;
+	v[2] = m.c;
+	v[3] = m.d;
+	for (i = 0; i < 16; i++)
+		dig[i] = (unsigned char)(v[i / 4] >> (8 * (i % 4)));
+	for (i = 0; i < 16; i++)
+		snprintf(out + 2 * i, 3, "%02x", dig[i]);
+}
+
+int main(void)
+{
+	struct sb_http *h;
+	char md5[33];
+	int r;
+
+	if (sodium_init() < 0)
+		return 1;
+	md5_hex((const unsigned char *)"abc", 3, md5);
+	ok(strcmp(md5, "900150983cd24fb0d6963f7d28e17f72") == 0, "md5 helper works");
+	test_json();
+	test_env();
+	test_helpers();
+
+	r = fakesb_start(&srv, NULL);
+	if (r == FAKESB_NO_PYTHON) {
+		skip("python3 is not installed: the HTTP tests need tests/fake-supabase.py");
+		return done_testing();
+	}
+	if (!ok(r == 0, "fake-supabase started on port %d", srv.port))
+		return done_testing();
+	h = new_client(8, 3);
+	ok(h != NULL, "http client");
+	if (h) {
+		test_basic(h);
+		test_retries(h);
+		sb_http_free(h);
+	}
+	test_concurrency();
+	fakesb_stop(&srv);
+	return done_testing();
+}
