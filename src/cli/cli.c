@@ -1,8 +1,9 @@
 /*
- * cli: option parsing, error reporting and repository access shared by
- * every verb.  This is the one place where the engine's negative errno
+ * cli: option parsing, error reporting and the repository's path, shared
+ * by every verb.  This is the one place where the engine's negative errno
  * values and error buffers become `vault: <verb>: <message>` lines and
- * exit codes, so the wording stays consistent across verbs.
+ * exit codes, so the wording stays consistent across verbs (opening the
+ * repository is cli-repo.c).
  */
 #include <errno.h>
 #include <signal.h>
@@ -13,7 +14,6 @@
 #include <string.h>
 
 #include "cli.h"
-#include "repo.h"
 
 void cli_init(struct cli *c)
 {
@@ -266,60 +266,6 @@ const char *cli_repo_dir(struct cli *c)
 	if (!c->repo_default)
 		cli_error(c, "out of memory");
 	return c->repo_default;
-}
-
-int cli_open(struct cli *c, struct repo **r, int how)
-{
-	struct buf err = BUF_INIT;
-	struct repo_open_opts o;
-	const char *dir = cli_repo_dir(c);
-	char command[64];
-	int e, ret = 0;
-
-	*r = NULL;
-	if (!dir)
-		return CLI_EXIT_ERROR;
-	/* only the verb goes into the lock: argv may hold things (paths,
-	 * commands) that are nobody else's business */
-	snprintf(command, sizeof(command), "vault %s", c->verb);
-	memset(&o, 0, sizeof(o));
-	o.write = !!(how & CLI_OPEN_WRITE);
-	o.rebuild = !!(how & CLI_OPEN_REBUILD);
-	o.lock_wait = c->lock_wait;
-	o.command = command;
-	o.pass = cli_pass_cb;
-	o.pass_ctx = c;
-	buf_reset(&c->pass_err);
-	e = repo_open(r, dir, &o, &err);
-	if (e < 0) {
-		*r = NULL;
-		if (e == -ENOENT && !err.len && !c->pass_err.len)
-			cli_error(c, "no repository at %s (create one with 'vault init')",
-				  dir);
-		else
-			cli_fail(c, e, &err, "cannot open repository %s", dir);
-		ret = CLI_EXIT_ERROR;
-	}
-	buf_release(&err);
-	return ret;
-}
-
-int cli_resolve(struct cli *c, struct repo *r, const char *spec, char id[65])
-{
-	struct buf err = BUF_INIT;
-	int e = repo_snapshot_resolve(r, spec, id, &err);
-
-	if (e < 0) {
-		if (e == -ENOENT && !err.len)
-			cli_error(c, "no snapshot '%s' in repository %s", spec,
-				  repo_path(r));
-		else if (e == -ENOTUNIQ && !err.len)
-			cli_error(c, "snapshot prefix '%s' is ambiguous", spec);
-		else
-			cli_fail(c, e, &err, "snapshot '%s'", spec);
-	}
-	buf_release(&err);
-	return e < 0 ? CLI_EXIT_ERROR : 0;
 }
 
 void cli_signals_catch(struct sigaction old[2], void (*handler)(int))

@@ -1,0 +1,67 @@
+/*
+ * cli-repo: opening the repository for a verb (with the passphrase from
+ * cli-pass) and resolving a snapshot spec, each error turned into one
+ * `vault: <verb>: ...` line.  Apart from cli.c so that the messages and
+ * options stay below the passphrase code, which needs the repository's
+ * path for its prompt.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "cli.h"
+#include "repo.h"
+
+int cli_open(struct cli *c, struct repo **r, int how)
+{
+	struct buf err = BUF_INIT;
+	struct repo_open_opts o;
+	const char *dir = cli_repo_dir(c);
+	char command[64];
+	int e, ret = 0;
+
+	*r = NULL;
+	if (!dir)
+		return CLI_EXIT_ERROR;
+	/* only the verb goes into the lock: argv may hold things (paths,
+	 * commands) that are nobody else's business */
+	snprintf(command, sizeof(command), "vault %s", c->verb);
+	memset(&o, 0, sizeof(o));
+	o.write = !!(how & CLI_OPEN_WRITE);
+	o.rebuild = !!(how & CLI_OPEN_REBUILD);
+	o.lock_wait = c->lock_wait;
+	o.command = command;
+	o.pass = cli_pass_cb;
+	o.pass_ctx = c;
+	buf_reset(&c->pass_err);
+	e = repo_open(r, dir, &o, &err);
+	if (e < 0) {
+		*r = NULL;
+		if (e == -ENOENT && !err.len && !c->pass_err.len)
+			cli_error(c, "no repository at %s (create one with 'vault init')",
+				  dir);
+		else
+			cli_fail(c, e, &err, "cannot open repository %s", dir);
+		ret = CLI_EXIT_ERROR;
+	}
+	buf_release(&err);
+	return ret;
+}
+
+int cli_resolve(struct cli *c, struct repo *r, const char *spec, char id[65])
+{
+	struct buf err = BUF_INIT;
+	int e = repo_snapshot_resolve(r, spec, id, &err);
+
+	if (e < 0) {
+		if (e == -ENOENT && !err.len)
+			cli_error(c, "no snapshot '%s' in repository %s", spec,
+				  repo_path(r));
+		else if (e == -ENOTUNIQ && !err.len)
+			cli_error(c, "snapshot prefix '%s' is ambiguous", spec);
+		else
+			cli_fail(c, e, &err, "snapshot '%s'", spec);
+	}
+	buf_release(&err);
+	return e < 0 ? CLI_EXIT_ERROR : 0;
+}
