@@ -31,6 +31,31 @@ sb_start() {
 	unset SUPABASE_DB_URL VAULT_DB_URL
 }
 
+# sb_seed_functions DIR: two Edge Functions under DIR/functions for
+# sb_start --seed DIR: hello (index.ts importing lib/util.ts, a name and
+# verify_jwt off) and bye (main.ts).
+sb_seed_functions() {
+	mkdir -p "$1/functions/hello/lib" "$1/functions/bye" &&
+	printf "import { x } from \"./lib/util.ts\";\nDeno.serve(() => new Response(x));\n" >"$1/functions/hello/index.ts" &&
+	printf "export const x = \"hi\";\n" >"$1/functions/hello/lib/util.ts" &&
+	printf "{\"name\": \"Hello\", \"verify_jwt\": false, \"entrypoint_path\": \"index.ts\"}\n" >"$1/functions/hello.function.json" &&
+	printf "Deno.serve(() => new Response(\"bye\"));\n" >"$1/functions/bye/main.ts" &&
+	printf "{\"entrypoint_path\": \"main.ts\"}\n" >"$1/functions/bye.function.json"
+}
+
+# sb_snapshot_listing_only N: a repeat snapshot (its JSON in s2.json)
+# downloads none of the N objects and makes listing requests only, as the
+# server's request counters say.
+sb_snapshot_listing_only() {
+	sb_control "{\"op\":\"reset_stats\"}" >/dev/null &&
+	vault snapshot --json >s2.json &&
+	test "$(jq .storage.downloaded s2.json)" = 0 &&
+	test "$(jq .storage.unchanged s2.json)" = "$1" &&
+	sb_routes >routes &&
+	printf "storage.bucket.list\nstorage.object.list\n" >expect &&
+	test_cmp expect routes
+}
+
 # sb_control JSON: POSTs to /__control, prints the answer.
 sb_control() {
 	curl -sf -X POST -H 'Content-Type: application/json' --data-binary "$1" \

@@ -9,13 +9,10 @@
 . "$VAULT_SRCDIR/tests/storage-lib.sh"
 
 # The project: objects.jsonl for the small ones, put_objects for the big.
-python3 - <<'PY' >objects.jsonl
-import json, random
+PYTHONPATH=$VAULT_SRCDIR/tests/fixtures python3 - <<'PY' >objects.jsonl
+import random
+from storage_seed import obj, hostile
 rnd = random.Random(7)
-def obj(b, name, data, **kw):
-    d = {"bucket": b, "name": name, "data": data}
-    d.update(kw)
-    print(json.dumps(d))
 for i in range(1400):
     obj("media", "users/u%03d/photos/%d/img-%04d.txt" % (i % 40, i % 7, i),
         "image %d " % i * rnd.randint(0, 40), mimetype="text/plain",
@@ -24,14 +21,7 @@ for i in range(1400):
 for i in range(560):
     obj("docs", "a/b/c/d/e/doc-%d.md" % i if i % 2 else "top-%d.md" % i,
         "# doc %d\n" % i, mimetype="text/markdown")
-hostile = ["../escape", "/leading-slash", "a//double", "trailing/", "back\\slash",
-           "per%25cent%2F", "caf\u00e9/\u65e5\u672c/\U0001F600", "ctl\x01\x1f\x7f",
-           ".", "..", "./x", "a/./b", "a/../../b", ".bucket.json", "x.vault-meta.json",
-           "dir-and-file", "dir-and-file/child", "L" * 300, "deep/" + "M" * 250 + "/n",
-           "sp ace & (paren) $dollar", "nl\nname", "%", "%00", "%~"]
-for i, n in enumerate(hostile):
-    obj("hostile", n, "hostile %d" % i, metadata={"name": n})
-obj("hostile", "empty-object", "")
+hostile("hostile")
 PY
 test_expect_success 'setup: the fake project and a repository' '
 	mkdir seed && cp objects.jsonl seed/ &&

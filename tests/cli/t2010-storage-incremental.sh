@@ -21,13 +21,7 @@ for i in range(300):
 '
 
 test_expect_success 'a repeat snapshot downloads nothing: listing requests only' '
-	sb_control "{\"op\":\"reset_stats\"}" >/dev/null &&
-	vault snapshot --json >s2.json &&
-	test "$(jq .storage.downloaded s2.json)" = 0 &&
-	test "$(jq .storage.unchanged s2.json)" = 300 &&
-	sb_routes >routes &&
-	printf "storage.bucket.list\nstorage.object.list\n" >expect &&
-	test_cmp expect routes
+	sb_snapshot_listing_only 300
 '
 
 test_expect_success 'a changed object is the only one downloaded' '

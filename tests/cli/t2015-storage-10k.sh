@@ -24,13 +24,7 @@ for i in range(10000):
 '
 
 test_expect_success 'a repeat snapshot of 10,000 objects makes listing requests only' '
-	sb_control "{\"op\":\"reset_stats\"}" >/dev/null &&
-	vault snapshot --json >s2.json &&
-	test "$(jq .storage.downloaded s2.json)" = 0 &&
-	test "$(jq .storage.unchanged s2.json)" = 10000 &&
-	sb_routes >routes &&
-	printf "storage.bucket.list\nstorage.object.list\n" >expect &&
-	test_cmp expect routes
+	sb_snapshot_listing_only 10000
 '
 
 test_expect_success 'the repeat snapshot records the same content as the first' '

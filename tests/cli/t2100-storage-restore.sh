@@ -9,24 +9,13 @@
 . "$(dirname "$0")/../test-lib.sh"
 . "$VAULT_SRCDIR/tests/storage-lib.sh"
 
-python3 - <<'PY' >objects.jsonl
-import json
-def obj(b, name, data, **kw):
-    d = {"bucket": b, "name": name, "data": data}
-    d.update(kw)
-    print(json.dumps(d))
+PYTHONPATH=$VAULT_SRCDIR/tests/fixtures python3 - <<'PY' >objects.jsonl
+from storage_seed import obj, hostile
 for i in range(40):
     obj("media", "users/u%d/img-%02d.txt" % (i % 4, i), "image %d " % i * (i % 9),
         mimetype="text/plain", cacheControl="max-age=%d" % (i * 60),
         metadata={"owner": "u%d" % (i % 4), "n": i} if i % 3 == 0 else None)
-hostile = ["../escape", "/leading-slash", "a//double", "trailing/", "back\\slash",
-           "per%25cent%2F", "caf\u00e9/\u65e5\u672c/\U0001F600", "ctl\x01\x1f\x7f",
-           ".", "..", "./x", "a/./b", "a/../../b", ".bucket.json", "x.vault-meta.json",
-           "dir-and-file", "dir-and-file/child", "L" * 300, "deep/" + "M" * 250 + "/n",
-           "sp ace & (paren) $dollar", "nl\nname", "%", "%00", "%~"]
-for i, n in enumerate(hostile):
-    obj("hostile", n, "hostile %d" % i, metadata={"name": n})
-obj("hostile", "empty-object", "")
+hostile("hostile")
 PY
 
 # state FILE: what the server holds, without times and versions.

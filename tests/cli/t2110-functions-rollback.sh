@@ -30,12 +30,7 @@ mapi() {
 }
 
 test_expect_success 'setup: two functions, one snapshot' '
-	mkdir -p seed/functions/hello/lib seed/functions/bye &&
-	printf "import { x } from \"./lib/util.ts\";\nDeno.serve(() => new Response(x));\n" >seed/functions/hello/index.ts &&
-	printf "export const x = \"hi\";\n" >seed/functions/hello/lib/util.ts &&
-	printf "{\"name\": \"Hello\", \"verify_jwt\": false, \"entrypoint_path\": \"index.ts\"}\n" >seed/functions/hello.function.json &&
-	printf "Deno.serve(() => new Response(\"bye\"));\n" >seed/functions/bye/main.ts &&
-	printf "{\"entrypoint_path\": \"main.ts\"}\n" >seed/functions/bye.function.json &&
+	sb_seed_functions seed &&
 	sb_start --seed seed &&
 	new_repo --encryption none &&
 	vault snapshot --json >s.json &&
