@@ -37,11 +37,13 @@ int cli_open(struct cli *c, struct repo **r, int how)
 	e = repo_open(r, dir, &o, &err);
 	if (e < 0) {
 		*r = NULL;
-		if (e == -ENOENT && !err.len && !c->pass_err.len)
+		if (e == -ENOENT && !err.len && !c->pass_err.len) {
+			c->exit_code = CLI_EXIT_NO_REPO;
 			cli_error(c, "no repository at %s (create one with 'vault init')",
 				  dir);
-		else
+		} else {
 			cli_fail(c, e, &err, "cannot open repository %s", dir);
+		}
 		ret = CLI_EXIT_ERROR;
 	}
 	buf_release(&err);

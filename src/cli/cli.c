@@ -98,6 +98,7 @@ int cli_fail(struct cli *c, int r, const struct buf *err,
 	}
 	switch (r) {
 	case -EKEYREJECTED:
+		c->exit_code = CLI_EXIT_PASSPHRASE;
 		cli_error(c, "wrong passphrase for repository %s",
 			  dir ? dir : "(unknown)");
 		break;
@@ -111,6 +112,7 @@ int cli_fail(struct cli *c, int r, const struct buf *err,
 				  dir ? dir : "(unknown)");
 		break;
 	case -EBUSY:
+		c->exit_code = CLI_EXIT_LOCKED;
 		if (c->lock_wait)
 			cli_error(c, "%s (gave up after --lock-wait %d)",
 				  err && err->len ? (const char *)err->data :

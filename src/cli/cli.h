@@ -22,7 +22,10 @@ enum {
 	CLI_EXIT_OK = 0,
 	CLI_EXIT_ERROR = 1,
 	CLI_EXIT_USAGE = 2,
-	CLI_EXIT_DAMAGE = 3,
+	CLI_EXIT_DAMAGE = 3,		/* damage found, or an incomplete snapshot */
+	CLI_EXIT_NO_REPO = 10,		/* no repository at the path */
+	CLI_EXIT_LOCKED = 11,		/* the lock is held by another process */
+	CLI_EXIT_PASSPHRASE = 12,	/* wrong passphrase */
 };
 
 /* State shared by main and the verb being run. */
@@ -35,6 +38,11 @@ struct cli {
 	const char *pass_cmd;		/* --passphrase-command */
 	struct buf pass_err;		/* why no passphrase could be had */
 	char optstr[64];		/* getopt short options incl. ":h" */
+	/* Set by cli_open / cli_fail when the error has an exit code of its
+	 * own (CLI_EXIT_NO_REPO, _LOCKED, _PASSPHRASE): main returns it in
+	 * place of a verb's CLI_EXIT_ERROR, so scripts can tell them apart
+	 * whichever path the verb took. */
+	int exit_code;
 };
 
 void cli_init(struct cli *c);

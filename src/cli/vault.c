@@ -175,6 +175,8 @@ int main(int argc, char **argv)
 	/* optind = 0 makes glibc start a fresh scan over the verb's argv */
 	optind = 0;
 	ret = v->fn(&c, argc - vi, argv + vi);
+	if (ret == CLI_EXIT_ERROR && c.exit_code)
+		ret = c.exit_code;
 out:
 	cli_release(&c);
 	return ret;

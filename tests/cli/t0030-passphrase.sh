@@ -16,16 +16,16 @@ test_expect_success 'setup: an encrypted repository with one snapshot' '
 for verb in "list" "ls latest" "cat latest f" "snapshot f" "check" "stats" "forget latest" "prune --keep-last 1" "key passwd"; do
 	test_expect_success "a wrong passphrase is refused: vault $verb" "
 		VAULT_PASSPHRASE=wrong VAULT_NEW_PASSPHRASE=other \
-			test_must_fail_with 1 'passphrase' vault $verb
+			test_must_fail_with 12 'passphrase' vault $verb
 	"
 done
 
 test_expect_success 'the message says the passphrase is wrong' '
-	VAULT_PASSPHRASE=wrong test_must_fail_with 1 "(wrong|incorrect|invalid|bad).*passphrase|passphrase.*(wrong|incorrect|invalid|rejected|not match)" vault list
+	VAULT_PASSPHRASE=wrong test_must_fail_with 12 "(wrong|incorrect|invalid|bad).*passphrase|passphrase.*(wrong|incorrect|invalid|rejected|not match)" vault list
 '
 
 test_expect_success 'mount with a wrong passphrase writes nothing' '
-	VAULT_PASSPHRASE=wrong test_must_fail_with 1 passphrase vault mount latest m &&
+	VAULT_PASSPHRASE=wrong test_must_fail_with 12 passphrase vault mount latest m &&
 	{ test_path_is_missing m || test -z "$(ls -A m)"; }
 '
 
@@ -62,7 +62,7 @@ test_expect_success 'VAULT_PASSPHRASE_FILE with a wrong passphrase is refused' '
 	echo wrong >pass.bad &&
 	(
 		unset VAULT_PASSPHRASE &&
-		VAULT_PASSPHRASE_FILE=$TRASH/pass.bad test_must_fail_with 1 passphrase vault list
+		VAULT_PASSPHRASE_FILE=$TRASH/pass.bad test_must_fail_with 12 passphrase vault list
 	)
 '
 
@@ -85,7 +85,7 @@ test_expect_success '--passphrase-command works' '
 test_expect_success '--passphrase-command with a wrong passphrase is refused' '
 	(
 		unset VAULT_PASSPHRASE &&
-		test_must_fail_with 1 passphrase vault --passphrase-command "echo wrong" list
+		test_must_fail_with 12 passphrase vault --passphrase-command "echo wrong" list
 	)
 '
 
@@ -108,7 +108,7 @@ test_expect_success 'key passwd changes the passphrase' '
 '
 
 test_expect_success 'after key passwd the old passphrase fails' '
-	test_must_fail_with 1 passphrase vault list
+	test_must_fail_with 12 passphrase vault list
 '
 
 test_expect_success 'after key passwd the new passphrase works and the data is intact' '

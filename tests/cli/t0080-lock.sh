@@ -51,7 +51,7 @@ test_expect_success 'a writer holds the lock while it reads its input' '
 '
 
 test_expect_success 'a second writer fails naming host, pid and command' '
-	echo other | test_must_fail_with 1 "lock" vault snapshot --stdin-name other.txt - &&
+	echo other | test_must_fail_with 11 "lock" vault snapshot --stdin-name other.txt - &&
 	grep -qF "$HOST" "$TRASH/.stderr" &&
 	grep -qw "$HOLDER" "$TRASH/.stderr" &&
 	grep -q "snapshot" "$TRASH/.stderr"
@@ -62,8 +62,8 @@ test_expect_success 'the lock error also says since when it is held' '
 '
 
 test_expect_success 'other writing verbs are refused too' '
-	test_must_fail_with 1 "$HOLDER" vault forget latest &&
-	test_must_fail_with 1 "$HOLDER" vault prune --keep-last 1 &&
+	test_must_fail_with 11 "$HOLDER" vault forget latest &&
+	test_must_fail_with 11 "$HOLDER" vault prune --keep-last 1 &&
 	test "$(vault list --json | jq length)" = 1
 '
 
@@ -96,7 +96,7 @@ test_expect_success 'both snapshots were committed' '
 test_expect_success '--lock-wait gives up after its time, naming the holder' '
 	start_holder slow2.txt &&
 	t0=$(date +%s) &&
-	echo x | test_must_fail_with 1 "$HOLDER" vault --lock-wait 2 snapshot --stdin-name x.txt - &&
+	echo x | test_must_fail_with 11 "$HOLDER" vault --lock-wait 2 snapshot --stdin-name x.txt - &&
 	t1=$(date +%s) &&
 	test $((t1 - t0)) -ge 2 &&
 	test $((t1 - t0)) -le 20 &&
