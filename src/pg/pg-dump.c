@@ -7,11 +7,12 @@
 #include <glob.h>
 #include <poll.h>
 #include <signal.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
-#include <sodium.h>
 
 #include "pg-dump.h"
 
@@ -313,33 +314,109 @@ int pg_dump_find(struct pg_dump_tool *t, const char *explicit, int server_num,
 	return r;
 }
 
-/* environ without PGPASSWORD, plus ours when given. */
-static char **pg_dump_env(const char *password, char **pwvar)
+/* environ without PGPASSWORD and, when passfile is given, with
+ * PGPASSFILE naming it in place of the user's.  *pfvar is allocated. */
+static char **pg_dump_env(const char *passfile, char **pfvar)
 {
 	size_t n = 0, k = 0;
 	char **env;
 
-	*pwvar = NULL;
+	*pfvar = NULL;
 	while (environ[n])
 		n++;
 	env = calloc(n + 2, sizeof(*env));
 	if (!env)
 		return NULL;
-	for (size_t i = 0; i < n; i++)
-		if (strncmp(environ[i], "PGPASSWORD=", 11) || !*password)
-			env[k++] = environ[i];
-	if (*password) {
-		size_t len = strlen(password) + 12;
+	for (size_t i = 0; i < n; i++) {
+		if (!strncmp(environ[i], "PGPASSWORD=", 11))
+			continue;
+		if (passfile && !strncmp(environ[i], "PGPASSFILE=", 11))
+			continue;
+		env[k++] = environ[i];
+	}
+	if (passfile) {
+		size_t len = strlen(passfile) + 12;
 
-		*pwvar = malloc(len);
-		if (!*pwvar) {
+		*pfvar = malloc(len);
+		if (!*pfvar) {
 			free(env);
 			return NULL;
 		}
-		snprintf(*pwvar, len, "PGPASSWORD=%s", password);
-		env[k++] = *pwvar;
+		snprintf(*pfvar, len, "PGPASSFILE=%s", passfile);
+		env[k++] = *pfvar;
 	}
 	return env;
+}
+
+/*
+ * Writes password into a new private passfile (mode 0600, libpq's
+ * .pgpass syntax: "*:*:*:*:" then the password with ':' and '\'
+ * escaped) under $TMPDIR or /tmp, its name into path.  The line is
+ * wiped from memory; the caller unlinks the file.
+ */
+static int pg_dump_passfile(const char *password, struct buf *path)
+{
+	const char *tmp = getenv("TMPDIR");
+	struct buf line = BUF_INIT;
+	int fd, r;
+
+	if (!tmp || tmp[0] != '/')
+		tmp = "/tmp";
+	r = buf_addf(path, "%s/vault-pgpass-XXXXXX", tmp);
+	if (r < 0)
+		return r;
+	r = buf_addstr(&line, "*:*:*:*:");
+	for (const char *p = password; *p && r == 0; p++) {
+		if (*p == ':' || *p == '\\')
+			r = buf_addch(&line, '\\');
+		if (r == 0)
+			r = buf_addch(&line, *p);
+	}
+	if (r == 0)
+		r = buf_addch(&line, '\n');
+	if (r < 0) {
+		buf_wipe(&line);
+		return r;
+	}
+	fd = mkstemp((char *)path->data);	/* creates it with mode 0600 */
+	if (fd < 0) {
+		r = -errno;
+		buf_wipe(&line);
+		return r;
+	}
+	errno = 0;
+	if (fchmod(fd, 0600) < 0 ||
+	    write(fd, line.data, line.len) != (ssize_t)line.len)
+		r = errno ? -errno : -EIO;
+	if (close(fd) < 0 && r == 0)
+		r = -errno;
+	buf_wipe(&line);
+	if (r < 0)
+		unlink((char *)path->data);
+	return r;
+}
+
+/* Forwards pg_dump's output; the first of it means pg_dump has
+ * connected, so the passfile, read only when connecting, goes at once. */
+struct pg_dump_relay {
+	pg_dump_out_fn out;
+	void *ctx;
+	const char *passfile;	/* NULL once removed */
+};
+
+static void pg_dump_passfile_remove(struct pg_dump_relay *d)
+{
+	if (d->passfile)
+		unlink(d->passfile);
+	d->passfile = NULL;
+}
+
+static int pg_dump_relay_out(void *ctx, const void *p, size_t n)
+{
+	struct pg_dump_relay *d = ctx;
+
+	pg_dump_passfile_remove(d);
+	return d->out(d->ctx, p, n);
 }
 
 int pg_dump_run(const struct pg_dump_tool *t, const char *conninfo,
@@ -348,18 +425,31 @@ int pg_dump_run(const struct pg_dump_tool *t, const char *conninfo,
 		pg_dump_out_fn out, void *ctx, struct buf *err)
 {
 	struct buf snaparg = BUF_INIT, dbarg = BUF_INIT, e = BUF_INIT;
+	struct buf passfile = BUF_INIT;
+	struct pg_dump_relay relay = { out, ctx, NULL };
 	char **argv = calloc(nextra + 8, sizeof(*argv)), **env = NULL;
-	char *pwvar = NULL;
+	char *pfvar = NULL;
 	size_t k = 0;
 	int status = 0, r;
 
 	if (!argv)
 		return -ENOMEM;
+	/* a password from vault's own PGPASSWORD goes the same way */
+	if (!password || !*password)
+		password = getenv("PGPASSWORD");
 	r = buf_addf(&snaparg, "--snapshot=%s", snapshot);
 	if (r == 0)
 		r = buf_addf(&dbarg, "--dbname=%s", conninfo);
+	if (r == 0 && password && *password) {
+		r = pg_dump_passfile(password, &passfile);
+		if (r < 0 && err)
+			buf_addf(err, "cannot write a private passfile for pg_dump in %s: %s",
+				 (char *)passfile.data, strerror(-r));
+		if (r == 0)
+			relay.passfile = (char *)passfile.data;
+	}
 	if (r == 0) {
-		env = pg_dump_env(password ? password : "", &pwvar);
+		env = pg_dump_env(relay.passfile, &pfvar);
 		if (!env)
 			r = -ENOMEM;
 	}
@@ -372,7 +462,8 @@ int pg_dump_run(const struct pg_dump_tool *t, const char *conninfo,
 			argv[k++] = (char *)extra[i];
 		argv[k++] = (char *)dbarg.data;
 		argv[k] = NULL;
-		r = pg_dump_spawn(t->path, argv, env, out, ctx, NULL, &e, &status);
+		r = pg_dump_spawn(t->path, argv, env, pg_dump_relay_out, &relay,
+				  NULL, &e, &status);
 	}
 	if (r == 0 && !(WIFEXITED(status) && WEXITSTATUS(status) == 0)) {
 		r = -EIO;
@@ -392,14 +483,13 @@ int pg_dump_run(const struct pg_dump_tool *t, const char *conninfo,
 	} else if (r < 0 && r != -EINTR && err && !err->len) {
 		buf_addf(err, "running %s: %s", t->path, strerror(-r));
 	}
-	if (pwvar) {
-		sodium_memzero(pwvar, strlen(pwvar));
-		free(pwvar);
-	}
+	pg_dump_passfile_remove(&relay);
+	free(pfvar);
 	free(env);
 	free(argv);
 	buf_release(&snaparg);
 	buf_release(&dbarg);
 	buf_release(&e);
+	buf_release(&passfile);
 	return r;
 }

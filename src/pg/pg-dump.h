@@ -9,9 +9,12 @@
  * are preferred over Debian's pg_wrapper at equal versions, because the
  * wrapper may pick a different version at run time).
  *
- * The password never goes into argv: the child gets it as PGPASSWORD in
- * its own environment (readable only by the same user), and libpq's
- * PGPASSWORD/.pgpass keep working when the connection string had none.
+ * The password never goes into argv nor into the child's environment
+ * (/proc/PID/environ): it is written to a private passfile (mode 0600)
+ * that PGPASSFILE names, removed as soon as pg_dump has connected (its
+ * first output) and in any case when it ends.  A password from vault's
+ * own PGPASSWORD goes the same way; without any, the user's ~/.pgpass or
+ * PGPASSFILE keep working.
  * Called before worker threads start (it forks).
  */
 #ifndef VAULT_PG_DUMP_H
@@ -48,7 +51,8 @@ typedef int (*pg_dump_out_fn)(void *ctx, const void *p, size_t n);
  * Runs `pg_dump --schema-only --no-password --snapshot=SNAP [extra...]
  * --dbname=CONNINFO`, handing its standard output to out as it arrives.
  * conninfo must not contain the password (see pg_conn_info_child);
- * password ("" for none) is passed in the child's environment only.
+ * password ("" or NULL for none) reaches the child through a private
+ * passfile only (see above).
  * An error from out stops pg_dump and is returned.  A failing pg_dump
  * gives -EIO with its exit status and the end of its stderr in err.
  */

@@ -70,6 +70,41 @@ test_expect_success 'the password from PGPASSWORD and from VAULT_DB_URL work too
 	! grep -q "$PW" o1 o2
 '
 
+# spy-pg_dump: records its environment and its passfile (name, mode,
+# whether it holds the password) before running the real pg_dump.
+test_expect_success 'setup: a pg_dump that reports what it was given' '
+	real=$(command -v pg_dump) &&
+	cat >spy-pg_dump <<-EOF &&
+	#!/bin/sh
+	[ "\$1" = --version ] && exec "$real" --version
+	env >"$TEST_TMP/dump-env"
+	pf=\$(printenv PGPASSFILE) && echo "\$pf" >"$TEST_TMP/dump-passfile" &&
+	stat -c %a "\$pf" >"$TEST_TMP/dump-passfile-mode" &&
+	grep -c "$PW" "\$pf" >"$TEST_TMP/dump-passfile-has-pw"
+	exec "$real" "\$@"
+	EOF
+	chmod +x spy-pg_dump
+'
+
+for how in url env; do
+	test_expect_success "the password reaches pg_dump in a private passfile, not its environment ($how)" '
+		rm -f dump-env dump-passfile dump-passfile-mode dump-passfile-has-pw &&
+		if [ '$how' = url ]; then
+			vault snapshot --db "$URL" --pg-dump ./spy-pg_dump >/dev/null
+		else
+			PGPASSWORD=$PW vault snapshot --pg-dump ./spy-pg_dump \
+				--db "host=127.0.0.1 port=$PGPORT user=app dbname=fx" >/dev/null
+		fi &&
+		! grep -q "^PGPASSWORD=" dump-env &&
+		! grep -q "$PW" dump-env &&
+		test "$(cat dump-passfile-mode)" = 600 &&
+		test "$(cat dump-passfile-has-pw)" = 1 &&
+		pf=$(cat dump-passfile) &&
+		case $pf in /tmp/vault-pgpass-*|"${TMPDIR:-/tmp}"/vault-pgpass-*) ;; *) false ;; esac &&
+		test_path_is_missing "$pf"
+	'
+done
+
 test_expect_success 'md5 authentication works' '
 	vault snapshot --db "postgresql://app_md5:$PW2@127.0.0.1:$PGPORT/fx" >o3 &&
 	! grep -q "$PW2" o3
