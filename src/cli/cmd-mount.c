@@ -12,6 +12,7 @@
  * paths never end in ".vault-meta.json" for Storage objects (snap-storage
  * encodes that dot), so a sidecar cannot clash with an object.
  */
+#include <dirent.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -22,18 +23,22 @@
 #include "repo.h"
 
 const char cmd_mount_usage[] =
-	"usage: vault mount [--json] [--with-metadata] SNAP DIR [PATH...]\n"
-	"       vault mount [--json] --at TIME DIR [PATH...]\n"
+	"usage: vault mount [--json] [--with-metadata] [--overwrite] SNAP DIR [PATH...]\n"
+	"       vault mount [--json] [--overwrite] --at TIME DIR [PATH...]\n"
 	"\n"
 	"Extracts snapshot SNAP (a full id, a unique prefix or 'latest'), or\n"
 	"with --at the newest snapshot taken at or before TIME, into DIR\n"
 	"(created if missing).  With PATHs, only those and what lies below\n"
 	"them are extracted.  Nothing is ever written outside DIR: unsafe\n"
 	"name segments are percent-encoded and symlinks are never followed.\n"
+	"DIR may hold other files; when it holds any that the snapshot would\n"
+	"replace, nothing is written unless --overwrite is given.\n"
 	"\n"
 	"      --at TIME    pick the snapshot by time (ISO 8601, UTC unless a\n"
 	"                   zone is given)\n"
 	"      --json       print the summary as JSON\n"
+	"      --overwrite  replace files and symlinks of DIR that are in the\n"
+	"                   way of the snapshot's entries\n"
 	"      --with-metadata\n"
 	"                   write each file's attributes (Storage object\n"
 	"                   metadata) to <file>.vault-meta.json\n"
@@ -43,6 +48,7 @@ enum {
 	MOUNT_OPT_AT = CLI_OPT_FIRST_VERB,
 	MOUNT_OPT_JSON,
 	MOUNT_OPT_WITH_METADATA,
+	MOUNT_OPT_OVERWRITE,
 };
 
 #define MOUNT_META_SUFFIX ".vault-meta.json"
@@ -208,6 +214,103 @@ static int mount_entry(struct cli *c, struct repo_iter *it,
 	return fatal ? r : 0;
 }
 
+/* 1 when entry e is selected by the PATHs (all when none); marks them. */
+static int mount_wanted(const struct manifest_entry *e, char **sel,
+			size_t nsel, int *matched)
+{
+	int want = nsel == 0;
+
+	for (size_t i = 0; i < nsel; i++) {
+		if (cli_path_within(e->path, e->path_len, sel[i])) {
+			if (matched)
+				matched[i] = 1;
+			want = 1;
+		}
+	}
+	return want;
+}
+
+/* 1 when dir exists and holds anything. */
+static int mount_dir_busy(const char *dir)
+{
+	struct dirent *de;
+	DIR *d = opendir(dir);
+	int busy = 0;
+
+	if (!d)
+		return 0;
+	while (!busy && (de = readdir(d)))
+		busy = strcmp(de->d_name, ".") && strcmp(de->d_name, "..");
+	closedir(d);
+	return busy;
+}
+
+#define MOUNT_CONFLICTS_SHOWN 5
+
+/*
+ * Before anything is written into a directory that already holds files:
+ * every selected entry (and sidecar) that would replace something there.
+ * Prints them and returns CLI_EXIT_ERROR when there are any, so a mount
+ * without --overwrite either writes everything or nothing.
+ */
+static int mount_check_conflicts(struct cli *c, struct repo *r,
+				 const char *id, struct extract *x,
+				 const char *dir, char **sel, size_t nsel,
+				 int with_meta)
+{
+	const struct manifest_entry *e;
+	struct repo_iter *it = NULL;
+	struct buf err = BUF_INIT, where = BUF_INIT, shown = BUF_INIT;
+	struct buf side = BUF_INIT;
+	uint64_t count = 0;
+	int k, ret = 0;
+
+	k = repo_iter_new(r, id, &it, &err);
+	while (k >= 0 && (k = repo_iter_next(it, &e, &err)) > 0) {
+		struct manifest_entry m;
+
+		if (!mount_wanted(e, sel, nsel, NULL))
+			continue;
+		for (int pass = 0; pass < 2 && k >= 0; pass++) {
+			m = *e;
+			if (pass == 1) {
+				if (!with_meta || e->kind != MANIFEST_FILE ||
+				    !e->nattrs)
+					break;
+				buf_reset(&side);
+				if (buf_add(&side, e->path, e->path_len) < 0 ||
+				    buf_addstr(&side, MOUNT_META_SUFFIX) < 0) {
+					k = -ENOMEM;
+					break;
+				}
+				m.path = (char *)side.data;
+				m.path_len = side.len;
+			}
+			buf_reset(&where);
+			k = extract_conflict(x, &m, &where, &err);
+			if (k > 0 && count++ < MOUNT_CONFLICTS_SHOWN) {
+				buf_addstr(&shown, count > 1 ? ", " : "");
+				cli_quote(&shown, (char *)where.data, where.len);
+			}
+		}
+	}
+	if (k < 0) {
+		cli_fail(c, k, &err, "cannot read snapshot %.8s", id);
+		ret = CLI_EXIT_ERROR;
+	} else if (count) {
+		cli_error(c, "%s already holds %llu of the entries to extract (%s%s): nothing was written; --overwrite replaces them",
+			  dir, (unsigned long long)count, (char *)shown.data,
+			  count > MOUNT_CONFLICTS_SHOWN ? ", ..." : "");
+		ret = CLI_EXIT_ERROR;
+	}
+	repo_iter_free(it);
+	buf_release(&err);
+	buf_release(&where);
+	buf_release(&shown);
+	buf_release(&side);
+	return ret;
+}
+
 static void mount_print(const char *id, const char *dir,
 			const struct mount_counts *n, double secs, int json)
 {
@@ -248,6 +351,7 @@ int cmd_mount(struct cli *c, int argc, char **argv)
 		{ "at", required_argument, NULL, MOUNT_OPT_AT },
 		{ "json", no_argument, NULL, MOUNT_OPT_JSON },
 		{ "with-metadata", no_argument, NULL, MOUNT_OPT_WITH_METADATA },
+		{ "overwrite", no_argument, NULL, MOUNT_OPT_OVERWRITE },
 		CLI_GLOBAL_OPTIONS
 	};
 	struct buf err = BUF_INIT;
@@ -258,10 +362,10 @@ int cmd_mount(struct cli *c, int argc, char **argv)
 	struct repo *r = NULL;
 	const char *at = NULL, *spec = NULL, *dir;
 	char **sel = NULL, id[65];
-	int *matched = NULL;
+	int *matched = NULL, busy;
 	size_t nsel = 0;
 	int64_t when = 0;
-	int o, k, json = 0, with_meta = 0, entry_failed = 0;
+	int o, k, json = 0, with_meta = 0, overwrite = 0, entry_failed = 0;
 	int ret = CLI_EXIT_ERROR;
 	double start = cli_now();
 
@@ -279,6 +383,9 @@ int cmd_mount(struct cli *c, int argc, char **argv)
 			break;
 		case MOUNT_OPT_WITH_METADATA:
 			with_meta = 1;
+			break;
+		case MOUNT_OPT_OVERWRITE:
+			overwrite = 1;
 			break;
 		case CLI_OPT_HELP:
 			return CLI_EXIT_OK;
@@ -322,26 +429,23 @@ int cmd_mount(struct cli *c, int argc, char **argv)
 	} else if (cli_resolve(c, r, spec, id)) {
 		goto out;
 	}
-	k = repo_iter_new(r, id, &it, &err);
-	if (k < 0) {
-		cli_fail(c, k, &err, "cannot read snapshot %.8s", id);
-		goto out;
-	}
+	busy = mount_dir_busy(dir);
 	k = extract_new(&x, dir, &err);
 	if (k < 0) {
 		cli_fail(c, k, &err, "cannot use directory %s", dir);
 		goto out;
 	}
+	extract_set_overwrite(x, overwrite);
+	if (busy && !overwrite &&
+	    mount_check_conflicts(c, r, id, x, dir, sel, nsel, with_meta))
+		goto out;
+	k = repo_iter_new(r, id, &it, &err);
+	if (k < 0) {
+		cli_fail(c, k, &err, "cannot read snapshot %.8s", id);
+		goto out;
+	}
 	while ((k = repo_iter_next(it, &e, &err)) > 0) {
-		int want = nsel == 0;
-
-		for (size_t i = 0; i < nsel; i++) {
-			if (cli_path_within(e->path, e->path_len, sel[i])) {
-				matched[i] = 1;
-				want = 1;
-			}
-		}
-		if (!want)
+		if (!mount_wanted(e, sel, nsel, matched))
 			continue;
 		k = mount_entry(c, it, x, e, &n, with_meta);
 		if (k < 0) {

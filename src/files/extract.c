@@ -31,6 +31,7 @@ struct extract {
 	struct buf segs;	/* encoded segments of the current entry, NUL-separated */
 	int cur_pfd;		/* the file being written: parent fd and name */
 	char *cur_name;
+	int overwrite;		/* replace what is in the way (else -EEXIST) */
 };
 
 static struct extract_level *extract_lv(const struct extract *x, size_t i)
@@ -279,14 +280,20 @@ static int extract_prepare(struct extract *x, const struct manifest_entry *e,
 	return extract_descend(x, n - 1, leaf, err);
 }
 
-/* Makes room for a new non-directory entry called name: anything but a
- * directory that is in the way is removed (unlinkat never follows). */
-static int extract_clear(int pfd, const char *name, struct buf *err)
+/* Makes room for a new non-directory entry called name: with overwrite,
+ * anything but a directory that is in the way is removed (unlinkat never
+ * follows); without, anything in the way is refused. */
+static int extract_clear(const struct extract *x, int pfd, const char *name,
+			 struct buf *err)
 {
 	struct stat st;
 
 	if (fstatat(pfd, name, &st, AT_SYMLINK_NOFOLLOW) < 0)
 		return errno == ENOENT ? 0 : -errno;
+	if (!x->overwrite) {
+		buf_addf(err, "%s exists (--overwrite replaces it)", name);
+		return -EEXIST;
+	}
 	if (S_ISDIR(st.st_mode)) {
 		buf_addf(err, "%s exists and is a directory", name);
 		return -EISDIR;
@@ -341,6 +348,54 @@ int extract_new(struct extract **xp, const char *dir, struct buf *err)
 	return 0;
 }
 
+void extract_set_overwrite(struct extract *x, int on)
+{
+	x->overwrite = on;
+}
+
+int extract_conflict(struct extract *x, const struct manifest_entry *e,
+		     struct buf *where, struct buf *err)
+{
+	const char *s;
+	struct stat st;
+	size_t n;
+	int fd, pfd = x->root, r;
+
+	r = extract_split(x, e, &n, err);
+	if (r < 0)
+		return r;
+	s = (const char *)x->segs.data;
+	for (size_t i = 0; i + 1 < n; i++, s = extract_seg_next(s)) {
+		fd = openat(pfd, s, O_RDONLY | O_DIRECTORY | O_NOFOLLOW |
+			    O_CLOEXEC);
+		if (pfd != x->root)
+			close(pfd);
+		if (fd < 0) {
+			/* missing: nothing below is in the way; anything
+			 * else (a file, a symlink) is */
+			r = errno == ENOENT ? 0 : 1;
+			goto out;
+		}
+		pfd = fd;
+	}
+	if (fstatat(pfd, s, &st, AT_SYMLINK_NOFOLLOW) < 0)
+		r = errno == ENOENT ? 0 : -errno;
+	else
+		r = !(e->kind == MANIFEST_DIR && S_ISDIR(st.st_mode));
+	if (pfd != x->root)
+		close(pfd);
+out:
+	if (r > 0) {
+		/* the encoded path: what is really on disk */
+		s = (const char *)x->segs.data;
+		for (size_t i = 0; i < n; i++, s = extract_seg_next(s))
+			if ((i && buf_addch(where, '/') < 0) ||
+			    buf_addstr(where, s) < 0)
+				return -ENOMEM;
+	}
+	return r;
+}
+
 void extract_free(struct extract *x)
 {
 	if (!x)
@@ -384,7 +439,7 @@ int extract_dir(struct extract *x, const struct manifest_entry *e,
 		if (fstatat(pfd, name, &st, AT_SYMLINK_NOFOLLOW) < 0)
 			return -errno;
 		if (!S_ISDIR(st.st_mode)) {
-			r = extract_clear(pfd, name, err);
+			r = extract_clear(x, pfd, name, err);
 			if (r < 0)
 				return r;
 			if (mkdirat(pfd, name, 0700) < 0)
@@ -426,7 +481,7 @@ int extract_symlink(struct extract *x, const struct manifest_entry *e,
 		if (errno != EEXIST)
 			return extract_fail(err, errno,
 						    "cannot create symlink", name);
-		r = extract_clear(pfd, name, err);
+		r = extract_clear(x, pfd, name, err);
 		if (r < 0)
 			return r;
 		if (symlinkat(e->target, pfd, name) < 0)
@@ -454,6 +509,10 @@ int extract_file_open(struct extract *x, const struct manifest_entry *e,
 	pfd = extract_parent_fd(x);
 	fd = openat(pfd, name, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW |
 		    O_CLOEXEC, 0600);
+	if (fd < 0 && errno == EEXIST && !x->overwrite) {
+		buf_addf(err, "%s exists (--overwrite replaces it)", name);
+		return -EEXIST;
+	}
 	if (fd < 0 && errno == EEXIST &&
 	    fstatat(pfd, name, &st, AT_SYMLINK_NOFOLLOW) == 0) {
 		if (S_ISREG(st.st_mode) && st.st_nlink == 1) {
@@ -471,7 +530,7 @@ int extract_file_open(struct extract *x, const struct manifest_entry *e,
 			/* a symlink, something special, or a file with other
 			 * hard links (truncating would change those too):
 			 * replace it rather than write into it */
-			r = extract_clear(pfd, name, err);
+			r = extract_clear(x, pfd, name, err);
 			if (r < 0)
 				return r;
 			fd = openat(pfd, name, O_WRONLY | O_CREAT | O_EXCL |

@@ -8,7 +8,9 @@
  * creation is relative to directory fds opened component by component
  * with O_NOFOLLOW|O_DIRECTORY, so a symlink (from the snapshot or planted
  * by someone else) is never followed; files are created with
- * O_CREAT|O_EXCL|O_NOFOLLOW.  Directory modes and mtimes are applied
+ * O_CREAT|O_EXCL|O_NOFOLLOW.  Nothing that exists is replaced unless
+ * the caller asked for it (extract_set_overwrite); existing directories
+ * are merged into.  Directory modes and mtimes are applied
  * when the directory is left (entries arrive in manifest order, where a
  * subtree is contiguous), after its contents were written.
  *
@@ -29,6 +31,16 @@ struct extract;
 
 /* Creates dir (and missing parents) if needed and opens it. */
 int extract_new(struct extract **x, const char *dir, struct buf *err);
+/* on: an entry replaces a file, symlink or (for a non-directory) an
+ * empty directory that is in its way; off (the default): such entries
+ * fail with -EEXIST and leave what is there alone. */
+void extract_set_overwrite(struct extract *x, int on);
+/* 1 when extracting e would meet something in its way (anything where a
+ * non-directory goes, a non-directory where a directory goes or along
+ * its path), with its on-disk path (relative to the directory) appended
+ * to where; 0 when not; <0 on error.  Changes nothing. */
+int extract_conflict(struct extract *x, const struct manifest_entry *e,
+		     struct buf *where, struct buf *err);
 /* Closes what is open without applying pending directory metadata
  * (use extract_finish first).  NULL-safe. */
 void extract_free(struct extract *x);

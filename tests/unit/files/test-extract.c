@@ -172,6 +172,8 @@ static void test_hostile(void)
 	ok(r == 0, "extract_new creates %s", target);
 	if (r < 0)
 		return;
+	/* even replacing what is in the way, nothing escapes */
+	extract_set_overwrite(x, 1);
 	for (size_t i = 0; i < sizeof(es) / sizeof(es[0]); i++) {
 		r = put(x, &es[i], es[i].path);
 		if (!strcmp(es[i].path, "lnk/pwned"))
@@ -250,9 +252,36 @@ static void test_planted(void)
 	snprintf(p1, sizeof(p1), "%s/hard", target);
 	ok(link(victim, p1) == 0, "hard is a hard link to victim");
 
+	/* without --overwrite, each is refused and stays as it was */
 	ok(extract_new(&x, target, &err) == 0, "extract_new");
 	if (!x)
 		return;
+	ok(put(x, &over, "replaced") == -EEXIST, "a planted link is not replaced by default");
+	ok(put(x, &hl, "new content") == -EEXIST, "nor a hard link");
+	ok(put(x, &dirover, NULL) == -EEXIST, "nor a link where a directory goes");
+	snprintf(p2, sizeof(p2), "%s/planted2", target);
+	ok(lstat(p2, &st) == 0 && S_ISLNK(st.st_mode), "planted2 is still a link");
+	snprintf(p2, sizeof(p2), "%s/hard", target);
+	ok(read_file(p2, got, sizeof(got)) == 0 && !strcmp(got, "precious"),
+	   "hard still has its content");
+	buf_reset(&err);
+	ok(extract_conflict(x, &over, &err, &err) == 1, "extract_conflict sees planted2");
+	ok(extract_conflict(x, &inside, &err, &err) == 1,
+	   "and a path through the planted3 link");
+	ok(extract_conflict(x, &through, &err, &err) == 1, "and through planted");
+	buf_reset(&err);
+	{
+		struct manifest_entry fresh = entry("fresh/f", MANIFEST_FILE,
+						    0644, 0, NULL);
+		ok(extract_conflict(x, &fresh, &err, &err) == 0,
+		   "a new path is no conflict");
+	}
+	extract_free(x);
+
+	ok(extract_new(&x, target, &err) == 0, "extract_new");
+	if (!x)
+		return;
+	extract_set_overwrite(x, 1);
 	ok(put(x, &through, "through") < 0, "no write through a planted link");
 	ok(put(x, &over, "replaced") == 0, "a file entry replaces a planted link");
 	ok(put(x, &hl, "new content") == 0, "a file entry over a hard link");
