@@ -37,8 +37,9 @@ int cli_open(struct cli *c, struct repo **r, int how)
 	e = repo_open(r, dir, &o, &err);
 	if (e < 0) {
 		*r = NULL;
-		if (e == -ENOENT && !err.len && !c->pass_err.len) {
+		if (e == -ENOENT && !c->pass_err.len)
 			c->exit_code = CLI_EXIT_NO_REPO;
+		if (e == -ENOENT && !err.len && !c->pass_err.len) {
 			cli_error(c, "no repository at %s (create one with 'vault init')",
 				  dir);
 		} else {

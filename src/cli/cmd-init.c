@@ -3,9 +3,12 @@
  * repository.  With repokey (the default) a new passphrase is obtained
  * (asked twice on a terminal) and wraps the repository's keys.
  */
+#include <dirent.h>
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
+#include <sys/stat.h>
 
 #include "cli.h"
 #include "repo.h"
@@ -14,13 +17,71 @@ const char cmd_init_usage[] =
 	"usage: vault init [--encryption repokey|none]\n"
 	"\n"
 	"Creates a repository in the directory given by --repo (or\n"
-	"$VAULT_REPO, or the default); it is created if missing and must be\n"
-	"empty.\n"
+	"$VAULT_REPO, or the default); it is created, with any missing parent\n"
+	"directories, if missing, and must be empty.\n"
 	"\n"
 	"  -e, --encryption MODE   repokey (default): data encrypted with keys\n"
 	"                          stored in the repository, wrapped by a\n"
 	"                          passphrase; none: no encryption\n"
 	"  -h, --help              show this help\n";
+
+/*
+ * Makes sure dir can become a repository before any passphrase is asked
+ * for: missing parents are created (like mkdir -p), dir itself (mode
+ * 0700) too, and it must be an empty directory this process can write.
+ * *created says whether dir is new (so a failed init can remove it).
+ */
+static int init_prepare(struct cli *c, const char *dir, int *created)
+{
+	struct buf p = BUF_INIT;
+	struct dirent *de;
+	DIR *d;
+	int busy = 0, ret = CLI_EXIT_ERROR;
+
+	*created = 0;
+	if (buf_addstr(&p, dir) < 0)
+		goto oom;
+	for (size_t i = 1; i < p.len; i++) {
+		if (p.data[i] != '/')
+			continue;
+		p.data[i] = '\0';
+		if (mkdir((char *)p.data, 0777) < 0 && errno != EEXIST) {
+			cli_error(c, "cannot create %s: %s", (char *)p.data,
+				  strerror(errno));
+			goto out;
+		}
+		p.data[i] = '/';
+	}
+	if (mkdir(dir, 0700) == 0)
+		*created = 1;
+	else if (errno != EEXIST) {
+		cli_error(c, "cannot create %s: %s", dir, strerror(errno));
+		goto out;
+	}
+	d = opendir(dir);
+	if (!d) {
+		cli_error(c, "cannot open %s: %s", dir, strerror(errno));
+		goto out;
+	}
+	while (!busy && (de = readdir(d)))
+		busy = strcmp(de->d_name, ".") && strcmp(de->d_name, "..");
+	closedir(d);
+	if (busy) {
+		cli_error(c, "%s exists and is not empty", dir);
+		goto out;
+	}
+	if (access(dir, W_OK | X_OK) < 0) {
+		cli_error(c, "cannot write to %s: %s", dir, strerror(errno));
+		goto out;
+	}
+	ret = 0;
+	goto out;
+oom:
+	cli_error(c, "out of memory");
+out:
+	buf_release(&p);
+	return ret;
+}
 
 int cmd_init(struct cli *c, int argc, char **argv)
 {
@@ -30,7 +91,7 @@ int cmd_init(struct cli *c, int argc, char **argv)
 	};
 	struct buf pass = BUF_INIT, err = BUF_INIT;
 	const char *dir;
-	int o, encrypted = 1, r, ret = CLI_EXIT_OK;
+	int o, encrypted = 1, r, created = 0, ret = CLI_EXIT_OK;
 
 	while ((o = cli_getopt(c, argc, argv, "e:", opts)) != CLI_OPT_END) {
 		switch (o) {
@@ -55,6 +116,8 @@ int cmd_init(struct cli *c, int argc, char **argv)
 	dir = cli_repo_dir(c);
 	if (!dir)
 		return CLI_EXIT_ERROR;
+	if (init_prepare(c, dir, &created))
+		return CLI_EXIT_ERROR;
 	if (encrypted) {
 		r = cli_passphrase(c, 1, &pass);
 		if (r < 0) {
@@ -77,6 +140,9 @@ int cmd_init(struct cli *c, int argc, char **argv)
 	if (encrypted)
 		printf("Keep the passphrase safe: without it the data cannot be read.\n");
 out:
+	/* a directory made for nothing goes again (only when still empty) */
+	if (ret && created)
+		rmdir(dir);
 	buf_wipe(&pass);
 	buf_release(&err);
 	return ret;

@@ -81,6 +81,44 @@ test_expect_success 'init accepts an existing empty directory' '
 	test_path_is_file empty/config
 '
 
+test_expect_success 'init creates missing parent directories (the default path has some)' '
+	(
+		unset VAULT_REPO &&
+		HOME=$TRASH/home XDG_DATA_HOME= vault init --encryption none >out &&
+		grep -q "created repository $TRASH/home/.local/share/vault/repo" out &&
+		test_path_is_file home/.local/share/vault/repo/config &&
+		test "$(stat -c %a home/.local/share/vault/repo)" = 700
+	) &&
+	vault --repo "$TRASH/deep/b/c/repo" init --encryption none >/dev/null &&
+	test_path_is_file deep/b/c/repo/config
+'
+
+test_expect_success 'init checks the path before asking for a passphrase' '
+	echo file >notadir &&
+	(
+		unset VAULT_PASSPHRASE &&
+		test_must_fail_with 1 "cannot create $TRASH/notadir: File exists|cannot create $TRASH/notadir/repo: Not a directory" \
+			vault --repo "$TRASH/notadir/repo" --passphrase-command "touch $TRASH/asked; echo pw" init
+	) &&
+	test_path_is_missing asked &&
+	mkdir busy2 && echo x >busy2/f &&
+	test_must_fail_with 1 "busy2 exists and is not empty" \
+		vault --repo "$TRASH/busy2" --passphrase-command "touch $TRASH/asked; echo pw" init &&
+	test_path_is_missing asked
+'
+
+test_expect_success 'a failed init leaves no directory it made' '
+	(
+		unset VAULT_PASSPHRASE &&
+		test_must_fail_with 1 passphrase vault --repo "$TRASH/made/repo" init
+	) &&
+	test_path_is_missing made/repo
+'
+
+test_expect_success 'no repository: exit code 10' '
+	test_must_fail_with 10 "nothing-here is not a vault repository" vault --repo "$TRASH/nothing-here" list
+'
+
 test_expect_success 'vault --help exits 0 and lists the verbs' '
 	vault --help >out &&
 	for v in $VERBS; do
