@@ -96,6 +96,9 @@ uint64_t sb_http_now_ms(void);
 void sb_http_slist_wipe(struct curl_slist *l);
 /* Empties the header fields of r (not its body): status 0, length -1. */
 void sb_http_resp_clear(struct sb_http_resp *r);
+/* Ends the attempt in flight, if any: its easy handle leaves the multi
+ * handle and is freed, and a pause no longer counts. */
+void sb_http_drop_easy(struct sb_http_xfer *x);
 /* Moves x from the list of its state to the list of `to`. */
 void sb_http_move(struct sb_http_xfer *x, enum sb_http_state to);
 /* Takes x out of its list, calls its on_done (rc, msg may be NULL) and

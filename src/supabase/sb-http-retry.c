@@ -86,13 +86,7 @@ void sb_http_retry_outcome(struct sb_http_xfer *x, CURLcode cc)
 
 	curl_easy_getinfo(x->easy, CURLINFO_RESPONSE_CODE, &status);
 	curl_easy_getinfo(x->easy, CURLINFO_RETRY_AFTER, &ra);
-	curl_multi_remove_handle(h->multi, x->easy);
-	curl_easy_cleanup(x->easy);
-	x->easy = NULL;
-	if (x->paused) {
-		x->paused = 0;
-		h->npaused--;
-	}
+	sb_http_drop_easy(x);
 	if (status)
 		x->resp.status = status;
 

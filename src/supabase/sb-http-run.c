@@ -30,15 +30,7 @@ static int sb_http_run_cancel_pending(struct sb_http *h)
 			if (!x->cancel_wanted)
 				continue;
 			/* on_done may cancel others, so restart the scan */
-			if (x->easy) {
-				curl_multi_remove_handle(h->multi, x->easy);
-				curl_easy_cleanup(x->easy);
-				x->easy = NULL;
-			}
-			if (x->paused) {
-				x->paused = 0;
-				h->npaused--;
-			}
+			sb_http_drop_easy(x);
 			buf_reset(&msg);
 			buf_addf(&msg, "%s: cancelled", x->what);
 			sb_http_finish(x, -ECANCELED, &msg);

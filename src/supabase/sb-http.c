@@ -116,6 +116,19 @@ static void sb_http_xfer_free(struct sb_http_xfer *x)
 	free(x);
 }
 
+void sb_http_drop_easy(struct sb_http_xfer *x)
+{
+	if (x->easy) {
+		curl_multi_remove_handle(x->h->multi, x->easy);
+		curl_easy_cleanup(x->easy);
+		x->easy = NULL;
+	}
+	if (x->paused) {
+		x->paused = 0;
+		x->h->npaused--;
+	}
+}
+
 /* ---- moving and finishing ------------------------------------------------- */
 
 void sb_http_move(struct sb_http_xfer *x, enum sb_http_state to)
