@@ -1,10 +1,13 @@
 /*
- * fakesb.h: runs tests/fake-supabase.py as a child of a unit test
- * (header-only; used by test-sb-http.c and test-sb-storage.c).
+ * fakesb.h: what the Supabase client tests share (tests/unit/fakesb.c):
+ * tests/fake-supabase.py run as a child, its control calls, and the
+ * helpers every test program against it would otherwise write again.
  *
- *   fakesb_start(&s, args)   0, FAKESB_NO_PYTHON (skip) or -1
+ *   fakesb_begin(&s, args, "Storage")   start it, or print why not (TAP)
  *   fakesb_control(&s, json, &answer)   POST /__control
  *   fakesb_route(&s, "storage.object.get")   requests counted so far
+ *   fakesb_fault(&s, path, kind, count, extra)   inject a fault
+ *   fakesb_state(&s), fakesb_state_obj()   the server's objects (md5...)
  *   fakesb_stop(&s)
  *
  * The control calls use plain libcurl, not the code under test.  The
@@ -14,18 +17,16 @@
 #ifndef VAULT_FAKESB_H
 #define VAULT_FAKESB_H
 
-#include <errno.h>
-#include <poll.h>
-#include <signal.h>
+#include <stddef.h>
+#include <stdint.h>
 #include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
-#include <unistd.h>
-#include <sys/wait.h>
-#include <curl/curl.h>
+#include <sys/types.h>
 
 #include "buf.h"
 #include "json.h"
+#include "sb-http.h"
+#include "sb-storage.h"
+#include "tap.h"
 
 #define FAKESB_NO_PYTHON 1
 
@@ -36,161 +37,89 @@ struct fakesb {
 	char storage[96];	/* base + /storage/v1 */
 };
 
-static const char *fakesb_script(void)
-{
-	static char path[4096];
-	static const char *const rel[] = {
-		"tests/fake-supabase.py", "../tests/fake-supabase.py",
-		"../../tests/fake-supabase.py",
-	};
-	const char *src = getenv("VAULT_SRCDIR");
-	size_t i;
+/* ---- the server ------------------------------------------------------- */
 
-	if (src && *src) {
-		snprintf(path, sizeof(path), "%s/tests/fake-supabase.py", src);
-		if (access(path, R_OK) == 0)
-			return path;
-	}
-	for (i = 0; i < sizeof(rel) / sizeof(rel[0]); i++)
-		if (access(rel[i], R_OK) == 0)
-			return rel[i];
-	return NULL;
-}
-
-static int fakesb_python_present(void)
-{
-	const char *path = getenv("PATH");
-	char cand[4096];
-	const char *p, *e;
-
-	for (p = path ? path : "/usr/bin:/bin"; *p; p = *e ? e + 1 : e) {
-		e = strchr(p, ':');
-		if (!e)
-			e = p + strlen(p);
-		snprintf(cand, sizeof(cand), "%.*s/python3", (int)(e - p), p);
-		if (access(cand, X_OK) == 0)
-			return 1;
-	}
-	return 0;
-}
-
-/* args: extra command-line arguments, NULL-terminated (or NULL). */
-static int fakesb_start(struct fakesb *s, const char *const *args)
-{
-	const char *script = fakesb_script();
-	const char *argv[32];
-	struct pollfd pfd;
-	char line[64];
-	size_t n = 0, got = 0;
-	int fds[2], i;
-	ssize_t k;
-
-	memset(s, 0, sizeof(*s));
-	if (!fakesb_python_present())
-		return FAKESB_NO_PYTHON;
-	if (!script)
-		return -1;
-	if (pipe(fds) < 0)
-		return -1;
-	argv[n++] = "python3";
-	argv[n++] = script;
-	for (i = 0; args && args[i] && n < 30; i++)
-		argv[n++] = args[i];
-	argv[n] = NULL;
-	fflush(stdout);
-	s->pid = fork();
-	if (s->pid < 0)
-		return -1;
-	if (s->pid == 0) {
-		dup2(fds[1], 1);
-		close(fds[0]);
-		close(fds[1]);
-		execvp("python3", (char *const *)argv);
-		_exit(127);
-	}
-	close(fds[1]);
-	pfd.fd = fds[0];
-	pfd.events = POLLIN;
-	while (got < sizeof(line) - 1 && !memchr(line, '\n', got)) {
-		if (poll(&pfd, 1, 15000) <= 0)
-			break;
-		k = read(fds[0], line + got, sizeof(line) - 1 - got);
-		if (k <= 0)
-			break;
-		got += (size_t)k;
-	}
-	close(fds[0]);
-	line[got] = '\0';
-	s->port = atoi(line);
-	if (s->port <= 0) {
-		kill(s->pid, SIGKILL);
-		waitpid(s->pid, NULL, 0);
-		s->pid = 0;
-		return -1;
-	}
-	snprintf(s->base, sizeof(s->base), "http://127.0.0.1:%d", s->port);
-	snprintf(s->storage, sizeof(s->storage), "%s/storage/v1", s->base);
-	return 0;
-}
-
-static void fakesb_stop(struct fakesb *s)
-{
-	if (s->pid > 0) {
-		kill(s->pid, SIGTERM);
-		waitpid(s->pid, NULL, 0);
-		s->pid = 0;
-	}
-}
-
-static size_t fakesb_collect_(char *p, size_t sz, size_t nm, void *ud)
-{
-	return buf_add(ud, p, sz * nm) == 0 ? sz * nm : 0;
-}
-
+/* args: extra command-line arguments, NULL-terminated (or NULL).
+ * 0, FAKESB_NO_PYTHON (the caller skips) or -1. */
+int fakesb_start(struct fakesb *s, const char *const *args);
+void fakesb_stop(struct fakesb *s);
 /* POSTs json to /__control; the answer goes to out (may be NULL).
  * Returns the HTTP status, or -1. */
-static long fakesb_control(struct fakesb *s, const char *json, struct buf *out)
-{
-	struct buf tmp = BUF_INIT, url = BUF_INIT;
-	CURL *c = curl_easy_init();
-	long code = -1;
-
-	if (!c)
-		return -1;
-	buf_addf(&url, "%s/__control", s->base);
-	curl_easy_setopt(c, CURLOPT_URL, (const char *)url.data);
-	curl_easy_setopt(c, CURLOPT_POSTFIELDS, json);
-	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, fakesb_collect_);
-	curl_easy_setopt(c, CURLOPT_WRITEDATA, out ? out : &tmp);
-	curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
-	curl_easy_setopt(c, CURLOPT_TIMEOUT, 60L);
-	if (out)
-		buf_reset(out);
-	if (curl_easy_perform(c) == CURLE_OK)
-		curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &code);
-	curl_easy_cleanup(c);
-	buf_release(&tmp);
-	buf_release(&url);
-	return code;
-}
-
+long fakesb_control(struct fakesb *s, const char *json, struct buf *out);
 /* How many requests the server counted for a route (-1 on failure). */
-static long fakesb_route(struct fakesb *s, const char *route)
+long fakesb_route(struct fakesb *s, const char *route);
+
+/*
+ * Starts the server for a test program and reports it in TAP: a skip
+ * naming `what` tests when python3 is missing, else whether it started.
+ * 0 when it runs; otherwise the caller returns done_testing().  (Inline:
+ * the TAP counter lives in each test program.)
+ */
+static inline int fakesb_begin(struct fakesb *s, const char *const *args,
+			       const char *what)
 {
-	struct buf out = BUF_INIT;
-	struct json *j = NULL;
-	int64_t v = 0;
-	long r = -1;
+	char why[128];
+	int r = fakesb_start(s, args);
 
-	if (fakesb_control(s, "{\"op\":\"stats\"}", &out) == 200 &&
-	    json_parse(&j, out.data, out.len, NULL) == 0) {
-		const struct json *n = json_get(json_get(j, "routes"), route);
-
-		r = n && json_int(n, &v) == 0 ? (long)v : 0;
+	if (r == FAKESB_NO_PYTHON) {
+		snprintf(why, sizeof(why), "python3 is not installed: the %s tests "
+			 "need tests/fake-supabase.py", what);
+		skip(why);
+		return -1;
 	}
-	json_free(j);
-	buf_release(&out);
-	return r;
+	return ok(r == 0, "fake-supabase started on port %d", s->port) ? 0 : -1;
 }
+
+/* ---- faults and state -------------------------------------------------- */
+
+/* Makes the next `count` requests (-1 = all) whose path matches the
+ * regular expression `path` fail as `kind` ("503", "reset", "short",
+ * "slow", ...).  extra: more JSON members, NULL = "retry_after":0 (keeps
+ * the tests quick where Retry-After is not the subject). */
+void fakesb_fault(struct fakesb *s, const char *path, const char *kind,
+		  int count, const char *extra);
+void fakesb_clear_faults(struct fakesb *s);
+/* The server's state dump (the caller frees it), or NULL. */
+struct json *fakesb_state(struct fakesb *s);
+/* An object's record in a state dump ({"md5",...}), or NULL. */
+const struct json *fakesb_state_obj(const struct json *state,
+				    const char *bucket, const char *name);
+
+/* ---- clients and collectors ---------------------------------------------- */
+
+/* An http client with quick backoffs (20 ms, at most 200 ms) and a 2 s
+ * stall timeout; connect_timeout_ms 0 = sb-http's default.  NULL on
+ * failure. */
+struct sb_http *fakesb_http_new(unsigned jobs, int retries,
+				unsigned connect_timeout_ms);
+/* CLOCK_MONOTONIC in milliseconds, for timing assertions. */
+uint64_t fakesb_now_ms(void);
+
+/* Object names collected by sb_storage_list (ctx = struct fakesb_listed);
+ * `bad` counts objects without an id, a quoted eTag or lastModified. */
+struct fakesb_listed {
+	char **names;
+	size_t n, cap;
+	int bad;
+};
+int fakesb_listed_cb(void *ctx, const char *bucket,
+		     const struct sb_storage_object *o);
+void fakesb_listed_free(struct fakesb_listed *l);
+/* qsort/bsearch comparison of two char * */
+int fakesb_cmpstr(const void *a, const void *b);
+
+/* ---- MD5 (RFC 1321), to compare bytes with the server's eTags ------------ */
+
+struct fakesb_md5 {
+	uint32_t s[4];
+	uint64_t len;
+	unsigned char buf[64];
+	size_t have;
+};
+void fakesb_md5_init(struct fakesb_md5 *m);
+void fakesb_md5_add(struct fakesb_md5 *m, const void *data, size_t n);
+/* Finishes m and writes the lowercase hex digest. */
+void fakesb_md5_hex(struct fakesb_md5 *m, char out[33]);
+void fakesb_md5_of(const void *p, size_t n, char out[33]);
 
 #endif
