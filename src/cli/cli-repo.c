@@ -8,9 +8,24 @@
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "cli.h"
 #include "repo.h"
+
+/* 1 when dir is no repository at all (no such directory, or no config
+ * file in it), as opposed to one with a part missing or damaged. */
+static int cli_repo_missing(const char *dir)
+{
+	struct buf p = BUF_INIT;
+	struct stat st;
+	int missing = 0;
+
+	if (buf_addf(&p, "%s/config", dir) == 0)
+		missing = stat((char *)p.data, &st) < 0 && errno == ENOENT;
+	buf_release(&p);
+	return missing;
+}
 
 int cli_open(struct cli *c, struct repo **r, int how)
 {
@@ -37,7 +52,7 @@ int cli_open(struct cli *c, struct repo **r, int how)
 	e = repo_open(r, dir, &o, &err);
 	if (e < 0) {
 		*r = NULL;
-		if (e == -ENOENT && !c->pass_err.len)
+		if (e == -ENOENT && !c->pass_err.len && cli_repo_missing(dir))
 			c->exit_code = CLI_EXIT_NO_REPO;
 		if (e == -ENOENT && !err.len && !c->pass_err.len) {
 			cli_error(c, "no repository at %s (create one with 'vault init')",
