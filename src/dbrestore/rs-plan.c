@@ -1,7 +1,7 @@
 /*
- * rs-plan: reading the snapshot's database files, inspecting the target
- * and deciding, object by object and table by table, what a restore
- * does; and printing that decision.
+ * rs-plan: inspecting the target and deciding, object by object and
+ * table by table, what a restore does.  What the snapshot says comes
+ * from rs-plan-read.c; printing the decision is rs-plan-print.c.
  *
  * Every catalog question is asked in bulk (one query over an array of
  * names per question), so planning a restore of thousands of objects
@@ -15,14 +15,9 @@
 #include "pg-conn.h"
 #include "pg-names.h"
 #include "rs-lo.h"
-#include "rs-plan.h"
-#include "rs-sql.h"
+#include "rs-plan-int.h"
 #include "json.h"
 #include "strv.h"
-
-/* schema.sql of even very large projects stays far below */
-#define RS_PLAN_DDL_MAX		(1024u << 20)
-#define RS_PLAN_META_MAX	(256u << 20)
 
 const char *rs_plan_mode_name(enum rs_plan_mode m)
 {
@@ -59,74 +54,6 @@ const char *rs_plan_act_name(enum rs_plan_act a)
 	return (unsigned)a < sizeof(names) / sizeof(names[0]) ? names[a] : "?";
 }
 
-/* ---- the snapshot's files ------------------------------------------------ */
-
-static int rs_plan_file(const struct rs_input *in, const char *root,
-			const char *leaf, struct buf *out, size_t max,
-			struct buf *err)
-{
-	struct buf path = BUF_INIT;
-	int r = buf_addf(&path, "%s/%s", root, leaf);
-
-	if (r == 0)
-		r = rs_input_slurp(in, (char *)path.data, out, max, err);
-	buf_release(&path);
-	return r;
-}
-
-int rs_plan_source_load(struct rs_plan_source *src, const struct rs_input *in,
-			const char *root, struct buf *err)
-{
-	struct buf meta = BUF_INIT;
-	int r;
-
-	memset(src, 0, sizeof(*src));
-	buf_init(&src->schema_sql, 0);
-	buf_init(&src->roles_sql, 0);
-	buf_init(&src->sequences_sql, 0);
-	src->root = strdup(root ? root : "db");
-	if (!src->root)
-		return -ENOMEM;
-	r = rs_plan_file(in, src->root, "meta.json", &meta, RS_PLAN_META_MAX, err);
-	if (r == 0)
-		r = rs_meta_parse(&src->meta, (char *)meta.data, meta.len, err);
-	if (r == 0)
-		r = rs_plan_file(in, src->root, "schema.sql", &src->schema_sql,
-				 RS_PLAN_DDL_MAX, err);
-	if (r == 0)
-		r = rs_plan_file(in, src->root, "roles.sql", &src->roles_sql,
-				 RS_PLAN_DDL_MAX, err);
-	if (r == 0)
-		r = rs_plan_file(in, src->root, "sequences.sql", &src->sequences_sql,
-				 RS_PLAN_DDL_MAX, err);
-	if (r == 0)
-		r = pg_ddl_parse(&src->ddl, (char *)src->schema_sql.data,
-				 src->schema_sql.len, err);
-	if (r == 0)
-		r = pg_ddl_parse(&src->roles, (char *)src->roles_sql.data,
-				 src->roles_sql.len, err);
-	if (r == 0)
-		r = rs_lo_list(in, src->root, src->meta->large_objects,
-			       &src->lo_oids, &src->nlo, &src->lo_unlisted, err);
-	buf_release(&meta);
-	return r;
-}
-
-void rs_plan_source_release(struct rs_plan_source *src)
-{
-	if (!src)
-		return;
-	rs_meta_free(src->meta);
-	pg_ddl_free(src->ddl);
-	pg_ddl_free(src->roles);
-	buf_release(&src->schema_sql);
-	buf_release(&src->roles_sql);
-	buf_release(&src->sequences_sql);
-	free(src->lo_oids);
-	free(src->root);
-	memset(src, 0, sizeof(*src));
-}
-
 /* ---- small helpers ------------------------------------------------------- */
 
 /* An element of a text[] literal: always double-quoted, \ and " escaped. */
@@ -159,23 +86,6 @@ static int rs_plan_in(char *const *v, size_t n, const char *s)
 	return 0;
 }
 
-static int rs_plan_type_in(const char *type, const char *const *set)
-{
-	for (; *set; set++)
-		if (!strcmp(type, *set))
-			return 1;
-	return 0;
-}
-
-/* pg_dump's post-data entries: created after the rows are loaded */
-static const char *const rs_plan_post_types[] = {
-	"INDEX", "INDEX ATTACH", "CONSTRAINT", "FK CONSTRAINT",
-	"CHECK CONSTRAINT", "TRIGGER", "EVENT TRIGGER", "RULE", "POLICY",
-	"ROW SECURITY", "PUBLICATION", "PUBLICATION TABLE",
-	"PUBLICATION TABLES IN SCHEMA", "SUBSCRIPTION", "STATISTICS",
-	"MATERIALIZED VIEW DATA", NULL,
-};
-
 /* sections that create an object of their own, with the probe kind used
  * to ask the target whether it exists */
 static char rs_plan_probe_kind(const struct pg_ddl_section *s)
@@ -189,11 +99,11 @@ static char rs_plan_probe_kind(const struct pg_ddl_section *s)
 
 	if (!strcmp(s->type, "TABLE"))
 		return 'r';
-	if (rs_plan_type_in(s->type, rel) && !s->rel_schema)
+	if (rs_plan_read_type_in(s->type, rel) && !s->rel_schema)
 		return 'r';
 	if (!strcmp(s->type, "TYPE") || !strcmp(s->type, "DOMAIN"))
 		return 't';
-	if (rs_plan_type_in(s->type, fn))
+	if (rs_plan_read_type_in(s->type, fn))
 		return 'f';
 	if (!strcmp(s->type, "SCHEMA"))
 		return 'n';
@@ -456,77 +366,6 @@ static int rs_plan_probe(struct rs_plan_ctx *x)
 	return r;
 }
 
-/* The object a dependent section (COMMENT, ACL ...) is about. */
-static const struct rs_plan_object *rs_plan_parent(const struct rs_plan *p,
-						   const struct pg_ddl *d,
-						   const struct pg_ddl_section *s)
-{
-	static const char *const two[] = {
-		"MATERIALIZED VIEW ", "EVENT TRIGGER ", "FOREIGN TABLE ", NULL,
-	};
-	const char *name = s->name, *sp;
-	size_t len;
-
-	for (int k = 0; two[k]; k++)
-		if (!strncmp(name, two[k], strlen(two[k]))) {
-			name += strlen(two[k]);
-			goto found;
-		}
-	sp = strchr(name, ' ');
-	if (!sp)
-		return NULL;
-	name = sp + 1;
-found:
-	len = strlen(name);
-	/* "COLUMN v.c": the relation v */
-	if (!strncmp(s->name, "COLUMN ", 7) && strchr(name, '.'))
-		len = (size_t)(strchr(name, '.') - name);
-	for (size_t i = 0; i < p->nobjects; i++) {
-		const struct rs_plan_object *o = &p->objects[i];
-		const struct pg_ddl_section *os = pg_ddl_get(d, o->section);
-
-		if (strcmp(os->schema, s->schema))
-			continue;
-		if (strlen(os->name) == len && !memcmp(os->name, name, len))
-			return o;
-	}
-	return NULL;
-}
-
-/* ALTER PUBLICATION p ADD TABLE [ONLY] s.t -> membership exists? */
-static int rs_plan_pubtable(struct rs_plan_ctx *x, const struct pg_ddl_section *s,
-			    int *exists, struct buf *ts, struct buf *tn)
-{
-	const char *sql = pg_ddl_text(x->src->ddl) + s->off;
-	struct rs_sql_lex lx;
-	struct rs_sql_tok t;
-	struct buf pub = BUF_INIT, key = BUF_INIT;
-	int r = -EINVAL;
-
-	*exists = 0;
-	rs_sql_lex_init(&lx, sql, s->len);
-	rs_sql_lex_next(&lx, &t);
-	while (t.kind != RS_SQL_END && !rs_sql_is(&t, "PUBLICATION"))
-		rs_sql_lex_next(&lx, &t);
-	rs_sql_lex_next(&lx, &t);
-	if (rs_sql_is_ident(&t) && rs_sql_ident(&t, &pub) == 0) {
-		while (t.kind != RS_SQL_END && !rs_sql_is(&t, "TABLE"))
-			rs_sql_lex_next(&lx, &t);
-		rs_sql_lex_next(&lx, &t);
-		if (rs_sql_is(&t, "ONLY"))
-			rs_sql_lex_next(&lx, &t);
-		r = rs_sql_qname(&lx, &t, ts, tn);
-	}
-	if (r == 0)
-		r = buf_addf(&key, "%s\n%s\n%s", (char *)pub.data, (char *)ts->data,
-			     (char *)tn->data);
-	if (r == 0)
-		*exists = rs_plan_in(x->pubrels, x->npubrels, (char *)key.data);
-	buf_release(&pub);
-	buf_release(&key);
-	return r;
-}
-
 static struct rs_plan_table *rs_plan_table_of(struct rs_plan *p,
 					      const struct rs_plan_source *src,
 					      const char *schema, const char *name)
@@ -629,30 +468,6 @@ static int rs_plan_conflict(struct rs_plan *p, const char *fmt, ...)
 	return r;
 }
 
-static int rs_plan_drop_sql(struct rs_plan_object *o, const struct pg_ddl_section *s)
-{
-	const char *what = !strcmp(s->type, "VIEW") ? "VIEW" :
-			   !strcmp(s->type, "MATERIALIZED VIEW") ? "MATERIALIZED VIEW" :
-			   !strcmp(s->type, "SEQUENCE") ? "SEQUENCE" :
-			   !strcmp(s->type, "DOMAIN") ? "DOMAIN" :
-			   !strcmp(s->type, "TYPE") ? "TYPE" :
-			   !strcmp(s->type, "FOREIGN TABLE") ? "FOREIGN TABLE" : NULL;
-	struct buf b = BUF_INIT;
-	int r;
-
-	if (!what)
-		return 0;
-	r = buf_addf(&b, "DROP %s IF EXISTS ", what);
-	if (r == 0)
-		r = pg_names_quote_qualified(&b, s->schema, s->name);
-	if (r == 0)
-		r = buf_addch(&b, ';');
-	if (r == 0 && !(o->drop_sql = buf_detach(&b, NULL)))
-		r = -ENOMEM;
-	buf_release(&b);
-	return r;
-}
-
 /* The creating sections: objects, their existence, their action. */
 static int rs_plan_objects(struct rs_plan_ctx *x)
 {
@@ -712,7 +527,7 @@ static int rs_plan_objects(struct rs_plan_ctx *x)
 				   !strcmp(s->type, "PROCEDURE")) {
 				o->act = RS_ACT_REPLACE;
 			} else {
-				r = rs_plan_drop_sql(o, s);
+				r = rs_plan_read_drop_sql(o, s);
 				o->act = o->drop_sql ? RS_ACT_RECREATE : RS_ACT_KEEP;
 			}
 			break;
@@ -726,7 +541,7 @@ static int rs_plan_sections(struct rs_plan_ctx *x)
 {
 	struct rs_plan *p = x->p;
 	const struct pg_ddl *d = x->src->ddl;
-	struct buf ts = BUF_INIT, tn = BUF_INIT;
+	struct buf ts = BUF_INIT, tn = BUF_INIT, key = BUF_INIT;
 	size_t k = 0;
 	int r = 0;
 
@@ -736,7 +551,7 @@ static int rs_plan_sections(struct rs_plan_ctx *x)
 		const struct rs_plan_object *o;
 		struct rs_plan_table *t;
 
-		if (p->post_data == p->nsec && rs_plan_type_in(s->type, rs_plan_post_types))
+		if (p->post_data == p->nsec && rs_plan_read_post_data(s))
 			p->post_data = i;
 		if (!rs_select_section(x->sel, x->src->meta, d, i)) {
 			p->sec[i] = RS_ACT_SKIP;
@@ -747,9 +562,11 @@ static int rs_plan_sections(struct rs_plan_ctx *x)
 			continue;
 		}
 		if (!strcmp(s->type, "PUBLICATION TABLE")) {
-			int exists;
+			int exists = 0;
 
-			r = rs_plan_pubtable(x, s, &exists, &ts, &tn);
+			r = rs_plan_read_pubtable(d, s, &key, &ts, &tn);
+			if (r == 0)
+				exists = rs_plan_in(x->pubrels, x->npubrels, (char *)key.data);
 			t = r == 0 ? rs_plan_table_of(p, x->src, (char *)ts.data,
 						      (char *)tn.data) : NULL;
 			r = 0;
@@ -763,7 +580,7 @@ static int rs_plan_sections(struct rs_plan_ctx *x)
 			p->sec[i] = t->ddl == RS_ACT_RECREATE ? RS_ACT_RUN : t->ddl;
 			continue;
 		}
-		o = s->rel_schema ? NULL : rs_plan_parent(p, d, s);
+		o = s->rel_schema ? NULL : rs_plan_read_parent(p, d, s);
 		if (s->rel_schema) {
 			/* an index on a materialized view: follow the view */
 			for (size_t j = 0; j < p->nobjects; j++)
@@ -790,6 +607,7 @@ static int rs_plan_sections(struct rs_plan_ctx *x)
 	}
 	buf_release(&ts);
 	buf_release(&tn);
+	buf_release(&key);
 	return r;
 }
 
@@ -1280,58 +1098,39 @@ static int rs_plan_roles(struct rs_plan_ctx *x)
 	struct rs_plan *p = x->p;
 	const struct pg_ddl *d = x->src->roles;
 	const char *text = pg_ddl_text(d);
-	struct buf a = BUF_INIT, b = BUF_INIT, key = BUF_INIT;
+	struct buf key = BUF_INIT;
 	size_t n = rs_sanitized_count(p->san_roles);
-	int r = 0;
 
 	p->role_stmt = calloc(n + 1, sizeof(*p->role_stmt));
 	if (!p->role_stmt)
 		return -ENOMEM;
 	p->nrole_stmt = n;
-	for (size_t i = 0; i < n && r == 0; i++) {
+	for (size_t i = 0; i < n; i++) {
 		const struct rs_sanitized_stmt *st = rs_sanitized_get(p->san_roles, i);
 		const struct pg_ddl_section *s = st->section < pg_ddl_count(d) ?
 						 pg_ddl_get(d, st->section) : NULL;
-		struct rs_sql_lex lx;
-		struct rs_sql_tok t;
+		enum rs_plan_read_about about;
 
 		if (!x->sel->roles || !s) {
 			p->role_stmt[i] = RS_ACT_SKIP;
 			continue;
 		}
 		p->role_stmt[i] = RS_ACT_RUN;
-		rs_sql_lex_init(&lx, text + st->off, st->len);
-		rs_sql_lex_next(&lx, &t);
+		/* roles and memberships that exist are kept as they are */
 		if (!strcmp(s->type, "ROLE")) {
-			/* roles that exist are kept as they are */
 			if (rs_plan_in(x->roles, x->nroles, s->name))
 				p->role_stmt[i] = RS_ACT_KEEP;
-		} else if (!strcmp(s->type, "ROLE SETTINGS")) {
-			rs_sql_lex_next(&lx, &t);	/* ROLE */
-			rs_sql_lex_next(&lx, &t);
-			buf_reset(&a);
-			if (rs_sql_is_ident(&t) && rs_sql_ident(&t, &a) == 0 &&
-			    rs_plan_in(x->roles, x->nroles, (char *)a.data))
-				p->role_stmt[i] = RS_ACT_KEEP;
-		} else if (rs_sql_is(&t, "GRANT")) {
-			rs_sql_lex_next(&lx, &t);
-			buf_reset(&a);
-			buf_reset(&b);
-			buf_reset(&key);
-			if (rs_sql_is_ident(&t) && rs_sql_ident(&t, &a) == 0) {
-				rs_sql_lex_next(&lx, &t);	/* TO */
-				rs_sql_lex_next(&lx, &t);
-				if (rs_sql_is_ident(&t) && rs_sql_ident(&t, &b) == 0 &&
-				    buf_addf(&key, "%s\n%s", (char *)a.data, (char *)b.data) == 0 &&
-				    rs_plan_in(x->members, x->nmembers, (char *)key.data))
-					p->role_stmt[i] = RS_ACT_KEEP;
-			}
+			continue;
 		}
+		about = rs_plan_read_role_stmt(text, st, s, &key);
+		if ((about == RS_PLAN_READ_ROLE &&
+		     rs_plan_in(x->roles, x->nroles, (char *)key.data)) ||
+		    (about == RS_PLAN_READ_MEMBER &&
+		     rs_plan_in(x->members, x->nmembers, (char *)key.data)))
+			p->role_stmt[i] = RS_ACT_KEEP;
 	}
-	buf_release(&a);
-	buf_release(&b);
 	buf_release(&key);
-	return r;
+	return 0;
 }
 
 static void rs_plan_ctx_release(struct rs_plan_ctx *x)
@@ -1533,31 +1332,4 @@ int rs_plan_blocked(const struct rs_plan *p, struct buf *why)
 		blocked = 1;
 	}
 	return blocked;
-}
-
-int rs_plan_copy_sql(const struct rs_meta_table *t, const char *from,
-		     const char *where, struct buf *out)
-{
-	int r = buf_addstr(out, "COPY (SELECT ");
-
-	for (size_t c = 0; c < t->ncols && r == 0; c++) {
-		if (c)
-			r = buf_addstr(out, ", ");
-		if (r == 0)
-			r = pg_names_quote_ident(out, t->cols[c]);
-	}
-	if (r == 0)
-		r = buf_addstr(out, " FROM ONLY ");
-	if (r == 0 && from)
-		r = buf_addstr(out, from);
-	else if (r == 0)
-		r = pg_names_quote_qualified(out, t->schema, t->name);
-	if (r == 0 && where)
-		r = buf_addf(out, " WHERE %s", where);
-	for (size_t c = 0; c < t->npk && r == 0; c++) {
-		r = buf_addstr(out, c ? ", " : " ORDER BY ");
-		if (r == 0)
-			r = pg_names_quote_ident(out, t->pk[c]);
-	}
-	return r ? r : buf_addstr(out, ") TO STDOUT");
 }
