@@ -1,14 +1,52 @@
 /*
- * rs-plan-print: the plan for people (--dry-run) and for programs
- * (--json).  It only reads a built plan, so it sits above the part
- * that decides it (rs-plan.c) and nothing in the plan calls it; scripts
- * read its JSON, so keys and wording change only on purpose.
+ * rs-plan-print: the plan in words.  The names of modes and actions
+ * (and reading a mode from the command line), the plan for people
+ * (--dry-run) and for programs (--json).  It only reads a built plan:
+ * nothing that builds one calls it.  Scripts read the JSON, so its keys
+ * and wording change only on purpose.
  */
+#include <errno.h>
 #include <stddef.h>
+#include <string.h>
 
 #include "pg-names.h"
 #include "rs-lo.h"
 #include "rs-plan.h"
+
+const char *rs_plan_mode_name(enum rs_plan_mode m)
+{
+	switch (m) {
+	case RS_MODE_EMPTY:
+		return "empty";
+	case RS_MODE_CLEAN:
+		return "clean";
+	case RS_MODE_MERGE:
+		return "merge";
+	}
+	return "?";
+}
+
+int rs_plan_mode_parse(const char *s, enum rs_plan_mode *m)
+{
+	if (!strcmp(s, "empty"))
+		*m = RS_MODE_EMPTY;
+	else if (!strcmp(s, "clean"))
+		*m = RS_MODE_CLEAN;
+	else if (!strcmp(s, "merge"))
+		*m = RS_MODE_MERGE;
+	else
+		return -EINVAL;
+	return 0;
+}
+
+const char *rs_plan_act_name(enum rs_plan_act a)
+{
+	static const char *const names[] = {
+		"skip", "create", "keep", "recreate", "replace", "try", "managed",
+	};
+
+	return (unsigned)a < sizeof(names) / sizeof(names[0]) ? names[a] : "?";
+}
 
 static const char *rs_plan_print_load_name(enum rs_plan_load l)
 {
