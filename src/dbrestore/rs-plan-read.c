@@ -20,12 +20,14 @@
 #include "rs-sql.h"
 
 /* schema.sql of even very large projects stays far below */
-#define RS_PLAN_DDL_MAX		(1024u << 20)
-#define RS_PLAN_META_MAX	(256u << 20)
+#define RS_PLAN_READ_DDL_MAX	(1024u << 20)
+#define RS_PLAN_READ_META_MAX	(256u << 20)
+
+/* ---- the snapshot's files -------------------------------------------------- */
 
 static int rs_plan_read_file(const struct rs_input *in, const char *root,
-			const char *leaf, struct buf *out, size_t max,
-			struct buf *err)
+			     const char *leaf, struct buf *out, size_t max,
+			     struct buf *err)
 {
 	struct buf path = BUF_INIT;
 	int r = buf_addf(&path, "%s/%s", root, leaf);
@@ -49,18 +51,19 @@ int rs_plan_source_load(struct rs_plan_source *src, const struct rs_input *in,
 	src->root = strdup(root ? root : "db");
 	if (!src->root)
 		return -ENOMEM;
-	r = rs_plan_read_file(in, src->root, "meta.json", &meta, RS_PLAN_META_MAX, err);
+	r = rs_plan_read_file(in, src->root, "meta.json", &meta,
+			      RS_PLAN_READ_META_MAX, err);
 	if (r == 0)
 		r = rs_meta_parse(&src->meta, (char *)meta.data, meta.len, err);
 	if (r == 0)
 		r = rs_plan_read_file(in, src->root, "schema.sql", &src->schema_sql,
-				 RS_PLAN_DDL_MAX, err);
+				      RS_PLAN_READ_DDL_MAX, err);
 	if (r == 0)
 		r = rs_plan_read_file(in, src->root, "roles.sql", &src->roles_sql,
-				 RS_PLAN_DDL_MAX, err);
+				      RS_PLAN_READ_DDL_MAX, err);
 	if (r == 0)
-		r = rs_plan_read_file(in, src->root, "sequences.sql", &src->sequences_sql,
-				 RS_PLAN_DDL_MAX, err);
+		r = rs_plan_read_file(in, src->root, "sequences.sql",
+				      &src->sequences_sql, RS_PLAN_READ_DDL_MAX, err);
 	if (r == 0)
 		r = pg_ddl_parse(&src->ddl, (char *)src->schema_sql.data,
 				 src->schema_sql.len, err);
@@ -88,6 +91,8 @@ void rs_plan_source_release(struct rs_plan_source *src)
 	free(src->root);
 	memset(src, 0, sizeof(*src));
 }
+/* ---- meta.json ------------------------------------------------------------- */
+
 int rs_plan_copy_sql(const struct rs_meta_table *t, const char *from,
 		     const char *where, struct buf *out)
 {
