@@ -1,155 +1,21 @@
 /*
- * rs-plan: reading the snapshot's database files, inspecting the target
- * and deciding, object by object and table by table, what a restore
- * does; and printing that decision.
- *
- * Every catalog question is asked in bulk (one query over an array of
- * names per question), so planning a restore of thousands of objects
- * costs a handful of round trips.
+ * rs-plan: deciding what a restore does, object by object and table by
+ * table, and the public entry points (rs_plan_build, rs_plan_free,
+ * rs_plan_blocked).  The decisions combine two kinds of facts, each
+ * gathered on its own floor below: what the snapshot says
+ * (rs-plan-read.c) and what the target has (rs-plan-probe.c).  Here they
+ * become actions per section and statement, loads per table, the load
+ * order, conflicts, requirements and the strategy.  The plan in words
+ * (names, --dry-run text, JSON) is rs-plan-print.c.
  */
 #include <errno.h>
+#include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "pg-catalog.h"
-#include "pg-conn.h"
-#include "pg-names.h"
 #include "rs-lo.h"
-#include "rs-plan.h"
-#include "rs-sql.h"
-#include "json.h"
+#include "rs-plan-int.h"
 #include "strv.h"
-
-/* schema.sql of even very large projects stays far below */
-#define RS_PLAN_DDL_MAX		(1024u << 20)
-#define RS_PLAN_META_MAX	(256u << 20)
-
-const char *rs_plan_mode_name(enum rs_plan_mode m)
-{
-	switch (m) {
-	case RS_MODE_EMPTY:
-		return "empty";
-	case RS_MODE_CLEAN:
-		return "clean";
-	case RS_MODE_MERGE:
-		return "merge";
-	}
-	return "?";
-}
-
-int rs_plan_mode_parse(const char *s, enum rs_plan_mode *m)
-{
-	if (!strcmp(s, "empty"))
-		*m = RS_MODE_EMPTY;
-	else if (!strcmp(s, "clean"))
-		*m = RS_MODE_CLEAN;
-	else if (!strcmp(s, "merge"))
-		*m = RS_MODE_MERGE;
-	else
-		return -EINVAL;
-	return 0;
-}
-
-const char *rs_plan_act_name(enum rs_plan_act a)
-{
-	static const char *const names[] = {
-		"skip", "create", "keep", "recreate", "replace", "try", "managed",
-	};
-
-	return (unsigned)a < sizeof(names) / sizeof(names[0]) ? names[a] : "?";
-}
-
-/* ---- the snapshot's files ------------------------------------------------ */
-
-static int rs_plan_file(const struct rs_input *in, const char *root,
-			const char *leaf, struct buf *out, size_t max,
-			struct buf *err)
-{
-	struct buf path = BUF_INIT;
-	int r = buf_addf(&path, "%s/%s", root, leaf);
-
-	if (r == 0)
-		r = rs_input_slurp(in, (char *)path.data, out, max, err);
-	buf_release(&path);
-	return r;
-}
-
-int rs_plan_source_load(struct rs_plan_source *src, const struct rs_input *in,
-			const char *root, struct buf *err)
-{
-	struct buf meta = BUF_INIT;
-	int r;
-
-	memset(src, 0, sizeof(*src));
-	buf_init(&src->schema_sql, 0);
-	buf_init(&src->roles_sql, 0);
-	buf_init(&src->sequences_sql, 0);
-	src->root = strdup(root ? root : "db");
-	if (!src->root)
-		return -ENOMEM;
-	r = rs_plan_file(in, src->root, "meta.json", &meta, RS_PLAN_META_MAX, err);
-	if (r == 0)
-		r = rs_meta_parse(&src->meta, (char *)meta.data, meta.len, err);
-	if (r == 0)
-		r = rs_plan_file(in, src->root, "schema.sql", &src->schema_sql,
-				 RS_PLAN_DDL_MAX, err);
-	if (r == 0)
-		r = rs_plan_file(in, src->root, "roles.sql", &src->roles_sql,
-				 RS_PLAN_DDL_MAX, err);
-	if (r == 0)
-		r = rs_plan_file(in, src->root, "sequences.sql", &src->sequences_sql,
-				 RS_PLAN_DDL_MAX, err);
-	if (r == 0)
-		r = pg_ddl_parse(&src->ddl, (char *)src->schema_sql.data,
-				 src->schema_sql.len, err);
-	if (r == 0)
-		r = pg_ddl_parse(&src->roles, (char *)src->roles_sql.data,
-				 src->roles_sql.len, err);
-	if (r == 0)
-		r = rs_lo_list(in, src->root, src->meta->large_objects,
-			       &src->lo_oids, &src->nlo, &src->lo_unlisted, err);
-	buf_release(&meta);
-	return r;
-}
-
-void rs_plan_source_release(struct rs_plan_source *src)
-{
-	if (!src)
-		return;
-	rs_meta_free(src->meta);
-	pg_ddl_free(src->ddl);
-	pg_ddl_free(src->roles);
-	buf_release(&src->schema_sql);
-	buf_release(&src->roles_sql);
-	buf_release(&src->sequences_sql);
-	free(src->lo_oids);
-	free(src->root);
-	memset(src, 0, sizeof(*src));
-}
-
-/* ---- small helpers ------------------------------------------------------- */
-
-/* An element of a text[] literal: always double-quoted, \ and " escaped. */
-static int rs_plan_array_add(struct buf *arr, const char *s)
-{
-	int r = buf_addstr(arr, arr->len > 1 ? ",\"" : "\"");
-
-	for (; *s && r == 0; s++) {
-		if (*s == '"' || *s == '\\')
-			r = buf_addch(arr, '\\');
-		if (r == 0)
-			r = buf_addch(arr, *s);
-	}
-	return r ? r : buf_addch(arr, '"');
-}
-
-static int rs_plan_qualified(struct buf *out, const char *schema,
-			     const char *name)
-{
-	buf_reset(out);
-	return *schema ? pg_names_quote_qualified(out, schema, name) :
-			 pg_names_quote_ident(out, name);
-}
 
 static int rs_plan_in(char *const *v, size_t n, const char *s)
 {
@@ -159,372 +25,20 @@ static int rs_plan_in(char *const *v, size_t n, const char *s)
 	return 0;
 }
 
-static int rs_plan_type_in(const char *type, const char *const *set)
-{
-	for (; *set; set++)
-		if (!strcmp(type, *set))
-			return 1;
-	return 0;
-}
-
-/* pg_dump's post-data entries: created after the rows are loaded */
-static const char *const rs_plan_post_types[] = {
-	"INDEX", "INDEX ATTACH", "CONSTRAINT", "FK CONSTRAINT",
-	"CHECK CONSTRAINT", "TRIGGER", "EVENT TRIGGER", "RULE", "POLICY",
-	"ROW SECURITY", "PUBLICATION", "PUBLICATION TABLE",
-	"PUBLICATION TABLES IN SCHEMA", "SUBSCRIPTION", "STATISTICS",
-	"MATERIALIZED VIEW DATA", NULL,
-};
-
-/* sections that create an object of their own, with the probe kind used
- * to ask the target whether it exists */
-static char rs_plan_probe_kind(const struct pg_ddl_section *s)
-{
-	static const char *const rel[] = {
-		"VIEW", "MATERIALIZED VIEW", "SEQUENCE", "FOREIGN TABLE", NULL,
-	};
-	static const char *const fn[] = {
-		"FUNCTION", "PROCEDURE", "AGGREGATE", NULL,
-	};
-
-	if (!strcmp(s->type, "TABLE"))
-		return 'r';
-	if (rs_plan_type_in(s->type, rel) && !s->rel_schema)
-		return 'r';
-	if (!strcmp(s->type, "TYPE") || !strcmp(s->type, "DOMAIN"))
-		return 't';
-	if (rs_plan_type_in(s->type, fn))
-		return 'f';
-	if (!strcmp(s->type, "SCHEMA"))
-		return 'n';
-	if (!strcmp(s->type, "EXTENSION"))
-		return 'e';
-	if (!strcmp(s->type, "PUBLICATION"))
-		return 'p';
-	if (!strcmp(s->type, "EVENT TRIGGER"))
-		return 'v';
-	return 0;
-}
-
-/* The text the probe query gets for an object. */
-static int rs_plan_probe_text(char kind, const struct pg_ddl_section *s,
-			      struct buf *out)
-{
-	buf_reset(out);
-	switch (kind) {
-	case 'r':
-		if (!strcmp(s->type, "TABLE"))
-			return pg_names_quote_qualified(out, s->rel_schema, s->rel_name);
-		/* fall through */
-	case 't':
-		return pg_names_quote_qualified(out, s->schema, s->name);
-	case 'f': {
-		/* "name(argtypes)": the types are already SQL text */
-		const char *paren = strchr(s->name, '(');
-		struct buf fname = BUF_INIT;
-		int r;
-
-		if (!paren)
-			return pg_names_quote_qualified(out, s->schema, s->name);
-		r = buf_add(&fname, s->name, (size_t)(paren - s->name));
-		if (r == 0)
-			r = pg_names_quote_qualified(out, s->schema, (char *)fname.data);
-		if (r == 0)
-			r = buf_addstr(out, paren);
-		buf_release(&fname);
-		return r;
-	}
-	default:
-		return buf_addstr(out, s->name);
-	}
-}
-
-/* ---- the plan -------------------------------------------------------------- */
-
+/* The plan being built, and what it is built from. */
 struct rs_plan_ctx {
 	struct rs_plan *p;
 	PGconn *c;
 	const struct rs_plan_source *src;
 	const struct rs_select *sel;
 	struct buf *err;
-	/* target facts */
-	char **roles;			/* existing roles */
-	size_t nroles;
-	char **members;			/* "role\nmember" */
-	size_t nmembers;
-	char **pubrels;			/* "pub\nschema\ntable" */
-	size_t npubrels;
-	char **exts, **avail;
-	size_t nexts, navail;
-	char **pubs;
-	size_t npubs;
+	struct rs_plan_probe_facts f;	/* what the target has */
 };
-
-static int rs_plan_column(struct rs_plan_ctx *x, const char *sql,
-			  char ***v, size_t *n, const char *what)
-{
-	PGresult *res;
-	int r = pg_conn_query(x->c, &res, PGRES_TUPLES_OK, sql, 0, NULL, what, x->err);
-
-	for (int i = 0; r == 0 && i < PQntuples(res); i++) {
-		struct buf b = BUF_INIT;
-
-		for (int k = 0; k < PQnfields(res) && r == 0; k++)
-			r = buf_addf(&b, "%s%s", k ? "\n" : "", PQgetvalue(res, i, k));
-		if (r == 0)
-			r = strv_take(v, n, buf_detach(&b, NULL));
-		buf_release(&b);
-	}
-	PQclear(res);
-	return r;
-}
-
-static int rs_plan_target(struct rs_plan_ctx *x)
-{
-	struct rs_plan *p = x->p;
-	PGresult *res;
-	int r;
-
-	/* session_replication_role is a superuser setting, which PostgreSQL
-	 * 15 lets GRANT SET ON PARAMETER give to others (Supabase's
-	 * postgres role has it) */
-	r = pg_conn_query(x->c, &res, PGRES_TUPLES_OK,
-			  PQserverVersion(x->c) >= 150000 ?
-			  "SELECT current_user, r.rolsuper, r.rolbypassrls,"
-			  " pg_catalog.current_database(),"
-			  " pg_catalog.current_setting('server_version_num')::int,"
-			  " r.rolsuper OR pg_catalog.has_parameter_privilege('session_replication_role', 'SET')"
-			  " FROM pg_catalog.pg_roles r WHERE r.rolname = current_user" :
-			  "SELECT current_user, r.rolsuper, r.rolbypassrls,"
-			  " pg_catalog.current_database(),"
-			  " pg_catalog.current_setting('server_version_num')::int, r.rolsuper"
-			  " FROM pg_catalog.pg_roles r WHERE r.rolname = current_user",
-			  0, NULL, "inspecting the target", x->err);
-	if (r < 0)
-		return r;
-	if (PQntuples(res) != 1) {
-		PQclear(res);
-		if (x->err)
-			buf_addstr(x->err, "inspecting the target: the current role is not in pg_roles");
-		return -EPROTO;
-	}
-	p->role = strdup(PQgetvalue(res, 0, 0));
-	p->superuser = PQgetvalue(res, 0, 1)[0] == 't';
-	p->bypassrls = PQgetvalue(res, 0, 2)[0] == 't';
-	p->set_replica = PQgetvalue(res, 0, 5)[0] == 't';
-	p->database = strdup(PQgetvalue(res, 0, 3));
-	p->server_num = (int)strtol(PQgetvalue(res, 0, 4), NULL, 10);
-	PQclear(res);
-	if (!p->role || !p->database)
-		return -ENOMEM;
-	r = rs_plan_column(x, "SELECT rolname FROM pg_catalog.pg_roles", &x->roles,
-			   &x->nroles, "listing roles");
-	if (r == 0)
-		r = rs_plan_column(x, "SELECT r.rolname, m.rolname FROM pg_catalog.pg_auth_members a"
-				   " JOIN pg_catalog.pg_roles r ON r.oid = a.roleid"
-				   " JOIN pg_catalog.pg_roles m ON m.oid = a.member",
-				   &x->members, &x->nmembers, "listing memberships");
-	if (r == 0)
-		r = rs_plan_column(x, "SELECT p.pubname, n.nspname, c.relname"
-				   " FROM pg_catalog.pg_publication_rel pr"
-				   " JOIN pg_catalog.pg_publication p ON p.oid = pr.prpubid"
-				   " JOIN pg_catalog.pg_class c ON c.oid = pr.prrelid"
-				   " JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace",
-				   &x->pubrels, &x->npubrels, "listing publications");
-	if (r == 0)
-		r = rs_plan_column(x, "SELECT extname FROM pg_catalog.pg_extension",
-				   &x->exts, &x->nexts, "listing extensions");
-	if (r == 0)
-		r = rs_plan_column(x, "SELECT name FROM pg_catalog.pg_available_extensions",
-				   &x->avail, &x->navail, "listing extensions");
-	if (r == 0)
-		r = rs_plan_column(x, "SELECT pubname FROM pg_catalog.pg_publication",
-				   &x->pubs, &x->npubs, "listing publications");
-	return r;
-}
-
-/* Managed target detection and its schemas. */
-static int rs_plan_managed(struct rs_plan_ctx *x, int force)
-{
-	struct rs_plan *p = x->p;
-	PGresult *res;
-	int r, platform = 0;
-
-	r = pg_conn_query(x->c, &res, PGRES_TUPLES_OK,
-			  "SELECT n.nspname, pg_catalog.pg_get_userbyid(n.nspowner),"
-			  " pg_catalog.pg_has_role(n.nspowner, 'MEMBER')"
-			  " FROM pg_catalog.pg_namespace n"
-			  " WHERE n.nspname !~ '^pg_' AND n.nspname <> 'information_schema'"
-			  " ORDER BY 1",
-			  0, NULL, "listing the target's schemas", x->err);
-	if (r < 0)
-		return r;
-	for (int i = 0; i < PQntuples(res); i++) {
-		const char *name = PQgetvalue(res, i, 0);
-		int member = PQgetvalue(res, i, 2)[0] == 't';
-
-		if (!member && (!strcmp(name, "auth") || !strcmp(name, "storage")))
-			platform = 1;
-	}
-	p->managed = force >= 0 ? force : (!p->superuser && platform);
-	if (p->managed && !p->managed_why) {
-		struct buf b = BUF_INIT;
-
-		r = buf_addf(&b, "the role %s is not a superuser and auth/storage belong to another role",
-			     p->role);
-		p->managed_why = buf_detach(&b, NULL);
-		buf_release(&b);
-		if (r == 0 && !p->managed_why)
-			r = -ENOMEM;
-	}
-	for (int i = 0; r == 0 && p->managed && i < PQntuples(res); i++) {
-		const char *name = PQgetvalue(res, i, 0);
-		const char *owner = PQgetvalue(res, i, 1);
-		int member = PQgetvalue(res, i, 2)[0] == 't';
-
-		if (member && force < 1)
-			continue;
-		if (!strcmp(name, "auth") || !strcmp(name, "storage") ||
-		    (!member && pg_catalog_reserved_role(owner)))
-			r = strv_take(&p->managed_schemas, &p->nmanaged_schemas,
-					     strdup(name));
-	}
-	PQclear(res);
-	return r;
-}
 
 static int rs_plan_is_managed(const struct rs_plan *p, const char *schema)
 {
 	return p->managed && schema && rs_plan_in(p->managed_schemas,
 						  p->nmanaged_schemas, schema);
-}
-
-/* Asks the target whether each object exists (one query). */
-static int rs_plan_probe(struct rs_plan_ctx *x)
-{
-	static const char sql[] =
-		"SELECT CASE x.k"
-		" WHEN 'r' THEN pg_catalog.to_regclass(x.v) IS NOT NULL"
-		" WHEN 't' THEN pg_catalog.to_regtype(x.v) IS NOT NULL"
-		" WHEN 'f' THEN pg_catalog.to_regprocedure(x.v) IS NOT NULL"
-		" WHEN 'n' THEN EXISTS (SELECT 1 FROM pg_catalog.pg_namespace WHERE nspname = x.v)"
-		" WHEN 'e' THEN EXISTS (SELECT 1 FROM pg_catalog.pg_extension WHERE extname = x.v)"
-		" WHEN 'p' THEN EXISTS (SELECT 1 FROM pg_catalog.pg_publication WHERE pubname = x.v)"
-		" WHEN 'v' THEN EXISTS (SELECT 1 FROM pg_catalog.pg_event_trigger WHERE evtname = x.v)"
-		" END"
-		" FROM ROWS FROM (pg_catalog.unnest($1::text[]), pg_catalog.unnest($2::text[]))"
-		" WITH ORDINALITY AS x(k, v, i)"
-		" ORDER BY x.i";
-	struct rs_plan *p = x->p;
-	struct buf kinds = BUF_INIT, vals = BUF_INIT, one = BUF_INIT;
-	const char *params[2];
-	PGresult *res = NULL;
-	int r = 0;
-
-	if (!p->nobjects)
-		return 0;
-	r = buf_addch(&kinds, '{');
-	if (r == 0)
-		r = buf_addch(&vals, '{');
-	for (size_t i = 0; i < p->nobjects && r == 0; i++) {
-		const struct pg_ddl_section *s = pg_ddl_get(x->src->ddl, p->objects[i].section);
-		char kind = rs_plan_probe_kind(s);
-		char k[2] = { kind, 0 };
-
-		r = rs_plan_probe_text(kind, s, &one);
-		if (r == 0)
-			r = rs_plan_array_add(&kinds, k);
-		if (r == 0)
-			r = rs_plan_array_add(&vals, (char *)one.data);
-	}
-	if (r == 0)
-		r = buf_addch(&kinds, '}');
-	if (r == 0)
-		r = buf_addch(&vals, '}');
-	params[0] = (char *)kinds.data;
-	params[1] = (char *)vals.data;
-	if (r == 0)
-		r = pg_conn_query(x->c, &res, PGRES_TUPLES_OK, sql, 2, params,
-				  "looking for existing objects", x->err);
-	for (size_t i = 0; r == 0 && i < p->nobjects; i++)
-		p->objects[i].exists = (int)i < PQntuples(res) &&
-				       PQgetvalue(res, (int)i, 0)[0] == 't';
-	PQclear(res);
-	buf_release(&kinds);
-	buf_release(&vals);
-	buf_release(&one);
-	return r;
-}
-
-/* The object a dependent section (COMMENT, ACL ...) is about. */
-static const struct rs_plan_object *rs_plan_parent(const struct rs_plan *p,
-						   const struct pg_ddl *d,
-						   const struct pg_ddl_section *s)
-{
-	static const char *const two[] = {
-		"MATERIALIZED VIEW ", "EVENT TRIGGER ", "FOREIGN TABLE ", NULL,
-	};
-	const char *name = s->name, *sp;
-	size_t len;
-
-	for (int k = 0; two[k]; k++)
-		if (!strncmp(name, two[k], strlen(two[k]))) {
-			name += strlen(two[k]);
-			goto found;
-		}
-	sp = strchr(name, ' ');
-	if (!sp)
-		return NULL;
-	name = sp + 1;
-found:
-	len = strlen(name);
-	/* "COLUMN v.c": the relation v */
-	if (!strncmp(s->name, "COLUMN ", 7) && strchr(name, '.'))
-		len = (size_t)(strchr(name, '.') - name);
-	for (size_t i = 0; i < p->nobjects; i++) {
-		const struct rs_plan_object *o = &p->objects[i];
-		const struct pg_ddl_section *os = pg_ddl_get(d, o->section);
-
-		if (strcmp(os->schema, s->schema))
-			continue;
-		if (strlen(os->name) == len && !memcmp(os->name, name, len))
-			return o;
-	}
-	return NULL;
-}
-
-/* ALTER PUBLICATION p ADD TABLE [ONLY] s.t -> membership exists? */
-static int rs_plan_pubtable(struct rs_plan_ctx *x, const struct pg_ddl_section *s,
-			    int *exists, struct buf *ts, struct buf *tn)
-{
-	const char *sql = pg_ddl_text(x->src->ddl) + s->off;
-	struct rs_sql_lex lx;
-	struct rs_sql_tok t;
-	struct buf pub = BUF_INIT, key = BUF_INIT;
-	int r = -EINVAL;
-
-	*exists = 0;
-	rs_sql_lex_init(&lx, sql, s->len);
-	rs_sql_lex_next(&lx, &t);
-	while (t.kind != RS_SQL_END && !rs_sql_is(&t, "PUBLICATION"))
-		rs_sql_lex_next(&lx, &t);
-	rs_sql_lex_next(&lx, &t);
-	if (rs_sql_is_ident(&t) && rs_sql_ident(&t, &pub) == 0) {
-		while (t.kind != RS_SQL_END && !rs_sql_is(&t, "TABLE"))
-			rs_sql_lex_next(&lx, &t);
-		rs_sql_lex_next(&lx, &t);
-		if (rs_sql_is(&t, "ONLY"))
-			rs_sql_lex_next(&lx, &t);
-		r = rs_sql_qname(&lx, &t, ts, tn);
-	}
-	if (r == 0)
-		r = buf_addf(&key, "%s\n%s\n%s", (char *)pub.data, (char *)ts->data,
-			     (char *)tn->data);
-	if (r == 0)
-		*exists = rs_plan_in(x->pubrels, x->npubrels, (char *)key.data);
-	buf_release(&pub);
-	buf_release(&key);
-	return r;
 }
 
 static struct rs_plan_table *rs_plan_table_of(struct rs_plan *p,
@@ -541,18 +55,8 @@ static struct rs_plan_table *rs_plan_table_of(struct rs_plan *p,
 /* Selected tables: existence, ownership, keys, rows. */
 static int rs_plan_tables(struct rs_plan_ctx *x)
 {
-	static const char sql[] =
-		"SELECT c.oid IS NOT NULL, COALESCE(pg_catalog.pg_has_role(c.relowner, 'MEMBER'), false),"
-		" EXISTS (SELECT 1 FROM pg_catalog.pg_index i WHERE i.indrelid = c.oid AND i.indisprimary)"
-		" FROM pg_catalog.unnest($1::text[]) WITH ORDINALITY AS x(v, i)"
-		" LEFT JOIN pg_catalog.pg_class c ON c.oid = pg_catalog.to_regclass(x.v)"
-		" ORDER BY x.i";
 	struct rs_plan *p = x->p;
 	const struct rs_meta *m = x->src->meta;
-	struct buf arr = BUF_INIT, q = BUF_INIT;
-	const char *params[1];
-	PGresult *res = NULL;
-	int r = 0;
 
 	p->tables = calloc(m->ntables + 1, sizeof(*p->tables));
 	if (!p->tables)
@@ -569,51 +73,7 @@ static int rs_plan_tables(struct rs_plan_ctx *x)
 		t->target_rows = -1;
 		t->managed = rs_plan_is_managed(p, t->t->schema);
 	}
-	r = buf_addch(&arr, '{');
-	for (size_t i = 0; i < p->ntables && r == 0; i++) {
-		r = rs_plan_qualified(&q, p->tables[i].t->schema, p->tables[i].t->name);
-		if (r == 0)
-			r = rs_plan_array_add(&arr, (char *)q.data);
-	}
-	if (r == 0)
-		r = buf_addch(&arr, '}');
-	params[0] = (char *)arr.data;
-	if (r == 0)
-		r = pg_conn_query(x->c, &res, PGRES_TUPLES_OK, sql, 1, params,
-				  "looking for the selected tables", x->err);
-	for (size_t i = 0; r == 0 && i < p->ntables; i++) {
-		struct rs_plan_table *t = &p->tables[i];
-
-		t->exists = PQgetvalue(res, (int)i, 0)[0] == 't';
-		t->owned = PQgetvalue(res, (int)i, 1)[0] == 't';
-		t->has_pk = PQgetvalue(res, (int)i, 2)[0] == 't';
-	}
-	PQclear(res);
-	/* exact counts: the plan promises them */
-	for (size_t i = 0; r == 0 && i < p->ntables; i++) {
-		struct rs_plan_table *t = &p->tables[i];
-		struct buf cq = BUF_INIT, what = BUF_INIT;
-
-		if (!t->exists || t->t->partitioned)
-			continue;
-		r = buf_addstr(&cq, "SELECT pg_catalog.count(*) FROM ONLY ");
-		if (r == 0)
-			r = pg_names_quote_qualified(&cq, t->t->schema, t->t->name);
-		if (r == 0)
-			r = buf_addf(&what, "counting rows of %s.%s", t->t->schema, t->t->name);
-		if (r == 0)
-			r = pg_conn_query(x->c, &res, PGRES_TUPLES_OK, (char *)cq.data, 0,
-					  NULL, (char *)what.data, x->err);
-		if (r == 0) {
-			t->target_rows = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
-			PQclear(res);
-		}
-		buf_release(&cq);
-		buf_release(&what);
-	}
-	buf_release(&arr);
-	buf_release(&q);
-	return r;
+	return rs_plan_probe_tables(x->c, p->tables, p->ntables, x->err);
 }
 
 static int rs_plan_conflict(struct rs_plan *p, const char *fmt, ...)
@@ -626,30 +86,6 @@ static int rs_plan_conflict(struct rs_plan *p, const char *fmt, ...)
 	va_start(ap, fmt);
 	r = strv_vpushf(&p->conflicts, &p->nconflicts, fmt, ap);
 	va_end(ap);
-	return r;
-}
-
-static int rs_plan_drop_sql(struct rs_plan_object *o, const struct pg_ddl_section *s)
-{
-	const char *what = !strcmp(s->type, "VIEW") ? "VIEW" :
-			   !strcmp(s->type, "MATERIALIZED VIEW") ? "MATERIALIZED VIEW" :
-			   !strcmp(s->type, "SEQUENCE") ? "SEQUENCE" :
-			   !strcmp(s->type, "DOMAIN") ? "DOMAIN" :
-			   !strcmp(s->type, "TYPE") ? "TYPE" :
-			   !strcmp(s->type, "FOREIGN TABLE") ? "FOREIGN TABLE" : NULL;
-	struct buf b = BUF_INIT;
-	int r;
-
-	if (!what)
-		return 0;
-	r = buf_addf(&b, "DROP %s IF EXISTS ", what);
-	if (r == 0)
-		r = pg_names_quote_qualified(&b, s->schema, s->name);
-	if (r == 0)
-		r = buf_addch(&b, ';');
-	if (r == 0 && !(o->drop_sql = buf_detach(&b, NULL)))
-		r = -ENOMEM;
-	buf_release(&b);
 	return r;
 }
 
@@ -677,7 +113,7 @@ static int rs_plan_objects(struct rs_plan_ctx *x)
 		if (!o->schema || !o->name)
 			return -ENOMEM;
 	}
-	r = rs_plan_probe(x);
+	r = rs_plan_probe_exists(x->c, d, p->objects, p->nobjects, x->err);
 	for (size_t i = 0; i < p->nobjects && r == 0; i++) {
 		struct rs_plan_object *o = &p->objects[i];
 		const struct pg_ddl_section *s = pg_ddl_get(d, o->section);
@@ -712,7 +148,7 @@ static int rs_plan_objects(struct rs_plan_ctx *x)
 				   !strcmp(s->type, "PROCEDURE")) {
 				o->act = RS_ACT_REPLACE;
 			} else {
-				r = rs_plan_drop_sql(o, s);
+				r = rs_plan_read_drop_sql(o, s);
 				o->act = o->drop_sql ? RS_ACT_RECREATE : RS_ACT_KEEP;
 			}
 			break;
@@ -726,7 +162,7 @@ static int rs_plan_sections(struct rs_plan_ctx *x)
 {
 	struct rs_plan *p = x->p;
 	const struct pg_ddl *d = x->src->ddl;
-	struct buf ts = BUF_INIT, tn = BUF_INIT;
+	struct buf ts = BUF_INIT, tn = BUF_INIT, key = BUF_INIT;
 	size_t k = 0;
 	int r = 0;
 
@@ -736,7 +172,7 @@ static int rs_plan_sections(struct rs_plan_ctx *x)
 		const struct rs_plan_object *o;
 		struct rs_plan_table *t;
 
-		if (p->post_data == p->nsec && rs_plan_type_in(s->type, rs_plan_post_types))
+		if (p->post_data == p->nsec && rs_plan_read_post_data(s))
 			p->post_data = i;
 		if (!rs_select_section(x->sel, x->src->meta, d, i)) {
 			p->sec[i] = RS_ACT_SKIP;
@@ -747,9 +183,11 @@ static int rs_plan_sections(struct rs_plan_ctx *x)
 			continue;
 		}
 		if (!strcmp(s->type, "PUBLICATION TABLE")) {
-			int exists;
+			int exists = 0;
 
-			r = rs_plan_pubtable(x, s, &exists, &ts, &tn);
+			r = rs_plan_read_pubtable(d, s, &key, &ts, &tn);
+			if (r == 0)
+				exists = rs_plan_in(x->f.pubrels, x->f.npubrels, (char *)key.data);
 			t = r == 0 ? rs_plan_table_of(p, x->src, (char *)ts.data,
 						      (char *)tn.data) : NULL;
 			r = 0;
@@ -763,7 +201,7 @@ static int rs_plan_sections(struct rs_plan_ctx *x)
 			p->sec[i] = t->ddl == RS_ACT_RECREATE ? RS_ACT_RUN : t->ddl;
 			continue;
 		}
-		o = s->rel_schema ? NULL : rs_plan_parent(p, d, s);
+		o = s->rel_schema ? NULL : rs_plan_read_parent(p, d, s);
 		if (s->rel_schema) {
 			/* an index on a materialized view: follow the view */
 			for (size_t j = 0; j < p->nobjects; j++)
@@ -790,6 +228,7 @@ static int rs_plan_sections(struct rs_plan_ctx *x)
 	}
 	buf_release(&ts);
 	buf_release(&tn);
+	buf_release(&key);
 	return r;
 }
 
@@ -856,220 +295,95 @@ static int rs_plan_loads(struct rs_plan_ctx *x)
 	return r;
 }
 
-/*
- * Builds a text[] literal of the qualified names of the tables clean mode
- * recreates, in plan order; idx[k] maps the array's (k+1)th element back
- * to p->tables.  q is scratch space.
- */
-static int rs_plan_recreated_array(const struct rs_plan *p, struct buf *arr,
-				   struct buf *q, size_t *idx, size_t *n)
+/* a view vs.vn on table t that is not recreated */
+static int rs_plan_dependent(void *arg, const struct rs_plan_table *t,
+			     const char *vs, const char *vn, const char *kind)
 {
-	int r = buf_addch(arr, '{');
-
-	for (size_t i = 0; i < p->ntables && r == 0; i++) {
-		if (p->tables[i].ddl != RS_ACT_RECREATE)
-			continue;
-		idx[(*n)++] = i;
-		r = rs_plan_qualified(q, p->tables[i].t->schema, p->tables[i].t->name);
-		if (r == 0)
-			r = rs_plan_array_add(arr, (char *)q->data);
-	}
-	return r == 0 ? buf_addch(arr, '}') : r;
-}
-
-/*
- * Runs sql with $1 = the recreated tables (text[]), each row led by the
- * table's 1-based position in it, and hands every row to row().
- */
-static int rs_plan_recreated_query(struct rs_plan_ctx *x, const char *sql,
-				   const char *what,
-				   int (*row)(struct rs_plan_ctx *x, const PGresult *res,
-					      int i, const struct rs_plan_table *t))
-{
-	struct rs_plan *p = x->p;
-	struct buf arr = BUF_INIT, q = BUF_INIT;
-	size_t *idx = calloc(p->ntables + 1, sizeof(*idx)), n = 0;
-	const char *params[1];
-	PGresult *res = NULL;
-	int r;
-
-	if (!idx)
-		return -ENOMEM;
-	r = rs_plan_recreated_array(p, &arr, &q, idx, &n);
-	params[0] = (char *)arr.data;
-	if (r == 0 && n)
-		r = pg_conn_query(x->c, &res, PGRES_TUPLES_OK, sql, 1, params, what, x->err);
-	for (int i = 0; r == 0 && n && i < PQntuples(res); i++) {
-		size_t k = (size_t)strtoul(PQgetvalue(res, i, 0), NULL, 10) - 1;
-
-		r = k < n ? row(x, res, i, &p->tables[idx[k]]) : -EPROTO;
-	}
-	PQclear(res);
-	free(idx);
-	buf_release(&arr);
-	buf_release(&q);
-	return r;
-}
-
-/* a view on table t (row: view schema, name, kind) that is not recreated */
-static int rs_plan_dependent_row(struct rs_plan_ctx *x, const PGresult *res, int i,
-				 const struct rs_plan_table *t)
-{
+	const struct rs_plan_ctx *x = arg;
 	const struct rs_plan *p = x->p;
-	const char *vs = PQgetvalue(res, i, 1), *vn = PQgetvalue(res, i, 2);
 
 	for (size_t j = 0; j < p->nobjects; j++)
 		if (p->objects[j].act == RS_ACT_RECREATE &&
 		    !strcmp(p->objects[j].schema, vs) && !strcmp(p->objects[j].name, vn))
 			return 0;
 	return rs_plan_conflict(x->p, "clean mode would drop %s %s.%s, which depends on %s.%s and is not selected (select its schema too, or use merge mode)",
-				PQgetvalue(res, i, 3), vs, vn, t->t->schema, t->t->name);
+				kind, vs, vn, t->t->schema, t->t->name);
 }
 
-/* clean: views and materialized views on a recreated table that are
- * not recreated themselves would be dropped with it */
-static int rs_plan_dependents(struct rs_plan_ctx *x)
+/* a partition cs.cn of parent the selection leaves out */
+static int rs_plan_partition(void *arg, const struct rs_plan_table *parent,
+			     const char *cs, const char *cn, const char *kind)
 {
-	static const char sql[] =
-		"SELECT DISTINCT x.i, vn.nspname, v.relname,"
-		" CASE v.relkind WHEN 'm' THEN 'materialized view' ELSE 'view' END"
-		" FROM pg_catalog.unnest($1::text[]) WITH ORDINALITY AS x(v, i)"
-		" JOIN pg_catalog.pg_depend d ON d.refobjid = pg_catalog.to_regclass(x.v)"
-		"  AND d.classid = 'pg_catalog.pg_rewrite'::pg_catalog.regclass"
-		" JOIN pg_catalog.pg_rewrite rw ON rw.oid = d.objid"
-		" JOIN pg_catalog.pg_class v ON v.oid = rw.ev_class AND v.oid <> d.refobjid"
-		" JOIN pg_catalog.pg_namespace vn ON vn.oid = v.relnamespace ORDER BY 1, 2, 3";
-
-	return rs_plan_recreated_query(x, sql, "listing views on the selected tables",
-				       rs_plan_dependent_row);
-}
-
-/* a partition of parent (row: its schema, name) the selection leaves out */
-static int rs_plan_partition_row(struct rs_plan_ctx *x, const PGresult *res, int i,
-				 const struct rs_plan_table *parent)
-{
-	const char *cs = PQgetvalue(res, i, 1), *cn = PQgetvalue(res, i, 2);
+	const struct rs_plan_ctx *x = arg;
 	const struct rs_plan_table *child = rs_plan_table_of(x->p, x->src, cs, cn);
 
+	(void)kind;
 	if (child && child->ddl == RS_ACT_RECREATE)
 		return 0;
 	return rs_plan_conflict(x->p, "clean mode would drop %s.%s, a partition of %s.%s that is not selected",
 				cs, cn, parent->t->schema, parent->t->name);
 }
 
-/* clean: partitions of a recreated table that the selection leaves out */
-static int rs_plan_partitions(struct rs_plan_ctx *x)
-{
-	static const char sql[] =
-		"SELECT x.i, n.nspname, c.relname"
-		" FROM pg_catalog.unnest($1::text[]) WITH ORDINALITY AS x(v, i)"
-		" JOIN pg_catalog.pg_inherits h ON h.inhparent = pg_catalog.to_regclass(x.v)"
-		" JOIN pg_catalog.pg_class c ON c.oid = h.inhrelid"
-		" JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace ORDER BY 1, 2, 3";
-
-	return rs_plan_recreated_query(x, sql, "listing partitions", rs_plan_partition_row);
-}
-
-int rs_plan_json_names(const char *json, char ***v, size_t *n)
-{
-	struct json *j = NULL;
-	int r = json_parse(&j, json, strlen(json), NULL);
-
-	*v = NULL;
-	*n = 0;
-	if (r == 0 && json_type(j) != JSON_ARRAY)
-		r = -EBADMSG;
-	for (size_t i = 0; r == 0 && i < json_len(j); i++) {
-		const char *s = json_str(json_at(j, i), NULL);
-
-		r = s ? strv_take(v, n, strdup(s)) : -EBADMSG;
-	}
-	json_free(j);
-	return r;
-}
+/* rs_plan_fk's context: the plan being built, and the order of the
+ * keys that stay live while rows load */
+struct rs_plan_fk_walk {
+	struct rs_plan_ctx *x;
+	struct rs_order *live;
+};
 
 /*
- * Foreign keys of the target: the edges of the load order among the
- * tables whose rows load, and in clean mode the keys of unselected
- * tables that point at a table being emptied or recreated.
+ * A foreign key of the target: an edge of the load order among the
+ * tables whose rows load, and in clean mode a key of an unselected
+ * table that points at a table being emptied or recreated.
  */
-static int rs_plan_fks(struct rs_plan_ctx *x, struct rs_order *live)
+static int rs_plan_fk(void *arg, const struct rs_plan_probe_fk *k)
 {
-	static const char sql[] =
-		"SELECT c.conname, cn.nspname, cl.relname, pn.nspname, pl.relname,"
-		" c.condeferrable, pg_catalog.pg_get_constraintdef(c.oid),"
-		" pg_catalog.array_to_json(ARRAY(SELECT a.attname FROM pg_catalog.unnest(c.conkey)"
-		"  WITH ORDINALITY k(n, o) JOIN pg_catalog.pg_attribute a"
-		"  ON a.attrelid = c.conrelid AND a.attnum = k.n ORDER BY k.o)),"
-		" pg_catalog.array_to_json(ARRAY(SELECT a.attname FROM pg_catalog.unnest(c.confkey)"
-		"  WITH ORDINALITY k(n, o) JOIN pg_catalog.pg_attribute a"
-		"  ON a.attrelid = c.confrelid AND a.attnum = k.n ORDER BY k.o)),"
-		" c.conparentid = 0"
-		" FROM pg_catalog.pg_constraint c"
-		" JOIN pg_catalog.pg_class cl ON cl.oid = c.conrelid"
-		" JOIN pg_catalog.pg_namespace cn ON cn.oid = cl.relnamespace"
-		" JOIN pg_catalog.pg_class pl ON pl.oid = c.confrelid"
-		" JOIN pg_catalog.pg_namespace pn ON pn.oid = pl.relnamespace"
-		" WHERE c.contype = 'f' ORDER BY 2, 3, 1";
-	struct rs_plan *p = x->p;
-	PGresult *res;
+	struct rs_plan_fk_walk *w = arg;
+	struct rs_plan *p = w->x->p;
+	const char *cs = k->schema, *ct = k->table;
+	const char *ps = k->ref_schema, *pt = k->ref_table;
+	struct rs_plan_table *child = rs_plan_table_of(p, w->x->src, cs, ct);
+	struct rs_plan_table *parent = rs_plan_table_of(p, w->x->src, ps, pt);
+	int child_gone, parent_gone;
+	struct rs_plan_fk *fk;
+	char **rc = NULL;
+	size_t nrc = 0;
 	int r;
 
-	r = pg_conn_query(x->c, &res, PGRES_TUPLES_OK, sql, 0, NULL,
-			  "listing foreign keys", x->err);
-	for (int i = 0; r == 0 && i < PQntuples(res); i++) {
-		const char *name = PQgetvalue(res, i, 0);
-		const char *cs = PQgetvalue(res, i, 1), *ct = PQgetvalue(res, i, 2);
-		const char *ps = PQgetvalue(res, i, 3), *pt = PQgetvalue(res, i, 4);
-		int def = PQgetvalue(res, i, 5)[0] == 't';
-		struct rs_plan_table *child = rs_plan_table_of(p, x->src, cs, ct);
-		struct rs_plan_table *parent = rs_plan_table_of(p, x->src, ps, pt);
-		int child_gone, parent_gone;
-		struct rs_plan_fk *fk;
-		char **rc = NULL;
-		size_t nrc = 0;
-
-		r = rs_order_edge(&p->order, cs, ct, ps, pt, name, def);
-		/* live during the load: both tables keep their DDL */
-		if (r == 0 && child && parent && child->ddl != RS_ACT_RECREATE &&
-		    child->ddl != RS_ACT_RUN && parent->ddl != RS_ACT_RECREATE &&
-		    parent->ddl != RS_ACT_RUN)
-			r = rs_order_edge(live, cs, ct, ps, pt, name, def);
-		if (r < 0 || p->mode != RS_MODE_CLEAN || !parent ||
-		    PQgetvalue(res, i, 9)[0] != 't')
-			continue;
-		parent_gone = parent->ddl == RS_ACT_RECREATE || parent->load == RS_LOAD_TRUNCATE;
-		child_gone = child && (child->ddl == RS_ACT_RECREATE ||
-				       child->load == RS_LOAD_TRUNCATE);
-		if (!parent_gone || child_gone)
-			continue;
-		fk = realloc(p->fks, (p->nfks + 1) * sizeof(*fk));
-		if (!fk) {
-			r = -ENOMEM;
-			break;
-		}
-		p->fks = fk;
-		fk = &p->fks[p->nfks++];
-		memset(fk, 0, sizeof(*fk));
-		fk->schema = strdup(cs);
-		fk->table = strdup(ct);
-		fk->name = strdup(name);
-		fk->def = strdup(PQgetvalue(res, i, 6));
-		fk->ref_schema = strdup(ps);
-		fk->ref_table = strdup(pt);
-		if (!fk->schema || !fk->table || !fk->name || !fk->def ||
-		    !fk->ref_schema || !fk->ref_table) {
-			r = -ENOMEM;
-			break;
-		}
-		r = rs_plan_json_names(PQgetvalue(res, i, 7), &fk->cols, &fk->ncols);
-		if (r == 0)
-			r = rs_plan_json_names(PQgetvalue(res, i, 8), &rc, &nrc);
-		fk->ref_cols = rc;
-		if (r == 0 && nrc != fk->ncols)
-			r = -EPROTO;
-	}
-	PQclear(res);
+	r = rs_order_edge(&p->order, cs, ct, ps, pt, k->name, k->deferrable);
+	/* live during the load: both tables keep their DDL */
+	if (r == 0 && child && parent && child->ddl != RS_ACT_RECREATE &&
+	    child->ddl != RS_ACT_RUN && parent->ddl != RS_ACT_RECREATE &&
+	    parent->ddl != RS_ACT_RUN)
+		r = rs_order_edge(w->live, cs, ct, ps, pt, k->name, k->deferrable);
+	if (r < 0 || p->mode != RS_MODE_CLEAN || !parent || !k->declared)
+		return r;
+	parent_gone = parent->ddl == RS_ACT_RECREATE || parent->load == RS_LOAD_TRUNCATE;
+	child_gone = child && (child->ddl == RS_ACT_RECREATE ||
+			       child->load == RS_LOAD_TRUNCATE);
+	if (!parent_gone || child_gone)
+		return 0;
+	fk = realloc(p->fks, (p->nfks + 1) * sizeof(*fk));
+	if (!fk)
+		return -ENOMEM;
+	p->fks = fk;
+	fk = &p->fks[p->nfks++];
+	memset(fk, 0, sizeof(*fk));
+	fk->schema = strdup(cs);
+	fk->table = strdup(ct);
+	fk->name = strdup(k->name);
+	fk->def = strdup(k->def);
+	fk->ref_schema = strdup(ps);
+	fk->ref_table = strdup(pt);
+	if (!fk->schema || !fk->table || !fk->name || !fk->def ||
+	    !fk->ref_schema || !fk->ref_table)
+		return -ENOMEM;
+	r = rs_plan_json_names(k->cols, &fk->cols, &fk->ncols);
+	if (r == 0)
+		r = rs_plan_json_names(k->ref_cols, &rc, &nrc);
+	fk->ref_cols = rc;
+	if (r == 0 && nrc != fk->ncols)
+		r = -EPROTO;
 	return r;
 }
 
@@ -1078,6 +392,7 @@ static int rs_plan_order(struct rs_plan_ctx *x)
 {
 	struct rs_plan *p = x->p;
 	struct rs_order live;
+	struct rs_plan_fk_walk w = { x, &live };
 	struct rs_plan_table *sorted;
 	size_t k = 0;
 	int r = 0;
@@ -1095,7 +410,7 @@ static int rs_plan_order(struct rs_plan_ctx *x)
 	if (r == 0)
 		r = rs_order_add_ddl(&p->order, x->src->ddl);
 	if (r == 0)
-		r = rs_plan_fks(x, &live);
+		r = rs_plan_probe_fks(x->c, rs_plan_fk, &w, x->err);
 	if (r == 0)
 		r = rs_order_solve(&p->order);
 	if (r == 0)
@@ -1191,9 +506,9 @@ static int rs_plan_requirements(struct rs_plan_ctx *x)
 	for (size_t i = 0; i < m->nreq_extensions && r == 0; i++) {
 		const char *e = m->req_extensions[i];
 
-		if (rs_plan_in(x->exts, x->nexts, e))
+		if (rs_plan_in(x->f.exts, x->f.nexts, e))
 			continue;
-		if (!rs_plan_in(x->avail, x->navail, e))
+		if (!rs_plan_in(x->f.avail, x->f.navail, e))
 			r = rs_plan_req(p, "extension", e, ddl,
 					"not installed, and the target's server cannot install it");
 		else if (rs_plan_creates(p, x->src->ddl, "EXTENSION", e))
@@ -1205,7 +520,7 @@ static int rs_plan_requirements(struct rs_plan_ctx *x)
 	for (size_t i = 0; i < m->nreq_roles && r == 0; i++) {
 		const char *ro = m->req_roles[i];
 
-		if (rs_plan_in(x->roles, x->nroles, ro))
+		if (rs_plan_in(x->f.roles, x->f.nroles, ro))
 			continue;
 		r = rs_plan_req(p, "role", ro, 0, x->sel->roles ?
 				"missing: the restore creates it (without a password unless one was captured)" :
@@ -1214,7 +529,7 @@ static int rs_plan_requirements(struct rs_plan_ctx *x)
 	for (size_t i = 0; i < m->npublications && r == 0; i++) {
 		const char *pub = m->publications[i].name;
 
-		if (rs_plan_in(x->pubs, x->npubs, pub))
+		if (rs_plan_in(x->f.pubs, x->f.npubs, pub))
 			continue;
 		r = rs_plan_req(p, "publication", pub, 0,
 				rs_plan_creates(p, x->src->ddl, "PUBLICATION", pub) ?
@@ -1223,45 +538,26 @@ static int rs_plan_requirements(struct rs_plan_ctx *x)
 	}
 	for (size_t i = 0; i < m->nwebhooks && r == 0; i++) {
 		const struct rs_meta_webhook *h = &m->webhooks[i];
-		const char *dot = strchr(h->function, '.');
-		const char *params[2];
-		struct buf fs = BUF_INIT, label = BUF_INIT;
-		PGresult *res;
+		struct buf label = BUF_INIT;
+		int exists;
 
-		if (!dot)
+		if (!strchr(h->function, '.'))
 			continue;
-		r = buf_add(&fs, h->function, (size_t)(dot - h->function));
-		params[0] = (char *)fs.data;
-		params[1] = dot + 1;
-		if (r == 0)
-			r = pg_conn_query(x->c, &res, PGRES_TUPLES_OK,
-					  "SELECT EXISTS (SELECT 1 FROM pg_catalog.pg_proc p"
-					  " JOIN pg_catalog.pg_namespace n ON n.oid = p.pronamespace"
-					  " WHERE n.nspname = $1 AND p.proname = $2)",
-					  2, params, "looking for webhook functions", x->err);
-		if (r == 0) {
-			if (PQgetvalue(res, 0, 0)[0] != 't') {
-				r = buf_addf(&label, "%s on %s.%s", h->trigger, h->schema, h->table);
-				if (r == 0)
-					r = rs_plan_req(p, "webhook", (char *)label.data, 0,
-							"calls %s, which the target lacks (enable database webhooks / pg_net)",
-							h->function);
-			}
-			PQclear(res);
+		r = rs_plan_probe_function(x->c, h->function, &exists, x->err);
+		if (r == 0 && !exists) {
+			r = buf_addf(&label, "%s on %s.%s", h->trigger, h->schema, h->table);
+			if (r == 0)
+				r = rs_plan_req(p, "webhook", (char *)label.data, 0,
+						"calls %s, which the target lacks (enable database webhooks / pg_net)",
+						h->function);
 		}
-		buf_release(&fs);
 		buf_release(&label);
 	}
 	if (r == 0 && (m->ncron_jobs || m->cron_unknown)) {
-		PGresult *res;
+		int has;
 
-		r = pg_conn_query(x->c, &res, PGRES_TUPLES_OK,
-				  "SELECT pg_catalog.to_regclass('cron.job') IS NOT NULL",
-				  0, NULL, "looking for pg_cron", x->err);
+		r = rs_plan_probe_cron(x->c, &has, x->err);
 		if (r == 0) {
-			int has = PQgetvalue(res, 0, 0)[0] == 't';
-
-			PQclear(res);
 			if (m->cron_unknown)
 				r = rs_plan_req(p, "cron jobs", "?", 0,
 						"the snapshot could not read pg_cron's jobs; recreate them by hand");
@@ -1280,68 +576,39 @@ static int rs_plan_roles(struct rs_plan_ctx *x)
 	struct rs_plan *p = x->p;
 	const struct pg_ddl *d = x->src->roles;
 	const char *text = pg_ddl_text(d);
-	struct buf a = BUF_INIT, b = BUF_INIT, key = BUF_INIT;
+	struct buf key = BUF_INIT;
 	size_t n = rs_sanitized_count(p->san_roles);
-	int r = 0;
 
 	p->role_stmt = calloc(n + 1, sizeof(*p->role_stmt));
 	if (!p->role_stmt)
 		return -ENOMEM;
 	p->nrole_stmt = n;
-	for (size_t i = 0; i < n && r == 0; i++) {
+	for (size_t i = 0; i < n; i++) {
 		const struct rs_sanitized_stmt *st = rs_sanitized_get(p->san_roles, i);
 		const struct pg_ddl_section *s = st->section < pg_ddl_count(d) ?
 						 pg_ddl_get(d, st->section) : NULL;
-		struct rs_sql_lex lx;
-		struct rs_sql_tok t;
+		enum rs_plan_read_about about;
 
 		if (!x->sel->roles || !s) {
 			p->role_stmt[i] = RS_ACT_SKIP;
 			continue;
 		}
 		p->role_stmt[i] = RS_ACT_RUN;
-		rs_sql_lex_init(&lx, text + st->off, st->len);
-		rs_sql_lex_next(&lx, &t);
+		/* roles and memberships that exist are kept as they are */
 		if (!strcmp(s->type, "ROLE")) {
-			/* roles that exist are kept as they are */
-			if (rs_plan_in(x->roles, x->nroles, s->name))
+			if (rs_plan_in(x->f.roles, x->f.nroles, s->name))
 				p->role_stmt[i] = RS_ACT_KEEP;
-		} else if (!strcmp(s->type, "ROLE SETTINGS")) {
-			rs_sql_lex_next(&lx, &t);	/* ROLE */
-			rs_sql_lex_next(&lx, &t);
-			buf_reset(&a);
-			if (rs_sql_is_ident(&t) && rs_sql_ident(&t, &a) == 0 &&
-			    rs_plan_in(x->roles, x->nroles, (char *)a.data))
-				p->role_stmt[i] = RS_ACT_KEEP;
-		} else if (rs_sql_is(&t, "GRANT")) {
-			rs_sql_lex_next(&lx, &t);
-			buf_reset(&a);
-			buf_reset(&b);
-			buf_reset(&key);
-			if (rs_sql_is_ident(&t) && rs_sql_ident(&t, &a) == 0) {
-				rs_sql_lex_next(&lx, &t);	/* TO */
-				rs_sql_lex_next(&lx, &t);
-				if (rs_sql_is_ident(&t) && rs_sql_ident(&t, &b) == 0 &&
-				    buf_addf(&key, "%s\n%s", (char *)a.data, (char *)b.data) == 0 &&
-				    rs_plan_in(x->members, x->nmembers, (char *)key.data))
-					p->role_stmt[i] = RS_ACT_KEEP;
-			}
+			continue;
 		}
+		about = rs_plan_read_role_stmt(text, st, s, &key);
+		if ((about == RS_PLAN_READ_ROLE &&
+		     rs_plan_in(x->f.roles, x->f.nroles, (char *)key.data)) ||
+		    (about == RS_PLAN_READ_MEMBER &&
+		     rs_plan_in(x->f.members, x->f.nmembers, (char *)key.data)))
+			p->role_stmt[i] = RS_ACT_KEEP;
 	}
-	buf_release(&a);
-	buf_release(&b);
 	buf_release(&key);
-	return r;
-}
-
-static void rs_plan_ctx_release(struct rs_plan_ctx *x)
-{
-	strv_free(x->roles, x->nroles);
-	strv_free(x->members, x->nmembers);
-	strv_free(x->pubrels, x->npubrels);
-	strv_free(x->exts, x->nexts);
-	strv_free(x->avail, x->navail);
-	strv_free(x->pubs, x->npubs);
+	return 0;
 }
 
 int rs_plan_table_parallel(const struct rs_plan_table *t)
@@ -1411,18 +678,9 @@ int rs_plan_build(struct rs_plan **out, PGconn *c,
 		rs_plan_free(p);
 		return -ENOMEM;
 	}
-	{
-		PGresult *res;
-
-		r = pg_conn_query(c, &res, PGRES_TUPLES_OK,
-				  "SELECT pg_catalog.set_config('search_path', '', false)",
-				  0, NULL, "session setup", err);
-		PQclear(res);
-	}
+	r = rs_plan_probe_target(c, p, &x.f, err);
 	if (r == 0)
-		r = rs_plan_target(&x);
-	if (r == 0)
-		r = rs_plan_managed(&x, o->managed);
+		r = rs_plan_probe_managed(c, p, o->managed, err);
 	if (r == 0) {
 		memset(&so, 0, sizeof(so));
 		so.managed = p->managed;
@@ -1440,10 +698,13 @@ int rs_plan_build(struct rs_plan **out, PGconn *c,
 		r = rs_plan_loads(&x);
 	if (r == 0)
 		r = rs_plan_sections(&x);
+	/* clean: partitions the selection leaves out, and views and
+	 * materialized views that are not recreated themselves, would be
+	 * dropped with a recreated table */
 	if (r == 0 && p->mode == RS_MODE_CLEAN)
-		r = rs_plan_partitions(&x);
+		r = rs_plan_probe_partitions(c, p, rs_plan_partition, &x, err);
 	if (r == 0 && p->mode == RS_MODE_CLEAN)
-		r = rs_plan_dependents(&x);
+		r = rs_plan_probe_views(c, p, rs_plan_dependent, &x, err);
 	if (r == 0)
 		r = rs_plan_order(&x);
 	if (r == 0)
@@ -1456,7 +717,7 @@ int rs_plan_build(struct rs_plan **out, PGconn *c,
 		rs_plan_strategy(p);
 		r = rs_plan_warn(p);
 	}
-	rs_plan_ctx_release(&x);
+	rs_plan_probe_facts_release(&x.f);
 	if (r < 0) {
 		rs_plan_free(p);
 		return r;
@@ -1533,267 +794,4 @@ int rs_plan_blocked(const struct rs_plan *p, struct buf *why)
 		blocked = 1;
 	}
 	return blocked;
-}
-
-int rs_plan_copy_sql(const struct rs_meta_table *t, const char *from,
-		     const char *where, struct buf *out)
-{
-	int r = buf_addstr(out, "COPY (SELECT ");
-
-	for (size_t c = 0; c < t->ncols && r == 0; c++) {
-		if (c)
-			r = buf_addstr(out, ", ");
-		if (r == 0)
-			r = pg_names_quote_ident(out, t->cols[c]);
-	}
-	if (r == 0)
-		r = buf_addstr(out, " FROM ONLY ");
-	if (r == 0 && from)
-		r = buf_addstr(out, from);
-	else if (r == 0)
-		r = pg_names_quote_qualified(out, t->schema, t->name);
-	if (r == 0 && where)
-		r = buf_addf(out, " WHERE %s", where);
-	for (size_t c = 0; c < t->npk && r == 0; c++) {
-		r = buf_addstr(out, c ? ", " : " ORDER BY ");
-		if (r == 0)
-			r = pg_names_quote_ident(out, t->pk[c]);
-	}
-	return r ? r : buf_addstr(out, ") TO STDOUT");
-}
-
-/* ---- printing -------------------------------------------------------------- */
-
-static const char *rs_plan_load_name(enum rs_plan_load l)
-{
-	switch (l) {
-	case RS_LOAD_NONE:
-		return "none";
-	case RS_LOAD_COPY:
-		return "copy";
-	case RS_LOAD_TRUNCATE:
-		return "truncate+copy";
-	case RS_LOAD_MERGE:
-		return "merge";
-	}
-	return "?";
-}
-
-int rs_plan_text(const struct rs_plan *p, const struct rs_plan_source *src,
-		 struct buf *out)
-{
-	int r;
-	size_t counts[RS_ACT_MANAGED + 1] = { 0 };
-
-	r = buf_addf(out, "Restore plan (mode %s%s) into database %s as role %s%s\n",
-		     rs_plan_mode_name(p->mode),
-		     p->mode == RS_MODE_MERGE ? (p->on_conflict == RS_ON_CONFLICT_UPDATE ?
-						 ", on conflict update" : ", on conflict do nothing") : "",
-		     p->database, p->role, p->superuser ? " (superuser)" : "");
-	if (r == 0 && p->managed) {
-		r = buf_addf(out, "Managed target: %s; DDL of", p->managed_why);
-		for (size_t i = 0; i < p->nmanaged_schemas && r == 0; i++)
-			r = buf_addf(out, " %s", p->managed_schemas[i]);
-		if (r == 0)
-			r = buf_addstr(out, " kept, rows restored\n");
-	}
-	if (r == 0)
-		r = buf_addf(out, "Strategy: %s\n", p->strategy);
-	for (size_t i = 0; i < p->nobjects; i++)
-		counts[p->objects[i].act]++;
-	if (r == 0)
-		r = buf_addf(out, "Objects: %zu to create, %zu to drop and recreate, %zu to replace, %zu kept, %zu managed by the platform\n",
-			     counts[RS_ACT_RUN], counts[RS_ACT_RECREATE], counts[RS_ACT_REPLACE],
-			     counts[RS_ACT_KEEP], counts[RS_ACT_MANAGED]);
-	for (size_t i = 0; i < p->nobjects && r == 0; i++) {
-		const struct rs_plan_object *o = &p->objects[i];
-
-		if (o->act == RS_ACT_KEEP || o->act == RS_ACT_MANAGED)
-			continue;
-		r = buf_addf(out, "  %-8s %s %s%s%s\n", rs_plan_act_name(o->act), o->type,
-			     o->schema, *o->schema ? "." : "", o->name);
-	}
-	if (r == 0)
-		r = buf_addstr(out, "Tables (load order):\n");
-	for (size_t i = 0; i < p->ntables && r == 0; i++) {
-		const struct rs_plan_table *t = &p->tables[i];
-
-		r = buf_addf(out, "  %s.%s: snapshot %llu rows, target ", t->t->schema,
-			     t->t->name, (unsigned long long)t->t->rows);
-		if (r == 0)
-			r = t->t->partitioned ? buf_addstr(out, t->exists ? "partitioned" : "missing") :
-			    t->target_rows < 0 ? buf_addstr(out, "missing") :
-			    buf_addf(out, "%lld rows", (long long)t->target_rows);
-		if (r == 0)
-			r = buf_addf(out, "; %s%s%s\n", rs_plan_load_name(t->load),
-				     t->skip ? ": skipped, " : "", t->skip ? t->skip : "");
-	}
-	if (r == 0)
-		r = rs_lo_plan_text(p, src, out);
-	for (size_t k = 0; k < p->order.ncycles && r == 0; k++) {
-		r = buf_addstr(out, "Foreign-key cycle: ");
-		if (r == 0)
-			r = rs_order_describe_cycle(&p->order, k, out);
-		if (r == 0)
-			r = buf_addstr(out, p->replica ? " (loaded with session_replication_role = replica, keys checked before commit)\n" :
-				       " (keys deferred or created after the rows)\n");
-	}
-	for (size_t i = 0; i < p->nfks && r == 0; i++)
-		r = buf_addf(out, "Foreign key %s on %s.%s (not selected) is dropped and re-added; its rows are checked against %s.%s\n",
-			     p->fks[i].name, p->fks[i].schema, p->fks[i].table,
-			     p->fks[i].ref_schema, p->fks[i].ref_table);
-	if (r == 0 && rs_sanitized_nskipped(p->san))
-		r = buf_addf(out, "Statements skipped on this target: %zu (listed in the restore log)\n",
-			     rs_sanitized_nskipped(p->san));
-	for (size_t i = 0; i < p->nreqs && r == 0; i++)
-		r = buf_addf(out, "%s %s %s: %s\n", p->reqs[i].blocking ? "BLOCKING" : "Requirement",
-			     p->reqs[i].kind, p->reqs[i].name, p->reqs[i].note);
-	for (size_t i = 0; i < p->nwarnings && r == 0; i++)
-		r = buf_addf(out, "Warning: %s\n", p->warnings[i]);
-	for (size_t i = 0; i < p->nconflicts && r == 0; i++)
-		r = buf_addf(out, "CONFLICT: %s\n", p->conflicts[i]);
-	return r;
-}
-
-static int rs_plan_json_str(struct buf *out, const char *key, const char *val)
-{
-	int r = pg_names_quote_json(out, key);
-
-	if (r == 0)
-		r = buf_addstr(out, ": ");
-	return r ? r : pg_names_quote_json(out, val);
-}
-
-int rs_plan_json(const struct rs_plan *p, const struct rs_plan_source *src,
-		 const struct rs_select *sel, struct buf *out)
-{
-	int r = buf_addch(out, '{');
-
-	if (r == 0)
-		r = rs_plan_json_str(out, "mode", rs_plan_mode_name(p->mode));
-	if (r == 0)
-		r = buf_addf(out, ", \"on_conflict\": \"%s\", ",
-			     p->on_conflict == RS_ON_CONFLICT_UPDATE ? "update" : "nothing");
-	if (r == 0)
-		r = rs_plan_json_str(out, "database", p->database);
-	if (r == 0)
-		r = buf_addstr(out, ", ");
-	if (r == 0)
-		r = rs_plan_json_str(out, "role", p->role);
-	if (r == 0)
-		r = buf_addf(out, ", \"superuser\": %s, \"managed\": %s, \"managed_schemas\": ",
-			     p->superuser ? "true" : "false", p->managed ? "true" : "false");
-	if (r == 0)
-		r = pg_names_quote_json_array(out, p->managed_schemas, p->nmanaged_schemas);
-	if (r == 0)
-		r = buf_addstr(out, ", ");
-	if (r == 0)
-		r = rs_plan_json_str(out, "strategy", p->strategy);
-	if (r == 0 && sel) {
-		r = buf_addstr(out, ", \"selection\": ");
-		if (r == 0)
-			r = rs_select_json(sel, src->meta, out);
-	}
-	if (r == 0)
-		r = buf_addstr(out, ", \"objects\": [");
-	for (size_t i = 0; i < p->nobjects && r == 0; i++) {
-		const struct rs_plan_object *o = &p->objects[i];
-
-		r = buf_addstr(out, i ? ", {" : "{");
-		if (r == 0)
-			r = rs_plan_json_str(out, "type", o->type);
-		if (r == 0)
-			r = buf_addstr(out, ", ");
-		if (r == 0)
-			r = rs_plan_json_str(out, "schema", o->schema);
-		if (r == 0)
-			r = buf_addstr(out, ", ");
-		if (r == 0)
-			r = rs_plan_json_str(out, "name", o->name);
-		if (r == 0)
-			r = buf_addf(out, ", \"exists\": %s, \"action\": \"%s\"}",
-				     o->exists ? "true" : "false", rs_plan_act_name(o->act));
-	}
-	if (r == 0)
-		r = buf_addstr(out, "], \"tables\": [");
-	for (size_t i = 0; i < p->ntables && r == 0; i++) {
-		const struct rs_plan_table *t = &p->tables[i];
-
-		r = buf_addstr(out, i ? ", {" : "{");
-		if (r == 0)
-			r = rs_plan_json_str(out, "schema", t->t->schema);
-		if (r == 0)
-			r = buf_addstr(out, ", ");
-		if (r == 0)
-			r = rs_plan_json_str(out, "name", t->t->name);
-		if (r == 0)
-			r = buf_addf(out, ", \"snapshot_rows\": %llu, \"target_rows\": ",
-				     (unsigned long long)t->t->rows);
-		if (r == 0)
-			r = t->target_rows < 0 ? buf_addstr(out, "null") :
-			    buf_addf(out, "%lld", (long long)t->target_rows);
-		if (r == 0)
-			r = buf_addf(out, ", \"ddl\": \"%s\", \"load\": \"%s\", \"skipped\": ",
-				     rs_plan_act_name(t->ddl), rs_plan_load_name(t->load));
-		if (r == 0)
-			r = t->skip ? pg_names_quote_json(out, t->skip) : buf_addstr(out, "null");
-		if (r == 0)
-			r = buf_addch(out, '}');
-	}
-	if (r == 0)
-		r = buf_addstr(out, "], \"large_objects\": ");
-	if (r == 0)
-		r = rs_lo_plan_json(p, src, out);
-	if (r == 0)
-		r = buf_addstr(out, ", \"cycles\": [");
-	for (size_t k = 0; k < p->order.ncycles && r == 0; k++) {
-		struct buf d = BUF_INIT;
-
-		r = rs_order_describe_cycle(&p->order, k, &d);
-		if (r == 0)
-			r = buf_addstr(out, k ? ", " : "");
-		if (r == 0)
-			r = pg_names_quote_json(out, (char *)d.data);
-		buf_release(&d);
-	}
-	if (r == 0)
-		r = buf_addf(out, "], \"replica\": %s, \"foreign_keys_readded\": [",
-			     p->replica ? "true" : "false");
-	for (size_t i = 0; i < p->nfks && r == 0; i++) {
-		struct buf d = BUF_INIT;
-
-		r = buf_addf(&d, "%s.%s %s", p->fks[i].schema, p->fks[i].table, p->fks[i].name);
-		if (r == 0)
-			r = buf_addstr(out, i ? ", " : "");
-		if (r == 0)
-			r = pg_names_quote_json(out, (char *)d.data);
-		buf_release(&d);
-	}
-	if (r == 0)
-		r = buf_addstr(out, "], \"requirements\": [");
-	for (size_t i = 0; i < p->nreqs && r == 0; i++) {
-		r = buf_addstr(out, i ? ", {" : "{");
-		if (r == 0)
-			r = rs_plan_json_str(out, "kind", p->reqs[i].kind);
-		if (r == 0)
-			r = buf_addstr(out, ", ");
-		if (r == 0)
-			r = rs_plan_json_str(out, "name", p->reqs[i].name);
-		if (r == 0)
-			r = buf_addstr(out, ", ");
-		if (r == 0)
-			r = rs_plan_json_str(out, "note", p->reqs[i].note);
-		if (r == 0)
-			r = buf_addf(out, ", \"blocking\": %s}", p->reqs[i].blocking ? "true" : "false");
-	}
-	if (r == 0)
-		r = buf_addf(out, "], \"skipped_statements\": %zu, \"conflicts\": ",
-			     rs_sanitized_nskipped(p->san));
-	if (r == 0)
-		r = pg_names_quote_json_array(out, p->conflicts, p->nconflicts);
-	if (r == 0)
-		r = buf_addstr(out, ", \"warnings\": ");
-	if (r == 0)
-		r = pg_names_quote_json_array(out, p->warnings, p->nwarnings);
-	return r ? r : buf_addch(out, '}');
 }

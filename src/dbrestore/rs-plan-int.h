@@ -1,0 +1,166 @@
+/*
+ * rs-plan-int.h: shared by the parts of rs-plan only (not an API).
+ *
+ * The plan is built on floors, each part calling only the ones below:
+ *
+ *   rs-plan.c         deciding: rs_plan_build and the public entry points
+ *   rs-plan-probe.c   the target's catalogs: what exists, what hangs on it
+ *   rs-plan-read.c    what the snapshot says, without the target
+ *
+ * rs-plan-print.c (the plan in words: names, text, JSON) only reads a
+ * built plan and needs none of this header.
+ *
+ * Nothing here prints; errors are 0 or a negative errno.
+ */
+#ifndef VAULT_RS_PLAN_INT_H
+#define VAULT_RS_PLAN_INT_H
+
+#include <stddef.h>
+#include <libpq-fe.h>
+#include "buf.h"
+#include "pg-ddl.h"
+#include "rs-plan.h"
+#include "rs-sanitize.h"
+
+/* ---- rs-plan-read.c: the snapshot's DDL read for the plan ---------------- */
+
+/* 1 when type is one of the NULL-terminated set. */
+int rs_plan_read_type_in(const char *type, const char *const *set);
+
+/* 1 when s is one of pg_dump's post-data entries (indexes, constraints,
+ * triggers, policies ...): created after the rows are loaded. */
+int rs_plan_read_post_data(const struct pg_ddl_section *s);
+
+/* The object of p (among p->objects, sections of d) that a dependent
+ * section s (COMMENT, ACL ...) is about, or NULL. */
+const struct rs_plan_object *rs_plan_read_parent(const struct rs_plan *p,
+						 const struct pg_ddl *d,
+						 const struct pg_ddl_section *s);
+
+/*
+ * "ALTER PUBLICATION p ADD TABLE [ONLY] s.t" (section s of d): key is
+ * reset to "p\ns\nt" (the form rs-plan-probe lists memberships in), ts
+ * and tn get the table.  0, -EINVAL when the statement does not read
+ * that way, or -ENOMEM.
+ */
+int rs_plan_read_pubtable(const struct pg_ddl *d, const struct pg_ddl_section *s,
+			  struct buf *key, struct buf *ts, struct buf *tn);
+
+/* Sets o->drop_sql to "DROP <kind> IF EXISTS s.n;" for the kinds clean
+ * mode drops and recreates (views, sequences, types ...); leaves it
+ * NULL for the others.  0 or -ENOMEM. */
+int rs_plan_read_drop_sql(struct rs_plan_object *o, const struct pg_ddl_section *s);
+
+/* What a roles.sql statement other than CREATE ROLE is about. */
+enum rs_plan_read_about {
+	RS_PLAN_READ_OTHER,	/* anything else, or unreadable */
+	RS_PLAN_READ_ROLE,	/* ALTER ROLE r SET ...: key = r */
+	RS_PLAN_READ_MEMBER,	/* GRANT r TO m: key = "r\nm" */
+};
+
+/* Reads statement st (of section s, text the roles.sql text); key is
+ * reset and filled as the result says. */
+enum rs_plan_read_about rs_plan_read_role_stmt(const char *text,
+					       const struct rs_sanitized_stmt *st,
+					       const struct pg_ddl_section *s,
+					       struct buf *key);
+
+
+/* ---- rs-plan-probe.c: the target's catalogs ------------------------------- */
+
+/*
+ * Every rs_plan_probe_* function that takes c runs its queries on c
+ * (after rs_plan_probe_target, with search_path ''), returns 0 or a
+ * pg-conn errno with err naming the query and the server's message
+ * (-ENOMEM, -EPROTO for an answer of the wrong shape), and decides
+ * nothing: it only fills in what the target has.
+ */
+
+/* What the target has that the decisions look names up in.  Each a
+ * vector of strdup'd strings (strv), freed by the release. */
+struct rs_plan_probe_facts {
+	char **roles;			/* role names */
+	size_t nroles;
+	char **members;			/* "role\nmember" */
+	size_t nmembers;
+	char **pubrels;			/* "publication\nschema\ntable" */
+	size_t npubrels;
+	char **exts, **avail;		/* installed, available extensions */
+	size_t nexts, navail;
+	char **pubs;			/* publications */
+	size_t npubs;
+};
+void rs_plan_probe_facts_release(struct rs_plan_probe_facts *f);
+
+/* Sets search_path '' for the session, then fills p->role, database,
+ * superuser, bypassrls, server_num and set_replica, and f. */
+int rs_plan_probe_target(PGconn *c, struct rs_plan *p,
+			 struct rs_plan_probe_facts *f, struct buf *err);
+
+/*
+ * Managed target (rs-plan.h): force -1 detects it (p->superuser and
+ * p->role must be set), 0 or 1 says it.  Sets p->managed, managed_why
+ * and managed_schemas.
+ */
+int rs_plan_probe_managed(PGconn *c, struct rs_plan *p, int force,
+			  struct buf *err);
+
+/* The kind of object a section creates of its own and the probe can
+ * look for ('r' relation, 't' type, 'f' function, 'n' schema,
+ * 'e' extension, 'p' publication, 'v' event trigger), or 0: the
+ * section creates none (it belongs to another object). */
+char rs_plan_probe_kind(const struct pg_ddl_section *s);
+
+/* Sets exists of each of the n objects (their sections are in d, each
+ * of a kind rs_plan_probe_kind knows). */
+int rs_plan_probe_exists(PGconn *c, const struct pg_ddl *d,
+			 struct rs_plan_object *objects, size_t n, struct buf *err);
+
+/* Sets exists, owned (the role is a member of the owner), has_pk and
+ * target_rows (exact, by count(*); left alone for missing and
+ * partitioned tables) of the n tables. */
+int rs_plan_probe_tables(PGconn *c, struct rs_plan_table *tables, size_t n,
+			 struct buf *err);
+
+/* A relation found around table t: schema, name, and kind ("view",
+ * "materialized view"; NULL for partitions).  A negative return stops
+ * the probe and is its result. */
+typedef int rs_plan_probe_rel_fn(void *arg, const struct rs_plan_table *t,
+				 const char *schema, const char *name,
+				 const char *kind);
+
+/* Over the tables of p whose ddl is RS_ACT_RECREATE (none: no query):
+ * the views and materialized views that depend on each, and the
+ * partitions of each, handed to fn. */
+int rs_plan_probe_views(PGconn *c, const struct rs_plan *p,
+			rs_plan_probe_rel_fn *fn, void *arg, struct buf *err);
+int rs_plan_probe_partitions(PGconn *c, const struct rs_plan *p,
+			     rs_plan_probe_rel_fn *fn, void *arg, struct buf *err);
+
+/* A foreign key of the target; the strings live until fn returns. */
+struct rs_plan_probe_fk {
+	const char *name;		/* constraint */
+	const char *schema, *table;	/* the referencing table */
+	const char *ref_schema, *ref_table;
+	const char *def;		/* pg_get_constraintdef */
+	const char *cols, *ref_cols;	/* JSON arrays (rs_plan_json_names) */
+	int deferrable;
+	int declared;			/* on this table, not cloned from a
+					 * partitioned parent's key */
+};
+typedef int rs_plan_probe_fk_fn(void *arg, const struct rs_plan_probe_fk *fk);
+
+/* Every foreign key of the target, ordered by schema, table and name,
+ * handed to fn; a negative return stops and is the result. */
+int rs_plan_probe_fks(PGconn *c, rs_plan_probe_fk_fn *fn, void *arg,
+		      struct buf *err);
+
+/* *exists: a function named "schema.name" (split at the first dot;
+ * -EINVAL without one) exists, with any arguments. */
+int rs_plan_probe_function(PGconn *c, const char *qualified, int *exists,
+			   struct buf *err);
+
+/* *has: pg_cron's job table (cron.job) exists. */
+int rs_plan_probe_cron(PGconn *c, int *has, struct buf *err);
+
+#endif

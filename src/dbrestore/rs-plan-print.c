@@ -1,0 +1,283 @@
+/*
+ * rs-plan-print: the plan in words.  The names of modes and actions
+ * (and reading a mode from the command line), the plan for people
+ * (--dry-run) and for programs (--json).  It only reads a built plan:
+ * nothing that builds one calls it.  Scripts read the JSON, so its keys
+ * and wording change only on purpose.
+ */
+#include <errno.h>
+#include <stddef.h>
+#include <string.h>
+
+#include "pg-names.h"
+#include "rs-lo.h"
+#include "rs-plan.h"
+
+const char *rs_plan_mode_name(enum rs_plan_mode m)
+{
+	switch (m) {
+	case RS_MODE_EMPTY:
+		return "empty";
+	case RS_MODE_CLEAN:
+		return "clean";
+	case RS_MODE_MERGE:
+		return "merge";
+	}
+	return "?";
+}
+
+int rs_plan_mode_parse(const char *s, enum rs_plan_mode *m)
+{
+	if (!strcmp(s, "empty"))
+		*m = RS_MODE_EMPTY;
+	else if (!strcmp(s, "clean"))
+		*m = RS_MODE_CLEAN;
+	else if (!strcmp(s, "merge"))
+		*m = RS_MODE_MERGE;
+	else
+		return -EINVAL;
+	return 0;
+}
+
+const char *rs_plan_act_name(enum rs_plan_act a)
+{
+	static const char *const names[] = {
+		"skip", "create", "keep", "recreate", "replace", "try", "managed",
+	};
+
+	return (unsigned)a < sizeof(names) / sizeof(names[0]) ? names[a] : "?";
+}
+
+static const char *rs_plan_print_load_name(enum rs_plan_load l)
+{
+	switch (l) {
+	case RS_LOAD_NONE:
+		return "none";
+	case RS_LOAD_COPY:
+		return "copy";
+	case RS_LOAD_TRUNCATE:
+		return "truncate+copy";
+	case RS_LOAD_MERGE:
+		return "merge";
+	}
+	return "?";
+}
+
+int rs_plan_text(const struct rs_plan *p, const struct rs_plan_source *src,
+		 struct buf *out)
+{
+	int r;
+	size_t counts[RS_ACT_MANAGED + 1] = { 0 };
+
+	r = buf_addf(out, "Restore plan (mode %s%s) into database %s as role %s%s\n",
+		     rs_plan_mode_name(p->mode),
+		     p->mode == RS_MODE_MERGE ? (p->on_conflict == RS_ON_CONFLICT_UPDATE ?
+						 ", on conflict update" : ", on conflict do nothing") : "",
+		     p->database, p->role, p->superuser ? " (superuser)" : "");
+	if (r == 0 && p->managed) {
+		r = buf_addf(out, "Managed target: %s; DDL of", p->managed_why);
+		for (size_t i = 0; i < p->nmanaged_schemas && r == 0; i++)
+			r = buf_addf(out, " %s", p->managed_schemas[i]);
+		if (r == 0)
+			r = buf_addstr(out, " kept, rows restored\n");
+	}
+	if (r == 0)
+		r = buf_addf(out, "Strategy: %s\n", p->strategy);
+	for (size_t i = 0; i < p->nobjects; i++)
+		counts[p->objects[i].act]++;
+	if (r == 0)
+		r = buf_addf(out, "Objects: %zu to create, %zu to drop and recreate, %zu to replace, %zu kept, %zu managed by the platform\n",
+			     counts[RS_ACT_RUN], counts[RS_ACT_RECREATE], counts[RS_ACT_REPLACE],
+			     counts[RS_ACT_KEEP], counts[RS_ACT_MANAGED]);
+	for (size_t i = 0; i < p->nobjects && r == 0; i++) {
+		const struct rs_plan_object *o = &p->objects[i];
+
+		if (o->act == RS_ACT_KEEP || o->act == RS_ACT_MANAGED)
+			continue;
+		r = buf_addf(out, "  %-8s %s %s%s%s\n", rs_plan_act_name(o->act), o->type,
+			     o->schema, *o->schema ? "." : "", o->name);
+	}
+	if (r == 0)
+		r = buf_addstr(out, "Tables (load order):\n");
+	for (size_t i = 0; i < p->ntables && r == 0; i++) {
+		const struct rs_plan_table *t = &p->tables[i];
+
+		r = buf_addf(out, "  %s.%s: snapshot %llu rows, target ", t->t->schema,
+			     t->t->name, (unsigned long long)t->t->rows);
+		if (r == 0)
+			r = t->t->partitioned ? buf_addstr(out, t->exists ? "partitioned" : "missing") :
+			    t->target_rows < 0 ? buf_addstr(out, "missing") :
+			    buf_addf(out, "%lld rows", (long long)t->target_rows);
+		if (r == 0)
+			r = buf_addf(out, "; %s%s%s\n", rs_plan_print_load_name(t->load),
+				     t->skip ? ": skipped, " : "", t->skip ? t->skip : "");
+	}
+	if (r == 0)
+		r = rs_lo_plan_text(p, src, out);
+	for (size_t k = 0; k < p->order.ncycles && r == 0; k++) {
+		r = buf_addstr(out, "Foreign-key cycle: ");
+		if (r == 0)
+			r = rs_order_describe_cycle(&p->order, k, out);
+		if (r == 0)
+			r = buf_addstr(out, p->replica ? " (loaded with session_replication_role = replica, keys checked before commit)\n" :
+				       " (keys deferred or created after the rows)\n");
+	}
+	for (size_t i = 0; i < p->nfks && r == 0; i++)
+		r = buf_addf(out, "Foreign key %s on %s.%s (not selected) is dropped and re-added; its rows are checked against %s.%s\n",
+			     p->fks[i].name, p->fks[i].schema, p->fks[i].table,
+			     p->fks[i].ref_schema, p->fks[i].ref_table);
+	if (r == 0 && rs_sanitized_nskipped(p->san))
+		r = buf_addf(out, "Statements skipped on this target: %zu (listed in the restore log)\n",
+			     rs_sanitized_nskipped(p->san));
+	for (size_t i = 0; i < p->nreqs && r == 0; i++)
+		r = buf_addf(out, "%s %s %s: %s\n", p->reqs[i].blocking ? "BLOCKING" : "Requirement",
+			     p->reqs[i].kind, p->reqs[i].name, p->reqs[i].note);
+	for (size_t i = 0; i < p->nwarnings && r == 0; i++)
+		r = buf_addf(out, "Warning: %s\n", p->warnings[i]);
+	for (size_t i = 0; i < p->nconflicts && r == 0; i++)
+		r = buf_addf(out, "CONFLICT: %s\n", p->conflicts[i]);
+	return r;
+}
+
+static int rs_plan_print_json_str(struct buf *out, const char *key, const char *val)
+{
+	int r = pg_names_quote_json(out, key);
+
+	if (r == 0)
+		r = buf_addstr(out, ": ");
+	return r ? r : pg_names_quote_json(out, val);
+}
+
+int rs_plan_json(const struct rs_plan *p, const struct rs_plan_source *src,
+		 const struct rs_select *sel, struct buf *out)
+{
+	int r = buf_addch(out, '{');
+
+	if (r == 0)
+		r = rs_plan_print_json_str(out, "mode", rs_plan_mode_name(p->mode));
+	if (r == 0)
+		r = buf_addf(out, ", \"on_conflict\": \"%s\", ",
+			     p->on_conflict == RS_ON_CONFLICT_UPDATE ? "update" : "nothing");
+	if (r == 0)
+		r = rs_plan_print_json_str(out, "database", p->database);
+	if (r == 0)
+		r = buf_addstr(out, ", ");
+	if (r == 0)
+		r = rs_plan_print_json_str(out, "role", p->role);
+	if (r == 0)
+		r = buf_addf(out, ", \"superuser\": %s, \"managed\": %s, \"managed_schemas\": ",
+			     p->superuser ? "true" : "false", p->managed ? "true" : "false");
+	if (r == 0)
+		r = pg_names_quote_json_array(out, p->managed_schemas, p->nmanaged_schemas);
+	if (r == 0)
+		r = buf_addstr(out, ", ");
+	if (r == 0)
+		r = rs_plan_print_json_str(out, "strategy", p->strategy);
+	if (r == 0 && sel) {
+		r = buf_addstr(out, ", \"selection\": ");
+		if (r == 0)
+			r = rs_select_json(sel, src->meta, out);
+	}
+	if (r == 0)
+		r = buf_addstr(out, ", \"objects\": [");
+	for (size_t i = 0; i < p->nobjects && r == 0; i++) {
+		const struct rs_plan_object *o = &p->objects[i];
+
+		r = buf_addstr(out, i ? ", {" : "{");
+		if (r == 0)
+			r = rs_plan_print_json_str(out, "type", o->type);
+		if (r == 0)
+			r = buf_addstr(out, ", ");
+		if (r == 0)
+			r = rs_plan_print_json_str(out, "schema", o->schema);
+		if (r == 0)
+			r = buf_addstr(out, ", ");
+		if (r == 0)
+			r = rs_plan_print_json_str(out, "name", o->name);
+		if (r == 0)
+			r = buf_addf(out, ", \"exists\": %s, \"action\": \"%s\"}",
+				     o->exists ? "true" : "false", rs_plan_act_name(o->act));
+	}
+	if (r == 0)
+		r = buf_addstr(out, "], \"tables\": [");
+	for (size_t i = 0; i < p->ntables && r == 0; i++) {
+		const struct rs_plan_table *t = &p->tables[i];
+
+		r = buf_addstr(out, i ? ", {" : "{");
+		if (r == 0)
+			r = rs_plan_print_json_str(out, "schema", t->t->schema);
+		if (r == 0)
+			r = buf_addstr(out, ", ");
+		if (r == 0)
+			r = rs_plan_print_json_str(out, "name", t->t->name);
+		if (r == 0)
+			r = buf_addf(out, ", \"snapshot_rows\": %llu, \"target_rows\": ",
+				     (unsigned long long)t->t->rows);
+		if (r == 0)
+			r = t->target_rows < 0 ? buf_addstr(out, "null") :
+			    buf_addf(out, "%lld", (long long)t->target_rows);
+		if (r == 0)
+			r = buf_addf(out, ", \"ddl\": \"%s\", \"load\": \"%s\", \"skipped\": ",
+				     rs_plan_act_name(t->ddl), rs_plan_print_load_name(t->load));
+		if (r == 0)
+			r = t->skip ? pg_names_quote_json(out, t->skip) : buf_addstr(out, "null");
+		if (r == 0)
+			r = buf_addch(out, '}');
+	}
+	if (r == 0)
+		r = buf_addstr(out, "], \"large_objects\": ");
+	if (r == 0)
+		r = rs_lo_plan_json(p, src, out);
+	if (r == 0)
+		r = buf_addstr(out, ", \"cycles\": [");
+	for (size_t k = 0; k < p->order.ncycles && r == 0; k++) {
+		struct buf d = BUF_INIT;
+
+		r = rs_order_describe_cycle(&p->order, k, &d);
+		if (r == 0)
+			r = buf_addstr(out, k ? ", " : "");
+		if (r == 0)
+			r = pg_names_quote_json(out, (char *)d.data);
+		buf_release(&d);
+	}
+	if (r == 0)
+		r = buf_addf(out, "], \"replica\": %s, \"foreign_keys_readded\": [",
+			     p->replica ? "true" : "false");
+	for (size_t i = 0; i < p->nfks && r == 0; i++) {
+		struct buf d = BUF_INIT;
+
+		r = buf_addf(&d, "%s.%s %s", p->fks[i].schema, p->fks[i].table, p->fks[i].name);
+		if (r == 0)
+			r = buf_addstr(out, i ? ", " : "");
+		if (r == 0)
+			r = pg_names_quote_json(out, (char *)d.data);
+		buf_release(&d);
+	}
+	if (r == 0)
+		r = buf_addstr(out, "], \"requirements\": [");
+	for (size_t i = 0; i < p->nreqs && r == 0; i++) {
+		r = buf_addstr(out, i ? ", {" : "{");
+		if (r == 0)
+			r = rs_plan_print_json_str(out, "kind", p->reqs[i].kind);
+		if (r == 0)
+			r = buf_addstr(out, ", ");
+		if (r == 0)
+			r = rs_plan_print_json_str(out, "name", p->reqs[i].name);
+		if (r == 0)
+			r = buf_addstr(out, ", ");
+		if (r == 0)
+			r = rs_plan_print_json_str(out, "note", p->reqs[i].note);
+		if (r == 0)
+			r = buf_addf(out, ", \"blocking\": %s}", p->reqs[i].blocking ? "true" : "false");
+	}
+	if (r == 0)
+		r = buf_addf(out, "], \"skipped_statements\": %zu, \"conflicts\": ",
+			     rs_sanitized_nskipped(p->san));
+	if (r == 0)
+		r = pg_names_quote_json_array(out, p->conflicts, p->nconflicts);
+	if (r == 0)
+		r = buf_addstr(out, ", \"warnings\": ");
+	if (r == 0)
+		r = pg_names_quote_json_array(out, p->warnings, p->nwarnings);
+	return r ? r : buf_addch(out, '}');
+}
