@@ -317,6 +317,22 @@ int fx_same_table(PGconn *a, PGconn *b, const char *schema, const char *name)
 	return same;
 }
 
+size_t fx_same_tables(PGconn *a, PGconn *b, size_t *all)
+{
+	size_t same = 0;
+
+	*all = 0;
+	for (size_t i = 0; a && b && i < fx_src.meta->ntables; i++) {
+		const struct rs_meta_table *t = &fx_src.meta->tables[i];
+
+		if (t->partitioned)
+			continue;
+		(*all)++;
+		same += fx_same_table(a, b, t->schema, t->name);
+	}
+	return same;
+}
+
 int fx_same_sequences(PGconn *a, PGconn *b)
 {
 	static const char sql[] =

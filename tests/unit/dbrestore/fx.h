@@ -79,6 +79,10 @@ void fx_first_diff(const struct buf *a, const struct buf *b);
 int fx_table_rows(PGconn *c, const char *schema, const char *name,
 		  struct buf *out);
 int fx_same_table(PGconn *a, PGconn *b, const char *schema, const char *name);
+/* How many of the snapshot's tables (partitioned parents aside) have
+ * the same rows in a and b; *all gets how many were compared (none when
+ * a or b is NULL). */
+size_t fx_same_tables(PGconn *a, PGconn *b, size_t *all);
 /* Every sequence's last value the same in both (and there are some). */
 int fx_same_sequences(PGconn *a, PGconn *b);
 /* Large object oid's bytes as hex (lo_get), into out; "" when absent. */

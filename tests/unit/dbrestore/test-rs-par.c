@@ -71,7 +71,7 @@ static void test_jobs(void)
 	struct buf err = BUF_INIT, a = BUF_INIT, b = BUF_INIT, txt = BUF_INIT;
 	struct fx_kill kill = { 0, 6, 0, 0 };
 	PGconn *cs, *ct;
-	size_t same = 0, all = 0, verified = 0;
+	size_t same, all, verified = 0;
 	int r;
 
 	fx_restore_jobs = 2;
@@ -89,14 +89,7 @@ static void test_jobs(void)
 	   "--jobs 2: schema dumps identical");
 	cs = fx_connect(fx_db("src"), NULL);
 	ct = fx_connect(fx_db("jobs"), NULL);
-	for (size_t i = 0; cs && ct && i < fx_src.meta->ntables; i++) {
-		const struct rs_meta_table *t = &fx_src.meta->tables[i];
-
-		if (t->partitioned)
-			continue;
-		all++;
-		same += fx_same_table(cs, ct, t->schema, t->name);
-	}
+	same = fx_same_tables(cs, ct, &all);
 	ok(all > 20 && same == all, "--jobs 2: every table's rows identical (%zu/%zu)", same, all);
 	ok(cs && ct && fx_same_sequences(cs, ct), "--jobs 2: every sequence value identical");
 	for (size_t i = 0; i < log.ntables; i++)
