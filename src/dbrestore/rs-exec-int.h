@@ -3,9 +3,14 @@
  * two strategies (the one transaction of rs-exec, the parallel load of
  * rs-par) are made of.  Not for other callers: they use rs-exec.h.
  *
- * The parts stand on one another in one direction:
- *   rs-exec (rs_exec_run, the one transaction) -> rs-par -> rs-exec-steps
- *   -> rs-exec-clean, -load, -verify, -after -> rs-exec-stmt.
+ * The parts stand on one another in one direction (a file calls only
+ * those below it):
+ *   rs-exec        rs_exec_run, the one transaction
+ *   rs-par         the parallel strategy
+ *   rs-exec-steps  the steps both strategies run, in order
+ *   rs-exec-after, rs-exec-clean, rs-exec-verify, rs-exec-load
+ *                  (verify uses load's names for merge mode)
+ *   rs-exec-stmt   commands, the dump's statements, the session
  * Every function here works on the connection x->c, fills x->err on
  * failure and returns 0 or a negative errno (pg-conn's for a failing
  * statement, -EINTR once interrupted), unless it says otherwise.
