@@ -14,7 +14,7 @@
 
 #include "manifest.h"
 #include "pg-names.h"
-#include "rs-exec-int.h"
+#include "rs-par.h"
 #include "rs-undo.h"
 
 struct rs_par {
@@ -67,9 +67,7 @@ static int rs_par_table(struct rs_exec *w, size_t i)
 	if (r == 0) {
 		w->lt[i]->inserted = n;
 		/* a scan from block 0 reads the rows back in load order */
-		r = rs_exec_cmd(w, "SET LOCAL synchronize_seqscans = off;"
-				" SET LOCAL max_parallel_workers_per_gather = 0",
-				"verification setup");
+		r = rs_exec_verify_setup(w);
 	}
 	if (r == 0)
 		r = rs_exec_verify_one(w, i);
@@ -276,11 +274,6 @@ static void rs_par_undo(struct rs_exec *x, const struct rs_undo *u)
  * the rest in a last transaction.  Falls back to the one transaction
  * when the undo cannot be proven or the connections cannot be had.
  */
-static int rs_par_prepare_fn(struct rs_exec *x, void *ctx, struct buf *why)
-{
-	return rs_undo_prepare(ctx, x->c, why, x->err);
-}
-
 int rs_par_run(struct rs_exec *x)
 {
 	const struct rs_plan *p = x->p;
@@ -315,7 +308,7 @@ int rs_par_run(struct rs_exec *x)
 		}
 	}
 	if (r == 0 && !why.len) {
-		r = rs_exec_guarded(x, rs_par_prepare_fn, u, &why);
+		r = rs_exec_undo_prepare(x, u, &why);
 		if (r > 0)
 			r = 0;
 	}

@@ -1,37 +1,53 @@
 #!/bin/bash
-# Runs the C restore tests (tests/unit/dbrestore/test-rs-exec: full restore into an
-# empty database, --only roles, dry run, clean mode on one table and on
-# everything, merge with and without update, failures that must leave
-# the target unchanged, a managed Supabase-like target) against the
-# harness's throwaway cluster, so they really run in CI instead of
-# skipping for want of PGHOST/PGPORT.  Its TAP points are passed on as
-# this script's own.
+# Runs the C restore tests against the harness's throwaway cluster, so
+# they really run in CI instead of skipping for want of PGHOST/PGPORT:
+#   tests/unit/dbrestore/test-rs-exec: full restore into an empty
+#     database, --only roles, dry run, clean mode on one table and on
+#     everything, merge with and without update, failures that must
+#     leave the target unchanged, a managed Supabase-like target;
+#   tests/unit/dbrestore/test-rs-par: the same with --jobs 2, its
+#     failures and its undo;
+#   tests/unit/dbrestore/test-rs-lo: large objects.
+# One server for all of them; their TAP points are passed on as this
+# script's own, each named after its program.
 . "$(dirname "$0")/../test-lib.sh"
 . "$VAULT_SRCDIR/tests/db-lib.sh"
 
-RSEXEC=$VAULT_BUILDDIR/tests/unit/dbrestore/test-rs-exec
-[ -x "$RSEXEC" ] || skip_all "$RSEXEC not built (make check builds it)"
+PROGS="test-rs-exec test-rs-par test-rs-lo"
+for p in $PROGS; do
+	[ -x "$VAULT_BUILDDIR/tests/unit/dbrestore/$p" ] ||
+		skip_all "tests/unit/dbrestore/$p not built (make check builds it)"
+done
 db_start
 
-"$RSEXEC" >rsexec.tap 2>rsexec.err
-rc=$?
-plan=
-while IFS= read -r line; do
-	case $line in
-	"ok "*"# SKIP"*) test_skip "${line#*# SKIP }" "test-rs-exec skipped it" ;;
-	"ok "*) test_ok_ "test-rs-exec: ${line#ok * - }" ;;
-	"not ok "*) test_not_ok_ "test-rs-exec: ${line#not ok * - }" ;;
-	1..*) plan=${line#1..} ;;
-	*) echo "# $line" ;;
-	esac
-done <rsexec.tap
-test_show_log_ rsexec.err
+total=0
+for p in $PROGS; do
+	"$VAULT_BUILDDIR/tests/unit/dbrestore/$p" >"$p.tap" 2>"$p.err"
+	rc=$?
+	plan=
+	while IFS= read -r line; do
+		case $line in
+		"ok "*"# SKIP"*) test_skip "${line#*# SKIP }" "$p skipped it" ;;
+		"ok "*) test_ok_ "$p: ${line#ok * - }" ;;
+		"not ok "*) test_not_ok_ "$p: ${line#not ok * - }" ;;
+		1..*) plan=${line#1..} ;;
+		*) echo "# $line" ;;
+		esac
+	done <"$p.tap"
+	test_show_log_ "$p.err"
+	total=$((total + ${plan:-0}))
 
-test_expect_success 'test-rs-exec ran to its plan and exited 0' '
-	echo "exit $rc, plan $plan" &&
-	test "$rc" = 0 && test -n "$plan" && test "$plan" -ge 80 &&
-	test "$plan" = "$(grep -c "^\(not \)\?ok " rsexec.tap)" &&
-	! grep -q "# SKIP" rsexec.tap
+	test_expect_success "$p ran to its plan and exited 0" '
+		echo "exit $rc, plan $plan" &&
+		test "$rc" = 0 && test -n "$plan" && test "$plan" -gt 2 &&
+		test "$plan" = "$(grep -c "^\(not \)\?ok " "$p.tap")" &&
+		! grep -q "# SKIP" "$p.tap"
+	'
+done
+
+test_expect_success 'the restore tests ran at least 80 points in all' '
+	echo "$total points" &&
+	test "$total" -ge 80
 '
 
 test_done

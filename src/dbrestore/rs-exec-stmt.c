@@ -1,0 +1,366 @@
+/*
+ * rs-exec-stmt: running the restore's statements, the floor every other
+ * part of the executor stands on.
+ *
+ * One command (rs_exec_cmd) and its error, which names what failed and
+ * carries the server's message and context; progress and interrupts;
+ * the statements of schema.sql and roles.sql, run section by section as
+ * the plan's action says (RS_ACT_TRY inside a savepoint, RS_ACT_REPLACE
+ * as CREATE OR REPLACE), and the skipped ones logged; the capture's
+ * session settings.  Nothing here knows the order of a restore:
+ * rs-exec-steps does.
+ */
+#include <errno.h>
+#include <string.h>
+
+#include "pg-conn.h"
+#include "rs-exec-int.h"
+#include "rs-sql.h"
+
+void rs_exec_step(struct rs_exec *x, const char *step,
+		  const struct rs_meta_table *t)
+{
+	if (!x->o->progress)
+		return;
+	if (x->mu)
+		pthread_mutex_lock(x->mu);
+	x->o->progress(x->o->progress_ctx, step, t);
+	if (x->mu)
+		pthread_mutex_unlock(x->mu);
+}
+
+int rs_exec_interrupted(struct rs_exec *x)
+{
+	if (x->stop && *x->stop)
+		return -EINTR;
+	if (x->o->interrupt && *x->o->interrupt) {
+		if (x->err)
+			buf_addstr(x->err, "interrupted");
+		return -EINTR;
+	}
+	return 0;
+}
+
+/* A failed result as an errno, with what, the server's message and its
+ * context (for COPY: the line) in err. */
+int rs_exec_stmt_fail(struct rs_exec *x, const PGresult *res, const char *what)
+{
+	int r = pg_conn_error(x->c, res, what, x->err);
+	const char *ctx = res ? PQresultErrorField(res, PG_DIAG_CONTEXT) : NULL;
+
+	if (ctx && x->err) {
+		/* the first line is the useful one ("COPY t, line 3: ...") */
+		const char *nl = strchr(ctx, '\n');
+
+		buf_addf(x->err, " [%.*s]", nl ? (int)(nl - ctx) : (int)strlen(ctx), ctx);
+	}
+	return r;
+}
+
+int rs_exec_cmd(struct rs_exec *x, const char *sql, const char *what)
+{
+	PGresult *res;
+	int r = rs_exec_interrupted(x);
+
+	if (r < 0)
+		return r;
+	res = PQexec(x->c, sql);
+	if (res && (PQresultStatus(res) == PGRES_COMMAND_OK ||
+		    PQresultStatus(res) == PGRES_TUPLES_OK)) {
+		PQclear(res);
+		return 0;
+	}
+	r = rs_exec_stmt_fail(x, res, what);
+	PQclear(res);
+	return r;
+}
+
+/* "section \"users; TABLE\" of schema.sql, statement \"CREATE TABLE ...\"" */
+static int rs_exec_stmt_where(struct buf *w, const char *file,
+			      const struct pg_ddl_section *s, const char *sql,
+			      size_t len)
+{
+	const char *nl = memchr(sql, '\n', len);
+	size_t n = nl ? (size_t)(nl - sql) : len;
+	int r;
+
+	buf_reset(w);
+	if (s)
+		r = buf_addf(w, "%s, section \"%s; %s\", statement \"", file, s->name, s->type);
+	else
+		r = buf_addf(w, "%s, statement \"", file);
+	if (r == 0)
+		r = buf_add(w, sql, n > 160 ? 160 : n);
+	if (r == 0)
+		r = buf_addstr(w, n > 160 || nl ? " ...\"" : "\"");
+	return r;
+}
+
+static const char *rs_exec_stmt_label(const struct pg_ddl *d, size_t sec,
+				      struct buf *b)
+{
+	const struct pg_ddl_section *s = sec < pg_ddl_count(d) ? pg_ddl_get(d, sec) : NULL;
+
+	buf_reset(b);
+	if (!s)
+		buf_addstr(b, sec == RS_SANITIZE_TRAILER ? "end of file" : "preamble");
+	else
+		buf_addf(b, "%s; %s", s->name, s->type);
+	return (const char *)b->data;
+}
+
+/* ---- statements ------------------------------------------------------------ */
+
+/* SQLSTATEs meaning "it is already there" (tolerated for RS_ACT_TRY) */
+static int rs_exec_stmt_duplicate(const PGresult *res)
+{
+	static const char *const dup[] = {
+		"42710", "42P07", "42723", "42P06", "42P04", "42701", "42P16", NULL,
+	};
+	const char *st = res ? PQresultErrorField(res, PG_DIAG_SQLSTATE) : NULL;
+
+	for (int i = 0; st && dup[i]; i++)
+		if (!strcmp(st, dup[i]))
+			return 1;
+	return 0;
+}
+
+/* CREATE FUNCTION/PROCEDURE -> CREATE OR REPLACE ... (clean mode) */
+static int rs_exec_stmt_replace(struct buf *sql)
+{
+	struct rs_sql_lex x;
+	struct rs_sql_tok t, u;
+	struct buf out = BUF_INIT;
+	int r;
+
+	rs_sql_lex_init(&x, (char *)sql->data, sql->len);
+	rs_sql_lex_next(&x, &t);
+	rs_sql_lex_next(&x, &u);
+	if (!rs_sql_is(&t, "CREATE") ||
+	    !(rs_sql_is(&u, "FUNCTION") || rs_sql_is(&u, "PROCEDURE")))
+		return 0;
+	r = buf_add(&out, sql->data, (size_t)(t.p + t.len - (char *)sql->data));
+	if (r == 0)
+		r = buf_addstr(&out, " OR REPLACE");
+	if (r == 0)
+		r = buf_addstr(&out, t.p + t.len);
+	if (r == 0) {
+		buf_release(sql);
+		*sql = out;
+		return 0;
+	}
+	buf_release(&out);
+	return r;
+}
+
+/* One statement of a dump, run as the section's action says. */
+static int rs_exec_stmt(struct rs_exec *x, const char *file,
+			const struct pg_ddl *d, const struct rs_sanitized_stmt *st,
+			enum rs_plan_act act)
+{
+	const struct pg_ddl_section *s = st->section < pg_ddl_count(d) ?
+					 pg_ddl_get(d, st->section) : NULL;
+	struct buf sql = BUF_INIT, what = BUF_INIT;
+	PGresult *res = NULL;
+	int r = rs_exec_interrupted(x);
+
+	if (r == 0)
+		r = buf_add(&sql, pg_ddl_text(d) + st->off, st->len);
+	if (r == 0 && act == RS_ACT_REPLACE)
+		r = rs_exec_stmt_replace(&sql);
+	if (r == 0)
+		r = rs_exec_stmt_where(&what, file, s, pg_ddl_text(d) + st->off, st->len);
+	if (r == 0 && act == RS_ACT_TRY)
+		r = rs_exec_cmd(x, "SAVEPOINT vault_try", "savepoint");
+	if (r < 0)
+		goto out;
+	res = PQexec(x->c, (char *)sql.data);
+	if (res && (PQresultStatus(res) == PGRES_COMMAND_OK ||
+		    PQresultStatus(res) == PGRES_TUPLES_OK)) {
+		if (act == RS_ACT_TRY)
+			r = rs_exec_cmd(x, "RELEASE SAVEPOINT vault_try", "savepoint");
+	} else if (act == RS_ACT_TRY && rs_exec_stmt_duplicate(res)) {
+		r = rs_exec_cmd(x, "ROLLBACK TO SAVEPOINT vault_try", "savepoint");
+		if (r == 0)
+			r = rs_exec_cmd(x, "RELEASE SAVEPOINT vault_try", "savepoint");
+	} else {
+		r = rs_exec_stmt_fail(x, res, (char *)what.data);
+	}
+out:
+	PQclear(res);
+	buf_release(&sql);
+	buf_release(&what);
+	return r;
+}
+
+static int rs_exec_stmt_runs(enum rs_plan_act a)
+{
+	return a == RS_ACT_RUN || a == RS_ACT_RECREATE || a == RS_ACT_REPLACE ||
+	       a == RS_ACT_TRY;
+}
+
+/* Sections [from, to) of schema.sql (and, with from == 0, its preamble). */
+int rs_exec_stmt_sections(struct rs_exec *x, size_t from, size_t to)
+{
+	const struct pg_ddl *d = x->src->ddl;
+	const struct rs_sanitized *san = x->p->san;
+	int r = 0;
+
+	for (size_t i = 0; i < rs_sanitized_count(san) && r == 0; i++) {
+		const struct rs_sanitized_stmt *st = rs_sanitized_get(san, i);
+		enum rs_plan_act act;
+
+		if (st->skip)
+			continue;
+		if (st->section == RS_SANITIZE_PREAMBLE) {
+			if (from == 0)
+				r = rs_exec_stmt(x, "schema.sql", d, st, RS_ACT_RUN);
+			continue;
+		}
+		if (st->section >= x->p->nsec || st->section < from || st->section >= to ||
+		    (x->sec_done && x->sec_done[st->section]))
+			continue;
+		act = x->p->sec[st->section];
+		if (rs_exec_stmt_runs(act))
+			r = rs_exec_stmt(x, "schema.sql", d, st, act);
+	}
+	return r;
+}
+
+int rs_exec_preamble(struct rs_exec *x)
+{
+	const struct rs_sanitized *san = x->p->san;
+	int r = 0;
+
+	for (size_t i = 0; i < rs_sanitized_count(san) && r == 0; i++) {
+		const struct rs_sanitized_stmt *st = rs_sanitized_get(san, i);
+
+		if (!st->skip && st->section == RS_SANITIZE_PREAMBLE)
+			r = rs_exec_stmt(x, "schema.sql", x->src->ddl, st, RS_ACT_RUN);
+	}
+	return r ? r : rs_exec_session(x);
+}
+
+/* indexes are built once over the loaded rows: with the default 64MB a
+ * build sorts on disk and gets at most one parallel worker (each needs
+ * 32MB); never lowered, reset at the commit */
+int rs_exec_stmt_work_mem(struct rs_exec *x)
+{
+	return rs_exec_cmd(x, "SELECT pg_catalog.set_config('maintenance_work_mem', '256MB', true)"
+			   " WHERE pg_catalog.pg_size_bytes(pg_catalog.current_setting('maintenance_work_mem'))"
+			   " < 256 * 1024 * 1024", "raising maintenance_work_mem");
+}
+
+/*
+ * A parallel worker, once table ti is loaded and verified: its indexes
+ * and its primary key, unique and exclusion constraints (post-data that
+ * concerns the table alone), so they build while other tables load, as
+ * pg_restore -j does.  Foreign keys and the rest wait for the last
+ * transaction.
+ */
+int rs_exec_table_post(struct rs_exec *x, size_t ti)
+{
+	const struct rs_meta_table *t = x->p->tables[ti].t;
+	const struct pg_ddl *d = x->src->ddl;
+	const struct rs_sanitized *san = x->p->san;
+	int r = 0, any = 0;
+
+	for (size_t i = 0; i < rs_sanitized_count(san) && r == 0; i++) {
+		const struct rs_sanitized_stmt *st = rs_sanitized_get(san, i);
+		const struct pg_ddl_section *s;
+
+		if (st->skip || st->section >= x->p->nsec || st->section < x->p->post_data ||
+		    x->p->sec[st->section] != RS_ACT_RUN)
+			continue;
+		s = pg_ddl_get(d, st->section);
+		if ((strcmp(s->type, "INDEX") && strcmp(s->type, "CONSTRAINT")) ||
+		    !s->rel_schema || !s->rel_name || strcmp(s->rel_schema, t->schema) ||
+		    strcmp(s->rel_name, t->name))
+			continue;
+		if (!any++)
+			r = rs_exec_stmt_work_mem(x);
+		if (r == 0)
+			r = rs_exec_stmt(x, "schema.sql", d, st, RS_ACT_RUN);
+		if (r == 0)
+			x->sec_done[st->section] = 1;
+	}
+	return r;
+}
+
+/* Skipped statements of what the restore would otherwise run: the log. */
+int rs_exec_stmt_log_skipped(struct rs_exec *x)
+{
+	const struct pg_ddl *d = x->src->ddl;
+	struct buf label = BUF_INIT;
+	int r = 0;
+
+	for (size_t i = 0; i < rs_sanitized_count(x->p->san) && r == 0; i++) {
+		const struct rs_sanitized_stmt *st = rs_sanitized_get(x->p->san, i);
+		enum rs_plan_act act = st->section < x->p->nsec ? x->p->sec[st->section] : RS_ACT_RUN;
+
+		if (!st->skip || (!rs_exec_stmt_runs(act) && act != RS_ACT_MANAGED))
+			continue;
+		rs_exec_stmt_label(d, st->section, &label);
+		r = buf_addstr(&label, " (schema.sql)");
+		if (r == 0)
+			r = rs_log_skip(x->log, (char *)label.data, pg_ddl_text(d) + st->off,
+					st->len, st->skip);
+	}
+	for (size_t i = 0; i < rs_sanitized_count(x->p->san_roles) && r == 0; i++) {
+		const struct rs_sanitized_stmt *st = rs_sanitized_get(x->p->san_roles, i);
+
+		if (!st->skip || i >= x->p->nrole_stmt || x->p->role_stmt[i] != RS_ACT_RUN)
+			continue;
+		rs_exec_stmt_label(x->src->roles, st->section, &label);
+		r = buf_addstr(&label, " (roles.sql)");
+		if (r == 0)
+			r = rs_log_skip(x->log, (char *)label.data,
+					pg_ddl_text(x->src->roles) + st->off, st->len, st->skip);
+	}
+	buf_release(&label);
+	return r;
+}
+
+int rs_exec_stmt_roles(struct rs_exec *x)
+{
+	int r = 0;
+
+	for (size_t i = 0; i < rs_sanitized_count(x->p->san_roles) && r == 0; i++) {
+		const struct rs_sanitized_stmt *st = rs_sanitized_get(x->p->san_roles, i);
+
+		if (!st->skip && i < x->p->nrole_stmt && x->p->role_stmt[i] == RS_ACT_RUN)
+			r = rs_exec_stmt(x, "roles.sql", x->src->roles, st, RS_ACT_RUN);
+	}
+	return r;
+}
+
+/* ---- session ---------------------------------------------------------------- */
+
+/* The capture's session settings (meta.json copy_settings), so COPY
+ * text comes out byte for byte as it was captured. */
+int rs_exec_session(struct rs_exec *x)
+{
+	const struct rs_meta *m = x->src->meta;
+	int r = 0;
+
+	for (size_t i = 0; i < m->nsettings && r == 0; i++) {
+		const char *params[2] = { m->settings[2 * i], m->settings[2 * i + 1] };
+		PGresult *res;
+
+		if (!strcmp(params[0], "client_encoding"))
+			continue;
+		r = pg_conn_query(x->c, &res, PGRES_TUPLES_OK,
+				  "SELECT pg_catalog.set_config($1, $2, false)", 2, params,
+				  "session setup", x->err);
+		PQclear(res);
+	}
+	if (r == 0)
+		r = rs_exec_cmd(x, "SET client_min_messages = warning", "session setup");
+	if (r == 0 && PQsetClientEncoding(x->c, m->encoding) != 0) {
+		if (x->err)
+			buf_addf(x->err, "cannot set client_encoding to %s: %s", m->encoding,
+				 PQerrorMessage(x->c));
+		r = -EIO;
+	}
+	return r;
+}
