@@ -26,13 +26,10 @@
 /* The writer can take an entry: not failed, committed or inside a file. */
 int writer_entry_usable(struct repo_writer *w, int want_file)
 {
-	int rc = writer_error(w);
+	int rc = writer_live(w);
 
 	if (rc < 0)
 		return rc;
-	if (w->committed)
-		return writer_refuse(w, NULL, "the snapshot is already"
-				     " committed");
 	if (w->in_file != want_file)
 		return writer_refuse(w, want_file ? NULL : (char *)w->fe.path,
 				     want_file ? "no file entry is open"

@@ -144,11 +144,12 @@ void writer_refs_release(struct writer_refs *f);
  * strerror's text) and returns the sticky one; _locked with mu held. */
 int writer_fail_locked(struct repo_writer *w, int rc, const struct buf *why);
 int writer_fail(struct repo_writer *w, int rc, const struct buf *why);
-/* The sticky error, or 0. */
-int writer_error(struct repo_writer *w);
 /* A non-fatal refusal (bad argument): the message is "path: why" (path
  * may be NULL), the writer stays usable; returns -EINVAL. */
 int writer_refuse(struct repo_writer *w, const char *path, const char *why);
+/* The writer takes more (entries, streams): the sticky error, a
+ * refusal once the snapshot is committed, else 0. */
+int writer_live(struct repo_writer *w);
 /* 1 when id is in the index, claimed by a slot, or in a pack not yet
  * indexed; 0 when not; <0 on error.  Called with mu held. */
 int writer_known(struct repo_writer *w, const uint8_t id[32]);

@@ -53,7 +53,8 @@ int writer_fail(struct repo_writer *w, int rc, const struct buf *why)
 	return rc;
 }
 
-int writer_error(struct repo_writer *w)
+/* The sticky error, or 0. */
+static int writer_pool_error(struct repo_writer *w)
 {
 	int rc;
 
@@ -74,6 +75,20 @@ int writer_refuse(struct repo_writer *w, const char *path,
 	buf_addstr(&w->errmsg, why);
 	pthread_mutex_unlock(&w->mu);
 	return -EINVAL;
+}
+
+/* Entries and streams both need a writer that neither failed nor
+ * committed. */
+int writer_live(struct repo_writer *w)
+{
+	int rc = writer_pool_error(w);
+
+	if (rc < 0)
+		return rc;
+	if (w->committed)
+		return writer_refuse(w, NULL, "the snapshot is already"
+				     " committed");
+	return 0;
 }
 
 const char *repo_writer_error(struct repo_writer *w)

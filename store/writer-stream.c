@@ -92,16 +92,12 @@ int writer_stream_feed(struct repo_writer *w, struct repo_stream *st,
 /* Stream calls need a live writer; the entry state does not matter. */
 static int writer_stream_usable(struct repo_stream *st, int want_open)
 {
-	struct repo_writer *w = st->w;
-	int rc = writer_error(w);
+	int rc = writer_live(st->w);
 
 	if (rc < 0)
 		return rc;
-	if (w->committed)
-		return writer_refuse(w, NULL, "the snapshot is already"
-				     " committed");
 	if (want_open && st->ended)
-		return writer_refuse(w, NULL, "the stream has ended");
+		return writer_refuse(st->w, NULL, "the stream has ended");
 	return 0;
 }
 
@@ -109,14 +105,11 @@ int repo_stream_begin(struct repo_writer *w, enum repo_chunking how,
 		      struct repo_stream **out)
 {
 	struct repo_stream *st;
-	int rc = writer_error(w);
+	int rc = writer_live(w);
 
 	*out = NULL;
 	if (rc < 0)
 		return rc;
-	if (w->committed)
-		return writer_refuse(w, NULL, "the snapshot is already"
-				     " committed");
 	if (how != REPO_CHUNK_GENERAL && how != REPO_CHUNK_ROWS)
 		return writer_refuse(w, NULL, "unknown chunking");
 	st = calloc(1, sizeof(*st));
