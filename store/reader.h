@@ -1,5 +1,5 @@
 /*
- * reader: reading blobs back out of packs, for repo_iter_* (reader.c)
+ * reader: reading blobs back out of packs, for repo_iter_* (iter.c)
  * and for check, prune and rebuild-index.
  *
  * Every chunk read is verified: the blob envelope (checksum, AEAD tag

@@ -2,6 +2,10 @@
  * repo-internal: struct repo and the small helpers the store's files
  * share (paths, chunk ids, atomic file writes, error messages).  Not for
  * the front end, which uses repo.h only.
+ *
+ * The helpers are implemented in repo-internal.c, which uses nothing
+ * else of the store, so the index and the reader may call them;
+ * repo_index_open alone is repo.c's (it opens the index).
  */
 #ifndef VAULT_REPO_INTERNAL_H
 #define VAULT_REPO_INTERNAL_H
@@ -29,7 +33,7 @@ struct repo {
 };
 
 /* Opens (creating) <repo>/index.db into *ix; a damaged file says how
- * to rebuild it. */
+ * to rebuild it.  In repo.c. */
 int repo_index_open(struct repo *r, struct index **ix, struct buf *err);
 
 /* Wait for readers (lock.read) at least this long before giving up. */

@@ -1,5 +1,5 @@
 /*
- * test-index: the SQLite index on its own (store/index.c): packs and
+ * test-index: the SQLite index on its own (store/index*.c): packs and
  * chunk lookups, snapshots and their references, prefix resolution,
  * latest / at-time, forget, and the set arithmetic prune relies on.
  */
