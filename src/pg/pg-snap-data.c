@@ -17,6 +17,7 @@
 #include "pg-copy.h"
 #include "pg-names.h"
 #include "pg-snap-int.h"
+#include "strv.h"
 
 #define PG_SNAP_DATA_PROGRESS_EVERY	(8u << 20)
 
@@ -109,14 +110,8 @@ int pg_snap_data_plan(struct pg_snap *s)
 
 void pg_snap_data_release(struct pg_snap *s)
 {
-	for (size_t i = 0; i < s->cat.ntables; i++) {
-		if (s->copy_sql)
-			free(s->copy_sql[i]);
-		if (s->copy_head)
-			free(s->copy_head[i]);
-	}
-	free(s->copy_sql);
-	free(s->copy_head);
+	strv_free(s->copy_sql, s->cat.ntables);
+	strv_free(s->copy_head, s->cat.ntables);
 }
 
 /* ---- the first pass ------------------------------------------------------ */

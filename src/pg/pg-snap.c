@@ -17,6 +17,7 @@
 
 #include "pg-names.h"
 #include "pg-snap-int.h"
+#include "strv.h"
 
 /* ---- the snapshot transaction -------------------------------------------- */
 
@@ -289,14 +290,8 @@ void pg_snap_free(struct pg_snap *s)
 	buf_release(&s->sequences_sql);
 	buf_release(&s->meta);
 	pg_snap_data_release(s);
-	for (size_t i = 0; i < s->cat.ntables; i++) {
-		if (s->paths)
-			free(s->paths[i]);
-		if (s->labels)
-			free(s->labels[i]);
-	}
-	free(s->paths);
-	free(s->labels);
+	strv_free(s->paths, s->cat.ntables);
+	strv_free(s->labels, s->cat.ntables);
 	free(s->tables);
 	pg_catalog_release(&s->cat);
 	free(s);
