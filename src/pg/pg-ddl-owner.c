@@ -18,7 +18,7 @@
 #include "pg-ddl-int.h"
 #include "pg-ddl-tok.h"
 
-/* ---- links: an index or sequence to its table ------------------------- */
+/* ---- links: an index or sequence to its table ----------------------- */
 
 /* Records that the index (via PG_DDL_VIA_INDEX) or sequence schema.name
  * belongs to the table s belongs to. */
@@ -69,7 +69,7 @@ pg_ddl_owner_link_find(const struct pg_ddl_link *v, size_t n,
 	return n ? bsearch(&key, v, n, sizeof(*v), pg_ddl_owner_link_cmp) : NULL;
 }
 
-/* ---- reading a section's statement ------------------------------------ */
+/* ---- reading a section's statement ---------------------------------- */
 
 /* The schema of a possibly unqualified name: pg_dump qualifies
  * everything, but fall back to the header's schema. */
@@ -398,7 +398,7 @@ static int pg_ddl_owner_read(struct pg_ddl *d, struct pg_ddl_sec *s)
 	return r == -EINVAL ? 0 : r;
 }
 
-/* ---- all sections ---------------------------------------------------- */
+/* ---- all sections --------------------------------------------------- */
 
 int pg_ddl_owner_resolve(struct pg_ddl *d)
 {

@@ -18,7 +18,7 @@
 #include "pg-ddl-int.h"
 #include "sql-lex.h"
 
-/* ---- lines ------------------------------------------------------------ */
+/* ---- lines ---------------------------------------------------------- */
 
 static int pg_ddl_split_line_is(const char *p, const char *end, const char *s)
 {
@@ -58,7 +58,7 @@ static int pg_ddl_split_is_header(const char *p, const char *end)
 }
 
 
-/* ---- sections ---------------------------------------------------------- */
+/* ---- sections ------------------------------------------------------- */
 
 static int pg_ddl_split_type_at(const char *p, const char *end, size_t *tlen)
 {
@@ -261,7 +261,7 @@ int pg_ddl_split(struct pg_ddl *d, struct buf *err)
 	return r;
 }
 
-/* ---- the preamble ------------------------------------------------------- */
+/* ---- the preamble --------------------------------------------------- */
 
 int pg_ddl_preamble(const struct pg_ddl *d, struct buf *out)
 {

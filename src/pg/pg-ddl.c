@@ -11,7 +11,7 @@
 
 #include "pg-ddl-int.h"
 
-/* ---- grouping by table ------------------------------------------------ */
+/* ---- grouping by table ---------------------------------------------- */
 
 static int pg_ddl_group_cmp(const void *a, const void *b, void *ctx)
 {
@@ -73,7 +73,7 @@ int pg_ddl_table_sql(const struct pg_ddl *d, const char *schema,
 	return r < 0 ? r : n;
 }
 
-/* ---- the parsed dump ---------------------------------------------------- */
+/* ---- the parsed dump ------------------------------------------------ */
 
 int pg_ddl_parse(struct pg_ddl **out, const char *dump, size_t len,
 		 struct buf *err)

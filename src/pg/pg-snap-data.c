@@ -21,7 +21,7 @@
 
 #define PG_SNAP_DATA_PROGRESS_EVERY	(8u << 20)
 
-/* ---- what is read -------------------------------------------------------- */
+/* ---- what is read --------------------------------------------------- */
 
 /*
  * The order rows are read in: " ORDER BY pk1, pk2" by the primary key,
@@ -114,7 +114,7 @@ void pg_snap_data_release(struct pg_snap *s)
 	strv_free(s->copy_head, s->cat.ntables);
 }
 
-/* ---- the first pass ------------------------------------------------------ */
+/* ---- the first pass ------------------------------------------------- */
 
 struct pg_snap_data_writer {
 	struct pg_snap *s;

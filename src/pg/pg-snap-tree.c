@@ -18,7 +18,7 @@
 #include "manifest.h"
 #include "pg-snap-int.h"
 
-/* ---- the plan ------------------------------------------------------------ */
+/* ---- the plan ------------------------------------------------------- */
 
 /* The entries, in manifest order once pg_snap_tree_plan returns. */
 struct pg_snap_tree {
@@ -162,7 +162,7 @@ static int pg_snap_tree_plan(struct pg_snap *s, struct pg_snap_tree *p,
 	return 0;
 }
 
-/* ---- the second pass: entries through the sink ---------------------------- */
+/* ---- the second pass: entries through the sink ---------------------- */
 
 static int pg_snap_tree_text(const struct pg_sink *k, const char *path,
 			     enum pg_sink_chunking how, const void *p,
@@ -183,7 +183,7 @@ static int pg_snap_tree_attrs(const struct pg_sink *k,
 	return r ? r : k->attr(k->ctx, "pg.table", t->name);
 }
 
-/* Second pass: the data.sql entry of table i, from its stream. */
+/* The data.sql entry of table i, from its stream. */
 static int pg_snap_tree_data(struct pg_snap *s, const struct pg_sink *k,
 			     size_t i, const char *path, void *st)
 {
@@ -201,6 +201,7 @@ static int pg_snap_tree_data(struct pg_snap *s, const struct pg_sink *k,
 	return r ? r : k->end_file(k->ctx);
 }
 
+/* The schema.sql entry of table i: its share of pg_dump's output. */
 static int pg_snap_tree_ddl(struct pg_snap *s, const struct pg_sink *k,
 			    size_t i, const char *path)
 {
@@ -256,11 +257,11 @@ int pg_snap_emit(struct pg_snap *s, const struct pg_sink *k, struct buf *err)
 			break;
 		case PG_SNAP_E_TEXT:
 			r = pg_snap_tree_text(k, e->path, PG_SINK_GENERAL,
-					 e->text->data, e->text->len);
+					      e->text->data, e->text->len);
 			break;
 		case PG_SNAP_E_META:
 			r = pg_snap_tree_text(k, e->path, PG_SINK_GENERAL,
-					 s->meta.data, s->meta.len);
+					      s->meta.data, s->meta.len);
 			break;
 		case PG_SNAP_E_DATA:
 			r = pg_snap_tree_data(s, k, e->table, e->path, st[i]);

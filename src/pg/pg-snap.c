@@ -19,7 +19,7 @@
 #include "pg-snap-int.h"
 #include "strv.h"
 
-/* ---- the snapshot transaction -------------------------------------------- */
+/* ---- the snapshot transaction --------------------------------------- */
 
 /*
  * Session settings shared by every connection, so COPY text is the same
@@ -129,7 +129,7 @@ static int pg_snap_worker(struct pg_snap *s, PGconn **out, struct buf *err)
 	return 0;
 }
 
-/* ---- the table list ------------------------------------------------------ */
+/* ---- the table list ------------------------------------------------- */
 
 /* The table list: for each table of the catalog, its path in the tree
  * and its label for messages (its COPY is pg-snap-data.c's). */
@@ -181,7 +181,7 @@ static int pg_snap_tables(struct pg_snap *s)
 	return r;
 }
 
-/* ---- open and free ------------------------------------------------------- */
+/* ---- open and free -------------------------------------------------- */
 
 static int pg_snap_open_steps(struct pg_snap *s, struct buf *err)
 {
@@ -297,7 +297,7 @@ void pg_snap_free(struct pg_snap *s)
 	free(s);
 }
 
-/* ---- accessors ----------------------------------------------------------- */
+/* ---- accessors ------------------------------------------------------ */
 
 const char *pg_snap_source(const struct pg_snap *s)
 {

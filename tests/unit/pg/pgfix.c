@@ -19,7 +19,7 @@
 char pgfix_db[64], pgfix_db2[64];
 static struct buf pgfix_path_ = BUF_INIT;
 
-/* ---- a sink that keeps everything in memory --------------------------- */
+/* ---- a sink that keeps everything in memory ------------------------- */
 
 static struct pgfix_entry *pgfix_push(struct pgfix_sink *m, const char *path)
 {
@@ -222,9 +222,9 @@ const char *pgfix_text(const struct pgfix_sink *m, const char *path)
 	return e ? (const char *)e->content.data : "";
 }
 
-/* ---- helpers ------------------------------------------------------------ */
+/* ---- helpers -------------------------------------------------------- */
 
-/* ---- helpers ------------------------------------------------------------ */
+/* ---- helpers -------------------------------------------------------- */
 
 /* Runs argv (PATH lookup), stdout into out (may be NULL).  Returns the
  * exit status or -1. */
@@ -378,7 +378,7 @@ int pgfix_same_multiset(const char *a, size_t alen, const char *b, size_t blen)
 }
 
 
-/* ---- the fixture database ---------------------------------------------- */
+/* ---- the fixture database ------------------------------------------- */
 
 const char *pgfix_path(void)
 {

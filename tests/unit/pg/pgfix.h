@@ -25,7 +25,7 @@
 #include "buf.h"
 #include "pg-snap.h"
 
-/* ---- a sink that keeps everything in memory --------------------------- */
+/* ---- a sink that keeps everything in memory ------------------------- */
 
 struct pgfix_kv {
 	char *key, *val;
@@ -71,7 +71,7 @@ const char *pgfix_attr(const struct pgfix_entry *e, const char *key);
 /* The content at path, "" when there is no such entry. */
 const char *pgfix_text(const struct pgfix_sink *m, const char *path);
 
-/* ---- helpers ------------------------------------------------------------ */
+/* ---- helpers -------------------------------------------------------- */
 
 /* Runs argv (PATH lookup) with psql's output in the capture's session
  * settings, stdout into out (may be NULL).  The exit status or -1. */
@@ -96,7 +96,7 @@ int pgfix_data_rows(const struct pgfix_entry *e, const char **rows,
 /* 1 when a and b hold the same lines, in any order. */
 int pgfix_same_multiset(const char *a, size_t alen, const char *b, size_t blen);
 
-/* ---- the fixture database ---------------------------------------------- */
+/* ---- the fixture database ------------------------------------------- */
 
 extern char pgfix_db[64], pgfix_db2[64];
 

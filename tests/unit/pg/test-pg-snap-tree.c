@@ -45,7 +45,7 @@ static int same_but_restrict(const struct buf *a, const struct buf *b)
 	return same;
 }
 
-/* ---- tests ------------------------------------------------------------------ */
+/* ---- tests ---------------------------------------------------------- */
 
 static void test_tree(const struct pgfix_sink *m, struct pg_snap *s)
 {
@@ -257,7 +257,7 @@ static void test_contents(const struct pgfix_sink *m, struct pg_snap *s)
 	   "schema.sql attributes name the table");
 }
 
-/* ---- psql loads it ----------------------------------------------------------- */
+/* ---- psql loads it -------------------------------------------------- */
 
 static int write_file(const char *path, const struct buf *b)
 {

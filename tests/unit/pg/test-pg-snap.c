@@ -20,7 +20,7 @@
 #include "pg-dump.h"
 #include "pgfix.h"
 
-/* ---- one instant ----------------------------------------------------------- */
+/* ---- one instant ---------------------------------------------------- */
 
 struct writer {
 	pthread_t th;
@@ -142,7 +142,7 @@ static void test_one_instant(const char *conninfo)
 	buf_release(&err);
 }
 
-/* ---- errors and secrets --------------------------------------------------- */
+/* ---- errors and secrets --------------------------------------------- */
 
 static void test_errors(void)
 {
