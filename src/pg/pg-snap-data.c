@@ -1,0 +1,239 @@
+/*
+ * pg-snap-data: the rows.  Each table's COPY statement (which columns,
+ * in which order the rows come) and the first pass of pg_snap_emit:
+ * every table's data.sql (COPY header, rows, "\.") and every large
+ * object's bytes read into a detached stream of the sink, through
+ * pg-copy's prefetching workers for the tables and lo_read on the main
+ * connection for the large objects.  Row counts, sizes and checksums
+ * are final once a table's stream ends; pg-snap-tree.c then attaches
+ * the streams to their entries.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <libpq-fe.h>
+#include <libpq/libpq-fs.h>
+
+#include "pg-copy.h"
+#include "pg-names.h"
+#include "pg-snap-int.h"
+#include "strv.h"
+
+#define PG_SNAP_DATA_PROGRESS_EVERY	(8u << 20)
+
+/* ---- what is read --------------------------------------------------- */
+
+/*
+ * The order rows are read in: " ORDER BY pk1, pk2" by the primary key,
+ * which makes the bytes, and so the checksum and the chunks, the same
+ * from one capture to the next.  Nothing for a table without one: it is
+ * read in physical order (synchronize_seqscans is off, pg-snap.c).
+ */
+static int pg_snap_data_order(struct buf *b, const struct pg_catalog_table *t)
+{
+	int r = 0;
+
+	for (size_t c = 0; c < t->npk && r == 0; c++) {
+		r = buf_addstr(b, c ? ", " : " ORDER BY ");
+		if (r == 0)
+			r = pg_names_quote_ident(b, t->pk[c]);
+	}
+	return r;
+}
+
+/* COPY (SELECT cols FROM ONLY s.t [ORDER BY pk]) TO STDOUT: ONLY, so
+ * inheritance children are not read twice. */
+static int pg_snap_data_copy_sql(struct buf *b,
+				 const struct pg_catalog_table *t)
+{
+	int r = buf_addstr(b, "COPY (SELECT ");
+
+	for (size_t c = 0; c < t->ncols && r == 0; c++) {
+		if (c)
+			r = buf_addstr(b, ", ");
+		if (r == 0)
+			r = pg_names_quote_ident(b, t->cols[c]);
+	}
+	if (r == 0)
+		r = buf_addstr(b, " FROM ONLY ");
+	if (r == 0)
+		r = pg_names_quote_qualified(b, t->schema, t->name);
+	if (r == 0)
+		r = pg_snap_data_order(b, t);
+	return r ? r : buf_addstr(b, ") TO STDOUT");
+}
+
+/* The line psql needs before the rows: COPY s.t (cols) FROM stdin; */
+static int pg_snap_data_copy_head(struct buf *b,
+				  const struct pg_catalog_table *t)
+{
+	int r = buf_addstr(b, "COPY ");
+
+	if (r == 0)
+		r = pg_names_quote_qualified(b, t->schema, t->name);
+	for (size_t c = 0; c < t->ncols && r == 0; c++) {
+		r = buf_addstr(b, c ? ", " : " (");
+		if (r == 0)
+			r = pg_names_quote_ident(b, t->cols[c]);
+	}
+	if (r == 0)
+		r = buf_addstr(b, t->ncols ? ") FROM stdin;\n" : " FROM stdin;\n");
+	return r;
+}
+
+int pg_snap_data_plan(struct pg_snap *s)
+{
+	size_t n = s->cat.ntables ? s->cat.ntables : 1;
+	struct buf b = BUF_INIT;
+	int r = 0;
+
+	s->copy_sql = calloc(n, sizeof(char *));
+	s->copy_head = calloc(n, sizeof(char *));
+	if (!s->copy_sql || !s->copy_head)
+		return -ENOMEM;
+	for (size_t i = 0; i < s->cat.ntables && r == 0; i++) {
+		const struct pg_catalog_table *t = &s->cat.tables[i];
+
+		buf_reset(&b);
+		r = pg_snap_data_copy_sql(&b, t);
+		if (r == 0 && !(s->copy_sql[i] = strdup((char *)b.data)))
+			r = -ENOMEM;
+		buf_reset(&b);
+		if (r == 0)
+			r = pg_snap_data_copy_head(&b, t);
+		if (r == 0 && !(s->copy_head[i] = strdup((char *)b.data)))
+			r = -ENOMEM;
+	}
+	buf_release(&b);
+	return r;
+}
+
+void pg_snap_data_release(struct pg_snap *s)
+{
+	strv_free(s->copy_sql, s->cat.ntables);
+	strv_free(s->copy_head, s->cat.ntables);
+}
+
+/* ---- the first pass ------------------------------------------------- */
+
+struct pg_snap_data_writer {
+	struct pg_snap *s;
+	const struct pg_sink *sink;
+	void *st;
+	struct pg_snap_table *t;
+	uint64_t since;
+};
+
+static int pg_snap_data_rows(void *ctx, const void *p, size_t n)
+{
+	struct pg_snap_data_writer *w = ctx;
+
+	w->t->bytes += n;
+	w->since += n;
+	if (w->since >= PG_SNAP_DATA_PROGRESS_EVERY && w->s->o.progress) {
+		w->since = 0;
+		w->s->o.progress(w->s->o.progress_ctx, w->t, 0);
+	}
+	return w->sink->stream_write(w->sink->ctx, w->st, p, n);
+}
+
+/* First pass: table i's data.sql into a new stream *st. */
+static int pg_snap_data_table(struct pg_snap *s, const struct pg_sink *k,
+			      struct pg_copy *cp, size_t job, size_t i,
+			      void **st, struct buf *err)
+{
+	struct pg_snap_data_writer w = { s, k, NULL, &s->tables[i], 0 };
+	struct pg_copy_result res;
+	int r;
+
+	w.t->bytes = 0;
+	if (s->o.progress)
+		s->o.progress(s->o.progress_ctx, w.t, 0);
+	r = k->stream_begin(k->ctx, PG_SINK_ROWS, st);
+	w.st = *st;
+	if (r == 0)
+		r = k->stream_write(k->ctx, w.st, s->copy_head[i],
+				    strlen(s->copy_head[i]));
+	if (r == 0)
+		r = pg_copy_take(cp, job, pg_snap_data_rows, &w, &res, err);
+	if (r == 0)
+		r = k->stream_write(k->ctx, w.st, "\\.\n", 3);
+	if (r == 0)
+		r = k->stream_end(k->ctx, w.st);
+	if (r < 0)
+		return r;
+	w.t->rows = res.rows;
+	w.t->bytes = res.bytes;
+	hex_encode(w.t->xxh3, res.xxh128, sizeof(res.xxh128));
+	w.t->done = 1;
+	if (s->o.progress)
+		s->o.progress(s->o.progress_ctx, w.t, 1);
+	return 0;
+}
+
+/* First pass: a large object's bytes into a new stream *st. */
+static int pg_snap_data_lo(struct pg_snap *s, const struct pg_sink *k,
+			   unsigned oid, void **st, struct buf *err)
+{
+	char chunk[65536], what[64];
+	int fd, n = 0, r;
+
+	snprintf(what, sizeof(what), "large object %u", oid);
+	fd = lo_open(s->main, oid, INV_READ);
+	if (fd < 0)
+		return pg_conn_error(s->main, NULL, what, err);
+	r = k->stream_begin(k->ctx, PG_SINK_GENERAL, st);
+	while (r == 0 && (n = lo_read(s->main, fd, chunk, sizeof(chunk))) > 0) {
+		r = k->stream_write(k->ctx, *st, chunk, (size_t)n);
+		if (r == 0 && s->o.interrupt && *s->o.interrupt) {
+			r = -EINTR;
+			if (err)
+				buf_addf(err, "%s: interrupted", what);
+		}
+	}
+	if (r == 0 && n < 0)
+		r = pg_conn_error(s->main, NULL, what, err);
+	if (r == 0)
+		r = k->stream_end(k->ctx, *st);
+	lo_close(s->main, fd);
+	return r;
+}
+
+/* Tables go in plan order, which is the order pg_copy prefetches them
+ * in. */
+int pg_snap_data_read(struct pg_snap *s, const struct pg_sink *k,
+		      const struct pg_snap_entry *e, size_t n, void **st,
+		      struct buf *err)
+{
+	struct pg_copy_job *jobs = calloc(n ? n : 1, sizeof(*jobs));
+	struct pg_copy *cp = NULL;
+	struct pg_copy_opts co;
+	size_t njobs = 0, job = 0;
+	int r = 0;
+
+	if (!jobs)
+		return -ENOMEM;
+	for (size_t i = 0; i < n; i++) {
+		if (e[i].kind != PG_SNAP_E_DATA)
+			continue;
+		jobs[njobs].sql = s->copy_sql[e[i].table];
+		jobs[njobs].label = s->labels[e[i].table];
+		njobs++;
+	}
+	memset(&co, 0, sizeof(co));
+	co.conns = s->nworkers ? s->workers : &s->main;
+	co.nconns = s->nworkers ? s->nworkers : 1;
+	co.interrupt = s->o.interrupt;
+	r = pg_copy_start(&cp, jobs, njobs, &co, err);
+	for (size_t i = 0; i < n && r == 0; i++)
+		if (e[i].kind == PG_SNAP_E_DATA)
+			r = pg_snap_data_table(s, k, cp, job++, e[i].table,
+					       &st[i], err);
+	/* the main connection is free again for the large objects */
+	pg_copy_free(cp);
+	for (size_t i = 0; i < n && r == 0; i++)
+		if (e[i].kind == PG_SNAP_E_LO)
+			r = pg_snap_data_lo(s, k, e[i].oid, &st[i], err);
+	free(jobs);
+	return r;
+}
