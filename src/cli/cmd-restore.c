@@ -16,7 +16,7 @@
 #include "pg-conn.h"
 #include "repo.h"
 #include "restore-repo.h"
-#include "restore-storage.h"
+#include "restore-sb.h"
 #include "restores.h"
 #include "rs-exec.h"
 
@@ -399,9 +399,9 @@ int cmd_restore(struct cli *c, int argc, char **argv)
 	int64_t when = 0;
 	int o, ret = CLI_EXIT_ERROR, on_conflict_set = 0;
 
-	/* --only storage / functions: src/supabase/restore-storage.c (hook) */
-	if (restore_storage_wanted(argc, argv))
-		return restore_storage_cmd(c, argc, argv);
+	/* --only storage / functions: restore-sb.c */
+	if (restore_sb_wanted(argc, argv))
+		return restore_sb_cmd(c, argc, argv);
 
 	memset(&q, 0, sizeof(q));
 	q.mode = RS_MODE_EMPTY;

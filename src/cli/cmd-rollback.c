@@ -15,7 +15,7 @@
 #include "pg-conn.h"
 #include "repo.h"
 #include "restore-repo.h"
-#include "restore-storage.h"
+#include "restore-sb.h"
 #include "restores.h"
 #include "rs-lo.h"
 #include "rs-undo.h"
@@ -317,9 +317,9 @@ int cmd_rollback(struct cli *c, int argc, char **argv)
 	char *db = NULL;
 	int o, e, ret = CLI_EXIT_ERROR;
 
-	/* --only storage / functions: src/supabase/restore-storage.c (hook) */
-	if (restore_storage_wanted(argc, argv))
-		return restore_storage_rollback(c, argc, argv);
+	/* --only storage / functions: restore-sb.c */
+	if (restore_sb_wanted(argc, argv))
+		return restore_sb_rollback(c, argc, argv);
 
 	memset(&q, 0, sizeof(q));
 	memset(&f, 0, sizeof(f));

@@ -1,8 +1,9 @@
 /*
  * restore-functions: deploys the functions/<slug>/ trees of a snapshot
  * again (see restore-functions.h).  Function sources are small (the API
- * caps a body at SB_FUNCTIONS_MAX_BODY), so each function's files are
- * read into memory, one function at a time.
+ * caps a body at SB_FUNCTIONS_MAX_BODY), so the selected functions'
+ * files are read into memory first, which also lets the front end show
+ * the plan before anything is sent.
  *
  * A deploy replaces what the project ran before, so before the first
  * deploy the current source of every function about to be overwritten
@@ -12,18 +13,17 @@
  * this same code and deletes the created functions.
  */
 #include <errno.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
+#include "json.h"
 #include "manifest.h"
 #include "repo.h"
 #include "restore-functions.h"
 #include "sb-env.h"
 #include "sb-functions.h"
 #include "sb-http.h"
-#include "json.h"
 #include "snap-functions.h"
 
 struct rfn_fn {
@@ -326,176 +326,248 @@ static int rfn_json_list(struct buf *logj, const char *key,
 	return r;
 }
 
-int restore_functions_run(struct cli *c, struct repo *r, const char *snap_id,
-			  const struct sb_env *env,
-			  const struct restore_functions_opts *o, struct buf *logj)
+/* ---- the run -------------------------------------------------------------- */
+
+struct restore_functions {
+	struct repo *r;
+	struct restore_functions_opts o;
+	struct rfn_fn *fns;		/* read from the snapshot */
+	size_t nf;
+	struct sb_http *h;
+	struct sb_functions *api;
+	struct sb_functions_item *rem;	/* on the server */
+	size_t nrem;
+	const struct sb_functions_item **over;	/* the deploys that overwrite */
+	const char **created;			/* ... and create */
+	const char **deleted;			/* the drops done */
+};
+
+int restore_functions_read(struct restore_functions **out, struct repo *r,
+			   const char *snap_id,
+			   const struct restore_functions_opts *o,
+			   struct buf *err)
 {
-	struct rfn_fn *fns = NULL;
-	size_t nf = 0, deployed = 0, nrem = 0, nover = 0, ncreated = 0, ndeleted = 0;
-	struct sb_http *h = NULL;
-	struct sb_functions *api = NULL;
-	struct sb_functions_item *rem = NULL;
-	const struct sb_functions_item **over = NULL;
-	const char **created = NULL, **deleted = NULL;
+	struct restore_functions *f = calloc(1, sizeof(*f));
+
+	*out = f;
+	if (!f)
+		return -ENOMEM;
+	f->r = r;
+	f->o = *o;
+	if (!snap_id)
+		return 0;
+	return rfn_read(r, snap_id, o->slugs, o->nslugs, &f->fns, &f->nf, err);
+}
+
+void restore_functions_free(struct restore_functions *f)
+{
+	if (!f)
+		return;
+	free(f->over);
+	free(f->created);
+	free(f->deleted);
+	sb_functions_items_free(f->rem, f->nrem);
+	for (size_t i = 0; i < f->nf; i++)
+		rfn_fn_release(&f->fns[i]);
+	free(f->fns);
+	sb_functions_free(f->api);
+	sb_http_free(f->h);
+	free(f);
+}
+
+const char *restore_functions_missing(const struct restore_functions *f)
+{
+	for (size_t i = 0; i < f->o.nslugs; i++) {
+		size_t k = 0;
+
+		while (k < f->nf && strcmp(f->fns[k].slug, f->o.slugs[i]))
+			k++;
+		if (k == f->nf)
+			return f->o.slugs[i];
+	}
+	return NULL;
+}
+
+size_t restore_functions_count(const struct restore_functions *f)
+{
+	return f->nf;
+}
+
+const char *restore_functions_slug(const struct restore_functions *f, size_t i)
+{
+	return f->fns[i].slug;
+}
+
+size_t restore_functions_nfiles(const struct restore_functions *f, size_t i)
+{
+	return f->fns[i].nfiles;
+}
+
+int restore_functions_prepare(struct restore_functions *f,
+			      const struct sb_env *env,
+			      struct restore_functions_result *res,
+			      struct buf *err)
+{
 	struct sb_http_opts ho;
-	struct buf err = BUF_INIT;
-	struct sb_functions_file *files = NULL;
-	char safety_id[65] = "";
-	int rc, ret = CLI_EXIT_ERROR;
+	int rc;
 
-	rc = snap_id ? rfn_read(r, snap_id, o->slugs, o->nslugs, &fns, &nf, &err) : 0;
-	if (rc < 0) {
-		cli_fail(c, rc, &err, "cannot read the functions of snapshot %.8s", snap_id);
-		goto out;
-	}
-	for (size_t i = 0; i < o->nslugs; i++) {
-		size_t k = 0;
-
-		while (k < nf && strcmp(fns[k].slug, o->slugs[i]))
-			k++;
-		if (k == nf) {
-			ret = cli_usage_error(c, "--function %s: snapshot %.8s holds no such function",
-					      o->slugs[i], snap_id);
-			goto out;
-		}
-	}
-	printf("functions: %zu to deploy%s\n", nf, o->rollback ? " again" : "");
-	for (size_t i = 0; i < nf; i++)
-		printf("  deploy %s (%zu file%s)\n", fns[i].slug, fns[i].nfiles,
-		       fns[i].nfiles == 1 ? "" : "s");
-	for (size_t i = 0; i < o->ndrop; i++)
-		printf("  delete %s (created by the restore)\n", o->drop[i]);
-	if (o->dry_run) {
-		ret = CLI_EXIT_OK;
-		goto out;
-	}
 	memset(&ho, 0, sizeof(ho));
-	rc = sb_http_new(&h, &ho, &err);
+	res->step = RESTORE_FUNCTIONS_CONNECT;
+	rc = sb_http_new(&f->h, &ho, err);
 	if (rc == 0)
-		rc = sb_functions_new(&api, h, env->api_url, env->access_token,
-				      env->project_ref, &err);
+		rc = sb_functions_new(&f->api, f->h, env->api_url,
+				      env->access_token, env->project_ref, err);
 	/* which deploys overwrite a function and which create one */
-	if (rc == 0 && !o->rollback && nf)
-		rc = sb_functions_list(api, &rem, &nrem, &err);
+	if (rc == 0 && !f->o.rollback && f->nf)
+		rc = sb_functions_list(f->api, &f->rem, &f->nrem, err);
 	if (rc < 0)
-		goto fail;
-	if (!(over = calloc(nf + 1, sizeof(*over))) ||
-	    !(created = calloc(nf + 1, sizeof(*created))) ||
-	    !(deleted = calloc(o->ndrop + 1, sizeof(*deleted))))
-		goto oom;
-	for (size_t i = 0; i < nf && !o->rollback; i++) {
+		return rc;
+	res->step = RESTORE_FUNCTIONS_MEMORY;
+	if (!(f->over = calloc(f->nf + 1, sizeof(*f->over))) ||
+	    !(f->created = calloc(f->nf + 1, sizeof(*f->created))) ||
+	    !(f->deleted = calloc(f->o.ndrop + 1, sizeof(*f->deleted))))
+		return -ENOMEM;
+	for (size_t i = 0; i < f->nf && !f->o.rollback; i++) {
 		size_t k = 0;
 
-		while (k < nrem && strcmp(rem[k].slug, fns[i].slug))
+		while (k < f->nrem && strcmp(f->rem[k].slug, f->fns[i].slug))
 			k++;
-		if (k < nrem)
-			over[nover++] = &rem[k];
+		if (k < f->nrem)
+			f->over[res->overwritten++] = &f->rem[k];
 		else
-			created[ncreated++] = fns[i].slug;
+			f->created[res->created++] = f->fns[i].slug;
 	}
-	if (o->safety && nover) {
-		rc = rfn_safety(r, api, over, nover, o->rid, o->source, safety_id, &err);
-		if (rc < 0) {
-			cli_fail(c, rc, &err, "functions: cannot take the safety snapshot (nothing was deployed)");
-			goto out;
-		}
-		printf("safety snapshot %.8s holds the %zu function%s this restore overwrites\n",
-		       safety_id, nover, nover == 1 ? "" : "s");
+	if (f->o.safety && res->overwritten) {
+		res->step = RESTORE_FUNCTIONS_SAFETY;
+		rc = rfn_safety(f->r, f->api, f->over, res->overwritten,
+				f->o.rid, f->o.source, res->safety_id, err);
+		if (rc < 0)
+			return rc;
 	}
-	if (buf_addstr(logj, "  \"functions\": {\"safety_snapshot\": ") < 0 ||
-	    (safety_id[0] ? json_quote(logj, safety_id, strlen(safety_id))
-	     : buf_addstr(logj, "null")) < 0 ||
-	    (!o->rollback && rfn_json_list(logj, "created", created, ncreated) < 0) ||
-	    buf_addstr(logj, ", \"deployed\": [") < 0)
-		goto oom;
-	for (size_t i = 0; i < nf; i++) {
-		struct sb_functions_deploy_req d;
-		struct json *m = NULL;
-		const char *nm = (const char *)fns[i].names.data;
+	return 0;
+}
 
-		free(files);
-		files = calloc(fns[i].nfiles ? fns[i].nfiles : 1, sizeof(*files));
-		if (!files)
-			goto oom;
-		for (size_t k = 0; k < fns[i].nfiles; k++) {
-			files[k].name = nm;
-			files[k].data = fns[i].data[k].data;
-			files[k].len = fns[i].data[k].len;
-			nm += strlen(nm) + 1;
-		}
-		if (!fns[i].meta.len ||
-		    json_parse(&m, fns[i].meta.data, fns[i].meta.len, &err) < 0) {
-			cli_error(c, "function %s: snapshot %.8s holds no readable .function.json",
-				  fns[i].slug, snap_id);
-			buf_addstr(logj, "], \"error\": \"unreadable .function.json\"}");
-			goto out;
-		}
-		memset(&d, 0, sizeof(d));
-		d.slug = fns[i].slug;
-		d.name = json_get_str(m, "name");
-		d.verify_jwt = json_bool(json_get(m, "verify_jwt")) != 0;
-		d.entrypoint_path = json_get_str(m, "entrypoint_path");
-		d.import_map_path = json_get_str(m, "import_map_path");
-		d.files = files;
-		d.nfiles = fns[i].nfiles;
-		buf_reset(&err);
-		rc = sb_functions_deploy(api, &d, NULL, &err);
-		json_free(m);
-		if (rc < 0) {
-			cli_fail(c, rc, &err, "cannot deploy function %s", fns[i].slug);
-			buf_addstr(logj, "], \"error\": ");
-			json_quote(logj, fns[i].slug, strlen(fns[i].slug));
-			buf_addch(logj, '}');
-			goto out;
-		}
-		if ((i && buf_addstr(logj, ", ") < 0) ||
-		    json_quote(logj, fns[i].slug, strlen(fns[i].slug)) < 0)
-			goto oom;
-		deployed++;
+/* Deploys function fn (files: room for its files). */
+static int rfn_deploy_one(struct restore_functions *f, const struct rfn_fn *fn,
+			  struct sb_functions_file *files,
+			  struct restore_functions_result *res,
+			  struct buf *logj, struct buf *err)
+{
+	struct sb_functions_deploy_req d;
+	struct json *m = NULL;
+	const char *nm = (const char *)fn->names.data;
+	int rc;
+
+	for (size_t k = 0; k < fn->nfiles; k++) {
+		files[k].name = nm;
+		files[k].data = fn->data[k].data;
+		files[k].len = fn->data[k].len;
+		nm += strlen(nm) + 1;
 	}
-	if (buf_addch(logj, ']') < 0)
-		goto oom;
-	/* a rollback: what the restore created goes */
-	for (size_t i = 0; i < o->ndrop; i++) {
-		buf_reset(&err);
-		rc = sb_functions_delete(api, o->drop[i], &err);
+	res->slug = fn->slug;
+	if (!fn->meta.len ||
+	    json_parse(&m, fn->meta.data, fn->meta.len, err) < 0) {
+		res->step = RESTORE_FUNCTIONS_META;
+		buf_addstr(logj, "], \"error\": \"unreadable .function.json\"}");
+		return -EBADMSG;
+	}
+	memset(&d, 0, sizeof(d));
+	d.slug = fn->slug;
+	d.name = json_get_str(m, "name");
+	d.verify_jwt = json_bool(json_get(m, "verify_jwt")) != 0;
+	d.entrypoint_path = json_get_str(m, "entrypoint_path");
+	d.import_map_path = json_get_str(m, "import_map_path");
+	d.files = files;
+	d.nfiles = fn->nfiles;
+	buf_reset(err);
+	rc = sb_functions_deploy(f->api, &d, NULL, err);
+	json_free(m);
+	if (rc < 0) {
+		res->step = RESTORE_FUNCTIONS_DEPLOY;
+		buf_addstr(logj, "], \"error\": ");
+		json_quote(logj, fn->slug, strlen(fn->slug));
+		buf_addch(logj, '}');
+	}
+	return rc;
+}
+
+/* A rollback: what the restore created goes. */
+static int rfn_drop(struct restore_functions *f,
+		    struct restore_functions_result *res, struct buf *logj,
+		    struct buf *err)
+{
+	for (size_t i = 0; i < f->o.ndrop; i++) {
+		int rc;
+
+		buf_reset(err);
+		rc = sb_functions_delete(f->api, f->o.drop[i], err);
 		if (rc == -ENOENT)
 			continue;	/* already gone: the goal holds */
 		if (rc < 0) {
-			cli_fail(c, rc, &err, "cannot delete function %s", o->drop[i]);
-			rfn_json_list(logj, "deleted", deleted, ndeleted);
+			res->step = RESTORE_FUNCTIONS_DELETE;
+			res->slug = f->o.drop[i];
+			rfn_json_list(logj, "deleted", f->deleted, res->deleted);
 			buf_addstr(logj, ", \"error\": ");
-			json_quote(logj, o->drop[i], strlen(o->drop[i]));
+			json_quote(logj, f->o.drop[i], strlen(f->o.drop[i]));
 			buf_addch(logj, '}');
+			return rc;
+		}
+		f->deleted[res->deleted++] = f->o.drop[i];
+	}
+	return 0;
+}
+
+int restore_functions_deploy(struct restore_functions *f,
+			     struct restore_functions_result *res,
+			     struct buf *logj, struct buf *err)
+{
+	struct sb_functions_file *files = NULL;
+	const char *sid = res->safety_id;
+	int rc = -ENOMEM;
+
+	res->step = RESTORE_FUNCTIONS_MEMORY;
+	if (buf_addstr(logj, "  \"functions\": {\"safety_snapshot\": ") < 0 ||
+	    (sid[0] ? json_quote(logj, sid, strlen(sid))
+	     : buf_addstr(logj, "null")) < 0 ||
+	    (!f->o.rollback && rfn_json_list(logj, "created", f->created,
+					     res->created) < 0) ||
+	    buf_addstr(logj, ", \"deployed\": [") < 0)
+		goto out;
+	for (size_t i = 0; i < f->nf; i++) {
+		const char *slug = f->fns[i].slug;
+
+		free(files);
+		files = calloc(f->fns[i].nfiles ? f->fns[i].nfiles : 1,
+			       sizeof(*files));
+		if (!files) {
+			res->step = RESTORE_FUNCTIONS_MEMORY;
+			rc = -ENOMEM;
 			goto out;
 		}
-		deleted[ndeleted++] = o->drop[i];
+		rc = rfn_deploy_one(f, &f->fns[i], files, res, logj, err);
+		if (rc < 0)
+			goto out;
+		res->step = RESTORE_FUNCTIONS_MEMORY;
+		rc = -ENOMEM;
+		if ((i && buf_addstr(logj, ", ") < 0) ||
+		    json_quote(logj, slug, strlen(slug)) < 0)
+			goto out;
+		res->deployed++;
 	}
-	if ((o->rollback && rfn_json_list(logj, "deleted", deleted, ndeleted) < 0) ||
+	rc = -ENOMEM;
+	if (buf_addch(logj, ']') < 0)
+		goto out;
+	rc = rfn_drop(f, res, logj, err);
+	if (rc < 0)
+		goto out;
+	res->step = RESTORE_FUNCTIONS_MEMORY;
+	rc = -ENOMEM;
+	if ((f->o.rollback && rfn_json_list(logj, "deleted", f->deleted,
+					    res->deleted) < 0) ||
 	    buf_addch(logj, '}') < 0)
-		goto oom;
-	if (o->rollback)
-		printf("functions: %zu deployed again, %zu deleted\n", deployed, ndeleted);
-	else
-		printf("functions: %zu deployed (%zu new)\n", deployed, ncreated);
-	ret = CLI_EXIT_OK;
-	goto out;
-fail:
-	cli_fail(c, rc, &err, "functions");
-	goto out;
-oom:
-	cli_error(c, "out of memory");
+		goto out;
+	rc = 0;
 out:
 	free(files);
-	free(over);
-	free(created);
-	free(deleted);
-	sb_functions_items_free(rem, nrem);
-	for (size_t i = 0; i < nf; i++)
-		rfn_fn_release(&fns[i]);
-	free(fns);
-	sb_functions_free(api);
-	sb_http_free(h);
-	buf_release(&err);
-	return ret;
+	return rc;
 }
