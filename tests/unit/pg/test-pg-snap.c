@@ -245,7 +245,8 @@ static void test_no_leak(void)
 	snprintf(wrap, sizeof(wrap), "%s/pg_dump", dir);
 	buf_addf(&sh, "#!/bin/sh\n[ \"$1\" = --version ] && exec '%s' --version\n"
 		 "printf '%%s\\n' \"$@\" > '%s/args'\n"
-		 "printf '%%s\\n' \"$PGPASSWORD\" > '%s/env'\n"
+		 "{ printf 'PGPASSWORD=%%s\\n' \"$PGPASSWORD\"; stat -c 'mode=%%a' \"$PGPASSFILE\";"
+		 " cat \"$PGPASSFILE\"; } > '%s/env'\n"
 		 "exec '%s' \"$@\"\n", real.path, dir, dir, real.path);
 	f = fopen(wrap, "w");
 	if (f) {
@@ -288,7 +289,9 @@ static void test_no_leak(void)
 	ok(strstr((char *)args.data, "--snapshot=") && strstr((char *)args.data, "--schema-only") &&
 	   !strstr((char *)args.data, secret),
 	   "pg_dump ran under the snapshot without the password in argv");
-	ok(strstr((char *)env.data, secret) != NULL, "pg_dump got the password as PGPASSWORD");
+	ok(strstr((char *)env.data, "PGPASSWORD=\n") && strstr((char *)env.data, "mode=600\n") &&
+	   strstr((char *)env.data, secret) != NULL,
+	   "pg_dump got the password in a private passfile, not as PGPASSWORD");
 	snprintf(wrap, sizeof(wrap), "%s/pg_dump", dir);
 	unlink(wrap);
 	rmdir(dir);
