@@ -13,10 +13,10 @@
  * Any unreadable entry fails the whole snapshot; nothing is committed.
  *
  * With --db (src/cli/snap-db.c) a PostgreSQL database is captured as db/ in
- * the same snapshot; a Supabase project's Edge Functions
- * (src/supabase/snap-functions.c) as functions/ and its Storage buckets and
- * objects (src/supabase/snap-storage.c) as storage/.  Each such root is emitted
- * at its sorted place among the PATHs.
+ * the same snapshot; a Supabase project's Edge Functions as functions/ and
+ * its Storage buckets and objects as storage/ (src/cli/snap-sb.c, over
+ * src/supabase/snap-functions.c and snap-storage.c).  Each such root is
+ * emitted at its sorted place among the PATHs.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -31,9 +31,9 @@
 
 #include "cli.h"
 #include "repo.h"
-#include "sb-env.h"
 #include "snap-db.h"
 #include "snap-functions.h"
+#include "snap-sb.h"
 #include "snap-storage.h"
 
 const char cmd_snapshot_usage[] =
@@ -58,23 +58,12 @@ const char cmd_snapshot_usage[] =
 	"  -h, --help              show this help\n"
 	"\n"
 	SNAP_DB_USAGE
-	"Supabase Storage and Edge Functions, stored under storage/ and\n"
-	"functions/ (settings from the environment, ./.env or --env-file):\n"
-	"      --storage-url URL   the Storage API (default $SUPABASE_URL/storage/v1)\n"
-	"      --jobs N            also: concurrent downloads (default 8)\n"
-	"      --allow-partial     commit even if some objects keep failing; they\n"
-	"                          are listed and the snapshot is tagged 'partial'\n"
-	"      --no-storage, --no-functions\n"
-	"                          leave those parts out\n";
+	SNAP_SB_USAGE;
 
 enum {
 	SNAP_OPT_TIME = CLI_OPT_FIRST_VERB,
 	SNAP_OPT_STDIN_NAME,
 	SNAP_OPT_JSON,
-	SNAP_OPT_STORAGE_URL,
-	SNAP_OPT_ALLOW_PARTIAL,
-	SNAP_OPT_NO_STORAGE,
-	SNAP_OPT_NO_FUNCTIONS,
 };
 
 /* The roots a project contributes besides the PATHs, in manifest order. */
@@ -536,8 +525,7 @@ static void snap_print(struct cli *c, struct repo *r, const char *id,
 		       const struct repo_totals *t, double secs, int json,
 		       const char *source, const char *const *tags,
 		       size_t ntags, const struct snap_db *db,
-		       const struct snap_storage *ss,
-		       const struct snap_functions *sf)
+		       const struct snap_sb *sb)
 {
 	struct repo_snapinfo info;
 	char when[40], rd[32], add[32], st[32], ratio[32], dur[32];
@@ -577,10 +565,7 @@ static void snap_print(struct cli *c, struct repo *r, const char *id,
 		cli_json_double(&j, "duration", secs);
 		if (db)
 			snap_db_json(db, &j);
-		if (ss)
-			snap_storage_json(ss, &j);
-		if (sf)
-			snap_functions_json(sf, &j);
+		snap_sb_json(sb, &j);
 		cli_json_end_object(&j);
 		if (cli_json_finish(&j) < 0)
 			cli_error(c, "cannot write to standard output");
@@ -599,10 +584,7 @@ static void snap_print(struct cli *c, struct repo *r, const char *id,
 		printf("  id:          %s\n", id);
 		if (db)
 			snap_db_print(db);
-		if (sf)
-			snap_functions_print(sf);
-		if (ss)
-			snap_storage_print(ss);
+		snap_sb_print(sb);
 	}
 	if (have)
 		repo_snapinfo_release(&info);
@@ -636,22 +618,15 @@ int cmd_snapshot(struct cli *c, int argc, char **argv)
 		{ "time", required_argument, NULL, SNAP_OPT_TIME },
 		{ "stdin-name", required_argument, NULL, SNAP_OPT_STDIN_NAME },
 		{ "json", no_argument, NULL, SNAP_OPT_JSON },
-		{ "storage-url", required_argument, NULL, SNAP_OPT_STORAGE_URL },
-		{ "allow-partial", no_argument, NULL, SNAP_OPT_ALLOW_PARTIAL },
-		{ "no-storage", no_argument, NULL, SNAP_OPT_NO_STORAGE },
-		{ "no-functions", no_argument, NULL, SNAP_OPT_NO_FUNCTIONS },
+		SNAP_SB_OPTIONS,
 		SNAP_DB_OPTIONS,
 		CLI_GLOBAL_OPTIONS
 	};
 	struct buf tags = BUF_INIT, source = BUF_INIT, err = BUF_INIT,
 		   meta = BUF_INIT;
 	struct snap_db *db = snap_db_new();
-	struct snap_storage *ss = NULL;
-	struct snap_functions *sf = NULL;
-	struct snap_storage_opts so;
-	struct sb_env env;
-	struct sb_env_opts eo;
-	int have_env = 0, no_storage = 0, no_functions = 0, want[SNAP_NROOTS];
+	struct snap_sb *sb = snap_sb_new();
+	int want[SNAP_NROOTS];
 	size_t root_at[SNAP_NROOTS];
 	struct snap_item *items = NULL;
 	struct repo_commit_opts co;
@@ -666,14 +641,11 @@ int cmd_snapshot(struct cli *c, int argc, char **argv)
 	int o, e, json = 0, use_stdin = 0, ret = CLI_EXIT_ERROR;
 
 	memset(&s, 0, sizeof(s));
-	memset(&so, 0, sizeof(so));
-	memset(&eo, 0, sizeof(eo));
-	memset(&env, 0, sizeof(env));
 	memset(want, 0, sizeof(want));
 	memset(root_at, 0, sizeof(root_at));
 	buf_init(&s.path, 0);
 	buf_init(&s.err, 0);
-	if (!db)
+	if (!db || !sb)
 		goto oom;
 	while ((o = cli_getopt(c, argc, argv, "t:", opts)) != CLI_OPT_END) {
 		switch (o) {
@@ -698,28 +670,12 @@ int cmd_snapshot(struct cli *c, int argc, char **argv)
 		case SNAP_OPT_JSON:
 			json = 1;
 			break;
-		case SNAP_OPT_STORAGE_URL:
-			eo.storage_url = optarg;
-			break;
-		case SNAP_OPT_ALLOW_PARTIAL:
-			so.allow_partial = 1;
-			break;
-		case SNAP_OPT_NO_STORAGE:
-			no_storage = 1;
-			break;
-		case SNAP_OPT_NO_FUNCTIONS:
-			no_functions = 1;
-			break;
 		case CLI_OPT_HELP:
 			ret = CLI_EXIT_OK;
 			goto out;
 		default:
-			if (o == SNAP_DB_OPT_JOBS) {
-				int jobs;
-
-				if (cli_parse_int(optarg, 1, 64, &jobs) == 0)
-					so.jobs = (unsigned)jobs;
-			}
+			if (snap_sb_option(sb, o, optarg) == 1)
+				break;
 			e = snap_db_option(db, c, o, optarg);
 			if (e == 1)
 				break;
@@ -738,39 +694,11 @@ int cmd_snapshot(struct cli *c, int argc, char **argv)
 		}
 	}
 	/* the Supabase project's other parts */
-	if (!use_stdin) {
-		struct buf eerr = BUF_INIT;
-
-		eo.env_file = snap_db_env_file(db);
-		e = sb_env_load(&env, &eo, &eerr);
-		if (e < 0) {
-			cli_error(c, "%s", eerr.len ? (const char *)eerr.data
-				  : strerror(-e));
-			buf_release(&eerr);
-			goto out;
-		}
-		buf_release(&eerr);
-		have_env = 1;
-		if (n == 0 || eo.env_file || eo.storage_url) {
-			want[SNAP_ROOT_STORAGE] = !no_storage &&
-				sb_env_has_storage(&env);
-			want[SNAP_ROOT_FUNCTIONS] = !no_functions &&
-				sb_env_has_functions(&env);
-		}
-		if (eo.storage_url && !want[SNAP_ROOT_STORAGE] && !no_storage) {
-			ret = cli_usage_error(c, "--storage-url needs SUPABASE_SERVICE_ROLE_KEY (environment, .env or --env-file)");
-			goto out;
-		}
-		if (env.env_file && env.env_file_exposed &&
-		    (want[SNAP_ROOT_STORAGE] || want[SNAP_ROOT_FUNCTIONS]))
-			cli_warn(c, "%s holds Supabase keys but is readable by group or others (chmod 600 %s)",
-				 env.env_file, env.env_file);
-		if (want[SNAP_ROOT_STORAGE] || want[SNAP_ROOT_FUNCTIONS])
-			snap_db_set_optional(db);
-	} else if (eo.storage_url || so.allow_partial) {
-		ret = cli_usage_error(c, "'-' (standard input) cannot be combined with Storage options");
+	ret = snap_sb_resolve(sb, c, db, n, use_stdin);
+	if (ret != CLI_EXIT_OK)
 		goto out;
-	}
+	want[SNAP_ROOT_STORAGE] = snap_sb_want_storage(sb);
+	want[SNAP_ROOT_FUNCTIONS] = snap_sb_want_functions(sb);
 	ret = snap_db_resolve(db, c, n, use_stdin);
 	if (ret != CLI_EXIT_OK)
 		goto out;
@@ -854,29 +782,14 @@ int cmd_snapshot(struct cli *c, int argc, char **argv)
 		}
 		buf_addf(&source, "%s%s", snap_db_source(db), n ? " " : "");
 	}
-	if (want[SNAP_ROOT_FUNCTIONS]) {
-		sf = snap_functions_new(&env);
-		if (!sf)
-			goto oom;
-		e = snap_functions_open(sf, c);
-		if (e) {
-			ret = e;
-			goto out;
-		}
+	e = snap_sb_open(sb, c, r);
+	if (e) {
+		ret = e;
+		goto out;
 	}
-	if (want[SNAP_ROOT_STORAGE]) {
-		so.progress = isatty(2);
-		ss = snap_storage_new(&env, &so);
-		if (!ss)
-			goto oom;
-		e = snap_storage_open(ss, c, r);
-		if (e) {
-			ret = e;
-			goto out;
-		}
+	if (want[SNAP_ROOT_STORAGE])
 		buf_addf(&source, "%s%s%s", want[SNAP_ROOT_DB] && !n ? " " : "",
-			 snap_storage_source(ss), n ? " " : "");
-	}
+			 snap_sb_source(sb), n ? " " : "");
 	for (size_t i = 0; !use_stdin && i < n; i++)
 		buf_addf(&source, "%s%s%s%s", i ? " " : "", items[i].parent,
 			 strcmp(items[i].parent, "/") ? "/" : "",
@@ -911,11 +824,11 @@ int cmd_snapshot(struct cli *c, int argc, char **argv)
 			if (k == SNAP_ROOT_DB)
 				e = snap_db_emit(db, c, s.w, snap_entry_time(when));
 			else if (k == SNAP_ROOT_FUNCTIONS)
-				e = snap_functions_emit(sf, c, s.w,
-							snap_entry_time(when));
+				e = snap_sb_emit_functions(sb, c, s.w,
+							   snap_entry_time(when));
 			else
-				e = snap_storage_emit(ss, c, s.w,
-						      snap_entry_time(when));
+				e = snap_sb_emit_storage(sb, c, s.w,
+							 snap_entry_time(when));
 			e = e ? -EIO : 0;
 		}
 		if (e == 0)
@@ -927,24 +840,9 @@ int cmd_snapshot(struct cli *c, int argc, char **argv)
 	}
 	if (want[SNAP_ROOT_DB] && snap_db_meta(db, &meta) < 0)
 		goto oom;
-	/* one object: {"db": ..., "functions": ..., "storage": ...} */
-	if (want[SNAP_ROOT_FUNCTIONS] || want[SNAP_ROOT_STORAGE]) {
-		if (meta.len) {
-			buf_setlen(&meta, meta.len - 1);	/* the final '}' */
-			buf_addstr(&meta, ", ");
-		} else {
-			buf_addch(&meta, '{');
-		}
-		if (want[SNAP_ROOT_FUNCTIONS] &&
-		    (snap_functions_meta(sf, &meta) < 0 ||
-		     (want[SNAP_ROOT_STORAGE] && buf_addstr(&meta, ", ") < 0)))
-			goto oom;
-		if (want[SNAP_ROOT_STORAGE] && snap_storage_meta(ss, &meta) < 0)
-			goto oom;
-		if (buf_addch(&meta, '}') < 0)
-			goto oom;
-	}
-	if (ss && snap_storage_missing(ss)) {
+	if (snap_sb_meta(sb, &meta) < 0)
+		goto oom;
+	if (snap_sb_partial(sb)) {
 		static const char *const partial = "partial";
 
 		if (buf_add(&tags, &partial, sizeof(partial)) < 0)
@@ -965,7 +863,7 @@ int cmd_snapshot(struct cli *c, int argc, char **argv)
 	}
 	snap_print(c, r, id, &t, cli_now() - s.start, json,
 		   (const char *)source.data, co.tags, co.ntags,
-		   want[SNAP_ROOT_DB] ? db : NULL, ss, sf);
+		   want[SNAP_ROOT_DB] ? db : NULL, sb);
 	ret = CLI_EXIT_OK;
 	goto out;
 oom:
@@ -980,10 +878,7 @@ out:
 	}
 	free(items);
 	snap_db_free(db);
-	snap_storage_free(ss);
-	snap_functions_free(sf);
-	if (have_env)
-		sb_env_release(&env);
+	snap_sb_free(sb);
 	buf_release(&meta);
 	buf_release(&tags);
 	buf_release(&source);

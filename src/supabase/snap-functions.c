@@ -1,7 +1,8 @@
 /*
  * snap-functions: Edge Functions into a snapshot (see snap-functions.h).
  * Files are collected in memory per function, then every entry is
- * sorted by manifest path and written.
+ * sorted by manifest path and written.  The summary and the snapshot
+ * record's "functions" member are the front end's (src/cli/snap-sb.c).
  */
 #include <errno.h>
 #include <stdio.h>
@@ -30,8 +31,7 @@ struct snap_functions {
 	struct sb_functions *fn;
 	struct snap_functions_ent *ents;
 	size_t nents, cap;
-	size_t nfunctions, nfiles;
-	uint64_t bytes;
+	struct snap_functions_stats stats;
 	struct buf slug;	/* the function being fetched: encoded slug */
 };
 
@@ -131,8 +131,8 @@ static int snap_functions_file(void *ctx, const char *name, const void *data,
 		r = snap_functions_add(f, 0, &p, data, n);
 	buf_release(&p);
 	if (r == 0) {
-		f->nfiles++;
-		f->bytes += n;
+		f->stats.files++;
+		f->stats.bytes += n;
 	}
 	return r;
 }
@@ -161,23 +161,24 @@ static int snap_functions_cmp(const void *a, const void *b)
 	return manifest_path_cmp(x->path, x->path_len, y->path, y->path_len);
 }
 
-int snap_functions_open(struct snap_functions *f, struct cli *c)
+int snap_functions_open(struct snap_functions *f, struct buf *err)
 {
 	struct sb_http_opts ho;
 	struct sb_functions_item *items = NULL;
-	struct buf err = BUF_INIT, p = BUF_INIT;
+	struct buf p = BUF_INIT;
 	size_t n = 0;
 	int r;
 
+	buf_reset(err);
 	memset(&ho, 0, sizeof(ho));
 	ho.jobs = 1;
-	r = sb_http_new(&f->http, &ho, &err);
+	r = sb_http_new(&f->http, &ho, err);
 	if (r == 0)
 		r = sb_functions_new(&f->fn, f->http, f->env->api_url,
 				     f->env->access_token, f->env->project_ref,
-				     &err);
+				     err);
 	if (r == 0)
-		r = sb_functions_list(f->fn, &items, &n, &err);
+		r = sb_functions_list(f->fn, &items, &n, err);
 	if (r == 0) {
 		buf_addstr(&p, SNAP_FUNCTIONS_ROOT);
 		r = snap_functions_add(f, 1, &p, NULL, 0);
@@ -194,29 +195,27 @@ int snap_functions_open(struct snap_functions *f, struct cli *c)
 			r = snap_functions_add(f, 1, &p, NULL, 0);
 		if (r == 0)
 			r = sb_functions_body(f->fn, items[i].slug,
-					      snap_functions_file, f, NULL, &err);
+					      snap_functions_file, f, NULL, err);
 		if (r == 0)
 			r = snap_functions_record(f, &items[i]);
-		if (r < 0 && !err.len)
-			buf_addf(&err, "function %s: %s", items[i].slug,
+		if (r < 0 && !err->len)
+			buf_addf(err, "function %s: %s", items[i].slug,
 				 strerror(-r));
-		f->nfunctions++;
+		f->stats.functions++;
 	}
 	sb_functions_items_free(items, n);
 	buf_release(&p);
 	if (r < 0) {
-		cli_error(c, "functions: %s", err.len ? (const char *)err.data
-			  : strerror(-r));
-		buf_release(&err);
-		return CLI_EXIT_ERROR;
+		if (!err->len)
+			buf_addstr(err, strerror(-r));
+		return r;
 	}
-	buf_release(&err);
 	qsort(f->ents, f->nents, sizeof(*f->ents), snap_functions_cmp);
 	return 0;
 }
 
-int snap_functions_emit(struct snap_functions *f, struct cli *c,
-			struct repo_writer *w, int64_t mtime_ns)
+int snap_functions_emit(struct snap_functions *f, struct repo_writer *w,
+			int64_t mtime_ns, struct buf *err)
 {
 	struct repo_entry_meta m;
 	int r = 0;
@@ -237,39 +236,14 @@ int snap_functions_emit(struct snap_functions *f, struct cli *c,
 			r = repo_writer_file_end(w);
 	}
 	if (r < 0) {
-		cli_error(c, "functions: %s", repo_writer_error(w));
-		return CLI_EXIT_ERROR;
+		buf_reset(err);
+		buf_addstr(err, repo_writer_error(w));
 	}
-	return 0;
-}
-
-int snap_functions_meta(const struct snap_functions *f, struct buf *out)
-{
-	int r = buf_addstr(out, "\"functions\": {\"project_ref\": ");
-
-	if (r == 0)
-		r = cli_json_escape(out, f->env->project_ref,
-				    strlen(f->env->project_ref));
-	if (r == 0)
-		r = buf_addf(out, ", \"functions\": %zu, \"files\": %zu}",
-			     f->nfunctions, f->nfiles);
 	return r;
 }
 
-void snap_functions_print(const struct snap_functions *f)
+const struct snap_functions_stats *
+snap_functions_get_stats(const struct snap_functions *f)
 {
-	char sz[32];
-
-	cli_human_size(f->bytes, sz, sizeof(sz));
-	printf("  functions:   %zu functions, %zu files (%s)\n", f->nfunctions,
-	       f->nfiles, sz);
-}
-
-void snap_functions_json(const struct snap_functions *f, struct cli_json *j)
-{
-	cli_json_begin_object(j, "functions");
-	cli_json_u64(j, "functions", f->nfunctions);
-	cli_json_u64(j, "files", f->nfiles);
-	cli_json_u64(j, "bytes", f->bytes);
-	cli_json_end_object(j);
+	return &f->stats;
 }

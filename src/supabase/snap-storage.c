@@ -1,21 +1,13 @@
 /*
- * snap-storage: Supabase Storage into a snapshot (see snap-storage.h).
+ * snap-storage: Supabase Storage into a snapshot (see snap-storage.h):
+ * the manifest path of an object name, the object's lifecycle, and
+ * open, which builds the entry list.
  *
- * open: lists buckets and objects (sb-storage), builds every entry of
+ * open lists buckets and objects (sb-storage), builds every entry of
  * storage/ with its manifest path, sorts them in manifest order, and
- * looks each object up in the previous snapshot of the same project
- * (found by the "storage"."project" member of the snapshot records'
- * meta_json).  An object whose eTag, size and last-modified match is
- * reused (repo_writer_file_chunks); the others are downloaded.
- *
- * emit: user metadata of the changed objects (one /object/info request
- * each: the listing does not carry it), then sb_storage_download_many
- * over the changed objects in manifest order.  Each download streams
- * into a detached stream; when it ends, every entry up to it (folders,
- * reused objects, bucket configurations) is emitted and then it, so the
- * writer sees strictly increasing paths while transfers overlap.  A
- * failed object either stops everything (nothing committed) or, with
- * allow_partial, is dropped and listed.
+ * has snap-storage-prev.c look each object up in the previous snapshot
+ * of the same project.  Writing the entries (and downloading what
+ * changed) is snap-storage-emit.c.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -24,66 +16,14 @@
 #include <sodium.h>
 
 #include "extract.h"
+#include "json.h"
 #include "repo.h"
 #include "sb-env.h"
-#include "sb-http.h"
-#include "json.h"
 #include "sb-storage.h"
-#include "snap-storage.h"
+#include "snap-storage-int.h"
 
 #define SNAP_STORAGE_SEG_MAX 200
 #define SNAP_STORAGE_SEG_CUT 180
-
-enum snap_storage_kind { SS_DIR, SS_BUCKET_JSON, SS_OBJECT };
-
-struct snap_storage_prev {
-	char *key;			/* bucket NUL name (keylen bytes) */
-	size_t keylen;
-	char *etag, *modified, *metadata;
-	uint64_t size;
-	struct repo_chunkref *chunks;
-	size_t nchunks;
-};
-
-struct snap_storage_ent {
-	int kind;
-	char *path;			/* manifest path */
-	size_t path_len;
-	char *bucket;			/* object: bucket id and exact name */
-	char *name;
-	size_t name_len;
-	uint64_t size;
-	char *etag, *mimetype, *cache, *modified, *metadata;
-	char *json;			/* bucket: .bucket.json text */
-	const struct snap_storage_prev *prev;	/* reusable */
-	int missing;
-};
-
-struct snap_storage {
-	const struct sb_env *env;
-	struct snap_storage_opts o;
-	struct sb_http *http;
-	struct sb_storage *st;
-	struct cli *c;
-	struct snap_storage_ent *ents;
-	size_t nents, nbuckets, nobjects;
-	struct snap_storage_prev *prev;
-	size_t nprev;
-	char prev_id[65];
-	/* emit */
-	struct repo_writer *w;
-	int64_t mtime_ns;
-	size_t next;			/* first entry not yet emitted */
-	size_t *dl;			/* entry index of each download */
-	size_t ndl;
-	struct repo_stream *stream;
-	struct sb_http_resp head;	/* the current download's headers */
-	uint64_t bytes, downloaded, reused, reused_bytes, list_requests;
-	struct buf missing;		/* "bucket/name" quoted, '\n'-separated */
-	size_t nmissing;
-	double last;
-	struct buf err;
-};
 
 /* ---- names ---------------------------------------------------------------- */
 
@@ -170,7 +110,6 @@ struct snap_storage *snap_storage_new(const struct sb_env *env,
 		s->o = *o;
 	if (!s->o.jobs)
 		s->o.jobs = SNAP_STORAGE_DEFAULT_JOBS;
-	buf_init(&s->missing, 0);
 	buf_init(&s->err, 0);
 	buf_init(&s->head.body, 0);
 	return s;
@@ -196,19 +135,11 @@ void snap_storage_free(struct snap_storage *s)
 	for (size_t i = 0; i < s->nents; i++)
 		snap_storage_ent_release(&s->ents[i]);
 	free(s->ents);
-	for (size_t i = 0; i < s->nprev; i++) {
-		free(s->prev[i].key);
-		free(s->prev[i].etag);
-		free(s->prev[i].modified);
-		free(s->prev[i].metadata);
-		free(s->prev[i].chunks);
-	}
-	free(s->prev);
+	snap_storage_prev_free(s);
 	free(s->dl);
 	repo_stream_free(s->stream);
 	sb_storage_free(s->st);
 	sb_http_free(s->http);
-	buf_release(&s->missing);
 	buf_release(&s->err);
 	sb_http_resp_release(&s->head);
 	free(s);
@@ -219,9 +150,28 @@ const char *snap_storage_source(const struct snap_storage *s)
 	return s->env->storage_url;
 }
 
-size_t snap_storage_missing(const struct snap_storage *s)
+const struct snap_storage_stats *
+snap_storage_get_stats(const struct snap_storage *s)
 {
-	return s->nmissing;
+	return &s->stats;
+}
+
+int snap_storage_missing_next(const struct snap_storage *s, size_t *pos,
+			      const char **bucket, const char **name,
+			      size_t *name_len)
+{
+	for (; *pos < s->nents; (*pos)++) {
+		const struct snap_storage_ent *e = &s->ents[*pos];
+
+		if (e->kind != SS_OBJECT || e->missing != 1)
+			continue;
+		*bucket = e->bucket;
+		*name = e->name;
+		*name_len = e->name_len;
+		(*pos)++;
+		return 1;
+	}
+	return 0;
 }
 
 /* ---- building the entries --------------------------------------------------- */
@@ -243,7 +193,7 @@ static struct snap_storage_ent *snap_storage_add(struct snap_storage *s)
 	return e;
 }
 
-static char *snap_storage_dup(const char *v)
+char *snap_storage_strdup(const char *v)
 {
 	return v ? strdup(v) : NULL;
 }
@@ -285,16 +235,16 @@ static int snap_storage_list_cb(void *ctx, const char *bucket,
 	e->name = strdup(o->name);
 	e->name_len = strlen(o->name);
 	e->size = o->size;
-	e->etag = snap_storage_dup(o->etag);
-	e->mimetype = snap_storage_dup(o->mimetype);
-	e->cache = snap_storage_dup(o->cache_control);
-	e->modified = snap_storage_dup(o->last_modified ? o->last_modified
-				       : o->updated_at);
+	e->etag = snap_storage_strdup(o->etag);
+	e->mimetype = snap_storage_strdup(o->mimetype);
+	e->cache = snap_storage_strdup(o->cache_control);
+	e->modified = snap_storage_strdup(o->last_modified ? o->last_modified
+					  : o->updated_at);
 	if (r < 0 || !e->bucket || !e->name ||
 	    (o->etag && !e->etag) || (o->mimetype && !e->mimetype) ||
 	    (o->cache_control && !e->cache) || !e->modified)
 		return -ENOMEM;
-	s->nobjects++;
+	s->stats.objects++;
 	return 0;
 }
 
@@ -424,175 +374,95 @@ static int snap_storage_fix_clashes(struct snap_storage *s)
 	return 0;
 }
 
-/* ---- the previous snapshot ------------------------------------------------- */
-
-struct snap_storage_find {
-	const char *project;
-	char id[65];
-	int found;
-};
-
-static int snap_storage_find_cb(const struct repo_snapinfo *si, void *ctx)
-{
-	struct snap_storage_find *f = ctx;
-	struct json *j = NULL;
-	const char *p;
-
-	if (!si->meta_json ||
-	    json_parse(&j, si->meta_json, strlen(si->meta_json), NULL) < 0)
-		return 0;
-	p = json_get_str(json_get(j, "storage"), "project");
-	if (p && strcmp(p, f->project) == 0) {
-		/* oldest first: the last match is the newest */
-		memcpy(f->id, si->id, sizeof(f->id));
-		f->found = 1;
-	}
-	json_free(j);
-	return 0;
-}
-
-static const char *snap_storage_attr(const struct manifest_entry *e,
-				     const char *key, size_t *len)
-{
-	for (size_t i = 0; i < e->nattrs; i++)
-		if (strcmp(e->attrs[i].key, key) == 0) {
-			if (len)
-				*len = e->attrs[i].value_len;
-			return e->attrs[i].value;
-		}
-	return NULL;
-}
-
-static int snap_storage_prev_cmp(const void *a, const void *b)
-{
-	const struct snap_storage_prev *x = a, *y = b;
-	size_t n = x->keylen < y->keylen ? x->keylen : y->keylen;
-	int c = memcmp(x->key, y->key, n);
-
-	return c ? c : (x->keylen > y->keylen) - (x->keylen < y->keylen);
-}
-
-static int snap_storage_load_prev(struct snap_storage *s, struct repo *r,
-				  struct buf *err)
-{
-	struct snap_storage_find f = { s->env->storage_url, "", 0 };
-	struct repo_iter *it = NULL;
-	const struct manifest_entry *e;
-	size_t cap = 0;
-	int rc;
-
-	rc = repo_snapshot_list(r, NULL, snap_storage_find_cb, &f, err);
-	if (rc < 0 || !f.found)
-		return rc < 0 ? rc : 0;
-	memcpy(s->prev_id, f.id, sizeof(f.id));
-	rc = repo_iter_new(r, f.id, &it, err);
-	while (rc >= 0 && (rc = repo_iter_next(it, &e, err)) == 1) {
-		const char *bucket, *name, *etag, *mod, *md, *size;
-		const struct manifest_chunk *ch;
-		struct snap_storage_prev *p;
-		size_t nlen = 0, nch, blen = 0;
-
-		if (e->kind != MANIFEST_FILE ||
-		    strncmp(e->path, SNAP_STORAGE_ROOT "/", 8) != 0)
-			continue;
-		bucket = snap_storage_attr(e, SNAP_STORAGE_ATTR_BUCKET, &blen);
-		name = snap_storage_attr(e, SNAP_STORAGE_ATTR_NAME, &nlen);
-		etag = snap_storage_attr(e, SNAP_STORAGE_ATTR_ETAG, NULL);
-		mod = snap_storage_attr(e, SNAP_STORAGE_ATTR_MODIFIED, NULL);
-		size = snap_storage_attr(e, SNAP_STORAGE_ATTR_SIZE, NULL);
-		md = snap_storage_attr(e, SNAP_STORAGE_ATTR_METADATA, NULL);
-		if (!bucket || !name || !etag || !mod || !size)
-			continue;
-		rc = repo_iter_chunks(it, &ch, &nch, err);
-		if (rc < 0)
-			break;
-		if (s->nprev == cap) {
-			void *q;
-
-			cap = cap ? cap * 2 : 256;
-			q = realloc(s->prev, cap * sizeof(*s->prev));
-			if (!q) {
-				rc = -ENOMEM;
-				break;
-			}
-			s->prev = q;
-		}
-		p = &s->prev[s->nprev];
-		memset(p, 0, sizeof(*p));
-		p->keylen = blen + 1 + nlen;
-		p->key = malloc(p->keylen + 1);
-		p->etag = strdup(etag);
-		p->modified = strdup(mod);
-		p->metadata = md ? strdup(md) : NULL;
-		p->chunks = nch ? malloc(nch * sizeof(*p->chunks)) : NULL;
-		s->nprev++;
-		if (!p->key || !p->etag || !p->modified || (md && !p->metadata) ||
-		    (nch && !p->chunks)) {
-			rc = -ENOMEM;
-			break;
-		}
-		memcpy(p->key, bucket, blen);
-		p->key[blen] = '\0';
-		memcpy(p->key + blen + 1, name, nlen);
-		p->key[p->keylen] = '\0';
-		p->size = e->size;
-		for (size_t i = 0; i < nch; i++) {
-			memcpy(p->chunks[i].id, ch[i].id, sizeof(p->chunks[i].id));
-			p->chunks[i].len = ch[i].len;
-		}
-		p->nchunks = nch;
-	}
-	repo_iter_free(it);
-	if (rc < 0)
-		return rc;
-	qsort(s->prev, s->nprev, sizeof(*s->prev), snap_storage_prev_cmp);
-	return 0;
-}
-
-static void snap_storage_match_prev(struct snap_storage *s)
-{
-	struct buf k = BUF_INIT;
-
-	for (size_t i = 0; i < s->nents && s->nprev; i++) {
-		struct snap_storage_ent *e = &s->ents[i];
-		struct snap_storage_prev key, *p;
-
-		if (e->kind != SS_OBJECT || !e->etag)
-			continue;
-		buf_reset(&k);
-		buf_addstr(&k, e->bucket);
-		buf_addch(&k, '\0');
-		buf_add(&k, e->name, e->name_len);
-		key.key = (char *)k.data;
-		key.keylen = k.len;
-		p = bsearch(&key, s->prev, s->nprev, sizeof(*s->prev),
-			    snap_storage_prev_cmp);
-		if (p && p->size == e->size && strcmp(p->etag, e->etag) == 0 &&
-		    strcmp(p->modified, e->modified) == 0)
-			e->prev = p;
-	}
-	buf_release(&k);
-}
-
 /* ---- open ------------------------------------------------------------------- */
 
-int snap_storage_open(struct snap_storage *s, struct cli *c, struct repo *r)
+/* storage/ and every bucket's directory and configuration. */
+static int snap_storage_add_buckets(struct snap_storage *s,
+				    const struct sb_storage_bucket *b,
+				    size_t nb)
+{
+	struct snap_storage_ent *e = snap_storage_add(s);
+	struct buf p = BUF_INIT;
+	int rc = -ENOMEM;
+
+	if (!e)
+		goto out;
+	e->kind = SS_DIR;
+	if (buf_addstr(&p, SNAP_STORAGE_ROOT) < 0 ||
+	    snap_storage_set_path(e, &p) < 0)
+		goto out;
+	for (size_t i = 0; i < nb; i++) {
+		struct snap_storage_ent *d = snap_storage_add(s), *j;
+
+		if (!d)
+			goto out;
+		d->kind = SS_DIR;
+		buf_reset(&p);
+		if (snap_storage_bucket_path(&p, b[i].id) < 0 ||
+		    snap_storage_set_path(d, &p) < 0)
+			goto out;
+		j = snap_storage_add(s);
+		if (!j)
+			goto out;
+		j->kind = SS_BUCKET_JSON;
+		buf_reset(&p);
+		if (snap_storage_bucket_path(&p, b[i].id) < 0 ||
+		    buf_addstr(&p, "/.bucket.json") < 0 ||
+		    snap_storage_set_path(j, &p) < 0)
+			goto out;
+		buf_reset(&p);
+		if (snap_storage_bucket_json(&b[i], &p) < 0 ||
+		    !(j->json = buf_detach(&p, NULL)))
+			goto out;
+	}
+	rc = 0;
+out:
+	buf_release(&p);
+	return rc;
+}
+
+/* Sorts the entries and adds the folders; -EINVAL (out says why) when
+ * two entries would have the same path. */
+static int snap_storage_sort(struct snap_storage *s, struct buf *out)
+{
+	int rc;
+
+	qsort(s->ents, s->nents, sizeof(*s->ents), snap_storage_ent_cmp);
+	rc = snap_storage_add_dirs(s);
+	if (rc < 0)
+		return rc;
+	qsort(s->ents, s->nents, sizeof(*s->ents), snap_storage_ent_cmp);
+	snap_storage_dedup_dirs(s);
+	rc = snap_storage_fix_clashes(s);
+	if (rc < 0)
+		return rc;
+	for (size_t i = 0; i + 1 < s->nents; i++) {
+		if (snap_storage_ent_cmp(&s->ents[i], &s->ents[i + 1]) == 0) {
+			/* cannot happen short of a hash collision */
+			buf_addstr(out, "two objects map to the same path ");
+			sb_http_quote_name(out, s->ents[i].path,
+					   s->ents[i].path_len);
+			return -EINVAL;
+		}
+	}
+	return 0;
+}
+
+int snap_storage_open(struct snap_storage *s, struct repo *r,
+		      struct buf *out)
 {
 	struct sb_http_opts ho;
 	struct sb_storage_bucket *b = NULL;
-	struct buf err = BUF_INIT, p = BUF_INIT;
+	struct buf err = BUF_INIT;
 	size_t nb = 0;
-	const char *v;
-	int rc, ms;
+	int rc;
 
-	s->c = c;
+	buf_reset(out);
 	memset(&ho, 0, sizeof(ho));
 	ho.jobs = s->o.jobs;
-	/* a knob for the test suite, so retries do not take minutes */
-	if ((v = getenv("VAULT_HTTP_BACKOFF_MS")) && *v &&
-	    cli_parse_int(v, 1, 60000, &ms) == 0) {
-		ho.backoff_ms = (unsigned)ms;
-		ho.backoff_max_ms = (unsigned)ms * 4;
+	if (s->o.backoff_ms) {
+		ho.backoff_ms = s->o.backoff_ms;
+		ho.backoff_max_ms = s->o.backoff_ms * 4;
 	}
 	rc = sb_http_new(&s->http, &ho, &err);
 	if (rc == 0)
@@ -601,486 +471,39 @@ int snap_storage_open(struct snap_storage *s, struct cli *c, struct repo *r)
 	if (rc == 0)
 		rc = sb_storage_buckets(s->st, &b, &nb, &err);
 	if (rc < 0) {
-		cli_error(c, "storage: %s", err.len ? (const char *)err.data
-			  : strerror(-rc));
+		buf_addstr(out, err.len ? (const char *)err.data
+			   : strerror(-rc));
 		goto out;
 	}
-	s->nbuckets = nb;
-	/* storage/ and every bucket's directory and configuration */
-	{
-		struct snap_storage_ent *e = snap_storage_add(s);
-
-		rc = -ENOMEM;
-		if (!e)
-			goto oom;
-		e->kind = SS_DIR;
-		if (buf_addstr(&p, SNAP_STORAGE_ROOT) < 0 ||
-		    snap_storage_set_path(e, &p) < 0)
-			goto oom;
-	}
-	for (size_t i = 0; i < nb; i++) {
-		struct snap_storage_ent *d = snap_storage_add(s), *j;
-
-		if (!d)
-			goto oom;
-		d->kind = SS_DIR;
-		buf_reset(&p);
-		if (snap_storage_bucket_path(&p, b[i].id) < 0 ||
-		    snap_storage_set_path(d, &p) < 0)
-			goto oom;
-		j = snap_storage_add(s);
-		if (!j)
-			goto oom;
-		j->kind = SS_BUCKET_JSON;
-		buf_reset(&p);
-		if (snap_storage_bucket_path(&p, b[i].id) < 0 ||
-		    buf_addstr(&p, "/.bucket.json") < 0 ||
-		    snap_storage_set_path(j, &p) < 0)
-			goto oom;
-		buf_reset(&p);
-		if (snap_storage_bucket_json(&b[i], &p) < 0 ||
-		    !(j->json = buf_detach(&p, NULL)))
-			goto oom;
-	}
+	s->stats.buckets = nb;
+	rc = snap_storage_add_buckets(s, b, nb);
+	if (rc < 0)
+		goto out;
 	for (size_t i = 0; i < nb; i++) {
 		uint64_t req = 0;
 
 		rc = sb_storage_list(s->st, b[i].id, "", snap_storage_list_cb, s,
 				     &req, &err);
-		s->list_requests += req;
+		s->stats.list_requests += req;
 		if (rc < 0) {
-			cli_error(c, "storage: cannot list bucket %s: %s", b[i].id,
-				  err.len ? (const char *)err.data : strerror(-rc));
+			buf_addf(out, "cannot list bucket %s: %s", b[i].id,
+				 err.len ? (const char *)err.data
+				 : strerror(-rc));
 			goto out;
 		}
 	}
-	qsort(s->ents, s->nents, sizeof(*s->ents), snap_storage_ent_cmp);
-	rc = snap_storage_add_dirs(s);
+	rc = snap_storage_sort(s, out);
 	if (rc < 0)
-		goto oom;
-	qsort(s->ents, s->nents, sizeof(*s->ents), snap_storage_ent_cmp);
-	snap_storage_dedup_dirs(s);
-	rc = snap_storage_fix_clashes(s);
-	if (rc < 0)
-		goto oom;
-	for (size_t i = 0; i + 1 < s->nents; i++) {
-		if (snap_storage_ent_cmp(&s->ents[i], &s->ents[i + 1]) == 0) {
-			/* cannot happen short of a hash collision */
-			struct buf q = BUF_INIT;
-
-			sb_http_quote_name(&q, s->ents[i].path, s->ents[i].path_len);
-			cli_error(c, "storage: two objects map to the same path %s",
-				  (const char *)q.data);
-			buf_release(&q);
-			rc = -EINVAL;
-			goto out;
-		}
-	}
-	rc = snap_storage_load_prev(s, r, &err);
+		goto out;
+	rc = snap_storage_prev_load(s, r, &err);
 	if (rc < 0) {
-		cli_error(c, "storage: cannot read the previous snapshot: %s",
-			  err.len ? (const char *)err.data : strerror(-rc));
+		buf_addf(out, "cannot read the previous snapshot: %s",
+			 err.len ? (const char *)err.data : strerror(-rc));
 		goto out;
 	}
-	snap_storage_match_prev(s);
-	rc = 0;
-	goto out;
-oom:
-	cli_error(c, "out of memory");
-	rc = -ENOMEM;
+	snap_storage_prev_match(s);
 out:
 	sb_storage_buckets_free(b, nb);
 	buf_release(&err);
-	buf_release(&p);
-	return rc < 0 ? CLI_EXIT_ERROR : 0;
-}
-
-/* ---- emit ------------------------------------------------------------------- */
-
-static void snap_storage_progress(struct snap_storage *s, int force)
-{
-	struct buf line = BUF_INIT;
-	char sz[32];
-	double now;
-
-	if (!s->o.progress)
-		return;
-	now = cli_now();
-	if (!force && now - s->last < 0.25)
-		return;
-	s->last = now;
-	cli_human_size(s->bytes, sz, sizeof(sz));
-	buf_addf(&line, "\r\033[Kstorage: %llu/%zu downloaded, %llu unchanged, %s",
-		 (unsigned long long)s->downloaded, s->ndl,
-		 (unsigned long long)s->reused, sz);
-	cli_write_all(2, line.data, line.len);
-	buf_release(&line);
-}
-
-static int snap_storage_attrs(struct snap_storage *s,
-			      const struct snap_storage_ent *e)
-{
-	char size[32];
-	int r;
-
-	snprintf(size, sizeof(size), "%llu", (unsigned long long)e->size);
-	r = repo_writer_file_attr(s->w, SNAP_STORAGE_ATTR_BUCKET, e->bucket);
-	if (r == 0)
-		r = repo_writer_file_attr(s->w, SNAP_STORAGE_ATTR_NAME, e->name);
-	if (r == 0)
-		r = repo_writer_file_attr(s->w, SNAP_STORAGE_ATTR_SIZE, size);
-	if (r == 0 && e->mimetype)
-		r = repo_writer_file_attr(s->w, SNAP_STORAGE_ATTR_TYPE, e->mimetype);
-	if (r == 0 && e->cache)
-		r = repo_writer_file_attr(s->w, SNAP_STORAGE_ATTR_CACHE, e->cache);
-	if (r == 0 && e->etag)
-		r = repo_writer_file_attr(s->w, SNAP_STORAGE_ATTR_ETAG, e->etag);
-	if (r == 0 && e->modified)
-		r = repo_writer_file_attr(s->w, SNAP_STORAGE_ATTR_MODIFIED,
-					  e->modified);
-	if (r == 0 && e->metadata)
-		r = repo_writer_file_attr(s->w, SNAP_STORAGE_ATTR_METADATA,
-					  e->metadata);
-	return r;
-}
-
-/* Emits entries [s->next, upto) that need no download (downloaded ones
- * in that range have failed: partial). */
-static int snap_storage_emit_until(struct snap_storage *s, size_t upto)
-{
-	struct repo_entry_meta m;
-	int r = 0;
-
-	m.mtime_ns = s->mtime_ns;
-	for (; s->next < upto && r == 0; s->next++) {
-		struct snap_storage_ent *e = &s->ents[s->next];
-
-		switch (e->kind) {
-		case SS_DIR:
-			m.mode = 0755;
-			r = repo_writer_dir(s->w, e->path, &m);
-			break;
-		case SS_BUCKET_JSON:
-			m.mode = 0644;
-			r = repo_writer_file_begin(s->w, e->path, &m,
-						   REPO_CHUNK_GENERAL);
-			if (r == 0)
-				r = repo_writer_file_write(s->w, e->json,
-							   strlen(e->json));
-			if (r == 0)
-				r = repo_writer_file_end(s->w);
-			break;
-		case SS_OBJECT:
-			if (!e->prev)
-				break;	/* missing (partial) */
-			m.mode = 0644;
-			if (!e->metadata && e->prev->metadata &&
-			    !(e->metadata = strdup(e->prev->metadata)))
-				return -ENOMEM;
-			r = repo_writer_file_chunks(s->w, e->path, &m,
-						    e->prev->chunks,
-						    e->prev->nchunks);
-			if (r == 0)
-				r = snap_storage_attrs(s, e);
-			if (r == 0)
-				r = repo_writer_file_end(s->w);
-			if (r == 0) {
-				s->reused++;
-				s->reused_bytes += e->size;
-			}
-			break;
-		}
-	}
-	if (r < 0) {
-		buf_reset(&s->err);
-		buf_addf(&s->err, "%s", repo_writer_error(s->w));
-	}
-	return r;
-}
-
-static int snap_storage_begin(void *ctx, size_t i, const struct sb_http_resp *r)
-{
-	struct snap_storage *s = ctx;
-	int rc;
-
-	(void)i;
-	repo_stream_free(s->stream);
-	s->stream = NULL;
-	sb_http_resp_release(&s->head);
-	memset(&s->head, 0, sizeof(s->head));
-	buf_init(&s->head.body, 0);
-	s->head.etag = snap_storage_dup(r->etag);
-	s->head.content_type = snap_storage_dup(r->content_type);
-	s->head.cache_control = snap_storage_dup(r->cache_control);
-	s->head.last_modified = snap_storage_dup(r->last_modified);
-	rc = repo_stream_begin(s->w, REPO_CHUNK_GENERAL, &s->stream);
-	if (rc < 0) {
-		buf_reset(&s->err);
-		buf_addstr(&s->err, repo_writer_error(s->w));
-	}
 	return rc;
-}
-
-static int snap_storage_data(void *ctx, size_t i, const void *p, size_t n)
-{
-	struct snap_storage *s = ctx;
-	int rc;
-
-	(void)i;
-	rc = repo_stream_write(s->stream, p, n);
-	if (rc < 0) {
-		buf_reset(&s->err);
-		buf_addstr(&s->err, repo_writer_error(s->w));
-	}
-	s->bytes += n;
-	snap_storage_progress(s, 0);
-	return rc;
-}
-
-static void snap_storage_note_missing(struct snap_storage *s,
-				      struct snap_storage_ent *e,
-				      const struct buf *err)
-{
-	e->missing = 1;
-	s->nmissing++;
-	if (s->missing.len)
-		buf_addch(&s->missing, '\n');
-	buf_addstr(&s->missing, e->bucket);
-	buf_addch(&s->missing, '/');
-	sb_http_quote_name(&s->missing, e->name, e->name_len);
-	if (err && err->len) {
-		if (s->o.progress)
-			cli_write_all(2, "\r\033[K", 4);
-		cli_warn(s->c, "storage: left out %s", (const char *)err->data);
-	}
-}
-
-static int snap_storage_end(void *ctx, size_t i, int rc, const struct buf *err)
-{
-	struct snap_storage *s = ctx;
-	struct snap_storage_ent *e = &s->ents[s->dl[i]];
-	struct repo_entry_meta m;
-	struct repo_stream *st = s->stream;
-	int r;
-
-	s->stream = NULL;
-	if (rc == 0 && st && repo_stream_size(st) != e->size &&
-	    !(s->head.etag && e->etag && strcmp(s->head.etag, e->etag))) {
-		/* same version as listed but another size: truncated */
-		rc = -EPROTO;
-	}
-	if (rc < 0) {
-		repo_stream_free(st);
-		if (!s->o.allow_partial) {
-			buf_reset(&s->err);
-			if (err && err->len)
-				buf_add(&s->err, err->data, err->len);
-			else
-				buf_addf(&s->err, "%s/%s: %s", e->bucket,
-					 e->name, strerror(-rc));
-			return rc;
-		}
-		snap_storage_note_missing(s, e, err);
-		return 0;
-	}
-	if (!st)
-		return -EPROTO;
-	r = repo_stream_end(st);
-	if (r == 0)
-		r = snap_storage_emit_until(s, s->dl[i]);
-	if (r < 0) {
-		repo_stream_free(st);
-		return r;
-	}
-	/* what was downloaded is what is described */
-	e->size = repo_stream_size(st);
-	if (s->head.etag) {
-		free(e->etag);
-		e->etag = s->head.etag;
-		s->head.etag = NULL;
-	}
-	if (s->head.content_type) {
-		free(e->mimetype);
-		e->mimetype = s->head.content_type;
-		s->head.content_type = NULL;
-	}
-	if (s->head.cache_control) {
-		free(e->cache);
-		e->cache = s->head.cache_control;
-		s->head.cache_control = NULL;
-	}
-	m.mode = 0644;
-	m.mtime_ns = s->mtime_ns;
-	r = repo_writer_file_stream(s->w, e->path, &m, st);
-	if (r == 0)
-		r = snap_storage_attrs(s, e);
-	if (r == 0)
-		r = repo_writer_file_end(s->w);
-	if (r < 0) {
-		buf_reset(&s->err);
-		buf_addstr(&s->err, repo_writer_error(s->w));
-		return r;
-	}
-	s->next = s->dl[i] + 1;
-	s->downloaded++;
-	snap_storage_progress(s, 0);
-	return 0;
-}
-
-int snap_storage_emit(struct snap_storage *s, struct cli *c,
-		      struct repo_writer *w, int64_t mtime_ns)
-{
-	struct sb_storage_ref *refs = NULL;
-	struct sb_storage_sink sink = { snap_storage_begin, snap_storage_data,
-					snap_storage_end, s };
-	struct buf err = BUF_INIT;
-	int rc = 0;
-
-	s->c = c;
-	s->w = w;
-	s->mtime_ns = mtime_ns;
-	s->next = 0;
-	s->dl = calloc(s->nents + 1, sizeof(*s->dl));
-	refs = calloc(s->nents + 1, sizeof(*refs));
-	if (!s->dl || !refs) {
-		cli_error(c, "out of memory");
-		rc = -ENOMEM;
-		goto out;
-	}
-	for (size_t i = 0; i < s->nents; i++) {
-		struct snap_storage_ent *e = &s->ents[i];
-		struct sb_storage_objinfo info;
-
-		if (e->kind != SS_OBJECT || e->prev)
-			continue;
-		/* the listing has no user metadata */
-		memset(&info, 0, sizeof(info));
-		rc = sb_storage_info(s->st, e->bucket, e->name, &info, &err);
-		if (rc == -ENOENT) {
-			/* deleted since the listing: not part of the project */
-			e->missing = -1;
-			rc = 0;
-			continue;
-		}
-		if (rc < 0) {
-			if (!s->o.allow_partial) {
-				cli_error(c, "storage: %s", (const char *)err.data);
-				goto out;
-			}
-			snap_storage_note_missing(s, e, &err);
-			rc = 0;
-			continue;
-		}
-		if (info.metadata_json && strcmp(info.metadata_json, "null") &&
-		    !(e->metadata = strdup(info.metadata_json)))
-			rc = -ENOMEM;
-		sb_storage_objinfo_release(&info);
-		if (rc < 0) {
-			cli_error(c, "out of memory");
-			goto out;
-		}
-		refs[s->ndl].bucket = e->bucket;
-		refs[s->ndl].name = e->name;
-		s->dl[s->ndl++] = i;
-	}
-	snap_storage_progress(s, 1);
-	if (s->ndl)
-		rc = sb_storage_download_many(s->st, refs, s->ndl, s->o.jobs, 0,
-					      &sink, &err);
-	if (rc == 0)
-		rc = snap_storage_emit_until(s, s->nents);
-	if (s->o.progress)
-		cli_write_all(2, "\r\033[K", 4);
-	if (rc < 0) {
-		const char *m = s->err.len ? (const char *)s->err.data
-			: err.len ? (const char *)err.data : strerror(-rc);
-
-		cli_error(c, "storage: %s", m);
-	}
-out:
-	free(refs);
-	buf_release(&err);
-	return rc < 0 ? CLI_EXIT_ERROR : 0;
-}
-
-/* ---- summary ---------------------------------------------------------------- */
-
-int snap_storage_meta(const struct snap_storage *s, struct buf *out)
-{
-	int r = buf_addstr(out, "\"storage\": {\"project\": ");
-
-	if (r == 0)
-		r = cli_json_escape(out, s->env->storage_url,
-				    strlen(s->env->storage_url));
-	if (r == 0)
-		r = buf_addf(out, ", \"buckets\": %zu, \"objects\": %zu, \"downloaded\": %llu, \"unchanged\": %llu, \"bytes_downloaded\": %llu, \"partial\": %s, \"missing\": [",
-			     s->nbuckets, s->nobjects,
-			     (unsigned long long)s->downloaded,
-			     (unsigned long long)s->reused,
-			     (unsigned long long)s->bytes,
-			     s->nmissing ? "true" : "false");
-	for (size_t i = 0, k = 0; r == 0 && i < s->nents; i++) {
-		const struct snap_storage_ent *e = &s->ents[i];
-
-		if (e->kind != SS_OBJECT || e->missing != 1)
-			continue;
-		r = buf_addstr(out, k++ ? ", {\"bucket\": " : "{\"bucket\": ");
-		if (r == 0)
-			r = json_quote(out, e->bucket, strlen(e->bucket));
-		if (r == 0)
-			r = buf_addstr(out, ", \"name\": ");
-		if (r == 0 && json_quote(out, e->name, e->name_len) < 0)
-			r = cli_json_escape(out, e->name, e->name_len);
-		if (r == 0)
-			r = buf_addch(out, '}');
-	}
-	if (r == 0)
-		r = buf_addstr(out, "]}");
-	return r;
-}
-
-void snap_storage_print(const struct snap_storage *s)
-{
-	char a[32];
-	const char *p = (const char *)s->missing.data, *nl;
-
-	cli_human_size(s->bytes, a, sizeof(a));
-	printf("  storage:     %zu buckets, %zu objects: %llu downloaded (%s), %llu unchanged\n",
-	       s->nbuckets, s->nobjects, (unsigned long long)s->downloaded, a,
-	       (unsigned long long)s->reused);
-	if (!s->nmissing)
-		return;
-	printf("  PARTIAL: %zu objects missing:\n", s->nmissing);
-	while (*p) {
-		nl = strchr(p, '\n');
-		printf("    %.*s\n", nl ? (int)(nl - p) : (int)strlen(p), p);
-		p = nl ? nl + 1 : p + strlen(p);
-	}
-}
-
-void snap_storage_json(const struct snap_storage *s, struct cli_json *j)
-{
-	cli_json_begin_object(j, "storage");
-	cli_json_u64(j, "buckets", s->nbuckets);
-	cli_json_u64(j, "objects", s->nobjects);
-	cli_json_u64(j, "downloaded", s->downloaded);
-	cli_json_u64(j, "unchanged", s->reused);
-	cli_json_u64(j, "bytes_downloaded", s->bytes);
-	cli_json_u64(j, "list_requests", s->list_requests);
-	cli_json_bool(j, "partial", s->nmissing != 0);
-	cli_json_begin_array(j, "missing");
-	for (size_t i = 0; i < s->nents; i++) {
-		const struct snap_storage_ent *e = &s->ents[i];
-		struct buf q = BUF_INIT;
-
-		if (e->kind != SS_OBJECT || e->missing != 1)
-			continue;
-		buf_addstr(&q, e->bucket);
-		buf_addch(&q, '/');
-		sb_http_quote_name(&q, e->name, e->name_len);
-		cli_json_str(j, NULL, (const char *)q.data);
-		buf_release(&q);
-	}
-	cli_json_end_array(j);
-	cli_json_end_object(j);
 }

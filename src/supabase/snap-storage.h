@@ -17,14 +17,17 @@
  * name (snap_storage_encode), the exact name is the storage.name
  * attribute.  The service key never reaches output, metadata or logs.
  *
- * Functions that print return 0 or a CLI exit code (message printed).
+ * Library code: nothing here prints.  Functions return 0 or a negative
+ * errno and say why in err; progress and the objects left out reach
+ * the front end (src/cli/snap-sb.c) through the callbacks of
+ * snap_storage_opts and through snap_storage_get_stats.
  */
 #ifndef VAULT_SNAP_STORAGE_H
 #define VAULT_SNAP_STORAGE_H
 
 #include <stdint.h>
+#include <stddef.h>
 #include "buf.h"
-#include "cli.h"
 
 struct repo;
 struct repo_writer;
@@ -43,10 +46,33 @@ struct sb_env;
 #define SNAP_STORAGE_ATTR_MODIFIED	"storage.last_modified"
 #define SNAP_STORAGE_ATTR_METADATA	"storage.metadata"
 
+/* Counters, read by the front end for progress and the summary. */
+struct snap_storage_stats {
+	size_t buckets, objects;	/* listed by snap_storage_open */
+	size_t to_download;		/* objects emit downloads (changed) */
+	uint64_t downloaded;		/* objects stored from a download */
+	uint64_t reused, reused_bytes;	/* unchanged: the previous chunks */
+	uint64_t bytes;			/* bytes downloaded */
+	uint64_t list_requests;
+	size_t missing;			/* left out (allow_partial) */
+};
+
 struct snap_storage_opts {
 	unsigned jobs;		/* concurrent transfers; 0 = default */
 	int allow_partial;	/* commit without objects that kept failing */
-	int progress;		/* draw on stderr */
+	unsigned backoff_ms;	/* first retry backoff; 0 = sb-http's */
+	/*
+	 * Both may be NULL; ctx is theirs.  progress: the downloads moved
+	 * (force: a new phase began, draw now).  left_out (allow_partial
+	 * only): an object is dropped from the snapshot; why is the reason
+	 * (NULL when there is none to tell).  Called in the order objects
+	 * are dropped, which is not always manifest order.
+	 */
+	void (*progress)(void *ctx, const struct snap_storage_stats *st,
+			 int force);
+	void (*left_out)(void *ctx, const char *bucket, const char *name,
+			 size_t name_len, const char *why);
+	void *ctx;
 };
 
 struct snap_storage;
@@ -60,22 +86,30 @@ void snap_storage_free(struct snap_storage *s);
 /*
  * Lists the buckets and every object, and finds the previous snapshot
  * of the same project in r (for reuse).  Nothing is downloaded yet.
+ * 0, or a negative errno with the reason in err (-ENOMEM may leave err
+ * empty: out of memory).
  */
-int snap_storage_open(struct snap_storage *s, struct cli *c, struct repo *r);
+int snap_storage_open(struct snap_storage *s, struct repo *r,
+		      struct buf *err);
 /* "<storage url>" (holds no secret). */
 const char *snap_storage_source(const struct snap_storage *s);
 
-/* Downloads what changed and emits storage/ through w.  0 or an exit
- * code; on failure nothing may be committed. */
-int snap_storage_emit(struct snap_storage *s, struct cli *c,
-		      struct repo_writer *w, int64_t mtime_ns);
+/* Downloads what changed and emits storage/ through w.  0, or a
+ * negative errno with the reason in err (-ENOMEM may leave it empty);
+ * on failure nothing may be committed. */
+int snap_storage_emit(struct snap_storage *s, struct repo_writer *w,
+		      int64_t mtime_ns, struct buf *err);
 
-/* Objects left out (--allow-partial). */
-size_t snap_storage_missing(const struct snap_storage *s);
-/* Members for the snapshot record's meta_json: `"storage": {...}`. */
-int snap_storage_meta(const struct snap_storage *s, struct buf *out);
-void snap_storage_print(const struct snap_storage *s);
-void snap_storage_json(const struct snap_storage *s, struct cli_json *j);
+/* The counters (valid while s lives). */
+const struct snap_storage_stats *
+snap_storage_get_stats(const struct snap_storage *s);
+/*
+ * The objects left out, in manifest order: start with *pos = 0; 1 with
+ * the next object (pointers valid while s lives), 0 after the last.
+ */
+int snap_storage_missing_next(const struct snap_storage *s, size_t *pos,
+			      const char **bucket, const char **name,
+			      size_t *name_len);
 
 /*
  * The manifest path segment for one segment of an object name (top: a

@@ -1,0 +1,422 @@
+/*
+ * snap-sb: the front end of a Supabase project's Storage and Edge
+ * Functions in `vault snapshot` (see snap-sb.h).  The engine
+ * (src/supabase/snap-storage.c, snap-functions.c) never prints: it
+ * returns the reason of a failure in a buffer, reports progress and the
+ * objects it leaves out through callbacks, and keeps counters; here
+ * they become the progress line, warnings, error messages, the summary
+ * and the snapshot record's metadata.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "json.h"
+#include "sb-env.h"
+#include "sb-http.h"
+#include "snap-db.h"
+#include "snap-functions.h"
+#include "snap-sb.h"
+#include "snap-storage.h"
+
+/* The progress line is redrawn at most this often (seconds). */
+#define SNAP_SB_PROGRESS_EVERY 0.25
+
+struct snap_sb {
+	struct sb_env env;
+	struct sb_env_opts eo;
+	int have_env;
+	struct snap_storage_opts so;
+	int no_storage, no_functions;
+	int want_storage, want_functions;
+	struct snap_functions *sf;
+	struct snap_storage *ss;
+	struct cli *c;
+	int progress;		/* stderr is a terminal */
+	int drawn;		/* the progress line was drawn */
+	double last;
+	struct buf missing;	/* "bucket/name" quoted, '\n'-separated, in
+				 * the order they were left out */
+};
+
+struct snap_sb *snap_sb_new(void)
+{
+	struct snap_sb *p = calloc(1, sizeof(*p));
+
+	if (!p)
+		return NULL;
+	buf_init(&p->missing, 0);
+	return p;
+}
+
+void snap_sb_free(struct snap_sb *p)
+{
+	if (!p)
+		return;
+	snap_storage_free(p->ss);
+	snap_functions_free(p->sf);
+	if (p->have_env)
+		sb_env_release(&p->env);
+	buf_release(&p->missing);
+	free(p);
+}
+
+/* ---- options and settings ------------------------------------------------ */
+
+int snap_sb_option(struct snap_sb *p, int opt, const char *arg)
+{
+	int jobs;
+
+	switch (opt) {
+	case SNAP_SB_OPT_STORAGE_URL:
+		p->eo.storage_url = arg;
+		return 1;
+	case SNAP_SB_OPT_ALLOW_PARTIAL:
+		p->so.allow_partial = 1;
+		return 1;
+	case SNAP_SB_OPT_NO_STORAGE:
+		p->no_storage = 1;
+		return 1;
+	case SNAP_SB_OPT_NO_FUNCTIONS:
+		p->no_functions = 1;
+		return 1;
+	case SNAP_DB_OPT_JOBS:
+		if (cli_parse_int(arg, 1, 64, &jobs) == 0)
+			p->so.jobs = (unsigned)jobs;
+		return 0;
+	}
+	return 0;
+}
+
+int snap_sb_resolve(struct snap_sb *p, struct cli *c, struct snap_db *db,
+		    size_t npaths, int use_stdin)
+{
+	struct buf err = BUF_INIT;
+	int e;
+
+	if (use_stdin) {
+		if (p->eo.storage_url || p->so.allow_partial)
+			return cli_usage_error(c, "'-' (standard input) cannot be combined with Storage options");
+		return CLI_EXIT_OK;
+	}
+	p->eo.env_file = snap_db_env_file(db);
+	e = sb_env_load(&p->env, &p->eo, &err);
+	if (e < 0) {
+		cli_error(c, "%s", err.len ? (const char *)err.data
+			  : strerror(-e));
+		buf_release(&err);
+		return CLI_EXIT_ERROR;
+	}
+	buf_release(&err);
+	p->have_env = 1;
+	if (npaths == 0 || p->eo.env_file || p->eo.storage_url) {
+		p->want_storage = !p->no_storage &&
+			sb_env_has_storage(&p->env);
+		p->want_functions = !p->no_functions &&
+			sb_env_has_functions(&p->env);
+	}
+	if (p->eo.storage_url && !p->want_storage && !p->no_storage)
+		return cli_usage_error(c, "--storage-url needs SUPABASE_SERVICE_ROLE_KEY (environment, .env or --env-file)");
+	if (p->env.env_file && p->env.env_file_exposed &&
+	    (p->want_storage || p->want_functions))
+		cli_warn(c, "%s holds Supabase keys but is readable by group or others (chmod 600 %s)",
+			 p->env.env_file, p->env.env_file);
+	if (p->want_storage || p->want_functions)
+		snap_db_set_optional(db);
+	return CLI_EXIT_OK;
+}
+
+int snap_sb_want_storage(const struct snap_sb *p)
+{
+	return p->want_storage;
+}
+
+int snap_sb_want_functions(const struct snap_sb *p)
+{
+	return p->want_functions;
+}
+
+/* ---- what the engine reports --------------------------------------------- */
+
+static void snap_sb_progress(void *ctx, const struct snap_storage_stats *st,
+			     int force)
+{
+	struct snap_sb *p = ctx;
+	struct buf line = BUF_INIT;
+	char sz[32];
+	double now = cli_now();
+
+	if (!force && now - p->last < SNAP_SB_PROGRESS_EVERY)
+		return;
+	p->last = now;
+	p->drawn = 1;
+	cli_human_size(st->bytes, sz, sizeof(sz));
+	buf_addf(&line, "\r\033[Kstorage: %llu/%zu downloaded, %llu unchanged, %s",
+		 (unsigned long long)st->downloaded, st->to_download,
+		 (unsigned long long)st->reused, sz);
+	cli_write_all(2, line.data, line.len);
+	buf_release(&line);
+}
+
+static void snap_sb_left_out(void *ctx, const char *bucket, const char *name,
+			     size_t name_len, const char *why)
+{
+	struct snap_sb *p = ctx;
+
+	if (p->missing.len)
+		buf_addch(&p->missing, '\n');
+	buf_addstr(&p->missing, bucket);
+	buf_addch(&p->missing, '/');
+	sb_http_quote_name(&p->missing, name, name_len);
+	if (why) {
+		if (p->progress)
+			cli_write_all(2, "\r\033[K", 4);
+		cli_warn(p->c, "storage: left out %s", why);
+	}
+}
+
+/* A failure of snap-storage: err says why, or it ran out of memory. */
+static void snap_sb_storage_error(struct cli *c, const struct buf *err)
+{
+	if (err->len)
+		cli_error(c, "storage: %s", (const char *)err->data);
+	else
+		cli_error(c, "out of memory");
+}
+
+/* ---- open and emit ------------------------------------------------------- */
+
+static int snap_sb_open_storage(struct snap_sb *p, struct cli *c,
+				struct repo *r, struct buf *err)
+{
+	const char *v;
+	int ms;
+
+	p->progress = isatty(2);
+	/* a knob for the test suite, so retries do not take minutes */
+	if ((v = getenv("VAULT_HTTP_BACKOFF_MS")) && *v &&
+	    cli_parse_int(v, 1, 60000, &ms) == 0)
+		p->so.backoff_ms = (unsigned)ms;
+	if (p->progress)
+		p->so.progress = snap_sb_progress;
+	p->so.left_out = snap_sb_left_out;
+	p->so.ctx = p;
+	p->ss = snap_storage_new(&p->env, &p->so);
+	if (!p->ss) {
+		cli_error(c, "out of memory");
+		return CLI_EXIT_ERROR;
+	}
+	if (snap_storage_open(p->ss, r, err) < 0) {
+		snap_sb_storage_error(c, err);
+		return CLI_EXIT_ERROR;
+	}
+	return 0;
+}
+
+int snap_sb_open(struct snap_sb *p, struct cli *c, struct repo *r)
+{
+	struct buf err = BUF_INIT;
+	int ret = 0;
+
+	p->c = c;
+	if (p->want_functions) {
+		p->sf = snap_functions_new(&p->env);
+		if (!p->sf) {
+			cli_error(c, "out of memory");
+			ret = CLI_EXIT_ERROR;
+		} else if (snap_functions_open(p->sf, &err) < 0) {
+			cli_error(c, "functions: %s", (const char *)err.data);
+			ret = CLI_EXIT_ERROR;
+		}
+	}
+	if (ret == 0 && p->want_storage)
+		ret = snap_sb_open_storage(p, c, r, &err);
+	buf_release(&err);
+	return ret;
+}
+
+const char *snap_sb_source(const struct snap_sb *p)
+{
+	return p->ss ? snap_storage_source(p->ss) : NULL;
+}
+
+int snap_sb_emit_functions(struct snap_sb *p, struct cli *c,
+			   struct repo_writer *w, int64_t mtime_ns)
+{
+	struct buf err = BUF_INIT;
+	int e = snap_functions_emit(p->sf, w, mtime_ns, &err);
+
+	if (e < 0)
+		cli_error(c, "functions: %s", (const char *)err.data);
+	buf_release(&err);
+	return e < 0 ? CLI_EXIT_ERROR : 0;
+}
+
+int snap_sb_emit_storage(struct snap_sb *p, struct cli *c,
+			 struct repo_writer *w, int64_t mtime_ns)
+{
+	struct buf err = BUF_INIT;
+	int e;
+
+	p->c = c;
+	e = snap_storage_emit(p->ss, w, mtime_ns, &err);
+	if (p->drawn)
+		cli_write_all(2, "\r\033[K", 4);
+	if (e < 0)
+		snap_sb_storage_error(c, &err);
+	buf_release(&err);
+	return e < 0 ? CLI_EXIT_ERROR : 0;
+}
+
+/* ---- the snapshot record and the summary --------------------------------- */
+
+static int snap_sb_functions_meta(const struct snap_sb *p, struct buf *out)
+{
+	const struct snap_functions_stats *st = snap_functions_get_stats(p->sf);
+	int r = buf_addstr(out, "\"functions\": {\"project_ref\": ");
+
+	if (r == 0)
+		r = cli_json_escape(out, p->env.project_ref,
+				    strlen(p->env.project_ref));
+	if (r == 0)
+		r = buf_addf(out, ", \"functions\": %zu, \"files\": %zu}",
+			     st->functions, st->files);
+	return r;
+}
+
+static int snap_sb_storage_meta(const struct snap_sb *p, struct buf *out)
+{
+	const struct snap_storage_stats *st = snap_storage_get_stats(p->ss);
+	const char *bucket, *name;
+	size_t pos = 0, k = 0, name_len;
+	int r = buf_addstr(out, "\"storage\": {\"project\": ");
+
+	if (r == 0)
+		r = cli_json_escape(out, p->env.storage_url,
+				    strlen(p->env.storage_url));
+	if (r == 0)
+		r = buf_addf(out, ", \"buckets\": %zu, \"objects\": %zu, \"downloaded\": %llu, \"unchanged\": %llu, \"bytes_downloaded\": %llu, \"partial\": %s, \"missing\": [",
+			     st->buckets, st->objects,
+			     (unsigned long long)st->downloaded,
+			     (unsigned long long)st->reused,
+			     (unsigned long long)st->bytes,
+			     st->missing ? "true" : "false");
+	while (r == 0 && snap_storage_missing_next(p->ss, &pos, &bucket, &name,
+						   &name_len)) {
+		r = buf_addstr(out, k++ ? ", {\"bucket\": " : "{\"bucket\": ");
+		if (r == 0)
+			r = json_quote(out, bucket, strlen(bucket));
+		if (r == 0)
+			r = buf_addstr(out, ", \"name\": ");
+		if (r == 0 && json_quote(out, name, name_len) < 0)
+			r = cli_json_escape(out, name, name_len);
+		if (r == 0)
+			r = buf_addch(out, '}');
+	}
+	if (r == 0)
+		r = buf_addstr(out, "]}");
+	return r;
+}
+
+int snap_sb_meta(const struct snap_sb *p, struct buf *meta)
+{
+	/* one object: {"db": ..., "functions": ..., "storage": ...} */
+	if (!p->want_functions && !p->want_storage)
+		return 0;
+	if (meta->len) {
+		buf_setlen(meta, meta->len - 1);	/* the final '}' */
+		buf_addstr(meta, ", ");
+	} else {
+		buf_addch(meta, '{');
+	}
+	if (p->want_functions &&
+	    (snap_sb_functions_meta(p, meta) < 0 ||
+	     (p->want_storage && buf_addstr(meta, ", ") < 0)))
+		return -ENOMEM;
+	if (p->want_storage && snap_sb_storage_meta(p, meta) < 0)
+		return -ENOMEM;
+	return buf_addch(meta, '}');
+}
+
+int snap_sb_partial(const struct snap_sb *p)
+{
+	return p->ss && snap_storage_get_stats(p->ss)->missing;
+}
+
+void snap_sb_print(const struct snap_sb *p)
+{
+	char sz[32];
+
+	if (p->sf) {
+		const struct snap_functions_stats *f =
+			snap_functions_get_stats(p->sf);
+
+		cli_human_size(f->bytes, sz, sizeof(sz));
+		printf("  functions:   %zu functions, %zu files (%s)\n",
+		       f->functions, f->files, sz);
+	}
+	if (p->ss) {
+		const struct snap_storage_stats *st =
+			snap_storage_get_stats(p->ss);
+		const char *q = (const char *)p->missing.data, *nl;
+
+		cli_human_size(st->bytes, sz, sizeof(sz));
+		printf("  storage:     %zu buckets, %zu objects: %llu downloaded (%s), %llu unchanged\n",
+		       st->buckets, st->objects,
+		       (unsigned long long)st->downloaded, sz,
+		       (unsigned long long)st->reused);
+		if (st->missing)
+			printf("  PARTIAL: %zu objects missing:\n",
+			       st->missing);
+		while (*q) {
+			nl = strchr(q, '\n');
+			printf("    %.*s\n", nl ? (int)(nl - q) : (int)strlen(q),
+			       q);
+			q = nl ? nl + 1 : q + strlen(q);
+		}
+	}
+}
+
+void snap_sb_json(const struct snap_sb *p, struct cli_json *j)
+{
+	if (p->ss) {
+		const struct snap_storage_stats *st =
+			snap_storage_get_stats(p->ss);
+		const char *bucket, *name;
+		size_t pos = 0, name_len;
+
+		cli_json_begin_object(j, "storage");
+		cli_json_u64(j, "buckets", st->buckets);
+		cli_json_u64(j, "objects", st->objects);
+		cli_json_u64(j, "downloaded", st->downloaded);
+		cli_json_u64(j, "unchanged", st->reused);
+		cli_json_u64(j, "bytes_downloaded", st->bytes);
+		cli_json_u64(j, "list_requests", st->list_requests);
+		cli_json_bool(j, "partial", st->missing != 0);
+		cli_json_begin_array(j, "missing");
+		while (snap_storage_missing_next(p->ss, &pos, &bucket, &name,
+						 &name_len)) {
+			struct buf q = BUF_INIT;
+
+			buf_addstr(&q, bucket);
+			buf_addch(&q, '/');
+			sb_http_quote_name(&q, name, name_len);
+			cli_json_str(j, NULL, (const char *)q.data);
+			buf_release(&q);
+		}
+		cli_json_end_array(j);
+		cli_json_end_object(j);
+	}
+	if (p->sf) {
+		const struct snap_functions_stats *f =
+			snap_functions_get_stats(p->sf);
+
+		cli_json_begin_object(j, "functions");
+		cli_json_u64(j, "functions", f->functions);
+		cli_json_u64(j, "files", f->files);
+		cli_json_u64(j, "bytes", f->bytes);
+		cli_json_end_object(j);
+	}
+}
