@@ -11,6 +11,11 @@
 #   db_source_rows NAME SCHEMA TABLE COLS
 #                            the rows psql's \copy gives, sorted
 #   db_file_rows FILE        the rows of a data.sql, sorted
+#   db_relay_unit DIR NAME   runs the C test program DIR/NAME (built under
+#                            tests/unit/) and passes its TAP points on as
+#                            this script's own, then checks it ran to its
+#                            plan, skipped nothing and exited 0; adds its
+#                            plan to db_unit_total
 #   db_check_tree DIR NAME   every data.sql under DIR/db equals the
 #                            database's rows as a multiset, and every
 #                            checksum and row count in DIR/db/meta.json
@@ -119,4 +124,31 @@ db_check_tree() {
 	done < <(db_tables_json "$dir/db/meta.json")
 	echo "$n tables checked, $bad problems" >&2
 	[ "$n" -gt 0 ] && [ "$bad" = 0 ]
+}
+
+db_unit_total=0
+db_relay_unit() {
+	local prog=$VAULT_BUILDDIR/tests/unit/$1/$2 line
+	unit_name=$2
+	unit_plan=
+	"$prog" >"$unit_name.tap" 2>"$unit_name.err"
+	unit_rc=$?
+	while IFS= read -r line; do
+		case $line in
+		"ok "*"# SKIP"*) test_skip "${line#*# SKIP }" "$unit_name skipped it" ;;
+		"ok "*) test_ok_ "$unit_name: ${line#ok * - }" ;;
+		"not ok "*) test_not_ok_ "$unit_name: ${line#not ok * - }" ;;
+		1..*) unit_plan=${line#1..} ;;
+		*) echo "# $line" ;;
+		esac
+	done <"$unit_name.tap"
+	test_show_log_ "$unit_name.err"
+	db_unit_total=$((db_unit_total + ${unit_plan:-0}))
+
+	test_expect_success "$unit_name ran to its plan and exited 0" '
+		echo "exit $unit_rc, plan $unit_plan" &&
+		test "$unit_rc" = 0 && test -n "$unit_plan" && test "$unit_plan" -gt 2 &&
+		test "$unit_plan" = "$(grep -c "^\(not \)\?ok " "$unit_name.tap")" &&
+		! grep -q "# SKIP" "$unit_name.tap"
+	'
 }

@@ -18,43 +18,13 @@ for u in $PGUNITS; do
 done
 db_start
 
-# relay_unit NAME: runs tests/unit/pg/NAME, passes its points on, then
-# checks that it ran to its plan, skipped nothing and exited 0.
-unit_total=0
-relay_unit() {
-	local line
-
-	unit_name=$1
-	unit_plan=
-	"$VAULT_BUILDDIR/tests/unit/pg/$unit_name" >"$unit_name.tap" 2>"$unit_name.err"
-	unit_rc=$?
-	while IFS= read -r line; do
-		case $line in
-		"ok "*"# SKIP"*) test_skip "${line#*# SKIP }" "$unit_name skipped it" ;;
-		"ok "*) test_ok_ "$unit_name: ${line#ok * - }" ;;
-		"not ok "*) test_not_ok_ "$unit_name: ${line#not ok * - }" ;;
-		1..*) unit_plan=${line#1..} ;;
-		*) echo "# $line" ;;
-		esac
-	done <"$unit_name.tap"
-	test_show_log_ "$unit_name.err"
-	unit_total=$((unit_total + ${unit_plan:-0}))
-
-	test_expect_success "$unit_name ran to its plan and exited 0" '
-		echo "exit $unit_rc, plan $unit_plan" &&
-		test "$unit_rc" = 0 && test -n "$unit_plan" &&
-		test "$unit_plan" = "$(grep -c "^\(not \)\?ok " "$unit_name.tap")" &&
-		! grep -q "# SKIP" "$unit_name.tap"
-	'
-}
-
 for u in $PGUNITS; do
-	relay_unit "$u"
+	db_relay_unit pg "$u"
 done
 
 test_expect_success 'the capture tests ran at least 50 points in all' '
-	echo "$unit_total points" &&
-	test "$unit_total" -ge 50
+	echo "$db_unit_total points" &&
+	test "$db_unit_total" -ge 50
 '
 
 test_done

@@ -17,6 +17,7 @@
 
 #include "../tap.h"
 #include "fx.h"
+#include "../runcmd.h"
 #include "pg-names.h"
 #include "pg-snap.h"
 #include "rs-select.h"
@@ -195,29 +196,7 @@ const char *fx_db(const char *name)
 
 int fx_run_cmd(char *const argv[], struct buf *out)
 {
-	int p[2], status;
-	pid_t pid;
-	char chunk[65536];
-	ssize_t n;
-
-	if (pipe(p) < 0)
-		return -1;
-	pid = fork();
-	if (pid == 0) {
-		dup2(p[1], 1);
-		close(p[0]);
-		close(p[1]);
-		execvp(argv[0], argv);
-		_exit(127);
-	}
-	close(p[1]);
-	while ((n = read(p[0], chunk, sizeof(chunk))) > 0)
-		if (out)
-			buf_add(out, chunk, (size_t)n);
-	close(p[0]);
-	if (waitpid(pid, &status, 0) < 0 || !WIFEXITED(status))
-		return -1;
-	return WEXITSTATUS(status);
+	return runcmd(argv, NULL, out);
 }
 
 /* pg_dump of db without comment lines and \restrict keys. */

@@ -15,6 +15,7 @@
 
 #include "manifest.h"
 #include "pgfix.h"
+#include "../runcmd.h"
 
 char pgfix_db[64], pgfix_db2[64];
 static struct buf pgfix_path_ = BUF_INIT;
@@ -224,41 +225,17 @@ const char *pgfix_text(const struct pgfix_sink *m, const char *path)
 
 /* ---- helpers -------------------------------------------------------- */
 
-/* ---- helpers -------------------------------------------------------- */
-
-/* Runs argv (PATH lookup), stdout into out (may be NULL).  Returns the
- * exit status or -1. */
 int pgfix_run(char *const argv[], struct buf *out)
 {
-	int p[2], status;
-	pid_t pid;
-	char chunk[65536];
-	ssize_t n;
+	/* psql output in the capture's session settings */
+	static const char *const env[] = {
+		"PGOPTIONS=-c DateStyle=ISO -c IntervalStyle=postgres"
+		" -c TimeZone=UTC -c extra_float_digits=3 -c bytea_output=hex"
+		" -c client_min_messages=error",
+		"PGCLIENTENCODING=UTF8", NULL
+	};
 
-	if (pipe(p) < 0)
-		return -1;
-	pid = fork();
-	if (pid == 0) {
-		dup2(p[1], 1);
-		close(p[0]);
-		close(p[1]);
-		/* psql output in the capture's session settings */
-		setenv("PGOPTIONS", "-c DateStyle=ISO -c IntervalStyle=postgres"
-		       " -c TimeZone=UTC -c extra_float_digits=3 -c bytea_output=hex"
-		       " -c client_min_messages=error",
-		       1);
-		setenv("PGCLIENTENCODING", "UTF8", 1);
-		execvp(argv[0], argv);
-		_exit(127);
-	}
-	close(p[1]);
-	while ((n = read(p[0], chunk, sizeof(chunk))) > 0)
-		if (out)
-			buf_add(out, chunk, (size_t)n);
-	close(p[0]);
-	if (waitpid(pid, &status, 0) < 0 || !WIFEXITED(status))
-		return -1;
-	return WEXITSTATUS(status);
+	return runcmd(argv, env, out);
 }
 
 static void pgfix_quiet(void *arg, const char *msg)
