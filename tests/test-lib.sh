@@ -411,6 +411,35 @@ pg_port_free_() {
 	! (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null
 }
 
+# pg_cluster_start_ DIR: initdb DIR/data and start it on DIR/sock and a
+# free 127.0.0.1 port (in PG_CLUSTER_PORT); DIR exists and is ours.
+# Returns 1 with PG_SKIP_REASON set on failure.
+pg_cluster_start_() {
+	local dir=$1 try port
+	chmod 755 "$dir"
+	mkdir "$dir/sock"
+	[ -z "$PG_OSUSER" ] || chown -R "$PG_OSUSER" "$dir"
+	if ! pg_as_ "$PG_BINDIR/initdb" -D "$dir/data" -U postgres --auth=trust \
+		-E UTF8 --locale=C.UTF-8 --no-sync >"$dir/initdb.log" 2>&1 &&
+	   ! pg_as_ "$PG_BINDIR/initdb" -D "$dir/data" -U postgres --auth=trust \
+		-E UTF8 --locale=C --no-sync >>"$dir/initdb.log" 2>&1; then
+		PG_SKIP_REASON="initdb failed: $(tail -n 3 "$dir/initdb.log" | tr '\n' ' ')"
+		return 1
+	fi
+	for try in 1 2 3 4 5 6 7 8; do
+		port=$((20000 + (RANDOM * 32768 + RANDOM) % 40000))
+		pg_port_free_ "$port" || continue
+		if pg_as_ "$PG_BINDIR/pg_ctl" -D "$dir/data" -l "$dir/server.log" \
+			-w -t 60 -o "-p $port -k $dir/sock -c listen_addresses=127.0.0.1 -c fsync=off -c synchronous_commit=off -c full_page_writes=off" \
+			start >>"$dir/pg_ctl.log" 2>&1; then
+			PG_CLUSTER_PORT=$port
+			return 0
+		fi
+	done
+	PG_SKIP_REASON="pg_ctl start failed: $(tail -n 3 "$dir/server.log" 2>/dev/null | tr '\n' ' ')"
+	return 1
+}
+
 pg_start() {
 	local bindir
 	bindir=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n 1)
@@ -450,40 +479,36 @@ pg_start() {
 		PG_SKIP_REASON="mktemp failed"
 		return 1
 	}
-	chmod 755 "$PG_DIR"
-	mkdir "$PG_DIR/sock"
-	[ -z "$PG_OSUSER" ] || chown -R "$PG_OSUSER" "$PG_DIR"
-	if ! pg_as_ "$bindir/initdb" -D "$PG_DIR/data" -U postgres --auth=trust \
-		-E UTF8 --locale=C.UTF-8 --no-sync >"$PG_DIR/initdb.log" 2>&1 &&
-	   ! pg_as_ "$bindir/initdb" -D "$PG_DIR/data" -U postgres --auth=trust \
-		-E UTF8 --locale=C --no-sync >>"$PG_DIR/initdb.log" 2>&1; then
-		PG_SKIP_REASON="initdb failed: $(tail -n 3 "$PG_DIR/initdb.log" | tr '\n' ' ')"
-		return 1
-	fi
-	local try port started=
-	for try in 1 2 3 4 5 6 7 8; do
-		port=$((20000 + (RANDOM * 32768 + RANDOM) % 40000))
-		pg_port_free_ "$port" || continue
-		if pg_as_ "$bindir/pg_ctl" -D "$PG_DIR/data" -l "$PG_DIR/server.log" \
-			-w -t 60 -o "-p $port -k $PG_DIR/sock -c listen_addresses=127.0.0.1 -c fsync=off -c synchronous_commit=off -c full_page_writes=off" \
-			start >>"$PG_DIR/pg_ctl.log" 2>&1; then
-			started=1
-			break
-		fi
-	done
-	if [ -z "$started" ]; then
-		PG_SKIP_REASON="pg_ctl start failed: $(tail -n 3 "$PG_DIR/server.log" 2>/dev/null | tr '\n' ' ')"
-		return 1
-	fi
+	pg_cluster_start_ "$PG_DIR" || return 1
 	PGHOST=$PG_DIR/sock
-	PGPORT=$port
+	PGPORT=$PG_CLUSTER_PORT
 	PGUSER=postgres
 	PGDATABASE=postgres
 	export PGHOST PGPORT PGUSER PGDATABASE PG_BINDIR
 	test_set_prereq PG
 }
 
+# pg_start_another NAME: after pg_start, one more throwaway cluster (for
+# comparing restores that bring roles, which belong to a cluster); sets
+# NAME_HOST and NAME_PORT.  It is stopped at exit.
+pg_start_another() {
+	local dir
+	dir=$(mktemp -d "/tmp/vault-pg-$1.XXXXXX") || return 1
+	PG_EXTRA_DIRS+=("$dir")
+	pg_cluster_start_ "$dir" || return 1
+	printf -v "${1}_HOST" '%s' "$dir/sock"
+	printf -v "${1}_PORT" '%s' "$PG_CLUSTER_PORT"
+}
+PG_EXTRA_DIRS=()
+
 pg_stop() {
+	local d
+	for d in "${PG_EXTRA_DIRS[@]}"; do
+		pg_as_ "$PG_BINDIR/pg_ctl" -D "$d/data" -m immediate -w stop \
+			>/dev/null 2>&1
+		rm -rf "$d"
+	done
+	PG_EXTRA_DIRS=()
 	[ -n "$PG_DIR" ] || return 0
 	if [ -f "$PG_DIR/data/postmaster.pid" ] && [ -n "${PG_BINDIR:-}" ]; then
 		pg_as_ "$PG_BINDIR/pg_ctl" -D "$PG_DIR/data" -m immediate -w stop \
