@@ -21,9 +21,15 @@
 #                           md5 of the bytes), roles.sql (pg_dumpall
 #                           --roles-only), memberships.tsv,
 #                           rolesettings.tsv
-#   rt_compare REF DIR      diffs each part; prints "part=N" for each and
-#                           returns 1 when any differs (diffs kept in
-#                           DIR/*.diff)
+#   rt_rolesettings DIR HOST PORT DB
+#                           only DIR/rolesettings.tsv: per-role settings
+#                           and those for DB, which pg_dump -Fc does
+#                           not carry (pg_dumpall does, and vault does), so
+#                           a restore's are compared with the source's
+#   rt_compare REF DIR [PARTS]
+#                           diffs each part (default: all); prints
+#                           "part=N" for each and returns 1 when any
+#                           differs (diffs kept in DIR/*.diff)
 #
 # Some regression tests fail against a newer 15.x server or psql (about
 # 9 of 217 with 15.20): that does not matter, what counts is the database
@@ -163,11 +169,7 @@ rt_describe() {
 			FROM pg_largeobject_metadata l ORDER BY l.oid" >"$dir/lobs.tsv" 2>&1
 		pg_dumpall --roles-only --no-role-passwords 2>/dev/null |
 			grep -v -e '^--' -e '^$' -e '^\\restrict ' -e '^\\unrestrict ' -e '^SET ' >"$dir/roles.sql"
-		rt_psql_ -d "$db" -F $'\t' -c "
-			SELECT r.rolname, CASE WHEN d.datname IS NULL THEN '-' WHEN d.datname = current_database() THEN '(this database)' ELSE d.datname END, s.setconfig
-			FROM pg_db_role_setting s JOIN pg_roles r ON r.oid = s.setrole
-			LEFT JOIN pg_database d ON d.oid = s.setdatabase
-			ORDER BY 1, 2" >"$dir/rolesettings.tsv"
+		rt_rolesettings "$dir" "$2" "$3" "$db"
 		rt_psql_ -d postgres -F $'\t' -c "
 			SELECT r.rolname, m.rolname, g.rolname, a.admin_option
 			FROM pg_auth_members a JOIN pg_roles r ON r.oid = a.roleid
@@ -176,9 +178,21 @@ rt_describe() {
 	)
 }
 
+rt_rolesettings() {
+	mkdir -p "$1" &&
+	PGHOST=$2 PGPORT=$3 PGUSER=postgres rt_psql_ -d "$4" -F $'\t' -c "
+		SELECT r.rolname, CASE WHEN d.datname IS NULL THEN '-' WHEN d.datname = current_database() THEN '(this database)' ELSE d.datname END, s.setconfig
+		FROM pg_db_role_setting s JOIN pg_roles r ON r.oid = s.setrole
+		LEFT JOIN pg_database d ON d.oid = s.setdatabase
+		WHERE s.setdatabase = 0 OR d.datname = current_database()
+		ORDER BY 1, 2" >"$1/rolesettings.tsv"
+}
+
+RT_PARTS="schema.sql rows.tsv sequences.tsv lobs.tsv roles.sql memberships.tsv rolesettings.tsv"
+
 rt_compare() {
 	local ref=$1 dir=$2 part n status=0 line=
-	for part in schema.sql rows.tsv sequences.tsv lobs.tsv roles.sql memberships.tsv rolesettings.tsv; do
+	for part in ${3:-$RT_PARTS}; do
 		diff -U0 "$ref/$part" "$dir/$part" >"$dir/${part%.*}.diff"
 		n=$(grep -c '^[-+][^-+]' "$dir/${part%.*}.diff")
 		if [ "$n" = 0 ]; then
