@@ -131,7 +131,28 @@ int repo_writer_file_write(struct repo_writer *w, const void *p, size_t n);
 int repo_writer_file_attr(struct repo_writer *w, const char *key,
 			  const char *value);
 int repo_writer_file_end(struct repo_writer *w);
-/* Convenience: chunk everything read from fd as one file entry. */
+/*
+ * Reads fd to its end into the open entry (one begun with
+ * repo_writer_file_begin), as repo_writer_file_write would; *nread (may
+ * be NULL) gets the bytes read by this call.  A read error is the
+ * source's: it returns -errno with err naming the entry, and leaves the
+ * entry open and the writer usable (end or abandon the entry).  Any
+ * other error is the writer's own, sticky as always.
+ */
+int repo_writer_file_read_fd(struct repo_writer *w, int fd, uint64_t *nread,
+			     struct buf *err);
+/*
+ * Drops the open entry (of any kind) and everything written to it: it
+ * never reaches the manifest, and the next entry may have the same path
+ * (with new meta), so a file that changed while it was read can be read
+ * again, or one that failed can be left out.  Chunks already stored for
+ * it stay in the repository, referenced by this snapshot (deduplicated
+ * like any others; most are the same content read again).  0, or the
+ * writer's sticky error.
+ */
+int repo_writer_file_abandon(struct repo_writer *w);
+/* Convenience: chunk everything read from fd as one file entry; a read
+ * error fails the writer (nothing can be committed). */
 int repo_writer_file_fd(struct repo_writer *w, const char *path,
 			const struct repo_entry_meta *m,
 			enum repo_chunking how, int fd, struct buf *err);

@@ -1,9 +1,11 @@
 /*
  * writer-entry: the entries of a snapshot, repo_writer_dir, _symlink and
  * the file entries, whatever their content comes from: bytes written
- * (repo_writer_file_begin/_write/_end, repo_writer_file_fd), a detached
- * stream (repo_writer_file_stream) or chunks the repository already
- * holds (repo_writer_file_chunks).
+ * or read from a descriptor (repo_writer_file_begin/_write/_read_fd/_end,
+ * repo_writer_file_fd), a detached stream (repo_writer_file_stream) or
+ * chunks the repository already holds (repo_writer_file_chunks).  An
+ * open file entry can be abandoned (repo_writer_file_abandon), so a
+ * source that changed while it was read can be read again.
  *
  * Entries must come in strictly increasing manifest_path_cmp order; a
  * bad argument is refused with -EINVAL and a message, and the writer
@@ -113,15 +115,13 @@ int repo_writer_symlink(struct repo_writer *w, const char *path,
 
 /* ---- file entries ------------------------------------------------ */
 
-/* Opens the file entry (path, meta) whose content st will hold. */
+/* Opens the file entry (path, meta) whose content st will hold.  Its
+ * path becomes the last one only when the entry ends (no other entry can
+ * come while it is open), so an abandoned entry leaves no trace. */
 static int writer_entry_open(struct repo_writer *w, const char *path,
 			     const struct repo_entry_meta *m,
 			     struct repo_stream *st, int fixed)
 {
-	int rc = writer_entry_order_set(w, path);
-
-	if (rc < 0)
-		return rc;
 	memset(&w->fe, 0, sizeof(w->fe));
 	w->fe.path = strdup(path);
 	if (!w->fe.path)
@@ -214,6 +214,8 @@ int repo_writer_file_end(struct repo_writer *w)
 	rc = writer_manifest_entry(w, &w->fe);
 	if (rc == 0)
 		rc = writer_manifest_refs(w, &st->refs);
+	if (rc == 0)
+		rc = writer_entry_order_set(w, w->fe.path);
 	if (rc == 0 && w->mout.len >= WRITER_MANIFEST_DRAIN)
 		rc = writer_manifest_drain(w, 0);
 	manifest_entry_release(&w->fe);
@@ -232,15 +234,19 @@ int repo_writer_file_end(struct repo_writer *w)
 	return rc;
 }
 
-int repo_writer_file_fd(struct repo_writer *w, const char *path,
-			const struct repo_entry_meta *m,
-			enum repo_chunking how, int fd, struct buf *err)
+int repo_writer_file_read_fd(struct repo_writer *w, int fd, uint64_t *nread,
+			     struct buf *err)
 {
-	struct repo_stream *st = &w->file;
+	struct repo_stream *st = w->cur;
+	uint64_t got = 0;
 	size_t room;
 	ssize_t n;
-	int rc = repo_writer_file_begin(w, path, m, how);
+	int rc = writer_entry_usable(w, 1);
 
+	if (rc == 0 && w->fixed)
+		rc = writer_refuse(w, w->fe.path, "this entry's content was"
+				   " given whole (stream or chunks): no"
+				   " writes");
 	while (rc == 0) {
 		room = writer_stream_room(st);
 		if (!room) {	/* the chunker must cut by max: a bug */
@@ -251,19 +257,70 @@ int repo_writer_file_fd(struct repo_writer *w, const char *path,
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n < 0) {
+			/* the source's fault: the entry stays open and
+			 * the writer usable, the caller decides */
 			rc = -errno;
-			repo_errf(err, rc, "%s: read: %s", path, strerror(errno));
-			/* the entry cannot be completed: abandon it */
-			writer_fail(w, rc, err);
+			repo_errf(err, rc, "%s: read: %s", w->fe.path,
+				  strerror(-rc));
+			if (nread)
+				*nread = got;
 			return rc;
 		}
 		if (n == 0)
 			break;
+		got += (uint64_t)n;
 		buf_setlen(&st->win, st->win.len + (size_t)n);
 		writer_stream_count(w, st, (size_t)n);
 		rc = writer_stream_cut(w, st, 0);
 		if (rc == 0 && w->progress)
 			w->progress(w->progress_arg);
+	}
+	if (nread)
+		*nread = got;
+	if (rc < 0)
+		repo_errf(err, rc, "%s", repo_writer_error(w));
+	return rc;
+}
+
+int repo_writer_file_abandon(struct repo_writer *w)
+{
+	struct repo_stream *st = w->cur;
+	int rc = writer_entry_usable(w, 1);
+
+	if (rc < 0)
+		return rc;
+	/* slots in flight may still point at the entry's chunk list */
+	writer_dispatch(w);
+	writer_settle(w);
+	manifest_entry_release(&w->fe);
+	if (st->detached) {
+		writer_stream_destroy(st);
+	} else {
+		writer_refs_reset(w, &st->refs);
+		buf_reset(&st->win);
+		st->woff = 0;
+		st->size = 0;
+	}
+	w->cur = NULL;
+	w->fixed = 0;
+	w->in_file = 0;
+	return writer_live(w);
+}
+
+int repo_writer_file_fd(struct repo_writer *w, const char *path,
+			const struct repo_entry_meta *m,
+			enum repo_chunking how, int fd, struct buf *err)
+{
+	int rc = repo_writer_file_begin(w, path, m, how);
+
+	if (rc == 0) {
+		rc = repo_writer_file_read_fd(w, fd, NULL, err);
+		/* a read error: this entry cannot be completed, and a
+		 * caller of this call has no way to abandon it */
+		if (rc < 0 && writer_live(w) == 0) {
+			writer_fail(w, rc, err);
+			return rc;
+		}
 	}
 	if (rc == 0)
 		rc = repo_writer_file_end(w);

@@ -340,9 +340,9 @@ int snap_sb_meta(const struct snap_sb *p, struct buf *meta)
 	return buf_addch(meta, '}');
 }
 
-int snap_sb_partial(const struct snap_sb *p)
+size_t snap_sb_missing(const struct snap_sb *p)
 {
-	return p->ss && snap_storage_get_stats(p->ss)->missing;
+	return p->ss ? snap_storage_get_stats(p->ss)->missing : 0;
 }
 
 void snap_sb_print(const struct snap_sb *p)

@@ -39,7 +39,8 @@ enum {
 	"      --storage-url URL   the Storage API (default $SUPABASE_URL/storage/v1)\n" \
 	"      --jobs N            also: concurrent downloads (default 8)\n" \
 	"      --allow-partial     commit even if some objects keep failing; they\n" \
-	"                          are listed and the snapshot is tagged 'partial'\n" \
+	"                          are listed, the snapshot is tagged 'partial'\n" \
+	"                          and vault exits with status 3\n" \
 	"      --no-storage, --no-functions\n" \
 	"                          leave those parts out\n"
 
@@ -90,8 +91,9 @@ int snap_sb_emit_storage(struct snap_sb *p, struct cli *c,
  * out of memory (or a bucket id is no UTF-8).
  */
 int snap_sb_meta(const struct snap_sb *p, struct buf *meta);
-/* Objects were left out (--allow-partial): the snapshot is 'partial'. */
-int snap_sb_partial(const struct snap_sb *p);
+/* Objects left out (--allow-partial): the snapshot is partial (tagged
+ * "partial", exit status 3) when there are any. */
+size_t snap_sb_missing(const struct snap_sb *p);
 /* The summary lines (functions, then storage); the "storage" and
  * "functions" members of --json output. */
 void snap_sb_print(const struct snap_sb *p);

@@ -4,7 +4,8 @@
 # shorter than their Content-Length are retried and the snapshot is
 # whole; a fault that never ends fails the snapshot, naming the object,
 # and commits nothing; with --allow-partial it is committed, tagged
-# 'partial', with the missing object in its metadata and summary.
+# 'partial', with the missing object in its metadata and summary, and
+# vault exits with status 3 (an incomplete snapshot).
 . "$(dirname "$0")/../test-lib.sh"
 . "$VAULT_SRCDIR/tests/storage-lib.sh"
 
@@ -54,15 +55,18 @@ test_expect_success 'a persistent fault fails the snapshot, naming the object' '
 	sb_no_secrets out err
 '
 
-test_expect_success '--allow-partial commits, lists the missing object, tags partial' '
-	vault snapshot --allow-partial --json >p.json 2>perr &&
+test_expect_success '--allow-partial commits, lists the missing object, tags partial, exits 3' '
+	test_exit_code 3 vault snapshot --allow-partial --json >p.json 2>perr &&
 	test "$(jq .storage.partial p.json)" = true &&
 	test "$(jq -r ".storage.missing[0]" p.json)" = "media/f/bad one" &&
 	jq -e ".tags | index(\"partial\")" p.json &&
+	jq -e ".partial == true and .skipped == 1" p.json &&
 	vault list --json >l.json &&
 	jq -e ".[-1].tags | index(\"partial\")" l.json &&
-	vault snapshot --allow-partial >ptext 2>&1 &&
+	jq -e ".[-1].partial == true and .[-1].skipped == 1" l.json &&
+	test_exit_code 3 vault snapshot --allow-partial >ptext 2>&1 &&
 	grep -q "PARTIAL: 1 objects missing" ptext &&
+	grep -q "^  partial:     1 path skipped" ptext &&
 	grep -q "media/f/bad one" ptext &&
 	vault ls latest storage/media/f >ls.out &&
 	! grep -q "bad one" ls.out &&

@@ -1,0 +1,673 @@
+/*
+ * snap-files: the PATHs of `vault snapshot`, walked into the writer (see
+ * snap-files.h for what is skipped, read again or aborts).
+ *
+ * Each PATH is stored under its base name at the top level.  The walk
+ * uses lstat semantics (symlinks are stored, never followed), opens
+ * every directory relative to its parent's fd with O_NOFOLLOW (so a
+ * directory swapped for a symlink mid-walk cannot redirect it), and
+ * sorts each directory's names so entries reach the writer in
+ * manifest_path_cmp order: pre-order with bytewise-sorted names is
+ * exactly that order, because '/' sorts before every other byte.  A
+ * directory is listed before its entry is written, so one that cannot
+ * be listed is left out whole.
+ *
+ * A regular file is read through one descriptor: fstat, read to the
+ * end, fstat again.  When its size, mtime or ctime moved, or the bytes
+ * read are not its size, the writer's entry is abandoned and the file
+ * read again from the start, so a file rewritten while it was read is
+ * not stored torn without a word.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <dirent.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "repo.h"
+#include "snap-files.h"
+#include "strv.h"
+
+/* Progress is redrawn at most this often (seconds). */
+#define SNAP_FILES_PROGRESS_EVERY 0.25
+
+struct snap_files {
+	struct cli *c;
+	struct snap_item *items;
+	size_t n;
+	struct repo_writer *w;
+	struct buf path;	/* repository path of the current entry */
+	struct buf err;
+	const char *parent;	/* of the current item, for messages */
+	int progress;
+	double start, last;
+	int have_repo;
+	dev_t repo_dev;
+	ino_t repo_ino;
+	size_t skipped;
+	char **listed;		/* the first SNAP_FILES_LISTED skipped */
+	size_t nlisted;
+};
+
+struct snap_files *snap_files_new(struct cli *c)
+{
+	struct snap_files *f = calloc(1, sizeof(*f));
+
+	if (!f)
+		return NULL;
+	f->c = c;
+	buf_init(&f->path, 0);
+	buf_init(&f->err, 0);
+	return f;
+}
+
+void snap_files_free(struct snap_files *f)
+{
+	if (!f)
+		return;
+	for (size_t i = 0; f->items && i < f->n; i++) {
+		free(f->items[i].parent);
+		free(f->items[i].base);
+	}
+	free(f->items);
+	strv_free(f->listed, f->nlisted);
+	buf_release(&f->path);
+	buf_release(&f->err);
+	free(f);
+}
+
+/* ---- messages and progress ----------------------------------------------- */
+
+/* "/abs/parent/<repository path>" as the file system spells it. */
+static int snap_files_abs(const struct snap_files *f, struct buf *out)
+{
+	size_t n = strlen(f->parent);
+
+	buf_reset(out);
+	if (buf_add(out, f->parent, n) < 0 ||
+	    (n && f->parent[n - 1] != '/' && buf_addch(out, '/') < 0) ||
+	    buf_add(out, f->path.data, f->path.len) < 0)
+		return -ENOMEM;
+	return 0;
+}
+
+/* The same, quoted for a terminal. */
+static const char *snap_files_where(const struct snap_files *f,
+				    struct buf *out)
+{
+	struct buf raw = BUF_INIT;
+
+	buf_reset(out);
+	if (snap_files_abs(f, &raw) == 0)
+		cli_quote(out, (const char *)raw.data, raw.len);
+	buf_release(&raw);
+	return (const char *)out->data;
+}
+
+void snap_files_progress_clear(struct snap_files *f)
+{
+	if (f->progress)
+		cli_write_all(2, "\r\033[K", 4);
+}
+
+static void snap_files_progress(struct snap_files *f)
+{
+	struct repo_totals t;
+	char rd[32], add[32];
+	struct buf line = BUF_INIT;
+	double now;
+
+	if (!f->progress)
+		return;
+	now = cli_now();
+	if (now - f->last < SNAP_FILES_PROGRESS_EVERY)
+		return;
+	f->last = now;
+	repo_writer_totals(f->w, &t);
+	cli_human_size(t.bytes_read, rd, sizeof(rd));
+	cli_human_size(t.bytes_added, add, sizeof(add));
+	buf_addf(&line, "\r\033[K%llu entries, %s read, %s new, %.0fs",
+		 (unsigned long long)t.entries, rd, add, now - f->start);
+	cli_write_all(2, line.data, line.len);
+	buf_release(&line);
+}
+
+/* Called by the writer between reads of one file, so the line keeps
+ * moving while a large file is stored; snap_files_progress throttles. */
+static void snap_files_progress_cb(void *arg)
+{
+	snap_files_progress(arg);
+}
+
+/* The warning "<before><the entry's path><after>" (the progress line
+ * cleared first). */
+static void snap_files_warn(struct snap_files *f, const char *before,
+			    const char *after)
+{
+	struct buf where = BUF_INIT;
+
+	snap_files_progress_clear(f);
+	cli_warn(f->c, "%s%s%s", before, snap_files_where(f, &where), after);
+	buf_release(&where);
+	f->last = 0;
+}
+
+/* A failure that aborts the snapshot; returns r. */
+static int snap_files_error(struct snap_files *f, int r, const char *what)
+{
+	struct buf where = BUF_INIT;
+
+	snap_files_progress_clear(f);
+	snap_files_where(f, &where);
+	cli_error(f->c, "%s %s: %s", what, (const char *)where.data,
+		  f->err.len ? (const char *)f->err.data : strerror(-r));
+	buf_release(&where);
+	return r;
+}
+
+/* The process's own failures (not the file's): they abort. */
+static int snap_files_fatal(int r)
+{
+	return r == -ENOMEM || r == -EMFILE || r == -ENFILE;
+}
+
+/*
+ * The current entry cannot be read (r: its errno, or 0 when why says it
+ * all): it is left out with a warning, counted and named for the
+ * snapshot record.  0, or < 0 when the walk must stop.
+ */
+static int snap_files_skip(struct snap_files *f, int r, const char *why)
+{
+	struct buf raw = BUF_INIT, msg = BUF_INIT;
+	const char *detail = f->err.len ? (const char *)f->err.data
+			     : r ? strerror(-r) : NULL;
+	char *p;
+
+	if (snap_files_fatal(r))
+		return snap_files_error(f, r, why);
+	buf_addf(&msg, ": %s%s%s", why, detail ? ": " : "",
+		 detail ? detail : "");
+	snap_files_warn(f, "skipped ", (const char *)msg.data);
+	buf_release(&msg);
+	buf_reset(&f->err);
+	f->skipped++;
+	if (f->nlisted >= SNAP_FILES_LISTED)
+		return 0;
+	if (snap_files_abs(f, &raw) < 0)
+		return snap_files_error(f, -ENOMEM, "cannot store");
+	p = buf_detach(&raw, NULL);
+	if (strv_take(&f->listed, &f->nlisted, p) < 0)
+		return snap_files_error(f, -ENOMEM, "cannot store");
+	return 0;
+}
+
+size_t snap_files_skipped(const struct snap_files *f)
+{
+	return f->skipped;
+}
+
+char *const *snap_files_listed(const struct snap_files *f, size_t *n)
+{
+	*n = f->nlisted;
+	return f->listed;
+}
+
+/* ---- the walk ------------------------------------------------------------ */
+
+static void snap_files_meta(const struct stat *st, struct repo_entry_meta *m)
+{
+	m->mode = st->st_mode & 07777;
+	m->mtime_ns = (int64_t)st->st_mtim.tv_sec * 1000000000 +
+		      st->st_mtim.tv_nsec;
+}
+
+static int snap_files_name_cmp(const void *a, const void *b)
+{
+	const char *x = *(const char *const *)a, *y = *(const char *const *)b;
+
+	return manifest_path_cmp(x, strlen(x), y, strlen(y));
+}
+
+/* All names in the directory fd (but . and ..), sorted into *v.  The fd
+ * stays open (and ours). */
+static int snap_files_names(int fd, char ***v, size_t *n)
+{
+	struct dirent *d;
+	DIR *dir;
+	int dfd = dup(fd), r = 0;
+
+	if (dfd < 0)
+		return -errno;
+	dir = fdopendir(dfd);
+	if (!dir) {
+		r = -errno;
+		close(dfd);
+		return r;
+	}
+	for (;;) {
+		errno = 0;
+		d = readdir(dir);
+		if (!d) {
+			r = -errno;
+			break;
+		}
+		if (!strcmp(d->d_name, ".") || !strcmp(d->d_name, ".."))
+			continue;
+		r = strv_push(v, n, d->d_name);
+		if (r < 0)
+			break;
+	}
+	closedir(dir);
+	if (r == 0 && *n)
+		qsort(*v, *n, sizeof(**v), snap_files_name_cmp);
+	return r;
+}
+
+static int snap_files_entry(struct snap_files *f, int dfd, const char *name);
+
+static int snap_files_dir(struct snap_files *f, int dfd, const char *name,
+			  const struct stat *st0)
+{
+	struct repo_entry_meta m;
+	struct stat st;
+	size_t save = f->path.len, n = 0;
+	char **v = NULL;
+	int fd, r;
+
+	if (f->have_repo && st0->st_dev == f->repo_dev &&
+	    st0->st_ino == f->repo_ino) {
+		snap_files_warn(f, "skipping ", ": it is the repository itself");
+		return 0;
+	}
+	fd = openat(dfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0)
+		return snap_files_skip(f, -errno, "cannot open directory");
+	if (fstat(fd, &st) < 0) {
+		r = snap_files_skip(f, -errno, "cannot stat directory");
+		goto out;
+	}
+	r = snap_files_names(fd, &v, &n);
+	if (r < 0) {
+		r = snap_files_skip(f, r, "cannot list directory");
+		goto out;
+	}
+	snap_files_meta(&st, &m);
+	r = repo_writer_dir(f->w, (const char *)f->path.data, &m);
+	if (r < 0) {
+		snap_files_error(f, r, "cannot store directory");
+		goto out;
+	}
+	for (size_t i = 0; i < n; i++) {
+		if (buf_addch(&f->path, '/') < 0 ||
+		    buf_addstr(&f->path, v[i]) < 0) {
+			r = snap_files_error(f, -ENOMEM, "cannot store");
+			break;
+		}
+		r = snap_files_entry(f, fd, v[i]);
+		buf_setlen(&f->path, save);
+		if (r < 0)
+			break;
+	}
+out:
+	strv_free(v, n);
+	close(fd);
+	return r;
+}
+
+/* Nothing about the file moved while it was read. */
+static int snap_files_same(const struct stat *a, const struct stat *b,
+			   uint64_t nread)
+{
+	return a->st_size == b->st_size && (uint64_t)a->st_size == nread &&
+	       a->st_mtim.tv_sec == b->st_mtim.tv_sec &&
+	       a->st_mtim.tv_nsec == b->st_mtim.tv_nsec &&
+	       a->st_ctim.tv_sec == b->st_ctim.tv_sec &&
+	       a->st_ctim.tv_nsec == b->st_ctim.tv_nsec;
+}
+
+/* The current file kept changing while it was read: it is stored as
+ * last read, and said so. */
+static void snap_files_changed(struct snap_files *f)
+{
+	struct buf msg = BUF_INIT;
+
+	buf_addf(&msg, " kept changing while it was read (%d reads): stored"
+		 " as last read, possibly inconsistent", SNAP_FILES_ATTEMPTS);
+	snap_files_warn(f, "", (const char *)msg.data);
+	buf_release(&msg);
+}
+
+/*
+ * Reads the open regular file fd (st: its fstat) into a file entry,
+ * again from the start while it changes under us.  0 (stored, or
+ * skipped with a warning), or < 0 when the walk must stop.
+ */
+static int snap_files_read(struct snap_files *f, int fd, struct stat *st)
+{
+	const char *path = (const char *)f->path.data;
+	struct repo_entry_meta m;
+	struct stat after;
+	uint64_t n;
+	int r, e;
+
+	for (int attempt = 1;; attempt++) {
+		snap_files_meta(st, &m);
+		r = repo_writer_file_begin(f->w, path, &m, REPO_CHUNK_GENERAL);
+		if (r < 0)
+			return snap_files_error(f, r, "cannot store");
+		buf_reset(&f->err);
+		r = repo_writer_file_read_fd(f->w, fd, &n, &f->err);
+		if (r == 0 && fstat(fd, &after) < 0)
+			r = -errno;
+		if (r == 0 && (snap_files_same(st, &after, n) ||
+			       attempt == SNAP_FILES_ATTEMPTS)) {
+			if (!snap_files_same(st, &after, n))
+				snap_files_changed(f);
+			r = repo_writer_file_end(f->w);
+			return r < 0 ? snap_files_error(f, r, "cannot store")
+				     : 0;
+		}
+		/* a read error, or it changed: drop what was read */
+		e = repo_writer_file_abandon(f->w);
+		buf_reset(&f->err);
+		if (e < 0) {	/* the writer's own failure, not the file's */
+			buf_addstr(&f->err, repo_writer_error(f->w));
+			return snap_files_error(f, e, "cannot store");
+		}
+		if (r < 0)
+			return snap_files_skip(f, r, "cannot read");
+		if (lseek(fd, 0, SEEK_SET) < 0)
+			return snap_files_skip(f, -errno, "cannot read again");
+		*st = after;
+	}
+}
+
+static int snap_files_file(struct snap_files *f, int dfd, const char *name)
+{
+	struct stat st;
+	int fd, r;
+
+	/* O_NOATIME keeps backups from disturbing atimes, but is only
+	 * allowed on our own files; O_NONBLOCK guards against the file
+	 * having been replaced by a FIFO since the lstat. */
+	fd = openat(dfd, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK |
+		    O_NOATIME);
+	if (fd < 0 && errno == EPERM)
+		fd = openat(dfd, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC |
+			    O_NONBLOCK);
+	if (fd < 0)
+		return snap_files_skip(f, -errno, "cannot open");
+	if (fstat(fd, &st) < 0)
+		r = snap_files_skip(f, -errno, "cannot stat");
+	else if (!S_ISREG(st.st_mode))
+		r = snap_files_skip(f, 0, "it is no longer a regular file");
+	else
+		r = snap_files_read(f, fd, &st);
+	close(fd);
+	return r;
+}
+
+static int snap_files_symlink(struct snap_files *f, int dfd, const char *name,
+			      const struct stat *st)
+{
+	struct repo_entry_meta m;
+	struct buf t = BUF_INIT;
+	size_t want = st->st_size > 0 ? (size_t)st->st_size + 1 : 256;
+	int r;
+
+	for (;;) {
+		ssize_t n;
+
+		r = buf_grow(&t, want);
+		if (r < 0)
+			break;
+		n = readlinkat(dfd, name, (char *)t.data, t.cap - 1);
+		if (n < 0) {
+			r = -errno;
+			break;
+		}
+		if ((size_t)n < t.cap - 1) {
+			buf_setlen(&t, (size_t)n);
+			break;
+		}
+		if (t.cap > MANIFEST_MAX_TARGET + 1) {
+			r = -ENAMETOOLONG;
+			break;
+		}
+		want = t.cap * 2;
+	}
+	if (r < 0) {
+		r = snap_files_skip(f, r, "cannot read symlink");
+		goto out;
+	}
+	snap_files_meta(st, &m);
+	r = repo_writer_symlink(f->w, (const char *)f->path.data,
+				(const char *)t.data, &m);
+	if (r < 0)
+		snap_files_error(f, r, "cannot store symlink");
+out:
+	buf_release(&t);
+	return r;
+}
+
+static int snap_files_entry(struct snap_files *f, int dfd, const char *name)
+{
+	struct stat st;
+	int r = 0;
+
+	if (fstatat(dfd, name, &st, AT_SYMLINK_NOFOLLOW) < 0)
+		return snap_files_skip(f, -errno, "cannot stat");
+	switch (st.st_mode & S_IFMT) {
+	case S_IFREG:
+		r = snap_files_file(f, dfd, name);
+		break;
+	case S_IFDIR:
+		r = snap_files_dir(f, dfd, name, &st);
+		break;
+	case S_IFLNK:
+		r = snap_files_symlink(f, dfd, name, &st);
+		break;
+	default:
+		/* not data: left out on purpose, the snapshot is whole */
+		snap_files_warn(f, S_ISSOCK(st.st_mode) ? "skipping socket " :
+				S_ISFIFO(st.st_mode) ? "skipping fifo " :
+				S_ISCHR(st.st_mode) ? "skipping character device " :
+				S_ISBLK(st.st_mode) ? "skipping block device " :
+				"skipping special file ", "");
+		break;
+	}
+	snap_files_progress(f);
+	return r;
+}
+
+/* ---- the PATHs ----------------------------------------------------------- */
+
+/* Splits a PATH argument into its resolved parent and base name: 0, or
+ * -EINVAL (a usage error), -ENOMEM or another -errno, message printed. */
+static int snap_files_resolve_one(struct cli *c, struct snap_item *it)
+{
+	const char *a = it->arg;
+	size_t n = strlen(a);
+	struct buf b = BUF_INIT;
+	struct stat st;
+	char *full = NULL, *slash, *p;
+
+	while (n > 1 && a[n - 1] == '/')
+		n--;
+	/* "dir/", "." and ".." name what they resolve to; otherwise the
+	 * last component is kept as it is (a symlink stays a symlink) */
+	if (n < strlen(a) || !strcmp(a, ".") || !strcmp(a, "..") ||
+	    (n >= 2 && !strcmp(a + n - 2, "/.")) ||
+	    (n >= 3 && !strcmp(a + n - 3, "/.."))) {
+		full = realpath(a, NULL);
+		if (!full) {
+			int e = errno;
+
+			cli_error(c, "cannot resolve %s: %s", a, strerror(e));
+			return -e;
+		}
+	} else {
+		char *dir = strndup(a, n), *rp;
+
+		if (!dir)
+			return -ENOMEM;
+		slash = strrchr(dir, '/');
+		if (slash == dir)
+			rp = realpath("/", NULL);
+		else if (slash) {
+			*slash = '\0';
+			rp = realpath(dir, NULL);
+		} else {
+			rp = realpath(".", NULL);
+		}
+		if (!rp) {
+			cli_error(c, "cannot resolve the directory of %s: %s", a,
+				  strerror(errno));
+			free(dir);
+			return -ENOENT;
+		}
+		p = slash ? slash + 1 : dir;
+		buf_addf(&b, "%s/%s", strcmp(rp, "/") ? rp : "", p);
+		free(rp);
+		free(dir);
+		full = buf_detach(&b, NULL);
+		if (!full)
+			return -ENOMEM;
+	}
+	if (!strcmp(full, "/")) {
+		free(full);
+		cli_usage_error(c, "'%s' is the root directory, which has no base name to store it under; give its subdirectories instead",
+				a);
+		return -EINVAL;
+	}
+	/* fail before the repository is opened and locked: a PATH that
+	 * is not there at the start is an error, not a partial snapshot */
+	if (lstat(full, &st) < 0) {
+		int e = errno;
+
+		cli_error(c, "cannot stat %s: %s", full, strerror(e));
+		free(full);
+		return -e;
+	}
+	/* full is absolute, so there is a slash; base is what follows */
+	slash = strrchr(full, '/');
+	it->parent = full;
+	it->base = strdup(slash + 1);
+	if (!it->base)
+		return -ENOMEM;
+	*(slash == full ? slash + 1 : slash) = '\0';
+	return 0;
+}
+
+static int snap_files_item_cmp(const void *a, const void *b)
+{
+	const struct snap_item *x = a, *y = b;
+
+	return manifest_path_cmp(x->base, strlen(x->base), y->base,
+				 strlen(y->base));
+}
+
+int snap_files_resolve(struct snap_files *f, char **paths, size_t n)
+{
+	int e;
+
+	f->items = calloc(n ? n : 1, sizeof(*f->items));
+	if (!f->items) {
+		cli_error(f->c, "out of memory");
+		return CLI_EXIT_ERROR;
+	}
+	f->n = n;
+	for (size_t i = 0; i < n; i++) {
+		f->items[i].arg = paths[i];
+		e = snap_files_resolve_one(f->c, &f->items[i]);
+		if (e == -ENOMEM)
+			cli_error(f->c, "out of memory");
+		if (e < 0)
+			return e == -EINVAL ? CLI_EXIT_USAGE : CLI_EXIT_ERROR;
+	}
+	qsort(f->items, n, sizeof(*f->items), snap_files_item_cmp);
+	for (size_t i = 0; i + 1 < n; i++)
+		if (!strcmp(f->items[i].base, f->items[i + 1].base))
+			return cli_usage_error(f->c, "'%s' and '%s' would both be stored as '%s'",
+					       f->items[i].arg,
+					       f->items[i + 1].arg,
+					       f->items[i].base);
+	return CLI_EXIT_OK;
+}
+
+size_t snap_files_count(const struct snap_files *f)
+{
+	return f->n;
+}
+
+const struct snap_item *snap_files_item(const struct snap_files *f, size_t i)
+{
+	return &f->items[i];
+}
+
+void snap_files_start(struct snap_files *f, struct repo *r,
+		      struct repo_writer *w, double start)
+{
+	struct stat rst;
+
+	if (stat(repo_path(r), &rst) == 0) {
+		f->have_repo = 1;
+		f->repo_dev = rst.st_dev;
+		f->repo_ino = rst.st_ino;
+	}
+	f->w = w;
+	f->start = start;
+	f->progress = isatty(2);
+	if (f->progress)
+		repo_writer_set_progress(w, snap_files_progress_cb, f);
+}
+
+int snap_files_walk(struct snap_files *f, size_t from, size_t to)
+{
+	int r = 0;
+
+	for (size_t i = from; i < to && r == 0; i++) {
+		/* O_PATH: looking up the PATH needs no right to list its
+		 * directory */
+		int dfd = open(f->items[i].parent, O_PATH | O_DIRECTORY |
+			       O_CLOEXEC);
+
+		f->parent = f->items[i].parent;
+		buf_reset(&f->path);
+		if (buf_addstr(&f->path, f->items[i].base) < 0)
+			return snap_files_error(f, -ENOMEM, "cannot store");
+		if (dfd < 0) {
+			r = snap_files_skip(f, -errno,
+					    "cannot open its directory");
+			continue;
+		}
+		r = snap_files_entry(f, dfd, f->items[i].base);
+		close(dfd);
+	}
+	return r;
+}
+
+int snap_files_stdin(struct snap_files *f, const char *name)
+{
+	struct repo_entry_meta m;
+	struct timespec now;
+	int r;
+
+	clock_gettime(CLOCK_REALTIME, &now);
+	m.mode = 0644;
+	m.mtime_ns = (int64_t)now.tv_sec * 1000000000 + now.tv_nsec;
+	f->parent = "";
+	buf_reset(&f->path);
+	buf_addstr(&f->path, name);
+	r = repo_writer_file_fd(f->w, name, &m, REPO_CHUNK_GENERAL, 0, &f->err);
+	if (r < 0) {
+		snap_files_progress_clear(f);
+		cli_error(f->c, "cannot store standard input: %s",
+			  f->err.len ? (const char *)f->err.data : strerror(-r));
+	}
+	return r;
+}
