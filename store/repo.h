@@ -78,11 +78,26 @@ struct repo_snapinfo {
 };
 void repo_snapinfo_release(struct repo_snapinfo *s);
 
-/* spec: a full id, a unique prefix (>= 4 hex digits) or "latest".
+/*
+ * Safety snapshots hold what a restore was about to replace (taken by
+ * `vault restore` before a destructive step, for `vault rollback`).
+ * They carry this tag (and "restore:<restore id>"), and that tag is all
+ * that makes one: "latest", --at and retention treat them apart, as they
+ * are no backup of the user's data.
+ */
+#define REPO_TAG_SAFETY "safety"
+/* 1 when s is a safety snapshot (tagged REPO_TAG_SAFETY), else 0. */
+int repo_snapinfo_is_safety(const struct repo_snapinfo *s);
+
+/* spec: a full id, a unique prefix (>= 4 hex digits), "latest" (the
+ * newest snapshot that is not a safety snapshot) or "latest-safety"
+ * (the newest safety snapshot).  An id or prefix names any snapshot.
  * -ENOENT / -ENOTUNIQ (err lists the candidates). */
 int repo_snapshot_resolve(struct repo *r, const char *spec, char id[65],
 			  struct buf *err);
-/* Newest snapshot with time <= t.  -ENOENT if none. */
+/* Newest snapshot with time <= t that is not a safety snapshot.
+ * -ENOENT if none; err ("... by then") says whether only safety
+ * snapshots were, and is meant to follow the time the caller names. */
 int repo_snapshot_at(struct repo *r, int64_t t, char id[65],
 		     struct buf *err);
 int repo_snapshot_info(struct repo *r, const char *id,
