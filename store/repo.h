@@ -314,7 +314,18 @@ int repo_rebuild_index(struct repo *r, struct repo_check_result *res,
 
 /* prune: policy in store/policy.h */
 struct policy;
+/* A group of snapshots the policy decided on together (policy.h). */
+struct repo_prune_group {
+	int safety;		/* a group of safety snapshots */
+	const char *hostname;	/* the key's parts; NULL when the policy */
+	const char *source;	/* does not group by it */
+	size_t kept, forgotten;
+};
+/* Decisions are reported group by group (regular groups first), each
+ * group once before its snapshots, which come oldest first.  Both
+ * callbacks may be NULL. */
 struct repo_prune_report {
+	void (*group)(void *ctx, const struct repo_prune_group *g);
 	void (*snapshot)(void *ctx, const struct repo_snapinfo *s, int keep,
 			 const char *reason);
 	void *ctx;
