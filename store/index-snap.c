@@ -239,7 +239,8 @@ int index_snap_match(struct index *ix, const char *prefix, char (*ids)[65],
 	return rc == SQLITE_DONE ? n : index_errno(rc);
 }
 
-int index_snap_at(struct index *ix, int64_t t, char id[65])
+int index_snap_at(struct index *ix, int64_t t, const char *tag, int with,
+		  char id[65])
 {
 	sqlite3_stmt *s = index_stmt(ix, ST_SNAP_AT);
 	const unsigned char *hex;
@@ -248,6 +249,8 @@ int index_snap_at(struct index *ix, int64_t t, char id[65])
 	if (!s)
 		return index_errno(sqlite3_errcode(ix->db));
 	sqlite3_bind_int64(s, 1, t);
+	index_text(s, 2, tag);
+	sqlite3_bind_int(s, 3, with ? 1 : 0);
 	rc = sqlite3_step(s);
 	if (rc == SQLITE_ROW) {
 		hex = sqlite3_column_text(s, 0);

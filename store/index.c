@@ -72,8 +72,9 @@ static const char *const index_sql[ST_COUNT] = {
 		" ORDER BY s.time, s.sid",
 	[ST_SNAP_MATCH] = "SELECT idhex FROM snapshots"
 		" WHERE substr(idhex, 1, length(?1)) = ?1 ORDER BY idhex",
-	[ST_SNAP_AT] = "SELECT idhex FROM snapshots WHERE time <= ?1"
-		" ORDER BY time DESC, sid DESC LIMIT 1",
+	[ST_SNAP_AT] = "SELECT idhex FROM snapshots s WHERE time <= ?1"
+		" AND EXISTS(SELECT 1 FROM snapshot_tags t WHERE t.sid = s.sid"
+		" AND t.tag = ?2) = ?3 ORDER BY time DESC, sid DESC LIMIT 1",
 	[ST_SNAP_DEL] = "DELETE FROM snapshots WHERE sid = ?1",
 	[ST_SNAP_DEL_TAGS] = "DELETE FROM snapshot_tags WHERE sid = ?1",
 	[ST_SNAP_DEL_REFS] = "DELETE FROM snapshot_chunks WHERE sid = ?1",

@@ -131,9 +131,11 @@ int index_snap_list(struct index *ix, const char *tag,
  */
 int index_snap_match(struct index *ix, const char *prefix, char (*ids)[65],
 		     size_t max);
-/* Newest snapshot with time <= t (t = INT64_MAX for the latest):
- * 1 and id filled, 0 when none, <0 on error. */
-int index_snap_at(struct index *ix, int64_t t, char id[65]);
+/* Newest snapshot with time <= t (t = INT64_MAX for the latest) that
+ * carries tag (with = 1) or does not (with = 0): 1 and id filled, 0 when
+ * none, <0 on error. */
+int index_snap_at(struct index *ix, int64_t t, const char *tag, int with,
+		  char id[65]);
 /* Removes the snapshot row, its tags and references. 1 done, 0 unknown. */
 int index_snap_forget(struct index *ix, const uint8_t id[INDEX_ID_SIZE],
 		      struct buf *err);

@@ -149,6 +149,48 @@ static void prune_snaps_release(struct prune_snaps *ps)
 	free(ps->s);
 }
 
+/* Report order: by group, then as listed (oldest first). */
+static int prune_report_cmp(const void *a, const void *b, void *arg)
+{
+	const struct policy_snap *q = arg;
+	size_t i = *(const size_t *)a, j = *(const size_t *)b;
+
+	if (q[i].group != q[j].group)
+		return q[i].group < q[j].group ? -1 : 1;
+	return i < j ? -1 : (i > j ? 1 : 0);
+}
+
+/* Reports the decisions group by group (order: indices sorted by
+ * prune_report_cmp). */
+static void prune_report(const struct policy *pol,
+			 const struct repo_prune_report *rep,
+			 const struct prune_snaps *ps,
+			 const struct policy_snap *q, const size_t *order)
+{
+	for (size_t k = 0, end; k < ps->n; k = end) {
+		const struct policy_snap *first = &q[order[k]];
+		struct repo_prune_group g = { 0 };
+
+		g.safety = first->safety;
+		if (pol->group_by & POLICY_GROUP_HOST)
+			g.hostname = first->hostname;
+		if (pol->group_by & POLICY_GROUP_SOURCE)
+			g.source = first->source;
+		for (end = k; end < ps->n && q[order[end]].group == first->group;
+		     end++) {
+			if (q[order[end]].keep)
+				g.kept++;
+			else
+				g.forgotten++;
+		}
+		if (rep->group)
+			rep->group(rep->ctx, &g);
+		for (size_t i = k; rep->snapshot && i < end; i++)
+			rep->snapshot(rep->ctx, &ps->s[order[i]],
+				      q[order[i]].keep, q[order[i]].reason);
+	}
+}
+
 /* Applies the policy; *drop (malloc'ed) gets the ids to forget. */
 static int prune_policy(struct repo *r, const struct policy *pol,
 			const struct repo_prune_report *rep,
@@ -157,6 +199,7 @@ static int prune_policy(struct repo *r, const struct policy *pol,
 {
 	struct prune_snaps ps = { 0 };
 	struct policy_snap *q = NULL;
+	size_t *order = NULL;
 	int rc;
 
 	*drop = NULL;
@@ -164,20 +207,26 @@ static int prune_policy(struct repo *r, const struct policy *pol,
 	rc = index_snap_list(r->ix, NULL, prune_collect, &ps, err);
 	if (rc == 0 && ps.n) {
 		q = calloc(ps.n, sizeof(*q));
+		order = calloc(ps.n, sizeof(*order));
 		*drop = calloc(ps.n, sizeof(**drop));
-		rc = q && *drop ? 0 : -ENOMEM;
+		rc = q && order && *drop ? 0 : -ENOMEM;
 	}
 	for (size_t i = 0; rc == 0 && i < ps.n; i++) {
 		q[i].time = ps.s[i].time;
+		q[i].hostname = ps.s[i].hostname;
+		q[i].source = ps.s[i].source;
 		q[i].tags = (const char *const *)ps.s[i].tags;
 		q[i].ntags = ps.s[i].ntags;
+		q[i].safety = repo_snapinfo_is_safety(&ps.s[i]);
+		order[i] = i;
 	}
 	if (rc == 0 && ps.n)
 		rc = policy_apply(pol, q, ps.n);
+	if (rc == 0 && ps.n && rep) {
+		qsort_r(order, ps.n, sizeof(*order), prune_report_cmp, q);
+		prune_report(pol, rep, &ps, q, order);
+	}
 	for (size_t i = 0; rc == 0 && i < ps.n; i++) {
-		if (rep && rep->snapshot)
-			rep->snapshot(rep->ctx, &ps.s[i], q[i].keep,
-				      q[i].reason);
 		if (q[i].keep) {
 			res->kept++;
 			continue;
@@ -186,6 +235,7 @@ static int prune_policy(struct repo *r, const struct policy *pol,
 		hex_decode((*drop)[(*ndrop)++], 32, ps.s[i].id);
 	}
 	free(q);
+	free(order);
 	prune_snaps_release(&ps);
 	if (rc < 0) {
 		free(*drop);

@@ -221,3 +221,11 @@ void repo_snapinfo_release(struct repo_snapinfo *s)
 	free(s->meta_json);
 	memset(s, 0, sizeof(*s));
 }
+
+int repo_snapinfo_is_safety(const struct repo_snapinfo *s)
+{
+	for (size_t i = 0; i < s->ntags; i++)
+		if (s->tags[i] && !strcmp(s->tags[i], REPO_TAG_SAFETY))
+			return 1;
+	return 0;
+}

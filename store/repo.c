@@ -551,6 +551,40 @@ static int repo_ambiguous(struct buf *err, const char *spec,
 	return -ENOTUNIQ;
 }
 
+/*
+ * The newest snapshot at or before t of one kind (safety or not) into
+ * id.  Every name that means "the newest" comes here, so `latest` and
+ * --at agree in every verb.  spec names the request in messages; NULL
+ * for a time (the caller says which).
+ */
+static int repo_snapshot_newest(struct repo *r, int64_t t, int safety,
+				const char *spec, char id[65], struct buf *err)
+{
+	const char *pre = spec ? spec : "", *sep = spec ? ": " : "";
+	const char *when = spec ? "" : " by then";
+	char other[65];
+	int n = index_snap_at(r->ix, t, REPO_TAG_SAFETY, safety, id);
+
+	if (n > 0)
+		return 0;
+	if (n == 0)
+		n = index_snap_at(r->ix, t, REPO_TAG_SAFETY, !safety, other);
+	if (n < 0)
+		return repo_errf(err, n, "cannot read the index: %s",
+				 strerror(-n));
+	if (n == 0 && spec)
+		return repo_errf(err, -ENOENT, "%s: the repository has no"
+				 " snapshots", spec);
+	if (n == 0)
+		return repo_errf(err, -ENOENT, "no snapshot was taken by then");
+	if (safety)
+		return repo_errf(err, -ENOENT, "%s%sno safety snapshot was"
+				 " taken%s", pre, sep, when);
+	return repo_errf(err, -ENOENT, "%s%sonly safety snapshots (what a"
+			 " restore replaced) were taken%s: name one by its id%s",
+			 pre, sep, when, spec ? ", or as latest-safety" : "");
+}
+
 int repo_snapshot_resolve(struct repo *r, const char *spec, char id[65],
 			  struct buf *err)
 {
@@ -559,17 +593,14 @@ int repo_snapshot_resolve(struct repo *r, const char *spec, char id[65],
 
 	if (!spec)
 		return repo_errf(err, -EINVAL, "no snapshot given");
-	if (!strcmp(spec, "latest")) {
-		n = index_snap_at(r->ix, INT64_MAX, id);
-		if (n == 0)
-			return repo_errf(err, -ENOENT, "the repository has no"
-					 " snapshots");
-		return n < 0 ? repo_errf(err, n, "cannot read the index: %s",
-					 strerror(-n)) : 0;
-	}
+	if (!strcmp(spec, "latest"))
+		return repo_snapshot_newest(r, INT64_MAX, 0, spec, id, err);
+	if (!strcmp(spec, "latest-safety"))
+		return repo_snapshot_newest(r, INT64_MAX, 1, spec, id, err);
 	if (repo_hex_prefix(spec, prefix) < 0)
 		return repo_errf(err, -EINVAL, "bad snapshot id %s (want"
-				 " \"latest\" or 4 to 64 hex digits)", spec);
+				 " \"latest\", \"latest-safety\" or 4 to 64"
+				 " hex digits)", spec);
 	n = index_snap_match(r->ix, prefix, ids, 8);
 	if (n < 0)
 		return repo_errf(err, n, "cannot read the index: %s",
@@ -584,13 +615,7 @@ int repo_snapshot_resolve(struct repo *r, const char *spec, char id[65],
 
 int repo_snapshot_at(struct repo *r, int64_t t, char id[65], struct buf *err)
 {
-	int n = index_snap_at(r->ix, t, id);
-
-	if (n == 0)
-		return repo_errf(err, -ENOENT, "no snapshot at or before %lld",
-				 (long long)t);
-	return n < 0 ? repo_errf(err, n, "cannot read the index: %s",
-				 strerror(-n)) : 0;
+	return repo_snapshot_newest(r, t, 0, NULL, id, err);
 }
 
 int repo_snapshot_info(struct repo *r, const char *id,

@@ -78,11 +78,26 @@ struct repo_snapinfo {
 };
 void repo_snapinfo_release(struct repo_snapinfo *s);
 
-/* spec: a full id, a unique prefix (>= 4 hex digits) or "latest".
+/*
+ * Safety snapshots hold what a restore was about to replace (taken by
+ * `vault restore` before a destructive step, for `vault rollback`).
+ * They carry this tag (and "restore:<restore id>"), and that tag is all
+ * that makes one: "latest", --at and retention treat them apart, as they
+ * are no backup of the user's data.
+ */
+#define REPO_TAG_SAFETY "safety"
+/* 1 when s is a safety snapshot (tagged REPO_TAG_SAFETY), else 0. */
+int repo_snapinfo_is_safety(const struct repo_snapinfo *s);
+
+/* spec: a full id, a unique prefix (>= 4 hex digits), "latest" (the
+ * newest snapshot that is not a safety snapshot) or "latest-safety"
+ * (the newest safety snapshot).  An id or prefix names any snapshot.
  * -ENOENT / -ENOTUNIQ (err lists the candidates). */
 int repo_snapshot_resolve(struct repo *r, const char *spec, char id[65],
 			  struct buf *err);
-/* Newest snapshot with time <= t.  -ENOENT if none. */
+/* Newest snapshot with time <= t that is not a safety snapshot.
+ * -ENOENT if none; err ("... by then") says whether only safety
+ * snapshots were, and is meant to follow the time the caller names. */
 int repo_snapshot_at(struct repo *r, int64_t t, char id[65],
 		     struct buf *err);
 int repo_snapshot_info(struct repo *r, const char *id,
@@ -320,7 +335,18 @@ int repo_rebuild_index(struct repo *r, struct repo_check_result *res,
 
 /* prune: policy in store/policy.h */
 struct policy;
+/* A group of snapshots the policy decided on together (policy.h). */
+struct repo_prune_group {
+	int safety;		/* a group of safety snapshots */
+	const char *hostname;	/* the key's parts; NULL when the policy */
+	const char *source;	/* does not group by it */
+	size_t kept, forgotten;
+};
+/* Decisions are reported group by group (regular groups first), each
+ * group once before its snapshots, which come oldest first.  Both
+ * callbacks may be NULL. */
 struct repo_prune_report {
+	void (*group)(void *ctx, const struct repo_prune_group *g);
 	void (*snapshot)(void *ctx, const struct repo_snapinfo *s, int keep,
 			 const char *reason);
 	void *ctx;

@@ -1,8 +1,9 @@
 /*
  * cmd-list: `vault list [--tag T] [--json]` prints the repository's
- * snapshots, oldest first: short id, time (UTC), host, tags, entries and
- * size (bytes read when the snapshot was taken).  --json also says
- * whether each is partial, from its metadata (formats/snapshot.md).
+ * snapshots, oldest first: short id, time (UTC), kind ("backup", or
+ * "safety" for what a restore replaced), host, entries, size (bytes read
+ * when the snapshot was taken) and tags.  --json also says whether each
+ * is partial, from its metadata (formats/snapshot.md).
  */
 #include <stdio.h>
 #include <string.h>
@@ -14,7 +15,8 @@
 const char cmd_list_usage[] =
 	"usage: vault list [--tag TAG] [--json]\n"
 	"\n"
-	"Lists snapshots, oldest first.\n"
+	"Lists snapshots, oldest first.  KIND is 'safety' for a safety\n"
+	"snapshot (what a restore replaced: 'latest' skips it), else 'backup'.\n"
 	"\n"
 	"  -t, --tag TAG    only snapshots carrying TAG\n"
 	"      --json       print a JSON array\n"
@@ -77,6 +79,7 @@ static int list_one(const struct repo_snapinfo *s, void *ctx)
 		cli_json_i64(j, "unix_time", s->time);
 		cli_json_str(j, "hostname", s->hostname);
 		cli_json_str(j, "source", s->source);
+		cli_json_bool(j, "safety", repo_snapinfo_is_safety(s));
 		cli_json_begin_array(j, "tags");
 		for (size_t i = 0; i < s->ntags; i++)
 			cli_json_str(j, NULL, s->tags[i]);
@@ -92,10 +95,11 @@ static int list_one(const struct repo_snapinfo *s, void *ctx)
 		return j->err;
 	}
 	if (l->count == 1)
-		printf("%-8s  %-20s  %-16s  %10s  %10s  %s\n", "ID", "TIME",
-		       "HOST", "ENTRIES", "SIZE", "TAGS");
+		printf("%-8s  %-20s  %-6s  %-16s  %10s  %10s  %s\n", "ID",
+		       "TIME", "KIND", "HOST", "ENTRIES", "SIZE", "TAGS");
 	cli_human_size(s->bytes_read, size, sizeof(size));
-	buf_addf(&line, "%.8s  %-20s  ", s->id, when);
+	buf_addf(&line, "%.8s  %-20s  %-6s  ", s->id, when,
+		 repo_snapinfo_is_safety(s) ? "safety" : "backup");
 	/* host names and tags come from the repository: quote them */
 	{
 		size_t before = line.len;

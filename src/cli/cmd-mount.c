@@ -26,8 +26,9 @@ const char cmd_mount_usage[] =
 	"usage: vault mount [--json] [--with-metadata] [--overwrite] SNAP DIR [PATH...]\n"
 	"       vault mount [--json] [--overwrite] --at TIME DIR [PATH...]\n"
 	"\n"
-	"Extracts snapshot SNAP (a full id, a unique prefix or 'latest'), or\n"
-	"with --at the newest snapshot taken at or before TIME, into DIR\n"
+	"Extracts snapshot SNAP (a full id, a unique prefix, 'latest' or\n"
+	"'latest-safety'), or with --at the newest snapshot taken at or before\n"
+	"TIME that is not a safety snapshot, into DIR\n"
 	"(created if missing).  With PATHs, only those and what lies below\n"
 	"them are extracted.  Nothing is ever written outside DIR: unsafe\n"
 	"name segments are percent-encoded and symlinks are never followed.\n"
@@ -420,8 +421,8 @@ int cmd_mount(struct cli *c, int argc, char **argv)
 		k = repo_snapshot_at(r, when, id, &err);
 		if (k < 0) {
 			if (k == -ENOENT)
-				cli_error(c, "no snapshot taken at or before %s",
-					  at);
+				cli_error(c, "--at %s: %s", at,
+					  (const char *)err.data);
 			else
 				cli_fail(c, k, &err, "no snapshot at %s", at);
 			goto out;

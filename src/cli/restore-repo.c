@@ -234,54 +234,21 @@ void restore_input_release(struct rs_input *in)
 
 /* ---- which snapshot ---------------------------------------------------------- */
 
-struct restore_pick_ctx {
-	int64_t at;
-	char id[65];
-};
-
-static int restore_pick_cb(const struct repo_snapinfo *s, void *ctx)
-{
-	struct restore_pick_ctx *k = ctx;
-
-	if (s->time > k->at)
-		return 0;
-	for (size_t i = 0; i < s->ntags; i++)
-		if (!strcmp(s->tags[i], "safety"))
-			return 0;
-	/* oldest first: the last one seen is the newest */
-	memcpy(k->id, s->id, sizeof(k->id));
-	return 0;
-}
-
 int restore_pick(struct cli *c, struct repo *r, const char *spec,
 		 const char *at_text, int64_t at, char id[65])
 {
-	struct restore_pick_ctx k;
 	struct buf err = BUF_INIT;
 	int e;
 
-	if (spec && strcmp(spec, "latest"))
+	if (spec)
 		return cli_resolve(c, r, spec, id);
-	k.at = spec ? INT64_MAX : at;
-	k.id[0] = '\0';
-	e = repo_snapshot_list(r, NULL, restore_pick_cb, &k, &err);
-	if (e < 0) {
-		cli_fail(c, e, &err, "cannot list the snapshots");
-		buf_release(&err);
-		return CLI_EXIT_ERROR;
-	}
+	e = repo_snapshot_at(r, at, id, &err);
+	if (e == -ENOENT)
+		cli_error(c, "--at %s: %s", at_text, (const char *)err.data);
+	else if (e < 0)
+		cli_fail(c, e, &err, "cannot pick the snapshot at %s", at_text);
 	buf_release(&err);
-	if (!k.id[0]) {
-		if (spec)
-			cli_error(c, "no snapshot in repository %s other than safety snapshots (give a safety snapshot by its id)",
-				  repo_path(r));
-		else
-			cli_error(c, "no snapshot taken at or before %s other than safety snapshots",
-				  at_text);
-		return CLI_EXIT_ERROR;
-	}
-	memcpy(id, k.id, sizeof(k.id));
-	return 0;
+	return e < 0 ? CLI_EXIT_ERROR : 0;
 }
 
 /* ---- the target's URL ------------------------------------------------------- */
@@ -429,7 +396,7 @@ int restore_safety_snapshot(struct cli *c, struct repo *r, const char *url,
 	    buf_addf(&tag, "restore:%s", restore_id) < 0 ||
 	    buf_addstr(&source, snap_db_source(d)) < 0)
 		goto oom;
-	tags[0] = "safety";
+	tags[0] = REPO_TAG_SAFETY;
 	tags[1] = (const char *)tag.data;
 	memset(&co, 0, sizeof(co));
 	co.time = now.tv_sec;

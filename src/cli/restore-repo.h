@@ -31,11 +31,10 @@ int restore_input_init(struct rs_input *in, struct repo *r, const char *id);
 void restore_input_release(struct rs_input *in);
 
 /*
- * The snapshot a restore means: spec (an id or prefix) as given; spec
- * "latest", or spec NULL and --at (at, as at_text), the newest one (at
- * or before at) NOT tagged "safety": those hold what a restore replaced,
- * not the user's data, and are only ever picked by id.  0 or an exit
- * code (printed).
+ * The snapshot a restore means: spec as repo_snapshot_resolve reads it
+ * ("latest" skips safety snapshots), or with spec NULL, the newest one
+ * at or before at (at_text in messages) that is not a safety snapshot
+ * (repo_snapshot_at).  0 or an exit code (printed).
  */
 int restore_pick(struct cli *c, struct repo *r, const char *spec,
 		 const char *at_text, int64_t at, char id[65]);

@@ -288,7 +288,7 @@ static int rfn_safety(struct repo *r, struct sb_functions *api,
 		}
 	}
 	if (rc == 0) {
-		const char *tags[2] = { "safety", NULL };
+		const char *tags[2] = { REPO_TAG_SAFETY, NULL };
 		struct repo_commit_opts co;
 
 		if (buf_addf(&tag, "restore:%s", rid) < 0) {

@@ -200,7 +200,7 @@ static int storage_safety_attrs(struct repo_writer *w,
 static int storage_safety_commit(struct storage_plan *p, struct repo_writer *w,
 				 const char *rid, char id[65], struct buf *err)
 {
-	const char *tags[2] = { "safety", NULL };
+	const char *tags[2] = { REPO_TAG_SAFETY, NULL };
 	struct repo_commit_opts co;
 	struct buf tag = BUF_INIT;
 	int r;

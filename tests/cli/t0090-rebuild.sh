@@ -75,7 +75,9 @@ rebuild_scenario() {
 		vault snapshot --json data >again.json &&
 		test_le "$(json_get .bytes_added again.json)" $((64 * 1024)) "bytes_added" &&
 		vault prune --keep-last 2 &&
-		test "$(vault list --json | jq length)" = 2 &&
+		# two of data/, and the one of standard input: its own group
+		test "$(vault list --json | jq length)" = 3 &&
+		test "$(vault list --json | jq "map(select(.source | endswith(\":-\"))) | length")" = 1 &&
 		vault check --read-data
 	'
 

@@ -237,13 +237,26 @@ static void test_snapshots(struct index *ix)
 	ok(!strncmp(ids[0], "ab00cd", 6), "and names snapshot a");
 	is_int(index_snap_match(ix, "ffff", ids, 4), 0, "no match");
 
-	is_int(index_snap_at(ix, INT64_MAX, id), 1, "latest exists");
+	is_int(index_snap_at(ix, INT64_MAX, "safety", 0, id), 1,
+	       "latest exists");
 	ok(!strncmp(id, "ef", 2), "latest is the newest (c)");
-	index_snap_at(ix, 2999, id);
+	index_snap_at(ix, 2999, "safety", 0, id);
 	ok(!strncmp(id, "ab00ce", 6), "at 2999 -> b");
-	index_snap_at(ix, 2000, id);
+	index_snap_at(ix, 2000, "safety", 0, id);
 	ok(!strncmp(id, "ab00ce", 6), "at 2000 -> b (inclusive)");
-	is_int(index_snap_at(ix, 999, id), 0, "nothing before the first");
+	is_int(index_snap_at(ix, 999, "safety", 0, id), 0,
+	       "nothing before the first");
+	is_int(index_snap_at(ix, INT64_MAX, "safety", 1, id), 0,
+	       "no snapshot carries the tag safety");
+	is_int(index_snap_at(ix, INT64_MAX, "daily", 1, id), 1,
+	       "the newest tagged daily exists");
+	ok(!strncmp(id, "ab00ce", 6), "and is b, not the newer c");
+	index_snap_at(ix, INT64_MAX, "daily", 0, id);
+	ok(!strncmp(id, "ef", 2), "the newest not tagged daily is c");
+	is_int(index_snap_at(ix, 2999, "daily", 0, id), 0,
+	       "none untagged at or before 2999");
+	index_snap_at(ix, 1999, "daily", 1, id);
+	ok(!strncmp(id, "ab00cd", 6), "tagged daily at 1999 -> a");
 
 	n = 0;
 	index_chunk_snaps(ix, refs[1], snaps_cb, &n, NULL);

@@ -3,7 +3,9 @@
  * (ISO week 53, year boundaries, ties, tags, keep-days edges); a long
  * synthetic timeline is checked against a brute-force model that
  * derives buckets from gmtime/strftime ("%G-W%V" for ISO weeks) rather
- * than the day arithmetic the module uses.
+ * than the day arithmetic the module uses.  Groups: hand cases (keys,
+ * numbering, safety snapshots and their own rule), and the timeline
+ * split into interleaved groups must decide exactly as each group alone.
  */
 #include <errno.h>
 #include <stdint.h>
@@ -516,10 +518,234 @@ static void test_timeline(void)
 	free(t.tagv);
 }
 
+/* ---- groups ------------------------------------------------------------ */
+
+/* A snapshot for the group cases: time in days, host, source, safety. */
+static void gs(struct policy_snap *s, int64_t day, const char *host,
+	       const char *source, int safety)
+{
+	memset(s, 0, sizeof(*s));
+	s->time = 1700000000 + day * 86400;
+	s->hostname = host;
+	s->source = source;
+	s->safety = safety;
+}
+
+static void test_group_parse(void)
+{
+	struct policy p;
+	unsigned g = 99;
+
+	policy_init(&p);
+	ok(p.group_by == (POLICY_GROUP_HOST | POLICY_GROUP_SOURCE) &&
+	   p.safety_days == POLICY_SAFETY_DAYS && POLICY_SAFETY_DAYS == 7 &&
+	   !p.safety_rule && !policy_any(&p),
+	   "policy_init: host,source, safety 7 days, no rule");
+	p.safety_rule = 1;
+	ok(policy_any(&p), "the safety rule alone is a rule");
+	ok(policy_group_parse("host,source", &g) == 0 &&
+	   g == (POLICY_GROUP_HOST | POLICY_GROUP_SOURCE), "host,source");
+	ok(policy_group_parse("source,host", &g) == 0 &&
+	   g == (POLICY_GROUP_HOST | POLICY_GROUP_SOURCE), "source,host");
+	ok(policy_group_parse("host", &g) == 0 && g == POLICY_GROUP_HOST,
+	   "host");
+	ok(policy_group_parse("source", &g) == 0 && g == POLICY_GROUP_SOURCE,
+	   "source");
+	ok(policy_group_parse("none", &g) == 0 && g == 0, "none");
+	g = 5;
+	ok(policy_group_parse("", &g) == 0 && g == 0, "'' is none");
+	is_int(policy_group_parse("paths", &g), -EINVAL, "paths is refused");
+	is_int(policy_group_parse("host,", &g), -EINVAL, "a trailing comma");
+	is_int(policy_group_parse("hosts", &g), -EINVAL, "hosts");
+	is_int(policy_group_parse("host,tags", &g), -EINVAL, "host,tags");
+}
+
+static void test_groups(void)
+{
+	struct policy p;
+	struct policy_snap s[8];
+	static const char *const rtag[] = { "safety", "restore:r1" };
+
+	/* the issue's case: a full backup, then a restore's safety
+	 * snapshot; keep-last 1 must keep the backup */
+	policy_init(&p);
+	p.last = 1;
+	gs(&s[0], 0, "h", "h:postgresql://db", 0);
+	gs(&s[1], 1, "h", "postgresql://db", 1);
+	is_int(policy_apply(&p, s, 2), 0, "backup + safety: applies");
+	ok(s[0].keep && !strcmp(s[0].reason, "last 1"),
+	   "keep-last 1 keeps the backup ('%s')", s[0].reason);
+	ok(s[1].keep && !strcmp(s[1].reason, "safety 7 days"),
+	   "the safety snapshot by its own rule ('%s')", s[1].reason);
+	ok(s[0].group == 0 && s[1].group == 1, "two groups, regular first");
+
+	/* several sources, hosts, safety snapshots */
+	gs(&s[0], 0, "h", "h:db", 0);
+	gs(&s[1], 1, "h", "h:/srv/www", 0);
+	gs(&s[2], 2, "h", "h:db", 0);
+	gs(&s[3], 3, "h", "h:/srv/www", 0);
+	gs(&s[4], 4, "g", "h:db", 0);		/* another host, same source */
+	gs(&s[5], 5, "h", "db", 1);		/* safety, 5 days before 12 */
+	gs(&s[6], -30, "h", "db", 1);		/* safety, a month old */
+	gs(&s[7], 12, "h", "h:db", 0);
+	policy_init(&p);
+	p.last = 1;
+	is_int(policy_apply(&p, s, 8), 0, "mixed: applies");
+	ok(!s[0].keep && !s[1].keep && !s[2].keep && s[3].keep && s[4].keep &&
+	   s[5].keep && !s[6].keep && s[7].keep,
+	   "last 1 per host and source; safety within 7 days of the newest");
+	/* keys in byte order: (g, h:db) < (h, h:/srv/www) < (h, h:db),
+	 * then the safety group */
+	ok(s[4].group == 0 && s[1].group == 1 && s[3].group == 1 &&
+	   s[0].group == 2 && s[2].group == 2 && s[7].group == 2 &&
+	   s[5].group == 3 && s[6].group == 3,
+	   "groups numbered in key order, safety last");
+	ok(!strcmp(s[6].reason, ""), "a forgotten safety snapshot: no reason");
+
+	p.group_by = POLICY_GROUP_SOURCE;
+	policy_apply(&p, s, 8);
+	ok(!s[4].keep && s[7].keep && s[3].keep && s[4].group == s[7].group,
+	   "group by source: the other host's db snapshot shares a group");
+	p.group_by = POLICY_GROUP_HOST;
+	policy_apply(&p, s, 8);
+	ok(s[4].keep && s[7].keep && !s[3].keep && s[3].group == s[7].group,
+	   "group by host: db and /srv/www of host h share a group");
+	p.group_by = 0;
+	policy_apply(&p, s, 8);
+	ok(s[7].keep && !s[4].keep && !s[3].keep && s[5].keep &&
+	   s[0].group == 0 && s[5].group == 1 && s[6].group == 1,
+	   "group by none: one regular group, one safety group");
+
+	/* keep-days counts from the newest snapshot of each group */
+	policy_init(&p);
+	p.days = 2;
+	policy_apply(&p, s, 8);
+	ok(s[7].keep && !s[2].keep && s[3].keep && s[1].keep && s[4].keep &&
+	   !s[0].keep, "days 2 per group: /srv/www at 1 and 3 kept");
+
+	/* safety_days: 0, unlimited, a longer window, keep-tag */
+	policy_init(&p);
+	p.last = -1;
+	p.safety_days = 0;
+	policy_apply(&p, s, 8);
+	ok(!s[5].keep && !s[6].keep && s[0].keep && s[4].keep,
+	   "safety 0: every safety snapshot goes, last -1 keeps the rest");
+	p.safety_days = -1;
+	policy_apply(&p, s, 8);
+	ok(s[5].keep && s[6].keep && !strcmp(s[6].reason, "safety all"),
+	   "safety -1 keeps them all ('%s')", s[6].reason);
+	p.safety_days = 42;
+	policy_apply(&p, s, 8);
+	ok(s[5].keep && s[6].keep && !strcmp(s[6].reason, "safety 42 days"),
+	   "safety 42: the month-old one too ('%s')", s[6].reason);
+	p.safety_days = 0;
+	p.keep_tags = rtag + 1;
+	p.nkeep_tags = 1;
+	s[6].tags = rtag;
+	s[6].ntags = 2;
+	policy_apply(&p, s, 8);
+	ok(!s[5].keep && s[6].keep && !strcmp(s[6].reason, "tag restore:r1"),
+	   "keep-tag pins a safety snapshot ('%s')", s[6].reason);
+	s[6].tags = NULL;
+	s[6].ntags = 0;
+
+	/* the exact edge: newest - 7 days is kept, one second more is not */
+	policy_init(&p);
+	p.last = 1;
+	gs(&s[0], 0, "h", "x", 0);
+	gs(&s[1], -7, "h", "x", 1);
+	gs(&s[2], -7, "h", "x", 1);
+	s[2].time--;
+	policy_apply(&p, s, 3);
+	ok(s[1].keep && !s[2].keep, "safety 7: kept at exactly 7 days");
+
+	/* counted rules never reach safety snapshots */
+	policy_init(&p);
+	p.last = -1;
+	p.days = -1;
+	p.yearly = -1;
+	gs(&s[0], 0, "h", "x", 0);
+	gs(&s[1], -100, "h", "x", 1);
+	policy_apply(&p, s, 2);
+	ok(s[0].keep && !s[1].keep,
+	   "last/days/yearly unlimited do not keep an old safety snapshot");
+
+	/* only the safety rule: the regular snapshots all stay */
+	policy_init(&p);
+	p.safety_rule = 1;
+	p.safety_days = 0;
+	gs(&s[0], -400, "h", "x", 0);
+	gs(&s[1], 0, "h", "x", 1);
+	policy_apply(&p, s, 2);
+	ok(s[0].keep && !strcmp(s[0].reason, "no policy") && !s[1].keep,
+	   "--keep-safety-days 0 alone: regular kept, safety forgotten");
+
+	/* no rule at all: everything stays, safety snapshots too */
+	policy_init(&p);
+	policy_apply(&p, s, 2);
+	ok(s[0].keep && s[1].keep && !strcmp(s[1].reason, "no policy"),
+	   "no rule keeps the safety snapshot too");
+}
+
+/* The timeline split into three interleaved sources (and a few safety
+ * snapshots) must decide, group by group, exactly as each group applied
+ * on its own. */
+static void test_groups_timeline(void)
+{
+	static const char *const src[] = { "db", "paths", "storage" };
+	struct tl t;
+	struct policy p;
+	struct policy_snap *sub;
+	size_t i, k, bad = 0, groups[3] = { 0 };
+
+	tl_build(&t);
+	tl_shuffle(&t, 777);
+	sub = calloc(t.n, sizeof(*sub));
+	if (!sub)
+		abort();
+	for (i = 0; i < t.n; i++) {
+		t.s[i].hostname = "h";
+		t.s[i].source = src[i % 3];
+	}
+	policy_init(&p);
+	p.last = 3;
+	p.daily = 7;
+	p.weekly = 4;
+	p.monthly = 3;
+	p.days = 5;
+	is_int(policy_apply(&p, t.s, t.n), 0, "grouped timeline applies");
+	for (k = 0; k < 3; k++) {
+		size_t m = 0;
+
+		for (i = 0; i < t.n; i++)
+			if (t.s[i].source == src[k])
+				sub[m++] = t.s[i];
+		policy_apply(&p, sub, m);
+		for (i = 0, m = 0; i < t.n; i++) {
+			if (t.s[i].source != src[k])
+				continue;
+			groups[k] = t.s[i].group;
+			if (sub[m].keep != t.s[i].keep ||
+			    strcmp(sub[m].reason, t.s[i].reason))
+				bad++;
+			m++;
+		}
+	}
+	is_int(bad, 0, "each group decides as it would alone");
+	ok(groups[0] == 0 && groups[1] == 1 && groups[2] == 2,
+	   "three groups in source order");
+	free(sub);
+	free(t.s);
+	free(t.tagv);
+}
+
 int main(void)
 {
 	test_hand();
 	test_edges();
 	test_timeline();
+	test_group_parse();
+	test_groups();
+	test_groups_timeline();
 	return done_testing();
 }

@@ -77,7 +77,7 @@ static void test_snapshots(const char *name, const char *pass)
 	struct repo_snapinfo info;
 	struct repo_totals t1, t2;
 	struct repo *r;
-	char id1[65], id2[65], res[65];
+	char id1[65], id2[65], id3[65], res[65];
 
 	storefix_gen(&big, 9u << 20, 1, 0);
 	storefix_gen(&rows, 700u << 10, 2, 1);
@@ -121,6 +121,29 @@ static void test_snapshots(const char *name, const char *pass)
 	ok(!strcmp(res, id1), "%s: to its snapshot", name);
 	is_int(repo_snapshot_resolve(r, "0123456789", res, &storefix_err),
 	       -ENOENT, "%s: unknown prefix: -ENOENT", name);
+	is_int(repo_snapshot_resolve(r, "latest-safety", res, &storefix_err),
+	       -ENOENT, "%s: no safety snapshot yet", name);
+
+	/* a safety snapshot is never "latest" nor picked by time */
+	is_int(storefix_snapshot(r, e, n, id3, NULL, REPO_TAG_SAFETY), 0,
+	       "%s: a safety snapshot", name);
+	is_int(repo_snapshot_resolve(r, "latest", res, &storefix_err), 0,
+	       "%s: latest resolves", name);
+	ok(!strcmp(res, id2), "%s: latest skips the safety snapshot", name);
+	is_int(repo_snapshot_at(r, INT64_MAX, res, &storefix_err), 0,
+	       "%s: by time", name);
+	ok(!strcmp(res, id2), "%s: a time skips it too", name);
+	is_int(repo_snapshot_resolve(r, "latest-safety", res, &storefix_err),
+	       0, "%s: latest-safety resolves", name);
+	ok(!strcmp(res, id3), "%s: to the safety snapshot", name);
+	is_int(repo_snapshot_info(r, id3, &info, &storefix_err), 0,
+	       "%s: safety info", name);
+	ok(repo_snapinfo_is_safety(&info), "%s: is a safety snapshot", name);
+	repo_snapinfo_release(&info);
+	is_int(repo_snapshot_info(r, id2, &info, &storefix_err), 0,
+	       "%s: info", name);
+	ok(!repo_snapinfo_is_safety(&info), "%s: id2 is not", name);
+	repo_snapinfo_release(&info);
 	repo_free(r);
 
 	/* a reader sees it without the writer lock */
