@@ -34,6 +34,16 @@ struct index {
 	int in_txn;
 };
 
+/*
+ * Opens a connection to the database at path (uri, when not NULL, is
+ * what SQLite opens instead, with SQLITE_OPEN_URI in flags) with
+ * sqlite3_open_v2's flags, and sets it up: pragmas, the schema (created
+ * when SQLITE_OPEN_READWRITE; a read-only connection refuses a database
+ * without it, -EBADMSG), the TEMP tables.  0 or a negative errno with
+ * err set.  index_open and index-ro.c's openers are built on it.
+ */
+int index_connect(struct index **ix, const char *path, const char *uri,
+		  int flags, struct buf *err);
 /* SQLite's result code as 0 or a negative errno. */
 int index_errno(int rc);
 /* Translates the connection's last error into -errno (never 0) and,

@@ -257,11 +257,19 @@ int index_exec_st(struct index *ix, sqlite3_stmt *s, const char *what,
 	return 0;
 }
 
-static int index_setup(struct index *ix, struct buf *err)
+/*
+ * Pragmas, schema check and TEMP tables of a new connection.  A
+ * read-only one (readers: index-ro.c) changes nothing in the file: it
+ * leaves the journal mode as it is and refuses a database without the
+ * schema instead of creating it, since an empty index would hide every
+ * snapshot.
+ */
+static int index_setup(struct index *ix, int readonly, struct buf *err)
 {
-	static const char pragmas[] =
+	static const char pragmas_rw[] =
 		"PRAGMA journal_mode = WAL;"
-		"PRAGMA synchronous = FULL;"
+		"PRAGMA synchronous = FULL;";
+	static const char pragmas[] =
 		"PRAGMA cache_size = -8000;"
 		"PRAGMA mmap_size = 0;"
 		"PRAGMA foreign_keys = OFF;";
@@ -270,13 +278,20 @@ static int index_setup(struct index *ix, struct buf *err)
 
 	sqlite3_busy_timeout(ix->db, 30000);
 	rc = sqlite3_exec(ix->db, pragmas, NULL, NULL, NULL);
+	if (rc == SQLITE_OK && !readonly)
+		rc = sqlite3_exec(ix->db, pragmas_rw, NULL, NULL, NULL);
 	if (rc != SQLITE_OK)
 		return index_fail(ix, rc, "setup", err);
 	rc = sqlite3_prepare_v2(ix->db, "PRAGMA user_version", -1, &s, NULL);
 	if (rc != SQLITE_OK)
 		return index_fail(ix, rc, "setup", err);
-	if (sqlite3_step(s) == SQLITE_ROW)
-		ver = sqlite3_column_int(s, 0);
+	rc = sqlite3_step(s);
+	if (rc != SQLITE_ROW) {	/* the first read: WAL side files, locks */
+		rc = index_fail(ix, rc, "setup", err);
+		sqlite3_finalize(s);
+		return rc;
+	}
+	ver = sqlite3_column_int(s, 0);
 	sqlite3_finalize(s);
 	if (ver > INDEX_SCHEMA_VERSION) {
 		if (err) {
@@ -285,6 +300,14 @@ static int index_setup(struct index *ix, struct buf *err)
 				 " this vault understands", ver);
 		}
 		return -EINVAL;
+	}
+	if (ver < INDEX_SCHEMA_VERSION && readonly) {
+		if (err) {
+			buf_reset(err);
+			buf_addf(err, "index: it holds no index (schema version"
+				 " %d)", ver);
+		}
+		return -EBADMSG;
 	}
 	if (ver < INDEX_SCHEMA_VERSION) {
 		rc = sqlite3_exec(ix->db, "BEGIN IMMEDIATE", NULL, NULL, NULL);
@@ -300,13 +323,16 @@ static int index_setup(struct index *ix, struct buf *err)
 			return rc;
 		}
 	}
+	/* TEMP tables live in their own database, writable even on a
+	 * read-only connection */
 	rc = sqlite3_exec(ix->db, index_temp_schema, NULL, NULL, NULL);
 	if (rc != SQLITE_OK)
 		return index_fail(ix, rc, "setup temp tables", err);
 	return 0;
 }
 
-int index_open(struct index **out, const char *path, struct buf *err)
+int index_connect(struct index **out, const char *path, const char *uri,
+		  int flags, struct buf *err)
 {
 	struct index *ix;
 	int rc;
@@ -315,20 +341,26 @@ int index_open(struct index **out, const char *path, struct buf *err)
 	ix = calloc(1, sizeof(*ix));
 	if (!ix)
 		return -ENOMEM;
-	rc = sqlite3_open_v2(path, &ix->db, SQLITE_OPEN_READWRITE |
-			     SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, NULL);
+	rc = sqlite3_open_v2(uri ? uri : path, &ix->db,
+			     flags | SQLITE_OPEN_NOMUTEX, NULL);
 	if (rc != SQLITE_OK) {
 		rc = index_fail(ix, rc, path, err);
 		index_free(ix);
 		return rc;
 	}
-	rc = index_setup(ix, err);
+	rc = index_setup(ix, !(flags & SQLITE_OPEN_READWRITE), err);
 	if (rc < 0) {
 		index_free(ix);
 		return rc;
 	}
 	*out = ix;
 	return 0;
+}
+
+int index_open(struct index **out, const char *path, struct buf *err)
+{
+	return index_connect(out, path, NULL, SQLITE_OPEN_READWRITE |
+			     SQLITE_OPEN_CREATE, err);
 }
 
 void index_free(struct index *ix)

@@ -46,6 +46,24 @@ struct index_pack {
  * a bounded page cache and no mmap, so memory does not grow with the
  * repository. */
 int index_open(struct index **ix, const char *path, struct buf *err);
+
+/*
+ * Readers (index-ro.c): read-only connections that never write index.db
+ * and never create its schema (a file without it is -EBADMSG).
+ *
+ * index_open_ro shares index.db-wal and index.db-shm with writers, as
+ * SQLite always does; -EROFS (err says why) when they are missing and
+ * cannot be created here: a read-only directory or a full disk.
+ *
+ * index_open_immutable reads index.db alone, for when index_open_ro
+ * cannot: no side files, no locks, no look for changes, so the caller
+ * must keep writers out while it is open (lock_writer_shared).  -EROFS
+ * (err says how to read it) when index.db-wal or index.db-journal holds
+ * changes not yet in index.db, which it would silently miss.
+ */
+int index_open_ro(struct index **ix, const char *path, struct buf *err);
+int index_open_immutable(struct index **ix, const char *path,
+			 struct buf *err);
 void index_free(struct index *ix);
 
 int index_begin(struct index *ix, struct buf *err);

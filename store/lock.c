@@ -169,14 +169,23 @@ static int lock_same_file(int fd, const char *path)
 
 static int lock_busy(struct buf *err, const struct lock_holder *h)
 {
-	if (err) {
-		buf_reset(err);
+	if (!err)
+		return -EBUSY;
+	buf_reset(err);
+	if (h->pid <= 0 && !h->host[0])
+		/* a writer records itself at once, so this is most likely a
+		 * reader that cannot write the repository (lock_writer_shared),
+		 * or a writer in the instant before it records itself */
+		buf_addf(err, "repository is in use by a process that did not"
+			 " record itself in the lock: a reader that cannot"
+			 " write the repository (read-only, or its disk full)"
+			 " keeps writers out while it reads");
+	else
 		buf_addf(err, "repository is locked by pid %ld on host %s"
 			 " (%s) since %s", h->pid,
 			 h->host[0] ? h->host : "?",
 			 h->command[0] ? h->command : "?",
 			 h->since[0] ? h->since : "?");
-	}
 	return -EBUSY;
 }
 
@@ -246,37 +255,79 @@ int lock_writer(struct lock **l, const char *path, const char *command,
 	return 0;
 }
 
-int lock_readers(struct lock **l, const char *path, int exclusive,
-		 int wait_s, struct buf *err)
+/*
+ * flock(fd, op), polling until deadline when wait_s >= 0 (blocking when
+ * wait_s < 0).  0, -EWOULDBLOCK when still busy at the deadline, or
+ * another -errno.
+ */
+static int lock_flock_wait(int fd, int op, int wait_s)
 {
 	double deadline = lock_now() + (wait_s > 0 ? wait_s : 0);
-	int op = exclusive ? LOCK_EX : LOCK_SH;
-	int fd, e;
 
-	*l = calloc(1, sizeof(**l));
-	if (!*l)
-		return -ENOMEM;
-	fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
-	if (fd < 0 && (errno == EACCES || errno == EROFS))
-		fd = open(path, O_RDONLY | O_CLOEXEC);
-	(*l)->fd = fd;
-	if (fd < 0)	/* read-only repository without the file: no lock */
-		return 0;
+	int e;
+
 	for (;;) {
 		if (flock(fd, op | (wait_s < 0 ? 0 : LOCK_NB)) == 0)
 			return 0;
 		e = errno;
 		if (e == EINTR)
 			continue;
-		if (e != EWOULDBLOCK)
-			break;
-		if (lock_now() >= deadline)
-			break;
+		if (e != EWOULDBLOCK || lock_now() >= deadline)
+			return -e;
 		lock_sleep();
 	}
+}
+
+/* *l = a lock owning fd (-1: one that locks nothing); closes fd when out
+ * of memory. */
+static int lock_new(struct lock **l, int fd)
+{
+	*l = calloc(1, sizeof(**l));
+	if (!*l) {
+		if (fd >= 0)
+			close(fd);
+		return -ENOMEM;
+	}
+	(*l)->fd = fd;
+	return 0;
+}
+
+/*
+ * A descriptor to flock lock.read through (flock needs no write access):
+ * the file read-only, or created when missing.  -1 with errno when it
+ * neither exists nor can be created.
+ */
+static int lock_open_readers(const char *path)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+
+	if (fd < 0 && errno == ENOENT)
+		fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+	return fd;
+}
+
+int lock_readers(struct lock **l, const char *path, int exclusive,
+		 int wait_s, struct buf *err)
+{
+	int op = exclusive ? LOCK_EX : LOCK_SH;
+	int fd, rc;
+
+	*l = NULL;
+	/* a reader without the file is on a read-only or full repository,
+	 * where nothing can delete what it reads; the exclusive side is
+	 * about to delete it, and must lock */
+	fd = lock_open_readers(path);
+	if (fd < 0 && exclusive)
+		return lock_fail(err, -errno, "open lock", path);
+	rc = lock_new(l, fd);
+	if (rc < 0 || fd < 0)
+		return rc;
+	rc = lock_flock_wait(fd, op, wait_s);
+	if (rc == 0)
+		return 0;
 	lock_release(*l);
 	*l = NULL;
-	if (e == EWOULDBLOCK) {
+	if (rc == -EWOULDBLOCK) {
 		if (err) {
 			buf_reset(err);
 			buf_addf(err, "%s: the repository is in use by %s",
@@ -285,7 +336,32 @@ int lock_readers(struct lock **l, const char *path, int exclusive,
 		}
 		return -EBUSY;
 	}
-	return lock_fail(err, -e, "lock", path);
+	return lock_fail(err, rc, "lock", path);
+}
+
+int lock_writer_shared(struct lock **l, const char *path, int wait_s,
+		       struct buf *err)
+{
+	struct lock_holder h;
+	int fd, rc;
+
+	*l = NULL;
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	/* no lock file: no writer could have started */
+	if (fd < 0 && errno != ENOENT)
+		return lock_fail(err, -errno, "open lock", path);
+	rc = lock_new(l, fd);
+	if (rc < 0 || fd < 0)
+		return rc;
+	rc = lock_flock_wait(fd, LOCK_SH, wait_s);
+	if (rc == 0)
+		return 0;
+	if (rc == -EWOULDBLOCK)
+		lock_read_holder(fd, &h);
+	lock_release(*l);
+	*l = NULL;
+	return rc == -EWOULDBLOCK ? lock_busy(err, &h)
+				  : lock_fail(err, rc, "lock", path);
 }
 
 void lock_release(struct lock *l)

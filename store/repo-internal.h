@@ -21,19 +21,31 @@ struct index;
 struct lock;
 struct reader_cache;
 
+/* How repo_index_open opens index.db (chosen by repo_open). */
+enum repo_ix_mode {
+	REPO_IX_WRITE = 0,	/* read-write, creating it: init, writers */
+	REPO_IX_SHARED,		/* read-only, sharing SQLite's side files
+				 * with writers: readers */
+	REPO_IX_IMMUTABLE,	/* read-only, index.db alone: readers that
+				 * cannot create the side files (wshared) */
+};
+
 struct repo {
 	char *path;
 	struct config cfg;
 	struct keyfile_keys keys;	/* wiped in repo_free */
 	struct index *ix;
+	enum repo_ix_mode ix_mode;
 	struct lock *wlock;		/* writer lock (opened with write) */
 	struct lock *rlock;		/* shared lock.read (read-only opens) */
+	struct lock *wshared;		/* writer lock held shared: no writer
+					 * while the index is immutable */
 	int lock_wait;
 	struct reader_cache *cache;	/* open pack descriptors */
 };
 
-/* Opens (creating) <repo>/index.db into *ix; a damaged file says how
- * to rebuild it.  In repo.c. */
+/* Opens <repo>/index.db into *ix as r->ix_mode says (creating it when
+ * REPO_IX_WRITE); a damaged file says how to rebuild it.  In repo.c. */
 int repo_index_open(struct repo *r, struct index **ix, struct buf *err);
 
 /* Wait for readers (lock.read) at least this long before giving up. */

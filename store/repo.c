@@ -17,6 +17,7 @@
 #include <unistd.h>
 #include <sodium.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 
 #include "blob.h"
 #include "config.h"
@@ -175,7 +176,11 @@ int repo_index_open(struct repo *r, struct index **ix, struct buf *err)
 	int rc;
 
 	rc = repo_join(r, "index.db", &path);
-	if (rc == 0)
+	if (rc == 0 && r->ix_mode == REPO_IX_SHARED)
+		rc = index_open_ro(ix, (char *)path.data, err);
+	else if (rc == 0 && r->ix_mode == REPO_IX_IMMUTABLE)
+		rc = index_open_immutable(ix, (char *)path.data, err);
+	else if (rc == 0)
 		rc = index_open(ix, (char *)path.data, err);
 	if (rc == -EBADMSG)
 		repo_errf(err, rc, "%s is damaged; move it away and run"
@@ -318,6 +323,33 @@ static void repo_forget_wal(struct repo *r)
 	buf_release(&p);
 }
 
+/*
+ * A reader's index: read-only, sharing SQLite's side files with writers
+ * when it can; otherwise (the side files cannot be created: a read-only
+ * repository, a full disk) index.db alone, as an immutable file, with
+ * the writer lock held shared so that no writer changes it meanwhile
+ * (see store/index-ro.c for why both).
+ */
+static int repo_open_index_ro(struct repo *r, struct buf *err)
+{
+	struct buf path = BUF_INIT;
+	int rc;
+
+	r->ix_mode = REPO_IX_SHARED;
+	rc = repo_index_open(r, &r->ix, err);
+	if (rc != -EROFS)
+		return rc;
+	rc = repo_join(r, "lock", &path);
+	if (rc == 0)
+		rc = lock_writer_shared(&r->wshared, (char *)path.data,
+					r->lock_wait, err);
+	buf_release(&path);
+	if (rc < 0)
+		return rc;
+	r->ix_mode = REPO_IX_IMMUTABLE;
+	return repo_index_open(r, &r->ix, err);
+}
+
 static int repo_open_index(struct repo *r, int rebuild, struct buf *err)
 {
 	struct buf path = BUF_INIT;
@@ -341,7 +373,62 @@ static int repo_open_index(struct repo *r, int rebuild, struct buf *err)
 		repo_forget_wal(r);
 	}
 	buf_release(&path);
+	if (!r->wlock)
+		return repo_open_index_ro(r, err);
 	return repo_index_open(r, &r->ix, err);
+}
+
+/* Less free space than this is a full disk to a writer (index.db-shm
+ * alone takes 32 KiB, a pack up to 16 MiB). */
+#define REPO_MIN_FREE	(256u << 10)
+
+/*
+ * A writer stops here, before the passphrase is asked for, when this
+ * process cannot write the repository (a read-only mount, permissions,
+ * a full disk): one clear message naming the repository and the cause,
+ * where SQLite or the lock would give an obscure one later.  A part that
+ * is missing is not the question here (the lock is created, the index
+ * rebuilt).  Root may use the blocks a file system reserves for it.
+ */
+static int repo_need_writable(const struct repo *r, struct buf *err)
+{
+	static const char *const rel[] = { "", "lock", "index.db", "packs",
+					   "tmp" };
+	struct buf p = BUF_INIT;
+	struct statvfs vfs;
+	int rc = 0;
+
+	for (size_t i = 0; rc == 0 && i < sizeof(rel) / sizeof(rel[0]); i++) {
+		buf_reset(&p);
+		rc = *rel[i] ? repo_join(r, rel[i], &p)
+			     : buf_addstr(&p, r->path);
+		if (rc == 0 && faccessat(AT_FDCWD, (char *)p.data, W_OK,
+					 AT_EACCESS) < 0 && errno != ENOENT)
+			rc = repo_errf(err, -EROFS, "repository %s cannot be"
+				       " written (%s: %s)", r->path,
+				       (char *)p.data, strerror(errno));
+	}
+	buf_release(&p);
+	if (rc == 0 && statvfs(r->path, &vfs) == 0 &&
+	    (uint64_t)(geteuid() == 0 ? vfs.f_bfree : vfs.f_bavail) *
+	    vfs.f_frsize < REPO_MIN_FREE)
+		rc = repo_errf(err, -ENOSPC, "repository %s cannot be written:"
+			       " its disk is full", r->path);
+	return rc;
+}
+
+/* The writer's first write is its lock: a full disk shows there. */
+static int repo_full(const struct repo *r, int rc, struct buf *err)
+{
+	struct buf why = BUF_INIT;
+
+	if (err)
+		buf_add(&why, err->data, err->len);
+	repo_errf(err, rc, "repository %s cannot be written: its disk is"
+		  " full (%s)", r->path,
+		  why.len ? (char *)why.data : strerror(-rc));
+	buf_release(&why);
+	return rc;
 }
 
 static int repo_take_locks(struct repo *r, const struct repo_open_opts *o,
@@ -353,10 +440,12 @@ static int repo_take_locks(struct repo *r, const struct repo_open_opts *o,
 	rc = repo_join(r, o && o->write ? "lock" : "lock.read", &path);
 	if (rc < 0)
 		return rc;
-	if (o && o->write)
+	if (o && o->write) {
 		rc = lock_writer(&r->wlock, (char *)path.data, o->command,
 				 o->lock_wait, err);
-	else	/* prune holds it exclusively only for moments */
+		if (rc == -ENOSPC || rc == -EDQUOT)
+			rc = repo_full(r, rc, err);
+	} else	/* prune holds it exclusively only for moments */
 		rc = lock_readers(&r->rlock, (char *)path.data, 0, -1, err);
 	buf_release(&path);
 	return rc;
@@ -457,6 +546,8 @@ int repo_open(struct repo **out, const char *dir,
 	}
 	r->lock_wait = o ? o->lock_wait : 0;
 	rc = repo_load_config(r, err);
+	if (rc == 0 && o && o->write)
+		rc = repo_need_writable(r, err);
 	if (rc == 0)
 		rc = repo_load_keys(r, o, err);
 	if (rc == 0)
@@ -484,6 +575,7 @@ void repo_free(struct repo *r)
 	index_free(r->ix);
 	reader_cache_free(r->cache);
 	lock_release(r->rlock);
+	lock_release(r->wshared);
 	lock_release(r->wlock);
 	sodium_memzero(&r->keys, sizeof(r->keys));
 	free(r->path);
@@ -498,6 +590,11 @@ const char *repo_path(const struct repo *r)
 int repo_encrypted(const struct repo *r)
 {
 	return r->cfg.encrypted;
+}
+
+int repo_writable(const struct repo *r)
+{
+	return r->wlock != NULL;
 }
 
 int repo_key_passwd(struct repo *r, const char *pass, size_t passlen,

@@ -15,6 +15,17 @@
  *   -EBADMSG      corrupt data (err names pack/blob)
  *   -EEXIST       init into a non-empty directory
  *   -EINVAL       bad argument
+ *   -EROFS        opening for writing a repository this process cannot
+ *                 write (a read-only mount, permissions): err is
+ *                 "repository <dir> cannot be written (<part>: <cause>)"
+ *   -ENOSPC       opening for writing a repository whose disk is full:
+ *                 err is "repository <dir> cannot be written: its disk
+ *                 is full..."
+ *
+ * Reading needs no write access: a repository opened without `write`
+ * works on a read-only mount, in a write-protected directory and on a
+ * full disk (locks and the index are opened read-only, see
+ * store/index-ro.c).
  */
 #ifndef VAULT_REPO_H
 #define VAULT_REPO_H
@@ -60,6 +71,8 @@ int repo_open(struct repo **r, const char *dir,
 void repo_free(struct repo *r);
 const char *repo_path(const struct repo *r);
 int repo_encrypted(const struct repo *r);
+/* 1 when r was opened for writing (it holds the writer lock). */
+int repo_writable(const struct repo *r);
 /* Re-wraps the keys under a new passphrase (writer lock needed). */
 int repo_key_passwd(struct repo *r, const char *pass, size_t passlen,
 		    struct buf *err);

@@ -49,7 +49,14 @@ int cli_open(struct cli *c, struct repo **r, int how)
 	o.pass = cli_pass_cb;
 	o.pass_ctx = c;
 	buf_reset(&c->pass_err);
+	buf_reset(&c->readonly);
 	e = repo_open(r, dir, &o, &err);
+	if ((e == -EROFS || e == -ENOSPC) && o.write &&
+	    (how & CLI_OPEN_READONLY_OK)) {
+		buf_add(&c->readonly, err.data, err.len);
+		o.write = 0;
+		e = repo_open(r, dir, &o, &err);
+	}
 	if (e < 0) {
 		*r = NULL;
 		if (e == -ENOENT && !c->pass_err.len && cli_repo_missing(dir))
@@ -57,6 +64,12 @@ int cli_open(struct cli *c, struct repo **r, int how)
 		if (e == -ENOENT && !err.len && !c->pass_err.len) {
 			cli_error(c, "no repository at %s (create one with 'vault init')",
 				  dir);
+		} else if ((e == -EROFS || e == -ENOSPC) && o.write) {
+			cli_error(c, "%s, and `vault %s` writes to it (reading"
+				  " needs no write access: list, ls, cat, mount,"
+				  " diff, check, stats and restore work)",
+				  (const char *)err.data, o.rebuild ?
+				  "check --rebuild-index" : c->verb);
 		} else {
 			cli_fail(c, e, &err, "cannot open repository %s", dir);
 		}

@@ -19,6 +19,7 @@ void cli_init(struct cli *c)
 {
 	memset(c, 0, sizeof(*c));
 	buf_init(&c->pass_err, 0);
+	buf_init(&c->readonly, 0);
 }
 
 void cli_release(struct cli *c)
@@ -28,6 +29,7 @@ void cli_release(struct cli *c)
 	free(c->repo_default);
 	c->repo_default = NULL;
 	buf_release(&c->pass_err);
+	buf_release(&c->readonly);
 }
 
 /* ---- messages ------------------------------------------------------------ */

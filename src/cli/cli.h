@@ -37,6 +37,8 @@ struct cli {
 	int lock_wait;			/* --lock-wait seconds */
 	const char *pass_cmd;		/* --passphrase-command */
 	struct buf pass_err;		/* why no passphrase could be had */
+	struct buf readonly;		/* why cli_open opened read-only what
+					 * was asked for writing ("" if not) */
 	char optstr[64];		/* getopt short options incl. ":h" */
 	/* Set by cli_open / cli_fail when the error has an exit code of its
 	 * own (CLI_EXIT_NO_REPO, _LOCKED, _PASSPHRASE): main returns it in
@@ -117,6 +119,10 @@ const char *cli_repo_dir(struct cli *c);
 /* How cli_open opens: 0 = read only, or these flags. */
 #define CLI_OPEN_WRITE		1	/* take the writer lock */
 #define CLI_OPEN_REBUILD	2	/* index.db may be missing (rebuild) */
+#define CLI_OPEN_READONLY_OK	4	/* with WRITE: a repository this process
+					 * cannot write (read-only, or its disk
+					 * full) is opened read-only instead,
+					 * nothing printed, c->readonly says why */
 /* Opens the repository, printing any error.  0 or CLI_EXIT_ERROR. */
 int cli_open(struct cli *c, struct repo **r, int how);
 /* Resolves a snapshot spec (id, prefix, "latest"), printing any error.

@@ -27,7 +27,11 @@ const char cmd_restore_usage[] =
 	"prefix or 'latest') into a live PostgreSQL database, in one\n"
 	"transaction, verifying every restored table against the snapshot.\n"
 	"'latest' and --at skip safety snapshots (what a restore replaced):\n"
-	"give one of those by its id, or as 'latest-safety'.\n"
+	"give one of those by its id, or as 'latest-safety'.  From a\n"
+	"repository this process cannot write (read-only, or its disk full)\n"
+	"an empty-mode restore, or one with --no-safety-snapshot, runs\n"
+	"without keeping its log; clean and merge need to write their safety\n"
+	"snapshot there.\n"
 	"\n"
 	"      --db URL            the target (else --env-file, $VAULT_DB_URL,\n"
 	"                          $SUPABASE_DB_URL, or ./.env, as for snapshot)\n"
@@ -112,7 +116,8 @@ int restore_log_keep(struct cli *c, struct repo *r, const struct rs_log *l,
 	struct buf err = BUF_INIT;
 	int e = restore_log_doc(l, id, out);
 
-	if (e == 0) {
+	/* read-only: cmd_restore said so before the restore began */
+	if (e == 0 && repo_writable(r)) {
 		e = repo_restore_put(r, id, out->data, out->len, &err);
 		if (e < 0)
 			cli_fail(c, e, &err, "cannot keep the log %s", id);
@@ -322,8 +327,13 @@ int restore_run(struct cli *c, const struct restore_req *q)
 
 		if (pe == -ENOMEM)
 			goto oom;
-		if (pe < 0 && e == 0)
-			e = pe;
+		if (pe < 0 && e == 0) {
+			/* the target was changed: "failed" would be a lie */
+			cli_error(c, "%s %s completed (%zu table%s into %s, verification %s), but its log could not be kept (see above): `vault restores` and `vault rollback` do not know it",
+				  q->what, rid, log.ntables, log.ntables == 1 ? "" : "s",
+				  log.target, log.verification ? log.verification : "not run");
+			goto out;
+		}
 	}
 	if (q->json)
 		cli_write_all(1, out.data, out.len);
@@ -340,7 +350,8 @@ int restore_run(struct cli *c, const struct restore_req *q)
 		goto out;
 	}
 	if (!q->json) {
-		printf("%s %s: %zu table%s into %s", q->what, rid, log.ntables,
+		printf("%s %s%s: %zu table%s into %s", q->what, rid,
+		       repo_writable(q->r) ? "" : " (log not kept)", log.ntables,
 		       log.ntables == 1 ? "" : "s", log.target);
 		if (safety[0])
 			printf(", safety snapshot %.8s", safety);
@@ -498,8 +509,21 @@ int cmd_restore(struct cli *c, int argc, char **argv)
 	if (ret)
 		goto out;
 	ret = CLI_EXIT_ERROR;
-	if (cli_open(c, &r, q.dry_run ? 0 : CLI_OPEN_WRITE))
+	if (cli_open(c, &r, q.dry_run ? 0 : CLI_OPEN_WRITE | CLI_OPEN_READONLY_OK))
 		goto out;
+	/* A repository this process cannot write (a write-protected backup
+	 * disk, a full one) is still a source: what needs writing into it
+	 * is the safety snapshot, refused here before anything starts, and
+	 * the restore log, which is then not kept. */
+	if (c->readonly.len && q.safety && q.mode != RS_MODE_EMPTY) {
+		cli_error(c, "%s: a %s restore first takes a safety snapshot into it; restore from a copy of the repository that can be written, or pass --no-safety-snapshot to go ahead without one (`vault rollback` cannot undo the restore then)",
+			  (const char *)c->readonly.data,
+			  q.mode == RS_MODE_CLEAN ? "clean" : "merge");
+		goto out;
+	}
+	if (c->readonly.len)
+		cli_warn(c, "%s: the log of this restore is not kept (`vault restores` will not list it)",
+			 (const char *)c->readonly.data);
 	if (restore_pick(c, r, at ? NULL : argv[optind], at, when, id))
 		goto out;
 	q.r = r;

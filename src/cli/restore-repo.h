@@ -72,7 +72,9 @@ int restore_glob_escape(struct buf *out, const char *s);
 
 /* ---- one restore, from an open repository (cmd-restore.c) ---------------- */
 struct restore_req {
-	struct repo *r;			/* opened for writing unless dry_run */
+	struct repo *r;			/* opened for writing unless dry_run, or
+					 * read-only (no safety snapshot, the
+					 * log not kept: see cmd_restore) */
 	const char *snap_id;		/* resolved */
 	const char *snap_how;		/* how it was picked, for the plan
 					 * (NULL: given by id) */
@@ -100,7 +102,9 @@ int restore_run(struct cli *c, const struct restore_req *q);
 /*
  * Keeps log l as restore id in r (out gets the document, for --json).
  * Returns 0, -ENOMEM, or the repository's error, which it has printed
- * (the log of a failed restore is kept too: it says why).
+ * (the log of a failed restore is kept too: it says why).  r opened
+ * read-only (a restore from a repository this process cannot write)
+ * only makes the document: 0, nothing kept.
  */
 int restore_log_keep(struct cli *c, struct repo *r, const struct rs_log *l,
 		     const char *id, struct buf *out);
