@@ -284,6 +284,33 @@ static void test_jobs_undo(void)
 	buf_release(&q);
 }
 
+/*
+ * --jobs 2: what a dump changes in objects that existed (its comments:
+ * here on tables it creates and on auth.users) runs in the last
+ * transaction, after the rows, not in the first one the undo must give
+ * back: an event trigger that refuses a COMMENT while public.todos has
+ * no rows lets the restore through.
+ */
+static void test_jobs_deferred(void)
+{
+	static const char late[] =
+		"CREATE FUNCTION public.late() RETURNS event_trigger LANGUAGE plpgsql AS $$"
+		" BEGIN IF pg_catalog.to_regclass('public.todos') IS NULL"
+		"  OR NOT EXISTS (SELECT 1 FROM public.todos) THEN"
+		"  RAISE EXCEPTION 'a comment before the rows'; END IF; END $$;"
+		"CREATE EVENT TRIGGER late ON ddl_command_end WHEN TAG IN ('COMMENT')"
+		" EXECUTE FUNCTION public.late();";
+	struct buf err = BUF_INIT;
+
+	fx_restore_jobs = 2;
+	ok(jobs_parallel("jobslate", late, &err),
+	   "--jobs 2 comments: a target that refuses a comment before the rows: they run in the"
+	   " last transaction, after them (%s)", (char *)err.data);
+	fx_admin("DROP DATABASE \"%s\"", fx_db("jobslate"));
+	fx_restore_jobs = 1;
+	buf_release(&err);
+}
+
 /* ---- the undo, case by case ------------------------------------------------ */
 
 /* a role the undo cases create (quoted, with a space) */
@@ -645,6 +672,7 @@ static void tests(void)
 {
 	test_damaged();
 	test_jobs();
+	test_jobs_deferred();
 	test_jobs_undo();
 	test_undo_cases();
 	test_undo_since();
@@ -662,6 +690,7 @@ int main(void)
 	static const struct fx_tap tap = { ok, skip };
 	static const char *const dbs[] = {
 		"badpar", "jobs", "jobsfail", "jobskill", "jobsundo", "jobsone", "jobsnote",
+		"jobslate",
 		"undo_routines", "undo_kinds", "undo_existing", "undo_roles", "undo_since", NULL,
 	};
 
