@@ -131,8 +131,9 @@ int rs_undo_drop_roles(PGconn *c, const struct rs_undo_new *n, char ***v,
  * default privileges on objects that existed, what they held before
  * (vals, from rs_undo_fp_values): GRANT/REVOKE to the old grants, the old
  * owner of a schema, COMMENT ... IS the old comment (or NULL),
- * ALTER DEFAULT PRIVILEGES back to the old or built-in ones.  Entries it
- * cannot put back are left to the proof, which then fails.
+ * ALTER DEFAULT PRIVILEGES back to the old or built-in ones, and
+ * ALTER ROLE ... RESET ALL for the new settings of a role that existed.
+ * Entries it cannot put back are left to the proof, which then fails.
  */
 int rs_undo_revert_build(PGconn *c, const struct rs_undo_fp *before,
 			 const struct rs_undo_fp *after, const struct rs_undo_fp *vals,

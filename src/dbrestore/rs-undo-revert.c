@@ -4,7 +4,8 @@
  *
  * A dump changes some objects every database has: it grants on schema
  * public, comments on it, gives it to another owner, grants on catalog
- * columns and functions, sets default privileges of roles that exist.
+ * columns and functions, sets default privileges (and its roles.sql
+ * settings) of roles that exist.
  * Dropping what the restore created cannot take those back, so they are
  * put back here, from the values rs_undo_fp_values kept: grants as the
  * difference between the old ACL and the one now (the old owner's
@@ -32,7 +33,7 @@ struct rs_undo_in {
 /* what rs_undo_revert_pick sorts the entries into */
 struct rs_undo_pick {
 	const struct rs_undo_fp *vals;
-	struct rs_undo_in acl, defacl, comment;
+	struct rs_undo_in acl, defacl, comment, settings;
 };
 
 static int rs_undo_in_init(struct rs_undo_in *in)
@@ -89,6 +90,10 @@ static int rs_undo_revert_pick(void *ctx, const char *line, const char *old)
 
 	if (rs_undo_is_cat(line, "pg_default_acl"))
 		return rs_undo_in_add(&p->defacl, line, old ? val : NULL);
+	/* new settings of a role (per database or not); changed ones are
+	 * left to the proof */
+	if (rs_undo_is_cat(line, "pg_db_role_setting"))
+		return old ? 0 : rs_undo_in_add(&p->settings, line, NULL);
 	/* a changed comment whose old text was not kept: left to the proof */
 	if (rs_undo_is_cat(line, "pg_description") || rs_undo_is_cat(line, "pg_shdescription"))
 		return old && !val ? 0 : rs_undo_in_add(&p->comment, line, old ? val : NULL);
@@ -201,6 +206,21 @@ static const char rs_undo_defacl_sql[] =
 	" WHERE NOT " RS_UNDO_IS_NEW("'pg_authid'", "d.defaclrole")
 	" AND NOT " RS_UNDO_IS_NEW("'pg_namespace'", "d.defaclnamespace") ")" RS_UNDO_DIFF;
 
+/*
+ * Settings a role that existed got (ALTER ROLE r [IN DATABASE d] SET,
+ * from roles.sql), where it had none: reset (those of new roles go with
+ * DROP ROLE).
+ */
+static const char rs_undo_settings_sql[] =
+	RS_UNDO_IN " SELECT pg_catalog.format('ALTER ROLE %I%s RESET ALL', r.rolname,"
+	"  CASE WHEN s.setdatabase = 0 THEN '' ELSE pg_catalog.format(' IN DATABASE %I', d.datname) END)"
+	" FROM i JOIN pg_catalog.pg_db_role_setting s"
+	"  ON s.setdatabase = pg_catalog.split_part(i.k, ':', 1)::pg_catalog.oid"
+	"  AND s.setrole = pg_catalog.split_part(i.k, ':', 2)::pg_catalog.oid"
+	" JOIN pg_catalog.pg_roles r ON r.oid = s.setrole"
+	" LEFT JOIN pg_catalog.pg_database d ON d.oid = s.setdatabase"
+	" WHERE NOT " RS_UNDO_IS_NEW("'pg_authid'", "s.setrole") " ORDER BY i.n";
+
 /* The statements of a query on in (and, with nparams 5, n as $4 and
  * $5). */
 static int rs_undo_revert_run(PGconn *c, const char *sql, int nparams,
@@ -286,6 +306,8 @@ int rs_undo_revert_build(PGconn *c, const struct rs_undo_fp *before,
 	if (r == 0)
 		r = rs_undo_in_init(&p.comment);
 	if (r == 0)
+		r = rs_undo_in_init(&p.settings);
+	if (r == 0)
 		r = rs_undo_fp_walk(before, after, rs_undo_revert_pick, &p);
 	if (r == 0)
 		r = rs_undo_in_end(&p.acl);
@@ -294,11 +316,16 @@ int rs_undo_revert_build(PGconn *c, const struct rs_undo_fp *before,
 	if (r == 0)
 		r = rs_undo_in_end(&p.comment);
 	if (r == 0)
+		r = rs_undo_in_end(&p.settings);
+	if (r == 0)
 		r = rs_undo_revert_run(c, rs_undo_acl_sql, 3, &p.acl, n, v, nv, err);
 	if (r == 0)
 		r = rs_undo_revert_run(c, rs_undo_defacl_sql, 5, &p.defacl, n, v, nv, err);
 	if (r == 0)
 		r = rs_undo_revert_comments(c, &p.comment, n, v, nv, err);
+	if (r == 0)
+		r = rs_undo_revert_run(c, rs_undo_settings_sql, 5, &p.settings, n, v, nv, err);
+	rs_undo_in_release(&p.settings);
 	rs_undo_in_release(&p.acl);
 	rs_undo_in_release(&p.defacl);
 	rs_undo_in_release(&p.comment);

@@ -363,7 +363,9 @@ static void undo_state(const char *db, struct buf *out)
 		" (SELECT count(*) FROM pg_class WHERE relnamespace = 'public'::regnamespace),"
 		" (SELECT count(*) FROM pg_user_mappings), (SELECT count(*) FROM pg_subscription),"
 		" (SELECT count(*) FROM pg_transform), (SELECT count(*) FROM pg_am),"
-		" (SELECT count(*) FROM pg_event_trigger)";
+		" (SELECT count(*) FROM pg_event_trigger),"
+		" (SELECT count(*) FROM pg_db_role_setting s JOIN pg_database d ON d.oid = s.setdatabase"
+		"  WHERE d.datname = current_database())";
 	PGconn *c = fx_connect(db, NULL);
 	PGresult *res = c ? PQexec(c, sql) : NULL;
 
@@ -392,7 +394,7 @@ struct undo_case {
 	const char *what;		/* for the TAP names */
 	const char *before;		/* what the target has (may be NULL) */
 	const char *sql;		/* what the restore does ("@R": the role) */
-	const char *expect[8];		/* statements the undo must hold */
+	const char *expect[10];		/* statements the undo must hold */
 	unsigned lo;			/* a large object to unlink first */
 	int rollback;			/* later, by vault rollback's check */
 };
@@ -542,8 +544,8 @@ static const struct undo_case undo_kinds = {
 /*
  * What a dump changes in objects every database has: grants, comment
  * and owner of schema public, grants on a catalog's column and on a
- * catalog function, the comment on plpgsql, default privileges of a role
- * that existed.  Dropping cannot give them back; the undo puts them
+ * catalog function, the comment on plpgsql, default privileges and a
+ * setting in this database of a role that existed.  Dropping cannot give them back; the undo puts them
  * back, and the proof checks it did.
  */
 static const struct undo_case undo_existing = {
@@ -556,6 +558,8 @@ static const struct undo_case undo_existing = {
 	"GRANT EXECUTE ON FUNCTION pg_catalog.pg_reload_conf() TO @R;"
 	"ALTER DEFAULT PRIVILEGES GRANT USAGE ON SEQUENCES TO @R;"
 	"COMMENT ON EXTENSION plpgsql IS 'restored';"
+	"DO $$ BEGIN EXECUTE format('ALTER ROLE %I IN DATABASE %I SET work_mem = ''8MB''',"
+	" current_user, current_database()); END $$;"
 	"CREATE TABLE public.t (a int);",
 	{ "ALTER SCHEMA public OWNER TO pg_database_owner",
 	  "REVOKE CREATE ON SCHEMA public FROM PUBLIC",
@@ -563,7 +567,8 @@ static const struct undo_case undo_existing = {
 	  "REVOKE SELECT (prosrc) ON TABLE pg_proc FROM",
 	  "REVOKE EXECUTE ON FUNCTION pg_catalog.pg_reload_conf() FROM",
 	  "REVOKE USAGE ON SEQUENCES FROM",
-	  "COMMENT ON EXTENSION plpgsql IS 'PL/pgSQL procedural language'", NULL },
+	  "COMMENT ON EXTENSION plpgsql IS 'PL/pgSQL procedural language'",
+	  "RESET ALL", NULL },
 	0, 0,
 };
 
