@@ -20,6 +20,8 @@
 #                            database's rows as a multiset, and every
 #                            checksum and row count in DIR/db/meta.json
 #                            matches the file's bytes
+#   json_ok FILTER FILE      the jq filter holds for FILE; if not, shows
+#                            FILE
 
 FIXTURE=$VAULT_SRCDIR/tests/fixtures/supabase.sql
 
@@ -52,6 +54,14 @@ db_dump() {
 db_copy() {
 	psql -X -q -v ON_ERROR_STOP=1 -d postgres \
 		-c "CREATE DATABASE \"$2\" TEMPLATE \"$1\""
+}
+
+json_ok() {
+	jq -e "$1" "$2" >/dev/null || {
+		echo "FAIL: $2 does not satisfy: $1"
+		jq . "$2" | head -n 80
+		return 1
+	} >&2
 }
 
 db_create() {

@@ -349,6 +349,12 @@ int restore_run(struct cli *c, const struct restore_req *q)
 			  err.len ? (const char *)err.data : strerror(-e));
 		goto out;
 	}
+	/* what the plan printed before could not know: the undo's proof */
+	if (!q->json && q->jobs > 1 && log.strategy &&
+	    !strncmp(log.strategy, "one transaction over one connection (", 37))
+		cli_warn(c, "--jobs %d: %s", q->jobs, log.strategy);
+	if (!q->json && log.rb_impossible)
+		cli_warn(c, "%s %s cannot be rolled back: %s", q->what, rid, log.rb_impossible);
 	if (!q->json) {
 		printf("%s %s%s: %zu table%s into %s", q->what, rid,
 		       repo_writable(q->r) ? "" : " (log not kept)", log.ntables,

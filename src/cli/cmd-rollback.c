@@ -28,9 +28,11 @@ const char cmd_rollback_usage[] =
 	"made equal to the safety snapshot taken just before it (a clean restore\n"
 	"of those tables, in one transaction), the tables it created are dropped\n"
 	"(publication memberships are kept) and the large objects it created\n"
-	"are unlinked.  An empty restore: everything it created is dropped, in\n"
-	"one transaction, unless something it did not create depends on it (a\n"
-	"view on a restored table).  Without --restore, the most recent\n"
+	"are unlinked.  An empty restore: everything it created is dropped and\n"
+	"what it changed in objects that existed (grants and comments on schema\n"
+	"public, default privileges...) is put back, in one transaction, unless\n"
+	"something it did not create depends on it (a view on a restored table)\n"
+	"or was changed since.  Without --restore, the most recent\n"
 	"successful restore into that database is undone (see `vault restores`),\n"
 	"once.\n"
 	"\n"
@@ -174,17 +176,19 @@ static const char **rollback_strv(const struct json *a, size_t *n)
 }
 
 /*
- * Undoes an empty-mode restore: the DROP statements its log holds, in
- * one transaction, refused when anything the restore did not create
- * would go with them (rs_undo_rollback).  Logged like a restore.
+ * Undoes an empty-mode restore: the large objects it created unlinked,
+ * then the statements its log holds (reverts and drops), in one
+ * transaction, refused when anything the restore did not create would go
+ * with them or was changed since (rs_undo_rollback).  Logged like a
+ * restore.
  */
 static int rollback_empty(struct cli *c, struct repo *r, const struct rollback_find *f,
 			  const struct json *j, const struct pg_conn_info *ci,
 			  const char *url, int yes, int dry_run, int json)
 {
 	const struct json *rb = json_get(j, "rollback");
-	const char **stmts = NULL, **created = NULL;
-	size_t nstmts = 0, ncreated = 0;
+	const char **stmts = NULL, **created = NULL, **changed = NULL;
+	size_t nstmts = 0, ncreated = 0, nchanged = 0;
 	struct buf err = BUF_INIT, why = BUF_INIT, out = BUF_INIT;
 	struct rs_log log;
 	char rid[REPO_RESTORE_ID_SIZE];
@@ -194,7 +198,9 @@ static int rollback_empty(struct cli *c, struct repo *r, const struct rollback_f
 	rs_log_init(&log);
 	stmts = rollback_strv(json_get(rb, "statements"), &nstmts);
 	created = rollback_strv(json_get(rb, "created"), &ncreated);
-	if (!stmts || !created || !nstmts) {
+	/* what it changed in objects that existed: older logs have none */
+	changed = rollback_strv(json_get(rb, "changed"), &nchanged);
+	if (!stmts || !created || !changed || !nstmts) {
 		cli_error(c, "restore %s: its log's rollback statements are unreadable", f->id);
 		goto out;
 	}
@@ -239,9 +245,8 @@ static int rollback_empty(struct cli *c, struct repo *r, const struct rollback_f
 		e = pg_conn_exec(pc, "SET search_path = ''", "session setup", &err);
 	if (e == 0)
 		e = pg_conn_exec(pc, "BEGIN", "starting the rollback", &err);
-	if (e == 0)
-		e = rs_undo_rollback(pc, stmts, nstmts, created, ncreated, &why, &err);
-	/* the large objects it created: not in the catalogs rs-undo reads */
+	/* the large objects it created first, as the restore rehearsed it:
+	 * with them go their comments, and what their owners would keep */
 	if (e == 0 && f->nlos) {
 		size_t gone = 0;
 
@@ -249,6 +254,9 @@ static int rollback_empty(struct cli *c, struct repo *r, const struct rollback_f
 		log.lo = 1;
 		log.lo_unlinked = gone;
 	}
+	if (e == 0)
+		e = rs_undo_rollback(pc, stmts, nstmts, created, ncreated, changed, nchanged,
+				     &why, &err);
 	if (e == 1) {
 		buf_reset(&err);
 		buf_add(&err, why.data, why.len);
@@ -287,6 +295,7 @@ out:
 		PQfinish(pc);
 	free(stmts);
 	free(created);
+	free(changed);
 	rs_log_release(&log);
 	buf_release(&err);
 	buf_release(&why);

@@ -161,7 +161,11 @@ int rs_exec_undo_prepare(struct rs_exec *x, struct rs_undo *u, struct buf *why)
 static int rs_exec_steps_note(struct rs_exec *x, struct rs_undo *u)
 {
 	struct buf why = BUF_INIT;
-	int r = rs_exec_undo_prepare(x, u, &why);
+	/* the rollback unlinks the large objects it created first */
+	int r = rs_undo_unlinks(u, x->log->lo_created, x->log->nlo_created);
+
+	if (r == 0)
+		r = rs_exec_undo_prepare(x, u, &why);
 
 	for (size_t i = 0; r == 0 && i < rs_undo_count(u); i++)
 		r = strv_push(&x->log->rb_stmts, &x->log->nrb_stmts, rs_undo_stmt(u, i));
@@ -180,6 +184,9 @@ static int rs_exec_steps_note(struct rs_exec *x, struct rs_undo *u)
 	for (size_t i = 0; r == 0 && i < rs_undo_created_count(u); i++)
 		r = strv_push(&x->log->rb_created, &x->log->nrb_created,
 				rs_undo_created_key(u, i));
+	for (size_t i = 0; r == 0 && i < rs_undo_changed_count(u); i++)
+		r = strv_push(&x->log->rb_changed, &x->log->nrb_changed,
+				rs_undo_changed_entry(u, i));
 	if (r == 1)
 		r = rs_log_set(&x->log->rb_impossible, (char *)why.data);
 	buf_release(&why);

@@ -61,6 +61,7 @@ void rs_log_release(struct rs_log *l)
 	free(l->lo_created);
 	strv_free(l->rb_stmts, l->nrb_stmts);
 	strv_free(l->rb_created, l->nrb_created);
+	strv_free(l->rb_changed, l->nrb_changed);
 	free(l->rb_impossible);
 	free(l->rollback_of);
 	free(l->verification);
@@ -113,6 +114,9 @@ int rs_log_finish(struct rs_log *l, const char *status, const char *error)
 		strv_free(l->rb_created, l->nrb_created);
 		l->rb_created = NULL;
 		l->nrb_created = 0;
+		strv_free(l->rb_changed, l->nrb_changed);
+		l->rb_changed = NULL;
+		l->nrb_changed = 0;
 	}
 	r = rs_log_set(&l->status, status);
 	return r ? r : rs_log_set(&l->error, error && *error ? error : NULL);
@@ -324,6 +328,10 @@ int rs_log_json(const struct rs_log *l, struct buf *out)
 			r = buf_addstr(out, ", ");
 		if (r == 0)
 			r = rs_log_strv(out, "created", l->rb_created, l->nrb_created);
+		if (r == 0)
+			r = buf_addstr(out, ", ");
+		if (r == 0)
+			r = rs_log_strv(out, "changed", l->rb_changed, l->nrb_changed);
 		if (r == 0)
 			r = buf_addstr(out, "},\n");
 	} else if (r == 0 && l->rb_impossible) {

@@ -63,6 +63,9 @@ struct rs_log {
 	size_t nrb_stmts;
 	char **rb_created;		/* "catalog\tkey" entries it made, sorted */
 	size_t nrb_created;
+	char **rb_changed;		/* "catalog\tkey\tbefore\tafter" of the
+					 * entries it changed, sorted */
+	size_t nrb_changed;
 	char *rb_impossible;
 	char *rollback_of;		/* a rollback: the restore it undid */
 	char *verification;		/* "ok", "failed", "not run" */

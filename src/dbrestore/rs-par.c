@@ -236,6 +236,55 @@ static size_t rs_par_cut(const struct rs_exec *x)
 	return x->p->post_data;
 }
 
+/*
+ * 1 when DDL section i, before the cut, changes what the target had
+ * rather than making something: comments and security labels (on
+ * schema public, on an extension...) and a SCHEMA section for a schema
+ * that exists (pg_dump's "ALTER SCHEMA public OWNER TO" when public's
+ * owner was changed).  The parallel strategy runs them in its last
+ * transaction, which commits atomically and needs no undo; nothing
+ * before the cut depends on them.  A comment on something the restore
+ * creates is moved along too: it is as well there.
+ */
+static int rs_par_deferred(const struct rs_exec *x, size_t i)
+{
+	const struct rs_plan *p = x->p;
+	const struct pg_ddl_section *s = pg_ddl_get(x->src->ddl, i);
+
+	if (!s || p->sec[i] != RS_ACT_RUN)
+		return 0;
+	if (!strcmp(s->type, "COMMENT") || !strcmp(s->type, "SECURITY LABEL"))
+		return 1;
+	if (strcmp(s->type, "SCHEMA"))
+		return 0;
+	for (size_t k = 0; k < p->nobjects; k++)
+		if (p->objects[k].section == i)
+			return p->objects[k].exists;
+	return 0;
+}
+
+/*
+ * The sections rs_par_deferred moved, in the last transaction, in the
+ * dump's order: marked done for the first one (sec_done), run here.
+ */
+static int rs_par_run_deferred(struct rs_exec *x, const unsigned char *defer,
+			       size_t cut)
+{
+	int r = 0, any = 0;
+
+	for (size_t i = 0; i < cut && r == 0; i++) {
+		if (!defer[i])
+			continue;
+		x->sec_done[i] = 0;
+		r = rs_exec_stmt_sections(x, i, i + 1);
+		x->sec_done[i] = 1;
+		any = 1;
+	}
+	/* section 0 brings the dump's preamble along: the capture's
+	 * session settings again after it */
+	return r == 0 && any && defer[0] ? rs_exec_session(x) : r;
+}
+
 /* After a failure past the first commit: the undo, on x->c or, when it
  * is gone, a new connection.  log->undo says how it went. */
 static void rs_par_undo(struct rs_exec *x, const struct rs_undo *u)
@@ -270,8 +319,9 @@ static void rs_par_undo(struct rs_exec *x, const struct rs_undo *u)
 
 /*
  * The parallel strategy (rs-undo.h): DDL in the first transaction (the
- * plan's, still open), the new tables' rows over several connections,
- * the rest in a last transaction.  Falls back to the one transaction
+ * plan's, still open; what changes objects that existed deferred), the
+ * new tables' rows over several connections, the rest in a last
+ * transaction.  Falls back to the one transaction
  * when the undo cannot be proven or the connections cannot be had.
  */
 int rs_par_run(struct rs_exec *x)
@@ -281,8 +331,13 @@ int rs_par_run(struct rs_exec *x)
 	PGconn **extra = NULL;
 	size_t cut = rs_par_cut(x), ntab = 0, nextra = 0;
 	struct buf why = BUF_INIT, e = BUF_INIT;
+	unsigned char *defer = calloc(cut + 1, 1);
 	int r;
 
+	if (!defer)
+		return -ENOMEM;
+	for (size_t i = 0; i < cut; i++)
+		defer[i] = x->sec_done[i] = (unsigned char)rs_par_deferred(x, i);
 	for (size_t i = 0; i < p->ntables; i++)
 		ntab += rs_plan_table_parallel(&p->tables[i]);
 	if (ntab > (size_t)p->jobs)
@@ -321,6 +376,8 @@ int rs_par_run(struct rs_exec *x)
 			r = rs_log_set(&x->log->strategy, (char *)s.data);
 		buf_release(&s);
 		if (r == 0)
+			r = rs_par_run_deferred(x, defer, cut);
+		if (r == 0)
 			r = rs_exec_finish(x, u, cut);
 		goto out;
 	}
@@ -336,10 +393,13 @@ int rs_par_run(struct rs_exec *x)
 	if (r == 0)
 		r = rs_exec_lock(x);
 	if (r == 0)
+		r = rs_par_run_deferred(x, defer, cut);
+	if (r == 0)
 		r = rs_exec_finish(x, u, cut);
 	if (r < 0)
 		rs_par_undo(x, u);
 out:
+	free(defer);
 	for (size_t i = 0; i < nextra; i++)
 		PQfinish(extra[i]);
 	free(extra);

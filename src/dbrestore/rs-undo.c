@@ -1,6 +1,8 @@
 /*
- * rs-undo: proving, then running, the undo of a parallel restore's
- * first transaction (see rs-undo.h).
+ * rs-undo: proving, then running, the undo of a restore (see rs-undo.h):
+ * the rehearsal that proves it, the check `vault rollback` runs with it
+ * later, and the run after a failed parallel load.  The statements come
+ * from rs-undo-revert and rs-undo-drop, the fingerprints from rs-undo-fp.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -9,166 +11,19 @@
 
 #include "pg-conn.h"
 #include "rs-undo.h"
+#include "rs-undo-int.h"
 #include "strv.h"
-
-/*
- * The catalogs fingerprinted, one row per entry: catalog, key,
- * fingerprint.  Entries with an oid are keyed by it (the undo drops the
- * new ones).  The fingerprint of a table's row is its xmin and ctid:
- * any change to an entry writes a new row version, while what the
- * server updates in place (page counts, frozen xids) leaves both alone,
- * so a concurrent VACUUM or ANALYZE does not upset the proof.  The two
- * views (roles, user mappings) are hashed whole.  Temporary schemas and
- * relations, of this or another session, are left out.
- */
-static const struct {
-	const char *cat, *key, *from;
-} rs_undo_cats[] = {
-	{ "pg_namespace", "x.oid::text",
-	  "pg_catalog.pg_namespace x WHERE x.nspname !~ '^pg_(toast_)?temp_'" },
-	{ "pg_class", "x.oid::text",
-	  "pg_catalog.pg_class x WHERE x.relpersistence <> 't'" },	/* see below */
-	{ "pg_attribute", "x.attrelid || ':' || x.attnum",
-	  "pg_catalog.pg_attribute x JOIN pg_catalog.pg_class c ON c.oid = x.attrelid"
-	  " WHERE c.relpersistence <> 't'" },
-	{ "pg_type", "x.oid::text",
-	  "pg_catalog.pg_type x JOIN pg_catalog.pg_namespace n ON n.oid = x.typnamespace"
-	  " WHERE n.nspname !~ '^pg_(toast_)?temp_'" },
-	{ "pg_constraint", "x.oid::text",
-	  "pg_catalog.pg_constraint x JOIN pg_catalog.pg_namespace n ON n.oid = x.connamespace"
-	  " WHERE n.nspname !~ '^pg_(toast_)?temp_'" },
-	{ "pg_proc", "x.oid::text", "pg_catalog.pg_proc x" },
-	{ "pg_extension", "x.oid::text", "pg_catalog.pg_extension x" },
-	{ "pg_collation", "x.oid::text", "pg_catalog.pg_collation x" },
-	{ "pg_conversion", "x.oid::text", "pg_catalog.pg_conversion x" },
-	{ "pg_operator", "x.oid::text", "pg_catalog.pg_operator x" },
-	{ "pg_opclass", "x.oid::text", "pg_catalog.pg_opclass x" },
-	{ "pg_opfamily", "x.oid::text", "pg_catalog.pg_opfamily x" },
-	{ "pg_cast", "x.oid::text", "pg_catalog.pg_cast x" },
-	{ "pg_language", "x.oid::text", "pg_catalog.pg_language x" },
-	{ "pg_ts_config", "x.oid::text", "pg_catalog.pg_ts_config x" },
-	{ "pg_ts_dict", "x.oid::text", "pg_catalog.pg_ts_dict x" },
-	{ "pg_ts_parser", "x.oid::text", "pg_catalog.pg_ts_parser x" },
-	{ "pg_ts_template", "x.oid::text", "pg_catalog.pg_ts_template x" },
-	{ "pg_foreign_data_wrapper", "x.oid::text", "pg_catalog.pg_foreign_data_wrapper x" },
-	{ "pg_foreign_server", "x.oid::text", "pg_catalog.pg_foreign_server x" },
-	{ "pg_event_trigger", "x.oid::text", "pg_catalog.pg_event_trigger x" },
-	{ "pg_publication", "x.oid::text", "pg_catalog.pg_publication x" },
-	{ "pg_publication_rel", "x.oid::text", "pg_catalog.pg_publication_rel x" },
-	{ "pg_default_acl", "x.oid::text", "pg_catalog.pg_default_acl x" },
-	{ "pg_trigger", "x.oid::text", "pg_catalog.pg_trigger x" },
-	{ "pg_policy", "x.oid::text", "pg_catalog.pg_policy x" },
-	{ "pg_rewrite", "x.oid::text", "pg_catalog.pg_rewrite x" },
-	{ "pg_attrdef", "x.oid::text", "pg_catalog.pg_attrdef x" },
-	{ "pg_statistic_ext", "x.oid::text", "pg_catalog.pg_statistic_ext x" },
-	{ "pg_am", "x.oid::text", "pg_catalog.pg_am x" },
-	{ "pg_transform", "x.oid::text", "pg_catalog.pg_transform x" },
-	{ "pg_auth_members", "x.roleid || ':' || x.member", "pg_catalog.pg_auth_members x" },
-	{ "pg_db_role_setting", "x.setdatabase || ':' || x.setrole", "pg_catalog.pg_db_role_setting x" },
-	{ "pg_description", "x.classoid || ':' || x.objoid || ':' || x.objsubid",
-	  "pg_catalog.pg_description x" },
-	{ "pg_shdescription", "x.classoid || ':' || x.objoid", "pg_catalog.pg_shdescription x" },
-	/* views: no row versions to see */
-	{ "pg_authid", "x.oid::text", "pg_catalog.pg_roles x" },
-	{ "pg_user_mapping", "x.umid::text", "pg_catalog.pg_user_mappings x" },
-};
-
-static int rs_undo_fp_sql(struct buf *sql)
-{
-	size_t n = sizeof(rs_undo_cats) / sizeof(rs_undo_cats[0]);
-	int r = buf_addstr(sql, "SELECT cat, k, fp FROM (");
-
-	for (size_t i = 0; i < n && r == 0; i++) {
-		int view = !strncmp(rs_undo_cats[i].from, "pg_catalog.pg_roles", 19) ||
-			   !strncmp(rs_undo_cats[i].from, "pg_catalog.pg_user_mappings", 27);
-		/* a table's row is rewritten when a key to it is added
-		 * (relhastriggers) or an index (relhasindex): side effects of
-		 * objects of their own, which the undo drops; so for pg_class
-		 * only what defines the relation counts */
-		const char *fp = view ? "pg_catalog.md5(x::text)" :
-				 !strcmp(rs_undo_cats[i].cat, "pg_class") ?
-				 "pg_catalog.md5(ROW(x.relname, x.relnamespace, x.reltype, x.relowner,"
-				 " x.relam, x.relkind, x.relacl, x.reloptions, x.relrowsecurity,"
-				 " x.relforcerowsecurity, x.relreplident, x.relispartition,"
-				 " x.relpersistence, x.reltablespace)::text)" :
-				 "x.xmin::text || x.ctid::text";
-
-		r = buf_addf(sql, "%sSELECT '%s'::text AS cat, %s AS k, %s AS fp FROM %s",
-			     i ? " UNION ALL " : "", rs_undo_cats[i].cat, rs_undo_cats[i].key,
-			     fp, rs_undo_cats[i].from);
-	}
-	return r ? r : buf_addstr(sql, ") f ORDER BY cat COLLATE \"C\", k COLLATE \"C\"");
-}
-
-/* what the catalogs held: "cat\tkey\tfp" lines, sorted */
-struct rs_undo_fp {
-	char **v;
-	size_t n;
-};
 
 struct rs_undo {
 	struct rs_undo_fp before;
+	struct rs_undo_fp vals;		/* what reverts put back */
 	char **stmts;
 	size_t nstmts;
 	struct rs_undo_fp created;	/* "cat\tkey" of what is new */
+	struct rs_undo_fp changed;	/* "cat\tkey\tbefore\tafter" */
+	uint32_t *los;			/* large objects to unlink first */
+	size_t nlos;
 };
-
-static void rs_undo_fp_release(struct rs_undo_fp *f)
-{
-	strv_free(f->v, f->n);
-	f->v = NULL;
-	f->n = 0;
-}
-
-static int rs_undo_fp_take(struct rs_undo_fp *f, PGconn *c, struct buf *err)
-{
-	PGresult *res = NULL;
-	struct buf sql = BUF_INIT;
-	int r = rs_undo_fp_sql(&sql);
-	int n;
-
-	if (r == 0)
-		r = pg_conn_query(c, &res, PGRES_TUPLES_OK, (char *)sql.data, 0, NULL,
-				  "reading the catalogs (parallel restore undo)", err);
-	buf_release(&sql);
-	f->v = NULL;
-	f->n = 0;
-	if (r < 0)
-		return r;
-	n = PQntuples(res);
-	f->v = calloc((size_t)n + 1, sizeof(*f->v));
-	for (int i = 0; f->v && i < n; i++) {
-		struct buf b = BUF_INIT;
-
-		if (buf_addf(&b, "%s\t%s\t%s", PQgetvalue(res, i, 0), PQgetvalue(res, i, 1),
-			     PQgetvalue(res, i, 2)) < 0 ||
-		    !(f->v[f->n] = buf_detach(&b, NULL))) {
-			buf_release(&b);
-			PQclear(res);
-			return -ENOMEM;
-		}
-		f->n++;
-	}
-	PQclear(res);
-	return f->v ? 0 : -ENOMEM;
-}
-
-/* The length of line's "cat\tkey" part. */
-static size_t rs_undo_keylen(const char *line)
-{
-	const char *t = strchr(line, '\t');
-
-	t = t ? strchr(t + 1, '\t') : NULL;
-	return t ? (size_t)(t - line) : strlen(line);
-}
-
-static int rs_undo_keycmp(const char *a, const char *b)
-{
-	size_t la = rs_undo_keylen(a), lb = rs_undo_keylen(b);
-	int d = memcmp(a, b, la < lb ? la : lb);
-
-	return d ? d : (la > lb) - (la < lb);
-}
 
 int rs_undo_begin(struct rs_undo **out, PGconn *c, struct buf *err)
 {
@@ -179,6 +34,8 @@ int rs_undo_begin(struct rs_undo **out, PGconn *c, struct buf *err)
 	if (!u)
 		return -ENOMEM;
 	r = rs_undo_fp_take(&u->before, c, err);
+	if (r == 0)
+		r = rs_undo_fp_values(&u->vals, c, err);
 	if (r < 0) {
 		rs_undo_free(u);
 		return r;
@@ -187,201 +44,35 @@ int rs_undo_begin(struct rs_undo **out, PGconn *c, struct buf *err)
 	return 0;
 }
 
-/* Each line of lines as a statement (lines is consumed). */
-static int rs_undo_push_lines(struct rs_undo *u, struct buf *lines)
+int rs_undo_unlinks(struct rs_undo *u, const uint32_t *oids, size_t n)
 {
-	char *p = (char *)lines->data;
-	struct buf s = BUF_INIT;
-	int r = 0;
+	uint32_t *v = n ? malloc(n * sizeof(*v)) : NULL;
 
-	for (char *nl; r == 0 && p && (nl = strchr(p, '\n')); p = nl + 1) {
-		r = buf_add(&s, p, (size_t)(nl - p));
-		if (r == 0)
-			r = strv_take(&u->stmts, &u->nstmts, buf_detach(&s, NULL));
-		buf_reset(&s);
-	}
-	buf_release(&s);
-	buf_reset(lines);
-	return r;
-}
-
-/* pg_identify_object's type -> the DROP that removes it (NULL: none of
- * its own; it goes with what it belongs to, or the proof fails) */
-static const char *rs_undo_drop_kind(const char *type)
-{
-	static const char *const map[][2] = {
-		{ "table", "TABLE" }, { "view", "VIEW" },
-		{ "materialized view", "MATERIALIZED VIEW" },
-		{ "sequence", "SEQUENCE" }, { "foreign table", "FOREIGN TABLE" },
-		{ "type", "TYPE" }, { "function", "FUNCTION" },
-		{ "procedure", "PROCEDURE" }, { "aggregate", "AGGREGATE" },
-		{ "collation", "COLLATION" }, { "conversion", "CONVERSION" },
-		{ "text search configuration", "TEXT SEARCH CONFIGURATION" },
-		{ "text search dictionary", "TEXT SEARCH DICTIONARY" },
-		{ "text search parser", "TEXT SEARCH PARSER" },
-		{ "text search template", "TEXT SEARCH TEMPLATE" },
-		{ "operator", "OPERATOR" }, { "operator class", "OPERATOR CLASS" },
-		{ "operator family", "OPERATOR FAMILY" }, { "cast", "CAST" },
-		{ "language", "LANGUAGE" },
-		{ "foreign-data wrapper", "FOREIGN DATA WRAPPER" },
-		{ "server", "SERVER" }, { "event trigger", "EVENT TRIGGER" },
-		{ "publication", "PUBLICATION" }, { "statistics object", "STATISTICS" },
-		{ "access method", "ACCESS METHOD" },
-		/* last: what the others live in */
-		{ "extension", "EXTENSION" }, { "schema", "SCHEMA" },
-		{ "role", "ROLE" },
-	};
-
-	for (size_t i = 0; i < sizeof(map) / sizeof(map[0]); i++)
-		if (!strcmp(type, map[i][0]))
-			return map[i][1];
-	return NULL;
-}
-
-/* 0 for objects in schemas, 1 extensions, 2 schemas, 3 roles: the order
- * the drops run in */
-static int rs_undo_rank(const char *kind)
-{
-	return !strcmp(kind, "EXTENSION") ? 1 : !strcmp(kind, "SCHEMA") ? 2 :
-	       !strcmp(kind, "ROLE") ? 3 : 0;
+	if (n && !v)
+		return -ENOMEM;
+	if (n)
+		memcpy(v, oids, n * sizeof(*v));
+	free(u->los);
+	u->los = v;
+	u->nlos = n;
+	return 0;
 }
 
 /*
- * The DROP statements for the new entries of after (those whose key
- * before lacks), newest first within each rank; memberships granted
- * between roles that existed get a REVOKE.
+ * The statements of the undo of everything between before and after,
+ * in the order they run: what existed put back first (a schema given
+ * back to its owner before a new role's DROP OWNED could take it), then
+ * the drops; the new roles are dropped by rs_undo_prepare once these
+ * have run.
  */
 static int rs_undo_statements(struct rs_undo *u, PGconn *c,
-			      const struct rs_undo_fp *after, struct buf *err)
+			      const struct rs_undo_fp *after,
+			      const struct rs_undo_new *n, struct buf *err)
 {
-	static const char sql[] =
-		"SELECT i.type, i.identity, EXISTS (SELECT 1 FROM pg_catalog.pg_depend d"
-		"  WHERE d.classid = ('pg_catalog.' || o.cat)::regclass AND d.objid = o.objid"
-		"  AND d.objsubid = 0 AND d.deptype IN ('i', 'a', 'e'))"
-		" FROM ROWS FROM (pg_catalog.unnest($1::text[]), pg_catalog.unnest($2::oid[])) WITH ORDINALITY o(cat, objid, n),"
-		" pg_catalog.pg_identify_object(('pg_catalog.' || o.cat)::regclass, o.objid, 0) i"
-		" ORDER BY o.n DESC";
-	static const char members[] =
-		"SELECT pg_catalog.format('REVOKE %I FROM %I', r.rolname, m.rolname)"
-		" FROM pg_catalog.pg_roles r, pg_catalog.pg_roles m"
-		" WHERE r.oid = $1::oid AND m.oid = $2::oid";
-	static const char *const oid_cats[] = {
-		"pg_namespace", "pg_class", "pg_type", "pg_proc", "pg_extension",
-		"pg_collation", "pg_conversion", "pg_operator", "pg_opclass",
-		"pg_opfamily", "pg_cast", "pg_language", "pg_ts_config", "pg_ts_dict",
-		"pg_ts_parser", "pg_ts_template", "pg_foreign_data_wrapper",
-		"pg_foreign_server", "pg_event_trigger", "pg_publication",
-		"pg_statistic_ext", "pg_am", "pg_authid", NULL,
-	};
-	struct buf cats = BUF_INIT, oids = BUF_INIT, revokes = BUF_INIT, s = BUF_INIT;
-	size_t i = 0, j = 0;
-	int r, any = 0;
+	int r = rs_undo_revert_build(c, &u->before, after, &u->vals, n, &u->stmts,
+				     &u->nstmts, err);
 
-	r = buf_addch(&cats, '{');
-	if (r == 0)
-		r = buf_addch(&oids, '{');
-	/* both lists are sorted by key: walk them together */
-	while (r == 0 && i < after->n) {
-		const char *line = after->v[i];
-		int d = j < u->before.n ? rs_undo_keycmp(line, u->before.v[j]) : -1;
-		const char *tab = strchr(line, '\t');
-		size_t catlen = tab ? (size_t)(tab - line) : 0;
-
-		if (d > 0) {
-			j++;
-			continue;
-		}
-		i++;
-		if (d == 0) {
-			j++;
-			continue;
-		}
-		if (catlen == strlen("pg_auth_members") && !memcmp(line, "pg_auth_members", catlen)) {
-			/* roleid:member, both roles older than the restore? */
-			const char *k = tab + 1, *colon = strchr(k, ':');
-			const char *end = strchr(k, '\t');
-			char role[16], member[16];
-			int known = 0;
-
-			if (!colon || !end || colon - k >= 16 || end - colon - 1 >= 16)
-				continue;
-			memcpy(role, k, (size_t)(colon - k));
-			role[colon - k] = 0;
-			memcpy(member, colon + 1, (size_t)(end - colon - 1));
-			member[end - colon - 1] = 0;
-			for (size_t b = 0; b < u->before.n && known < 2; b++) {
-				const char *x = u->before.v[b];
-
-				if (strncmp(x, "pg_authid\t", 10))
-					continue;
-				x += 10;
-				if ((!strncmp(x, role, strlen(role)) && x[strlen(role)] == '\t') ||
-				    (!strncmp(x, member, strlen(member)) && x[strlen(member)] == '\t'))
-					known++;
-			}
-			if (known == 2) {
-				const char *params[2] = { role, member };
-				PGresult *res;
-
-				r = pg_conn_query(c, &res, PGRES_TUPLES_OK, members, 2, params,
-						  "naming a membership (parallel restore undo)", err);
-				if (r == 0 && PQntuples(res) == 1)
-					r = buf_addf(&revokes, "%s\n", PQgetvalue(res, 0, 0));
-				PQclear(res);
-			}
-			continue;
-		}
-		for (size_t k = 0; oid_cats[k]; k++) {
-			const char *end = strchr(tab + 1, '\t');
-
-			if (strlen(oid_cats[k]) != catlen || memcmp(line, oid_cats[k], catlen) || !end)
-				continue;
-			r = buf_addf(&cats, "%s%.*s", any ? "," : "", (int)catlen, line);
-			if (r == 0)
-				r = buf_addf(&oids, "%s%.*s", any ? "," : "",
-					     (int)(end - tab - 1), tab + 1);
-			any = 1;
-			break;
-		}
-	}
-	if (r == 0)
-		r = buf_addch(&cats, '}');
-	if (r == 0)
-		r = buf_addch(&oids, '}');
-	if (r == 0 && any) {
-		const char *params[2] = { (char *)cats.data, (char *)oids.data };
-		PGresult *res;
-
-		r = pg_conn_query(c, &res, PGRES_TUPLES_OK, sql, 2, params,
-				  "naming the new objects (parallel restore undo)", err);
-		for (int rank = 0; r == 0 && rank < 4; rank++) {
-			for (int k = 0; r == 0 && k < PQntuples(res); k++) {
-				const char *kind = rs_undo_drop_kind(PQgetvalue(res, k, 0));
-
-				/* parts of others go with them */
-				if (!kind || PQgetvalue(res, k, 2)[0] == 't' ||
-				    rs_undo_rank(kind) != rank)
-					continue;
-				buf_reset(&s);
-				r = buf_addf(&s, "DROP %s IF EXISTS %s%s", kind,
-					     PQgetvalue(res, k, 1),
-					     rank == 3 ? "" : " CASCADE");
-				if (r == 0)
-					r = strv_take(&u->stmts, &u->nstmts, buf_detach(&s, NULL));
-			}
-			/* memberships between roles that stay, before roles */
-			if (r == 0 && rank == 2)
-				r = rs_undo_push_lines(u, &revokes);
-		}
-		PQclear(res);
-	} else if (r == 0) {
-		r = rs_undo_push_lines(u, &revokes);
-	}
-	buf_release(&cats);
-	buf_release(&oids);
-	buf_release(&revokes);
-	buf_release(&s);
-	return r;
+	return r ? r : rs_undo_drop_build(c, &u->before, after, n, &u->stmts, &u->nstmts, err);
 }
 
 /* An entry that differs after the rehearsal. */
@@ -389,6 +80,18 @@ struct rs_undo_odd {
 	char cat[32], key[64];
 	const char *verb;
 };
+
+/* Notes entry x (of before or after) as odd with verb. */
+static void rs_undo_note(struct rs_undo_odd *o, const char *x, const char *verb)
+{
+	const char *tab = strchr(x, '\t');
+	size_t kl = rs_undo_keylen(x);
+
+	o->verb = verb;
+	snprintf(o->cat, sizeof(o->cat), "%.*s", tab ? (int)(tab - x) : 0, x);
+	snprintf(o->key, sizeof(o->key), "%.*s",
+		 tab ? (int)(kl - (size_t)(tab + 1 - x)) : 0, tab ? tab + 1 : "");
+}
 
 /* Up to max entries where b differs from a, by key. */
 static size_t rs_undo_diff(const struct rs_undo_fp *a, const struct rs_undo_fp *b,
@@ -399,22 +102,16 @@ static size_t rs_undo_diff(const struct rs_undo_fp *a, const struct rs_undo_fp *
 	while ((i < a->n || j < b->n) && n < max) {
 		int d = i >= a->n ? 1 : j >= b->n ? -1 : rs_undo_keycmp(a->v[i], b->v[j]);
 		const char *x = d <= 0 ? a->v[i] : b->v[j];
-		const char *tab = strchr(x, '\t');
-		size_t kl = rs_undo_keylen(x);
 
 		if (d == 0 && !strcmp(a->v[i], b->v[j])) {
 			i++;
 			j++;
 			continue;
 		}
-		o[n].verb = d < 0 ? "would not come back" : d > 0 ? "would stay" :
-			    "was changed, and dropping cannot change it back";
-		snprintf(o[n].cat, sizeof(o[n].cat), "%.*s", tab ? (int)(tab - x) : 0, x);
-		snprintf(o[n].key, sizeof(o[n].key), "%.*s",
-			 tab ? (int)(kl - (size_t)(tab + 1 - x)) : 0, tab ? tab + 1 : "");
+		rs_undo_note(&o[n++], x, d < 0 ? "would not come back" : d > 0 ? "would stay" :
+			     "was changed, and the undo cannot put it back");
 		i += d <= 0;
 		j += d >= 0;
-		n++;
 	}
 	return n;
 }
@@ -503,53 +200,54 @@ static int rs_undo_exec(PGconn *c, const char *sql, struct buf *err)
 	return pg_conn_exec(c, sql, sql, err);
 }
 
-/* out = the "cat\tkey" of every entry of after whose key before lacks
- * (sorted, as after is) */
-static int rs_undo_new_keys(const struct rs_undo_fp *before,
-			    const struct rs_undo_fp *after, struct rs_undo_fp *out)
+/* the created and changed entries: what a later rollback may drop and
+ * must put back */
+struct rs_undo_news {
+	struct rs_undo_fp *created, *changed;
+};
+
+static int rs_undo_new_key(void *ctx, const char *line, const char *old)
 {
-	size_t j = 0;
+	struct rs_undo_news *x = ctx;
+	size_t kl = rs_undo_keylen(line);
 
-	rs_undo_fp_release(out);
-	out->v = calloc(after->n + 1, sizeof(*out->v));
-	if (!out->v)
-		return -ENOMEM;
-	for (size_t i = 0; i < after->n; i++) {
-		int d = -1;
-
-		while (j < before->n && (d = rs_undo_keycmp(after->v[i], before->v[j])) > 0)
-			j++;
-		if (j < before->n && d == 0)
-			continue;
-		out->v[out->n] = strndup(after->v[i], rs_undo_keylen(after->v[i]));
-		if (!out->v[out->n])
-			return -ENOMEM;
-		out->n++;
-	}
-	return 0;
+	if (!old)
+		return strv_take(&x->created->v, &x->created->n, strndup(line, kl));
+	return strv_pushf(&x->changed->v, &x->changed->n, "%.*s\t%s\t%s", (int)kl, line,
+			  rs_undo_rest(old), rs_undo_rest(line));
 }
 
-int rs_undo_prepare(struct rs_undo *u, PGconn *c, struct buf *why,
-		    struct buf *err)
+/* SELECT lo_unlink of u->los that exist (in the rehearsal's savepoint) */
+static int rs_undo_unlink(const struct rs_undo *u, PGconn *c, struct buf *err)
 {
-	struct rs_undo_fp after = { NULL, 0 }, undone = { NULL, 0 };
-	struct buf e = BUF_INIT;
-	struct rs_undo_odd odd[RS_UNDO_ODD];
-	size_t nodd = 0;
-	int r, proven = 0, rehearsing = 0;
+	struct buf a = BUF_INIT;
+	const char *params[1];
+	PGresult *res = NULL;
+	int r = buf_addch(&a, '{');
 
-	strv_free(u->stmts, u->nstmts);
-	u->stmts = NULL;
-	u->nstmts = 0;
-	r = rs_undo_fp_take(&after, c, err);
+	for (size_t i = 0; i < u->nlos && r == 0; i++)
+		r = buf_addf(&a, "%s%u", i ? "," : "", u->los[i]);
 	if (r == 0)
-		r = rs_undo_statements(u, c, &after, err);
-	if (r == 0)
-		r = rs_undo_new_keys(&u->before, &after, &u->created);
-	if (r == 0)
-		r = rs_undo_exec(c, "SAVEPOINT vault_undo", err);
-	rehearsing = r == 0;
-	for (size_t i = 0; r == 0 && i < u->nstmts; i++) {
+		r = buf_addch(&a, '}');
+	params[0] = (char *)a.data;
+	if (r == 0 && u->nlos)
+		r = pg_conn_query(c, &res, PGRES_TUPLES_OK,
+				  "SELECT pg_catalog.lo_unlink(m.oid) FROM pg_catalog.pg_largeobject_metadata m"
+				  " WHERE m.oid = ANY ($1::pg_catalog.oid[])", 1, params,
+				  "unlinking the large objects the restore created (restore undo)", err);
+	PQclear(res);
+	buf_release(&a);
+	return r;
+}
+
+/* Runs u->stmts from i on, inside the rehearsal: 1 (why says which and
+ * why) when the server refuses one. */
+static int rs_undo_rehearse(struct rs_undo *u, PGconn *c, size_t i, struct buf *why)
+{
+	struct buf e = BUF_INIT;
+	int r = 0;
+
+	for (; r == 0 && i < u->nstmts; i++) {
 		r = pg_conn_exec(c, u->stmts[i], u->stmts[i], &e);
 		if (r == -EIO || r == -EACCES) {
 			/* the server refused it: not provable, not fatal */
@@ -557,6 +255,48 @@ int rs_undo_prepare(struct rs_undo *u, PGconn *c, struct buf *why,
 			r = 1;
 		}
 	}
+	buf_release(&e);
+	return r;
+}
+
+int rs_undo_prepare(struct rs_undo *u, PGconn *c, struct buf *why,
+		    struct buf *err)
+{
+	struct rs_undo_fp after = { NULL, 0 }, undone = { NULL, 0 };
+	struct rs_undo_news news = { &u->created, &u->changed };
+	struct rs_undo_new n;
+	struct rs_undo_odd odd[RS_UNDO_ODD];
+	size_t nodd = 0, ran;
+	int r, proven = 0, rehearsing;
+
+	memset(&n, 0, sizeof(n));
+	strv_free(u->stmts, u->nstmts);
+	u->stmts = NULL;
+	u->nstmts = 0;
+	rs_undo_fp_release(&u->created);
+	rs_undo_fp_release(&u->changed);
+	r = rs_undo_exec(c, "SAVEPOINT vault_undo", err);
+	rehearsing = r == 0;
+	/* the large objects first, as the rollback unlinks them: their
+	 * comments, and what their owners hold, then go with them */
+	if (r == 0)
+		r = rs_undo_unlink(u, c, err);
+	if (r == 0)
+		r = rs_undo_fp_take(&after, c, err);
+	if (r == 0)
+		r = rs_undo_new_list(&n, &u->before, &after);
+	if (r == 0)
+		r = rs_undo_statements(u, c, &after, &n, err);
+	if (r == 0)
+		r = rs_undo_fp_walk(&u->before, &after, rs_undo_new_key, &news);
+	if (r == 0)
+		r = rs_undo_rehearse(u, c, 0, why);
+	/* the new roles last, once what they held elsewhere is gone */
+	ran = u->nstmts;
+	if (r == 0)
+		r = rs_undo_drop_roles(c, &n, &u->stmts, &u->nstmts, err);
+	if (r == 0)
+		r = rs_undo_rehearse(u, c, ran, why);
 	if (r == 0)
 		r = rs_undo_fp_take(&undone, c, err);
 	if (r == 0) {
@@ -581,9 +321,9 @@ int rs_undo_prepare(struct rs_undo *u, PGconn *c, struct buf *why,
 		buf_addstr(why, "dropping what the restore created would not give the catalogs back exactly: ");
 		rs_undo_describe(c, odd, nodd, why);
 	}
+	rs_undo_new_release(&n);
 	rs_undo_fp_release(&after);
 	rs_undo_fp_release(&undone);
-	buf_release(&e);
 	return r;
 }
 
@@ -597,40 +337,75 @@ const char *rs_undo_created_key(const struct rs_undo *u, size_t i)
 	return u && i < u->created.n ? u->created.v[i] : NULL;
 }
 
-static int rs_undo_keyin(const char *const *set, size_t n, const char *line)
+size_t rs_undo_changed_count(const struct rs_undo *u)
 {
-	size_t lo = 0, hi = n;
+	return u ? u->changed.n : 0;
+}
 
-	while (lo < hi) {
-		size_t mid = lo + (hi - lo) / 2;
-		int d = rs_undo_keycmp(set[mid], line);
+const char *rs_undo_changed_entry(const struct rs_undo *u, size_t i)
+{
+	return u && i < u->changed.n ? u->changed.v[i] : NULL;
+}
 
-		if (d == 0)
-			return 1;
-		if (d < 0)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
-	return 0;
+/* set (n sorted lines) as a fingerprint, to search */
+static struct rs_undo_fp rs_undo_as_fp(const char *const *set, size_t n)
+{
+	struct rs_undo_fp f = { (char **)set, n };
+
+	return f;
+}
+
+/* Sorted by key, each key once, every line "cat\tkey..."? */
+static int rs_undo_sorted(const char *const *v, size_t n)
+{
+	for (size_t k = 0; k < n; k++)
+		if (!strchr(v[k], '\t') || (k && rs_undo_keycmp(v[k - 1], v[k]) >= 0))
+			return 0;
+	return 1;
+}
+
+/* the verbs of what the restore changed and cannot be put back */
+static const char rs_undo_since[] = "was changed since the restore";
+static const char rs_undo_not_back[] = "would not be put back as it was";
+
+/* A changed entry "cat\tkey\tbefore\tafter": its fingerprint before
+ * the restore (which) 0, or after it 1, into fp. */
+static void rs_undo_changed_fp(const char *entry, int which, char *fp, size_t n)
+{
+	const char *b = rs_undo_rest(entry), *t = strchr(b, '\t');
+
+	if (!t)
+		snprintf(fp, n, "%s", which ? "" : b);
+	else if (which)
+		snprintf(fp, n, "%s", t + 1);
+	else
+		snprintf(fp, n, "%.*s", (int)(t - b), b);
+}
+
+/* 1 when line (of a fingerprint) has the fingerprint fp */
+static int rs_undo_fp_is(const char *line, const char *fp)
+{
+	return line && !strcmp(rs_undo_rest(line), fp);
 }
 
 int rs_undo_rollback(PGconn *c, const char *const *stmts, size_t nstmts,
 		     const char *const *created, size_t ncreated,
+		     const char *const *changed, size_t nchanged,
 		     struct buf *why, struct buf *err)
 {
 	struct rs_undo_fp before = { NULL, 0 }, after = { NULL, 0 };
+	const struct rs_undo_fp cr = rs_undo_as_fp(created, ncreated);
+	const struct rs_undo_fp ch = rs_undo_as_fp(changed, nchanged);
 	struct rs_undo_odd odd[RS_UNDO_ODD];
 	size_t nodd = 0, i = 0, j = 0;
 	int r;
 
 	/* the keys must be sorted as the fingerprints are */
-	for (size_t k = 1; k < ncreated; k++)
-		if (rs_undo_keycmp(created[k - 1], created[k]) >= 0) {
-			if (err)
-				buf_addstr(err, "the restore log's list of created objects is not sorted: damaged log");
-			return -EBADMSG;
-		}
+	if (!rs_undo_sorted(created, ncreated) || !rs_undo_sorted(changed, nchanged)) {
+		if (err)
+			buf_addstr(err, "the restore log's lists of created and changed objects are not sorted: damaged log");
+		return -EBADMSG;
+	}
 	r = rs_undo_fp_take(&before, c, err);
 	if (r == 0)
 		r = rs_undo_exec(c, "SAVEPOINT vault_rollback", err);
@@ -638,34 +413,53 @@ int rs_undo_rollback(PGconn *c, const char *const *stmts, size_t nstmts,
 		r = pg_conn_exec(c, stmts[k], stmts[k], err);
 	if (r == 0)
 		r = rs_undo_fp_take(&after, c, err);
-	/* what the drops removed or changed must be the restore's own */
+	/* what the drops removed must be the restore's own, and what they
+	 * changed must have held what the restore left in it */
 	while (r == 0 && (i < before.n || j < after.n) && nodd < RS_UNDO_ODD) {
 		int d = i >= before.n ? 1 : j >= after.n ? -1 :
 			rs_undo_keycmp(before.v[i], after.v[j]);
 		const char *x = d <= 0 ? before.v[i] : after.v[j];
-		const char *tab = strchr(x, '\t');
-		size_t kl = rs_undo_keylen(x);
+		const char *e = d == 0 ? rs_undo_fp_find(&ch, x) : NULL;
 
 		if (d == 0 && !strcmp(before.v[i], after.v[j])) {
 			i++;
 			j++;
 			continue;
 		}
-		if (d <= 0 && !rs_undo_keyin(created, ncreated, x)) {
-			odd[nodd].verb = d < 0 ? "would be dropped too" : "would be changed";
-			snprintf(odd[nodd].cat, sizeof(odd[nodd].cat), "%.*s",
-				 tab ? (int)(tab - x) : 0, x);
-			snprintf(odd[nodd].key, sizeof(odd[nodd].key), "%.*s",
-				 tab ? (int)(kl - (size_t)(tab + 1 - x)) : 0, tab ? tab + 1 : "");
-			nodd++;
+		if (e) {
+			char was[64], left[64];
+
+			/* changed by someone since (and not back to what it
+			 * held before the restore): that would be lost */
+			rs_undo_changed_fp(e, 0, was, sizeof(was));
+			rs_undo_changed_fp(e, 1, left, sizeof(left));
+			if (!rs_undo_fp_is(before.v[i], left) && !rs_undo_fp_is(before.v[i], was))
+				rs_undo_note(&odd[nodd++], x, rs_undo_since);
+		} else if (d <= 0 && !rs_undo_fp_find(&cr, x)) {
+			rs_undo_note(&odd[nodd++], x, d < 0 ? "would be dropped too" : "would be changed");
 		}
 		i += d <= 0;
 		j += d >= 0;
 	}
+	/* and every entry it changed holds again what it held before */
+	for (size_t k = 0; r == 0 && k < nchanged && nodd < RS_UNDO_ODD; k++) {
+		const char *now = rs_undo_fp_find(&after, changed[k]);
+		char was[64];
+
+		rs_undo_changed_fp(changed[k], 0, was, sizeof(was));
+		if (now && !rs_undo_fp_is(now, was))
+			rs_undo_note(&odd[nodd++], now, rs_undo_not_back);
+	}
 	if (r == 0 && nodd) {
+		size_t since = 0;
+
+		for (size_t k = 0; k < nodd; k++)
+			since += odd[k].verb == rs_undo_since || odd[k].verb == rs_undo_not_back;
 		r = rs_undo_exec(c, "ROLLBACK TO SAVEPOINT vault_rollback", err);
 		if (r == 0) {
-			buf_addstr(why, "objects the restore did not create depend on what it created: ");
+			buf_addstr(why, since == nodd ? "what the restore changed cannot be put back: " :
+				   since ? "objects the restore did not create depend on what it created, or what it changed cannot be put back: " :
+				   "objects the restore did not create depend on what it created: ");
 			rs_undo_describe(c, odd, nodd, why);
 			r = 1;
 		}
@@ -709,7 +503,10 @@ void rs_undo_free(struct rs_undo *u)
 	if (!u)
 		return;
 	rs_undo_fp_release(&u->before);
+	rs_undo_fp_release(&u->vals);
 	rs_undo_fp_release(&u->created);
+	rs_undo_fp_release(&u->changed);
+	free(u->los);
 	strv_free(u->stmts, u->nstmts);
 	free(u);
 }

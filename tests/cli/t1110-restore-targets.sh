@@ -17,14 +17,6 @@ new_repo --encryption repokey
 rows() {
 	db_psql "$1" -c "COPY (SELECT * FROM $2) TO STDOUT" | LC_ALL=C sort
 }
-# json_ok FILTER FILE: the jq filter holds for FILE; if not, shows FILE.
-json_ok() {
-	jq -e "$1" "$2" >/dev/null || {
-		echo "FAIL: $2 does not satisfy: $1"
-		jq . "$2" | head -n 80
-		return 1
-	} >&2
-}
 # The id of the newest snapshot tagged $1.
 snap_tagged() {
 	vault list --json | jq -er --arg t "$1" \

@@ -1,0 +1,314 @@
+/*
+ * rs-undo-fp: the catalogs' fingerprint the undo is proven against, and
+ * the values a revert puts back (rs-undo-int.h).
+ *
+ * The fingerprint of an entry a revert may put back digests what it
+ * holds, not where its row version lies: a grant taken back, a comment
+ * set to its old text or a schema given back to its owner restore the
+ * fingerprint, so the rehearsal can prove such a revert and `vault
+ * rollback` can check, later, that an entry still holds what the
+ * restore left in it.  What the server updates in place (page counts,
+ * frozen xids: a concurrent VACUUM or ANALYZE) is left out of pg_class's
+ * digest; an ACL still NULL and one equal to the built-in default digest
+ * alike (a grant taken back leaves the default written out).
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "pg-conn.h"
+#include "rs-undo-int.h"
+#include "strv.h"
+
+/* an ACL column as its digest counts it: NULL is the built-in default */
+#define RS_UNDO_ACL(col, kind, owner) \
+	"pg_catalog.md5(CASE WHEN x." col " = pg_catalog.acldefault('" kind "', x." owner ")" \
+	" THEN pg_catalog.jsonb_populate_record(x, '{\"" col "\": null}')::text ELSE x::text END)"
+
+/* what an entry holds, whole */
+#define RS_UNDO_ROW "pg_catalog.md5(x::text)"
+
+/*
+ * The catalogs fingerprinted: catalog, key, digest, rows.  Entries with
+ * an oid are keyed by it (the undo drops the new ones).  The entries a
+ * revert may put back (rs-undo-revert: schemas, relations, columns,
+ * types, routines, languages, foreign-data wrappers and servers, default
+ * privileges, comments) are digested by what they hold; the others
+ * (NULL below), which no revert touches, by their row version (xmin and
+ * ctid: any change writes a new one), which is much cheaper than
+ * printing rules' and defaults' node trees.  Views (roles, user
+ * mappings) and what a role may read of pg_subscription are digested by
+ * what they show.  Temporary schemas and relations, of this or another
+ * session, are left out.
+ */
+static const struct {
+	const char *cat, *key, *fp, *from;
+	int min_version;
+} rs_undo_cats[] = {
+	{ "pg_namespace", "x.oid::text",
+	  "pg_catalog.md5(ROW(x.nspname, x.nspowner,"
+	  " COALESCE(x.nspacl, pg_catalog.acldefault('n', x.nspowner)))::text)",
+	  "pg_catalog.pg_namespace x WHERE x.nspname !~ '^pg_(toast_)?temp_'", 0 },
+	/* a table's row is rewritten when a key to it is added
+	 * (relhastriggers) or an index (relhasindex): side effects of
+	 * objects of their own, which the undo drops; so only what defines
+	 * the relation counts */
+	{ "pg_class", "x.oid::text",
+	  "pg_catalog.md5(ROW(x.relname, x.relnamespace, x.reltype, x.relowner,"
+	  " x.relam, x.relkind, COALESCE(x.relacl, pg_catalog.acldefault("
+	  "  CASE x.relkind WHEN 'S' THEN 's' ELSE 'r' END::\"char\", x.relowner)),"
+	  " x.reloptions, x.relrowsecurity, x.relforcerowsecurity, x.relreplident,"
+	  " x.relispartition, x.relpersistence, x.reltablespace)::text)",
+	  "pg_catalog.pg_class x WHERE x.relpersistence <> 't'", 0 },
+	{ "pg_attribute", "x.attrelid || ':' || x.attnum", RS_UNDO_ROW,
+	  "pg_catalog.pg_attribute x JOIN pg_catalog.pg_class c ON c.oid = x.attrelid"
+	  " WHERE c.relpersistence <> 't'", 0 },
+	{ "pg_type", "x.oid::text", RS_UNDO_ACL("typacl", "T", "typowner"),
+	  "pg_catalog.pg_type x JOIN pg_catalog.pg_namespace n ON n.oid = x.typnamespace"
+	  " WHERE n.nspname !~ '^pg_(toast_)?temp_'", 0 },
+	{ "pg_constraint", "x.oid::text", NULL,
+	  "pg_catalog.pg_constraint x JOIN pg_catalog.pg_namespace n ON n.oid = x.connamespace"
+	  " WHERE n.nspname !~ '^pg_(toast_)?temp_'", 0 },
+	{ "pg_proc", "x.oid::text", RS_UNDO_ACL("proacl", "f", "proowner"),
+	  "pg_catalog.pg_proc x", 0 },
+	{ "pg_extension", "x.oid::text", NULL, "pg_catalog.pg_extension x", 0 },
+	{ "pg_collation", "x.oid::text", NULL, "pg_catalog.pg_collation x", 0 },
+	{ "pg_conversion", "x.oid::text", NULL, "pg_catalog.pg_conversion x", 0 },
+	{ "pg_operator", "x.oid::text", NULL, "pg_catalog.pg_operator x", 0 },
+	{ "pg_opclass", "x.oid::text", NULL, "pg_catalog.pg_opclass x", 0 },
+	{ "pg_opfamily", "x.oid::text", NULL, "pg_catalog.pg_opfamily x", 0 },
+	{ "pg_cast", "x.oid::text", NULL, "pg_catalog.pg_cast x", 0 },
+	{ "pg_language", "x.oid::text", RS_UNDO_ACL("lanacl", "l", "lanowner"),
+	  "pg_catalog.pg_language x", 0 },
+	{ "pg_ts_config", "x.oid::text", NULL, "pg_catalog.pg_ts_config x", 0 },
+	{ "pg_ts_dict", "x.oid::text", NULL, "pg_catalog.pg_ts_dict x", 0 },
+	{ "pg_ts_parser", "x.oid::text", NULL, "pg_catalog.pg_ts_parser x", 0 },
+	{ "pg_ts_template", "x.oid::text", NULL, "pg_catalog.pg_ts_template x", 0 },
+	{ "pg_foreign_data_wrapper", "x.oid::text", RS_UNDO_ACL("fdwacl", "F", "fdwowner"),
+	  "pg_catalog.pg_foreign_data_wrapper x", 0 },
+	{ "pg_foreign_server", "x.oid::text", RS_UNDO_ACL("srvacl", "S", "srvowner"),
+	  "pg_catalog.pg_foreign_server x", 0 },
+	{ "pg_event_trigger", "x.oid::text", NULL, "pg_catalog.pg_event_trigger x", 0 },
+	{ "pg_publication", "x.oid::text", NULL, "pg_catalog.pg_publication x", 0 },
+	{ "pg_publication_rel", "x.oid::text", NULL, "pg_catalog.pg_publication_rel x", 0 },
+	{ "pg_publication_namespace", "x.oid::text", NULL,
+	  "pg_catalog.pg_publication_namespace x", 150000 },
+	/* the columns every role may read; this database's only */
+	{ "pg_subscription", "x.oid::text",
+	  "pg_catalog.md5(ROW(x.subname, x.subowner, x.subenabled, x.subslotname,"
+	  " x.subpublications)::text)",
+	  "pg_catalog.pg_subscription x WHERE x.subdbid = (SELECT d.oid FROM"
+	  " pg_catalog.pg_database d WHERE d.datname = pg_catalog.current_database())", 0 },
+	{ "pg_default_acl", "x.oid::text", RS_UNDO_ROW, "pg_catalog.pg_default_acl x", 0 },
+	{ "pg_trigger", "x.oid::text", NULL, "pg_catalog.pg_trigger x", 0 },
+	{ "pg_policy", "x.oid::text", NULL, "pg_catalog.pg_policy x", 0 },
+	{ "pg_rewrite", "x.oid::text", NULL, "pg_catalog.pg_rewrite x", 0 },
+	{ "pg_attrdef", "x.oid::text", NULL, "pg_catalog.pg_attrdef x", 0 },
+	{ "pg_statistic_ext", "x.oid::text", NULL, "pg_catalog.pg_statistic_ext x", 0 },
+	{ "pg_am", "x.oid::text", NULL, "pg_catalog.pg_am x", 0 },
+	{ "pg_transform", "x.oid::text", NULL, "pg_catalog.pg_transform x", 0 },
+	{ "pg_auth_members", "x.roleid || ':' || x.member", NULL, "pg_catalog.pg_auth_members x", 0 },
+	{ "pg_db_role_setting", "x.setdatabase || ':' || x.setrole", NULL,
+	  "pg_catalog.pg_db_role_setting x", 0 },
+	{ "pg_description", "x.classoid || ':' || x.objoid || ':' || x.objsubid", RS_UNDO_ROW,
+	  "pg_catalog.pg_description x", 0 },
+	{ "pg_shdescription", "x.classoid || ':' || x.objoid", RS_UNDO_ROW,
+	  "pg_catalog.pg_shdescription x", 0 },
+	/* views */
+	{ "pg_authid", "x.oid::text", RS_UNDO_ROW, "pg_catalog.pg_roles x", 0 },
+	{ "pg_user_mapping", "x.umid::text", RS_UNDO_ROW, "pg_catalog.pg_user_mappings x", 0 },
+};
+
+#define RS_UNDO_NCATS (sizeof(rs_undo_cats) / sizeof(rs_undo_cats[0]))
+
+static int rs_undo_fp_sql(struct buf *sql, int version)
+{
+	int r = buf_addstr(sql, "SELECT cat, k, fp FROM (");
+	const char *sep = "";
+
+	for (size_t i = 0; i < RS_UNDO_NCATS && r == 0; i++) {
+		if (rs_undo_cats[i].min_version > version)
+			continue;
+		r = buf_addf(sql, "%sSELECT '%s'::text AS cat, %s AS k, %s AS fp FROM %s",
+			     sep, rs_undo_cats[i].cat, rs_undo_cats[i].key,
+			     rs_undo_cats[i].fp ? rs_undo_cats[i].fp : "x.xmin::text || x.ctid::text",
+			     rs_undo_cats[i].from);
+		sep = " UNION ALL ";
+	}
+	return r ? r : buf_addstr(sql, ") f ORDER BY cat COLLATE \"C\", k COLLATE \"C\"");
+}
+
+/*
+ * The values rs_undo_fp_values keeps.  Comments on the built-in objects
+ * (thousands, none of which a dump changes) only for schemas,
+ * extensions and languages, which a dump does comment on.
+ */
+static const char rs_undo_values_sql[] =
+	"SELECT cat, k, v FROM ("
+	"SELECT 'pg_namespace'::text AS cat, x.oid::text AS k,"
+	" pg_catalog.jsonb_build_object('owner', x.nspowner, 'acl', x.nspacl::text)::text AS v"
+	" FROM pg_catalog.pg_namespace x WHERE x.nspname !~ '^pg_(toast_)?temp_'"
+	" UNION ALL SELECT 'pg_class', x.oid::text, pg_catalog.jsonb_build_object('acl', x.relacl::text)::text"
+	" FROM pg_catalog.pg_class x WHERE x.relacl IS NOT NULL AND x.relpersistence <> 't'"
+	" UNION ALL SELECT 'pg_attribute', x.attrelid || ':' || x.attnum,"
+	" pg_catalog.jsonb_build_object('acl', x.attacl::text)::text"
+	" FROM pg_catalog.pg_attribute x WHERE x.attacl IS NOT NULL"
+	" UNION ALL SELECT 'pg_proc', x.oid::text, pg_catalog.jsonb_build_object('acl', x.proacl::text)::text"
+	" FROM pg_catalog.pg_proc x WHERE x.proacl IS NOT NULL"
+	" UNION ALL SELECT 'pg_type', x.oid::text, pg_catalog.jsonb_build_object('acl', x.typacl::text)::text"
+	" FROM pg_catalog.pg_type x WHERE x.typacl IS NOT NULL"
+	" UNION ALL SELECT 'pg_language', x.oid::text, pg_catalog.jsonb_build_object('acl', x.lanacl::text)::text"
+	" FROM pg_catalog.pg_language x WHERE x.lanacl IS NOT NULL"
+	" UNION ALL SELECT 'pg_foreign_data_wrapper', x.oid::text,"
+	" pg_catalog.jsonb_build_object('acl', x.fdwacl::text)::text"
+	" FROM pg_catalog.pg_foreign_data_wrapper x WHERE x.fdwacl IS NOT NULL"
+	" UNION ALL SELECT 'pg_foreign_server', x.oid::text,"
+	" pg_catalog.jsonb_build_object('acl', x.srvacl::text)::text"
+	" FROM pg_catalog.pg_foreign_server x WHERE x.srvacl IS NOT NULL"
+	" UNION ALL SELECT 'pg_default_acl', x.oid::text,"
+	" pg_catalog.jsonb_build_object('acl', x.defaclacl::text)::text FROM pg_catalog.pg_default_acl x"
+	" UNION ALL SELECT 'pg_description', x.classoid || ':' || x.objoid || ':' || x.objsubid,"
+	" pg_catalog.jsonb_build_object('comment', x.description)::text FROM pg_catalog.pg_description x"
+	" WHERE x.objoid >= 16384 OR x.classoid IN ('pg_catalog.pg_namespace'::pg_catalog.regclass,"
+	"  'pg_catalog.pg_extension'::pg_catalog.regclass, 'pg_catalog.pg_language'::pg_catalog.regclass)"
+	" UNION ALL SELECT 'pg_shdescription', x.classoid || ':' || x.objoid,"
+	" pg_catalog.jsonb_build_object('comment', x.description)::text FROM pg_catalog.pg_shdescription x"
+	") f ORDER BY cat COLLATE \"C\", k COLLATE \"C\"";
+
+void rs_undo_fp_release(struct rs_undo_fp *f)
+{
+	strv_free(f->v, f->n);
+	f->v = NULL;
+	f->n = 0;
+}
+
+/* f = the rows of sql (cat, key, value), as lines */
+static int rs_undo_fp_query(struct rs_undo_fp *f, PGconn *c, const char *sql,
+			    struct buf *err)
+{
+	PGresult *res = NULL;
+	int r, n;
+
+	f->v = NULL;
+	f->n = 0;
+	r = pg_conn_query(c, &res, PGRES_TUPLES_OK, sql, 0, NULL,
+			  "reading the catalogs (restore undo)", err);
+	if (r < 0)
+		return r;
+	n = PQntuples(res);
+	f->v = calloc((size_t)n + 1, sizeof(*f->v));
+	for (int i = 0; f->v && i < n; i++) {
+		struct buf b = BUF_INIT;
+
+		if (buf_addf(&b, "%s\t%s\t%s", PQgetvalue(res, i, 0), PQgetvalue(res, i, 1),
+			     PQgetvalue(res, i, 2)) < 0 ||
+		    !(f->v[f->n] = buf_detach(&b, NULL))) {
+			buf_release(&b);
+			PQclear(res);
+			return -ENOMEM;
+		}
+		f->n++;
+	}
+	PQclear(res);
+	return f->v ? 0 : -ENOMEM;
+}
+
+int rs_undo_fp_take(struct rs_undo_fp *f, PGconn *c, struct buf *err)
+{
+	struct buf sql = BUF_INIT;
+	int r = rs_undo_fp_sql(&sql, PQserverVersion(c));
+
+	if (r == 0)
+		r = rs_undo_fp_query(f, c, (char *)sql.data, err);
+	buf_release(&sql);
+	return r;
+}
+
+int rs_undo_fp_values(struct rs_undo_fp *f, PGconn *c, struct buf *err)
+{
+	return rs_undo_fp_query(f, c, rs_undo_values_sql, err);
+}
+
+size_t rs_undo_keylen(const char *line)
+{
+	const char *t = strchr(line, '\t');
+
+	t = t ? strchr(t + 1, '\t') : NULL;
+	return t ? (size_t)(t - line) : strlen(line);
+}
+
+int rs_undo_keycmp(const char *a, const char *b)
+{
+	size_t la = rs_undo_keylen(a), lb = rs_undo_keylen(b);
+	int d = memcmp(a, b, la < lb ? la : lb);
+
+	return d ? d : (la > lb) - (la < lb);
+}
+
+const char *rs_undo_fp_find(const struct rs_undo_fp *f, const char *line)
+{
+	size_t lo = 0, hi = f->n;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		int d = rs_undo_keycmp(f->v[mid], line);
+
+		if (d == 0)
+			return f->v[mid];
+		if (d < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return NULL;
+}
+
+int rs_undo_is_cat(const char *line, const char *cat)
+{
+	size_t n = strlen(cat);
+
+	return !strncmp(line, cat, n) && line[n] == '\t';
+}
+
+const char *rs_undo_rest(const char *line)
+{
+	size_t kl = rs_undo_keylen(line);
+
+	return line[kl] ? line + kl + 1 : line + kl;
+}
+
+int rs_undo_fp_walk(const struct rs_undo_fp *before, const struct rs_undo_fp *after,
+		    int (*fn)(void *ctx, const char *line, const char *old), void *ctx)
+{
+	size_t j = 0;
+	int r = 0;
+
+	for (size_t i = 0; i < after->n && r >= 0; i++) {
+		int d = -1;
+
+		while (j < before->n && (d = rs_undo_keycmp(after->v[i], before->v[j])) > 0)
+			j++;
+		if (j < before->n && d == 0) {
+			if (strcmp(after->v[i], before->v[j]))
+				r = fn(ctx, after->v[i], before->v[j]);
+		} else {
+			r = fn(ctx, after->v[i], NULL);
+		}
+	}
+	return r < 0 ? r : 0;
+}
+
+int rs_undo_array_add(struct buf *a, const char *s, size_t len)
+{
+	int r = a->len > 1 ? buf_addch(a, ',') : 0;
+
+	if (r == 0)
+		r = buf_addch(a, '"');
+	for (size_t i = 0; i < len && r == 0; i++) {
+		if (s[i] == '"' || s[i] == '\\')
+			r = buf_addch(a, '\\');
+		if (r == 0)
+			r = buf_addch(a, s[i]);
+	}
+	return r ? r : buf_addch(a, '"');
+}
