@@ -37,7 +37,7 @@ const char cmd_prune_usage[] =
 	"      --keep-monthly N   ... of the last N months\n"
 	"      --keep-yearly N    ... of the last N years\n"
 	"      --keep-days N      every snapshot within N days of the newest of\n"
-	"                         its group\n"
+	"                         its group (also --keep-within N, as restic)\n"
 	"      --keep-tag TAG     every snapshot tagged TAG (repeatable)\n"
 	"      --keep-safety-days N\n"
 	"                         safety snapshots within N days of the newest\n"

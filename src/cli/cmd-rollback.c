@@ -23,6 +23,7 @@
 
 const char cmd_rollback_usage[] =
 	"usage: vault rollback [--db URL] [--restore ID] [--yes] [--dry-run]\n"
+	"       vault rollback --only storage[,functions] [--restore ID] [--yes] [--dry-run]\n"
 	"\n"
 	"Undoes a restore.  A clean or merge restore: the tables it changed are\n"
 	"made equal to the safety snapshot taken just before it (a clean restore\n"
@@ -43,6 +44,10 @@ const char cmd_rollback_usage[] =
 	"      --yes               do not ask (required when not on a terminal)\n"
 	"      --dry-run           print the plan, change nothing\n"
 	"      --json              print the rollback's log as JSON\n"
+	"      --only storage[,functions]\n"
+	"                          undo a Storage (and Edge Functions) restore\n"
+	"                          instead, from its safety snapshot (see\n"
+	"                          `vault rollback --only storage --help`)\n"
 	"  -h, --help              show this help\n";
 
 enum {
