@@ -205,8 +205,16 @@ int index_fail(struct index *ix, int rc, const char *what,
 		buf_addf(err, "index: %s: %s", what,
 			 ix && ix->db ? sqlite3_errmsg(ix->db)
 				      : sqlite3_errstr(rc));
+		buf_addstr(err, index_damage_hint(e));
 	}
 	return e;
+}
+
+/* Whichever verb meets a damaged index, the way out is the same. */
+const char *index_damage_hint(int rc)
+{
+	return rc == -EBADMSG ? " (the index is damaged; `vault check"
+				" --rebuild-index` rebuilds it)" : "";
 }
 
 /* The cached statement, reset and ready for binding; NULL on error. */

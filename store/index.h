@@ -191,5 +191,8 @@ int index_prune_live(struct index *ix, int64_t pid,
 int index_stats(struct index *ix, struct repo_stats *s, struct buf *err);
 /* SQLite's quick_check: 0 when fine, 1 with what is wrong in msg, <0. */
 int index_quick_check(struct index *ix, struct buf *msg);
+/* What to add to a message about an index error rc: for -EBADMSG (a
+ * damaged database) how to get out of it, else "". */
+const char *index_damage_hint(int rc);
 
 #endif

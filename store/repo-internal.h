@@ -26,6 +26,9 @@ struct repo {
 	struct config cfg;
 	struct keyfile_keys keys;	/* wiped in repo_free */
 	struct index *ix;
+	int ix_stand_in;		/* ix is an empty in-memory index standing
+					 * in for a missing or damaged index.db
+					 * (opened to rebuild it) */
 	struct lock *wlock;		/* writer lock (opened with write) */
 	struct lock *rlock;		/* shared lock.read (read-only opens) */
 	int lock_wait;
