@@ -47,31 +47,6 @@ static int check_damaged(struct check *c, const uint8_t *id)
 	return buf_add(&c->damaged, id, 32);
 }
 
-static int check_cmp_id(const void *a, const void *b)
-{
-	return memcmp(a, b, 32);
-}
-
-/* Sorts and dedups the damaged ids for bsearch. */
-static void check_damaged_sort(struct check *c)
-{
-	size_t n = c->damaged.len / 32, k = 0;
-
-	qsort(c->damaged.data, n, 32, check_cmp_id);
-	for (size_t i = 0; i < n; i++)
-		if (!k || memcmp(c->damaged.data + 32 * (k - 1),
-				 c->damaged.data + 32 * i, 32))
-			memmove(c->damaged.data + 32 * k++,
-				c->damaged.data + 32 * i, 32);
-	buf_setlen(&c->damaged, 32 * k);
-}
-
-static int check_is_damaged(const struct check *c, const uint8_t *id)
-{
-	return bsearch(id, c->damaged.data, c->damaged.len / 32, 32,
-		       check_cmp_id) != NULL;
-}
-
 /* ---- packs and blobs --------------------------------------------- */
 
 struct check_pack {
@@ -284,7 +259,7 @@ static void check_walk(struct check *c, const uint8_t *snap)
 	while (rc == 0 && (rc = reader_manifest_next(m, &e, &c->msg)) == 1) {
 		hit = 0;
 		while ((rc = reader_manifest_chunk(m, &ch, &c->msg)) == 1) {
-			if (hit || !check_is_damaged(c, ch.id))
+			if (hit || !repo_ids_has(&c->damaged, ch.id))
 				continue;
 			hit = 1;
 			hex_encode(blob, ch.id, 32);
@@ -307,22 +282,16 @@ static void check_walk(struct check *c, const uint8_t *snap)
 static int check_affected(struct check *c, struct buf *err)
 {
 	struct buf snaps = BUF_INIT;
-	size_t n;
 	int rc = 0;
 
-	check_damaged_sort(c);
+	repo_ids_sort(&c->damaged);
 	for (size_t i = 0; rc == 0 && i < c->damaged.len / 32; i++)
 		rc = index_chunk_snaps(c->r->ix, c->damaged.data + 32 * i,
 				       check_add_snap, &snaps, err);
-	n = snaps.len / 32;
 	if (rc == 0)
-		qsort(snaps.data, n, 32, check_cmp_id);
-	for (size_t i = 0; rc == 0 && i < n; i++) {
-		if (i && !memcmp(snaps.data + 32 * (i - 1),
-				 snaps.data + 32 * i, 32))
-			continue;
+		repo_ids_sort(&snaps);
+	for (size_t i = 0; rc == 0 && i < snaps.len / 32; i++)
 		check_walk(c, snaps.data + 32 * i);
-	}
 	buf_release(&snaps);
 	return rc;
 }

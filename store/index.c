@@ -441,6 +441,16 @@ int index_pack_add(struct index *ix, const uint8_t name[PACK_ID_SIZE],
 	return 0;
 }
 
+int index_chunk_add(struct index *ix, int64_t pid, const struct pack_entry *e,
+		    struct buf *err)
+{
+	sqlite3_stmt *c;
+
+	INDEX_STMT(ix, c, ST_CHUNK_ADD, err);
+	index_chunk_bind(c, e, pid);
+	return index_exec_st(ix, c, "add chunk", err);
+}
+
 int index_pack_exists(struct index *ix, const uint8_t name[PACK_ID_SIZE])
 {
 	sqlite3_stmt *s = index_stmt(ix, ST_PACK_EXISTS);

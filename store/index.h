@@ -69,6 +69,10 @@ int index_seal(struct index *ix, struct buf *err);
 int index_pack_add(struct index *ix, const uint8_t name[PACK_ID_SIZE],
 		   uint64_t size, const struct pack_entry *e, size_t n,
 		   unsigned types, unsigned flags, struct buf *err);
+/* Adds one chunk row located in pack pid (an existing row for the id is
+ * kept).  No transaction of its own. */
+int index_chunk_add(struct index *ix, int64_t pid, const struct pack_entry *e,
+		    struct buf *err);
 /* 1 when the pack is indexed, 0 when not, <0 on error. */
 int index_pack_exists(struct index *ix, const uint8_t name[PACK_ID_SIZE]);
 /* Calls cb for every pack, ordered by name.  Non-zero from cb stops. */

@@ -20,11 +20,6 @@
 #include "repo-internal.h"
 #include "snaprec.h"
 
-static int inventory_cmp_id(const void *a, const void *b)
-{
-	return memcmp(a, b, 32);
-}
-
 static int inventory_add_name(void *ctx, const uint8_t *name)
 {
 	return buf_add(ctx, name, 32);
@@ -91,8 +86,7 @@ static int inventory_unknown_snapshot(struct inventory_orphans *o,
 
 	for (size_t i = 0; rc == 0 && i < n; i++) {
 		if (e[i].type != BLOB_SNAPSHOT ||
-		    bsearch(e[i].id, o->forgotten.data, o->forgotten.len / 32,
-			    32, inventory_cmp_id))
+		    repo_ids_has(&o->forgotten, e[i].id))
 			continue;
 		rc = index_tomb_has(o->r->ix, e[i].id);
 		if (rc == 0) {
@@ -167,8 +161,7 @@ int inventory_import_orphans(struct repo *r, struct buf *err)
 		free(e);
 	}
 	if (rc == 0)
-		qsort(o.forgotten.data, o.forgotten.len / 32, 32,
-		      inventory_cmp_id);
+		repo_ids_sort(&o.forgotten);
 	for (size_t i = 0; rc == 0 && i < count; i++)
 		rc = inventory_import(&o, o.names.data + 32 * i, err);
 	if (rc == -EBADMSG)
@@ -246,7 +239,7 @@ int inventory_check(struct repo *r, const char *verb, struct buf *err)
 		return repo_errf(err, rc, "%s: cannot list %s/packs: %s", verb,
 				 r->path, strerror(-rc));
 	}
-	qsort(disk.data, disk.len / 32, 32, inventory_cmp_id);
+	repo_ids_sort(&disk);
 	c.disk = disk.data;
 	c.ndisk = disk.len / 32;
 	rc = index_pack_foreach(r->ix, inventory_indexed, &c, err);

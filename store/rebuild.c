@@ -6,7 +6,10 @@
  * Trailers give packs and chunks; a pack whose trailer cannot be read is
  * salvaged blob by blob (salvage.c); tombstone blobs give forgotten
  * snapshots; snapshot blobs not tombstoned, oldest first, give snapshots
- * whose manifests are walked for their references.
+ * whose manifests are walked for their references.  Intact blobs of a
+ * damaged pack whose ids nothing gave are named on the way, by the ids
+ * the manifests reference.  Putting the new index in place is
+ * rebuild-swap.c.
  *
  * A recovery tool must never make things worse:
  *   - the new database is built in tmp/ and renamed over index.db only
@@ -26,24 +29,16 @@
  */
 #include <errno.h>
 #include <stdarg.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
-#include <unistd.h>
-#include <sys/stat.h>
 
 #include "blob.h"
 #include "index.h"
-#include "lock.h"
 #include "reader.h"
+#include "rebuild-int.h"
 #include "repo-internal.h"
 #include "salvage.h"
 #include "snaprec.h"
-
-/* The new database is built here, then renamed over index.db (same file
- * system, so the rename is atomic). */
-#define REBUILD_DB "tmp/index-rebuild.db"
 
 /* A snapshot blob found in the packs, with its time for ordering. */
 struct rebuild_snap {
@@ -63,6 +58,15 @@ struct rebuild {
 	struct buf damaged;	/* names of salvaged packs, 32 bytes each */
 	struct buf lost;	/* snapshot ids that may be lost */
 	struct buf told;	/* snapshot ids already reported lost */
+	struct salvage_pool *pool;	/* their unnamed blobs (or NULL) */
+	struct buf claimed;	/* struct rebuild_claim[]: named while the
+				 * snapshot being added is walked */
+};
+
+/* An unnamed blob named by a snapshot's reference. */
+struct rebuild_claim {
+	int64_t pid;
+	struct pack_entry e;
 };
 
 /* Kind "info" tells what was repaired and is not counted as a problem. */
@@ -84,30 +88,6 @@ static void rebuild_report(struct rebuild *rb, const char *kind,
 	if (rb->o->problem)
 		rb->o->problem(rb->o->ctx, kind, what, (char *)d.data);
 	buf_release(&d);
-}
-
-static int rebuild_cmp_id(const void *a, const void *b)
-{
-	return memcmp(a, b, 32);
-}
-
-/* Sorts a buffer of 32-byte ids and drops repeats. */
-static void rebuild_ids_sort(struct buf *ids)
-{
-	size_t n = ids->len / 32, k = 0;
-
-	qsort(ids->data, n, 32, rebuild_cmp_id);
-	for (size_t i = 0; i < n; i++)
-		if (!k || memcmp(ids->data + 32 * (k - 1), ids->data + 32 * i,
-				 32))
-			memmove(ids->data + 32 * k++, ids->data + 32 * i, 32);
-	buf_setlen(ids, 32 * k);
-}
-
-static int rebuild_ids_has(const struct buf *ids, const uint8_t *id)
-{
-	return bsearch(id, ids->data, ids->len / 32, 32,
-		       rebuild_cmp_id) != NULL;
 }
 
 static int rebuild_add_id(void *ctx, const uint8_t *id)
@@ -203,6 +183,13 @@ static int rebuild_salvage(struct rebuild *rb, const uint8_t *name,
 	rc = rebuild_index_pack(rb, name, s.size, s.e, s.n);
 	if (rc == 0)
 		rc = buf_add(&rb->damaged, name, 32);
+	if (rc == 0 && s.nunnamed) {
+		h.pid = 0;
+		rc = index_pack_foreach(rb->nx, rebuild_hint_pack, &h,
+					&rb->msg);
+		rc = rc < 0 ? rc : salvage_pool_add(&rb->pool, name, h.pid,
+						     s.unnamed, s.nunnamed);
+	}
 	for (size_t i = 0; rc == 0 && i < s.nlost; i++)
 		if (s.lost[i].type == BLOB_SNAPSHOT)
 			rc = buf_add(&rb->lost, s.lost[i].id, 32);
@@ -210,9 +197,10 @@ static int rebuild_salvage(struct rebuild *rb, const uint8_t *name,
 	if (s.nlost)
 		buf_addf(&d, "; %zu blobs its %s lists are lost", s.nlost,
 			 s.trailer ? "trailer" : "old index");
-	if (s.unnamed)
-		buf_addf(&d, "; %zu intact blobs cannot be named (no trailer"
-			 " to give their ids)", s.unnamed);
+	if (s.nunnamed)
+		buf_addf(&d, "; %zu intact blobs wait for the snapshots that"
+			 " reference them to name them (no trailer gives their"
+			 " ids)", s.nunnamed);
 	if (rc == 0)
 		rebuild_report(rb, "pack", hex, "%s; %s", why, (char *)d.data);
 	rb->res->packs_checked++;
@@ -312,6 +300,57 @@ static int rebuild_cmp_snap(const void *a, const void *b)
 }
 
 /*
+ * A chunk a snapshot references that no pack lists may be one of the
+ * unnamed blobs of a damaged pack: the one that decodes under its id.
+ * now: index it at once (a manifest chunk, read next), else it is
+ * indexed together with the snapshot.
+ */
+static int rebuild_want(struct rebuild *rb, const uint8_t *id, uint8_t type,
+			uint32_t len, int now)
+{
+	struct rebuild_claim c;
+	struct index_loc loc;
+	int rc;
+
+	if (!rb->pool)
+		return 0;
+	rc = index_chunk_get(rb->nx, id, &loc);
+	if (rc != 0)	/* indexed already, or an error */
+		return rc < 0 ? rc : 0;
+	rc = salvage_pool_claim(rb->pool, rb->r, id, type, len, &c.pid, &c.e);
+	if (rc <= 0)
+		return rc;
+	if (!now)
+		return buf_add(&rb->claimed, &c, sizeof(c));
+	rc = index_begin(rb->nx, &rb->msg);
+	if (rc == 0)
+		rc = index_chunk_add(rb->nx, c.pid, &c.e, &rb->msg);
+	if (rc == 0)
+		rc = index_commit(rb->nx, &rb->msg);
+	else
+		index_rollback(rb->nx);
+	return rc;
+}
+
+/* The snapshot's manifest chunks, named before the manifest is read. */
+static int rebuild_want_manifest(struct rebuild *rb, const uint8_t *snap)
+{
+	struct snaprec rec;
+	int rc;
+
+	if (!rb->pool)
+		return 0;
+	rc = reader_snaprec(rb->r, rb->nx, snap, &rec, &rb->msg);
+	if (rc < 0)	/* reported when the manifest is opened */
+		return rc == -ENOMEM ? rc : 0;
+	for (size_t i = 0; rc == 0 && i < rec.nmanifest; i++)
+		rc = rebuild_want(rb, rec.manifest[i].id, BLOB_MANIFEST,
+				  rec.manifest[i].len, 1);
+	snaprec_release(&rec);
+	return rc;
+}
+
+/*
  * Every chunk the snapshot references goes to the TEMP refs table, as
  * far as the manifest can be read.  A damaged manifest is -EBADMSG with
  * what was read recorded; index errors set *fatal.
@@ -330,11 +369,16 @@ static int rebuild_refs(struct rebuild *rb, struct reader_manifest *m,
 		rc = index_ref_add(rb->nx, rec->manifest[i].id, &rb->msg);
 	*fatal = rc < 0;
 	while (rc == 0 && (rc = reader_manifest_next(m, &e, &rb->msg)) == 1)
-		while ((rc = reader_manifest_chunk(m, &ch, &rb->msg)) == 1)
-			if ((rc = index_ref_add(rb->nx, ch.id, &rb->msg)) < 0) {
+		while ((rc = reader_manifest_chunk(m, &ch, &rb->msg)) == 1) {
+			rc = index_ref_add(rb->nx, ch.id, &rb->msg);
+			if (rc == 0)
+				rc = rebuild_want(rb, ch.id, BLOB_DATA, ch.len,
+						  0);
+			if (rc < 0) {
 				*fatal = 1;
 				break;
 			}
+		}
 	manifest_entry_release(&e);
 	if (rc == -ENOMEM)
 		*fatal = 1;
@@ -343,6 +387,7 @@ static int rebuild_refs(struct rebuild *rb, struct reader_manifest *m,
 
 static int rebuild_snapshot(struct rebuild *rb, const uint8_t *snap)
 {
+	const struct rebuild_claim *c;
 	struct reader_manifest *m = NULL;
 	const struct snaprec *rec;
 	struct index_snap s;
@@ -352,6 +397,10 @@ static int rebuild_snapshot(struct rebuild *rb, const uint8_t *snap)
 	if (rc != 0)
 		return rc < 0 ? rc : 0;	/* forgotten */
 	hex_encode(hex, snap, 32);
+	buf_reset(&rb->claimed);
+	rc = rebuild_want_manifest(rb, snap);
+	if (rc < 0)
+		return rc;
 	rc = reader_manifest_open(&m, rb->r, rb->nx, snap, &rb->msg);
 	if (rc < 0) {
 		if (rc == -ENOMEM)
@@ -381,7 +430,10 @@ static int rebuild_snapshot(struct rebuild *rb, const uint8_t *snap)
 	s.bytes_added = rec->bytes_added;
 	s.bytes_stored = rec->bytes_stored;
 	s.meta_json = rec->meta_json;
+	c = (const struct rebuild_claim *)rb->claimed.data;
 	rc = index_begin(rb->nx, &rb->msg);
+	for (size_t i = 0; rc == 0 && i < rb->claimed.len / sizeof(*c); i++)
+		rc = index_chunk_add(rb->nx, c[i].pid, &c[i].e, &rb->msg);
 	if (rc == 0)
 		rc = index_snap_add(rb->nx, &s, &rb->msg);
 	if (rc == 0)
@@ -435,12 +487,26 @@ struct rebuild_users {
 	struct buf snaps;	/* ids of snapshots using them */
 };
 
+/* Notes a damaged pack's row, and tells how many of its unnamed blobs
+ * the snapshots named. */
 static int rebuild_damaged_pid(void *ctx, const struct index_pack *p)
 {
 	struct rebuild_users *u = ctx;
+	size_t added, named, records;
+	char hex[65];
 
-	if (!rebuild_ids_has(&u->rb->damaged, p->name))
+	if (!repo_ids_has(&u->rb->damaged, p->name))
 		return 0;
+	salvage_pool_counts(u->rb->pool, p->pid, &added, &named, &records);
+	hex_encode(hex, p->name, 32);
+	if (added)
+		rebuild_report(u->rb, "info", hex, "%zu of its %zu unnamed"
+			       " intact blobs were named by the snapshots that"
+			       " reference them", named, added);
+	if (records)	/* nothing names a snapshot record but itself */
+		rebuild_report(u->rb, "pack", hex, "%zu snapshot records in"
+			       " it cannot be identified without its trailer:"
+			       " those snapshots are lost", records);
 	return buf_add(&u->pids, &p->pid, sizeof(p->pid));
 }
 
@@ -476,8 +542,8 @@ static int rebuild_affected(struct rebuild *rb)
 		rebuild_report(rb, "snapshot", hex, "damaged, kept: %zu blobs"
 			       " it references are in no intact pack", k - i);
 	}
-	rebuild_ids_sort(&miss);
-	rebuild_ids_sort(&rb->damaged);
+	repo_ids_sort(&miss);
+	repo_ids_sort(&rb->damaged);
 	if (rc == 0 && rb->damaged.len)
 		rc = index_pack_foreach(rb->nx, rebuild_damaged_pid, &u,
 					&rb->msg);
@@ -485,9 +551,9 @@ static int rebuild_affected(struct rebuild *rb)
 	for (size_t i = 0; rc == 0 && i < u.pids.len / sizeof(*pid); i++)
 		rc = index_pack_chunks(rb->nx, pid[i], rebuild_chunk_users, &u,
 				       &rb->msg);
-	rebuild_ids_sort(&u.snaps);
+	repo_ids_sort(&u.snaps);
 	for (size_t i = 0; rc == 0 && i < u.snaps.len / 32; i++) {
-		if (rebuild_ids_has(&miss, u.snaps.data + 32 * i))
+		if (repo_ids_has(&miss, u.snaps.data + 32 * i))
 			continue;
 		hex_encode(hex, u.snaps.data + 32 * i, 32);
 		rebuild_report(rb, "info", hex, "intact: every blob it needs"
@@ -521,11 +587,11 @@ static int rebuild_lost(struct rebuild *rb)
 	if (rb->old_ok)
 		rc = index_snap_list(rb->r->ix, NULL, rebuild_old_snap,
 				     &rb->lost, &rb->msg);
-	rebuild_ids_sort(&rb->lost);
-	rebuild_ids_sort(&rb->told);
+	repo_ids_sort(&rb->lost);
+	repo_ids_sort(&rb->told);
 	for (size_t i = 0; rc == 0 && i < rb->lost.len / 32; i++) {
 		id = rb->lost.data + 32 * i;
-		if (rebuild_ids_has(&rb->told, id))
+		if (repo_ids_has(&rb->told, id))
 			continue;
 		rc = index_snap_get(rb->nx, id, &info);
 		repo_snapinfo_release(&info);
@@ -542,142 +608,13 @@ static int rebuild_lost(struct rebuild *rb)
 	return rc;
 }
 
-/* ---- the old index and the swap ---------------------------------- */
-
-/* 1 when index.db is there but damaged (why says how), 0 when it is
- * sound (then rb->old_ok) or missing, <0 when that cannot be told. */
-static int rebuild_old_state(struct rebuild *rb, const char *path,
-			     struct buf *why)
-{
-	struct stat st;
-	int rc;
-
-	if (stat(path, &st) < 0)
-		return errno == ENOENT ? 0 : repo_errf(why, -errno, "%s",
-						       strerror(errno));
-	if (rb->r->ix_stand_in)
-		return repo_errf(why, 1, "it does not open as an index");
-	rc = index_quick_check(rb->r->ix, why);
-	if (rc == 0)
-		rb->old_ok = 1;
-	if (rc == -EBADMSG)
-		return repo_errf(why, 1, "SQLite cannot read it through");
-	for (size_t i = 0; rc > 0 && i < why->len; i++)
-		if (why->data[i] == '\n')	/* quick_check's lines */
-			why->data[i] = ' ';
-	return rc;
-}
-
-/* Removes a database's companion files, and the file itself if all. */
-static void rebuild_unlink_db(const char *path, int all)
-{
-	static const char *const suffix[] = { "-wal", "-shm", "-journal", "" };
-	size_t n = sizeof(suffix) / sizeof(suffix[0]) - !all;
-	struct buf p = BUF_INIT;
-
-	for (size_t i = 0; i < n; i++) {
-		buf_reset(&p);
-		if (buf_addf(&p, "%s%s", path, suffix[i]) == 0)
-			unlink((char *)p.data);
-	}
-	buf_release(&p);
-}
-
-/* Keeps a damaged index.db, and its WAL, as index.db.corrupt-<UTC time>
- * (aside gets the name).  A hard link leaves index.db in place until
- * the rename of the new one replaces it. */
-static int rebuild_set_aside(const char *path, struct buf *aside,
-			     struct buf *err)
-{
-	struct buf from = BUF_INIT, to = BUF_INIT;
-	time_t now = time(NULL);
-	char stamp[32] = "0";
-	struct tm tm;
-	int rc = 0;
-
-	if (gmtime_r(&now, &tm))
-		strftime(stamp, sizeof(stamp), "%Y%m%dT%H%M%SZ", &tm);
-	for (int i = 0; rc == 0; i++) {
-		buf_reset(aside);
-		rc = buf_addf(aside, "%s.corrupt-%s", path, stamp);
-		if (rc == 0 && i)
-			rc = buf_addf(aside, "-%d", i);
-		if (rc < 0 || link(path, (char *)aside->data) == 0)
-			break;
-		if (errno == EEXIST && i < 100)
-			continue;
-		if (errno != EEXIST && rename(path, (char *)aside->data) == 0)
-			break;
-		rc = repo_errf(err, -errno, "cannot keep the damaged %s as"
-			       " %s: %s", path, (char *)aside->data,
-			       strerror(errno));
-	}
-	if (rc == 0)
-		rc = buf_addf(&from, "%s-wal", path);
-	if (rc == 0)
-		rc = buf_addf(&to, "%s-wal", (char *)aside->data);
-	if (rc == 0)
-		rename((char *)from.data, (char *)to.data);
-	buf_release(&from);
-	buf_release(&to);
-	return rc;
-}
-
-/* Opens index.db again, or an empty in-memory stand-in when it is not
- * there: never an empty index.db in its place. */
-static int rebuild_reopen(struct repo *r, const char *path, struct buf *err)
-{
-	struct stat st;
-
-	r->ix_stand_in = 0;
-	if (stat(path, &st) == 0 && index_open(&r->ix, path, err) == 0)
-		return 0;
-	r->ix_stand_in = 1;
-	return index_open(&r->ix, ":memory:", NULL) < 0 ? -EIO : -ENOENT;
-}
-
-/* Renames the new database over index.db with no reader around. */
-static int rebuild_swap(struct repo *r, const char *tmp, int damaged,
-			struct buf *aside, struct buf *err)
-{
-	struct buf path = BUF_INIT, lk = BUF_INIT;
-	struct lock *l = NULL;
-	int rc = repo_join(r, "lock.read", &lk);
-
-	if (rc == 0)
-		rc = lock_readers(&l, (char *)lk.data, 1, repo_readers_wait(r),
-				  err);
-	if (rc == 0)
-		rc = repo_join(r, "index.db", &path);
-	if (rc == 0) {
-		index_free(r->ix);	/* checkpoints and drops its WAL */
-		r->ix = NULL;
-		if (damaged)
-			rc = rebuild_set_aside((char *)path.data, aside, err);
-		if (rc == 0) {
-			/* index.db itself stays until the rename replaces it */
-			rebuild_unlink_db((char *)path.data, 0);
-			if (rename(tmp, (char *)path.data) < 0)
-				rc = repo_errf(err, -errno, "cannot rename %s:"
-					       " %s", tmp, strerror(errno));
-			repo_fsync_dir(r->path);
-		}
-		if (rebuild_reopen(r, (char *)path.data, err) < 0 && !rc)
-			rc = -EIO;
-	}
-	lock_release(l);
-	buf_release(&path);
-	buf_release(&lk);
-	return rc;
-}
-
 int repo_rebuild_index(struct repo *r, const struct repo_check_opts *o,
 		       struct repo_check_result *res, struct buf *err)
 {
 	static const struct repo_check_opts none;
 	struct rebuild rb = { r, NULL, o ? o : &none, res, 0, BUF_INIT,
 			      BUF_INIT, BUF_INIT, BUF_INIT, BUF_INIT,
-			      BUF_INIT, BUF_INIT };
+			      BUF_INIT, BUF_INIT, NULL, BUF_INIT };
 	struct buf tmp = BUF_INIT, path = BUF_INIT, why = BUF_INIT;
 	struct buf aside = BUF_INIT;
 	int damaged = 0, rc;
@@ -689,7 +626,8 @@ int repo_rebuild_index(struct repo *r, const struct repo_check_opts *o,
 	if (rc == 0)
 		rc = repo_join(r, "index.db", &path);
 	if (rc == 0)
-		damaged = rebuild_old_state(&rb, (char *)path.data, &why);
+		damaged = rebuild_old_state(r, (char *)path.data, &rb.old_ok,
+					    &why);
 	if (damaged < 0)
 		rc = repo_errf(err, damaged, "rebuild-index: cannot check %s:"
 			       " %s", (char *)path.data, (char *)why.data);
@@ -729,6 +667,8 @@ int repo_rebuild_index(struct repo *r, const struct repo_check_opts *o,
 	buf_release(&rb.damaged);
 	buf_release(&rb.lost);
 	buf_release(&rb.told);
+	buf_release(&rb.claimed);
+	salvage_pool_free(rb.pool);
 	if (rc == 0 && res->problems)
 		return repo_errf(err, -EBADMSG, "%llu problems found; the"
 				 " rebuilt index lists what is intact",

@@ -71,5 +71,9 @@ int repo_foreach_pack_file(struct repo *r,
 			   void *ctx);
 /* Seconds to wait for readers before prune/rebuild give up. */
 int repo_readers_wait(const struct repo *r);
+/* Sorts a buffer of 32-byte ids and drops repeats, so repo_ids_has can
+ * binary-search it. */
+void repo_ids_sort(struct buf *ids);
+int repo_ids_has(const struct buf *ids, const uint8_t *id);
 
 #endif

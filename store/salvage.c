@@ -26,6 +26,7 @@ struct salvage_scan {
 	struct buf frames;	/* struct pack_entry[]: intact blobs, no ids */
 	struct buf kept;	/* struct pack_entry[] */
 	struct buf lost;	/* struct pack_entry[] */
+	struct buf unnamed;	/* struct pack_entry[], ids unset */
 	struct buf plain;	/* scratch */
 };
 
@@ -177,9 +178,9 @@ static int salvage_listed(struct salvage_scan *sc, const struct pack_entry *a,
 }
 
 /* Intact blobs nothing listed: named by their hash where unencrypted,
- * else only counted.  Added to kept after the loop, which looks kept up
- * by offset. */
-static int salvage_unlisted(struct salvage_scan *sc, size_t *unnamed)
+ * else returned unnamed.  Added to kept after the loop, which looks kept
+ * up by offset. */
+static int salvage_unlisted(struct salvage_scan *sc, struct buf *unnamed)
 {
 	const struct pack_entry *f = (const void *)sc->frames.data;
 	size_t nf = sc->frames.len / sizeof(*f);
@@ -192,7 +193,7 @@ static int salvage_unlisted(struct salvage_scan *sc, size_t *unnamed)
 		if (f[i].type == BLOB_TRAILER || salvage_is_kept(sc, f[i].offset))
 			continue;
 		if (repo_enc_key(sc->r)) {
-			(*unnamed)++;
+			rc = salvage_add(unnamed, &f[i]);
 			continue;
 		}
 		buf_reset(&sc->plain);
@@ -219,7 +220,7 @@ int salvage_pack(struct repo *r, const uint8_t name[PACK_ID_SIZE],
 		 struct salvage *s, struct buf *err)
 {
 	struct salvage_scan sc = { r, NULL, 0, BUF_INIT, BUF_INIT, BUF_INIT,
-				   BUF_INIT };
+				   BUF_INIT, BUF_INIT };
 	struct pack_entry *te = NULL;
 	size_t tn = 0, len;
 	void *map = NULL;
@@ -239,7 +240,7 @@ int salvage_pack(struct repo *r, const uint8_t name[PACK_ID_SIZE],
 		rc = salvage_listed(&sc, te, tn, hints, nhints);
 	}
 	if (rc == 0)
-		rc = salvage_unlisted(&sc, &s->unnamed);
+		rc = salvage_unlisted(&sc, &sc.unnamed);
 	free(te);
 	if (map)
 		munmap(map, (size_t)sc.size);
@@ -249,9 +250,11 @@ int salvage_pack(struct repo *r, const uint8_t name[PACK_ID_SIZE],
 		s->size = sc.size;
 		s->n = sc.kept.len / sizeof(*s->e);
 		s->nlost = sc.lost.len / sizeof(*s->lost);
+		s->nunnamed = sc.unnamed.len / sizeof(*s->unnamed);
 		s->e = (struct pack_entry *)buf_detach(&sc.kept, &len);
 		s->lost = (struct pack_entry *)buf_detach(&sc.lost, &len);
-		if (!s->e || !s->lost) {
+		s->unnamed = (struct pack_entry *)buf_detach(&sc.unnamed, &len);
+		if (!s->e || !s->lost || !s->unnamed) {
 			salvage_release(s);
 			rc = -ENOMEM;
 		}
@@ -261,6 +264,7 @@ int salvage_pack(struct repo *r, const uint8_t name[PACK_ID_SIZE],
 	buf_release(&sc.frames);
 	buf_release(&sc.kept);
 	buf_release(&sc.lost);
+	buf_release(&sc.unnamed);
 	buf_release(&sc.plain);
 	return rc;
 }
@@ -271,5 +275,141 @@ void salvage_release(struct salvage *s)
 		return;
 	free(s->e);
 	free(s->lost);
+	free(s->unnamed);
 	memset(s, 0, sizeof(*s));
+}
+
+/* ---- naming blobs by the ids that are wanted --------------------- */
+
+struct salvage_unnamed {
+	uint8_t pack[32];
+	int64_t pid;
+	struct pack_entry e;
+	int claimed;		/* e.id is set */
+};
+
+struct salvage_pool {
+	struct buf blobs;	/* struct salvage_unnamed[] */
+	int sorted;
+	struct buf stored, plain;
+};
+
+/* By type, then plaintext length: the blobs an id may be are a run. */
+static int salvage_cmp_kind(const void *a, const void *b)
+{
+	const struct salvage_unnamed *x = a, *y = b;
+
+	if (x->e.type != y->e.type)
+		return x->e.type < y->e.type ? -1 : 1;
+	return x->e.raw_len < y->e.raw_len ? -1 : x->e.raw_len > y->e.raw_len;
+}
+
+int salvage_pool_add(struct salvage_pool **pool, const uint8_t name[32],
+		     int64_t pid, const struct pack_entry *e, size_t n)
+{
+	struct salvage_unnamed u;
+	int rc = 0;
+
+	if (!n)
+		return 0;
+	if (!*pool) {
+		*pool = calloc(1, sizeof(**pool));
+		if (!*pool)
+			return -ENOMEM;
+		buf_init(&(*pool)->blobs, 0);
+		buf_init(&(*pool)->stored, 0);
+		buf_init(&(*pool)->plain, 0);
+	}
+	memset(&u, 0, sizeof(u));
+	memcpy(u.pack, name, 32);
+	u.pid = pid;
+	for (size_t i = 0; rc == 0 && i < n; i++) {
+		u.e = e[i];
+		rc = buf_add(&(*pool)->blobs, &u, sizeof(u));
+	}
+	(*pool)->sorted = 0;
+	return rc;
+}
+
+int salvage_pool_claim(struct salvage_pool *pool, struct repo *r,
+		       const uint8_t id[32], uint8_t type, uint32_t raw_len,
+		       int64_t *pid, struct pack_entry *e)
+{
+	struct salvage_unnamed key, *u, *end;
+	struct index_loc loc;
+	size_t lo = 0, hi, mid;
+	int rc;
+
+	if (!pool)
+		return 0;
+	u = (struct salvage_unnamed *)pool->blobs.data;
+	hi = pool->blobs.len / sizeof(*u);
+	end = u + hi;
+	if (!pool->sorted)
+		qsort(u, hi, sizeof(*u), salvage_cmp_kind);
+	pool->sorted = 1;
+	memset(&key, 0, sizeof(key));
+	key.e.type = type;
+	key.e.raw_len = raw_len;
+	while (lo < hi) {	/* the first of the run */
+		mid = lo + (hi - lo) / 2;
+		if (salvage_cmp_kind(&u[mid], &key) < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	for (u += lo; u < end && salvage_cmp_kind(u, &key) == 0; u++) {
+		if (u->claimed) {
+			if (!memcmp(u->e.id, id, 32))
+				return 0;
+			continue;
+		}
+		memset(&loc, 0, sizeof(loc));
+		memcpy(loc.pack, u->pack, 32);
+		loc.offset = u->e.offset;
+		loc.length = u->e.length;
+		loc.raw_len = u->e.raw_len;
+		loc.type = u->e.type;
+		rc = reader_load(r, &loc, id, &pool->stored, &pool->plain, NULL);
+		if (rc == -ENOMEM)
+			return rc;
+		if (rc < 0)
+			continue;
+		memcpy(u->e.id, id, 32);
+		u->claimed = 1;
+		*pid = u->pid;
+		*e = u->e;
+		return 1;
+	}
+	return 0;
+}
+
+void salvage_pool_counts(const struct salvage_pool *pool, int64_t pid,
+			 size_t *added, size_t *claimed, size_t *records)
+{
+	const struct salvage_unnamed *u;
+	size_t n;
+
+	*added = *claimed = *records = 0;
+	if (!pool)
+		return;
+	u = (const struct salvage_unnamed *)pool->blobs.data;
+	n = pool->blobs.len / sizeof(*u);
+	for (size_t i = 0; i < n; i++) {
+		if (u[i].pid != pid)
+			continue;
+		(*added)++;
+		*claimed += !!u[i].claimed;
+		*records += !u[i].claimed && u[i].e.type == BLOB_SNAPSHOT;
+	}
+}
+
+void salvage_pool_free(struct salvage_pool *pool)
+{
+	if (!pool)
+		return;
+	buf_release(&pool->blobs);
+	buf_release(&pool->stored);
+	buf_release(&pool->plain);
+	free(pool);
 }

@@ -10,6 +10,12 @@
  * old index's rows for the pack), or, in an unencrypted repository,
  * computed as the keyed hash of its plaintext.  Every kept blob decodes
  * under its id, with its listed type and length.
+ *
+ * In an encrypted repository whose pack lost its trailer and has no
+ * hints, an intact blob's id cannot be learnt from the blob: it is
+ * returned unnamed, and a pool of such blobs lets rebuild-index name
+ * them by the ids the snapshots reference (a blob that decrypts under
+ * an id is the blob stored as that id).
  */
 #ifndef VAULT_SALVAGE_H
 #define VAULT_SALVAGE_H
@@ -26,8 +32,10 @@ struct salvage {
 	size_t n;
 	struct pack_entry *lost;	/* listed, but not intact */
 	size_t nlost;
-	size_t unnamed;		/* intact blobs whose id nothing gives
-				 * (encrypted, no trailer, no hint) */
+	struct pack_entry *unnamed;	/* intact blobs whose id nothing
+					 * gives (encrypted, no trailer, no
+					 * hint): id unset, by offset */
+	size_t nunnamed;
 	uint64_t size;		/* of the file */
 	int trailer;		/* the scan found the pack's trailer */
 };
@@ -43,5 +51,26 @@ int salvage_pack(struct repo *r, const uint8_t name[PACK_ID_SIZE],
 		 struct salvage *s, struct buf *err);
 /* Frees the arrays; NULL-safe. */
 void salvage_release(struct salvage *s);
+
+/* Unnamed blobs of damaged packs, waiting for an id. */
+struct salvage_pool;
+/* Adds the unnamed blobs e[0..n) of pack `name` (pid: its row in the
+ * index being built), creating the pool on first use. */
+int salvage_pool_add(struct salvage_pool **pool, const uint8_t name[32],
+		     int64_t pid, const struct pack_entry *e, size_t n);
+/*
+ * Looks for an unnamed blob of this type and plaintext length that
+ * decodes under id.  1 with *pid and *e (id set) when one is found now,
+ * 0 when none is (or one was already found for id), <0 on error.
+ */
+int salvage_pool_claim(struct salvage_pool *pool, struct repo *r,
+		       const uint8_t id[32], uint8_t type, uint32_t raw_len,
+		       int64_t *pid, struct pack_entry *e);
+/* How many blobs of pack pid were added, how many claimed, and how
+ * many snapshot records among those never claimed (lost snapshots). */
+void salvage_pool_counts(const struct salvage_pool *pool, int64_t pid,
+			 size_t *added, size_t *claimed, size_t *records);
+/* NULL-safe. */
+void salvage_pool_free(struct salvage_pool *pool);
 
 #endif
