@@ -23,11 +23,25 @@ both_listed() {
 	grep -qx "$B" listed
 }
 
+# mounts_as ID STATE: snapshot ID mounts as tree_state saw it in STATE.
+mounts_as() {
+	rm -rf m-chk &&
+	vault mount "$1" m-chk &&
+	tree_state m-chk >got.state &&
+	test_cmp "$2" got.state
+}
+
 # A and B mount byte-identical to what they were at the start.
 both_mount() {
-	rm -rf m-A m-B &&
-	vault mount "$A" m-A && tree_state m-A >got.A && test_cmp A.state got.A &&
-	vault mount "$B" m-B && tree_state m-B >got.B && test_cmp B.state got.B
+	mounts_as "$A" A.state &&
+	mounts_as "$B" B.state
+}
+
+# only_second_listed GONE KEPT: snapshot GONE is not listed, KEPT is.
+only_second_listed() {
+	vault list --json | jq -r ".[].id" >ids &&
+	! grep -qx "$1" ids &&
+	grep -qx "$2" ids
 }
 
 # A later snapshot and a prune keeping ten: nothing A or B needs goes.
@@ -155,13 +169,30 @@ test_expect_success 'the same in an unencrypted repository, with A'"'"'s pack cu
 	cat "$TEST_TMP/.stdout" &&
 	grep -q "$A.*lost" "$TEST_TMP/.stdout" &&
 	grep -q "salvaged" "$TEST_TMP/.stdout" &&
-	vault list --json | jq -r ".[].id" >ids &&
-	! grep -qx "$A" ids && grep -qx "$B" ids &&
-	rm -rf m-B && vault mount "$B" m-B && tree_state m-B >got.B &&
-	test_cmp B.state got.B &&
+	only_second_listed "$A" "$B" &&
+	mounts_as "$B" B.state &&
 	vault prune --keep-last 10 &&
-	rm -rf m-B && vault mount "$B" m-B && tree_state m-B >got.B &&
-	test_cmp B.state got.B
+	mounts_as "$B" B.state
+'
+
+test_expect_success 'encrypted, index.db gone, A'"'"'s pack loses its trailer: the data B shares with A is named by B, A is reported lost' '
+	new_repo &&
+	rm -rf ab && mkdir ab && cp a/rnd ab/rnd && seq 1 999 >ab/more &&
+	vault snapshot --json a >a.json && A=$(json_get .id a.json) &&
+	packs >packs.A &&
+	vault snapshot --json ab >ab.json && AB=$(json_get .id ab.json) &&
+	rm -rf m-AB && vault mount "$AB" m-AB && tree_state m-AB >AB.state &&
+	for p in $(cat packs.A); do
+		truncate -s -100 "$p" || return 1
+	done &&
+	rm -f "$VAULT_REPO"/index.db* &&
+	test_must_fail_with 3 "damaged" vault check --rebuild-index &&
+	cat "$TEST_TMP/.stdout" &&
+	grep -q "were named by the snapshots" "$TEST_TMP/.stdout" &&
+	grep -q "snapshot records in it cannot be identified" "$TEST_TMP/.stdout" &&
+	only_second_listed "$A" "$AB" &&
+	mounts_as "$AB" AB.state &&
+	vault check --read-data >check.out || grep -q "bad header, footer or trailer" check.out
 '
 
 # ---- a damaged index.db ---------------------------------------------------
@@ -214,14 +245,11 @@ test_expect_success 'an index.db older than the packs: B'"'"'s pack stays out, p
 	rm -f "$VAULT_REPO"/index.db* &&
 	cp old-index.db "$VAULT_REPO/index.db" &&
 	vault snapshot c >/dev/null &&
-	vault list --json | jq -r ".[].id" >ids &&
-	! grep -qx "$B" ids &&
+	only_second_listed "$B" "$A" &&
 	test_must_fail_with 3 "prune refused.*not in the index.*--rebuild-index" vault prune --keep-last 1 &&
 	vault check --rebuild-index &&
-	vault list --json | jq -r ".[].id" >ids &&
-	grep -qx "$A" ids && grep -qx "$B" ids &&
-	rm -rf m-B && vault mount "$B" m-B && tree_state m-B >got.B &&
-	test_cmp B.state got.B
+	both_listed &&
+	mounts_as "$B" B.state
 '
 
 test_expect_success 'packs a prune deleted come back (as after a crash before the unlinks): imported, pruned again' '
@@ -238,8 +266,7 @@ test_expect_success 'packs a prune deleted come back (as after a crash before th
 	vault snapshot c >/dev/null &&
 	vault prune >prune.out &&
 	cat prune.out &&
-	vault list --json | jq -r ".[].id" >ids &&
-	! grep -qx "$A" ids && grep -qx "$B" ids &&
+	only_second_listed "$A" "$B" &&
 	vault check --read-data
 '
 
