@@ -517,8 +517,10 @@ int repo_snapshot_resolve(struct repo *r, const char *spec, char id[65],
 		if (n == 0)
 			return repo_errf(err, -ENOENT, "the repository has no"
 					 " snapshots");
-		return n < 0 ? repo_errf(err, n, "cannot read the index: %s%s",
-					 strerror(-n), index_damage_hint(n)) : 0;
+		if (n < 0)
+			return repo_errf(err, n, "cannot read the index: %s%s",
+					 strerror(-n), index_damage_hint(n));
+		return 0;
 	}
 	if (repo_hex_prefix(spec, prefix) < 0)
 		return repo_errf(err, -EINVAL, "bad snapshot id %s (want"

@@ -190,7 +190,8 @@ static int salvage_unlisted(struct salvage_scan *sc, struct buf *unnamed)
 	int rc = 0;
 
 	for (size_t i = 0; rc == 0 && i < nf; i++) {
-		if (f[i].type == BLOB_TRAILER || salvage_is_kept(sc, f[i].offset))
+		if (f[i].type == BLOB_TRAILER ||
+		    salvage_is_kept(sc, f[i].offset))
 			continue;
 		if (repo_enc_key(sc->r)) {
 			rc = salvage_add(unnamed, &f[i]);
@@ -370,7 +371,8 @@ int salvage_pool_claim(struct salvage_pool *pool, struct repo *r,
 		loc.length = u->e.length;
 		loc.raw_len = u->e.raw_len;
 		loc.type = u->e.type;
-		rc = reader_load(r, &loc, id, &pool->stored, &pool->plain, NULL);
+		rc = reader_load(r, &loc, id, &pool->stored, &pool->plain,
+				 NULL);
 		if (rc == -ENOMEM)
 			return rc;
 		if (rc < 0)
