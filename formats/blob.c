@@ -265,3 +265,93 @@ out:
 	buf_setlen(out, start);
 	return r;
 }
+
+/* ---- finding a blob whose length is lost ------------------------- */
+
+/* 1 when p (n bytes) starts with a header blob_check could accept. */
+static int blob_header_plausible(const uint8_t *p, size_t n)
+{
+	uint8_t type = 0, flags = 0;
+	uint32_t raw_len = 0;
+
+	if (n < BLOB_HEADER_SIZE)
+		return 0;
+	blob_peek(p, n, &type, &flags, &raw_len);
+	return p[0] == BLOB_VERSION && blob_type_ok(type) &&
+	       !(flags & ~BLOB_F_KNOWN) && p[3] == 0 && raw_len <= BLOB_MAX_RAW;
+}
+
+/* The stored lengths p's header allows, capped at avail: [*lo, *hi]. */
+static int blob_len_range(const uint8_t *p, size_t avail, size_t *lo,
+			  size_t *hi)
+{
+	size_t over = BLOB_MIN_SIZE;
+	uint8_t type = 0, flags = 0;
+	uint32_t raw_len = 0;
+
+	if (!blob_header_plausible(p, avail))
+		return -EBADMSG;
+	blob_peek(p, avail, &type, &flags, &raw_len);
+	if (flags & BLOB_F_ENCRYPTED)
+		over += BLOB_NONCE_SIZE + BLOB_TAG_SIZE;
+	if (flags & BLOB_F_LZ4) {
+		if (raw_len < 2)	/* 0 < payload < raw_len */
+			return -EBADMSG;
+		*lo = over + 1;
+		*hi = over + raw_len - 1;
+	} else {
+		*lo = *hi = over + raw_len;
+	}
+	if (*hi > avail)
+		*hi = avail;
+	return *lo <= *hi ? 0 : -EBADMSG;
+}
+
+/* 1 when a blob may end after len bytes: nothing fits behind it, or
+ * another plausible header starts there. */
+static int blob_boundary(const uint8_t *p, size_t avail, size_t len)
+{
+	return avail - len < BLOB_MIN_SIZE ||
+	       blob_header_plausible(p + len, avail - len);
+}
+
+int blob_frame_len(const void *stored, size_t avail, size_t *len)
+{
+	const uint8_t *p = stored;
+	XXH3_state_t *st;
+	size_t lo, hi, fed = 0;
+	int rc = blob_len_range(p, avail, &lo, &hi);
+
+	if (rc < 0)
+		return rc;
+	if (lo == hi) {
+		rc = blob_verify(p, lo);
+		if (rc == 0)
+			*len = lo;
+		return rc;
+	}
+	for (size_t n = lo; n <= hi; n++) {
+		if (blob_boundary(p, avail, n) && blob_verify(p, n) == 0) {
+			*len = n;
+			return 0;
+		}
+	}
+	/* followed by damage: every length, one running hash for all */
+	st = XXH3_createState();
+	if (!st)
+		return -ENOMEM;
+	XXH3_64bits_reset(st);
+	rc = -EBADMSG;
+	for (size_t n = lo; n <= hi; n++) {
+		XXH3_64bits_update(st, p + fed, n - BLOB_SUM_SIZE - fed);
+		fed = n - BLOB_SUM_SIZE;
+		if (XXH3_64bits_digest(st) != blob_get_le64(p + fed) ||
+		    blob_boundary(p, avail, n) || blob_verify(p, n) < 0)
+			continue;
+		*len = n;
+		rc = 0;
+		break;
+	}
+	XXH3_freeState(st);
+	return rc;
+}

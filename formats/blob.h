@@ -82,4 +82,16 @@ int blob_decode(struct buf *out, uint8_t *type, const void *stored,
 int blob_peek(const void *stored, size_t len, uint8_t *type, uint8_t *flags,
 	      uint32_t *raw_len);
 
+/*
+ * Finds the stored length of a blob that starts at p, when nothing else
+ * records it (salvaging a pack whose trailer is lost): some length the
+ * header allows (exact without lz4, any shorter one with it) must pass
+ * blob_verify.  Lengths after which fewer than 16 bytes remain or another
+ * plausible blob header starts are tried first, then every other one, so
+ * blobs packed back to back cost one hash each.  avail is how many bytes
+ * may be read from p.  0 with *len set, or -EBADMSG when no intact blob
+ * starts at p; -ENOMEM.
+ */
+int blob_frame_len(const void *p, size_t avail, size_t *len);
+
 #endif

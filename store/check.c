@@ -1,5 +1,5 @@
 /*
- * check: repo_check and repo_rebuild_index.
+ * check: repo_check (declared in repo.h); rebuild-index is rebuild.c.
  *
  * check walks every indexed pack: the file must exist with the indexed
  * size, its header, footer and trailer must decode and agree with the
@@ -9,12 +9,6 @@
  * check is where a second, independent proof is worth its cost).
  * Damaged blob ids are collected; afterwards each snapshot referencing
  * one has its manifest walked once to name the affected paths.
- *
- * rebuild-index reads only the packs: trailers give chunks, tombstone
- * blobs give forgotten snapshots, snapshot blobs (not tombstoned) give
- * snapshots whose manifests are walked for their references.  The new
- * database is built in tmp/ and renamed over index.db while no reader
- * has the old one open (exclusive lock.read).
  */
 #include <errno.h>
 #include <stdio.h>
@@ -25,9 +19,7 @@
 #include <sys/stat.h>
 
 #include "blob.h"
-#include "check.h"
 #include "index.h"
-#include "lock.h"
 #include "reader.h"
 #include "repo-internal.h"
 #include "snaprec.h"
@@ -53,31 +45,6 @@ static void check_report(struct check *c, const char *kind, const char *what,
 static int check_damaged(struct check *c, const uint8_t *id)
 {
 	return buf_add(&c->damaged, id, 32);
-}
-
-static int check_cmp_id(const void *a, const void *b)
-{
-	return memcmp(a, b, 32);
-}
-
-/* Sorts and dedups the damaged ids for bsearch. */
-static void check_damaged_sort(struct check *c)
-{
-	size_t n = c->damaged.len / 32, k = 0;
-
-	qsort(c->damaged.data, n, 32, check_cmp_id);
-	for (size_t i = 0; i < n; i++)
-		if (!k || memcmp(c->damaged.data + 32 * (k - 1),
-				 c->damaged.data + 32 * i, 32))
-			memmove(c->damaged.data + 32 * k++,
-				c->damaged.data + 32 * i, 32);
-	buf_setlen(&c->damaged, 32 * k);
-}
-
-static int check_is_damaged(const struct check *c, const uint8_t *id)
-{
-	return bsearch(id, c->damaged.data, c->damaged.len / 32, 32,
-		       check_cmp_id) != NULL;
 }
 
 /* ---- packs and blobs --------------------------------------------- */
@@ -215,7 +182,7 @@ static int check_pack(struct check *c, const struct index_pack *p)
 	}
 	buf_release(&path);
 	check_trailer(&cp, (uint64_t)st.st_size);
-	rc = index_pack_chunks(c->r->ix, p->pid, check_blob, &cp, NULL);
+	rc = index_pack_chunks(c->r->ix, p->pid, check_blob, &cp, &c->msg);
 	free(cp.e);
 	reader_cache_flush(c->r->cache);
 	return rc;
@@ -292,7 +259,7 @@ static void check_walk(struct check *c, const uint8_t *snap)
 	while (rc == 0 && (rc = reader_manifest_next(m, &e, &c->msg)) == 1) {
 		hit = 0;
 		while ((rc = reader_manifest_chunk(m, &ch, &c->msg)) == 1) {
-			if (hit || !check_is_damaged(c, ch.id))
+			if (hit || !repo_ids_has(&c->damaged, ch.id))
 				continue;
 			hit = 1;
 			hex_encode(blob, ch.id, 32);
@@ -315,22 +282,16 @@ static void check_walk(struct check *c, const uint8_t *snap)
 static int check_affected(struct check *c, struct buf *err)
 {
 	struct buf snaps = BUF_INIT;
-	size_t n;
 	int rc = 0;
 
-	check_damaged_sort(c);
+	repo_ids_sort(&c->damaged);
 	for (size_t i = 0; rc == 0 && i < c->damaged.len / 32; i++)
 		rc = index_chunk_snaps(c->r->ix, c->damaged.data + 32 * i,
 				       check_add_snap, &snaps, err);
-	n = snaps.len / 32;
 	if (rc == 0)
-		qsort(snaps.data, n, 32, check_cmp_id);
-	for (size_t i = 0; rc == 0 && i < n; i++) {
-		if (i && !memcmp(snaps.data + 32 * (i - 1),
-				 snaps.data + 32 * i, 32))
-			continue;
+		repo_ids_sort(&snaps);
+	for (size_t i = 0; rc == 0 && i < snaps.len / 32; i++)
 		check_walk(c, snaps.data + 32 * i);
-	}
 	buf_release(&snaps);
 	return rc;
 }
@@ -345,9 +306,11 @@ int repo_check(struct repo *r, const struct repo_check_opts *o,
 
 	memset(res, 0, sizeof(*res));
 	rc = index_quick_check(r->ix, &c.msg);
-	if (rc > 0)	/* go on: the packs may still be fine */
+	if (rc > 0)
+		buf_addstr(&c.msg, index_damage_hint(-EBADMSG));
+	if (rc > 0 || rc == -EBADMSG)	/* go on: the packs may be fine */
 		check_report(&c, "index", "index.db", (char *)c.msg.data);
-	rc = rc < 0 ? rc : check_packs(&c, err);
+	rc = rc < 0 && rc != -EBADMSG ? rc : check_packs(&c, err);
 	if (rc == 0)
 		rc = index_missing_refs(r->ix, check_missing_ref, &c, err);
 	if (rc == 0 && c.damaged.len)
@@ -358,276 +321,13 @@ int repo_check(struct repo *r, const struct repo_check_opts *o,
 	buf_release(&c.msg);
 	if (rc < 0) {
 		if (err && !err->len)
-			repo_errf(err, rc, "check: %s", strerror(-rc));
+			repo_errf(err, rc, "check: %s%s", c.msg.len ?
+				  (char *)c.msg.data : strerror(-rc),
+				  c.msg.len ? "" : index_damage_hint(rc));
 		return rc;
 	}
 	if (res->problems)
 		return repo_errf(err, -EBADMSG, "%llu problems found",
 				 (unsigned long long)res->problems);
 	return 0;
-}
-
-/* ---- rebuild-index ----------------------------------------------- */
-
-/* A snapshot blob found in the packs, with its time for ordering. */
-struct rebuild_snap {
-	uint8_t id[32];
-	int64_t time;
-};
-
-struct rebuild {
-	struct repo *r;
-	struct index *nx;
-	struct repo_check_result *res;
-	struct buf stored, plain, msg;
-	struct buf snaps;	/* struct rebuild_snap[] */
-};
-
-static int rebuild_pack(void *ctx, const uint8_t *name)
-{
-	struct rebuild *rb = ctx;
-	struct pack_entry *e = NULL;
-	uint64_t size;
-	size_t n;
-	int rc = reader_pack_trailer(rb->r, name, &e, &n, &size, &rb->msg);
-
-	if (rc == -ENOMEM)
-		return rc;
-	if (rc < 0) {	/* unreadable: its blobs cannot be located */
-		rb->res->problems++;
-		return 0;
-	}
-	rb->res->packs_checked++;
-	rb->res->blobs_checked += n;
-	rc = index_begin(rb->nx, &rb->msg);
-	if (rc == 0)
-		rc = index_pack_add(rb->nx, name, size, e, n, 0, 0, &rb->msg);
-	if (rc == 0)
-		rc = index_commit(rb->nx, &rb->msg);
-	else
-		index_rollback(rb->nx);
-	free(e);
-	return rc;
-}
-
-static int rebuild_tomb(void *ctx, const uint8_t *id,
-			const struct index_loc *loc)
-{
-	struct rebuild *rb = ctx;
-	uint8_t (*ids)[32] = NULL;
-	size_t n = 0;
-	int rc = reader_load(rb->r, loc, id, &rb->stored, &rb->plain,
-			     &rb->msg);
-
-	if (rc == 0)
-		rc = tombstone_decode(rb->plain.data, rb->plain.len, &ids, &n);
-	if (rc < 0) {
-		free(ids);
-		rb->res->problems++;
-		return rc == -ENOMEM ? rc : 0;
-	}
-	for (size_t i = 0; rc == 0 && i < n; i++)
-		rc = index_tomb_add(rb->nx, ids[i], id, &rb->msg);
-	free(ids);
-	return rc;
-}
-
-static int rebuild_collect_snap(void *ctx, const uint8_t *id,
-				const struct index_loc *loc)
-{
-	struct rebuild *rb = ctx;
-	struct rebuild_snap s;
-	struct snaprec rec;
-	int rc = reader_snaprec(rb->r, rb->nx, id, &rec, &rb->msg);
-
-	if (rc < 0) {	/* unreadable record: the snapshot is lost */
-		rb->res->problems++;
-		return rc == -ENOMEM ? rc : 0;
-	}
-	memcpy(s.id, id, 32);
-	s.time = rec.time;
-	snaprec_release(&rec);
-	return buf_add(&rb->snaps, &s, sizeof(s));
-}
-
-/* Oldest first, so snapshots of the same second keep a stable order. */
-static int rebuild_cmp_snap(const void *a, const void *b)
-{
-	const struct rebuild_snap *x = a, *y = b;
-
-	if (x->time != y->time)
-		return x->time < y->time ? -1 : 1;
-	return memcmp(x->id, y->id, 32);
-}
-
-/* Every chunk the snapshot references goes to the TEMP refs table. */
-static int rebuild_refs(struct rebuild *rb, struct reader_manifest *m,
-			const uint8_t *snap)
-{
-	const struct snaprec *rec = reader_manifest_rec(m);
-	struct manifest_entry e = { 0 };
-	struct manifest_chunk ch;
-	int rc = index_refs_reset(rb->nx, &rb->msg);
-
-	if (rc == 0)
-		rc = index_ref_add(rb->nx, snap, &rb->msg);
-	for (size_t i = 0; rc == 0 && i < rec->nmanifest; i++)
-		rc = index_ref_add(rb->nx, rec->manifest[i].id, &rb->msg);
-	while (rc == 0 && (rc = reader_manifest_next(m, &e, &rb->msg)) == 1)
-		while ((rc = reader_manifest_chunk(m, &ch, &rb->msg)) == 1)
-			if ((rc = index_ref_add(rb->nx, ch.id, &rb->msg)) < 0)
-				break;
-	manifest_entry_release(&e);
-	return rc;
-}
-
-static int rebuild_snapshot(struct rebuild *rb, const uint8_t *snap)
-{
-	struct reader_manifest *m = NULL;
-	const struct snaprec *rec;
-	struct index_snap s;
-	int rc = index_tomb_has(rb->nx, snap);
-
-	if (rc != 0)
-		return rc < 0 ? rc : 0;	/* forgotten */
-	rc = reader_manifest_open(&m, rb->r, rb->nx, snap, &rb->msg);
-	if (rc == 0)
-		rc = rebuild_refs(rb, m, snap);
-	if (rc < 0) {	/* a snapshot we cannot walk is left out */
-		reader_manifest_free(m);
-		rb->res->problems++;
-		return rc == -ENOMEM ? rc : 0;
-	}
-	rec = reader_manifest_rec(m);
-	memset(&s, 0, sizeof(s));
-	memcpy(s.id, snap, 32);
-	s.time = rec->time;
-	s.hostname = rec->hostname;
-	s.source = rec->source;
-	s.tags = (const char *const *)rec->tags;
-	s.ntags = rec->ntags;
-	s.entries = rec->entries;
-	s.bytes_read = rec->bytes_read;
-	s.bytes_added = rec->bytes_added;
-	s.bytes_stored = rec->bytes_stored;
-	s.meta_json = rec->meta_json;
-	rc = index_begin(rb->nx, &rb->msg);
-	if (rc == 0)
-		rc = index_snap_add(rb->nx, &s, &rb->msg);
-	if (rc == 0)
-		rc = index_commit(rb->nx, &rb->msg);
-	else
-		index_rollback(rb->nx);
-	reader_manifest_free(m);
-	return rc;
-}
-
-static int rebuild_fill(struct rebuild *rb)
-{
-	struct rebuild_snap *s;
-	size_t n;
-	int rc = repo_foreach_pack_file(rb->r, rebuild_pack, rb);
-
-	if (rc == 0)
-		rc = index_begin(rb->nx, &rb->msg);
-	if (rc == 0) {
-		rc = index_chunks_of_type(rb->nx, BLOB_TOMBSTONE, rebuild_tomb,
-					  rb, &rb->msg);
-		if (rc == 0)
-			rc = index_commit(rb->nx, &rb->msg);
-		else
-			index_rollback(rb->nx);
-	}
-	if (rc == 0)
-		rc = index_chunks_of_type(rb->nx, BLOB_SNAPSHOT,
-					  rebuild_collect_snap, rb, &rb->msg);
-	n = rb->snaps.len / sizeof(*s);
-	s = (struct rebuild_snap *)rb->snaps.data;
-	if (rc == 0)
-		qsort(s, n, sizeof(*s), rebuild_cmp_snap);
-	for (size_t i = 0; rc == 0 && i < n; i++)
-		rc = rebuild_snapshot(rb, s[i].id);
-	return rc;
-}
-
-/* Removes a database's companion files, and the file itself if all. */
-static void rebuild_unlink_db(const char *path, int all)
-{
-	static const char *const suffix[] = { "-wal", "-shm", "-journal", "" };
-	size_t n = sizeof(suffix) / sizeof(suffix[0]) - !all;
-	struct buf p = BUF_INIT;
-
-	for (size_t i = 0; i < n; i++) {
-		buf_reset(&p);
-		if (buf_addf(&p, "%s%s", path, suffix[i]) == 0)
-			unlink((char *)p.data);
-	}
-	buf_release(&p);
-}
-
-/* Renames the new database over index.db with no reader around. */
-static int rebuild_swap(struct repo *r, const char *tmp, struct buf *err)
-{
-	struct buf path = BUF_INIT, lk = BUF_INIT;
-	struct lock *l = NULL;
-	int rc = repo_join(r, "lock.read", &lk);
-
-	if (rc == 0)
-		rc = lock_readers(&l, (char *)lk.data, 1, repo_readers_wait(r),
-				  err);
-	if (rc == 0)
-		rc = repo_join(r, "index.db", &path);
-	if (rc == 0) {
-		index_free(r->ix);	/* checkpoints and drops its WAL */
-		r->ix = NULL;
-		/* index.db itself stays until the rename replaces it */
-		rebuild_unlink_db((char *)path.data, 0);
-		if (rename(tmp, (char *)path.data) < 0)
-			rc = repo_errf(err, -errno, "cannot rename %s: %s",
-				       tmp, strerror(errno));
-		repo_fsync_dir(r->path);
-		if (index_open(&r->ix, (char *)path.data, err) < 0 && !rc)
-			rc = -EIO;
-	}
-	lock_release(l);
-	buf_release(&path);
-	buf_release(&lk);
-	return rc;
-}
-
-int repo_rebuild_index(struct repo *r, struct repo_check_result *res,
-		       struct buf *err)
-{
-	struct rebuild rb = { r, NULL, res, BUF_INIT, BUF_INIT, BUF_INIT,
-			      BUF_INIT };
-	struct buf tmp = BUF_INIT;
-	int rc;
-
-	memset(res, 0, sizeof(*res));
-	rc = repo_need_writer(r, "rebuild-index", err);
-	if (rc == 0)
-		rc = repo_join(r, CHECK_REBUILD_DB, &tmp);
-	if (rc < 0)
-		return rc;
-	rebuild_unlink_db((char *)tmp.data, 1);
-	rc = index_open(&rb.nx, (char *)tmp.data, err);
-	if (rc == 0) {
-		rc = rebuild_fill(&rb);
-		if (rc < 0)
-			repo_errf(err, rc, "rebuild-index: %s", rb.msg.len
-				  ? (char *)rb.msg.data : strerror(-rc));
-	}
-	if (rc == 0)
-		rc = index_seal(rb.nx, err);
-	index_free(rb.nx);
-	if (rc == 0)
-		rc = rebuild_swap(r, (char *)tmp.data, err);
-	else
-		rebuild_unlink_db((char *)tmp.data, 1);
-	buf_release(&tmp);
-	buf_release(&rb.stored);
-	buf_release(&rb.plain);
-	buf_release(&rb.msg);
-	buf_release(&rb.snaps);
-	return rc;
 }

@@ -206,8 +206,16 @@ int index_fail(struct index *ix, int rc, const char *what,
 		buf_addf(err, "index: %s: %s", what,
 			 ix && ix->db ? sqlite3_errmsg(ix->db)
 				      : sqlite3_errstr(rc));
+		buf_addstr(err, index_damage_hint(e));
 	}
 	return e;
+}
+
+/* Whichever verb meets a damaged index, the way out is the same. */
+const char *index_damage_hint(int rc)
+{
+	return rc == -EBADMSG ? " (the index is damaged; `vault check"
+				" --rebuild-index` rebuilds it)" : "";
 }
 
 /* The cached statement, reset and ready for binding; NULL on error. */
@@ -464,6 +472,16 @@ int index_pack_add(struct index *ix, const uint8_t name[PACK_ID_SIZE],
 			return rc;
 	}
 	return 0;
+}
+
+int index_chunk_add(struct index *ix, int64_t pid, const struct pack_entry *e,
+		    struct buf *err)
+{
+	sqlite3_stmt *c;
+
+	INDEX_STMT(ix, c, ST_CHUNK_ADD, err);
+	index_chunk_bind(c, e, pid);
+	return index_exec_st(ix, c, "add chunk", err);
 }
 
 int index_pack_exists(struct index *ix, const uint8_t name[PACK_ID_SIZE])

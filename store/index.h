@@ -87,6 +87,10 @@ int index_seal(struct index *ix, struct buf *err);
 int index_pack_add(struct index *ix, const uint8_t name[PACK_ID_SIZE],
 		   uint64_t size, const struct pack_entry *e, size_t n,
 		   unsigned types, unsigned flags, struct buf *err);
+/* Adds one chunk row located in pack pid (an existing row for the id is
+ * kept).  No transaction of its own. */
+int index_chunk_add(struct index *ix, int64_t pid, const struct pack_entry *e,
+		    struct buf *err);
 /* 1 when the pack is indexed, 0 when not, <0 on error. */
 int index_pack_exists(struct index *ix, const uint8_t name[PACK_ID_SIZE]);
 /* Calls cb for every pack, ordered by name.  Non-zero from cb stops. */
@@ -211,5 +215,8 @@ int index_prune_live(struct index *ix, int64_t pid,
 int index_stats(struct index *ix, struct repo_stats *s, struct buf *err);
 /* SQLite's quick_check: 0 when fine, 1 with what is wrong in msg, <0. */
 int index_quick_check(struct index *ix, struct buf *msg);
+/* What to add to a message about an index error rc: for -EBADMSG (a
+ * damaged database) how to get out of it, else "". */
+const char *index_damage_hint(int rc);
 
 #endif

@@ -323,8 +323,8 @@ static int iter_locate(struct repo_iter *it,
 		return 0;
 	hex_encode(hex, c->id, 32);
 	if (rc < 0)
-		return repo_errf(err, rc, "index lookup of %s: %s", hex,
-				 strerror(-rc));
+		return repo_errf(err, rc, "index lookup of %s: %s%s", hex,
+				 strerror(-rc), index_damage_hint(rc));
 	return repo_errf(err, -EBADMSG, "%s: chunk %s %s", it->e.path, hex,
 			 rc == 0 ? "is missing from the repository"
 			 : "has the wrong length");

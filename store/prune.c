@@ -24,6 +24,7 @@
 
 #include "blob.h"
 #include "index.h"
+#include "inventory.h"
 #include "lock.h"
 #include "packer.h"
 #include "policy.h"
@@ -106,6 +107,8 @@ int repo_snapshot_forget(struct repo *r, const char *id, struct buf *err)
 	char full[65];
 	int rc = repo_need_writer(r, "forget", err);
 
+	if (rc == 0)
+		rc = inventory_check(r, "forget", err);
 	if (rc == 0)
 		rc = repo_snapshot_resolve(r, id, full, err);
 	if (rc < 0)
@@ -552,6 +555,8 @@ int repo_prune(struct repo *r, const struct policy *pol, int dry_run,
 
 	memset(res, 0, sizeof(*res));
 	rc = repo_need_writer(r, "prune", err);
+	if (rc == 0)
+		rc = inventory_check(r, "prune", err);
 	if (rc == 0)
 		rc = prune_policy(r, pol ? pol : &keep_all, rep, res, &drop,
 				  &ndrop, err);

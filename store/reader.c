@@ -275,8 +275,8 @@ int reader_chunk(struct repo *r, struct index *ix, const uint8_t id[32],
 		return repo_errf(err, -ENOENT, "chunk %s is not in the index",
 				 blob);
 	if (rc < 0)
-		return repo_errf(err, rc, "index lookup of %s: %s", blob,
-				 strerror(-rc));
+		return repo_errf(err, rc, "index lookup of %s: %s%s", blob,
+				 strerror(-rc), index_damage_hint(rc));
 	if (len != READER_ANY_LEN && loc.raw_len != len)
 		return repo_errf(err, -EBADMSG, "chunk %s: indexed length %u,"
 				 " referenced as %u", blob, loc.raw_len, len);
@@ -315,32 +315,43 @@ static int reader_trailer_fd(struct repo *r, const uint8_t name[32], int fd,
 	return rc;
 }
 
+int reader_pack_open(struct repo *r, const uint8_t name[32],
+		     struct buf *path, uint64_t *size, struct buf *err)
+{
+	struct stat st;
+	int fd, rc;
+
+	*size = 0;
+	rc = repo_pack_path(r, name, path, NULL);
+	if (rc < 0)
+		return rc;
+	fd = open((char *)path->data, O_RDONLY | O_CLOEXEC);
+	if (fd >= 0 && fstat(fd, &st) == 0) {
+		*size = (uint64_t)st.st_size;
+		return fd;
+	}
+	rc = repo_errf(err, -errno, "pack %s: cannot open: %s",
+		       (char *)path->data, strerror(errno));
+	if (fd >= 0)
+		close(fd);
+	return rc;
+}
+
 int reader_pack_trailer(struct repo *r, const uint8_t name[32],
 			struct pack_entry **e, size_t *n, uint64_t *size,
 			struct buf *err)
 {
 	struct buf path = BUF_INIT;
-	struct stat st;
 	int fd, rc;
 
 	*e = NULL;
 	*n = 0;
-	*size = 0;
-	rc = repo_pack_path(r, name, &path, NULL);
-	if (rc < 0)
-		return rc;
-	fd = open((char *)path.data, O_RDONLY | O_CLOEXEC);
+	fd = reader_pack_open(r, name, &path, size, err);
 	if (fd < 0) {
-		rc = repo_errf(err, -errno, "pack %s: cannot open: %s",
-			       (char *)path.data, strerror(errno));
 		buf_release(&path);
-		return rc;
+		return fd;
 	}
-	rc = fstat(fd, &st) < 0 ? -errno : 0;
-	if (rc == 0) {
-		*size = (uint64_t)st.st_size;
-		rc = reader_trailer_fd(r, name, fd, *size, e, n);
-	}
+	rc = reader_trailer_fd(r, name, fd, *size, e, n);
 	close(fd);
 	if (rc < 0) {
 		free(*e);
@@ -375,8 +386,8 @@ int reader_snaprec(struct repo *r, struct index *ix, const uint8_t snap[32],
 				 hex, rc ? "has the wrong type"
 				 : "is in no pack");
 	if (rc < 0)
-		return repo_errf(err, rc, "index lookup of %s: %s", hex,
-				 strerror(-rc));
+		return repo_errf(err, rc, "index lookup of %s: %s%s", hex,
+				 strerror(-rc), index_damage_hint(rc));
 	rc = reader_load(r, &loc, snap, &stored, &plain, err);
 	if (rc == 0) {
 		rc = snaprec_decode(rec, plain.data, plain.len);

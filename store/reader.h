@@ -53,6 +53,10 @@ int reader_chunk(struct repo *r, struct index *ix, const uint8_t id[32],
 		 uint32_t len, struct buf *stored, struct buf *plain,
 		 struct buf *err);
 
+/* Opens pack name read-only: a descriptor (caller closes), with path
+ * (reset) and *size set, or -errno with err naming the file. */
+int reader_pack_open(struct repo *r, const uint8_t name[32],
+		     struct buf *path, uint64_t *size, struct buf *err);
 /*
  * Reads and decodes a pack's trailer.  *e (malloc'ed, caller frees) gets
  * *n entries, *size the file size.  -ENOENT when the file is missing,

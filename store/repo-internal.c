@@ -1,8 +1,8 @@
 /*
  * repo-internal: the helpers every file of the store shares (declared in
  * repo-internal.h): error messages, chunk ids, paths, atomic writes,
- * directory fsync, the scan of packs/ on disk, and the release of a
- * struct repo_snapinfo.
+ * directory fsync, the scan of packs/ on disk, sorted sets of ids, and
+ * the release of a struct repo_snapinfo.
  *
  * They sit below the index, the reader and repo.c, and use nothing of
  * the store but struct repo's fields, so any file may call them without
@@ -205,6 +205,31 @@ int repo_foreach_pack_file(struct repo *r,
 	}
 	buf_release(&p);
 	return rc;
+}
+
+/* ---- sets of ids --------------------------------------------------- */
+
+static int repo_internal_cmp_id(const void *a, const void *b)
+{
+	return memcmp(a, b, 32);
+}
+
+void repo_ids_sort(struct buf *ids)
+{
+	size_t n = ids->len / 32, k = 0;
+
+	qsort(ids->data, n, 32, repo_internal_cmp_id);
+	for (size_t i = 0; i < n; i++)
+		if (!k || memcmp(ids->data + 32 * (k - 1), ids->data + 32 * i,
+				 32))
+			memmove(ids->data + 32 * k++, ids->data + 32 * i, 32);
+	buf_setlen(ids, 32 * k);
+}
+
+int repo_ids_has(const struct buf *ids, const uint8_t *id)
+{
+	return bsearch(id, ids->data, ids->len / 32, 32,
+		       repo_internal_cmp_id) != NULL;
 }
 
 /* ---- snapshot info ------------------------------------------------ */

@@ -36,6 +36,9 @@ struct repo {
 	struct keyfile_keys keys;	/* wiped in repo_free */
 	struct index *ix;
 	enum repo_ix_mode ix_mode;
+	int ix_stand_in;		/* ix is an empty in-memory index standing
+					 * in for a missing or damaged index.db
+					 * (opened to rebuild it) */
 	struct lock *wlock;		/* writer lock (opened with write) */
 	struct lock *rlock;		/* shared lock.read (read-only opens) */
 	struct lock *wshared;		/* writer lock held shared: no writer
@@ -80,5 +83,9 @@ int repo_foreach_pack_file(struct repo *r,
 			   void *ctx);
 /* Seconds to wait for readers before prune/rebuild give up. */
 int repo_readers_wait(const struct repo *r);
+/* Sorts a buffer of 32-byte ids and drops repeats, so repo_ids_has can
+ * binary-search it. */
+void repo_ids_sort(struct buf *ids);
+int repo_ids_has(const struct buf *ids, const uint8_t *id);
 
 #endif

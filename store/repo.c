@@ -7,7 +7,7 @@
  * Opening for writing also repairs what a crash can leave behind:
  * temporary packs in tmp/ are deleted, and complete packs that reached
  * packs/ but not the index (a crash between the rename and the index
- * commit) are imported from their trailers.
+ * commit) are imported from their trailers (inventory.c).
  */
 #include <dirent.h>
 #include <errno.h>
@@ -19,9 +19,9 @@
 #include <sys/stat.h>
 #include <sys/statvfs.h>
 
-#include "blob.h"
 #include "config.h"
 #include "index.h"
+#include "inventory.h"
 #include "keyfile.h"
 #include "lock.h"
 #include "reader.h"
@@ -183,9 +183,9 @@ int repo_index_open(struct repo *r, struct index **ix, struct buf *err)
 	else if (rc == 0)
 		rc = index_open(ix, (char *)path.data, err);
 	if (rc == -EBADMSG)
-		repo_errf(err, rc, "%s is damaged; move it away and run"
-			  " `vault check --rebuild-index` to rebuild it from"
-			  " the packs", (char *)path.data);
+		repo_errf(err, rc, "%s is damaged; run `vault check"
+			  " --rebuild-index` to rebuild it from the packs (the"
+			  " damaged file is kept aside)", (char *)path.data);
 	buf_release(&path);
 	return rc;
 }
@@ -350,32 +350,41 @@ static int repo_open_index_ro(struct repo *r, struct buf *err)
 	return repo_index_open(r, &r->ix, err);
 }
 
+/*
+ * init always creates index.db: an empty one would silently hide every
+ * snapshot (and let prune delete their data), so a missing one is
+ * refused.  For a rebuild, a missing or damaged one is stood in for by
+ * an empty in-memory index: nothing is created at the final path until
+ * the rebuilt index is renamed there, whenever the rebuild is stopped.
+ */
 static int repo_open_index(struct repo *r, int rebuild, struct buf *err)
 {
 	struct buf path = BUF_INIT;
 	struct stat st;
-	int rc;
+	int rc, missing;
 
 	rc = repo_join(r, "index.db", &path);
 	if (rc < 0)
 		return rc;
-	if (stat((char *)path.data, &st) < 0 && errno == ENOENT) {
-		/* init always creates it: an empty index would silently
-		 * hide every snapshot */
-		if (!rebuild) {
-			rc = repo_errf(err, -ENOENT, "%s is missing; run"
-				       " `vault check --rebuild-index` to"
-				       " rebuild it from the packs",
-				       (char *)path.data);
-			buf_release(&path);
-			return rc;
-		}
-		repo_forget_wal(r);
-	}
+	missing = stat((char *)path.data, &st) < 0 && errno == ENOENT;
+	if (missing && !rebuild)
+		rc = repo_errf(err, -ENOENT, "%s is missing; run `vault check"
+			       " --rebuild-index` to rebuild it from the"
+			       " packs", (char *)path.data);
 	buf_release(&path);
-	if (!r->wlock)
-		return repo_open_index_ro(r, err);
-	return repo_index_open(r, &r->ix, err);
+	if (missing)
+		repo_forget_wal(r);
+	else if (rc == 0 && !r->wlock)
+		rc = repo_open_index_ro(r, err);
+	else if (rc == 0)
+		rc = repo_index_open(r, &r->ix, err);
+	if (rebuild && (missing || rc == -EBADMSG)) {
+		if (err)
+			buf_reset(err);
+		r->ix_stand_in = 1;
+		rc = index_open(&r->ix, ":memory:", err);
+	}
+	return rc;
 }
 
 /* Less free space than this is a full disk to a writer (index.db-shm
@@ -472,64 +481,6 @@ static void repo_clean_tmp(struct repo *r)
 	closedir(d);
 }
 
-/* Imports one complete pack found on disk but not in the index. */
-static int repo_import_pack(struct repo *r, const uint8_t name[32],
-			    struct buf *err)
-{
-	struct pack_entry *e = NULL;
-	uint64_t size;
-	size_t n;
-	int rc;
-
-	rc = reader_pack_trailer(r, name, &e, &n, &size, err);
-	if (rc == -EBADMSG || rc == -EKEYREJECTED) {
-		/* incomplete or foreign: not ours to import; check reports */
-		if (err)
-			buf_reset(err);
-		free(e);
-		return 0;
-	}
-	if (rc == 0)
-		rc = index_begin(r->ix, err);
-	if (rc == 0) {
-		rc = index_pack_add(r->ix, name, size, e, n,
-				    1u << BLOB_DATA | 1u << BLOB_MANIFEST, 0,
-				    err);
-		if (rc == 0)
-			rc = index_commit(r->ix, err);
-		else
-			index_rollback(r->ix);
-	}
-	free(e);
-	return rc;
-}
-
-struct repo_import {
-	struct repo *r;
-	struct buf *err;
-};
-
-static int repo_import_one(void *ctx, const uint8_t *name)
-{
-	struct repo_import *im = ctx;
-	int rc = index_pack_exists(im->r->ix, name);
-
-	if (rc == 0)
-		rc = repo_import_pack(im->r, name, im->err);
-	return rc < 0 ? rc : 0;
-}
-
-static int repo_import_orphans(struct repo *r, struct buf *err)
-{
-	struct repo_import im = { r, err };
-	int rc = repo_foreach_pack_file(r, repo_import_one, &im);
-
-	if (rc < 0 && err && !err->len)
-		repo_errf(err, rc, "cannot import packs missing from the"
-			  " index: %s", strerror(-rc));
-	return rc;
-}
-
 int repo_open(struct repo **out, const char *dir,
 	      const struct repo_open_opts *o, struct buf *err)
 {
@@ -558,7 +509,9 @@ int repo_open(struct repo **out, const char *dir,
 		rc = repo_open_index(r, o && o->rebuild, err);
 	if (rc == 0 && r->wlock) {
 		repo_clean_tmp(r);
-		rc = repo_import_orphans(r, err);
+		/* a rebuild reads every pack anyway */
+		if (!(o && o->rebuild))
+			rc = inventory_import_orphans(r, err);
 	}
 	if (rc < 0) {
 		repo_free(r);
@@ -667,8 +620,8 @@ static int repo_snapshot_newest(struct repo *r, int64_t t, int safety,
 	if (n == 0)
 		n = index_snap_at(r->ix, t, REPO_TAG_SAFETY, !safety, other);
 	if (n < 0)
-		return repo_errf(err, n, "cannot read the index: %s",
-				 strerror(-n));
+		return repo_errf(err, n, "cannot read the index: %s%s",
+				 strerror(-n), index_damage_hint(n));
 	if (n == 0 && spec)
 		return repo_errf(err, -ENOENT, "%s: the repository has no"
 				 " snapshots", spec);
@@ -700,8 +653,8 @@ int repo_snapshot_resolve(struct repo *r, const char *spec, char id[65],
 				 " hex digits)", spec);
 	n = index_snap_match(r->ix, prefix, ids, 8);
 	if (n < 0)
-		return repo_errf(err, n, "cannot read the index: %s",
-				 strerror(-n));
+		return repo_errf(err, n, "cannot read the index: %s%s",
+				 strerror(-n), index_damage_hint(n));
 	if (n == 0)
 		return repo_errf(err, -ENOENT, "no snapshot %s", spec);
 	if (n > 1)
@@ -728,8 +681,8 @@ int repo_snapshot_info(struct repo *r, const char *id,
 	rc = index_snap_get(r->ix, raw, out);
 	if (rc == 0)
 		return repo_errf(err, -ENOENT, "no snapshot %s", id);
-	return rc < 0 ? repo_errf(err, rc, "cannot read the index: %s",
-				  strerror(-rc)) : 0;
+	return rc < 0 ? repo_errf(err, rc, "cannot read the index: %s%s",
+				  strerror(-rc), index_damage_hint(rc)) : 0;
 }
 
 int repo_snapshot_list(struct repo *r, const char *tag,

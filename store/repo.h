@@ -15,6 +15,8 @@
  *   -EBADMSG      corrupt data (err names pack/blob)
  *   -EEXIST       init into a non-empty directory
  *   -EINVAL       bad argument
+ *   -EUCLEAN      prune or forget refused: the index and packs/ disagree
+ *                 (err names a pack and `vault check --rebuild-index`)
  *   -EROFS        opening for writing a repository this process cannot
  *                 write (a read-only mount, permissions): err is
  *                 "repository <dir> cannot be written (<part>: <cause>)"
@@ -49,7 +51,9 @@ struct repo_open_opts {
 	repo_pass_fn pass;
 	void *pass_ctx;
 	int rebuild;		/* the caller rebuilds the index next: a missing
-				 * index.db is not an error */
+				 * or damaged index.db is not an error (an empty
+				 * in-memory index stands in for it; nothing is
+				 * created in its place) */
 };
 
 /*
@@ -121,7 +125,8 @@ int repo_snapshot_list(struct repo *r, const char *tag,
 		       int (*cb)(const struct repo_snapinfo *, void *),
 		       void *ctx, struct buf *err);
 /* Forgets one snapshot (index + a tombstone blob); space is reclaimed by
- * prune.  Writer lock needed. */
+ * prune.  Writer lock needed.  Refused (-EUCLEAN, nothing changed) while
+ * the index and packs/ disagree, as repo_prune is. */
 int repo_snapshot_forget(struct repo *r, const char *id, struct buf *err);
 
 /* ---- writing a snapshot ---------------------------------------------
@@ -325,7 +330,10 @@ int repo_stats(struct repo *r, struct repo_stats *s, struct buf *err);
 
 /* check: one callback per problem found.  kind is "pack", "blob",
  * "index" or "snapshot"; what names it; paths affected are reported via
- * separate calls with kind "path" (snapshot id + path in `what`). */
+ * separate calls with kind "path" (snapshot id + path in `what`).
+ * rebuild-index also tells what it repaired with kind "info" (a
+ * snapshot found intact, a damaged index.db set aside); "path" and
+ * "info" calls are not counted as problems. */
 typedef void (*repo_problem_fn)(void *ctx, const char *kind,
 				const char *what, const char *detail);
 struct repo_check_opts {
@@ -341,10 +349,21 @@ struct repo_check_result {
  * other negative errno when the check itself could not run. */
 int repo_check(struct repo *r, const struct repo_check_opts *o,
 	       struct repo_check_result *res, struct buf *err);
-/* Rebuilds index.db from the pack trailers and snapshot blobs (writer
- * lock).  Counts go to res. */
-int repo_rebuild_index(struct repo *r, struct repo_check_result *res,
-		       struct buf *err);
+/*
+ * Rebuilds index.db from the packs alone (writer lock): their trailers,
+ * or, for a pack whose trailer is lost, every intact blob found by
+ * scanning it; tombstones; snapshot records and their manifests.  The new
+ * index is built in tmp/ and replaces index.db only when complete, so an
+ * interruption changes nothing; a damaged index.db is kept as
+ * index.db.corrupt-<time>.  Snapshots whose record can be read are kept,
+ * also when data they reference is lost.  Damage is reported through
+ * o->problem (o may be NULL; read_data and subset are ignored), counts
+ * go to res.  Returns 0 when everything was intact, -EBADMSG when damage
+ * was found (the rebuilt index is in place and lists what is intact),
+ * other negative errno when it could not rebuild (index.db unchanged).
+ */
+int repo_rebuild_index(struct repo *r, const struct repo_check_opts *o,
+		       struct repo_check_result *res, struct buf *err);
 
 /* prune: policy in store/policy.h */
 struct policy;
@@ -370,6 +389,9 @@ struct repo_prune_result {
 	uint64_t bytes_freed;	/* stored bytes */
 	uint64_t blobs_removed;
 };
+/* Applies p (NULL keeps every snapshot), then reclaims space (writer
+ * lock).  First compares packs/ with the index (no pack read): when they
+ * disagree, -EUCLEAN and nothing is changed, dry run or not. */
 int repo_prune(struct repo *r, const struct policy *p, int dry_run,
 	       const struct repo_prune_report *rep,
 	       struct repo_prune_result *res, struct buf *err);

@@ -124,8 +124,8 @@ static int writer_pool_claim(struct repo_writer *w, struct writer_slot *s,
 	int known = writer_known(w, s->id), rc;
 
 	if (known < 0)
-		return repo_errf(err, known, "index lookup: %s",
-				 strerror(-known));
+		return repo_errf(err, known, "index lookup: %s%s",
+				 strerror(-known), index_damage_hint(known));
 	rc = index_ref_add(w->r->ix, s->id, err);
 	if (rc < 0)
 		return rc;

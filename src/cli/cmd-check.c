@@ -20,7 +20,9 @@ const char cmd_check_usage[] =
 	"\n"
 	"Verifies the repository: packs, index and snapshots; with --read-data\n"
 	"also decrypts and hash-verifies every blob.  Exits with 3 when damage\n"
-	"is found.\n"
+	"is found.  --rebuild-index first rebuilds index.db from the packs,\n"
+	"salvaging the intact blobs of damaged ones; a damaged index.db is kept\n"
+	"as index.db.corrupt-<time>.\n"
 	"\n"
 	"      --read-data            read and verify all data\n"
 	"      --read-data-subset N%  read and verify N percent of the packs\n"
@@ -108,7 +110,8 @@ int cmd_check(struct cli *c, int argc, char **argv)
 	struct check_ctx k = { NULL, 0 };
 	struct cli_json j;
 	struct repo *r = NULL;
-	int o, e, json = 0, rebuild = 0, read_all = 0, ret = CLI_EXIT_ERROR;
+	int o, e, json = 0, rebuild = 0, read_all = 0, damaged = 0;
+	int ret = CLI_EXIT_ERROR;
 	double subset = 0;
 
 	while ((o = cli_getopt(c, argc, argv, "", opts)) != CLI_OPT_END) {
@@ -140,18 +143,6 @@ int cmd_check(struct cli *c, int argc, char **argv)
 	cli_json_init(&j);
 	if (cli_open(c, &r, rebuild ? CLI_OPEN_WRITE | CLI_OPEN_REBUILD : 0))
 		goto out;
-	memset(&rb, 0, sizeof(rb));
-	if (rebuild) {
-		e = repo_rebuild_index(r, &rb, &err);
-		if (e < 0) {
-			cli_fail(c, e, &err, "cannot rebuild the index");
-			goto out;
-		}
-		if (!json)
-			printf("index rebuilt from %llu packs (%llu blobs)\n",
-			       (unsigned long long)rb.packs_checked,
-			       (unsigned long long)rb.blobs_checked);
-	}
 	if (json) {
 		k.json = &j;
 		cli_json_begin_object(&j, NULL);
@@ -162,6 +153,21 @@ int cmd_check(struct cli *c, int argc, char **argv)
 	co.subset = read_all ? 100 : subset;
 	co.problem = check_problem;
 	co.ctx = &k;
+	memset(&rb, 0, sizeof(rb));
+	if (rebuild) {
+		/* damage found by the rebuild (reported through co) leaves
+		 * the rebuilt index in place: the check below goes on */
+		damaged = repo_rebuild_index(r, &co, &rb, &err);
+		if (damaged < 0 && damaged != -EBADMSG) {
+			cli_fail(c, damaged, &err, "cannot rebuild the index");
+			goto out;
+		}
+		if (!json)
+			printf("index rebuilt from %llu packs (%llu blobs)%s\n",
+			       (unsigned long long)rb.packs_checked,
+			       (unsigned long long)rb.blobs_checked,
+			       damaged ? ", with the damage listed above" : "");
+	}
 	memset(&res, 0, sizeof(res));
 	buf_reset(&err);
 	e = repo_check(r, &co, &res, &err);
@@ -171,7 +177,7 @@ int cmd_check(struct cli *c, int argc, char **argv)
 	}
 	if (json) {
 		cli_json_end_array(&j);
-		cli_json_bool(&j, "ok", e == 0);
+		cli_json_bool(&j, "ok", e == 0 && !damaged);
 		cli_json_u64(&j, "packs_checked", res.packs_checked);
 		cli_json_u64(&j, "blobs_checked", res.blobs_checked);
 		cli_json_u64(&j, "problems_found", res.problems);
@@ -182,6 +188,7 @@ int cmd_check(struct cli *c, int argc, char **argv)
 			cli_json_begin_object(&j, "index_rebuilt");
 			cli_json_u64(&j, "packs", rb.packs_checked);
 			cli_json_u64(&j, "blobs", rb.blobs_checked);
+			cli_json_u64(&j, "problems_found", rb.problems);
 			cli_json_end_object(&j);
 		}
 		cli_json_end_object(&j);
@@ -195,16 +202,20 @@ int cmd_check(struct cli *c, int argc, char **argv)
 		       (unsigned long long)res.blobs_checked,
 		       !co.read_data ? " (structure only; use --read-data to verify contents)" :
 		       co.subset < 100 ? " (a subset of the data read)" : "");
-		if (e == 0)
+		if (e == 0 && !damaged)
 			printf("no problems found\n");
+		else if (e == 0)
+			printf("no problems in the rebuilt index; the rebuild"
+			       " found %llu, listed above\n",
+			       (unsigned long long)rb.problems);
 		else
 			printf("%llu problems found\n",
 			       (unsigned long long)(res.problems ? res.problems :
 						    k.shown));
 	}
-	if (e == -EBADMSG) {
+	if (e == -EBADMSG || damaged) {
 		cli_error(c, "repository %s is damaged (%s)", repo_path(r),
-			  err.len ? (const char *)err.data :
+			  e && err.len ? (const char *)err.data :
 			  "see the problems listed above");
 		ret = CLI_EXIT_DAMAGE;
 	} else {

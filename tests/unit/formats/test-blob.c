@@ -4,6 +4,8 @@
  * every truncation and every single-bit flip of representative samples
  * must be rejected; wrong and missing keys give their own errors; an
  * encrypted blob decodes only under the id it was stored under.
+ * blob_frame_len finds the length of blobs laid back to back, also when
+ * damage follows one, and finds none where a blob is damaged.
  */
 #include <errno.h>
 #include <stdint.h>
@@ -391,6 +393,51 @@ static void test_framing(void)
 	buf_release(&out);
 }
 
+/* Blobs back to back, as in a pack whose trailer is lost. */
+static void test_frame_len(void)
+{
+	struct buf st = BUF_INIT;
+	size_t ends[6], pos = 0, len = 0, n = 0;
+	uint8_t *c = compressible(70000), *r = random_bytes(5000);
+	const uint8_t *k;
+	int rc = 0;
+
+	for (int i = 0; i < 6; i++) {
+		k = i % 2 ? key : NULL;
+		blob_encode(&st, (uint8_t)(BLOB_DATA + i % 3),
+			    i < 3 ? c : r, i < 3 ? 70000 - 1000 * (size_t)i
+					     : 5000 - (size_t)i, k, id);
+		ends[i] = st.len;
+	}
+	while (pos < st.len && rc == 0) {
+		rc = blob_frame_len(st.data + pos, st.len - pos, &len);
+		if (rc == 0 && pos + len != ends[n])
+			rc = -EINVAL;
+		pos += rc == 0 ? len : 0;
+		n += rc == 0;
+	}
+	ok(rc == 0 && n == 6, "six blobs back to back found one by one");
+
+	/* a compressed blob followed by garbage: every length is tried */
+	buf_setlen(&st, ends[1]);
+	buf_add(&st, "\x01\x01garbage that is no blob", 30);
+	is_int(blob_frame_len(st.data + ends[0], st.len - ends[0], &len), 0,
+	       "a blob followed by damage is still found");
+	is_int((int)len, (int)(ends[1] - ends[0]), "with its length");
+	is_int(blob_frame_len(st.data, ends[0] - 1, &len), -EBADMSG,
+	       "a truncated blob is not");
+	st.data[100] ^= 0x10;
+	is_int(blob_frame_len(st.data, st.len, &len), -EBADMSG,
+	       "nor a damaged one");
+	is_int(blob_frame_len(st.data + 1, st.len - 1, &len), -EBADMSG,
+	       "nor one inside another");
+	is_int(blob_frame_len(st.data, 7, &len), -EBADMSG,
+	       "nor a header cut short");
+	free(c);
+	free(r);
+	buf_release(&st);
+}
+
 int main(void)
 {
 	if (sodium_init() < 0)
@@ -404,5 +451,6 @@ int main(void)
 	test_api();
 	test_damage();
 	test_framing();
+	test_frame_len();
 	return done_testing();
 }

@@ -207,7 +207,7 @@ static void test_rebuild(void)
 	is_int(storefix_open(&r, dir, 1 | 2, "pw"), 0,
 	       "open without index.db to rebuild it");
 	is_int(storefix_nsnapshots(r), 0, "no snapshots before the rebuild");
-	is_int(repo_rebuild_index(r, &cr, &storefix_err), 0, "rebuild-index");
+	is_int(repo_rebuild_index(r, NULL, &cr, &storefix_err), 0, "rebuild-index");
 	ok(cr.packs_checked > 0 && cr.problems == 0, "every pack read");
 	repo_snapshot_list(r, NULL, list_cb, &after, &storefix_err);
 	/* snapshots of the same second may list in another order */
@@ -272,7 +272,7 @@ static void test_readers_lock(void)
 	}
 	storefix_open(&r, dir, 1, "pw");
 	clock_gettime(CLOCK_MONOTONIC, &a);
-	is_int(repo_rebuild_index(r, &cr, &storefix_err), 0,
+	is_int(repo_rebuild_index(r, NULL, &cr, &storefix_err), 0,
 	       "rebuild-index while a reader is open");
 	clock_gettime(CLOCK_MONOTONIC, &b);
 	ok((b.tv_sec - a.tv_sec) * 1000 + (b.tv_nsec - a.tv_nsec) / 1000000
