@@ -104,12 +104,37 @@ static int index_ro_cannot(struct buf *err, const char *path,
 	return -EROFS;
 }
 
+/*
+ * A writer killed in a rollback-journal transaction (the rebuild swaps
+ * index.db in out of WAL mode) leaves a hot index.db-journal, which a
+ * read-only connection may not roll back.  Where this process can write,
+ * it does what any SQLite connection would: opens the file read-write
+ * and reads, which rolls the interrupted transaction back to the last
+ * commit.  Nothing committed is lost; a live writer's journal is not hot
+ * (it holds its lock) and is left alone by SQLite.
+ */
+static void index_ro_recover_journal(const char *path)
+{
+	sqlite3 *db = NULL;
+	off_t size;
+
+	if (index_ro_side(path, "-journal", &size) != 1 || size == 0 ||
+	    index_ro_dir_writable(path) < 0)
+		return;
+	if (sqlite3_open_v2(path, &db, SQLITE_OPEN_READWRITE, NULL) ==
+	    SQLITE_OK)
+		sqlite3_exec(db, "SELECT count(*) FROM sqlite_master", NULL,
+			     NULL, NULL);
+	sqlite3_close(db);
+}
+
 int index_open_ro(struct index **ix, const char *path, struct buf *err)
 {
 	off_t wal_size, shm_size;
 	int wal, shm, rc;
 
 	*ix = NULL;
+	index_ro_recover_journal(path);
 	wal = index_ro_side(path, "-wal", &wal_size);
 	shm = index_ro_side(path, "-shm", &shm_size);
 	/* with both there, SQLite reads them without writing anything */

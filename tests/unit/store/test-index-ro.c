@@ -15,6 +15,8 @@
 #include <string.h>
 #include <unistd.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
+#include <sqlite3.h>
 
 #include "index.h"
 #include "lock.h"
@@ -141,6 +143,52 @@ static void test_wal(void)
 	buf_release(&err);
 }
 
+/* A writer killed inside a rollback-journal transaction (as the rebuild's
+ * swap can be) leaves a hot index.db-journal.  A reader that can write
+ * rolls it back, as SQLite would, and sees the last commit. */
+static void test_hot_journal(void)
+{
+	struct buf err = BUF_INIT;
+	struct index *w, *ro = NULL;
+	char path[128], journal[140];
+	pid_t pid;
+	int status = -1;
+
+	snprintf(path, sizeof(path), "%s/hot.db", dir);
+	snprintf(journal, sizeof(journal), "%s-journal", path);
+	is_int(index_open(&w, path, NULL), 0, "a writer's connection");
+	is_int(add_pack(w, 4), 0, "a commit");
+	is_int(index_seal(w, NULL), 0, "out of WAL mode, as a rebuilt index");
+	index_free(w);
+	pid = fork();
+	if (pid == 0) {
+		sqlite3 *db = NULL;
+
+		/* pages spill into index.db before the commit that never
+		 * comes */
+		if (sqlite3_open_v2(path, &db, SQLITE_OPEN_READWRITE, NULL) ||
+		    sqlite3_exec(db, "PRAGMA cache_size = 1; BEGIN;"
+				 " CREATE TABLE junk (x);"
+				 " WITH RECURSIVE c(i) AS (SELECT 1 UNION ALL"
+				 " SELECT i + 1 FROM c WHERE i < 2000)"
+				 " INSERT INTO junk SELECT randomblob(1000) FROM c;",
+				 NULL, NULL, NULL))
+			_exit(1);
+		_exit(0);	/* no COMMIT, no close: as if killed */
+	}
+	waitpid(pid, &status, 0);
+	ok(WIFEXITED(status) && WEXITSTATUS(status) == 0, "a writer died mid-transaction");
+	ok(size_of(journal) > 0, "leaving a hot index.db-journal");
+	is_int(index_open_ro(&ro, path, &err), 0, "a reader opens it: %s",
+	       (char *)err.data);
+	if (ro) {
+		is_int(has_pack(ro, 4), 1, "and sees the last commit");
+		index_free(ro);
+	}
+	ok(size_of(journal) <= 0, "the interrupted transaction was rolled back");
+	buf_release(&err);
+}
+
 static void test_locks(void)
 {
 	struct buf err = BUF_INIT;
@@ -191,6 +239,7 @@ int main(void)
 	test_immutable_path();
 	test_no_schema();
 	test_wal();
+	test_hot_journal();
 	test_locks();
 	if (getenv("KEEP"))
 		return done_testing();
