@@ -3,7 +3,7 @@
  * snapshot transaction of pg-snap: server facts, the schemas to capture
  * (and why others are skipped), tables with their columns and primary
  * keys, the requirements a restore target needs, and the text of
- * roles.sql and sequences.sql.
+ * roles.sql (pg-catalog-roles.c) and sequences.sql.
  *
  * Default selection: every schema except PostgreSQL's own (pg_catalog,
  * information_schema, pg_toast*, pg_temp*) and those that only hold
