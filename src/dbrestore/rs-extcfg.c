@@ -134,8 +134,15 @@ static int rs_extcfg_table(struct rs_plan *p, PGconn *c,
 	}
 	switch (p->mode) {
 	case RS_MODE_EMPTY:
-		t->load = RS_LOAD_COPY;
-		if (g.rows > 0)
+		/* a managed target's platform extension (pg_cron, vault...)
+		 * already configured: its configuration is the platform's,
+		 * kept, where another target is a conflict like any table
+		 * holding rows */
+		if (g.rows > 0 && p->managed && t->managed)
+			t->skip = "an extension's configuration table that already holds rows of its configuration on this managed target (the platform's, kept)";
+		else
+			t->load = RS_LOAD_COPY;
+		if (g.rows > 0 && !t->skip)
 			r = strv_pushf(&p->conflicts, &p->nconflicts,
 				       "table %s.%s (configuration of extension %s) already holds %lld rows of its configuration",
 				       m->schema, m->name, m->extension, (long long)g.rows);

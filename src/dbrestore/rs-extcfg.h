@@ -13,7 +13,9 @@
  *    the extension, kept when the target has it; a table neither there
  *    nor made by the restore is a conflict;
  *  - rows: empty mode appends them (a target whose table already holds
- *    rows of the filter's is a conflict), clean mode deletes the
+ *    rows of the filter's is a conflict; on a managed target, where the
+ *    platform's extensions live in its managed schemas, those rows are
+ *    the platform's and the table is skipped), clean mode deletes the
  *    filter's rows (never the extension's own) and loads, merge mode
  *    merges on the primary key; never in the parallel load, whose
  *    TRUNCATE would take the extension's rows too;

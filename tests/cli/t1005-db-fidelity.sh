@@ -298,4 +298,30 @@ test_expect_success EXTCFG 'a configuration table the role may not write: skippe
 	test "$(db_psql extm -c "SELECT count(*) FROM public.u1")" = 50
 '
 
+# A managed target (auth belongs to another role, the restoring role is
+# not a superuser) whose platform installed the extension (its schema is
+# a reserved role's) and configured it: that configuration is the
+# platform's and stays; an empty one of the same extension is filled.
+test_expect_success EXTCFG 'a managed target: the platform configuration stays, said; the rest lands' '
+	psql -X -q -v ON_ERROR_STOP=1 -d postgres -c "CREATE ROLE fid_platform" \
+		-c "CREATE DATABASE extmg ENCODING '"'"'UTF8'"'"' TEMPLATE template0 OWNER fid_rs" &&
+	db_psql extmg -c "CREATE SCHEMA auth AUTHORIZATION fid_platform;
+		CREATE EXTENSION $EXT;
+		GRANT USAGE ON SCHEMA vault_extcfg TO fid_rs;
+		GRANT SELECT, INSERT, DELETE ON ALL TABLES IN SCHEMA vault_extcfg TO fid_rs;
+		GRANT UPDATE ON SEQUENCE vault_extcfg.job_seq TO fid_rs;
+		INSERT INTO vault_extcfg.cfg VALUES ('"'"'platform'"'"', '"'"'p'"'"')" &&
+	vault restore latest --db "dbname=extmg user=fid_rs" --dry-run >extmg.plan &&
+	grep -q "^Managed target: " extmg.plan &&
+	grep -q "vault_extcfg.cfg: .*skipped, .*already holds rows of its configuration on this managed target" extmg.plan &&
+	grep -q "vault_extcfg.job: snapshot 3 rows, target 0 rows; copy" extmg.plan &&
+	! grep -q CONFLICT extmg.plan &&
+	vault restore latest --db "dbname=extmg user=fid_rs" --yes --json >extmg.json &&
+	jq -e ".status == \"ok\" and .verification == \"ok\" and .managed_target == true" extmg.json &&
+	test "$(db_psql extmg -c "SELECT string_agg(k, '"'"','"'"' ORDER BY k) FROM vault_extcfg.cfg")" = builtin,platform &&
+	test "$(db_psql extmg -c "SELECT string_agg(cmd, '"'"','"'"' ORDER BY id) FROM vault_extcfg.job")" = a,b,c &&
+	test "$(db_psql extmg -c "SELECT last_value FROM vault_extcfg.job_seq")" = 3 &&
+	test "$(db_psql extmg -c "SELECT count(*) FROM public.u2")" = 50
+'
+
 test_done
