@@ -7,10 +7,13 @@
  * restore is then refused, -EEXIST); a load under session_replication_role
  * = replica (a foreign-key cycle) skipped the key checks, so every key
  * touching a loaded table is checked here the same way.  Sequences are
- * set from sequences.sql (merge mode only moves them forward), and
- * materialized views are refreshed.  Each is one pass over the plan or
- * the snapshot, separate from the rows' streaming (rs-exec-load) and from
- * the order of the steps (rs-exec-steps).
+ * set from sequences.sql (merge mode only moves them forward; an
+ * extension's configuration sequence with its extension's
+ * configuration, rs-extcfg), and materialized views are refreshed, but
+ * those the capture found unpopulated (WITH NO DATA), which stay so.
+ * Each is one pass over the plan or the snapshot, separate from the
+ * rows' streaming (rs-exec-load) and from the order of the steps
+ * (rs-exec-steps).
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -19,6 +22,7 @@
 #include "pg-conn.h"
 #include "pg-names.h"
 #include "rs-exec-int.h"
+#include "rs-extcfg.h"
 #include "rs-sql.h"
 
 /* ---- foreign keys ----------------------------------------------------------- */
@@ -247,6 +251,7 @@ int rs_exec_after_sequences(struct rs_exec *x)
 		struct rs_sql_lex lx, ln;
 		struct rs_sql_tok t;
 		const char *called = "true";
+		int set;
 
 		if (st.meta)
 			continue;
@@ -276,8 +281,13 @@ int rs_exec_after_sequences(struct rs_exec *x)
 		rs_sql_lex_next(&ln, &t);
 		if (rs_sql_qname(&ln, &t, &sch, &nm) < 0)
 			continue;
-		if (!rs_select_sequence(x->sel, x->src->meta, x->src->ddl,
-					(char *)sch.data, (char *)nm.data))
+		/* an extension's configuration sequence: with its
+		 * extension's configuration (rs-extcfg), else the selection */
+		set = rs_extcfg_sequence(x->p, x->src, (char *)sch.data, (char *)nm.data);
+		if (set < 0)
+			set = rs_select_sequence(x->sel, x->src->meta, x->src->ddl,
+						 (char *)sch.data, (char *)nm.data);
+		if (!set)
 			continue;
 		{
 			const char *params[3] = { (char *)lit.data, (char *)val.data, called };
@@ -313,6 +323,10 @@ int rs_exec_after_refresh(struct rs_exec *x)
 
 		if (strcmp(o->type, "MATERIALIZED VIEW") ||
 		    (o->act != RS_ACT_RUN && o->act != RS_ACT_RECREATE))
+			continue;
+		/* left WITH NO DATA in the source: pg_dump writes no REFRESH
+		 * for it, and querying it must fail here as it did there */
+		if (rs_meta_unpopulated(x->src->meta, o->schema, o->name))
 			continue;
 		buf_reset(&sql);
 		r = buf_addstr(&sql, "REFRESH MATERIALIZED VIEW ");

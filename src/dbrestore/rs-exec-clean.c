@@ -19,6 +19,7 @@
 #include "pg-conn.h"
 #include "pg-names.h"
 #include "rs-exec-int.h"
+#include "rs-extcfg.h"
 
 /*
  * sql = head, then the plan tables pick() takes, qualified, comma
@@ -44,12 +45,15 @@ static int rs_exec_clean_list(const struct rs_exec *x, struct buf *sql,
 	return r ? r : buf_addstr(sql, tail);
 }
 
-/* tables that exist and whose rows or DDL the restore changes */
+/* tables that exist and whose rows or DDL the restore changes (not an
+ * extension's configuration table: its rows are added to the
+ * extension's own, which an exclusive lock needs more than INSERT for) */
 static int rs_exec_clean_pick_lock(const struct rs_exec *x, size_t i)
 {
 	const struct rs_plan_table *t = &x->p->tables[i];
 
-	return t->exists && (t->load != RS_LOAD_NONE || t->ddl == RS_ACT_RECREATE);
+	return t->exists && (t->load != RS_LOAD_NONE || t->ddl == RS_ACT_RECREATE) &&
+	       !t->t->extension;
 }
 
 static int rs_exec_clean_pick_recreate(const struct rs_exec *x, size_t i)
@@ -58,6 +62,35 @@ static int rs_exec_clean_pick_recreate(const struct rs_exec *x, size_t i)
 }
 
 static int rs_exec_clean_pick_truncate(const struct rs_exec *x, size_t i)
+{
+	return x->p->tables[i].load == RS_LOAD_TRUNCATE && !x->p->tables[i].t->extension;
+}
+
+/*
+ * The extensions' configuration tables among those pick() takes: a
+ * DELETE of the rows their filter selects each (never TRUNCATE: the
+ * extension's own rows stay), appended to sql after ";" separators;
+ * *n counts them too.
+ */
+static int rs_exec_clean_configs(const struct rs_exec *x, struct buf *sql,
+				 int (*pick)(const struct rs_exec *, size_t), size_t *n)
+{
+	int r = 0;
+
+	for (size_t i = 0; i < x->p->ntables && r == 0; i++) {
+		const struct rs_plan_table *t = &x->p->tables[i];
+
+		if (!t->t->extension || !pick(x, i))
+			continue;
+		if ((*n)++)
+			r = buf_addstr(sql, "; ");
+		if (r == 0)
+			r = rs_extcfg_delete_sql(t->t, sql);
+	}
+	return r;
+}
+
+static int rs_exec_clean_pick_config_truncate(const struct rs_exec *x, size_t i)
 {
 	return x->p->tables[i].load == RS_LOAD_TRUNCATE;
 }
@@ -221,6 +254,12 @@ static int rs_exec_clean_drops(struct rs_exec *x)
 		r = rs_exec_clean_list(x, &sql, "TRUNCATE ONLY ", "", rs_exec_clean_pick_truncate, &n);
 	if (r == 0 && n)
 		r = rs_exec_cmd(x, (char *)sql.data, "emptying the selected tables");
+	buf_reset(&sql);
+	n = 0;
+	if (r == 0)
+		r = rs_exec_clean_configs(x, &sql, rs_exec_clean_pick_config_truncate, &n);
+	if (r == 0 && n)
+		r = rs_exec_cmd(x, (char *)sql.data, "emptying extensions' configuration tables");
 	buf_release(&sql);
 	return r;
 }
@@ -246,7 +285,18 @@ static int rs_exec_clean_pick_filled(const struct rs_exec *x, size_t i)
 	return t->exists && t->load == RS_LOAD_COPY && x->lt[i]->inserted;
 }
 
+static int rs_exec_clean_pick_filled_plain(const struct rs_exec *x, size_t i)
+{
+	return rs_exec_clean_pick_filled(x, i) && !x->p->tables[i].t->extension;
+}
+
 int rs_exec_clean_filled(const struct rs_exec *x, struct buf *sql, size_t *n)
 {
-	return rs_exec_clean_list(x, sql, "TRUNCATE ONLY ", "", rs_exec_clean_pick_filled, n);
+	int r = rs_exec_clean_list(x, sql, "TRUNCATE ONLY ", "",
+				   rs_exec_clean_pick_filled_plain, n);
+
+	/* an extension's configuration table: only the rows added */
+	if (r == 0 && !*n)
+		buf_reset(sql);
+	return r ? r : rs_exec_clean_configs(x, sql, rs_exec_clean_pick_filled, n);
 }

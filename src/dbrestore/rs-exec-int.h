@@ -88,8 +88,10 @@ int rs_exec_clean_drop(struct rs_exec *x);
 /* Puts back the memberships rs_exec_clean_drop noted and the snapshot's
  * DDL did not. */
 int rs_exec_clean_pubs_restore(struct rs_exec *x);
-/* sql = "TRUNCATE ONLY " and the tables that existed and got rows; *n
- * gets how many (none: nothing to run).  0 or -ENOMEM. */
+/* sql = "TRUNCATE ONLY " and the tables that existed and got rows, then
+ * for an extension's configuration table among them "; DELETE FROM ONLY
+ * t <its filter>"; *n gets how many (none: nothing to run).  0 or
+ * -ENOMEM. */
 int rs_exec_clean_filled(const struct rs_exec *x, struct buf *sql, size_t *n);
 
 /* ---- rs-exec-load: rows ------------------------------------------------- */

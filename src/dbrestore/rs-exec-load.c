@@ -30,7 +30,41 @@ struct rs_exec_load_stream {
 	int header_done;
 	char hold[3];		/* the last bytes: "\\.\n" is not data */
 	size_t nhold;
+	/* head_on: the file may start with the header an older capture
+	 * wrote for a name holding a newline (raw, over several lines),
+	 * head; head_pos of its bytes matched so far */
+	struct buf head;
+	size_t head_pos;
+	int head_on;
 };
+
+/*
+ * The COPY line as captures before U&"..." headers wrote it, when one of
+ * t's names holds a newline: that line spans lines, so it is skipped by
+ * its length when the file starts with it (s->head_on).
+ */
+static int rs_exec_load_old_head(struct rs_exec_load_stream *s,
+				 const struct rs_meta_table *t)
+{
+	int nl = strchr(t->schema, '\n') || strchr(t->name, '\n'), r;
+
+	for (size_t c = 0; c < t->ncols; c++)
+		nl |= strchr(t->cols[c], '\n') != NULL;
+	if (!nl)
+		return 0;
+	r = buf_addstr(&s->head, "COPY ");
+	if (r == 0)
+		r = pg_names_quote_qualified(&s->head, t->schema, t->name);
+	for (size_t c = 0; c < t->ncols && r == 0; c++) {
+		r = buf_addstr(&s->head, c ? ", " : " (");
+		if (r == 0)
+			r = pg_names_quote_ident(&s->head, t->cols[c]);
+	}
+	if (r == 0)
+		r = buf_addstr(&s->head, t->ncols ? ") FROM stdin;\n" : " FROM stdin;\n");
+	s->head_on = r == 0;
+	return r;
+}
 
 /* Feeds buf[0..n) of data.sql: skips the COPY line, holds back the
  * last three bytes; hands the rest to the server. */
@@ -40,6 +74,19 @@ static int rs_exec_load_feed(struct rs_exec *x, struct rs_exec_load_stream *s,
 	char *joined = s->joined;
 	size_t len, keep;
 
+	/* an older header over several lines: as long as it matches (a
+	 * header of today differs before the name's newline, at its U&) */
+	while (s->head_on && n && !s->header_done) {
+		if ((uint8_t)*p != s->head.data[s->head_pos]) {
+			s->head_on = 0;
+			break;
+		}
+		p++;
+		n--;
+		s->header_done = ++s->head_pos == s->head.len;
+	}
+	if (!n)
+		return 0;
 	if (!s->header_done) {
 		const char *nl = memchr(p, '\n', n);
 
@@ -115,11 +162,13 @@ static int rs_exec_load_stream_rows(struct rs_exec *x, const struct rs_meta_tabl
 	int r;
 
 	memset(&s, 0, sizeof(s));
+	buf_init(&s.head, 0);
 	s.h = XXH3_createState();
 	s.joined = malloc(RS_EXEC_LOAD_CHUNK + 3);
-	if (!s.h || !s.joined) {
+	if (!s.h || !s.joined || rs_exec_load_old_head(&s, t) < 0) {
 		free(s.joined);
 		XXH3_freeState(s.h);
+		buf_release(&s.head);
 		PQputCopyEnd(x->c, "out of memory");
 		return -ENOMEM;
 	}
@@ -147,6 +196,7 @@ static int rs_exec_load_stream_rows(struct rs_exec *x, const struct rs_meta_tabl
 	PQputCopyEnd(x->c, r == 0 ? NULL : "vault: restore aborted");
 	free(s.joined);
 	XXH3_freeState(s.h);
+	buf_release(&s.head);
 	buf_release(&path);
 	return r;
 }

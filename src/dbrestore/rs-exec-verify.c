@@ -71,7 +71,9 @@ static int rs_exec_verify_sum(struct rs_exec *x, const char *sql, const char *la
  */
 static int rs_exec_verify_fresh(const struct rs_plan_table *t)
 {
-	return t->load == RS_LOAD_COPY && !t->t->partitioned &&
+	/* not an extension's configuration table: the extension's own
+	 * rows were there first */
+	return t->load == RS_LOAD_COPY && !t->t->partitioned && !t->t->extension &&
 	       (!t->exists || t->ddl == RS_ACT_RECREATE);
 }
 

@@ -197,8 +197,10 @@ int rs_lo_plan(struct rs_plan *p, PGconn *c, const struct rs_plan_source *src,
 	for (size_t i = 0; i < src->nlo; i++)
 		p->nlo_keep += p->lo_exists[i];
 	p->nlo_create = src->nlo - p->nlo_keep;
-	if (r < 0 || !p->nlo_keep)
+	if (r < 0)
 		return r;
+	if (!p->nlo_keep)
+		return rs_lo_meta_plan(p, src);
 	if (p->mode == RS_MODE_EMPTY) {
 		size_t shown = 0;
 
@@ -225,7 +227,7 @@ int rs_lo_plan(struct rs_plan *p, PGconn *c, const struct rs_plan_source *src,
 			r = strv_take(&p->warnings, &p->nwarnings, buf_detach(&b, NULL));
 	}
 	buf_release(&b);
-	return r;
+	return r ? r : rs_lo_meta_plan(p, src);
 }
 
 int rs_lo_plan_text(const struct rs_plan *p, const struct rs_plan_source *src,
@@ -241,6 +243,9 @@ int rs_lo_plan_text(const struct rs_plan *p, const struct rs_plan_source *src,
 	if (src->lo_unlisted)
 		return buf_addf(out, "Large objects: %zu in the snapshot, not restored (this input cannot list them)\n",
 				n);
+	if (p->nlo_skipped)
+		return buf_addf(out, "Large objects: %zu to create, %zu kept; %zu statements about their owners, grants or comments skipped on this target (listed in the restore log)\n",
+				p->nlo_create, p->nlo_keep, p->nlo_skipped);
 	return buf_addf(out, "Large objects: %zu to create, %zu kept\n",
 			p->nlo_create, p->nlo_keep);
 }
@@ -248,10 +253,10 @@ int rs_lo_plan_text(const struct rs_plan *p, const struct rs_plan_source *src,
 int rs_lo_plan_json(const struct rs_plan *p, const struct rs_plan_source *src,
 		    struct buf *out)
 {
-	return buf_addf(out, "{\"snapshot\": %zu, \"selected\": %s, \"create\": %zu, \"keep\": %zu}",
+	return buf_addf(out, "{\"snapshot\": %zu, \"selected\": %s, \"create\": %zu, \"keep\": %zu, \"skipped_statements\": %zu}",
 			src->meta ? src->meta->large_objects : 0,
 			p->lo_selected && !src->lo_unlisted ? "true" : "false",
-			p->nlo_create, p->nlo_keep);
+			p->nlo_create, p->nlo_keep, p->nlo_skipped);
 }
 
 /* ---- restoring ------------------------------------------------------------- */
@@ -541,7 +546,8 @@ int rs_lo_restore(PGconn *c, const struct rs_input *in,
 	buf_release(&w.held);
 	free(piece);
 	free(order);
-	return r;
+	/* their owners, grants and comments, once they all exist */
+	return r ? r : rs_lo_meta_apply(c, src, p, log, err);
 }
 
 /* ---- rollback ---------------------------------------------------------------- */

@@ -17,11 +17,14 @@
  *    one could not be rolled back);
  *  - exec: each one to create is created with its own oid, its bytes
  *    streamed in (bounded memory) and read back to compare length and
- *    XXH3-128, inside the restore's transaction;
+ *    XXH3-128, inside the restore's transaction; then its owner, grants
+ *    and comment (rs-lo-meta.c);
  *  - rollback: unlinking the ones a restore created.
  *
- * The owner of a restored large object is the restoring role: the
- * capture does not record owners or grants.
+ * Owners, grants and comments (rs-lo-meta.c): the large objects a
+ * restore creates get those of db/large_objects.sql, judged by
+ * rs-sanitize for the target; a snapshot without that file (older
+ * ones) leaves them owned by the restoring role.
  */
 #ifndef VAULT_RS_LO_H
 #define VAULT_RS_LO_H
@@ -83,6 +86,21 @@ int rs_lo_restore(PGconn *c, const struct rs_input *in,
 		  const struct rs_plan_source *src, const struct rs_plan *p,
 		  struct rs_log *log, const struct rs_exec_opts *o,
 		  struct buf *err);
+
+/*
+ * rs-lo-meta.c, the plan's part (rs_lo_plan calls it): p->nlo_skipped,
+ * the statements of large_objects.sql about large objects to create
+ * that this target skips.  0 or -ENOMEM.
+ */
+int rs_lo_meta_plan(struct rs_plan *p, const struct rs_plan_source *src);
+/*
+ * rs-lo-meta.c, once the large objects are created (rs_lo_restore calls
+ * it): runs large_objects.sql's statements about those the restore
+ * created, on c, and logs (log may be NULL) each one this target skips.
+ * 0, -ENOMEM or a pg-conn errno (err names the statement).
+ */
+int rs_lo_meta_apply(PGconn *c, const struct rs_plan_source *src,
+		     const struct rs_plan *p, struct rs_log *log, struct buf *err);
 
 /*
  * Rollback: unlinks the n large objects of oids that still exist (one

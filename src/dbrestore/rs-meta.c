@@ -1,7 +1,9 @@
 /*
  * rs-meta: db/meta.json into struct rs_meta, through the bounded JSON
  * reader of json.  Every field restore relies on is type-checked;
- * optional ones (webhooks, cron jobs, publications) may be absent.
+ * optional ones (webhooks, cron jobs, publications, and what older
+ * snapshots lack: extension_tables, extension_sequences,
+ * unpopulated_matviews) may be absent.
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -21,6 +23,16 @@ static void rs_meta_strv_free(char **v, size_t n)
 {
 	for (size_t i = 0; v && i < n; i++)
 		free(v[i]);
+	free(v);
+}
+
+static void rs_meta_rels_free(struct rs_meta_rel *v, size_t n)
+{
+	for (size_t i = 0; v && i < n; i++) {
+		free(v[i].schema);
+		free(v[i].name);
+		free(v[i].extension);
+	}
 	free(v);
 }
 
@@ -134,6 +146,84 @@ static int rs_meta_table(struct rs_meta_table *t, const struct json *o,
 		return -EBADMSG;
 	}
 	return 0;
+}
+
+/* An "extension_tables" element: a table entry with its extension and
+ * filter. */
+static int rs_meta_ext_table(struct rs_meta_table *t, const struct json *o,
+			     struct buf *err)
+{
+	const struct json *c;
+	int r = rs_meta_table(t, o, err);
+
+	if (r == 0)
+		r = rs_meta_str(o, "extension", &t->extension, err);
+	if (r < 0)
+		return r;
+	if (t->partitioned || !t->has_data)
+		return rs_meta_bad(err, "an extension table has no rows");
+	c = json_get(o, "condition");
+	if (!c || json_is_null(c))
+		return 0;
+	return rs_meta_str(o, "condition", &t->condition, err);
+}
+
+/* "tables" then "extension_tables" (absent in older snapshots) */
+static int rs_meta_tables(struct rs_meta *m, const struct json *root,
+			  struct buf *err)
+{
+	const struct json *j = json_get(root, "tables");
+	const struct json *x = json_get(root, "extension_tables");
+	size_t nx;
+	int r = 0;
+
+	if (!j || json_type(j) != JSON_ARRAY)
+		return rs_meta_bad(err, "\"tables\" is missing");
+	if (x && json_type(x) != JSON_ARRAY)
+		return rs_meta_bad(err, "\"extension_tables\" is not a list");
+	nx = x ? json_len(x) : 0;
+	m->tables = calloc(json_len(j) + nx + 1, sizeof(*m->tables));
+	if (!m->tables)
+		return -ENOMEM;
+	for (size_t i = 0; i < json_len(j) && r == 0; i++) {
+		r = rs_meta_table(&m->tables[m->ntables], json_at(j, i), err);
+		m->ntables++;
+	}
+	for (size_t i = 0; i < nx && r == 0; i++) {
+		r = rs_meta_ext_table(&m->tables[m->ntables], json_at(x, i), err);
+		m->ntables++;
+	}
+	return r;
+}
+
+/* [{"schema", "name"}] (ext: [{"extension", "schema", "name"}]) into
+ * *v; absent is empty. */
+static int rs_meta_rels(const struct json *a, const char *what, int ext,
+			struct rs_meta_rel **v, size_t *n, struct buf *err)
+{
+	int r = 0;
+
+	if (!a || json_is_null(a))
+		return 0;
+	if (json_type(a) != JSON_ARRAY)
+		return rs_meta_bad(err, what);
+	*v = calloc(json_len(a) + 1, sizeof(**v));
+	if (!*v)
+		return -ENOMEM;
+	for (size_t i = 0; i < json_len(a) && r == 0; i++) {
+		const struct json *o = json_at(a, i);
+		struct rs_meta_rel *x = &(*v)[i];
+
+		if (json_type(o) != JSON_OBJECT)
+			return rs_meta_bad(err, what);
+		(*n)++;
+		r = rs_meta_str(o, "schema", &x->schema, err);
+		if (r == 0)
+			r = rs_meta_str(o, "name", &x->name, err);
+		if (r == 0 && ext)
+			r = rs_meta_str(o, "extension", &x->extension, err);
+	}
+	return r;
 }
 
 static int rs_meta_requirements(struct rs_meta *m, const struct json *q,
@@ -273,16 +363,15 @@ static int rs_meta_fill(struct rs_meta *m, const struct json *root,
 			 "\"schemas.captured\" is not a list of names", err);
 	if (r < 0)
 		return r;
-	j = json_get(root, "tables");
-	if (!j || json_type(j) != JSON_ARRAY)
-		return rs_meta_bad(err, "\"tables\" is missing");
-	m->tables = calloc(json_len(j) + 1, sizeof(*m->tables));
-	if (!m->tables)
-		return -ENOMEM;
-	for (size_t i = 0; i < json_len(j) && r == 0; i++) {
-		r = rs_meta_table(&m->tables[i], json_at(j, i), err);
-		m->ntables++;
-	}
+	r = rs_meta_tables(m, root, err);
+	if (r == 0)
+		r = rs_meta_rels(json_get(root, "extension_sequences"),
+				 "\"extension_sequences\" is not a list of sequences",
+				 1, &m->ext_sequences, &m->next_sequences, err);
+	if (r == 0)
+		r = rs_meta_rels(json_get(root, "unpopulated_matviews"),
+				 "\"unpopulated_matviews\" is not a list of relations",
+				 0, &m->unpopulated, &m->nunpopulated, err);
 	if (r == 0 && json_get(root, "large_objects")) {
 		uint64_t n;
 
@@ -336,8 +425,12 @@ void rs_meta_free(struct rs_meta *m)
 		free(t->path);
 		rs_meta_strv_free(t->pk, t->npk);
 		rs_meta_strv_free(t->cols, t->ncols);
+		free(t->extension);
+		free(t->condition);
 	}
 	free(m->tables);
+	rs_meta_rels_free(m->ext_sequences, m->next_sequences);
+	rs_meta_rels_free(m->unpopulated, m->nunpopulated);
 	rs_meta_strv_free(m->req_extensions, m->nreq_extensions);
 	rs_meta_strv_free(m->req_roles, m->nreq_roles);
 	for (size_t i = 0; i < m->npublications; i++) {
@@ -365,6 +458,16 @@ const struct rs_meta_table *rs_meta_find(const struct rs_meta *m,
 		    !strcmp(m->tables[i].name, name))
 			return &m->tables[i];
 	return NULL;
+}
+
+int rs_meta_unpopulated(const struct rs_meta *m, const char *schema,
+			const char *name)
+{
+	for (size_t i = 0; i < m->nunpopulated; i++)
+		if (!strcmp(m->unpopulated[i].schema, schema) &&
+		    !strcmp(m->unpopulated[i].name, name))
+			return 1;
+	return 0;
 }
 
 const char *rs_meta_setting(const struct rs_meta *m, const char *name)

@@ -4,7 +4,9 @@
  * The document is the one pg-snap writes (format "vault-pg-1"): server
  * facts, the session settings the rows were read under, the captured
  * schemas, one entry per table (columns, primary key, row count and the
- * XXH3-128 of its rows) and the requirements a target needs.  It comes
+ * XXH3-128 of its rows), extensions' configuration tables and sequences,
+ * the materialized views left unpopulated, and the requirements a
+ * target needs.  It comes
  * from the repository, which authenticates it, but it is still parsed
  * as untrusted JSON: a malformed or truncated document is -EBADMSG,
  * never a crash.
@@ -28,6 +30,18 @@ struct rs_meta_table {
 	int has_data;		/* rows/xxh3 present */
 	uint64_t rows, bytes;
 	char xxh3[33];		/* lowercase hex */
+	/* an extension's configuration table ("extension_tables"): its
+	 * extension, else NULL; CREATE EXTENSION makes the table, only the
+	 * rows its filter (condition: "WHERE ...", or NULL) selects are the
+	 * snapshot's */
+	char *extension, *condition;
+};
+
+/* A relation named by schema and name; for an extension's configuration
+ * sequence (whose value is in sequences.sql), also its extension. */
+struct rs_meta_rel {
+	char *schema, *name;
+	char *extension;	/* NULL but in ext_sequences */
 };
 
 struct rs_meta_publication {
@@ -51,9 +65,16 @@ struct rs_meta {
 	size_t nsettings;	/* pairs */
 	char **schemas;		/* captured */
 	size_t nschemas;
-	struct rs_meta_table *tables;	/* as in the document (sorted) */
+	/* as in the document (sorted): "tables", then "extension_tables" */
+	struct rs_meta_table *tables;
 	size_t ntables;
+	struct rs_meta_rel *ext_sequences;
+	size_t next_sequences;
 	size_t large_objects;
+	/* materialized views the capture found unpopulated (WITH NO DATA):
+	 * a restore leaves them so (older snapshots: none known) */
+	struct rs_meta_rel *unpopulated;
+	size_t nunpopulated;
 	char **req_extensions;
 	size_t nreq_extensions;
 	char **req_roles;
@@ -76,6 +97,9 @@ void rs_meta_free(struct rs_meta *m);
 /* The table schema.name, or NULL. */
 const struct rs_meta_table *rs_meta_find(const struct rs_meta *m,
 					 const char *schema, const char *name);
+/* 1 when the materialized view schema.name was captured unpopulated. */
+int rs_meta_unpopulated(const struct rs_meta *m, const char *schema,
+			const char *name);
 /* A copy setting's value ("DateStyle" -> "ISO"), or NULL. */
 const char *rs_meta_setting(const struct rs_meta *m, const char *name);
 

@@ -1,11 +1,12 @@
 /*
  * rs-plan-read: what the plan takes from the snapshot alone.  It loads
  * the database files (meta.json, schema.sql, roles.sql, sequences.sql,
- * the large objects' list) and reads the DDL the way the plan needs it:
- * which sections are post-data, which object a COMMENT or ACL is about,
- * the table an ALTER PUBLICATION adds, the DROP for an object clean mode
- * recreates, the role or membership a roles.sql statement is about, and
- * the COPY query a table's rows were captured with.
+ * large_objects.sql, the large objects' list) and reads the DDL the way
+ * the plan needs it: which sections are post-data, which object a
+ * COMMENT or ACL is about, the table an ALTER PUBLICATION adds, the DROP
+ * for an object clean mode recreates, the role or membership a
+ * roles.sql statement is about, and the COPY query a table's rows were
+ * captured with.
  *
  * None of it asks the target, so it is the bottom floor of the plan:
  * the probe (rs-plan-probe.c) and the decisions (rs-plan.c) stand on it.
@@ -38,6 +39,23 @@ static int rs_plan_read_file(const struct rs_input *in, const char *root,
 	return r;
 }
 
+/* A file older snapshots lack: absent is empty, not an error. */
+static int rs_plan_read_optional(const struct rs_input *in, const char *root,
+				 const char *leaf, struct buf *out, struct buf *err)
+{
+	struct buf e = BUF_INIT;
+	int r = rs_plan_read_file(in, root, leaf, out, RS_PLAN_READ_DDL_MAX, &e);
+
+	if (r == -ENOENT) {
+		buf_reset(out);
+		r = 0;
+	} else if (r < 0 && err) {
+		buf_add(err, e.data, e.len);
+	}
+	buf_release(&e);
+	return r;
+}
+
 int rs_plan_source_load(struct rs_plan_source *src, const struct rs_input *in,
 			const char *root, struct buf *err)
 {
@@ -48,6 +66,7 @@ int rs_plan_source_load(struct rs_plan_source *src, const struct rs_input *in,
 	buf_init(&src->schema_sql, 0);
 	buf_init(&src->roles_sql, 0);
 	buf_init(&src->sequences_sql, 0);
+	buf_init(&src->lo_sql, 0);
 	src->root = strdup(root ? root : "db");
 	if (!src->root)
 		return -ENOMEM;
@@ -64,12 +83,23 @@ int rs_plan_source_load(struct rs_plan_source *src, const struct rs_input *in,
 	if (r == 0)
 		r = rs_plan_read_file(in, src->root, "sequences.sql",
 				      &src->sequences_sql, RS_PLAN_READ_DDL_MAX, err);
+	/* snapshots taken before vault removed them: a restore needs no
+	 * \restrict (it runs over libpq), and they are no statement that
+	 * was skipped */
+	if (r == 0)
+		pg_ddl_unrestrict(&src->schema_sql);
+	if (r == 0 && src->meta->large_objects)
+		r = rs_plan_read_optional(in, src->root, "large_objects.sql",
+					  &src->lo_sql, err);
 	if (r == 0)
 		r = pg_ddl_parse(&src->ddl, (char *)src->schema_sql.data,
 				 src->schema_sql.len, err);
 	if (r == 0)
 		r = pg_ddl_parse(&src->roles, (char *)src->roles_sql.data,
 				 src->roles_sql.len, err);
+	if (r == 0)
+		r = pg_ddl_parse(&src->lo_ddl, (char *)src->lo_sql.data,
+				 src->lo_sql.len, err);
 	if (r == 0)
 		r = rs_lo_list(in, src->root, src->meta->large_objects,
 			       &src->lo_oids, &src->nlo, &src->lo_unlisted, err);
@@ -84,6 +114,8 @@ void rs_plan_source_release(struct rs_plan_source *src)
 	rs_meta_free(src->meta);
 	pg_ddl_free(src->ddl);
 	pg_ddl_free(src->roles);
+	pg_ddl_free(src->lo_ddl);
+	buf_release(&src->lo_sql);
 	buf_release(&src->schema_sql);
 	buf_release(&src->roles_sql);
 	buf_release(&src->sequences_sql);
@@ -104,12 +136,19 @@ int rs_plan_copy_sql(const struct rs_meta_table *t, const char *from,
 		if (r == 0)
 			r = pg_names_quote_ident(out, t->cols[c]);
 	}
+	/* an extension's configuration table: the rows of its filter, as
+	 * captured; with a where of its own, the filter in a subquery */
 	if (r == 0)
-		r = buf_addstr(out, " FROM ONLY ");
+		r = buf_addstr(out, t->condition && where ? " FROM (SELECT * FROM ONLY " :
+			       " FROM ONLY ");
 	if (r == 0 && from)
 		r = buf_addstr(out, from);
 	else if (r == 0)
 		r = pg_names_quote_qualified(out, t->schema, t->name);
+	if (r == 0 && t->condition)
+		r = buf_addf(out, " %s", t->condition);
+	if (r == 0 && t->condition && where)
+		r = buf_addstr(out, ") AS vault_filtered");
 	if (r == 0 && where)
 		r = buf_addf(out, " WHERE %s", where);
 	for (size_t c = 0; c < t->npk && r == 0; c++) {

@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "rs-extcfg.h"
 #include "rs-lo.h"
 #include "rs-plan-int.h"
 #include "strv.h"
@@ -242,6 +243,10 @@ static int rs_plan_loads(struct rs_plan_ctx *x)
 		struct rs_plan_table *t = &p->tables[i];
 		const char *sch = t->t->schema, *nm = t->t->name;
 		int data = (t->sel & RS_SELECT_DATA) != 0;
+
+		/* an extension's configuration table: rs_extcfg_plan */
+		if (t->t->extension)
+			continue;
 
 		/* the TABLE section's action, found among the objects */
 		t->ddl = RS_ACT_SKIP;
@@ -554,18 +559,20 @@ static int rs_plan_requirements(struct rs_plan_ctx *x)
 		buf_release(&label);
 	}
 	if (r == 0 && (m->ncron_jobs || m->cron_unknown)) {
+		/* pg_cron's jobs are the rows of its configuration table */
+		const struct rs_plan_table *cj = rs_plan_table_of(p, x->src, "cron", "job");
 		int has;
 
 		r = rs_plan_probe_cron(x->c, &has, x->err);
-		if (r == 0) {
-			if (m->cron_unknown)
-				r = rs_plan_req(p, "cron jobs", "?", 0,
-						"the snapshot could not read pg_cron's jobs; recreate them by hand");
-			for (size_t i = 0; i < m->ncron_jobs && r == 0; i++)
-				r = rs_plan_req(p, "cron job", *m->cron_jobs[i] ? m->cron_jobs[i] : "(unnamed)", 0,
-						has ? "not restored by vault (pg_cron owns its table): check it exists on the target" :
-						"pg_cron is not installed on the target; vault does not restore its jobs");
-		}
+		if (r == 0 && m->cron_unknown)
+			r = rs_plan_req(p, "cron jobs", "?", 0,
+					"the snapshot could not read pg_cron's jobs; recreate them by hand");
+		for (size_t i = 0; i < m->ncron_jobs && r == 0; i++)
+			r = rs_plan_req(p, "cron job", *m->cron_jobs[i] ? m->cron_jobs[i] : "(unnamed)", 0,
+					"%s", cj && cj->load != RS_LOAD_NONE ?
+					"restored with pg_cron's configuration (the rows of cron.job)" :
+					has ? "not restored by vault (pg_cron owns its table): check it exists on the target" :
+					"pg_cron is not installed on the target; vault does not restore its jobs");
 	}
 	return r;
 }
@@ -613,7 +620,10 @@ static int rs_plan_roles(struct rs_plan_ctx *x)
 
 int rs_plan_table_parallel(const struct rs_plan_table *t)
 {
-	return t->load == RS_LOAD_COPY && !t->exists && !t->t->partitioned;
+	/* not an extension's configuration table: its extension's rows
+	 * are in it, and the workers start with a TRUNCATE */
+	return t->load == RS_LOAD_COPY && !t->exists && !t->t->partitioned &&
+	       !t->t->extension;
 }
 
 /* The parallel strategy: --jobs, an empty-mode restore and at least two
@@ -697,6 +707,8 @@ int rs_plan_build(struct rs_plan **out, PGconn *c,
 	if (r == 0)
 		r = rs_plan_loads(&x);
 	if (r == 0)
+		r = rs_extcfg_plan(p, c, src, sel, err);
+	if (r == 0)
 		r = rs_plan_sections(&x);
 	/* clean: partitions the selection leaves out, and views and
 	 * materialized views that are not recreated themselves, would be
@@ -773,6 +785,7 @@ void rs_plan_free(struct rs_plan *p)
 	free(p->reqs);
 	strv_free(p->warnings, p->nwarnings);
 	free(p->lo_exists);
+	free(p->ext_seq_set);
 	free(p);
 }
 

@@ -56,8 +56,10 @@ int rs_plan_mode_parse(const char *s, enum rs_plan_mode *m);
 struct rs_plan_source {
 	struct rs_meta *meta;
 	struct buf schema_sql, roles_sql, sequences_sql;
+	struct buf lo_sql;	/* large_objects.sql ("" when absent) */
 	struct pg_ddl *ddl;	/* schema_sql split */
 	struct pg_ddl *roles;	/* roles_sql split */
+	struct pg_ddl *lo_ddl;	/* lo_sql split: a section per large object */
 	char *root;		/* "db" */
 	/* large objects (rs-lo): the oids under root/large_objects/,
 	 * ascending; lo_unlisted: meta.json counts some but the input
@@ -67,9 +69,11 @@ struct rs_plan_source {
 	int lo_unlisted;
 };
 
-/* Reads root/meta.json, schema.sql, roles.sql and sequences.sql
- * (root NULL = "db") and lists root/large_objects/ (rs_lo_list).
- * Errors name the file. */
+/* Reads root/meta.json, schema.sql (without pg_dump's \restrict lines,
+ * which only guard a psql session), roles.sql, sequences.sql and, when
+ * the snapshot has large objects and the file (older snapshots do not),
+ * large_objects.sql (root NULL = "db"), and lists root/large_objects/
+ * (rs_lo_list).  Errors name the file. */
 int rs_plan_source_load(struct rs_plan_source *src, const struct rs_input *in,
 			const char *root, struct buf *err);
 void rs_plan_source_release(struct rs_plan_source *src);
@@ -179,6 +183,10 @@ struct rs_plan {
 	unsigned char *lo_exists;	/* per src->lo_oids: 1 = in the
 					 * target already, kept */
 	size_t nlo_create, nlo_keep;
+	size_t nlo_skipped;		/* statements of large_objects.sql
+					 * this target skips (rs-lo-meta) */
+	/* per src->meta->ext_sequences: its value is set (rs-extcfg) */
+	unsigned char *ext_seq_set;
 	int parallel;			/* rows load over up to jobs
 					 * connections (rs-undo.h) */
 	const char *strategy;
@@ -213,7 +221,8 @@ int rs_plan_json(const struct rs_plan *p, const struct rs_plan_source *src,
 /*
  * "COPY (SELECT cols FROM ONLY s.t [WHERE ...] ORDER BY pk) TO STDOUT":
  * the capture's query, which verification recomputes; where (may be
- * NULL) is spliced in as is.
+ * NULL) is spliced in as is.  An extension's configuration table is read
+ * through its filter (t->condition), as it was captured.
  */
 int rs_plan_copy_sql(const struct rs_meta_table *t, const char *from,
 		     const char *where, struct buf *out);

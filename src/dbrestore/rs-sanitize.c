@@ -188,6 +188,17 @@ int rs_sanitize_stmt(const struct rs_sanitize_opts *o, const char *sql,
 		return 0;
 	rs_sql_lex_init(&x, sql, len);
 	rs_sql_lex_next(&x, &t);
+	/* pg_dump's way to grant as another grantor (large_objects.sql
+	 * too): only a superuser may; the grant then runs as this role */
+	if (rs_sql_is(&t, "SET")) {
+		rs_sql_lex_next(&x, &t);
+		if (rs_sql_is(&t, "SESSION")) {
+			rs_sql_lex_next(&x, &t);
+			if (rs_sql_is(&t, "AUTHORIZATION"))
+				r = buf_addstr(why, "SET SESSION AUTHORIZATION needs a superuser: the statements up to its RESET run as the restoring role");
+		}
+		goto out;
+	}
 	if (rs_sql_is(&t, "GRANT") || rs_sql_is(&t, "REVOKE"))
 		return rs_sanitize_grant(o, &x, &t, rs_sql_is(&t, "REVOKE"), why);
 	if (rs_sql_is(&t, "CREATE") || rs_sql_is(&t, "ALTER") ||

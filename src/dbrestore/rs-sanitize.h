@@ -1,7 +1,8 @@
 /*
- * rs-sanitize: which statements of a dump (db/schema.sql, db/roles.sql
- * or a table's schema.sql, split by pg-ddl) a restore may run on its
- * target, and why each other one is skipped.  Pure: no connection.
+ * rs-sanitize: which statements of a dump (db/schema.sql, db/roles.sql,
+ * db/large_objects.sql or a table's schema.sql, split by pg-ddl) a
+ * restore may run on its target, and why each other one is skipped.
+ * Pure: no connection.
  *
  * Always skipped: psql meta-commands (\restrict, \connect ...), which
  * libpq cannot run.
@@ -19,6 +20,9 @@
  *  - event triggers (CREATE/ALTER/COMMENT ON EVENT TRIGGER): superuser
  *    only;
  *  - ALTER DEFAULT PRIVILEGES FOR ROLE <reserved role>;
+ *  - SET SESSION AUTHORIZATION (pg_dump's way to grant as another
+ *    grantor): superuser only, so those grants are made by the
+ *    restoring role;
  *  - COMMENT ON EXTENSION (only the extension's owner may).
  * Every skipped statement carries its reason: nothing is dropped
  * silently, and the restore log lists them all.

@@ -1,15 +1,19 @@
 /*
- * pg-catalog: the catalog queries of a capture and the SQL text built
- * from them (roles.sql, sequences.sql).  Identifiers are always quoted
+ * pg-catalog: the catalog queries of a capture: server facts, schemas,
+ * tables (extensions' configuration tables among them) with their
+ * columns and keys, requirements, large objects, extensions'
+ * configuration sequences and the materialized views left unpopulated.
+ * The text built from them is the other parts': roles.sql
+ * pg-catalog-roles.c's, sequences.sql pg-catalog-seq.c's,
+ * large_objects.sql pg-catalog-lo.c's.  Identifiers are always quoted
  * and values always passed as parameters.
  */
 #include <errno.h>
 #include <fnmatch.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 
-#include "pg-catalog.h"
+#include "pg-catalog-int.h"
 #include "pg-conn.h"
 #include "pg-names.h"
 #include "strv.h"
@@ -22,6 +26,7 @@ void pg_catalog_init(struct pg_catalog *cat)
 	buf_init(&cat->publications, 0);
 	buf_init(&cat->webhooks, 0);
 	buf_init(&cat->cron_jobs, 0);
+	buf_init(&cat->unpopulated, 0);
 	buf_init(&cat->warnings, 0);
 	buf_init(&cat->roles, 0);
 	buf_init(&cat->roles_required, 0);
@@ -51,8 +56,16 @@ void pg_catalog_release(struct pg_catalog *cat)
 		free(t->name);
 		pg_catalog_strv_free(t->cols, t->ncols);
 		pg_catalog_strv_free(t->pk, t->npk);
+		free(t->extension);
+		free(t->condition);
 	}
 	free(cat->tables);
+	for (size_t i = 0; i < cat->next_sequences; i++) {
+		free(cat->ext_sequences[i].extension);
+		free(cat->ext_sequences[i].schema);
+		free(cat->ext_sequences[i].name);
+	}
+	free(cat->ext_sequences);
 	pg_catalog_strv_free(cat->excluded, cat->nexcluded);
 	free(cat->large_objects);
 	buf_release(&cat->extensions);
@@ -60,13 +73,14 @@ void pg_catalog_release(struct pg_catalog *cat)
 	buf_release(&cat->publications);
 	buf_release(&cat->webhooks);
 	buf_release(&cat->cron_jobs);
+	buf_release(&cat->unpopulated);
 	buf_release(&cat->warnings);
 	buf_release(&cat->roles);
 	buf_release(&cat->roles_required);
 	pg_catalog_init(cat);
 }
 
-static int pg_catalog_strdup(char **dst, const char *s)
+int pg_catalog_strdup(char **dst, const char *s)
 {
 	*dst = strdup(s);
 	return *dst ? 0 : -ENOMEM;
@@ -119,11 +133,6 @@ int pg_catalog_server(struct pg_catalog *cat, PGconn *c, struct buf *err)
 
 /* Objects that count when deciding whether a schema holds anything of
  * its own: relations, functions and free-standing types. */
-#define PG_CATALOG_EXT_MEMBER(cls, col) \
-	"EXISTS (SELECT 1 FROM pg_catalog.pg_depend d" \
-	" WHERE d.classid = '" cls "'::pg_catalog.regclass" \
-	" AND d.objid = " col " AND d.deptype = 'e')"
-
 static const char pg_catalog_schemas_sql[] =
 	"SELECT n.nspname, "
 	PG_CATALOG_EXT_MEMBER("pg_catalog.pg_namespace", "n.oid") ","
@@ -143,6 +152,10 @@ static const char pg_catalog_schemas_sql[] =
 	" FROM pg_catalog.pg_namespace n"
 	" WHERE n.nspname <> 'information_schema' AND n.nspname !~ '^pg_'"
 	" ORDER BY n.nspname COLLATE \"C\"";
+
+/* the reason a schema of extension objects only is skipped (compared by
+ * address) */
+static const char pg_catalog_ext_only[] = "holds only extension objects";
 
 static int pg_catalog_schemas(struct pg_catalog *cat, PGconn *c,
 			      const struct pg_catalog_filter *f,
@@ -178,14 +191,14 @@ static int pg_catalog_schemas(struct pg_catalog *cat, PGconn *c,
 		else if (f && f->schemas && *f->schemas && !named)
 			s->skipped = "not selected by --schema";
 		else if (!named && (ext || (all > 0 && own == 0)))
-			s->skipped = "holds only extension objects";
+			s->skipped = pg_catalog_ext_only;
 	}
 	PQclear(res);
 	return r;
 }
 
-static int pg_catalog_captured(const struct pg_catalog *cat,
-			       const char *schema)
+static const struct pg_catalog_schema *
+pg_catalog_schema_find(const struct pg_catalog *cat, const char *schema)
 {
 	size_t lo = 0, hi = cat->nschemas;
 
@@ -194,13 +207,20 @@ static int pg_catalog_captured(const struct pg_catalog *cat,
 		int c = strcmp(cat->schemas[mid].name, schema);
 
 		if (!c)
-			return cat->schemas[mid].skipped == NULL;
+			return &cat->schemas[mid];
 		if (c < 0)
 			lo = mid + 1;
 		else
 			hi = mid;
 	}
-	return 0;
+	return NULL;
+}
+
+int pg_catalog_captured(const struct pg_catalog *cat, const char *schema)
+{
+	const struct pg_catalog_schema *s = pg_catalog_schema_find(cat, schema);
+
+	return s && !s->skipped;
 }
 
 static int pg_catalog_table_selected(const struct pg_catalog_filter *f,
@@ -282,17 +302,53 @@ static struct pg_catalog_table *pg_catalog_by_oid(struct pg_catalog *cat,
 	return NULL;
 }
 
+/*
+ * An extension's configuration table (pg_extension_config_dump): CREATE
+ * EXTENSION makes it, but the rows a user added are data, which pg_dump
+ * dumps with the extension's filter.  Its schema is taken when it is
+ * captured or was left out only for holding extension objects; not when
+ * --schema or --exclude-schema left it out.
+ */
+int pg_catalog_ext_schema(const struct pg_catalog *cat, const char *schema)
+{
+	const struct pg_catalog_schema *s = pg_catalog_schema_find(cat, schema);
+
+	return s && (!s->skipped || s->skipped == pg_catalog_ext_only);
+}
+
+/* A configuration table the capture cannot read in full (no SELECT, or
+ * row security would hide rows): a warning, not a failed snapshot, as
+ * the extension's own tables are not the user's to grant. */
+static int pg_catalog_ext_unreadable(struct pg_catalog *cat, const char *ext,
+				     const char *schema, const char *name)
+{
+	return buf_addf(&cat->warnings,
+			"extension %s: the rows of its configuration table %s.%s are not captured: the role may not read all of them (SELECT privilege, row security)\n",
+			ext, schema, name);
+}
+
 static int pg_catalog_tables(struct pg_catalog *cat, PGconn *c,
 			     const struct pg_catalog_filter *f,
 			     struct buf *err)
 {
+	/* x: the extension whose configuration table it is, its filter,
+	 * and whether this role reads every row (row security is off in
+	 * the capture: a policy that applies would fail the COPY) */
 	static const char sql[] =
-		"SELECT c.oid, n.nspname, c.relname, c.relkind, c.relispartition"
+		"SELECT c.oid, n.nspname, c.relname, c.relkind, c.relispartition,"
+		" x.extname, x.cond, x.extname IS NULL OR"
+		"  (pg_catalog.has_table_privilege(c.oid, 'SELECT')"
+		"   AND NOT pg_catalog.row_security_active(c.oid))"
 		" FROM pg_catalog.pg_class c"
 		" JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace"
+		" LEFT JOIN LATERAL (SELECT e.extname, e.extcondition[k.i] AS cond"
+		"  FROM pg_catalog.pg_extension e,"
+		"  pg_catalog.unnest(e.extconfig) WITH ORDINALITY AS k(o, i)"
+		"  WHERE k.o = c.oid LIMIT 1) x ON true"
 		" WHERE c.relkind IN ('r','p') AND c.relpersistence <> 't'"
 		" AND n.nspname <> 'information_schema' AND n.nspname !~ '^pg_'"
-		" AND NOT " PG_CATALOG_EXT_MEMBER("pg_catalog.pg_class", "c.oid")
+		" AND ((x.extname IS NOT NULL AND c.relkind = 'r')"
+		"  OR NOT " PG_CATALOG_EXT_MEMBER("pg_catalog.pg_class", "c.oid") ")"
 		" ORDER BY n.nspname COLLATE \"C\", c.relname COLLATE \"C\"";
 	PGresult *res;
 	int r = pg_conn_query(c, &res, PGRES_TUPLES_OK, sql, 0, NULL,
@@ -311,25 +367,39 @@ static int pg_catalog_tables(struct pg_catalog *cat, PGconn *c,
 		struct pg_catalog_table *t = &cat->tables[cat->ntables];
 		const char *schema = PQgetvalue(res, i, 1);
 		const char *name = PQgetvalue(res, i, 2);
+		int ext = !PQgetisnull(res, i, 5);
 
-		if (!pg_catalog_captured(cat, schema))
+		if (ext ? !pg_catalog_ext_schema(cat, schema) :
+		    !pg_catalog_captured(cat, schema))
 			continue;
 		r = pg_catalog_table_selected(f, schema, name);
+		if (r < 0)
+			break;
 		if (r == 0) {
 			struct buf q = BUF_INIT;
 
-			r = pg_names_quote_qualified(&q, schema, name);
-			if (r == 0)
+			/* pg_dump -T: a configuration table has no DDL there */
+			if (!ext)
+				r = pg_names_quote_qualified(&q, schema, name);
+			if (r == 0 && !ext)
 				r = strv_push(&cat->excluded, &cat->nexcluded,
-						    (char *)q.data);
+					      (char *)q.data);
 			buf_release(&q);
 			continue;
 		}
-		if (r < 0)
-			break;
+		if (PQgetvalue(res, i, 7)[0] != 't') {
+			r = pg_catalog_ext_unreadable(cat, PQgetvalue(res, i, 5),
+						      schema, name);
+			continue;
+		}
 		r = pg_catalog_strdup(&t->schema, schema);
 		if (r == 0)
 			r = pg_catalog_strdup(&t->name, name);
+		if (r == 0 && ext)
+			r = pg_catalog_strdup(&t->extension, PQgetvalue(res, i, 5));
+		/* pg_dump's filter: "" is none */
+		if (r == 0 && ext && !PQgetisnull(res, i, 6) && *PQgetvalue(res, i, 6))
+			r = pg_catalog_strdup(&t->condition, PQgetvalue(res, i, 6));
 		t->oid = (unsigned)strtoul(PQgetvalue(res, i, 0), NULL, 10);
 		t->relkind = PQgetvalue(res, i, 3)[0];
 		t->partition = PQgetvalue(res, i, 4)[0] == 't';
@@ -351,14 +421,19 @@ static int pg_catalog_columns(struct pg_catalog *cat, PGconn *c,
 		"SELECT a.attrelid, a.attname FROM pg_catalog.pg_attribute a"
 		" WHERE a.attrelid = ANY ($1::pg_catalog.oid[]) AND a.attnum > 0"
 		" AND NOT a.attisdropped ORDER BY a.attrelid, a.attnum";
-	const char *pksql =
-		"SELECT i.indrelid, a.attname FROM pg_catalog.pg_index i"
-		" CROSS JOIN LATERAL pg_catalog.unnest(i.indkey::pg_catalog.int2[])"
-		"  WITH ORDINALITY AS k(attnum, ord)"
-		" JOIN pg_catalog.pg_attribute a ON a.attrelid = i.indrelid"
-		"  AND a.attnum = k.attnum"
-		" WHERE i.indisprimary AND i.indrelid = ANY ($1::pg_catalog.oid[])"
-		" ORDER BY i.indrelid, k.ord";
+	/* the key columns only (indnkeyatts, 11+): an INCLUDE column is
+	 * not part of the key and may have no ordering at all (box) */
+#define PG_CATALOG_PK_SQL(keyonly) \
+	"SELECT i.indrelid, a.attname FROM pg_catalog.pg_index i" \
+	" CROSS JOIN LATERAL pg_catalog.unnest(i.indkey::pg_catalog.int2[])" \
+	"  WITH ORDINALITY AS k(attnum, ord)" \
+	" JOIN pg_catalog.pg_attribute a ON a.attrelid = i.indrelid" \
+	"  AND a.attnum = k.attnum" \
+	" WHERE i.indisprimary AND i.indrelid = ANY ($1::pg_catalog.oid[])" \
+	keyonly " ORDER BY i.indrelid, k.ord"
+	const char *pksql = cat->server_num >= 110000 ?
+			    PG_CATALOG_PK_SQL(" AND k.ord <= i.indnkeyatts") :
+			    PG_CATALOG_PK_SQL("");
 	struct buf arr = BUF_INIT;
 	size_t *byoid = NULL;
 	PGresult *res = NULL;
@@ -541,6 +616,98 @@ static int pg_catalog_lo_list(struct pg_catalog *cat, PGconn *c,
 	return 0;
 }
 
+/*
+ * Materialized views created WITH NO DATA (or never refreshed since):
+ * pg_dump writes no REFRESH for them, so a restore must leave them
+ * unpopulated.  cat->unpopulated: [{"schema", "name"}] of the captured
+ * schemas.
+ */
+static int pg_catalog_matviews(struct pg_catalog *cat, PGconn *c,
+			       struct buf *err)
+{
+	PGresult *res;
+	int r = pg_conn_query(c, &res, PGRES_TUPLES_OK,
+			      "SELECT n.nspname, c.relname FROM pg_catalog.pg_class c"
+			      " JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace"
+			      " WHERE c.relkind = 'm' AND NOT c.relispopulated"
+			      " ORDER BY n.nspname COLLATE \"C\", c.relname COLLATE \"C\"",
+			      0, NULL, "listing materialized views", err);
+	int first = 1;
+
+	if (r < 0)
+		return r;
+	buf_reset(&cat->unpopulated);
+	r = buf_addch(&cat->unpopulated, '[');
+	for (int i = 0; r == 0 && i < PQntuples(res); i++) {
+		if (!pg_catalog_captured(cat, PQgetvalue(res, i, 0)))
+			continue;
+		r = buf_addstr(&cat->unpopulated, first ? "{\"schema\": " : ", {\"schema\": ");
+		if (r == 0)
+			r = pg_names_quote_json(&cat->unpopulated, PQgetvalue(res, i, 0));
+		if (r == 0)
+			r = buf_addstr(&cat->unpopulated, ", \"name\": ");
+		if (r == 0)
+			r = pg_names_quote_json(&cat->unpopulated, PQgetvalue(res, i, 1));
+		if (r == 0)
+			r = buf_addch(&cat->unpopulated, '}');
+		first = 0;
+	}
+	PQclear(res);
+	return r ? r : buf_addch(&cat->unpopulated, ']');
+}
+
+/*
+ * Extensions' configuration sequences (relkind 'S' in extconfig) whose
+ * schema the capture takes: cat->ext_sequences.  One whose value the
+ * role may not read is a warning, as for configuration tables.
+ */
+static int pg_catalog_ext_sequences(struct pg_catalog *cat, PGconn *c,
+				    struct buf *err)
+{
+	PGresult *res;
+	int r = pg_conn_query(c, &res, PGRES_TUPLES_OK,
+			      "SELECT e.extname, n.nspname, c.relname,"
+			      " pg_catalog.has_sequence_privilege(c.oid, 'SELECT')"
+			      " FROM pg_catalog.pg_extension e"
+			      " CROSS JOIN LATERAL pg_catalog.unnest(e.extconfig) AS k(o)"
+			      " JOIN pg_catalog.pg_class c ON c.oid = k.o"
+			      " JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace"
+			      " WHERE c.relkind = 'S'"
+			      " ORDER BY n.nspname COLLATE \"C\", c.relname COLLATE \"C\"",
+			      0, NULL, "listing extensions' configuration sequences", err);
+	int n;
+
+	if (r < 0)
+		return r;
+	n = PQntuples(res);
+	cat->ext_sequences = calloc((size_t)n + 1, sizeof(*cat->ext_sequences));
+	if (!cat->ext_sequences) {
+		PQclear(res);
+		return -ENOMEM;
+	}
+	for (int i = 0; i < n && r == 0; i++) {
+		struct pg_catalog_extseq *q = &cat->ext_sequences[cat->next_sequences];
+
+		if (!pg_catalog_ext_schema(cat, PQgetvalue(res, i, 1)))
+			continue;
+		if (PQgetvalue(res, i, 3)[0] != 't') {
+			r = buf_addf(&cat->warnings,
+				     "extension %s: the value of its configuration sequence %s.%s is not captured: the role may not read it (SELECT privilege)\n",
+				     PQgetvalue(res, i, 0), PQgetvalue(res, i, 1),
+				     PQgetvalue(res, i, 2));
+			continue;
+		}
+		r = pg_catalog_strdup(&q->extension, PQgetvalue(res, i, 0));
+		if (r == 0)
+			r = pg_catalog_strdup(&q->schema, PQgetvalue(res, i, 1));
+		if (r == 0)
+			r = pg_catalog_strdup(&q->name, PQgetvalue(res, i, 2));
+		cat->next_sequences++;
+	}
+	PQclear(res);
+	return r;
+}
+
 int pg_catalog_load(struct pg_catalog *cat, PGconn *c,
 		    const struct pg_catalog_filter *f, struct buf *err)
 {
@@ -552,6 +719,10 @@ int pg_catalog_load(struct pg_catalog *cat, PGconn *c,
 		r = pg_catalog_columns(cat, c, err);
 	if (r == 0)
 		r = pg_catalog_requirements(cat, c, err);
+	if (r == 0)
+		r = pg_catalog_matviews(cat, c, err);
+	if (r == 0)
+		r = pg_catalog_ext_sequences(cat, c, err);
 	if (r == 0)
 		r = pg_catalog_lo_list(cat, c, err);
 	return r;
@@ -591,380 +762,4 @@ int pg_catalog_reserved_role(const char *name)
 	};
 
 	return pg_catalog_match(reserved, name);
-}
-
-/* ---- roles.sql -------------------------------------------------------- */
-
-/* GUCs whose value is a list of (possibly quoted) names: written as one
- * literal per element, like pg_dumpall does. */
-static int pg_catalog_list_guc(const char *name)
-{
-	static const char *const lists[] = {
-		"search_path", "session_preload_libraries",
-		"shared_preload_libraries", "local_preload_libraries",
-		"temp_tablespaces", "unix_socket_directories", NULL,
-	};
-
-	for (int i = 0; lists[i]; i++)
-		if (!strcasecmp(name, lists[i]))
-			return 1;
-	return 0;
-}
-
-static int pg_catalog_setting(struct buf *out, const char *role,
-			      const char *db, const char *cfg)
-{
-	const char *eq = strchr(cfg, '=');
-	struct buf name = BUF_INIT, item = BUF_INIT;
-	int r;
-
-	if (!eq)
-		return 0;
-	r = buf_add(&name, cfg, (size_t)(eq - cfg));
-	if (r == 0)
-		r = buf_addstr(out, "ALTER ROLE ");
-	if (r == 0)
-		r = pg_names_quote_ident(out, role);
-	if (r == 0 && db) {
-		r = buf_addstr(out, " IN DATABASE ");
-		if (r == 0)
-			r = pg_names_quote_ident(out, db);
-	}
-	if (r == 0)
-		r = buf_addstr(out, " SET ");
-	if (r == 0)
-		r = pg_names_quote_ident(out, (char *)name.data);
-	if (r == 0)
-		r = buf_addstr(out, " TO ");
-	if (r == 0 && pg_catalog_list_guc((char *)name.data)) {
-		const char *p = eq + 1;
-		int first = 1;
-
-		while (r == 0 && *p) {
-			buf_reset(&item);
-			while (*p == ' ')
-				p++;
-			if (*p == '"') {
-				for (p++; *p && r == 0; p++) {
-					if (*p == '"' && p[1] == '"')
-						r = buf_addch(&item, *p++);
-					else if (*p == '"')
-						break;
-					else
-						r = buf_addch(&item, *p);
-				}
-				if (*p == '"')
-					p++;
-				while (*p && *p != ',')
-					p++;
-			} else {
-				while (*p && *p != ',' && r == 0)
-					r = buf_addch(&item, *p++);
-				while (item.len && item.data[item.len - 1] == ' ')
-					buf_setlen(&item, item.len - 1);
-			}
-			if (*p == ',')
-				p++;
-			if (r == 0 && !first)
-				r = buf_addstr(out, ", ");
-			if (r == 0)
-				r = pg_names_quote_literal(out, (char *)item.data);
-			first = 0;
-		}
-	} else if (r == 0) {
-		r = pg_names_quote_literal(out, eq + 1);
-	}
-	if (r == 0)
-		r = buf_addstr(out, ";\n");
-	buf_release(&name);
-	buf_release(&item);
-	return r;
-}
-
-static int pg_catalog_flag(struct buf *out, const PGresult *res, int row,
-			   int col, const char *yes, const char *no)
-{
-	return buf_addf(out, " %s", PQgetvalue(res, row, col)[0] == 't' ? yes : no);
-}
-
-/* Role passwords, when asked for and readable: a name -> hash lookup
- * result (NULL when unavailable; a warning says why). */
-static PGresult *pg_catalog_passwords(struct pg_catalog *cat, PGconn *c,
-				      struct buf *err, int *r)
-{
-	PGresult *res = NULL;
-	struct buf m = BUF_INIT;
-
-	*r = pg_conn_exec(c, "SAVEPOINT vault_optional", "savepoint", err);
-	if (*r < 0)
-		return NULL;
-	if (pg_conn_query(c, &res, PGRES_TUPLES_OK,
-			  "SELECT rolname, rolpassword FROM pg_catalog.pg_authid"
-			  " WHERE rolpassword IS NOT NULL ORDER BY rolname COLLATE \"C\"",
-			  0, NULL, "reading role passwords", &m) < 0) {
-		buf_addf(&cat->warnings, "%s: role passwords left out\n",
-			 (char *)m.data);
-		*r = pg_conn_exec(c, "ROLLBACK TO SAVEPOINT vault_optional",
-				  "savepoint", err);
-	} else {
-		*r = pg_conn_exec(c, "RELEASE SAVEPOINT vault_optional",
-				  "savepoint", err);
-	}
-	buf_release(&m);
-	return res;
-}
-
-static const char *pg_catalog_password_of(const PGresult *pw, const char *role)
-{
-	int lo = 0, hi = pw ? PQntuples(pw) : 0;
-
-	while (lo < hi) {
-		int mid = lo + (hi - lo) / 2;
-		int c = strcmp(PQgetvalue(pw, mid, 0), role);
-
-		if (!c)
-			return PQgetvalue(pw, mid, 1);
-		if (c < 0)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
-	return NULL;
-}
-
-static int pg_catalog_role(struct buf *out, const PGresult *res, int i,
-			   const PGresult *pw)
-{
-	const char *name = PQgetvalue(res, i, 0);
-	const char *pass = pg_catalog_password_of(pw, name);
-	int r;
-
-	r = buf_addstr(out, "--\n-- Name: ");
-	if (r == 0)
-		r = buf_addstr(out, name);
-	if (r == 0)
-		r = buf_addstr(out, "; Type: ROLE; Schema: -; Owner: -\n--\n\n");
-	if (r == 0 && pg_catalog_reserved_role(name))
-		r = buf_addstr(out, "-- vault: reserved role (managed by Supabase; restore keeps an existing one)\n");
-	if (r == 0)
-		r = buf_addstr(out, "CREATE ROLE ");
-	if (r == 0)
-		r = pg_names_quote_ident(out, name);
-	if (r == 0)
-		r = buf_addstr(out, ";\nALTER ROLE ");
-	if (r == 0)
-		r = pg_names_quote_ident(out, name);
-	if (r == 0)
-		r = buf_addstr(out, " WITH");
-	if (r == 0)
-		r = pg_catalog_flag(out, res, i, 1, "SUPERUSER", "NOSUPERUSER");
-	if (r == 0)
-		r = pg_catalog_flag(out, res, i, 2, "INHERIT", "NOINHERIT");
-	if (r == 0)
-		r = pg_catalog_flag(out, res, i, 3, "CREATEROLE", "NOCREATEROLE");
-	if (r == 0)
-		r = pg_catalog_flag(out, res, i, 4, "CREATEDB", "NOCREATEDB");
-	if (r == 0)
-		r = pg_catalog_flag(out, res, i, 5, "LOGIN", "NOLOGIN");
-	if (r == 0)
-		r = pg_catalog_flag(out, res, i, 6, "REPLICATION", "NOREPLICATION");
-	if (r == 0)
-		r = pg_catalog_flag(out, res, i, 7, "BYPASSRLS", "NOBYPASSRLS");
-	if (r == 0 && strcmp(PQgetvalue(res, i, 8), "-1"))
-		r = buf_addf(out, " CONNECTION LIMIT %s", PQgetvalue(res, i, 8));
-	if (r == 0 && pass) {
-		r = buf_addstr(out, " PASSWORD ");
-		if (r == 0)
-			r = pg_names_quote_literal(out, pass);
-	}
-	if (r == 0 && !PQgetisnull(res, i, 9)) {
-		r = buf_addstr(out, " VALID UNTIL ");
-		if (r == 0)
-			r = pg_names_quote_literal(out, PQgetvalue(res, i, 9));
-	}
-	if (r == 0)
-		r = buf_addstr(out, ";\n");
-	if (r == 0 && !PQgetisnull(res, i, 10)) {
-		r = buf_addstr(out, "COMMENT ON ROLE ");
-		if (r == 0)
-			r = pg_names_quote_ident(out, name);
-		if (r == 0)
-			r = buf_addstr(out, " IS ");
-		if (r == 0)
-			r = pg_names_quote_literal(out, PQgetvalue(res, i, 10));
-		if (r == 0)
-			r = buf_addstr(out, ";\n");
-	}
-	return r == 0 ? buf_addch(out, '\n') : r;
-}
-
-int pg_catalog_roles_sql(struct pg_catalog *cat, PGconn *c,
-			 int with_passwords, struct buf *out, struct buf *err)
-{
-	struct buf *roles_json = &cat->roles, *req = &cat->roles_required;
-	static const char roles[] =
-		"SELECT r.rolname, r.rolsuper, r.rolinherit, r.rolcreaterole,"
-		" r.rolcreatedb, r.rolcanlogin, r.rolreplication, r.rolbypassrls,"
-		" r.rolconnlimit, r.rolvaliduntil,"
-		" pg_catalog.shobj_description(r.oid, 'pg_authid')"
-		" FROM pg_catalog.pg_roles r WHERE r.rolname !~ '^pg_'"
-		" ORDER BY r.rolname COLLATE \"C\"";
-	static const char members[] =
-		"SELECT r.rolname, m.rolname, g.rolname, am.admin_option"
-		" FROM pg_catalog.pg_auth_members am"
-		" JOIN pg_catalog.pg_roles r ON r.oid = am.roleid"
-		" JOIN pg_catalog.pg_roles m ON m.oid = am.member"
-		" LEFT JOIN pg_catalog.pg_roles g ON g.oid = am.grantor"
-		" WHERE m.rolname !~ '^pg_'"
-		" ORDER BY r.rolname COLLATE \"C\", m.rolname COLLATE \"C\"";
-	static const char settings[] =
-		"SELECT r.rolname, s.setdatabase <> 0, pg_catalog.unnest(s.setconfig)"
-		" FROM pg_catalog.pg_db_role_setting s"
-		" JOIN pg_catalog.pg_roles r ON r.oid = s.setrole"
-		" WHERE s.setdatabase = 0 OR s.setdatabase = (SELECT oid FROM"
-		"  pg_catalog.pg_database WHERE datname = pg_catalog.current_database())"
-		" ORDER BY r.rolname COLLATE \"C\", s.setdatabase";
-	PGresult *res = NULL, *pw = NULL;
-	int r = 0;
-
-	if (with_passwords) {
-		pw = pg_catalog_passwords(cat, c, err, &r);
-		if (r < 0)
-			goto out;
-	}
-	r = pg_conn_query(c, &res, PGRES_TUPLES_OK, roles, 0, NULL,
-			  "listing roles", err);
-	if (r < 0)
-		goto out;
-	r = buf_addstr(out, "--\n-- Roles captured by vault (pg_roles, pg_auth_members)\n--\n\n");
-	buf_reset(roles_json);
-	buf_reset(req);
-	if (r == 0)
-		r = buf_addch(roles_json, '[');
-	if (r == 0)
-		r = buf_addch(req, '[');
-	for (int i = 0; r == 0 && i < PQntuples(res); i++) {
-		const char *name = PQgetvalue(res, i, 0);
-
-		r = pg_catalog_role(out, res, i, pw);
-		if (r == 0 && !pg_catalog_reserved_role(name)) {
-			if (req->len > 1)
-				r = buf_addstr(req, ", ");
-			if (r == 0)
-				r = pg_names_quote_json(req, name);
-		}
-		if (r == 0)
-			r = buf_addstr(roles_json, i ? ", {\"name\": " : "{\"name\": ");
-		if (r == 0)
-			r = pg_names_quote_json(roles_json, name);
-		if (r == 0)
-			r = buf_addf(roles_json, ", \"reserved\": %s, \"login\": %s}",
-				     pg_catalog_reserved_role(name) ? "true" : "false",
-				     PQgetvalue(res, i, 5)[0] == 't' ? "true" : "false");
-	}
-	if (r == 0)
-		r = buf_addch(roles_json, ']');
-	if (r == 0)
-		r = buf_addch(req, ']');
-	PQclear(res);
-	res = NULL;
-	if (r == 0)
-		r = pg_conn_query(c, &res, PGRES_TUPLES_OK, members, 0, NULL,
-				  "listing role memberships", err);
-	if (r == 0 && PQntuples(res))
-		r = buf_addstr(out, "--\n-- Name: memberships; Type: ROLE MEMBERSHIP; Schema: -; Owner: -\n--\n\n");
-	for (int i = 0; r == 0 && i < PQntuples(res); i++) {
-		r = buf_addstr(out, "GRANT ");
-		if (r == 0)
-			r = pg_names_quote_ident(out, PQgetvalue(res, i, 0));
-		if (r == 0)
-			r = buf_addstr(out, " TO ");
-		if (r == 0)
-			r = pg_names_quote_ident(out, PQgetvalue(res, i, 1));
-		if (r == 0 && PQgetvalue(res, i, 3)[0] == 't')
-			r = buf_addstr(out, " WITH ADMIN OPTION");
-		if (r == 0 && !PQgetisnull(res, i, 2)) {
-			r = buf_addstr(out, " GRANTED BY ");
-			if (r == 0)
-				r = pg_names_quote_ident(out, PQgetvalue(res, i, 2));
-		}
-		if (r == 0)
-			r = buf_addstr(out, ";\n");
-	}
-	PQclear(res);
-	res = NULL;
-	if (r == 0)
-		r = pg_conn_query(c, &res, PGRES_TUPLES_OK, settings, 0, NULL,
-				  "listing role settings", err);
-	if (r == 0 && PQntuples(res))
-		r = buf_addstr(out, "\n--\n-- Name: settings; Type: ROLE SETTINGS; Schema: -; Owner: -\n--\n\n");
-	for (int i = 0; r == 0 && i < PQntuples(res); i++)
-		r = pg_catalog_setting(out, PQgetvalue(res, i, 0),
-				       PQgetvalue(res, i, 1)[0] == 't' ?
-				       cat->database : NULL,
-				       PQgetvalue(res, i, 2));
-out:
-	PQclear(res);
-	/* password hashes are secrets too */
-	for (int i = 0; pw && i < PQntuples(pw); i++) {
-		char *h = PQgetvalue(pw, i, 1);
-
-		memset(h, 0, strlen(h));
-	}
-	PQclear(pw);
-	return r;
-}
-
-/* ---- sequences.sql ----------------------------------------------------- */
-
-int pg_catalog_sequences_sql(const struct pg_catalog *cat, PGconn *c,
-			     struct buf *out, struct buf *err)
-{
-	/* pg_sequences hides last_value both before first use and without
-	 * privilege; the privilege check tells the two apart */
-	static const char sql[] =
-		"SELECT s.schemaname, s.sequencename, s.last_value, s.start_value,"
-		" pg_catalog.has_sequence_privilege(c.oid, 'SELECT,USAGE')"
-		" FROM pg_catalog.pg_sequences s"
-		" JOIN pg_catalog.pg_namespace n ON n.nspname = s.schemaname"
-		" JOIN pg_catalog.pg_class c ON c.relnamespace = n.oid"
-		"  AND c.relname = s.sequencename"
-		" WHERE NOT " PG_CATALOG_EXT_MEMBER("pg_catalog.pg_class", "c.oid")
-		" ORDER BY s.schemaname COLLATE \"C\", s.sequencename COLLATE \"C\"";
-	struct buf q = BUF_INIT;
-	PGresult *res;
-	int r = pg_conn_query(c, &res, PGRES_TUPLES_OK, sql, 0, NULL,
-			      "listing sequences", err);
-
-	if (r < 0)
-		return r;
-	r = buf_addstr(out, "--\n-- Sequence values at the snapshot (vault)\n--\n\n");
-	for (int i = 0; r == 0 && i < PQntuples(res); i++) {
-		const char *schema = PQgetvalue(res, i, 0);
-		const char *name = PQgetvalue(res, i, 1);
-		int called = !PQgetisnull(res, i, 2);
-
-		if (!pg_catalog_captured(cat, schema))
-			continue;
-		if (PQgetvalue(res, i, 4)[0] != 't') {
-			if (err)
-				buf_addf(err, "sequence %s.%s: permission denied (the role needs SELECT or USAGE on it)",
-					 schema, name);
-			r = -EACCES;
-			break;
-		}
-		buf_reset(&q);
-		r = pg_names_quote_qualified(&q, schema, name);
-		if (r == 0)
-			r = buf_addstr(out, "SELECT pg_catalog.setval(");
-		if (r == 0)
-			r = pg_names_quote_literal(out, (char *)q.data);
-		if (r == 0)
-			r = buf_addf(out, ", %s, %s);\n",
-				     PQgetvalue(res, i, called ? 2 : 3),
-				     called ? "true" : "false");
-	}
-	PQclear(res);
-	buf_release(&q);
-	return r;
 }

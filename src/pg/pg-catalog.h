@@ -3,13 +3,19 @@
  * snapshot transaction of pg-snap: server facts, the schemas to capture
  * (and why others are skipped), tables with their columns and primary
  * keys, the requirements a restore target needs, and the text of
- * roles.sql and sequences.sql.
+ * roles.sql (pg-catalog-roles.c), sequences.sql and large_objects.sql
+ * (pg-catalog-lo.c).
  *
  * Default selection: every schema except PostgreSQL's own (pg_catalog,
  * information_schema, pg_toast*, pg_temp*) and those that only hold
  * extension-owned objects (an extension's own schema, Supabase's
  * "extensions").  --schema patterns override the extension rule.
- * Extension-owned tables are never captured: CREATE EXTENSION makes them.
+ * Extension-owned tables are not captured as tables, since CREATE
+ * EXTENSION makes them; but an extension's configuration tables
+ * (pg_extension.extconfig) hold data, so their rows are captured as
+ * pg_dump dumps them (with the extension's filter), and so are the
+ * values of its configuration sequences, when their schema is captured
+ * or skipped only for holding extension objects, and --table allows.
  *
  * Every query runs on the caller's connection; optional facts (pg_cron
  * jobs, role passwords) are read inside a savepoint so a missing
@@ -30,8 +36,19 @@ struct pg_catalog_table {
 	char **cols;		/* captured columns in attnum order: no
 				 * generated, no dropped ones */
 	size_t ncols;
-	char **pk;		/* primary key columns in key order */
+	char **pk;		/* primary key columns in key order: the
+				 * key columns only, never INCLUDE ones */
 	size_t npk;
+	/* an extension's configuration table (pg_extension_config_dump):
+	 * the extension's name, else NULL; only its rows are captured,
+	 * those its filter selects (condition: "WHERE ...", or NULL) */
+	char *extension, *condition;
+};
+
+/* A sequence an extension marked as configuration: CREATE EXTENSION
+ * makes it, its value is data (sequences.sql). */
+struct pg_catalog_extseq {
+	char *extension, *schema, *name;
 };
 
 struct pg_catalog_schema {
@@ -63,12 +80,17 @@ struct pg_catalog {
 	size_t nexcluded;
 	unsigned *large_objects;	/* oids */
 	size_t nlarge_objects;
+	/* configuration sequences of extensions, sorted by schema, name */
+	struct pg_catalog_extseq *ext_sequences;
+	size_t next_sequences;
 	/* JSON values, for meta.json */
 	struct buf extensions;		/* [{name, version, schema}] */
 	struct buf extensions_required;	/* ["name", ...] but plpgsql */
 	struct buf publications;	/* [{name, all_tables, tables}] */
 	struct buf webhooks;		/* [{schema, table, trigger, function}] */
 	struct buf cron_jobs;		/* [...] or null when not readable */
+	struct buf unpopulated;		/* [{schema, name}]: materialized
+					 * views left WITH NO DATA */
 	struct buf roles;		/* [{name, reserved, login}] */
 	struct buf roles_required;	/* ["name", ...]: non-reserved roles */
 	struct buf warnings;		/* one line each */
@@ -101,7 +123,17 @@ int pg_catalog_reserved_role(const char *name);
 int pg_catalog_roles_sql(struct pg_catalog *cat, PGconn *c,
 			 int with_passwords, struct buf *out, struct buf *err);
 
-/* sequences.sql: a setval per sequence of the captured schemas. */
+/* large_objects.sql (pg-catalog-lo.c): per large object, one section
+ * "Name: <oid>; Type: LARGE OBJECT" with its owner, its ACL (REVOKEs to
+ * an empty ACL, then one GRANT per entry in order, another grantor's
+ * inside SET/RESET SESSION AUTHORIZATION) and its comment. */
+int pg_catalog_lo_sql(PGconn *c, struct buf *out, struct buf *err);
+
+/* sequences.sql: a setval per sequence of the captured schemas, and per
+ * configuration sequence of an extension (cat->ext_sequences), with the
+ * value and is_called read from the sequence itself where the role may
+ * (setval(s, v, false) keeps v); -EACCES (err names it) for a sequence
+ * of a captured schema whose value the role may not read. */
 int pg_catalog_sequences_sql(const struct pg_catalog *cat, PGconn *c,
 			     struct buf *out, struct buf *err);
 

@@ -73,6 +73,62 @@ int pg_ddl_table_sql(const struct pg_ddl *d, const char *schema,
 	return r < 0 ? r : n;
 }
 
+/* ---- pg_dump's \restrict lines -------------------------------------- */
+
+/* The line starting at p (to its '\n' or end) begins with word. */
+static int pg_ddl_line_is(const char *p, const char *end, const char *word)
+{
+	size_t n = strlen(word);
+
+	return (size_t)(end - p) > n && !memcmp(p, word, n);
+}
+
+/* Removes n bytes at offset at from the buffer. */
+static void pg_ddl_cut(struct buf *b, size_t at, size_t n)
+{
+	memmove(b->data + at, b->data + at + n, b->len - at - n);
+	buf_setlen(b, b->len - n);
+}
+
+/* The end of the line starting at p: past its '\n' (or end). */
+static const char *pg_ddl_eol(const char *p, const char *end)
+{
+	const char *nl = memchr(p, '\n', (size_t)(end - p));
+
+	return nl ? nl + 1 : end;
+}
+
+int pg_ddl_unrestrict(struct buf *dump)
+{
+	const char *p = (const char *)dump->data, *end = p + dump->len, *e;
+	int n = 0;
+
+	/* the head: comment and blank lines, then "\restrict KEY" */
+	while (p < end && (*p == '\n' || pg_ddl_line_is(p, end, "--")))
+		p = pg_ddl_eol(p, end);
+	if (pg_ddl_line_is(p, end, "\\restrict ")) {
+		e = pg_ddl_eol(p, end);
+		/* and the blank line pg_dump writes after it */
+		if (e < end && *e == '\n')
+			e++;
+		pg_ddl_cut(dump, (size_t)(p - (const char *)dump->data), (size_t)(e - p));
+		n++;
+	}
+	/* the tail: "\unrestrict KEY" as the last line but blank ones */
+	p = (const char *)dump->data;
+	end = p + dump->len;
+	e = end;
+	while (e > p && e[-1] == '\n')
+		e--;
+	while (e > p && e[-1] != '\n')
+		e--;
+	if (pg_ddl_line_is(e, end, "\\unrestrict ")) {
+		pg_ddl_cut(dump, (size_t)(e - p), (size_t)(end - e));
+		n++;
+	}
+	return n;
+}
+
 /* ---- the parsed dump ------------------------------------------------ */
 
 int pg_ddl_parse(struct pg_ddl **out, const char *dump, size_t len,

@@ -57,6 +57,18 @@ int pg_ddl_parse(struct pg_ddl **d, const char *dump, size_t len,
 		 struct buf *err);
 void pg_ddl_free(struct pg_ddl *d);
 
+/*
+ * pg_dump 15.14 and later open their output with "\restrict KEY" (after
+ * the header comment) and close it with "\unrestrict KEY", a random key
+ * per run: psql meta-commands that guard a psql session, which nothing
+ * running the dump over libpq needs, and which would make two dumps of
+ * one schema differ.  Removes both lines (and the blank line pg_dump
+ * puts with each) from dump in place, so the text is what an older
+ * pg_dump writes; lines elsewhere are left alone.  Returns how many it
+ * removed (0, 1 or 2).
+ */
+int pg_ddl_unrestrict(struct buf *dump);
+
 const char *pg_ddl_text(const struct pg_ddl *d);
 size_t pg_ddl_count(const struct pg_ddl *d);
 /* NULL when i is out of range. */

@@ -85,6 +85,30 @@ int pg_names_quote_ident(struct buf *out, const char *ident)
 	return r ? r : buf_addch(out, '"');
 }
 
+int pg_names_quote_ident_line(struct buf *out, const char *ident)
+{
+	const unsigned char *p;
+	int r;
+
+	for (p = (const unsigned char *)ident; *p; p++)
+		if (*p < 0x20 || *p == 0x7f)
+			break;
+	if (!*p)
+		return pg_names_quote_ident(out, ident);
+	/* U&"...": \XXXX is the code point (below 0x80, so valid in every
+	 * server encoding); '\' itself doubles, '"' too */
+	r = buf_addstr(out, "U&\"");
+	for (p = (const unsigned char *)ident; *p && r == 0; p++) {
+		if (*p == '"' || *p == '\\')
+			r = buf_addch(out, *p);
+		if (r == 0 && (*p < 0x20 || *p == 0x7f))
+			r = buf_addf(out, "\\%04x", *p);
+		else if (r == 0)
+			r = buf_addch(out, *p);
+	}
+	return r ? r : buf_addch(out, '"');
+}
+
 int pg_names_quote_qualified(struct buf *out, const char *schema,
 			     const char *name)
 {

@@ -34,6 +34,11 @@ int pg_names_decode(struct buf *out, const char *seg, size_t len);
 /* "ident" with embedded double quotes doubled: always quoted, so
  * keywords, mixed case and odd bytes are all safe. */
 int pg_names_quote_ident(struct buf *out, const char *ident);
+/* Like pg_names_quote_ident, but an identifier holding a control
+ * character (a newline...) is written U&"..." with \XXXX escapes, so the
+ * text stays on one line: data.sql's COPY header.  Not for names other
+ * SQL parses back itself (to_regclass does not read U&""). */
+int pg_names_quote_ident_line(struct buf *out, const char *ident);
 /* "schema"."name" */
 int pg_names_quote_qualified(struct buf *out, const char *schema,
 			     const char *name);

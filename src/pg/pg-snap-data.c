@@ -41,8 +41,10 @@ static int pg_snap_data_order(struct buf *b, const struct pg_catalog_table *t)
 	return r;
 }
 
-/* COPY (SELECT cols FROM ONLY s.t [ORDER BY pk]) TO STDOUT: ONLY, so
- * inheritance children are not read twice. */
+/* COPY (SELECT cols FROM ONLY s.t [filter] [ORDER BY pk]) TO STDOUT:
+ * ONLY, so inheritance children are not read twice; the filter is an
+ * extension configuration table's ("WHERE NOT standard"), as pg_dump
+ * applies it. */
 static int pg_snap_data_copy_sql(struct buf *b,
 				 const struct pg_catalog_table *t)
 {
@@ -58,23 +60,31 @@ static int pg_snap_data_copy_sql(struct buf *b,
 		r = buf_addstr(b, " FROM ONLY ");
 	if (r == 0)
 		r = pg_names_quote_qualified(b, t->schema, t->name);
+	if (r == 0 && t->condition)
+		r = buf_addf(b, " %s", t->condition);
 	if (r == 0)
 		r = pg_snap_data_order(b, t);
 	return r ? r : buf_addstr(b, ") TO STDOUT");
 }
 
-/* The line psql needs before the rows: COPY s.t (cols) FROM stdin; */
+/* The line psql needs before the rows: COPY s.t (cols) FROM stdin;
+ * one line whatever the names hold (a newline in one is written U&"..."),
+ * as a reader skips exactly one line to reach the rows. */
 static int pg_snap_data_copy_head(struct buf *b,
 				  const struct pg_catalog_table *t)
 {
 	int r = buf_addstr(b, "COPY ");
 
 	if (r == 0)
-		r = pg_names_quote_qualified(b, t->schema, t->name);
+		r = pg_names_quote_ident_line(b, t->schema);
+	if (r == 0)
+		r = buf_addch(b, '.');
+	if (r == 0)
+		r = pg_names_quote_ident_line(b, t->name);
 	for (size_t c = 0; c < t->ncols && r == 0; c++) {
 		r = buf_addstr(b, c ? ", " : " (");
 		if (r == 0)
-			r = pg_names_quote_ident(b, t->cols[c]);
+			r = pg_names_quote_ident_line(b, t->cols[c]);
 	}
 	if (r == 0)
 		r = buf_addstr(b, t->ncols ? ") FROM stdin;\n" : " FROM stdin;\n");

@@ -43,7 +43,7 @@ struct pg_snap {
 	struct pg_dump_tool dump;
 	struct buf ddl_text;
 	struct pg_ddl *ddl;
-	struct buf roles_sql, sequences_sql, meta;
+	struct buf roles_sql, sequences_sql, lo_sql, meta;
 	/* parallel to cat.tables: pg-snap.c fills tables, paths and labels,
 	 * pg-snap-data.c copy_sql and copy_head */
 	struct pg_snap_table *tables;

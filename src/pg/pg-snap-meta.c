@@ -2,9 +2,12 @@
  * pg-snap-meta: db/meta.json, the capture's own description: the
  * source (password masked), server, pg_dump, the session settings the
  * rows were read with, the captured and skipped schemas, every table with
- * its columns, primary key, row count, size and checksum, and what a
- * restore will need (extensions, roles, publications, webhooks, cron
- * jobs).  formats/db-layout.md documents it.
+ * its columns, primary key, row count, size and checksum (extensions'
+ * configuration tables apart, with their extension and filter, and
+ * their configuration sequences), the materialized views left
+ * unpopulated, and what a restore will need (extensions, roles,
+ * publications, webhooks, cron jobs).  formats/db-layout.md documents
+ * it.
  *
  * Built once the first pass has read every table (its checksums are in
  * it), then emitted as a file of the tree and returned by
@@ -90,7 +93,59 @@ static int pg_snap_meta_table(const struct pg_snap *s, struct buf *b, size_t i)
 		r = buf_addf(b, ", \"rows\": %llu, \"bytes\": %llu, \"xxh3_128\": \"%s\"",
 			     (unsigned long long)pt->rows,
 			     (unsigned long long)pt->bytes, pt->xxh3);
+	if (r == 0 && t->extension) {
+		r = buf_addstr(b, ", ");
+		if (r == 0)
+			r = pg_snap_meta_kv(b, "extension", t->extension);
+		if (r == 0)
+			r = buf_addstr(b, ", \"condition\": ");
+		if (r == 0)
+			r = t->condition ? pg_names_quote_json(b, t->condition) :
+			    buf_addstr(b, "null");
+	}
 	return r ? r : buf_addch(b, '}');
+}
+
+/* "tables" (ext = 0) or "extension_tables" (ext = 1): the elements */
+static int pg_snap_meta_tables(const struct pg_snap *s, struct buf *b, int ext)
+{
+	int r = 0, first = 1;
+
+	for (size_t i = 0; i < s->cat.ntables && r == 0; i++) {
+		if (!s->cat.tables[i].extension != !ext)
+			continue;
+		if (!first)
+			r = buf_addstr(b, ",\n");
+		if (r == 0)
+			r = pg_snap_meta_table(s, b, i);
+		first = 0;
+	}
+	return r ? r : buf_addstr(b, first ? "" : "\n");
+}
+
+/* [{"extension", "schema", "name"}] */
+static int pg_snap_meta_ext_sequences(const struct pg_snap *s, struct buf *b)
+{
+	int r = buf_addch(b, '[');
+
+	for (size_t i = 0; i < s->cat.next_sequences && r == 0; i++) {
+		const struct pg_catalog_extseq *q = &s->cat.ext_sequences[i];
+
+		r = buf_addstr(b, i ? ", {" : "{");
+		if (r == 0)
+			r = pg_snap_meta_kv(b, "extension", q->extension);
+		if (r == 0)
+			r = buf_addstr(b, ", ");
+		if (r == 0)
+			r = pg_snap_meta_kv(b, "schema", q->schema);
+		if (r == 0)
+			r = buf_addstr(b, ", ");
+		if (r == 0)
+			r = pg_snap_meta_kv(b, "name", q->name);
+		if (r == 0)
+			r = buf_addch(b, '}');
+	}
+	return r ? r : buf_addch(b, ']');
 }
 
 int pg_snap_meta_build(struct pg_snap *s)
@@ -166,18 +221,25 @@ int pg_snap_meta_build(struct pg_snap *s)
 	}
 	if (r == 0)
 		r = buf_addstr(b, "]},\n  \"tables\": [\n");
-	for (size_t i = 0; i < s->cat.ntables && r == 0; i++) {
-		r = pg_snap_meta_table(s, b, i);
-		if (r == 0)
-			r = buf_addstr(b, i + 1 < s->cat.ntables ? ",\n" : "\n");
-	}
 	if (r == 0)
-		r = buf_addf(b, "  ],\n  \"large_objects\": %zu,\n  \"extensions\": %s,\n"
+		r = pg_snap_meta_tables(s, b, 0);
+	if (r == 0)
+		r = buf_addstr(b, "  ],\n  \"extension_tables\": [\n");
+	if (r == 0)
+		r = pg_snap_meta_tables(s, b, 1);
+	if (r == 0)
+		r = buf_addstr(b, "  ],\n  \"extension_sequences\": ");
+	if (r == 0)
+		r = pg_snap_meta_ext_sequences(s, b);
+	if (r == 0)
+		r = buf_addf(b, ",\n  \"large_objects\": %zu,\n  \"unpopulated_matviews\": %s,\n"
+			     "  \"extensions\": %s,\n"
 			     "  \"roles\": %s,\n  \"requirements\": {\n"
 			     "    \"extensions\": %s,\n    \"roles\": %s,\n"
 			     "    \"publications\": %s,\n    \"webhooks\": %s,\n"
 			     "    \"cron_jobs\": %s\n  },\n  \"warnings\": ",
-			     s->cat.nlarge_objects, (char *)s->cat.extensions.data,
+			     s->cat.nlarge_objects, (char *)s->cat.unpopulated.data,
+			     (char *)s->cat.extensions.data,
 			     (char *)s->cat.roles.data,
 			     (char *)s->cat.extensions_required.data,
 			     (char *)s->cat.roles_required.data,

@@ -7,8 +7,9 @@
  * Separate from the snapshot transaction because it is a child process
  * and its output, not a query: the password reaches pg_dump only through
  * its environment (pg_conn_info_child), and every byte pg_dump writes
- * passes through pg_snap_schema_out on its way into schema.sql, the one
- * place to filter that text.
+ * passes through pg_snap_schema_out on its way into schema.sql; once
+ * pg_dump is done, its \restrict / \unrestrict lines are taken out
+ * (pg_ddl_unrestrict), so an unchanged schema gives the same bytes.
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -98,6 +99,10 @@ int pg_snap_schema_dump(struct pg_snap *s, struct buf *err)
 	if (r == -E2BIG && err)
 		buf_addf(err, "pg_dump --schema-only output is larger than %u MiB",
 			 PG_SNAP_DDL_MAX >> 20);
+	/* pg_dump 15.14+'s \restrict KEY lines: a new random key each run
+	 * would make schema.sql differ (and store anew) every time */
+	if (r == 0)
+		pg_ddl_unrestrict(&s->ddl_text);
 	if (r == 0)
 		r = pg_ddl_parse(&s->ddl, (char *)s->ddl_text.data, s->ddl_text.len, err);
 	for (size_t i = 0; i < argc; i++)

@@ -129,10 +129,16 @@ static int pg_snap_tree_plan(struct pg_snap *s, struct pg_snap_tree *p,
 			r = pg_snap_tree_add(p, PG_SNAP_E_DATA, path, "data.sql");
 			p->e[p->n - 1].table = i;
 		}
-		if (r == 0) {
+		/* an extension's configuration table: CREATE EXTENSION
+		 * makes it, there is no DDL of its own */
+		if (r == 0 && !s->cat.tables[i].extension) {
 			r = pg_snap_tree_add(p, PG_SNAP_E_DDL, path, "schema.sql");
 			p->e[p->n - 1].table = i;
 		}
+	}
+	if (r == 0 && s->cat.nlarge_objects) {
+		r = pg_snap_tree_add(p, PG_SNAP_E_TEXT, s->root, "large_objects.sql");
+		p->e[p->n - 1].text = &s->lo_sql;
 	}
 	if (r == 0 && s->cat.nlarge_objects) {
 		struct buf dir = BUF_INIT;

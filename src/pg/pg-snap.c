@@ -3,7 +3,8 @@
  *
  * pg_snap_open connects, takes the snapshot (BEGIN REPEATABLE READ, READ
  * ONLY; pg_export_snapshot) and reads everything that must be read
- * under it before any row is: the catalog, roles, sequences, pg_dump
+ * under it before any row is: the catalog, roles, sequences, the large
+ * objects' owners, grants and comments, pg_dump
  * (pg-snap-schema.c); then it lists the tables (paths, labels; their
  * COPY statements are pg-snap-data.c's) and opens the worker
  * connections, each importing the snapshot.  Every connection gets the
@@ -136,8 +137,8 @@ static int pg_snap_worker(struct pg_snap *s, PGconn **out, struct buf *err)
 static int pg_snap_tables(struct pg_snap *s)
 {
 	static const char *const fixed[] = {
-		"large_objects", "meta.json", "roles.sql", "schema.sql",
-		"sequences.sql", NULL,
+		"large_objects", "large_objects.sql", "meta.json", "roles.sql",
+		"schema.sql", "sequences.sql", NULL,
 	};
 	size_t n = s->cat.ntables ? s->cat.ntables : 1;
 	struct buf b = BUF_INIT;
@@ -219,6 +220,8 @@ static int pg_snap_open_steps(struct pg_snap *s, struct buf *err)
 					 &s->roles_sql, err);
 	if (r == 0)
 		r = pg_catalog_sequences_sql(&s->cat, s->main, &s->sequences_sql, err);
+	if (r == 0 && s->cat.nlarge_objects)
+		r = pg_catalog_lo_sql(s->main, &s->lo_sql, err);
 	if (r == 0)
 		r = pg_snap_schema_dump(s, err);
 	if (r == 0)
@@ -262,6 +265,7 @@ int pg_snap_open(struct pg_snap **out, const struct pg_snap_opts *o,
 	buf_init(&s->ddl_text, PG_SNAP_DDL_MAX);
 	buf_init(&s->roles_sql, 0);
 	buf_init(&s->sequences_sql, 0);
+	buf_init(&s->lo_sql, 0);
 	buf_init(&s->meta, 0);
 	r = pg_snap_open_steps(s, err);
 	if (r < 0) {
@@ -288,6 +292,7 @@ void pg_snap_free(struct pg_snap *s)
 	buf_release(&s->ddl_text);
 	buf_release(&s->roles_sql);
 	buf_release(&s->sequences_sql);
+	buf_release(&s->lo_sql);
 	buf_release(&s->meta);
 	pg_snap_data_release(s);
 	strv_free(s->paths, s->cat.ntables);

@@ -194,6 +194,17 @@ static void test_rules(void)
 	   "text inside a string is not a statement");
 	ok(kept(o, "CREATE FUNCTION public.f() RETURNS void LANGUAGE sql AS $$ ALTER TABLE x OWNER TO supabase_admin $$;"),
 	   "a function body is not an ALTER");
+
+	/* large_objects.sql, and pg_dump's grants by another grantor */
+	ok(skipped(o, "ALTER LARGE OBJECT 4242 OWNER TO supabase_admin;", "ownership change"),
+	   "a large object's owner change to supabase_admin skipped");
+	ok(kept(o, "GRANT SELECT ON LARGE OBJECT 4242 TO anon;"), "a large object's grant to anon kept");
+	ok(skipped(o, "SET SESSION AUTHORIZATION app_owner;", "superuser"),
+	   "SET SESSION AUTHORIZATION skipped on a managed target");
+	ok(kept(o, "RESET SESSION AUTHORIZATION;"), "its RESET kept (harmless)");
+	ok(kept(o, "SET search_path = public;"), "another SET kept");
+	ok(kept(&plain, "SET SESSION AUTHORIZATION app_owner;"),
+	   "plain target: SET SESSION AUTHORIZATION kept");
 }
 
 /* A dump as pg_dump writes it, with sections of every kind. */

@@ -523,6 +523,63 @@ static void test_mutations(void)
 	is_int(bad, 0, "3000 mutated dumps parse within bounds or fail with -EBADMSG");
 }
 
+/* pg_ddl_unrestrict: in gives want, n lines removed. */
+static int unrestrict_is(const char *in, const char *want, int n)
+{
+	struct buf b = BUF_INIT;
+	int got, good;
+
+	buf_addstr(&b, in);
+	got = pg_ddl_unrestrict(&b);
+	good = got == n && !strcmp((char *)b.data, want);
+	if (!good)
+		diag("unrestrict removed %d lines, gave [%s]", got, (char *)b.data);
+	buf_release(&b);
+	return good;
+}
+
+/* pg_dump 15.14+'s \restrict lines go; the text is an older pg_dump's */
+static void test_unrestrict(void)
+{
+	static const char old[] =
+		"--\n-- PostgreSQL database dump\n--\n\n"
+		"-- Dumped from database version 15.13\n\n"
+		"SET statement_timeout = 0;\n\n"
+		"--\n-- PostgreSQL database dump complete\n--\n\n";
+	static const char body[] =
+		"CREATE FUNCTION f() RETURNS text LANGUAGE sql AS $$\n"
+		"\\restrict not-a-header\n$$;\n";
+	struct buf b = BUF_INIT, want = BUF_INIT;
+	struct pg_ddl *d = NULL;
+
+	ok(unrestrict_is("--\n-- PostgreSQL database dump\n--\n\n"
+			 "\\restrict K3y\n\n"
+			 "-- Dumped from database version 15.13\n\n"
+			 "SET statement_timeout = 0;\n\n"
+			 "--\n-- PostgreSQL database dump complete\n--\n\n"
+			 "\\unrestrict K3y\n\n", old, 2),
+	   "\\restrict and \\unrestrict removed: an older pg_dump's text");
+	ok(unrestrict_is(old, old, 0), "a dump without them is left alone");
+	buf_addstr(&b, "--\n\nSET a = 1;\n");
+	buf_addstr(&b, body);
+	buf_addstr(&want, (char *)b.data);
+	ok(unrestrict_is((char *)b.data, (char *)want.data, 0),
+	   "a \\restrict line inside a function body stays");
+	ok(unrestrict_is("\\restrict X\n", "", 1), "a dump of nothing but the line");
+	ok(unrestrict_is("", "", 0), "an empty dump");
+	/* the sample (pg_dump 15.20's shape) parses the same without them */
+	buf_reset(&b);
+	buf_addstr(&b, dump);
+	is_int(pg_ddl_unrestrict(&b), 2, "the sample dump loses both lines");
+	ok(!strstr((char *)b.data, "restrict abc123") &&
+	   pg_ddl_parse(&d, (char *)b.data, b.len, NULL) == 0 &&
+	   pg_ddl_count(d) > 10 && !strcmp(pg_ddl_get(d, 0)->name, "Sales & Ops"),
+	   "and still splits into its sections");
+	pg_ddl_free(d);
+	buf_release(&b);
+	buf_release(&want);
+}
+
 int main(void)
 {
 	struct pg_ddl *d = NULL;
@@ -539,6 +596,7 @@ int main(void)
 	test_edges();
 	test_truncations();
 	test_mutations();
+	test_unrestrict();
 	buf_release(&err);
 	return done_testing();
 }

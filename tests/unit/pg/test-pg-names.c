@@ -144,6 +144,16 @@ static void test_quote(void)
 		    "\"a\\\"b\\\\c\\nd\\te\\u0001\\u007f☃\""),
 	   "JSON string escapes");
 	ok(quote_is(pg_names_quote_json, "", "\"\""), "empty JSON string");
+	/* data.sql's COPY line: one line whatever the name holds */
+	ok(quote_is(pg_names_quote_ident_line, "Or\"ders", "\"Or\"\"ders\""),
+	   "line ident: a plain name is quoted as always");
+	ok(quote_is(pg_names_quote_ident_line, "a\nb", "U&\"a\\000ab\""),
+	   "line ident: a newline becomes U&\"a\\000ab\"");
+	ok(quote_is(pg_names_quote_ident_line, "t\\\"\r\x7f",
+		    "U&\"t\\\\\"\"\\000d\\007f\""),
+	   "line ident: backslash and quote doubled, CR and DEL escaped");
+	ok(quote_is(pg_names_quote_ident_line, "☃\n", "U&\"☃\\000a\""),
+	   "line ident: other bytes as they are");
 }
 
 int main(void)

@@ -1,0 +1,128 @@
+/*
+ * test-rs-meta: what meta.json says beyond its tables, read back: an
+ * extension's configuration tables (with their extension and filter)
+ * and sequences, the materialized views left unpopulated; a document
+ * without them (an older snapshot's) still reads; malformed members are
+ * refused; and the COPY query verification recomputes reads a
+ * configuration table through its filter.
+ */
+#include <errno.h>
+#include <string.h>
+
+#include "../tap.h"
+#include "rs-meta.h"
+#include "rs-plan.h"
+
+#define HEAD \
+	"{\"format\": \"vault-pg-1\", \"source\": \"postgres://u:***@h:5432/db\"," \
+	" \"server_version\": \"15.20\", \"server_version_num\": 150020," \
+	" \"database\": \"db\", \"encoding\": \"UTF8\"," \
+	" \"copy_settings\": {\"DateStyle\": \"ISO\"}," \
+	" \"schemas\": {\"captured\": [\"public\"], \"skipped\": []},"
+#define TABLE(s, n, extra) \
+	"{\"schema\": \"" s "\", \"name\": \"" n "\", \"path\": \"db/" s "/tables/" n "\"," \
+	" \"kind\": \"table\", \"partition\": false, \"primary_key\": [\"k\"]," \
+	" \"columns\": [\"k\", \"v\"], \"rows\": 2, \"bytes\": 8," \
+	" \"xxh3_128\": \"00112233445566778899aabbccddeeff\"" extra "}"
+#define TAIL \
+	" \"large_objects\": 0," \
+	" \"requirements\": {\"extensions\": [], \"roles\": []}, \"warnings\": []}"
+
+static const char doc[] = HEAD
+	" \"tables\": [" TABLE("public", "t", "") "],"
+	" \"extension_tables\": ["
+	TABLE("cron", "job", ", \"extension\": \"pg_cron\", \"condition\": null") ", "
+	TABLE("x", "cfg", ", \"extension\": \"x\", \"condition\": \"WHERE NOT standard\"") "],"
+	" \"extension_sequences\": [{\"extension\": \"pg_cron\", \"schema\": \"cron\", \"name\": \"jobid_seq\"}],"
+	" \"unpopulated_matviews\": [{\"schema\": \"public\", \"name\": \"mv\"}],"
+	TAIL;
+
+/* an older snapshot's document: none of the members above */
+static const char old_doc[] = HEAD " \"tables\": [" TABLE("public", "t", "") "]," TAIL;
+
+static int refused(const char *d, const char *why)
+{
+	struct rs_meta *m = NULL;
+	struct buf err = BUF_INIT;
+	int r = rs_meta_parse(&m, d, strlen(d), &err);
+	int good = r == -EBADMSG && m == NULL && strstr((char *)err.data, why);
+
+	if (!good)
+		diag("parse gave %d: %s", r, (char *)err.data);
+	buf_release(&err);
+	rs_meta_free(m);
+	return good;
+}
+
+static void test_members(void)
+{
+	struct rs_meta *m = NULL;
+	struct buf err = BUF_INIT;
+	int r = rs_meta_parse(&m, doc, sizeof(doc) - 1, &err);
+
+	is_int(r, 0, "a document with extension tables, sequences, unpopulated views %s",
+	       (char *)err.data);
+	if (r < 0)
+		return;
+	is_int(m->ntables, 3, "the extension tables come after the tables");
+	ok(!m->tables[0].extension && !m->tables[0].condition, "an ordinary table has no extension");
+	ok(!strcmp(m->tables[1].extension, "pg_cron") && !m->tables[1].condition,
+	   "cron.job: pg_cron's, no filter");
+	ok(!strcmp(m->tables[2].extension, "x") &&
+	   !strcmp(m->tables[2].condition, "WHERE NOT standard"), "x.cfg: x's, with its filter");
+	ok(rs_meta_find(m, "cron", "job") == &m->tables[1], "found by name like any table");
+	ok(m->next_sequences == 1 && !strcmp(m->ext_sequences[0].extension, "pg_cron") &&
+	   !strcmp(m->ext_sequences[0].schema, "cron") &&
+	   !strcmp(m->ext_sequences[0].name, "jobid_seq"), "the configuration sequence");
+	ok(rs_meta_unpopulated(m, "public", "mv") && !rs_meta_unpopulated(m, "public", "t") &&
+	   !rs_meta_unpopulated(m, "other", "mv"), "public.mv was unpopulated, nothing else");
+	rs_meta_free(m);
+	m = NULL;
+	r = rs_meta_parse(&m, old_doc, sizeof(old_doc) - 1, &err);
+	ok(r == 0 && m->ntables == 1 && m->next_sequences == 0 && m->nunpopulated == 0 &&
+	   !rs_meta_unpopulated(m, "public", "mv"), "an older document reads, with none of them");
+	rs_meta_free(m);
+	buf_release(&err);
+
+	ok(refused(HEAD " \"tables\": [], \"extension_tables\": {}," TAIL,
+		   "\"extension_tables\" is not a list"), "extension_tables not a list: refused");
+	ok(refused(HEAD " \"tables\": [], \"extension_tables\": [" TABLE("x", "c", "") "]," TAIL,
+		   "\"extension\" is missing"), "an extension table without its extension: refused");
+	ok(refused(HEAD " \"tables\": [], \"extension_sequences\": [{\"schema\": \"s\", \"name\": \"q\"}]," TAIL,
+		   "\"extension\" is missing"), "a configuration sequence without its extension: refused");
+	ok(refused(HEAD " \"tables\": [], \"unpopulated_matviews\": [\"public.mv\"]," TAIL,
+		   "\"unpopulated_matviews\" is not a list of relations"),
+	   "unpopulated_matviews of strings: refused");
+}
+
+static void test_copy_sql(void)
+{
+	struct rs_meta *m = NULL;
+	struct buf sql = BUF_INIT;
+
+	if (rs_meta_parse(&m, doc, sizeof(doc) - 1, NULL) < 0) {
+		ok(0, "parse for the COPY queries");
+		return;
+	}
+	ok(rs_plan_copy_sql(&m->tables[2], NULL, NULL, &sql) == 0 &&
+	   !strcmp((char *)sql.data, "COPY (SELECT \"k\", \"v\" FROM ONLY \"x\".\"cfg\" WHERE NOT standard"
+		   " ORDER BY \"k\") TO STDOUT"), "a configuration table is read through its filter");
+	buf_reset(&sql);
+	ok(rs_plan_copy_sql(&m->tables[2], NULL, "(k) IN (SELECT k FROM tmp)", &sql) == 0 &&
+	   !strcmp((char *)sql.data, "COPY (SELECT \"k\", \"v\" FROM (SELECT * FROM ONLY \"x\".\"cfg\""
+		   " WHERE NOT standard) AS vault_filtered WHERE (k) IN (SELECT k FROM tmp)"
+		   " ORDER BY \"k\") TO STDOUT"), "with a WHERE of its own: the filter in a subquery");
+	buf_reset(&sql);
+	ok(rs_plan_copy_sql(&m->tables[1], NULL, NULL, &sql) == 0 &&
+	   !strcmp((char *)sql.data, "COPY (SELECT \"k\", \"v\" FROM ONLY \"cron\".\"job\""
+		   " ORDER BY \"k\") TO STDOUT"), "no filter: as any table");
+	buf_release(&sql);
+	rs_meta_free(m);
+}
+
+int main(void)
+{
+	test_members();
+	test_copy_sql();
+	return done_testing();
+}
