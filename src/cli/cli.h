@@ -16,6 +16,7 @@
 #include "buf.h"
 
 struct repo;
+struct repo_snapinfo;
 
 /* Exit codes (documented in vault(1)). */
 enum {
@@ -123,6 +124,9 @@ int cli_open(struct cli *c, struct repo **r, int how);
  * 0 or CLI_EXIT_ERROR. */
 int cli_resolve(struct cli *c, struct repo *r, const char *spec,
 		char id[65]);
+/* How many paths and objects snapshot s left out (the "partial" member
+ * of its metadata, formats/snapshot.md): 0 for a whole snapshot. */
+uint64_t cli_snap_skipped(const struct repo_snapinfo *s);
 
 /* ---- passphrases -----------------------------------------------------------
  * Sources, in order: $VAULT_PASSPHRASE, the first line of
