@@ -239,6 +239,7 @@ int cmd_key(struct cli *c, int argc, char **argv);
 int cmd_restore(struct cli *c, int argc, char **argv);
 int cmd_rollback(struct cli *c, int argc, char **argv);
 int cmd_restores(struct cli *c, int argc, char **argv);
+int cmd_report(struct cli *c, int argc, char **argv);
 
 /* Usage texts, printed by --help and `vault help VERB`. */
 extern const char cmd_init_usage[], cmd_snapshot_usage[], cmd_list_usage[],
@@ -246,6 +247,6 @@ extern const char cmd_init_usage[], cmd_snapshot_usage[], cmd_list_usage[],
 	cmd_forget_usage[], cmd_prune_usage[], cmd_check_usage[],
 	cmd_stats_usage[], cmd_key_usage[];
 extern const char cmd_restore_usage[], cmd_rollback_usage[],
-	cmd_restores_usage[];
+	cmd_restores_usage[], cmd_report_usage[];
 
 #endif
