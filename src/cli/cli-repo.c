@@ -3,7 +3,8 @@
  * cli-pass) and resolving a snapshot spec, each error turned into one
  * `vault: <verb>: ...` line.  Apart from cli.c so that the messages and
  * options stay below the passphrase code, which needs the repository's
- * path for its prompt.
+ * path for its prompt.  Also what the verbs read alike from a
+ * snapshot's record (whether it is partial).
  */
 #include <errno.h>
 #include <stdio.h>
@@ -11,6 +12,7 @@
 #include <sys/stat.h>
 
 #include "cli.h"
+#include "json.h"
 #include "repo.h"
 
 /* 1 when dir is no repository at all (no such directory, or no config
@@ -95,4 +97,33 @@ int cli_resolve(struct cli *c, struct repo *r, const char *spec, char id[65])
 	}
 	buf_release(&err);
 	return e < 0 ? CLI_EXIT_ERROR : 0;
+}
+
+/*
+ * The "partial" member (formats/snapshot.md); a Storage snapshot written
+ * before that member existed says it in "storage" ("partial",
+ * "missing").  Metadata that does not parse counts as whole: it is
+ * free-form, and a snapshot is no less complete for it.
+ */
+uint64_t cli_snap_skipped(const struct repo_snapinfo *s)
+{
+	const struct json *p, *st;
+	struct json *j = NULL;
+	int64_t n = 0;
+
+	if (!s->meta_json ||
+	    json_parse(&j, s->meta_json, strlen(s->meta_json), NULL) < 0)
+		return 0;
+	p = json_get(j, "partial");
+	st = json_get(j, "storage");
+	if (p) {
+		if (json_int(json_get(p, "skipped"), &n) < 0 || n < 1)
+			n = 1;
+	} else if (json_bool(json_get(st, "partial")) == 1) {
+		n = (int64_t)json_len(json_get(st, "missing"));
+		if (n < 1)
+			n = 1;
+	}
+	json_free(j);
+	return (uint64_t)n;
 }

@@ -16,6 +16,7 @@
 #include "buf.h"
 
 struct repo;
+struct repo_snapinfo;
 
 /* Exit codes (documented in vault(1)). */
 enum {
@@ -129,6 +130,9 @@ int cli_open(struct cli *c, struct repo **r, int how);
  * 0 or CLI_EXIT_ERROR. */
 int cli_resolve(struct cli *c, struct repo *r, const char *spec,
 		char id[65]);
+/* How many paths and objects snapshot s left out (the "partial" member
+ * of its metadata, formats/snapshot.md): 0 for a whole snapshot. */
+uint64_t cli_snap_skipped(const struct repo_snapinfo *s);
 
 /* ---- passphrases -----------------------------------------------------------
  * Sources, in order: $VAULT_PASSPHRASE, the first line of
@@ -241,6 +245,7 @@ int cmd_key(struct cli *c, int argc, char **argv);
 int cmd_restore(struct cli *c, int argc, char **argv);
 int cmd_rollback(struct cli *c, int argc, char **argv);
 int cmd_restores(struct cli *c, int argc, char **argv);
+int cmd_report(struct cli *c, int argc, char **argv);
 
 /* Usage texts, printed by --help and `vault help VERB`. */
 extern const char cmd_init_usage[], cmd_snapshot_usage[], cmd_list_usage[],
@@ -248,6 +253,6 @@ extern const char cmd_init_usage[], cmd_snapshot_usage[], cmd_list_usage[],
 	cmd_forget_usage[], cmd_prune_usage[], cmd_check_usage[],
 	cmd_stats_usage[], cmd_key_usage[];
 extern const char cmd_restore_usage[], cmd_rollback_usage[],
-	cmd_restores_usage[];
+	cmd_restores_usage[], cmd_report_usage[];
 
 #endif

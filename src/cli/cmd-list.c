@@ -9,7 +9,6 @@
 #include <string.h>
 
 #include "cli.h"
-#include "json.h"
 #include "repo.h"
 
 const char cmd_list_usage[] =
@@ -30,35 +29,6 @@ struct list_ctx {
 	struct cli_json *json;
 	size_t count;
 };
-
-/*
- * Paths and objects the snapshot left out, from the "partial" member of
- * its metadata; a Storage snapshot written before that member existed
- * says it in "storage" ("partial", "missing").  0 for a whole snapshot,
- * and for metadata that does not parse (it is free-form).
- */
-static uint64_t list_skipped(const struct repo_snapinfo *s)
-{
-	const struct json *p, *st;
-	struct json *j = NULL;
-	int64_t n = 0;
-
-	if (!s->meta_json ||
-	    json_parse(&j, s->meta_json, strlen(s->meta_json), NULL) < 0)
-		return 0;
-	p = json_get(j, "partial");
-	st = json_get(j, "storage");
-	if (p) {
-		if (json_int(json_get(p, "skipped"), &n) < 0 || n < 1)
-			n = 1;
-	} else if (json_bool(json_get(st, "partial")) == 1) {
-		n = (int64_t)json_len(json_get(st, "missing"));
-		if (n < 1)
-			n = 1;
-	}
-	json_free(j);
-	return (uint64_t)n;
-}
 
 static int list_one(const struct repo_snapinfo *s, void *ctx)
 {
@@ -88,7 +58,7 @@ static int list_one(const struct repo_snapinfo *s, void *ctx)
 		cli_json_u64(j, "bytes_read", s->bytes_read);
 		cli_json_u64(j, "bytes_added", s->bytes_added);
 		cli_json_u64(j, "bytes_stored", s->bytes_stored);
-		skipped = list_skipped(s);
+		skipped = cli_snap_skipped(s);
 		cli_json_bool(j, "partial", skipped != 0);
 		cli_json_u64(j, "skipped", skipped);
 		cli_json_end_object(j);

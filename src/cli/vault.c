@@ -45,6 +45,8 @@ static const struct vault_verb vault_verbs[] = {
 	  "apply a retention policy and reclaim space" },
 	{ "check", cmd_check, cmd_check_usage, "verify the repository" },
 	{ "stats", cmd_stats, cmd_stats_usage, "show repository statistics" },
+	{ "report", cmd_report, cmd_report_usage,
+	  "write a page of charts: growth, dedup, tables, last good snapshot" },
 	{ "key", cmd_key, cmd_key_usage, "manage the repository passphrase" },
 	{ "restore", cmd_restore, cmd_restore_usage,
 	  "restore a snapshot's database into a live database" },
