@@ -68,6 +68,8 @@ int blob_peek(const void *stored, size_t len, uint8_t *type, uint8_t *flags,
  * Checks everything that can be checked without the key and returns the
  * payload length (compressed or raw bytes, before encryption) in *plen.
  */
+#define BLOB_LZ4_MAX_RATIO 255
+
 static int blob_check(const uint8_t *p, size_t len, uint8_t *type,
 		      uint8_t *flags, uint32_t *raw_len, size_t *plen)
 {
@@ -95,6 +97,11 @@ static int blob_check(const uint8_t *p, size_t len, uint8_t *type,
 	 */
 	if (*flags & BLOB_F_LZ4) {
 		if (body == 0 || body >= *raw_len)
+			return -EBADMSG;
+		/* lz4 expands at most 255 times (a length byte adds at most
+		 * 255): a raw_len beyond that is a lie, and believing it would
+		 * let a few bytes make the decoder allocate 32 MiB */
+		if (*raw_len > (uint64_t)body * BLOB_LZ4_MAX_RATIO + 64)
 			return -EBADMSG;
 	} else if (body != *raw_len) {
 		return -EBADMSG;
@@ -211,24 +218,30 @@ int blob_decode(struct buf *out, uint8_t *type, const void *stored,
 		return -EKEYREJECTED;
 	}
 
-	r = buf_grow(out, raw_len);
-	if (r < 0)
-		return r;
-	dst = out->data + start;
 	payload = p + BLOB_HEADER_SIZE;
+	/* lz4 payloads of encrypted blobs are decrypted into a staging area
+	 * first, so the output grows to raw_len only once the tag has
+	 * proved the header; raw ones (raw_len == plen) go straight */
+	if ((flags & BLOB_F_ENCRYPTED) && (flags & BLOB_F_LZ4)) {
+		tmp = malloc(plen);
+		if (!tmp)
+			return -ENOMEM;
+	}
+	if (!tmp) {
+		r = buf_grow(out, raw_len);
+		if (r < 0)
+			return r;
+	}
+	dst = out->data + start;
 
 	if (flags & BLOB_F_ENCRYPTED) {
 		const uint8_t *nonce = payload;
 		uint8_t ad[BLOB_AD_SIZE];
 
 		blob_ad(ad, p, ad_id);
-		if (sodium_init() < 0)
-			return -ENOMEM;
-		/* lz4 payloads need a staging area; raw ones go straight */
-		if (flags & BLOB_F_LZ4) {
-			tmp = malloc(plen);
-			if (!tmp)
-				return -ENOMEM;
+		if (sodium_init() < 0) {
+			r = -ENOMEM;
+			goto out;
 		}
 		if (crypto_aead_xchacha20poly1305_ietf_decrypt(
 				tmp ? tmp : dst, NULL, NULL,
@@ -239,6 +252,12 @@ int blob_decode(struct buf *out, uint8_t *type, const void *stored,
 			goto out;
 		}
 		payload = tmp ? tmp : dst;
+		if (tmp) {
+			r = buf_grow(out, raw_len);
+			if (r < 0)
+				goto out;
+			dst = out->data + start;
+		}
 	}
 
 	if (flags & BLOB_F_LZ4) {

@@ -351,6 +351,9 @@ static void test_framing(void)
 		{ { 1, 1, 1, 0, 4, 0, 0, 0 }, "lz4 not smaller than raw" },
 		{ { 1, 1, 2, 0, 4, 0, 0, 0 }, "encrypted but too short" },
 		{ { 1, 1, 0, 0, 4, 0, 0, 2 }, "raw_len over BLOB_MAX_RAW" },
+		/* 4 bytes of lz4 cannot make more than 255 * 4 + 64 */
+		{ { 1, 1, 1, 0, 0x45, 0x04, 0, 0 }, "lz4 raw_len beyond 255x the payload" },
+		{ { 1, 1, 1, 0, 0, 0, 0, 1 }, "lz4 raw_len of 16 MiB from 4 bytes" },
 	};
 
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
@@ -388,6 +391,26 @@ static void test_framing(void)
 	buf_reset(&out);
 	is_int(blob_decode(&out, NULL, st.data, st.len, NULL, NULL), -EBADMSG,
 	       "lz4 output shorter than raw_len: -EBADMSG");
+
+	/* the most compressible data there is still decodes: the bound is
+	 * no stricter than lz4 itself */
+	{
+		size_t n = 4u << 20;
+		uint8_t *z = calloc(1, n);
+
+		buf_reset(&st);
+		buf_reset(&out);
+		ok(z && blob_encode(&st, BLOB_DATA, z, n, NULL, NULL) == 0 &&
+		   blob_decode(&out, NULL, st.data, st.len, NULL, NULL) == 0 &&
+		   out.len == n && !memcmp(out.data, z, n),
+		   "4 MiB of zeros (%zu bytes stored) round-trips", st.len);
+		buf_reset(&st);
+		buf_reset(&out);
+		ok(z && blob_encode(&st, BLOB_DATA, z, n, key, id) == 0 &&
+		   blob_decode(&out, NULL, st.data, st.len, key, id) == 0 &&
+		   out.len == n, "and encrypted");
+		free(z);
+	}
 	free(c);
 	buf_release(&st);
 	buf_release(&out);
