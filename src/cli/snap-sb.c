@@ -153,9 +153,13 @@ static void snap_sb_progress(void *ctx, const struct snap_storage_stats *st,
 	p->last = now;
 	p->drawn = 1;
 	cli_human_size(st->bytes, sz, sizeof(sz));
-	buf_addf(&line, "\r\033[Kstorage: %llu/%zu downloaded, %llu unchanged, %s",
-		 (unsigned long long)st->downloaded, st->to_download,
-		 (unsigned long long)st->reused, sz);
+	if (st->to_download || st->inspected == st->to_inspect)
+		buf_addf(&line, "\r\033[Kstorage: %llu/%zu downloaded, %llu unchanged, %s",
+			 (unsigned long long)st->downloaded, st->to_download,
+			 (unsigned long long)st->reused, sz);
+	else
+		buf_addf(&line, "\r\033[Kstorage: metadata of %llu/%zu objects",
+			 (unsigned long long)st->inspected, st->to_inspect);
 	cli_write_all(2, line.data, line.len);
 	buf_release(&line);
 }
@@ -257,7 +261,9 @@ int snap_sb_emit_functions(struct snap_sb *p, struct cli *c,
 int snap_sb_emit_storage(struct snap_sb *p, struct cli *c,
 			 struct repo_writer *w, int64_t mtime_ns)
 {
-	struct buf err = BUF_INIT;
+	struct buf err = BUF_INIT, q = BUF_INIT;
+	const char *bucket, *name;
+	size_t name_len;
 	int e;
 
 	p->c = c;
@@ -266,6 +272,15 @@ int snap_sb_emit_storage(struct snap_sb *p, struct cli *c,
 		cli_write_all(2, "\r\033[K", 4);
 	if (e < 0)
 		snap_sb_storage_error(c, &err);
+	if (e < 0 && snap_storage_failed_object(p->ss, &bucket, &name,
+						&name_len)) {
+		buf_addstr(&q, bucket);
+		buf_addch(&q, '/');
+		sb_http_quote_name(&q, name, name_len);
+		cli_error(c, "storage: '%s' cannot be read; with --allow-partial the snapshot is committed without it (tagged 'partial', exit status 3)",
+			  (const char *)q.data);
+	}
+	buf_release(&q);
 	buf_release(&err);
 	return e < 0 ? CLI_EXIT_ERROR : 0;
 }
@@ -394,6 +409,7 @@ void snap_sb_json(const struct snap_sb *p, struct cli_json *j)
 		cli_json_u64(j, "unchanged", st->reused);
 		cli_json_u64(j, "bytes_downloaded", st->bytes);
 		cli_json_u64(j, "list_requests", st->list_requests);
+		cli_json_u64(j, "info_requests", st->inspected);
 		cli_json_bool(j, "partial", st->missing != 0);
 		cli_json_begin_array(j, "missing");
 		while (snap_storage_missing_next(p->ss, &pos, &bucket, &name,

@@ -1,8 +1,14 @@
 /*
  * snap-storage-int: what the parts of snap-storage share, and nobody
- * else.  snap-storage.c builds the entry list (open), snap-storage-prev.c
- * finds what the previous snapshot already holds, snap-storage-emit.c
- * downloads the rest and writes storage/.
+ * else.  The parts, in the order a snapshot uses them:
+ *
+ *   snap-storage.c        names, lifecycle, open: the listing into the
+ *                         entry list
+ *   snap-storage-prev.c   what the previous snapshot already holds
+ *   snap-storage-fetch.c  the object info and the downloads, concurrent,
+ *                         into detached streams of the writer
+ *   snap-storage-emit.c   snap_storage_emit: the steps above, then
+ *                         storage/ written in order
  *
  * The entries are every entry of storage/, sorted in manifest order
  * (manifest_path_cmp), with no two paths equal.
@@ -38,9 +44,14 @@ struct snap_storage_ent {
 	size_t name_len;
 	uint64_t size;
 	char *etag, *mimetype, *cache, *modified, *metadata;
+	int have_md;			/* metadata is current (NULL: none) */
 	char *json;			/* bucket: .bucket.json text */
-	const struct snap_storage_prev *prev;	/* reusable */
+	const struct snap_storage_prev *prev;	/* reusable chunks */
+	int refresh;			/* reusable, but the user metadata
+					 * must be asked again */
+	struct repo_stream *stream;	/* downloaded, ended */
 	int missing;			/* 1 left out, -1 deleted meanwhile */
+	char *why;			/* left out: the reason */
 };
 
 struct snap_storage {
@@ -54,14 +65,15 @@ struct snap_storage {
 	size_t nprev;
 	char prev_id[65];
 	struct snap_storage_stats stats;
-	/* emit */
+	/* fetch and emit */
 	struct repo_writer *w;
 	int64_t mtime_ns;
-	size_t next;			/* first entry not yet emitted */
-	size_t *dl;			/* entry index of each download */
-	struct repo_stream *stream;
-	struct sb_http_resp head;	/* the current download's headers */
+	size_t *idx;			/* entry index of each request */
+	struct repo_stream *stream;	/* the download being handed over */
+	struct sb_http_resp head;	/* its headers */
 	struct buf err;			/* why a sink callback failed */
+	size_t failed;			/* the object that stopped the snapshot
+					 * (an entry index; nents when none) */
 };
 
 /* strdup, NULL for NULL. */
@@ -72,10 +84,27 @@ char *snap_storage_strdup(const char *v);
  * not an error.  0 or a negative errno (err may say why). */
 int snap_storage_prev_load(struct snap_storage *s, struct repo *r,
 			   struct buf *err);
-/* Points every object whose eTag, size and last-modified are those of
- * the previous snapshot at its entry there (ent->prev). */
+/* Points every object whose eTag and size are those of the previous
+ * snapshot at its entry there (ent->prev); when its last-modified
+ * differs too (a restore, or the same bytes uploaded again), its user
+ * metadata is to be asked again (ent->refresh). */
 void snap_storage_prev_match(struct snap_storage *s);
 /* Frees s->prev. */
 void snap_storage_prev_free(struct snap_storage *s);
+/* An object's key, "bucket NUL name NUL" (malloc'ed; *keylen leaves out
+ * the last NUL), or NULL when out of memory; and the order of two. */
+char *snap_storage_key(const char *bucket, size_t blen, const char *name,
+		       size_t nlen, size_t *keylen);
+int snap_storage_key_cmp(const char *a, size_t alen, const char *b,
+			 size_t blen);
+
+/* snap-storage-fetch.c: the user metadata of every object that needs
+ * it (concurrent /object/info requests; skipped where the listing
+ * carried it), then every object to download into a detached stream
+ * (e->stream).  An object deleted since the listing gets missing -1, one
+ * that keeps failing missing 1 (allow_partial; left_out is told) or the
+ * whole fetch fails with s->failed set.  0 or a negative errno (err
+ * says why; empty after -ENOMEM). */
+int snap_storage_fetch(struct snap_storage *s, struct buf *err);
 
 #endif
