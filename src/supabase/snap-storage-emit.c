@@ -2,7 +2,8 @@
  * snap-storage-emit: snap_storage_emit (see snap-storage.h), once open
  * has built the sorted entry list and matched it with the previous
  * snapshot: the fetch (snap-storage-fetch.c: user metadata, then the
- * downloads into detached streams), then storage/ written in
+ * downloads into detached streams), the drift against the database's
+ * storage.objects (snap-storage-drift.c), then storage/ written in
  * manifest order, as the writer requires: each downloaded object
  * attaches its stream, each unchanged one reuses the previous chunks,
  * and a folder none of whose objects could be read is not written at
@@ -41,6 +42,8 @@ static int snap_storage_emit_attrs(struct snap_storage *s,
 	if (r == 0 && e->metadata)
 		r = repo_writer_file_attr(s->w, SNAP_STORAGE_ATTR_METADATA,
 					  e->metadata);
+	if (r == 0 && e->drift)
+		r = repo_writer_file_attr(s->w, SNAP_STORAGE_ATTR_DRIFT, e->drift);
 	return r;
 }
 
@@ -131,6 +134,7 @@ static int snap_storage_emit_all(struct snap_storage *s)
 				r = repo_writer_dir(s->w, e->path, &m);
 			break;
 		case SS_BUCKET_JSON:
+		case SS_DRIFT:
 			m.mode = 0644;
 			r = snap_storage_emit_text(s, e, &m);
 			break;
@@ -158,6 +162,8 @@ int snap_storage_emit(struct snap_storage *s, struct repo_writer *w,
 	s->w = w;
 	s->mtime_ns = mtime_ns;
 	rc = snap_storage_fetch(s, err);
+	if (rc == 0)
+		rc = snap_storage_drift_judge(s);
 	if (rc == 0)
 		rc = snap_storage_emit_all(s);
 	if (rc < 0 && s->err.len) {

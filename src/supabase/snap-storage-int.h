@@ -7,6 +7,8 @@
  *   snap-storage-prev.c   what the previous snapshot already holds
  *   snap-storage-fetch.c  the object info and the downloads, concurrent,
  *                         into detached streams of the writer
+ *   snap-storage-drift.c  storage.objects at the database's instant
+ *                         against what was captured
  *   snap-storage-emit.c   snap_storage_emit: the steps above, then
  *                         storage/ written in order
  *
@@ -23,7 +25,10 @@
 
 struct repo;
 
-enum snap_storage_kind { SS_DIR, SS_BUCKET_JSON, SS_OBJECT };
+enum snap_storage_kind { SS_DIR, SS_BUCKET_JSON, SS_OBJECT, SS_DRIFT };
+
+/* storage/.vault-drift.json (formats/storage-layout.md) */
+#define SNAP_STORAGE_DRIFT_NAME ".vault-drift.json"
 
 /* One object of the previous snapshot, with its chunk list. */
 struct snap_storage_prev {
@@ -33,6 +38,15 @@ struct snap_storage_prev {
 	uint64_t size;
 	struct repo_chunkref *chunks;
 	size_t nchunks;
+};
+
+/* One row of storage.objects at the database's instant. */
+struct snap_storage_row {
+	char *key;			/* bucket NUL name (keylen bytes) */
+	size_t keylen;
+	char *etag, *modified;		/* NULL when the row has none */
+	int64_t size;			/* -1 when the row has none */
+	int seen;			/* an object of the listing matched */
 };
 
 struct snap_storage_ent {
@@ -45,13 +59,15 @@ struct snap_storage_ent {
 	uint64_t size;
 	char *etag, *mimetype, *cache, *modified, *metadata;
 	int have_md;			/* metadata is current (NULL: none) */
-	char *json;			/* bucket: .bucket.json text */
+	char *json;			/* bucket, drift: the file's text */
 	const struct snap_storage_prev *prev;	/* reusable chunks */
 	int refresh;			/* reusable, but the user metadata
 					 * must be asked again */
 	struct repo_stream *stream;	/* downloaded, ended */
 	int missing;			/* 1 left out, -1 deleted meanwhile */
 	char *why;			/* left out: the reason */
+	const char *drift;		/* "changed", "added" or NULL */
+	const struct snap_storage_row *row;	/* its storage.objects row */
 };
 
 struct snap_storage {
@@ -65,6 +81,10 @@ struct snap_storage {
 	size_t nprev;
 	char prev_id[65];
 	struct snap_storage_stats stats;
+	/* storage.objects at the database's instant (snap-storage-drift.c) */
+	int judge;			/* rows were given: judge the drift */
+	struct snap_storage_row *rows;
+	size_t nrows, caprows;
 	/* fetch and emit */
 	struct repo_writer *w;
 	int64_t mtime_ns;
@@ -106,5 +126,18 @@ int snap_storage_key_cmp(const char *a, size_t alen, const char *b,
  * whole fetch fails with s->failed set.  0 or a negative errno (err
  * says why; empty after -ENOMEM). */
 int snap_storage_fetch(struct snap_storage *s, struct buf *err);
+
+/* snap-storage-drift.c: once fetched, compares the rows with what was
+ * captured (e->drift, e->row, the drift counters) and, when rows were
+ * given, adds storage/.vault-drift.json to the entries (in its sorted
+ * place).  0 or -ENOMEM. */
+int snap_storage_drift_judge(struct snap_storage *s);
+
+/* snap-storage.c, for the parts above it: a new zeroed entry at the
+ * end (NULL when out of memory), the manifest order of two entries, and
+ * dropping the rows. */
+struct snap_storage_ent *snap_storage_add(struct snap_storage *s);
+int snap_storage_ent_cmp(const void *a, const void *b);
+void snap_storage_rows_free(struct snap_storage *s);
 
 #endif

@@ -4,7 +4,11 @@
  * storage/, its user metadata asked and its bytes downloaded
  * concurrently, then written in manifest order; objects whose eTag and
  * size are those of the previous snapshot of the same project are not
- * downloaded again but reuse that snapshot's chunks.
+ * downloaded again but reuse that snapshot's chunks.  When the project's
+ * database is captured in the same snapshot, its storage.objects rows
+ * (as of the database's instant) are compared with what was captured:
+ * the objects that changed, vanished or appeared in between are listed
+ * in storage/.vault-drift.json.
  *
  * Layout (formats/storage-layout.md):
  *   storage/                           directory
@@ -13,6 +17,7 @@
  *                                       allowed_mime_types, type}
  *   storage/<bucket>/<folders>/        directories (none left empty)
  *   storage/<bucket>/<object path>     the object, attributes storage.*
+ *   storage/.vault-drift.json          with a database only
  *
  * Object names are hostile: the manifest path is a safe encoding of the
  * name (snap_storage_encode), the exact name is the storage.name
@@ -46,6 +51,7 @@ struct sb_env;
 #define SNAP_STORAGE_ATTR_ETAG		"storage.etag"
 #define SNAP_STORAGE_ATTR_MODIFIED	"storage.last_modified"
 #define SNAP_STORAGE_ATTR_METADATA	"storage.metadata"
+#define SNAP_STORAGE_ATTR_DRIFT		"storage.drift"
 
 /* Counters, read by the front end for progress and the summary. */
 struct snap_storage_stats {
@@ -59,6 +65,13 @@ struct snap_storage_stats {
 	uint64_t list_requests;
 	size_t missing;			/* left out (allow_partial) */
 	size_t deleted;			/* gone between listing and download */
+	/* against storage.objects at the database's instant (judged only
+	 * after snap_storage_db_done(s, 1)) */
+	int drift_judged;
+	size_t drift_rows;		/* rows compared */
+	size_t drift_changed;		/* captured bytes differ from the row */
+	size_t drift_vanished;		/* a row, but no object captured */
+	size_t drift_added;		/* captured, but no row */
 };
 
 struct snap_storage_opts {
@@ -97,6 +110,23 @@ int snap_storage_open(struct snap_storage *s, struct repo *r,
 		      struct buf *err);
 /* "<storage url>" (holds no secret). */
 const char *snap_storage_source(const struct snap_storage *s);
+
+/*
+ * The project's database is captured in the same snapshot: one call per
+ * row of its storage.objects as of the database's instant (etag:
+ * metadata's eTag, NULL when none; size: metadata's size, -1 when none;
+ * modified: its lastModified or updated_at, may be NULL), then
+ * snap_storage_db_done, all before snap_storage_emit, which then judges
+ * the drift.  Without snap_storage_db_done(s, 1) nothing is judged.
+ * snap_storage_db_object returns 0 or -ENOMEM.
+ */
+int snap_storage_db_object(struct snap_storage *s, const char *bucket,
+			   const char *name, size_t name_len,
+			   const char *etag, int64_t size,
+			   const char *modified);
+/* complete: every row was given, judge the drift; 0: the rows could not
+ * all be read, forget them. */
+void snap_storage_db_done(struct snap_storage *s, int complete);
 
 /* Asks the user metadata and downloads what changed, then emits
  * storage/ through w.  0, or a negative errno with the reason in err
@@ -137,5 +167,8 @@ int snap_storage_encode_segment(struct buf *out, const char *seg, size_t n,
 				int top);
 /* A whole name, segment by segment (appended). */
 int snap_storage_encode_name(struct buf *out, const char *name, size_t n);
+/* A bucket id as the segment below storage/ (appended): as a segment,
+ * and a bucket named ".vault-drift.json" gets its dot encoded. */
+int snap_storage_encode_bucket(struct buf *out, const char *bucket);
 
 #endif
