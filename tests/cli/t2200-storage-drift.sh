@@ -139,4 +139,16 @@ test_expect_success 'Storage alone: nothing to judge' '
 	! grep -q "vault-drift" ls5
 '
 
+test_expect_success 'a bucket named like the report cannot pose as it' '
+	put .vault-drift.json "[{\"name\":\"x\",\"data\":\"not a report\"}]" &&
+	snap --json >s7.json &&
+	test "$(jq .storage.drift.added s7.json)" = 2 &&
+	vault ls latest storage >ls7 &&
+	grep -q " storage/%2Evault-drift.json/x$" ls7 &&
+	vault cat latest storage/.vault-drift.json >d7.json &&
+	test "$(jq -r .format d7.json)" = vault-storage-drift-1 &&
+	test "$(jq -r ".added[] | select(.bucket == \".vault-drift.json\") | .path" d7.json)" = \
+		"storage/%2Evault-drift.json/x"
+'
+
 test_done
