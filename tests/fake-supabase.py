@@ -20,7 +20,9 @@ against its own expectations:
     DELETE /bucket/{id}                 delete (must be empty)
     POST   /bucket/{id}/empty           delete every object
     POST   /object/list/{bucket}        {prefix, limit, offset, sortBy, search}: one level
-                                        at a time; folders have id/metadata null
+                                        at a time; folders have id/metadata null; a
+                                        bucket that does not exist lists as 200 [] (the
+                                        listing is a SQL function over storage.objects)
     GET    /object/authenticated/{bucket}/{path}   download (Range supported)
     GET    /object/{bucket}/{path}                 same (deprecated alias)
     GET    /object/public/{bucket}/{path}          public buckets, no auth
@@ -35,7 +37,12 @@ against its own expectations:
 
   Object metadata as Storage reports it: size, mimetype, cacheControl,
   eTag (quoted hex MD5, like S3), lastModified, contentLength,
-  httpStatusCode; user metadata through /object/info.
+  httpStatusCode.  As in Storage v1.22 (the version vault was measured
+  against), a listing entry is a storage.search() row (name, id,
+  updated_at, created_at, last_accessed_at, metadata) without the user
+  metadata, which only /object/info gives; --list-user-metadata adds the
+  "user_metadata" member newer servers put in listings.  Every upload
+  (so every restore) gives the object a new lastModified.
 
   Management API, under /v1 (header `Authorization: Bearer <token>`;
   60 requests a minute per token, then 429 with Retry-After):
@@ -63,26 +70,37 @@ Test control (no auth):
                    Content-Length) and closes cleanly.
       clear_faults
       reset_stats
-      stats        -> {"routes": {route: n}, "total": n, "faulted": n, "bytes_out": n}
+      stats        -> {"routes": {route: n}, "total": n, "faulted": n, "bytes_out": n,
+                       "max_concurrent": {route: n}}  (requests of a route being
+                       answered at the same time, at most, faults and delays included)
       state        -> every bucket and object (name, size, eTag, ...) and function
       rate_limit   {limit, window}  Management API limit per token
       key_policy   {policy: "strict"|"permissive"}
       put_objects  {bucket, objects: [{name, data | data_b64 | size+seed, mimetype?,
                     cacheControl?, metadata?}]}  bulk seeding (bucket created if missing)
       delete_all   every bucket, object and function
+      objects_sql  -> text/plain: SQL that fills storage.buckets and storage.objects
+                   (as Storage's own schema has them: metadata jsonb with eTag, size,
+                   lastModified...) with what the server holds, so a test database
+                   can play the project's database
     GET  /__control/stats, GET /__control/state
 
-Key policy: "strict" is Storage's own object-name check (S3-safe
-characters only: word characters, / ! - . * ' ( ) space & $ @ = ; : + , ?);
-"permissive" (the default) accepts any UTF-8 name without NUL, so tests can
-put the hostile names end users create through other paths (S3 protocol,
-older versions) on the server.  Listing matches prefixes exactly (the real
+Key policy: "strict" is Storage v1.22's own object-name check (S3-safe
+ASCII characters only: letters, digits, _ / ! - . * ' ( ) space & $ @ =
+; : + , ?), applied where the real server applies it: on uploads and
+wherever it looks an object up by name (download, HEAD, info), but not
+on listings or deletes, so an object put there by other paths (put_objects
+here; the S3 protocol or older versions there) is listed yet answers
+every download and info with 400 InvalidKey, as "legacy" names with
+non-ASCII characters, % or # do.  "permissive" (the default) accepts any
+UTF-8 name without NUL everywhere, as newer Storage versions do, so tests
+can round-trip the hostile names end users create.  Listing matches prefixes exactly (the real
 server's SQL uses ILIKE, where % and _ in a prefix are wildcards; vault's
 client does not rely on either behaviour).
 
 Usage: fake-supabase.py [--seed DIR] [--service-key K] [--access-token T]
                         [--project-ref REF] [--rate-limit N] [--rate-window S]
-                        [--key-policy strict|permissive]
+                        [--key-policy strict|permissive] [--list-user-metadata]
 Binds 127.0.0.1 on a free port and prints the port number on stdout when
 ready.  Seed directory layout:
     DIR/storage/<bucket>/<path...>        files become objects
@@ -111,8 +129,9 @@ import urllib.parse
 import uuid
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
-STRICT_KEY = re.compile(r"^(\w|/|!|-|\.|\*|'|\(|\)| |&|\$|@|=|;|:|\+|,|\?)*$")
-BUCKET_NAME = re.compile(r"^(\w|!|-|\.|\*|'|\(|\)| |&|\$|@|=|;|:|\+|,|\?)*$")
+# JavaScript's \w (no u flag) is ASCII only: re.ASCII
+STRICT_KEY = re.compile(r"^(\w|/|!|-|\.|\*|'|\(|\)| |&|\$|@|=|;|:|\+|,|\?)*$", re.ASCII)
+BUCKET_NAME = re.compile(r"^(\w|!|-|\.|\*|'|\(|\)| |&|\$|@|=|;|:|\+|,|\?)*$", re.ASCII)
 DELETE_LIMIT = 1000
 CHUNK = 64 * 1024
 
@@ -248,6 +267,7 @@ class State:
         self.access_token = args.access_token
         self.ref = args.project_ref
         self.key_policy = args.key_policy
+        self.list_user_md = args.list_user_metadata
         self.rate_limit = args.rate_limit
         self.rate_window = args.rate_window
         self.rate_hits = {}
@@ -262,17 +282,40 @@ class State:
             self.total = 0
             self.faulted = 0
             self.bytes_out = 0
+            self.inflight = getattr(self, "inflight", {})
+            # requests still being answered count on from where they are
+            self.max_inflight = {r: n for r, n in self.inflight.items() if n}
 
     def count(self, route):
         with self.lock:
             self.routes[route] = self.routes.get(route, 0) + 1
             self.total += 1
+            n = self.inflight.get(route, 0) + 1
+            self.inflight[route] = n
+            if n > self.max_inflight.get(route, 0):
+                self.max_inflight[route] = n
+
+    def done(self, route):
+        with self.lock:
+            self.inflight[route] = self.inflight.get(route, 1) - 1
 
     def check_key(self, name):
         if not name or "\0" in name or len(name.encode()) > 1024:
             raise storage_error(400, "InvalidKey", "Invalid key: %s" % name)
         if self.key_policy == "strict" and not STRICT_KEY.match(name):
             raise storage_error(400, "InvalidKey", "Invalid key: %s" % name)
+
+    def find(self, bid, name, public=False):
+        """ObjectStorage.findObject(): the key check, then the lookup."""
+        if self.key_policy == "strict" and not STRICT_KEY.match(name):
+            raise storage_error(400, "InvalidKey", "Invalid key: %s" % name)
+        b = self.bucket(bid)
+        if public and not b.public:
+            raise no_such_bucket()
+        o = b.objects.get(name)
+        if o is None:
+            raise no_such_key()
+        return o
 
     def bucket(self, bid):
         b = self.buckets.get(bid)
@@ -560,7 +603,15 @@ class Handler(BaseHTTPRequestHandler):
         path = raw.split("?", 1)[0]
         if path == "/__control" or path.startswith("/__control/"):
             return self.control(path)
-        st.count(route_of(self.command, path))
+        route = route_of(self.command, path)
+        st.count(route)
+        try:
+            self.answer(path, raw)
+        finally:
+            st.done(route)
+
+    def answer(self, path, raw):
+        st = self.state
         self.fault = self.active_fault()
         f = self.fault
         if f:
@@ -636,7 +687,11 @@ class Handler(BaseHTTPRequestHandler):
                 return self.send(200, {"ok": True})
             if name == "stats":
                 return self.send(200, {"routes": st.routes, "total": st.total,
-                                       "faulted": st.faulted, "bytes_out": st.bytes_out})
+                                       "faulted": st.faulted, "bytes_out": st.bytes_out,
+                                       "max_concurrent": st.max_inflight})
+            if name == "objects_sql":
+                return self.send(200, self.objects_sql().encode(),
+                                 ctype="text/plain; charset=utf-8")
             if name == "state":
                 return self.send(200, self.dump())
             if name == "rate_limit":
@@ -669,6 +724,29 @@ class Handler(BaseHTTPRequestHandler):
                     b.objects[o["name"]] = obj
                 return self.send(200, {"ok": True, "count": len(b.objects)})
         return self.send(400, {"error": "unknown op %r" % name})
+
+    def objects_sql(self):
+        """INSERTs of storage.buckets and storage.objects rows, as Storage
+        keeps them (metadata jsonb; the user metadata in user_metadata)."""
+        def lit(v):
+            if v is None:
+                return "NULL"
+            if not isinstance(v, str):
+                v = json.dumps(v)
+            return "'" + v.replace("'", "''") + "'"
+        st = self.state
+        out = []
+        for bid, b in st.buckets.items():
+            out.append("INSERT INTO storage.buckets (id, name, public) VALUES (%s, %s, %s);"
+                       % (lit(bid), lit(b.name), "true" if b.public else "false"))
+            for n, o in b.objects.items():
+                out.append("INSERT INTO storage.objects (id, bucket_id, name, metadata, "
+                           "user_metadata, version, created_at, updated_at, "
+                           "last_accessed_at) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s);"
+                           % (lit(o.id), lit(bid), lit(n), lit(o.metadata()), lit(o.user_md),
+                              lit(o.version), lit(iso_now(o.created)),
+                              lit(iso_now(o.updated)), lit(iso_now(o.accessed))))
+        return "\n".join(out) + "\n"
 
     def dump(self):
         st = self.state
@@ -879,7 +957,10 @@ class Handler(BaseHTTPRequestHandler):
         if prefix and not prefix.endswith("/"):
             prefix += "/"
         with st.lock:
-            b = st.bucket(bid)
+            b = st.buckets.get(bid)
+            if b is None:
+                # storage.search() over no rows: an empty page, not an error
+                return self.send(200, [])
             folders = {}
             files = []
             for name, o in b.objects.items():
@@ -894,13 +975,19 @@ class Handler(BaseHTTPRequestHandler):
                 else:
                     # storage.search() rows: no bucket_id or owner here
                     r = o.row(bid)
-                    files.append({"name": rest, "id": r["id"],
-                                  "updated_at": r["updated_at"],
-                                  "created_at": r["created_at"],
-                                  "last_accessed_at": r["last_accessed_at"],
-                                  "metadata": r["metadata"]})
+                    f = {"name": rest, "id": r["id"],
+                         "updated_at": r["updated_at"],
+                         "created_at": r["created_at"],
+                         "last_accessed_at": r["last_accessed_at"],
+                         "metadata": r["metadata"]}
+                    if st.list_user_md:
+                        f["user_metadata"] = o.user_md
+                    files.append(f)
             entries = [{"name": f, "id": None, "updated_at": None, "created_at": None,
                         "last_accessed_at": None, "metadata": None} for f in folders]
+            if st.list_user_md:
+                for e in entries:
+                    e["user_metadata"] = None
             entries += files
             key = {"name": "name"}.get(column, column)
             # folders have no dates: they sort first, by name
@@ -913,12 +1000,7 @@ class Handler(BaseHTTPRequestHandler):
         st = self.state
         self.read_body()
         with st.lock:
-            b = st.bucket(bid)
-            if public and not b.public:
-                raise no_such_bucket()
-            o = b.objects.get(name)
-            if o is None:
-                raise no_such_key()
+            o = st.find(bid, name, public)
             d = {"id": o.id, "name": name, "version": o.version, "bucket_id": bid,
                  "size": len(o.data), "content_type": o.mimetype,
                  "cache_control": o.cache_control, "etag": o.etag,
@@ -930,12 +1012,7 @@ class Handler(BaseHTTPRequestHandler):
         st = self.state
         self.read_body()
         with st.lock:
-            b = st.bucket(bid)
-            if public and not b.public:
-                raise no_such_bucket()
-            o = b.objects.get(name)
-            if o is None:
-                raise no_such_key()
+            o = st.find(bid, name, public)
             o.accessed = time.time()
             data, etag, mt, cc, upd = o.data, o.etag, o.mimetype, o.cache_control, o.updated
         hdrs = {"ETag": etag, "Cache-Control": cc, "Last-Modified": http_date(upd),
@@ -1279,6 +1356,8 @@ def main():
     ap.add_argument("--rate-limit", type=int, default=60)
     ap.add_argument("--rate-window", type=float, default=60.0)
     ap.add_argument("--key-policy", choices=("strict", "permissive"), default="permissive")
+    ap.add_argument("--list-user-metadata", action="store_true",
+                    help="listings carry user_metadata, as newer Storage versions send")
     ap.add_argument("--port", type=int, default=0)
     args = ap.parse_args()
     state = State(args)

@@ -377,6 +377,11 @@ const char *snap_db_source(const struct snap_db *d)
 	return d->ps ? pg_snap_source(d->ps) : "";
 }
 
+struct pg_snap *snap_db_capture(const struct snap_db *d)
+{
+	return d->ps;
+}
+
 /* ---- the sink: pg-snap's tree into the repository writer ------------------- */
 
 static void snap_db_entry_meta(const struct snap_db *d, uint32_t mode,

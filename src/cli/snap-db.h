@@ -22,6 +22,7 @@
 #include <stdint.h>
 #include "cli.h"
 
+struct pg_snap;
 struct repo_writer;
 
 /*
@@ -114,6 +115,9 @@ const char *snap_db_env_file(const struct snap_db *d);
 int snap_db_open(struct snap_db *d, struct cli *c, int progress);
 /* "postgres://user:***@host:port/db" (after snap_db_open). */
 const char *snap_db_source(const struct snap_db *d);
+/* The capture (after snap_db_open; NULL before, or without a database),
+ * for reading more under its snapshot (pg-snap-objects.h). */
+struct pg_snap *snap_db_capture(const struct snap_db *d);
 
 /* Reads every table and emits db/ through w (entries dated mtime_ns).
  * 0 or an exit code; on failure nothing may be committed. */

@@ -6,6 +6,12 @@
  * objects it leaves out through callbacks, and keeps counters; here
  * they become the progress line, warnings, error messages, the summary
  * and the snapshot record's metadata.
+ *
+ * With the project's database in the same snapshot, its storage.objects
+ * rows are read here under the database capture's own snapshot
+ * (pg-snap-objects.h) and handed to snap-storage, which compares them
+ * with the objects it captures (the drift): the front end is the one
+ * place that holds both the capture and Storage.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -14,6 +20,7 @@
 #include <unistd.h>
 
 #include "json.h"
+#include "pg-snap-objects.h"
 #include "sb-env.h"
 #include "sb-http.h"
 #include "snap-db.h"
@@ -34,6 +41,8 @@ struct snap_sb {
 	struct snap_functions *sf;
 	struct snap_storage *ss;
 	struct cli *c;
+	struct snap_db *db;	/* the database part of the same snapshot */
+	const char *drift_skip;	/* why the drift was not judged, or NULL */
 	int progress;		/* stderr is a terminal */
 	int drawn;		/* the progress line was drawn */
 	double last;
@@ -101,6 +110,7 @@ int snap_sb_resolve(struct snap_sb *p, struct cli *c, struct snap_db *db,
 			return cli_usage_error(c, "'-' (standard input) cannot be combined with Storage options");
 		return CLI_EXIT_OK;
 	}
+	p->db = db;
 	p->eo.env_file = snap_db_env_file(db);
 	e = sb_env_load(&p->env, &p->eo, &err);
 	if (e < 0) {
@@ -153,9 +163,13 @@ static void snap_sb_progress(void *ctx, const struct snap_storage_stats *st,
 	p->last = now;
 	p->drawn = 1;
 	cli_human_size(st->bytes, sz, sizeof(sz));
-	buf_addf(&line, "\r\033[Kstorage: %llu/%zu downloaded, %llu unchanged, %s",
-		 (unsigned long long)st->downloaded, st->to_download,
-		 (unsigned long long)st->reused, sz);
+	if (st->to_download || st->inspected == st->to_inspect)
+		buf_addf(&line, "\r\033[Kstorage: %llu/%zu downloaded, %llu unchanged, %s",
+			 (unsigned long long)st->downloaded, st->to_download,
+			 (unsigned long long)st->reused, sz);
+	else
+		buf_addf(&line, "\r\033[Kstorage: metadata of %llu/%zu objects",
+			 (unsigned long long)st->inspected, st->to_inspect);
 	cli_write_all(2, line.data, line.len);
 	buf_release(&line);
 }
@@ -254,18 +268,63 @@ int snap_sb_emit_functions(struct snap_sb *p, struct cli *c,
 	return e < 0 ? CLI_EXIT_ERROR : 0;
 }
 
-int snap_sb_emit_storage(struct snap_sb *p, struct cli *c,
-			 struct repo_writer *w, int64_t mtime_ns)
+static int snap_sb_db_row(void *ctx, const struct pg_snap_object *o)
 {
+	return snap_storage_db_object(ctx, o->bucket, o->name, o->name_len,
+				      o->etag, o->size, o->last_modified);
+}
+
+/*
+ * The database's storage.objects, as of its instant, for the drift: read
+ * after db/ was emitted (the capture's connection is free again) and
+ * before the downloads.  A database without the table (not Supabase's)
+ * or one vault may not read it in is no failure: nothing is judged.
+ */
+static void snap_sb_db_rows(struct snap_sb *p, struct cli *c)
+{
+	struct pg_snap *ps = p->db && snap_db_wanted(p->db) ?
+		snap_db_capture(p->db) : NULL;
 	struct buf err = BUF_INIT;
 	int e;
 
+	if (!ps)
+		return;
+	e = pg_snap_storage_objects(ps, snap_sb_db_row, p->ss, &err);
+	snap_storage_db_done(p->ss, e == 0);
+	if (e == -ENOENT) {
+		p->drift_skip = "the database has no storage.objects";
+	} else if (e < 0) {
+		p->drift_skip = "storage.objects could not be read";
+		cli_warn(c, "storage: %s: the objects that changed since the database's instant are not judged",
+			 err.len ? (const char *)err.data : strerror(-e));
+	}
+	buf_release(&err);
+}
+
+int snap_sb_emit_storage(struct snap_sb *p, struct cli *c,
+			 struct repo_writer *w, int64_t mtime_ns)
+{
+	struct buf err = BUF_INIT, q = BUF_INIT;
+	const char *bucket, *name;
+	size_t name_len;
+	int e;
+
 	p->c = c;
+	snap_sb_db_rows(p, c);
 	e = snap_storage_emit(p->ss, w, mtime_ns, &err);
 	if (p->drawn)
 		cli_write_all(2, "\r\033[K", 4);
 	if (e < 0)
 		snap_sb_storage_error(c, &err);
+	if (e < 0 && snap_storage_failed_object(p->ss, &bucket, &name,
+						&name_len)) {
+		buf_addstr(&q, bucket);
+		buf_addch(&q, '/');
+		sb_http_quote_name(&q, name, name_len);
+		cli_error(c, "storage: '%s' cannot be read; with --allow-partial the snapshot is committed without it (tagged 'partial', exit status 3)",
+			  (const char *)q.data);
+	}
+	buf_release(&q);
 	buf_release(&err);
 	return e < 0 ? CLI_EXIT_ERROR : 0;
 }
@@ -297,12 +356,18 @@ static int snap_sb_storage_meta(const struct snap_sb *p, struct buf *out)
 		r = cli_json_escape(out, p->env.storage_url,
 				    strlen(p->env.storage_url));
 	if (r == 0)
-		r = buf_addf(out, ", \"buckets\": %zu, \"objects\": %zu, \"downloaded\": %llu, \"unchanged\": %llu, \"bytes_downloaded\": %llu, \"partial\": %s, \"missing\": [",
+		r = buf_addf(out, ", \"buckets\": %zu, \"objects\": %zu, \"downloaded\": %llu, \"unchanged\": %llu, \"bytes_downloaded\": %llu, \"partial\": %s, ",
 			     st->buckets, st->objects,
 			     (unsigned long long)st->downloaded,
 			     (unsigned long long)st->reused,
 			     (unsigned long long)st->bytes,
 			     st->missing ? "true" : "false");
+	if (r == 0 && st->drift_judged)
+		r = buf_addf(out, "\"drift\": {\"rows\": %zu, \"changed\": %zu, \"vanished\": %zu, \"added\": %zu}, ",
+			     st->drift_rows, st->drift_changed,
+			     st->drift_vanished, st->drift_added);
+	if (r == 0)
+		r = buf_addstr(out, "\"missing\": [");
 	while (r == 0 && snap_storage_missing_next(p->ss, &pos, &bucket, &name,
 						   &name_len)) {
 		r = buf_addstr(out, k++ ? ", {\"bucket\": " : "{\"bucket\": ");
@@ -367,6 +432,15 @@ void snap_sb_print(const struct snap_sb *p)
 		       st->buckets, st->objects,
 		       (unsigned long long)st->downloaded, sz,
 		       (unsigned long long)st->reused);
+		if (st->drift_judged && !(st->drift_changed ||
+					  st->drift_vanished || st->drift_added))
+			printf("  storage drift: none: every object is as storage.objects had it at the database's instant\n");
+		else if (st->drift_judged)
+			printf("  storage drift: since the database's instant %zu changed, %zu vanished, %zu added (storage/.vault-drift.json)\n",
+			       st->drift_changed, st->drift_vanished,
+			       st->drift_added);
+		else if (p->drift_skip)
+			printf("  storage drift: not judged: %s\n", p->drift_skip);
 		if (st->missing)
 			printf("  PARTIAL: %zu objects missing:\n",
 			       st->missing);
@@ -394,6 +468,17 @@ void snap_sb_json(const struct snap_sb *p, struct cli_json *j)
 		cli_json_u64(j, "unchanged", st->reused);
 		cli_json_u64(j, "bytes_downloaded", st->bytes);
 		cli_json_u64(j, "list_requests", st->list_requests);
+		cli_json_u64(j, "info_requests", st->inspected);
+		if (st->drift_judged) {
+			cli_json_begin_object(j, "drift");
+			cli_json_u64(j, "rows", st->drift_rows);
+			cli_json_u64(j, "changed", st->drift_changed);
+			cli_json_u64(j, "vanished", st->drift_vanished);
+			cli_json_u64(j, "added", st->drift_added);
+			cli_json_end_object(j);
+		} else if (p->drift_skip) {
+			cli_json_str(j, "drift_not_judged", p->drift_skip);
+		}
 		cli_json_bool(j, "partial", st->missing != 0);
 		cli_json_begin_array(j, "missing");
 		while (snap_storage_missing_next(p->ss, &pos, &bucket, &name,

@@ -37,8 +37,9 @@ enum {
 	"Supabase Storage and Edge Functions, stored under storage/ and\n" \
 	"functions/ (settings from the environment, ./.env or --env-file):\n" \
 	"      --storage-url URL   the Storage API (default $SUPABASE_URL/storage/v1)\n" \
-	"      --jobs N            also: concurrent downloads (default 8)\n" \
-	"      --allow-partial     commit even if some objects keep failing; they\n" \
+	"      --jobs N            also: concurrent Storage requests (default 8)\n" \
+	"      --allow-partial     commit even if some objects keep failing or\n" \
+	"                          cannot be served (InvalidKey); they\n" \
 	"                          are listed, the snapshot is tagged 'partial'\n" \
 	"                          and vault exits with status 3\n" \
 	"      --no-storage, --no-functions\n" \

@@ -217,7 +217,6 @@ static void sb_storage_download_on_done(void *ctx, struct sb_http_xfer *x,
 static int sb_storage_download_submit(struct sb_storage_download_run *d,
 				      size_t i)
 {
-	const char *hdrs[] = { d->st->hdr_apikey, d->st->hdr_auth, NULL };
 	const struct sb_storage_ref *ref = &d->refs[i];
 	struct sb_http_req req = { 0 };
 	struct sb_storage_download_slot *s;
@@ -234,18 +233,12 @@ static int sb_storage_download_submit(struct sb_storage_download_run *d,
 	buf_init(&s->err, 0);
 	buf_init(&s->resp.body, 0);
 	s->resp.content_length = -1;
-	r = sb_storage_url(d->st, &s->url, "/object/authenticated/", ref->bucket,
-			   ref->name);
-	if (r == 0)
-		r = sb_storage_what(&s->what, "object", ref->bucket, ref->name);
+	r = sb_storage_get_req(d->st, &req, "/object/authenticated/", ref->bucket,
+			       ref->name, &s->url, &s->what);
 	if (r < 0) {
 		sb_storage_download_slot_free(s);
 		return r;
 	}
-	req.method = "GET";
-	req.url = (const char *)s->url.data;
-	req.headers = hdrs;
-	req.what = (const char *)s->what.data;
 	req.on_response = sb_storage_download_on_response;
 	req.on_data = sb_storage_download_on_data;
 	req.on_done = sb_storage_download_on_done;

@@ -6,7 +6,9 @@
  *   sb-storage-bucket.c    buckets: list, get, create, update
  *   sb-storage-list.c      the recursive paged listing of objects
  *   sb-storage-download.c  streamed downloads, many at once in order
- *   sb-storage-object.c    one-request object calls: info, upload, delete
+ *   sb-storage-info.c      the object info (user metadata), one or many
+ *                          at once
+ *   sb-storage-object.c    one-request object calls: upload, delete
  *
  * Every part uses sb-storage.c and no other part.
  */
@@ -23,6 +25,7 @@ struct sb_storage {
 	char *url;		/* the Storage base, without a trailing '/' */
 	char *hdr_apikey;	/* "apikey: <key>" */
 	char *hdr_auth;		/* "Authorization: Bearer <key>" */
+	const char *hdrs[3];	/* the two, NULL-terminated */
 	unsigned page;		/* entries per listing request */
 };
 
@@ -39,6 +42,13 @@ int sb_storage_what(struct buf *w, const char *kind, const char *bucket,
  * 0 or -ENOMEM. */
 int sb_storage_url(const struct sb_storage *st, struct buf *u,
 		   const char *mid, const char *bucket, const char *name);
+
+/* A GET of one object under mid ("/object/authenticated/", ...): url
+ * and what are filled, and req's method, url, headers (the key headers)
+ * and what set, pointing into them and st.  0 or -ENOMEM. */
+int sb_storage_get_req(struct sb_storage *st, struct sb_http_req *req,
+		       const char *mid, const char *bucket, const char *name,
+		       struct buf *url, struct buf *what);
 
 /* One request with the key headers and a JSON body (body may be NULL),
  * run to its end.  When answer is not NULL the response is parsed into

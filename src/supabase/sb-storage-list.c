@@ -2,7 +2,9 @@
  * sb-storage-list: the recursive listing of a bucket's objects.
  *
  * POST /object/list/{bucket} answers one level of one folder, a page at
- * a time, with folders as entries whose id is null.  Every page is a
+ * a time, with folders as entries whose id is null; an object's entry
+ * carries its metadata (eTag, size, ...) and, from newer servers only,
+ * its user metadata.  Every page is a
  * request of its own on the http client: a folder entry submits the
  * listing of that folder, a full page submits the next page, so
  * folders are listed concurrently (up to the client's jobs) while the
@@ -76,8 +78,8 @@ static int sb_storage_list_entry(struct sb_storage_list_page *pg,
 				 const struct json *e, struct buf *full)
 {
 	struct sb_storage_list_run *l = pg->l;
-	const struct json *md, *id;
-	struct buf mdj = BUF_INIT;
+	const struct json *md, *id, *umd;
+	struct buf mdj = BUF_INIT, umdj = BUF_INIT;
 	struct sb_storage_object o;
 	const char *name;
 	size_t nlen;
@@ -126,6 +128,17 @@ static int sb_storage_list_entry(struct sb_storage_list_page *pg,
 		o.metadata_json = (const char *)mdj.data;
 	}
 	o.size = (uint64_t)size;
+	/* newer servers list the user metadata too (v1.22 does not) */
+	umd = json_get(e, "user_metadata");
+	if (umd) {
+		o.has_user_metadata = 1;
+		if (!json_is_null(umd)) {
+			r = json_write(&umdj, umd);
+			if (r < 0)
+				goto out;
+			o.user_metadata_json = (const char *)umdj.data;
+		}
+	}
 	o.created_at = json_get_str(e, "created_at");
 	o.updated_at = json_get_str(e, "updated_at");
 	r = l->cb(l->ctx, l->bucket, &o);
@@ -135,6 +148,7 @@ static int sb_storage_list_entry(struct sb_storage_list_page *pg,
 	}
 out:
 	buf_release(&mdj);
+	buf_release(&umdj);
 	return r;
 }
 

@@ -1,7 +1,7 @@
 /*
  * sb-storage-object: the object calls that are one request each: the
- * object info (its user metadata), the upload of one object, and the
- * bulk delete.
+ * upload of one object and the bulk delete (the object info is
+ * sb-storage-info.c's).
  *
  * Uploads carry the content type and cache-control as headers and the
  * user metadata as base64 JSON in x-metadata; those values come from
@@ -14,70 +14,6 @@
 #include <sodium.h>
 
 #include "sb-storage-int.h"
-
-/* ---- object info ------------------------------------------------------------ */
-
-void sb_storage_objinfo_release(struct sb_storage_objinfo *i)
-{
-	if (!i)
-		return;
-	free(i->id);
-	free(i->etag);
-	free(i->content_type);
-	free(i->cache_control);
-	free(i->last_modified);
-	free(i->metadata_json);
-	memset(i, 0, sizeof(*i));
-}
-
-int sb_storage_info(struct sb_storage *st, const char *bucket,
-		    const char *name, struct sb_storage_objinfo *out,
-		    struct buf *err)
-{
-	struct buf url = BUF_INIT, what = BUF_INIT, t = BUF_INIT;
-	struct json *j = NULL;
-	const struct json *md;
-	int64_t size = 0;
-	int r, bad = 0;
-
-	memset(out, 0, sizeof(*out));
-	r = sb_storage_url(st, &url, "/object/info/authenticated/", bucket, name);
-	if (r == 0)
-		r = sb_storage_what(&what, "object", bucket, name);
-	if (r == 0)
-		r = sb_storage_call(st, "GET", (const char *)url.data, NULL,
-				    (const char *)what.data, &j, err);
-	if (r < 0)
-		goto out;
-	if (json_type(j) != JSON_OBJECT) {
-		buf_seterr(err, "%s: malformed info", (const char *)what.data);
-		r = -EBADMSG;
-		goto out;
-	}
-	if (json_int(json_get(j, "size"), &size) < 0 || size < 0)
-		size = 0;
-	out->size = (uint64_t)size;
-	out->id = json_get_strdup(j, "id", &bad);
-	out->etag = json_get_strdup(j, "etag", &bad);
-	out->content_type = json_get_strdup(j, "content_type", &bad);
-	out->cache_control = json_get_strdup(j, "cache_control", &bad);
-	out->last_modified = json_get_strdup(j, "last_modified", &bad);
-	md = json_get(j, "metadata");
-	if (md && !json_is_null(md)) {
-		if (json_write(&t, md) < 0 || !(out->metadata_json = buf_detach(&t, NULL)))
-			bad = 1;
-	}
-	if (bad) {
-		sb_storage_objinfo_release(out);
-		r = -ENOMEM;
-	}
-out:
-	json_free(j);
-	buf_release(&url);
-	buf_release(&what);
-	buf_release(&t);
-	return r;
-}
 
 /* ---- uploads and deletes ----------------------------------------------------- */
 

@@ -59,6 +59,8 @@ int sb_storage_new(struct sb_storage **stp, struct sb_http *h, const char *url,
 	}
 	snprintf(st->hdr_apikey, n, "apikey: %s", service_key);
 	snprintf(st->hdr_auth, n, "Authorization: Bearer %s", service_key);
+	st->hdrs[0] = st->hdr_apikey;
+	st->hdrs[1] = st->hdr_auth;
 	n = strlen(st->url);
 	while (n > 0 && st->url[n - 1] == '/')
 		st->url[--n] = '\0';
@@ -117,6 +119,23 @@ int sb_storage_url(const struct sb_storage *st, struct buf *u,
 			r = sb_http_escape_path(u, name, strlen(name));
 	}
 	return r;
+}
+
+int sb_storage_get_req(struct sb_storage *st, struct sb_http_req *req,
+		       const char *mid, const char *bucket, const char *name,
+		       struct buf *url, struct buf *what)
+{
+	int r = sb_storage_url(st, url, mid, bucket, name);
+
+	if (r == 0)
+		r = sb_storage_what(what, "object", bucket, name);
+	if (r < 0)
+		return r;
+	req->method = "GET";
+	req->url = (const char *)url->data;
+	req->headers = st->hdrs;
+	req->what = (const char *)what->data;
+	return 0;
 }
 
 /* A JSON request/answer with the storage headers. */

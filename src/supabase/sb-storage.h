@@ -8,7 +8,8 @@
  *    downloads (one, or many concurrently but handed over strictly in
  *    order), uploads (PUT = upsert, or POST = create only) with content
  *    type, cache-control and user metadata, the object info (user
- *    metadata), and the bulk delete (at most 1000 names a request).
+ *    metadata; one, or many concurrently), and the bulk delete (at most
+ *    1000 names a request).
  *
  * Object names are untrusted and kept byte for byte: they are URL-encoded
  * segment by segment for requests and quoted (\xHH for anything
@@ -79,6 +80,14 @@ struct sb_storage_object {
 	const char *last_modified;	/* ISO 8601, as sent */
 	const char *created_at, *updated_at;
 	const char *metadata_json;	/* the listing's metadata object */
+	/*
+	 * The user metadata, when the listing carries it: Storage v1.22's
+	 * listing does not (has_user_metadata 0: ask sb_storage_info),
+	 * newer servers add a "user_metadata" member.  JSON text, NULL
+	 * for none (null).
+	 */
+	int has_user_metadata;
+	const char *user_metadata_json;
 };
 
 /* Called for every object (not folders), in no particular order; the
@@ -110,6 +119,30 @@ void sb_storage_objinfo_release(struct sb_storage_objinfo *i);
 int sb_storage_info(struct sb_storage *st, const char *bucket,
 		    const char *name, struct sb_storage_objinfo *out,
 		    struct buf *err);
+
+struct sb_storage_ref;
+
+/*
+ * Called by sb_storage_info_many for each object, in the order the
+ * answers arrive (not index order): rc 0 with info (valid during the
+ * call), or the object's error (-ENOENT: it does not exist) with err
+ * naming the object.  Return 0 to go on, or a negative errno to stop
+ * everything (the answers still outstanding are dropped).
+ */
+typedef int (*sb_storage_info_fn)(void *ctx, size_t i, int rc,
+				  const struct sb_storage_objinfo *info,
+				  const struct buf *err);
+
+/*
+ * The info of refs[0..n), up to `window` requests in flight (0 = the
+ * http client's jobs), each handed to cb as it arrives.  Returns 0 once
+ * every object was handed over, or the first negative value cb returned
+ * (err says why), or a failure of the client itself.
+ */
+int sb_storage_info_many(struct sb_storage *st,
+			 const struct sb_storage_ref *refs, size_t n,
+			 unsigned window, sb_storage_info_fn cb, void *ctx,
+			 struct buf *err);
 
 /* ---- downloads ------------------------------------------------------------ */
 

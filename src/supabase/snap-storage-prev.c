@@ -5,8 +5,13 @@
  * The previous snapshot is the newest one whose record names the same
  * Storage ("storage"."project" of its meta_json).  Every object entry of
  * its storage/ is read with its chunk list, keyed by bucket and exact
- * name; an object of the listing whose eTag, size and last-modified
- * match is then reused (repo_writer_file_chunks) instead of downloaded.
+ * name; an object of the listing whose eTag and size match is then
+ * reused (repo_writer_file_chunks) instead of downloaded.  The eTag is
+ * the MD5 of the bytes (as S3's), so it and the size say the bytes are
+ * the same whatever the last-modified time: a restore puts the same
+ * bytes back with new times.  Only the user metadata may have changed
+ * with the time (the same bytes uploaded again with other metadata), so
+ * such an object's metadata is asked again, without its bytes.
  * Kept apart from the listing (snap-storage.c) because it reads the
  * repository, not Storage.
  */
@@ -58,13 +63,34 @@ static const char *snap_storage_prev_attr(const struct manifest_entry *e,
 	return NULL;
 }
 
+char *snap_storage_key(const char *bucket, size_t blen, const char *name,
+		       size_t nlen, size_t *keylen)
+{
+	char *k = malloc(blen + 1 + nlen + 1);
+
+	if (!k)
+		return NULL;
+	memcpy(k, bucket, blen);
+	k[blen] = '\0';
+	memcpy(k + blen + 1, name, nlen);
+	k[blen + 1 + nlen] = '\0';
+	*keylen = blen + 1 + nlen;
+	return k;
+}
+
+int snap_storage_key_cmp(const char *a, size_t alen, const char *b,
+			 size_t blen)
+{
+	int c = memcmp(a, b, alen < blen ? alen : blen);
+
+	return c ? c : (alen > blen) - (alen < blen);
+}
+
 static int snap_storage_prev_cmp(const void *a, const void *b)
 {
 	const struct snap_storage_prev *x = a, *y = b;
-	size_t n = x->keylen < y->keylen ? x->keylen : y->keylen;
-	int c = memcmp(x->key, y->key, n);
 
-	return c ? c : (x->keylen > y->keylen) - (x->keylen < y->keylen);
+	return snap_storage_key_cmp(x->key, x->keylen, y->key, y->keylen);
 }
 
 int snap_storage_prev_load(struct snap_storage *s, struct repo *r,
@@ -117,8 +143,7 @@ int snap_storage_prev_load(struct snap_storage *s, struct repo *r,
 		}
 		p = &s->prev[s->nprev];
 		memset(p, 0, sizeof(*p));
-		p->keylen = blen + 1 + nlen;
-		p->key = malloc(p->keylen + 1);
+		p->key = snap_storage_key(bucket, blen, name, nlen, &p->keylen);
 		p->etag = strdup(etag);
 		p->modified = strdup(mod);
 		p->metadata = md ? strdup(md) : NULL;
@@ -129,10 +154,6 @@ int snap_storage_prev_load(struct snap_storage *s, struct repo *r,
 			rc = -ENOMEM;
 			break;
 		}
-		memcpy(p->key, bucket, blen);
-		p->key[blen] = '\0';
-		memcpy(p->key + blen + 1, name, nlen);
-		p->key[p->keylen] = '\0';
 		p->size = e->size;
 		for (size_t i = 0; i < nch; i++) {
 			memcpy(p->chunks[i].id, ch[i].id, sizeof(p->chunks[i].id));
@@ -149,27 +170,24 @@ int snap_storage_prev_load(struct snap_storage *s, struct repo *r,
 
 void snap_storage_prev_match(struct snap_storage *s)
 {
-	struct buf k = BUF_INIT;
-
 	for (size_t i = 0; i < s->nents && s->nprev; i++) {
 		struct snap_storage_ent *e = &s->ents[i];
 		struct snap_storage_prev key, *p;
 
 		if (e->kind != SS_OBJECT || !e->etag)
 			continue;
-		buf_reset(&k);
-		buf_addstr(&k, e->bucket);
-		buf_addch(&k, '\0');
-		buf_add(&k, e->name, e->name_len);
-		key.key = (char *)k.data;
-		key.keylen = k.len;
+		key.key = snap_storage_key(e->bucket, strlen(e->bucket), e->name,
+					   e->name_len, &key.keylen);
+		if (!key.key)
+			return;	/* out of memory: download everything */
 		p = bsearch(&key, s->prev, s->nprev, sizeof(*s->prev),
 			    snap_storage_prev_cmp);
-		if (p && p->size == e->size && strcmp(p->etag, e->etag) == 0 &&
-		    strcmp(p->modified, e->modified) == 0)
+		free(key.key);
+		if (p && p->size == e->size && strcmp(p->etag, e->etag) == 0) {
 			e->prev = p;
+			e->refresh = strcmp(p->modified, e->modified) != 0;
+		}
 	}
-	buf_release(&k);
 }
 
 void snap_storage_prev_free(struct snap_storage *s)

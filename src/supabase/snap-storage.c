@@ -6,8 +6,9 @@
  * open lists buckets and objects (sb-storage), builds every entry of
  * storage/ with its manifest path, sorts them in manifest order, and
  * has snap-storage-prev.c look each object up in the previous snapshot
- * of the same project.  Writing the entries (and downloading what
- * changed) is snap-storage-emit.c.
+ * of the same project.  Asking and downloading what changed, judging
+ * the drift and writing the entries are the other parts' (see
+ * snap-storage-int.h).
  */
 #include <errno.h>
 #include <stdio.h>
@@ -77,6 +78,17 @@ int snap_storage_encode_segment(struct buf *out, const char *seg, size_t n,
 	return r;
 }
 
+int snap_storage_encode_bucket(struct buf *out, const char *bucket)
+{
+	size_t n = strlen(bucket);
+
+	/* the drift report's name is taken in storage/ */
+	if (n == sizeof(SNAP_STORAGE_DRIFT_NAME) - 1 &&
+	    memcmp(bucket, SNAP_STORAGE_DRIFT_NAME, n) == 0)
+		return buf_addf(out, "%%2E%s", SNAP_STORAGE_DRIFT_NAME + 1);
+	return snap_storage_encode_segment(out, bucket, n, 0);
+}
+
 int snap_storage_encode_name(struct buf *out, const char *name, size_t n)
 {
 	size_t i = 0, j;
@@ -110,13 +122,17 @@ struct snap_storage *snap_storage_new(const struct sb_env *env,
 		s->o = *o;
 	if (!s->o.jobs)
 		s->o.jobs = SNAP_STORAGE_DEFAULT_JOBS;
+	s->failed = SIZE_MAX;
 	buf_init(&s->err, 0);
 	buf_init(&s->head.body, 0);
 	return s;
 }
 
+/* Not e->stream: streams belong to the writer, and snap_storage_emit
+ * never leaves one behind. */
 static void snap_storage_ent_release(struct snap_storage_ent *e)
 {
+	free(e->why);
 	free(e->path);
 	free(e->bucket);
 	free(e->name);
@@ -136,13 +152,25 @@ void snap_storage_free(struct snap_storage *s)
 		snap_storage_ent_release(&s->ents[i]);
 	free(s->ents);
 	snap_storage_prev_free(s);
-	free(s->dl);
-	repo_stream_free(s->stream);
+	snap_storage_rows_free(s);
+	free(s->idx);
 	sb_storage_free(s->st);
 	sb_http_free(s->http);
 	buf_release(&s->err);
 	sb_http_resp_release(&s->head);
 	free(s);
+}
+
+void snap_storage_rows_free(struct snap_storage *s)
+{
+	for (size_t i = 0; i < s->nrows; i++) {
+		free(s->rows[i].key);
+		free(s->rows[i].etag);
+		free(s->rows[i].modified);
+	}
+	free(s->rows);
+	s->rows = NULL;
+	s->nrows = s->caprows = 0;
 }
 
 const char *snap_storage_source(const struct snap_storage *s)
@@ -154,6 +182,21 @@ const struct snap_storage_stats *
 snap_storage_get_stats(const struct snap_storage *s)
 {
 	return &s->stats;
+}
+
+int snap_storage_failed_object(const struct snap_storage *s,
+			       const char **bucket, const char **name,
+			       size_t *name_len)
+{
+	const struct snap_storage_ent *e;
+
+	if (s->failed >= s->nents)
+		return 0;
+	e = &s->ents[s->failed];
+	*bucket = e->bucket;
+	*name = e->name;
+	*name_len = e->name_len;
+	return 1;
 }
 
 int snap_storage_missing_next(const struct snap_storage *s, size_t *pos,
@@ -176,7 +219,7 @@ int snap_storage_missing_next(const struct snap_storage *s, size_t *pos,
 
 /* ---- building the entries --------------------------------------------------- */
 
-static struct snap_storage_ent *snap_storage_add(struct snap_storage *s)
+struct snap_storage_ent *snap_storage_add(struct snap_storage *s)
 {
 	struct snap_storage_ent *e;
 
@@ -209,7 +252,7 @@ static int snap_storage_bucket_path(struct buf *p, const char *bucket)
 {
 	int r = buf_addstr(p, SNAP_STORAGE_ROOT "/");
 
-	return r ? r : snap_storage_encode_segment(p, bucket, strlen(bucket), 0);
+	return r ? r : snap_storage_encode_bucket(p, bucket);
 }
 
 static int snap_storage_list_cb(void *ctx, const char *bucket,
@@ -240,9 +283,13 @@ static int snap_storage_list_cb(void *ctx, const char *bucket,
 	e->cache = snap_storage_strdup(o->cache_control);
 	e->modified = snap_storage_strdup(o->last_modified ? o->last_modified
 					  : o->updated_at);
+	/* newer servers list the user metadata: no info request needed */
+	e->have_md = o->has_user_metadata;
+	e->metadata = snap_storage_strdup(o->user_metadata_json);
 	if (r < 0 || !e->bucket || !e->name ||
 	    (o->etag && !e->etag) || (o->mimetype && !e->mimetype) ||
-	    (o->cache_control && !e->cache) || !e->modified)
+	    (o->cache_control && !e->cache) || !e->modified ||
+	    (o->user_metadata_json && !e->metadata))
 		return -ENOMEM;
 	s->stats.objects++;
 	return 0;
@@ -281,7 +328,7 @@ static int snap_storage_bucket_json(const struct sb_storage_bucket *b,
 	return r;
 }
 
-static int snap_storage_ent_cmp(const void *a, const void *b)
+int snap_storage_ent_cmp(const void *a, const void *b)
 {
 	const struct snap_storage_ent *x = a, *y = b;
 

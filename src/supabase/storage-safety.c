@@ -74,7 +74,7 @@ static int storage_safety_add(struct storage_plan_vec *ents,
 	int r = buf_addstr(&p, SNAP_STORAGE_ROOT "/");
 
 	if (r == 0)
-		r = snap_storage_encode_segment(&p, bucket, strlen(bucket), 0);
+		r = snap_storage_encode_bucket(&p, bucket);
 	if (r == 0)
 		r = buf_addch(&p, '/');
 	if (r == 0)

@@ -13,6 +13,10 @@
  *  - ordered concurrent downloads: strictly in order with small buffers
  *    (pausing), retries under 503/reset/short faults, a persistent fault
  *    reported naming the object (skipped or fatal, as end() chooses);
+ *  - the object info of many objects at once: each answered once, at
+ *    most `window` in flight (the server's own count), a missing object
+ *    and a persistent fault reported naming the object (or stopping
+ *    everything, as the callback chooses);
  *  - bulk delete split into requests of 1000;
  *  - Storage's error bodies: missing bucket, invalid key, size limit,
  *    mime type, wrong key.
@@ -525,9 +529,10 @@ static void test_listing(void)
 	   "list: a persistent failure names the folder (%s)", (const char *)err.data);
 	fakesb_listed_free(&l);
 	fakesb_clear_faults(&srv);
+	/* Storage lists with a SQL function over storage.objects: a bucket
+	 * that does not exist has no rows, not an error */
 	r = sb_storage_list(st, "nobucket", "", fakesb_listed_cb, &l, NULL, &err);
-	ok(r == -ENOENT && strstr((const char *)err.data, "Bucket not found"),
-	   "list: a missing bucket");
+	ok(r == 0 && l.n == 0, "list: a missing bucket lists as empty, as Storage answers");
 	fakesb_listed_free(&l);
 	col_release(&c);
 	buf_release(&err);
@@ -670,6 +675,130 @@ static void test_ordered(void)
 	buf_release(&j);
 }
 
+/* ---- the object info of many objects ------------------------------------------- */
+
+struct infos {
+	int *rcs;		/* by index; 1 = not answered */
+	char **etags;
+	int answers, twice, fatal;
+	struct buf lasterr;
+};
+
+static int info_cb(void *ctx, size_t i, int rc,
+		   const struct sb_storage_objinfo *info, const struct buf *err)
+{
+	struct infos *f = ctx;
+
+	f->answers++;
+	f->twice += f->rcs[i] != 1;
+	f->rcs[i] = rc;
+	if (rc == 0)
+		f->etags[i] = info->etag ? strdup(info->etag) : NULL;
+	if (rc < 0 && err) {
+		buf_reset(&f->lasterr);
+		buf_add(&f->lasterr, err->data, err->len);
+	}
+	return rc < 0 && f->fatal ? rc : 0;
+}
+
+static void infos_reset(struct infos *f, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		f->rcs[i] = 1;
+		free(f->etags[i]);
+		f->etags[i] = NULL;
+	}
+	f->answers = f->twice = 0;
+}
+
+/* The most requests of a route the server answered at once since the
+ * last reset_stats. */
+static int64_t max_concurrent(const char *route)
+{
+	struct buf out = BUF_INIT;
+	struct json *j = NULL;
+	int64_t v = -1;
+
+	if (fakesb_control(&srv, "{\"op\":\"stats\"}", &out) == 200 &&
+	    json_parse(&j, out.data, out.len, NULL) == 0 &&
+	    json_int(json_get(json_get(j, "max_concurrent"), route), &v) < 0)
+		v = 0;
+	json_free(j);
+	buf_release(&out);
+	return v;
+}
+
+static void test_info_many(void)
+{
+	enum { N = 40 };
+	struct sb_storage_ref refs[N];
+	char names[N][32];
+	struct infos f;
+	struct buf err = BUF_INIT;
+	size_t i, good = 0;
+	long infos0;
+	uint64_t t0;
+	int r;
+
+	memset(&f, 0, sizeof(f));
+	f.rcs = calloc(N, sizeof(*f.rcs));
+	f.etags = calloc(N, sizeof(*f.etags));
+	buf_init(&f.lasterr, 0);
+	for (i = 0; i < N; i++) {
+		/* the objects test_ordered left, and one that does not exist */
+		snprintf(names[i], sizeof(names[i]), i == 7 ? "img/none" : "img/%02zu.bin", i);
+		refs[i].bucket = "photos";
+		refs[i].name = names[i];
+	}
+	infos_reset(&f, N);
+	fakesb_control(&srv, "{\"op\":\"reset_stats\"}", NULL);
+	fakesb_fault(&srv, "/object/info/", "slow", -1, "\"delay\":0.1");
+	infos0 = fakesb_route(&srv, "storage.object.info");
+	t0 = fakesb_now_ms();
+	r = sb_storage_info_many(st, refs, N, 5, info_cb, &f, &err);
+	t0 = fakesb_now_ms() - t0;
+	fakesb_clear_faults(&srv);
+	for (i = 0; i < N; i++) {
+		const char *want = json_get_str(fakesb_state_obj(state, "photos", names[i]),
+						"eTag");
+
+		if (i != 7 && f.rcs[i] == 0 && want && f.etags[i] && !strcmp(want, f.etags[i]))
+			good++;
+	}
+	ok(r == 0 && f.answers == N && !f.twice && good == N - 1,
+	   "info: %zu of %d answered once each, with the eTag listed", good, N - 1);
+	ok(f.rcs[7] == -ENOENT && strstr((const char *)f.lasterr.data, "object 'photos/img/none'"),
+	   "info: a missing object is -ENOENT, named (%s)", (const char *)f.lasterr.data);
+	is_int(fakesb_route(&srv, "storage.object.info") - infos0, N, "info: one request each");
+	is_int(max_concurrent("storage.object.info"), 5, "info: 5 in flight at most, and 5 at once");
+	ok(t0 < (uint64_t)N * 100 / 2, "info: concurrent (%llu ms for %d answers of 100 ms)",
+	   (unsigned long long)t0, N);
+
+	/* a persistent fault: reported and skipped, or fatal */
+	infos_reset(&f, N);
+	fakesb_fault(&srv, "/object/info/authenticated/photos/img/20", "503", -1, NULL);
+	r = sb_storage_info_many(st, refs, N, 4, info_cb, &f, &err);
+	ok(r == 0 && f.answers == N && f.rcs[20] == -EIO && f.rcs[21] == 0 &&
+	   strstr((const char *)f.lasterr.data, "object 'photos/img/20.bin'"),
+	   "info: a lost answer is reported and the rest go on (%s)",
+	   (const char *)f.lasterr.data);
+	infos_reset(&f, N);
+	f.fatal = 1;
+	fakesb_fault(&srv, "/object/info/authenticated/photos/img/none", "slow", -1, NULL);
+	r = sb_storage_info_many(st, refs, N, 4, info_cb, &f, &err);
+	ok(r == -EIO && f.answers < N && strstr((const char *)err.data, "object 'photos/img/20.bin'"),
+	   "info: a fatal callback stops the run after %d answers, naming the object (%s)",
+	   f.answers, (const char *)err.data);
+	fakesb_clear_faults(&srv);
+	infos_reset(&f, N);
+	ok(sb_storage_info_many(st, refs, 0, 4, info_cb, &f, &err) == 0 && f.answers == 0,
+	   "info: nothing to ask");
+	free(f.rcs);
+	free(f.etags);
+	buf_release(&f.lasterr);
+	buf_release(&err);
+}
+
 /* ---- bulk delete ------------------------------------------------------------- */
 
 static void test_delete(void)
@@ -727,6 +856,7 @@ int main(void)
 	test_errors();
 	test_listing();
 	test_ordered();
+	test_info_many();
 	test_delete();
 
 	sb_storage_free(st);
