@@ -55,6 +55,12 @@ enum {
 	RESTORE_SB_OPT_STORAGE_URL,
 	RESTORE_SB_OPT_NO_SAFETY,
 	RESTORE_SB_OPT_RESTORE,
+	/* a database restore's: refused by name, not as unknown */
+	RESTORE_SB_OPT_DB,
+	RESTORE_SB_OPT_SCHEMA,
+	RESTORE_SB_OPT_TABLE,
+	RESTORE_SB_OPT_ON_CONFLICT,
+	RESTORE_SB_OPT_JOBS,
 };
 
 struct restore_sb_args {
@@ -100,7 +106,15 @@ static int restore_sb_parse(struct cli *c, int argc, char **argv,
 		{ "storage-url", required_argument, NULL, RESTORE_SB_OPT_STORAGE_URL },
 		{ "no-safety-snapshot", no_argument, NULL, RESTORE_SB_OPT_NO_SAFETY },
 		{ "restore", required_argument, NULL, RESTORE_SB_OPT_RESTORE },
+		{ "db", required_argument, NULL, RESTORE_SB_OPT_DB },
+		{ "schema", required_argument, NULL, RESTORE_SB_OPT_SCHEMA },
+		{ "table", required_argument, NULL, RESTORE_SB_OPT_TABLE },
+		{ "on-conflict", required_argument, NULL, RESTORE_SB_OPT_ON_CONFLICT },
+		{ "jobs", required_argument, NULL, RESTORE_SB_OPT_JOBS },
 		CLI_GLOBAL_OPTIONS
+	};
+	static const char *const db_only[] = {
+		"--db", "--schema", "--table", "--on-conflict", "--jobs",
 	};
 	int o, e;
 
@@ -153,6 +167,15 @@ static int restore_sb_parse(struct cli *c, int argc, char **argv,
 		case RESTORE_SB_OPT_RESTORE:
 			a->restore = optarg;
 			break;
+		case RESTORE_SB_OPT_DB:
+		case RESTORE_SB_OPT_SCHEMA:
+		case RESTORE_SB_OPT_TABLE:
+		case RESTORE_SB_OPT_ON_CONFLICT:
+		case RESTORE_SB_OPT_JOBS:
+			return cli_usage_error(c, "%s is for a database %s; --only storage and functions select with --bucket, --path and --function (the database is restored by a separate `vault %s` without --only storage or functions)",
+					       db_only[o - RESTORE_SB_OPT_DB],
+					       rollback ? "rollback" : "restore",
+					       rollback ? "rollback" : "restore");
 		case CLI_OPT_HELP:
 			return -1;
 		default:

@@ -305,6 +305,26 @@ test_expect_success 'vault restores lists every restore, the failed one too' '
 		and all(.[]; .id and .started and .target)" list.json
 '
 
+test_expect_success 'vault restores says what each was: restore or rollback, of what' '
+	vault restores >kinds.out &&
+	grep -q "^ID  *KIND  *STARTED" kinds.out &&
+	grep -q " db-restore  " kinds.out &&
+	grep -q " db-rollback  " kinds.out &&
+	rb=$(vault restores --json | jq -r "[.[] | select(.rollback_of != null)][0].id") &&
+	grep "^$rb " kinds.out | grep -q " db-rollback "
+'
+
+test_expect_success 'vault restores ID shows that log whole, by id or unique prefix' '
+	id=$(vault restores --json | jq -r ".[0].id") &&
+	vault restores "$id" >one.out &&
+	jq -e --arg id "$id" ".id == \$id" one.out &&
+	vault restores --json "$id" | jq -e --arg id "$id" "length == 1 and .[0].id == \$id" &&
+	vault restores "${id%?????}" >prefix.out 2>prefix.err ||
+		grep -q "ambiguous" prefix.err &&
+	test_must_fail_with 1 "no restore .nope." vault restores nope &&
+	test_must_fail_with 2 "is not a restore id" vault restores "a b"
+'
+
 test_expect_success 'restore logs are encrypted at rest' '
 	ls "$VAULT_REPO"/restores/*.json >files && test -s files &&
 	! grep -l "todos" $(cat files)

@@ -188,4 +188,11 @@ test_expect_success 'vault restore --help names the storage and functions option
 	grep -q -- "--function SLUG" h && grep -q -- "merge|mirror|empty" h
 '
 
+test_expect_success 'a database option with --only storage is refused by name' '
+	test_must_fail_with 2 "--table is for a database restore; --only storage and functions select with --bucket" \
+		vault restore latest --only storage --table public.x &&
+	test_must_fail_with 2 "--jobs is for a database rollback" \
+		vault rollback --only storage --jobs 2
+'
+
 test_done
