@@ -60,4 +60,20 @@ test_expect_success 'every verb is in the SYNOPSIS and has its own section' '
 	cat missing && test ! -s missing
 '
 
+test_expect_success 'every environment variable vault reads is under ENVIRONMENT' '
+	sed -n "/^\.SH ENVIRONMENT/,/^\.SH EXIT STATUS/p" "$MAN" >environment &&
+	{ grep -rhoE "getenv\(\"[A-Z_]+\"\)" "$VAULT_SRCDIR"/src "$VAULT_SRCDIR"/store |
+		sed "s/getenv(\"\(.*\)\")/\1/"
+	  grep -rhoE "\"(SUPABASE|VAULT)_[A-Z_]+\"" "$VAULT_SRCDIR"/src/env "$VAULT_SRCDIR"/src/cli |
+		tr -d "\""
+	} | sort -u >vars &&
+	test "$(wc -l <vars)" -gt 15 &&
+	: >missing &&
+	while read -r v; do
+		grep -q "\b$(printf %s "$v" | sed "s/_/\\\\_/g; s/\\\\//g")\b" environment ||
+			echo "$v" >>missing
+	done <vars &&
+	cat missing && test ! -s missing
+'
+
 test_done
