@@ -319,6 +319,7 @@ int cli_passphrase(struct cli *c, int is_new, struct buf *pass)
 {
 	const char *env = getenv("VAULT_PASSPHRASE");
 	const char *dir = cli_repo_dir(c);
+	struct buf file = BUF_INIT;
 	char prompt[512];
 	int r;
 
@@ -329,6 +330,8 @@ int cli_passphrase(struct cli *c, int is_new, struct buf *pass)
 		r = cli_pass_from_file(c, env, pass);
 	} else if (c->pass_cmd) {
 		r = cli_pass_from_command(c, pass);
+	} else if ((r = cli_env_setting(c, "VAULT_PASSPHRASE_FILE", &file)) != 0) {
+		r = r < 0 ? -EINVAL : cli_pass_from_file(c, (char *)file.data, pass);
 	} else {
 		snprintf(prompt, sizeof(prompt), "%s for repository %s: ",
 			 is_new ? "New passphrase" : "Passphrase",
@@ -337,6 +340,7 @@ int cli_passphrase(struct cli *c, int is_new, struct buf *pass)
 	}
 	if (r == 0 && is_new && pass->len == 0)
 		r = cli_pass_fail(c, -EINVAL, "an empty passphrase is not allowed");
+	buf_release(&file);
 	return r;
 }
 

@@ -14,6 +14,7 @@
 #include <string.h>
 
 #include "cli.h"
+#include "dotenv.h"
 
 void cli_init(struct cli *c)
 {
@@ -68,6 +69,15 @@ void cli_warn(const struct cli *c, const char *fmt, ...)
 
 	va_start(ap, fmt);
 	cli_vmsg(c, "warning: ", fmt, ap);
+	va_end(ap);
+}
+
+void cli_note(const struct cli *c, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	cli_vmsg(c, "note: ", fmt, ap);
 	va_end(ap);
 }
 
@@ -245,10 +255,33 @@ int cli_getopt_json(struct cli *c, int argc, char **argv, int *json)
 
 /* ---- the repository ------------------------------------------------------ */
 
+int cli_env_setting(struct cli *c, const char *key, struct buf *out)
+{
+	const char *path = c->env_file ? c->env_file : ".env";
+	struct buf err = BUF_INIT;
+	size_t start = out->len;
+	int r;
+
+	r = dotenv_file_get(path, key, out, NULL, &err);
+	if (r == -ENOENT && !c->env_file)
+		r = 0;	/* no ./.env: nothing to say */
+	if (r < 0)
+		cli_error(c, "cannot read %s from %s", key,
+			  err.len ? (const char *)err.data : strerror(-r));
+	else if (r == 1 && !out->data[start])
+		r = 0;	/* empty counts as unset */
+	else if (r == 1 && !c->env_file)
+		cli_note(c, "%s from ./.env: %s", key,
+			 (const char *)out->data + start);
+	buf_release(&err);
+	return r;
+}
+
 const char *cli_repo_dir(struct cli *c)
 {
 	struct buf b = BUF_INIT;
 	const char *env;
+	int r;
 
 	if (c->repo_opt)
 		return c->repo_opt;
@@ -257,6 +290,11 @@ const char *cli_repo_dir(struct cli *c)
 	env = getenv("VAULT_REPO");
 	if (env && *env) {
 		buf_addstr(&b, env);
+	} else if ((r = cli_env_setting(c, "VAULT_REPO", &b)) != 0) {
+		if (r < 0) {
+			buf_release(&b);
+			return NULL;
+		}
 	} else {
 		env = getenv("XDG_DATA_HOME");
 		/* the XDG spec says relative values are to be ignored */

@@ -46,6 +46,9 @@ struct cli {
 	 * place of a verb's CLI_EXIT_ERROR, so scripts can tell them apart
 	 * whichever path the verb took. */
 	int exit_code;
+	/* --env-file of the verbs that take one, for the settings vault
+	 * itself may read from it (VAULT_REPO, VAULT_PASSPHRASE_FILE) */
+	const char *env_file;
 };
 
 void cli_init(struct cli *c);
@@ -98,6 +101,10 @@ void cli_error(const struct cli *c, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
 void cli_warn(const struct cli *c, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
+/* "vault: <verb>: note: ...": something the user should know that is
+ * not a problem (where a setting came from). */
+void cli_note(const struct cli *c, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
 /* Prints a usage error plus a hint to --help; returns CLI_EXIT_USAGE. */
 int cli_usage_error(const struct cli *c, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
@@ -117,6 +124,12 @@ int cli_fail(struct cli *c, int r, const struct buf *err,
  * ~/.local/share/vault/repo.  NULL (message printed) if none can be
  * derived. */
 const char *cli_repo_dir(struct cli *c);
+/*
+ * key (VAULT_REPO, VAULT_PASSPHRASE_FILE) from the env file: --env-file
+ * when the verb was given one, else ./.env (saying so in a note).
+ * Appends the value to out: 1 found, 0 not, <0 an error (printed).
+ */
+int cli_env_setting(struct cli *c, const char *key, struct buf *out);
 /* How cli_open opens: 0 = read only, or these flags. */
 #define CLI_OPEN_WRITE		1	/* take the writer lock */
 #define CLI_OPEN_REBUILD	2	/* index.db may be missing (rebuild) */

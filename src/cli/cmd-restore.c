@@ -433,6 +433,7 @@ int cmd_restore(struct cli *c, int argc, char **argv)
 			break;
 		case RESTORE_OPT_ENV_FILE:
 			env_file = optarg;
+			c->env_file = optarg;
 			break;
 		case RESTORE_OPT_AT:
 			at = optarg;

@@ -347,6 +347,7 @@ int cmd_rollback(struct cli *c, int argc, char **argv)
 			break;
 		case ROLLBACK_OPT_ENV_FILE:
 			env_file = optarg;
+			c->env_file = optarg;
 			break;
 		case ROLLBACK_OPT_RESTORE:
 			f.want = optarg;

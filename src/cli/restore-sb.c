@@ -157,6 +157,7 @@ static int restore_sb_parse(struct cli *c, int argc, char **argv,
 			break;
 		case RESTORE_SB_OPT_ENV_FILE:
 			a->env_file = optarg;
+			c->env_file = optarg;
 			break;
 		case RESTORE_SB_OPT_STORAGE_URL:
 			a->storage_url = optarg;
@@ -201,7 +202,7 @@ static void restore_sb_args_release(struct restore_sb_args *a)
 static int restore_sb_env(struct cli *c, const struct restore_sb_args *a,
 			  struct sb_env *env)
 {
-	struct sb_env_opts eo = { a->env_file, a->storage_url };
+	struct sb_env_opts eo = { a->env_file, a->storage_url, 0 };
 	struct buf err = BUF_INIT;
 	int e = sb_env_load(env, &eo, &err);
 

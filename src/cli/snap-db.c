@@ -23,6 +23,7 @@
 
 struct snap_db {
 	int given;			/* --db, --env-file or a db option */
+	int no_implicit;		/* never ./.env: other sources named */
 	int optional;			/* no URL is fine: other parts go */
 	int want;			/* the database is captured */
 	struct buf url;			/* wiped */
@@ -89,6 +90,16 @@ void snap_db_set_optional(struct snap_db *d)
 	d->optional = 1;
 }
 
+int snap_db_named(const struct snap_db *d)
+{
+	return d->url_from && !strcmp(d->url_from, "--db");
+}
+
+void snap_db_no_implicit_env(struct snap_db *d)
+{
+	d->no_implicit = 1;
+}
+
 const char *snap_db_env_file(const struct snap_db *d)
 {
 	return d->env_file;
@@ -124,6 +135,7 @@ int snap_db_option(struct snap_db *d, struct cli *c, int opt, char *arg)
 		return 1;
 	case SNAP_DB_OPT_ENV_FILE:
 		d->env_file = arg;
+		c->env_file = arg;
 		d->given = d->want = 1;
 		return 1;
 	case SNAP_DB_OPT_JOBS:
@@ -234,6 +246,21 @@ oom:
 	return -CLI_EXIT_ERROR;
 }
 
+/* Nobody named ./.env: say that it is read, and what it adds. */
+static void snap_db_say_implicit(struct cli *c, const char *url)
+{
+	struct pg_conn_info *ci = NULL;
+	struct buf err = BUF_INIT;
+
+	if (pg_conn_info_parse(&ci, url, &err) == 0)
+		cli_note(c, "no source named on the command line: ./.env adds the database %s",
+			 pg_conn_info_describe(ci));
+	else
+		cli_note(c, "no source named on the command line: ./.env adds a database");
+	pg_conn_info_free(ci);
+	buf_release(&err);
+}
+
 int snap_db_resolve(struct snap_db *d, struct cli *c, size_t npaths,
 		    int use_stdin)
 {
@@ -248,6 +275,10 @@ int snap_db_resolve(struct snap_db *d, struct cli *c, size_t npaths,
 	}
 	if (use_stdin)
 		return cli_usage_error(c, "'-' (standard input) cannot be combined with --db");
+	if (!d->url_from && d->no_implicit && !d->env_file && d->optional) {
+		d->want = 0;	/* another source was named; not ./.env's */
+		return 0;
+	}
 	if (!d->url_from) {
 		buf_reset(&d->env_path);
 		r = snap_db_url(c, d->env_file, !d->optional, &d->url,
@@ -256,6 +287,8 @@ int snap_db_resolve(struct snap_db *d, struct cli *c, size_t npaths,
 			return -r;
 		if (r == 1)
 			d->url_from = (const char *)d->env_path.data;
+		if (r == 1 && !d->env_file && !strcmp(d->url_from, ".env"))
+			snap_db_say_implicit(c, (const char *)d->url.data);
 	}
 	if (!d->url_from && d->optional) {
 		d->want = 0;	/* Storage / functions only */

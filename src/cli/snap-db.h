@@ -23,6 +23,7 @@
 #include "cli.h"
 
 struct pg_snap;
+struct snap_db;
 struct repo_writer;
 
 /*
@@ -35,6 +36,12 @@ struct repo_writer;
  */
 int snap_db_url(struct cli *c, const char *env_file, int must,
 		struct buf *url, struct buf *from);
+
+/* 1 when --db named the database on the command line. */
+int snap_db_named(const struct snap_db *d);
+/* The command line named another source (paths, Storage): an implicit
+ * ./.env must not add the database.  Call before snap_db_resolve. */
+void snap_db_no_implicit_env(struct snap_db *d);
 
 /* Long options, to be listed in cmd-snapshot's option table. */
 enum {

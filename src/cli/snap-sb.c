@@ -112,6 +112,12 @@ int snap_sb_resolve(struct snap_sb *p, struct cli *c, struct snap_db *db,
 	}
 	p->db = db;
 	p->eo.env_file = snap_db_env_file(db);
+	/* sources named on the command line are all there is to take: a
+	 * ./.env nobody named adds none (--env-file does) */
+	if (npaths || snap_db_named(db) || p->eo.storage_url) {
+		p->eo.no_implicit = 1;
+		snap_db_no_implicit_env(db);
+	}
 	e = sb_env_load(&p->env, &p->eo, &err);
 	if (e < 0) {
 		cli_error(c, "%s", err.len ? (const char *)err.data
@@ -127,6 +133,12 @@ int snap_sb_resolve(struct snap_sb *p, struct cli *c, struct snap_db *db,
 		p->want_functions = !p->no_functions &&
 			sb_env_has_functions(&p->env);
 	}
+	if (p->env.env_file_implicit && p->want_storage)
+		cli_note(c, "no source named on the command line: ./.env adds Storage at %s",
+			 p->env.storage_url);
+	if (p->env.env_file_implicit && p->want_functions)
+		cli_note(c, "no source named on the command line: ./.env adds the Edge Functions of project %s",
+			 p->env.project_ref);
 	if (p->eo.storage_url && !p->want_storage && !p->no_storage)
 		return cli_usage_error(c, "--storage-url needs SUPABASE_SERVICE_ROLE_KEY (environment, .env or --env-file)");
 	if (p->env.env_file && p->env.env_file_exposed &&

@@ -186,10 +186,15 @@ int sb_env_load(struct sb_env *e, const struct sb_env_opts *o,
 	slot[SB_ENV_DB_URL] = &e->db_url;
 
 	path = o && o->env_file ? o->env_file : ".env";
-	r = sb_env_read_file(path, o && o->env_file, &fv, &exposed, err);
+	if (o && !o->env_file && o->no_implicit)
+		r = 1;	/* as if there were no ./.env */
+	else
+		r = sb_env_read_file(path, o && o->env_file, &fv, &exposed,
+				     err);
 	if (r < 0)
 		goto fail;
 	if (r == 0) {
+		e->env_file_implicit = !(o && o->env_file);
 		e->env_file = strdup(path);
 		if (!e->env_file) {
 			r = -ENOMEM;

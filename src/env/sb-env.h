@@ -2,7 +2,8 @@
  * sb-env: where a Supabase project's settings come from.
  *
  * Each setting is read from the process environment first, then from a
- * `.env` file: the one named by --env-file, else `./.env` when it exists.
+ * `.env` file: the one named by --env-file, else `./.env` when it exists
+ * (and the caller allows it: see no_implicit).
  * The environment wins, as with other dotenv tools, so a one-off
  * `SUPABASE_URL=... vault snapshot` overrides the file; an empty variable
  * counts as unset.  --storage-url overrides everything for Storage.
@@ -40,11 +41,14 @@ struct sb_env {
 	char *db_url;
 	char *env_file;		/* the .env file that was read, or NULL */
 	int env_file_exposed;	/* it is readable by group or others: warn */
+	int env_file_implicit;	/* it is ./.env, which nobody named */
 };
 
 struct sb_env_opts {
 	const char *env_file;	/* --env-file; NULL = ./.env if present */
 	const char *storage_url;/* --storage-url; NULL = none */
+	int no_implicit;	/* no --env-file: the environment only, never
+				 * ./.env (the command line named the sources) */
 };
 
 /*

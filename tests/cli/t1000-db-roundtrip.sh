@@ -119,7 +119,8 @@ test_expect_success 'vault snapshot alone takes the URL from .env (VAULT_DB_URL 
 		chmod 600 .env &&
 		vault snapshot --json >../env.json 2>../env.err) &&
 	jq -e ".database.tables >= 20" env.json &&
-	! grep -q warning env.err
+	! grep -q warning env.err &&
+	grep -q "note: no source named on the command line: ./.env adds the database postgres://" env.err
 '
 
 test_expect_success 'a world-readable .env is used with a warning' '

@@ -41,7 +41,20 @@ test_expect_success 'a bare vault snapshot with the settings in .env captures St
 	test "$(jq -r .storage.partial snap.json)" = false &&
 	sb_no_secrets snap.json snap.err &&
 	vault list --json >list.json && sb_no_secrets list.json &&
-	test "$(jq -r ".[0].tags | length" list.json)" = 0
+	test "$(jq -r ".[0].tags | length" list.json)" = 0 &&
+	grep -q "note: no source named on the command line: ./.env adds Storage at $SB_URL/storage/v1" snap.err
+'
+
+test_expect_success 'sources named on the command line are all it takes: ./.env adds nothing' '
+	mkdir -p only && echo x >only/f &&
+	(unset SUPABASE_URL SUPABASE_SERVICE_ROLE_KEY SUPABASE_ACCESS_TOKEN;
+	 vault snapshot --json only >paths.json 2>paths.err) &&
+	test "$(jq -r ".storage // \"none\"" paths.json)" = none &&
+	! grep -q "\.env" paths.err &&
+	(unset SUPABASE_URL SUPABASE_SERVICE_ROLE_KEY SUPABASE_ACCESS_TOKEN;
+	 vault snapshot --json --env-file .env >named.json 2>named.err) &&
+	test "$(jq -r .storage.buckets named.json)" = 3 &&
+	! grep -q "note:" named.err
 '
 
 test_expect_success 'the layout: storage/<bucket>/.bucket.json and the objects' '
