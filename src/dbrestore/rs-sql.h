@@ -25,7 +25,10 @@ struct rs_sql_stmt {
 /*
  * Finds the next statement at or after *pos in text[0..len).  Leading
  * whitespace and comments are skipped; a trailing piece without ';' is
- * returned as a statement too (psql would run it the same way).
+ * returned as a statement too (psql would run it the same way).  As in
+ * psql, a ';' ends a statement only outside parentheses (a rule's
+ * "DO ALSO (a; b)") and, in CREATE [OR REPLACE] FUNCTION|PROCEDURE,
+ * outside its BEGIN ATOMIC ... END body (CASE ... END nests there).
  * Returns 1 with *st filled and *pos moved past it, or 0 at the end.
  */
 int rs_sql_next(const char *text, size_t len, size_t *pos,
