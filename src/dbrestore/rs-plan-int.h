@@ -105,11 +105,47 @@ int rs_plan_probe_target(PGconn *c, struct rs_plan *p,
 int rs_plan_probe_managed(PGconn *c, struct rs_plan *p, int force,
 			  struct buf *err);
 
-/* The kind of object a section creates of its own and the probe can
- * look for ('r' relation, 't' type, 'f' function, 'n' schema,
- * 'e' extension, 'p' publication, 'v' event trigger), or 0: the
- * section creates none (it belongs to another object). */
+/*
+ * The kind of object a section creates of its own and the probe can
+ * look for, or 0: the section creates none (it belongs to another
+ * object).  'r' relation, 't' type, 'f' routine, 'n' schema,
+ * 'e' extension, 'p' publication, 'v' event trigger, 'o' operator,
+ * 'c' cast, 'l' collation, 'C' conversion, 'T' 'D' 'P' 'M' text search
+ * configuration, dictionary, parser, template, 'O' operator class,
+ * 'F' operator family, 'w' foreign-data wrapper, 's' server,
+ * 'L' procedural language, 'A' access method, 'X' transform,
+ * 'S' subscription.
+ */
 char rs_plan_probe_kind(const struct pg_ddl_section *s);
+
+/*
+ * An object as the probe looks it up: its kind (the letters above),
+ * schema ("" for database-wide kinds), name, and what tells overloads
+ * apart, as the catalogs' format_type writes it: a routine's argument
+ * types ("integer, public.ct", "*" for an aggregate without arguments),
+ * an operator's operands ("integer, NONE"), a cast's "source AS
+ * target", a transform's "type LANGUAGE lang", an operator class's or
+ * family's access method.  The buffers are the key's own.
+ */
+struct rs_plan_probe_key {
+	char kind;
+	struct buf schema, name, extra;
+};
+/* The key of what section s (of d) creates: kind 0 when it creates
+ * nothing the probe knows.  0 or -ENOMEM; release it either way. */
+int rs_plan_probe_key(const struct pg_ddl *d, const struct pg_ddl_section *s,
+		      struct rs_plan_probe_key *k);
+/* Sets an initialized (or released and zeroed) key: 0 or -ENOMEM. */
+int rs_plan_probe_key_set(struct rs_plan_probe_key *k, char kind, const char *schema,
+			  const char *name, const char *extra);
+void rs_plan_probe_key_release(struct rs_plan_probe_key *k);
+
+/* exists[i] = 1 when the object of key k[i] is in the target, in one
+ * query that cannot raise over names that do not resolve (a kind 0
+ * key is never found).  Besides the kinds above, 'g' is a routine of
+ * that schema and name with any arguments. */
+int rs_plan_probe_keys(PGconn *c, const struct rs_plan_probe_key *k, size_t n,
+		       unsigned char *exists, struct buf *err);
 
 /* Sets exists of each of the n objects (their sections are in d, each
  * of a kind rs_plan_probe_kind knows). */
@@ -162,5 +198,6 @@ int rs_plan_probe_function(PGconn *c, const char *qualified, int *exists,
 
 /* *has: pg_cron's job table (cron.job) exists. */
 int rs_plan_probe_cron(PGconn *c, int *has, struct buf *err);
+
 
 #endif

@@ -129,6 +129,14 @@ static int rs_plan_objects(struct rs_plan_ctx *x)
 			o->act = RS_ACT_RUN;
 			continue;
 		}
+		/* the kinds found by name alone (operators, casts, text
+		 * search ...) are tried in clean and merge mode, as they
+		 * were before the probe knew them: an object clean mode
+		 * drops may take them along (a cast on a recreated type) */
+		if (p->mode != RS_MODE_EMPTY && !strchr("rtfnepv", rs_plan_probe_kind(s))) {
+			o->act = RS_ACT_TRY;
+			continue;
+		}
 		switch (p->mode) {
 		case RS_MODE_EMPTY:
 			if (ifne) {
@@ -136,7 +144,10 @@ static int rs_plan_objects(struct rs_plan_ctx *x)
 				break;
 			}
 			o->act = RS_ACT_RUN;
-			r = rs_plan_conflict(p, "%s %s%s%s already exists", s->type,
+			/* a cast's or transform's name says what it is */
+			r = !strncmp(o->name, s->type, strlen(s->type)) ?
+			    rs_plan_conflict(p, "%s already exists", o->name) :
+			    rs_plan_conflict(p, "%s %s%s%s already exists", s->type,
 					     o->schema, *o->schema ? "." : "", o->name);
 			break;
 		case RS_MODE_MERGE:
@@ -694,6 +705,7 @@ int rs_plan_build(struct rs_plan **out, PGconn *c,
 	if (r == 0) {
 		memset(&so, 0, sizeof(so));
 		so.managed = p->managed;
+		so.no_superuser = !p->superuser;
 		so.current_role = p->role;
 		so.managed_schemas = (const char *const *)p->managed_schemas;
 		r = rs_sanitize(&p->san, src->ddl, &so);
