@@ -4,6 +4,7 @@
  * The plan is built on floors, each part calling only the ones below:
  *
  *   rs-plan.c         deciding: rs_plan_build and the public entry points
+ *   rs-plan-check.c   what would fail: references nothing provides
  *   rs-plan-probe.c   the target's catalogs: what exists, what hangs on it
  *   rs-plan-read.c    what the snapshot says, without the target
  *
@@ -199,5 +200,23 @@ int rs_plan_probe_function(PGconn *c, const char *qualified, int *exists,
 /* *has: pg_cron's job table (cron.job) exists. */
 int rs_plan_probe_cron(PGconn *c, int *has, struct buf *err);
 
+
+/* ---- rs-plan-check.c: what would fail ------------------------------------- */
+
+/*
+ * Over a plan whose actions are decided: every statement it runs is read
+ * for the objects it needs (rs-refs); those the restore does not create
+ * and the target (c, and its roles: the nroles names of roles) lacks
+ * become conflicts of p, each naming the statement, the missing object
+ * and how to get it.  0, or a probe's error.
+ */
+int rs_plan_check(PGconn *c, struct rs_plan *p, const struct rs_plan_source *src,
+		  char *const *roles, size_t nroles, struct buf *err);
+
+/* 1 when section i of p's schema.sql creates something: one of the
+ * statements the plan keeps for it is a CREATE (pg_dump's entry for a
+ * schema every database has, whose owner changed, holds only ALTER
+ * SCHEMA ... OWNER TO). */
+int rs_plan_check_creates(const struct rs_plan *p, const struct pg_ddl *d, size_t i);
 
 #endif

@@ -106,6 +106,10 @@ static int rs_plan_objects(struct rs_plan_ctx *x)
 
 		if (!rs_select_section(x->sel, x->src->meta, d, i) || !rs_plan_probe_kind(s))
 			continue;
+		/* pg_dump's ALTER SCHEMA public OWNER TO (no CREATE): it
+		 * changes what is there, and is no object of its own */
+		if (!strcmp(s->type, "SCHEMA") && !rs_plan_check_creates(p, d, i))
+			continue;
 		o = &p->objects[p->nobjects++];
 		o->section = i;
 		o->type = s->type;
@@ -737,6 +741,9 @@ int rs_plan_build(struct rs_plan **out, PGconn *c,
 		r = rs_plan_requirements(&x);
 	if (r == 0)
 		r = rs_lo_plan(p, c, src, sel, err);
+	/* what would fail for want of an object nothing provides */
+	if (r == 0)
+		r = rs_plan_check(c, p, src, x.f.roles, x.f.nroles, err);
 	if (r == 0) {
 		rs_plan_strategy(p);
 		r = rs_plan_warn(p);
