@@ -14,6 +14,7 @@
 #include <string.h>
 
 #include "pg-conn.h"
+#include "pg-names.h"
 #include "rs-exec-int.h"
 #include "rs-sql.h"
 
@@ -153,6 +154,36 @@ static int rs_exec_stmt_replace(struct buf *sql)
 	return r;
 }
 
+/*
+ * ALTER ROLE r IN DATABASE d SET ...: d is the database the snapshot was
+ * taken from; the setting belongs to the database restored, whatever it
+ * is called in the target (and a database of d's name, if the cluster
+ * has one, is not this restore's to change).
+ */
+static int rs_exec_stmt_role_database(struct buf *sql, const char *database)
+{
+	struct rs_sql_tok db;
+	struct buf out = BUF_INIT;
+	size_t at;
+	int r;
+
+	if (!rs_sql_role_database((char *)sql->data, sql->len, &db))
+		return 0;
+	at = (size_t)(db.p - (char *)sql->data);
+	r = buf_add(&out, sql->data, at);
+	if (r == 0)
+		r = pg_names_quote_ident(&out, database);
+	if (r == 0)
+		r = buf_add(&out, db.p + db.len, sql->len - at - db.len);
+	if (r == 0) {
+		buf_release(sql);
+		*sql = out;
+		return 0;
+	}
+	buf_release(&out);
+	return r;
+}
+
 /* One statement of a dump, run as the section's action says. */
 static int rs_exec_stmt(struct rs_exec *x, const char *file,
 			const struct pg_ddl *d, const struct rs_sanitized_stmt *st,
@@ -168,6 +199,8 @@ static int rs_exec_stmt(struct rs_exec *x, const char *file,
 		r = buf_add(&sql, pg_ddl_text(d) + st->off, st->len);
 	if (r == 0 && act == RS_ACT_REPLACE)
 		r = rs_exec_stmt_replace(&sql);
+	if (r == 0 && s && !strcmp(s->type, "ROLE SETTINGS") && x->p->database)
+		r = rs_exec_stmt_role_database(&sql, x->p->database);
 	if (r == 0)
 		r = rs_exec_stmt_where(&what, file, s, pg_ddl_text(d) + st->off, st->len);
 	if (r == 0 && act == RS_ACT_TRY)

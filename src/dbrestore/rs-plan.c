@@ -16,6 +16,7 @@
 #include "rs-extcfg.h"
 #include "rs-lo.h"
 #include "rs-plan-int.h"
+#include "rs-sql.h"
 #include "strv.h"
 
 static int rs_plan_in(char *const *v, size_t n, const char *s)
@@ -610,6 +611,7 @@ static int rs_plan_roles(struct rs_plan_ctx *x)
 		const struct pg_ddl_section *s = st->section < pg_ddl_count(d) ?
 						 pg_ddl_get(d, st->section) : NULL;
 		enum rs_plan_read_about about;
+		struct rs_sql_tok dbtok;
 
 		if (!x->sel->roles || !s) {
 			p->role_stmt[i] = RS_ACT_SKIP;
@@ -628,6 +630,11 @@ static int rs_plan_roles(struct rs_plan_ctx *x)
 		    (about == RS_PLAN_READ_MEMBER &&
 		     rs_plan_in(x->f.members, x->f.nmembers, (char *)key.data)))
 			p->role_stmt[i] = RS_ACT_KEEP;
+		/* a setting of a role in the restored database belongs to
+		 * the database, not to the role the cluster already has */
+		if (about == RS_PLAN_READ_ROLE && p->mode != RS_MODE_MERGE &&
+		    rs_sql_role_database(text + st->off, st->len, &dbtok))
+			p->role_stmt[i] = RS_ACT_RUN;
 	}
 	buf_release(&key);
 	return 0;

@@ -273,3 +273,28 @@ int rs_sql_qname(struct rs_sql_lex *x, struct rs_sql_tok *t,
 	buf_release(&first);
 	return r;
 }
+
+int rs_sql_role_database(const char *sql, size_t len, struct rs_sql_tok *db)
+{
+	struct rs_sql_lex x;
+	struct rs_sql_tok t;
+
+	rs_sql_lex_init(&x, sql, len);
+	rs_sql_lex_next(&x, &t);
+	if (!rs_sql_is(&t, "ALTER"))
+		return 0;
+	rs_sql_lex_next(&x, &t);
+	if (!rs_sql_is(&t, "ROLE") && !rs_sql_is(&t, "USER"))
+		return 0;
+	rs_sql_lex_next(&x, &t);
+	if (!rs_sql_is_ident(&t))
+		return 0;
+	rs_sql_lex_next(&x, &t);
+	if (!rs_sql_is(&t, "IN"))
+		return 0;
+	rs_sql_lex_next(&x, &t);
+	if (!rs_sql_is(&t, "DATABASE"))
+		return 0;
+	rs_sql_lex_next(&x, db);
+	return rs_sql_is_ident(db);
+}

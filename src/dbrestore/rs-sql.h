@@ -75,4 +75,10 @@ int rs_sql_ident(const struct rs_sql_tok *t, struct buf *out);
 int rs_sql_qname(struct rs_sql_lex *x, struct rs_sql_tok *t,
 		 struct buf *schema, struct buf *name);
 
+/*
+ * 1 when sql[0..len) reads "ALTER ROLE|USER r IN DATABASE d ..." (a
+ * per-database role setting), with *db set to d's token; else 0.
+ */
+int rs_sql_role_database(const char *sql, size_t len, struct rs_sql_tok *db);
+
 #endif

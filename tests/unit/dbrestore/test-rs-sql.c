@@ -143,10 +143,25 @@ static void test_atomic(void)
 	       "CASE ... END outside a body counts for nothing");
 }
 
+static void test_role_database(void)
+{
+	static const char a[] = "ALTER ROLE \"Bob\" IN DATABASE \"src db\" SET work_mem TO '8MB';";
+	static const char b[] = "ALTER ROLE bob SET work_mem TO '8MB';";
+	static const char c[] = "alter user bob in database src set search_path to public;";
+	struct rs_sql_tok t;
+
+	ok(rs_sql_role_database(a, strlen(a), &t) && t.len == 8 && !memcmp(t.p, "\"src db\"", 8),
+	   "ALTER ROLE ... IN DATABASE: the database's token");
+	ok(!rs_sql_role_database(b, strlen(b), &t), "a setting for every database is none");
+	ok(rs_sql_role_database(c, strlen(c), &t) && t.len == 3 && !memcmp(t.p, "src", 3),
+	   "ALTER USER, lower case");
+}
+
 int main(void)
 {
 	test_quoting();
 	test_parentheses();
 	test_atomic();
+	test_role_database();
 	return done_testing();
 }
