@@ -26,7 +26,7 @@
 /* A reference that needs looking up, with the first statement that
  * needs it and how many do. */
 struct rs_plan_check_need {
-	struct rs_plan_probe_key k;
+	struct rs_plan_key k;
 	char *where, *why;
 	size_t count;
 };
@@ -36,7 +36,7 @@ struct rs_plan_check {
 	const struct rs_plan_source *src;
 	char *const *roles;		/* the target's */
 	size_t nroles;
-	struct rs_plan_probe_key *made;	/* what the restore creates, sorted */
+	struct rs_plan_key *made;	/* what the restore creates, sorted */
 	size_t nmade;
 	char **new_roles;		/* roles.sql creates them */
 	size_t nnew_roles;
@@ -64,8 +64,8 @@ static int rs_plan_check_in(char *const *v, size_t n, const char *s)
 }
 
 /* Keys ordered by kind, schema, name and, with extra set, extra. */
-static int rs_plan_check_cmp3(const struct rs_plan_probe_key *a,
-			      const struct rs_plan_probe_key *b, int extra)
+static int rs_plan_check_cmp3(const struct rs_plan_key *a,
+			      const struct rs_plan_key *b, int extra)
 {
 	int c = (unsigned char)a->kind - (unsigned char)b->kind;
 
@@ -99,9 +99,9 @@ static int rs_plan_check_cmp_need(const void *a, const void *b)
 
 /* 1 when the restore creates what k names. */
 static int rs_plan_check_made(const struct rs_plan_check *x, char kind,
-			      const struct rs_plan_probe_key *k)
+			      const struct rs_plan_key *k)
 {
-	struct rs_plan_probe_key q = *k;
+	struct rs_plan_key q = *k;
 
 	q.kind = kind;
 	if (kind == 'f' && k->kind == 'g')
@@ -110,7 +110,7 @@ static int rs_plan_check_made(const struct rs_plan_check *x, char kind,
 }
 
 static int rs_plan_check_satisfied(const struct rs_plan_check *x,
-				   const struct rs_plan_probe_key *k)
+				   const struct rs_plan_key *k)
 {
 	switch (k->kind) {
 	case 'R':
@@ -162,9 +162,9 @@ static int rs_plan_check_need(struct rs_plan_check *x, char kind, const char *sc
 	buf_init(&n->k.name, 0);
 	buf_init(&n->k.extra, 0);
 	x->nneed++;
-	r = rs_plan_probe_key_set(&n->k, kind, schema, name, extra);
+	r = rs_plan_key_set(&n->k, kind, schema, name, extra);
 	if (r == 0 && rs_plan_check_satisfied(x, &n->k)) {
-		rs_plan_probe_key_release(&n->k);
+		rs_plan_key_release(&n->k);
 		x->nneed--;
 		return 0;
 	}
@@ -206,14 +206,14 @@ static int rs_plan_check_made_set(struct rs_plan_check *x)
 		return -ENOMEM;
 	for (size_t i = 0; i < p->nsec && r == 0; i++) {
 		const struct pg_ddl_section *s = pg_ddl_get(d, i);
-		struct rs_plan_probe_key *k = &x->made[x->nmade];
+		struct rs_plan_key *k = &x->made[x->nmade];
 
 		if (!rs_plan_check_runs(p->sec[i]))
 			continue;
-		r = rs_plan_probe_key(d, s, k);
+		r = rs_plan_key_of(d, s, k);
 		x->nmade++;
 		if (r == 0 && !k->kind && rs_plan_read_type_in(s->type, rel))
-			r = rs_plan_probe_key_set(k, 'r', s->schema, s->name, NULL);
+			r = rs_plan_key_set(k, 'r', s->schema, s->name, NULL);
 		if (r == 0 && k->kind == 'e')
 			x->next++;
 	}
@@ -405,7 +405,7 @@ static int rs_plan_check_maybe_extension(const struct rs_plan_check *x,
  * target; the missing ones are conflicts. */
 static int rs_plan_check_lookup(struct rs_plan_check *x, PGconn *c, struct buf *err)
 {
-	struct rs_plan_probe_key *keys;
+	struct rs_plan_key *keys;
 	unsigned char *ex;
 	size_t u = 0;
 	int r = 0;
@@ -415,7 +415,7 @@ static int rs_plan_check_lookup(struct rs_plan_check *x, PGconn *c, struct buf *
 	for (size_t i = 0; i < x->nneed; i++) {
 		if (u && rs_plan_check_cmp3(&x->need[u - 1].k, &x->need[i].k, 1) == 0) {
 			x->need[u - 1].count++;
-			rs_plan_probe_key_release(&x->need[i].k);
+			rs_plan_key_release(&x->need[i].k);
 			free(x->need[i].where);
 			free(x->need[i].why);
 			continue;
@@ -464,10 +464,10 @@ int rs_plan_check(PGconn *c, struct rs_plan *p, const struct rs_plan_source *src
 	if (r == 0)
 		r = rs_plan_check_lookup(&x, c, err);
 	for (size_t i = 0; i < x.nmade; i++)
-		rs_plan_probe_key_release(&x.made[i]);
+		rs_plan_key_release(&x.made[i]);
 	free(x.made);
 	for (size_t i = 0; i < x.nneed; i++) {
-		rs_plan_probe_key_release(&x.need[i].k);
+		rs_plan_key_release(&x.need[i].k);
 		free(x.need[i].where);
 		free(x.need[i].why);
 	}

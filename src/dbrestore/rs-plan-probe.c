@@ -205,194 +205,6 @@ int rs_plan_probe_managed(PGconn *c, struct rs_plan *p, int force,
 
 /* ---- the snapshot's objects and tables ------------------------------------ */
 
-char rs_plan_probe_kind(const struct pg_ddl_section *s)
-{
-	static const char *const rel[] = {
-		"VIEW", "MATERIALIZED VIEW", "SEQUENCE", "FOREIGN TABLE", NULL,
-	};
-	static const char *const fn[] = {
-		"FUNCTION", "PROCEDURE", "AGGREGATE", NULL,
-	};
-	/* kinds of their own, looked up by schema and name (or by name) */
-	static const struct {
-		const char *type;
-		char kind;
-	} other[] = {
-		{ "OPERATOR", 'o' }, { "CAST", 'c' }, { "COLLATION", 'l' },
-		{ "CONVERSION", 'C' }, { "TEXT SEARCH CONFIGURATION", 'T' },
-		{ "TEXT SEARCH DICTIONARY", 'D' }, { "TEXT SEARCH PARSER", 'P' },
-		{ "TEXT SEARCH TEMPLATE", 'M' }, { "OPERATOR CLASS", 'O' },
-		{ "OPERATOR FAMILY", 'F' }, { "FOREIGN DATA WRAPPER", 'w' },
-		{ "SERVER", 's' }, { "PROCEDURAL LANGUAGE", 'L' },
-		{ "ACCESS METHOD", 'A' }, { "TRANSFORM", 'X' },
-		{ "SUBSCRIPTION", 'S' },
-	};
-
-	if (!strcmp(s->type, "TABLE"))
-		return 'r';
-	if (rs_plan_read_type_in(s->type, rel) && !s->rel_schema)
-		return 'r';
-	if (!strcmp(s->type, "TYPE") || !strcmp(s->type, "DOMAIN"))
-		return 't';
-	if (rs_plan_read_type_in(s->type, fn))
-		return 'f';
-	if (!strcmp(s->type, "SCHEMA"))
-		return 'n';
-	if (!strcmp(s->type, "EXTENSION"))
-		return 'e';
-	if (!strcmp(s->type, "PUBLICATION"))
-		return 'p';
-	if (!strcmp(s->type, "EVENT TRIGGER"))
-		return 'v';
-	for (size_t i = 0; i < sizeof(other) / sizeof(other[0]); i++)
-		if (!strcmp(s->type, other[i].type))
-			return s->rel_schema ? 0 : other[i].kind;
-	return 0;
-}
-
-/*
- * The raw text of "KEY = value" at the top level of the statement's
- * parentheses (CREATE OPERATOR s.op (LEFTARG = integer, ...)): pg_dump
- * writes the operand types as format_type does, so the text compares
- * with the catalogs as it is.  "NONE" when the key is absent.
- */
-static int rs_plan_probe_operand(const char *sql, size_t len, const char *key,
-				 struct buf *out)
-{
-	struct rs_sql_lex x;
-	struct rs_sql_tok t;
-	int depth = 0;
-
-	rs_sql_lex_init(&x, sql, len);
-	for (rs_sql_lex_next(&x, &t); t.kind != RS_SQL_END; rs_sql_lex_next(&x, &t)) {
-		const char *from;
-
-		if (rs_sql_punct(&t, '('))
-			depth++;
-		else if (rs_sql_punct(&t, ')'))
-			depth--;
-		if (depth != 1 || !rs_sql_is(&t, key))
-			continue;
-		rs_sql_lex_next(&x, &t);
-		if (!rs_sql_punct(&t, '='))
-			continue;
-		rs_sql_lex_next(&x, &t);
-		from = t.p;
-		while (t.kind != RS_SQL_END && !(depth == 1 && (rs_sql_punct(&t, ',') ||
-								rs_sql_punct(&t, ')')))) {
-			if (rs_sql_punct(&t, '('))
-				depth++;
-			else if (rs_sql_punct(&t, ')'))
-				depth--;
-			rs_sql_lex_next(&x, &t);
-		}
-		while (t.p > from && (t.p[-1] == ' ' || t.p[-1] == '\n' || t.p[-1] == '\t'))
-			t.p--;
-		return buf_add(out, from, (size_t)(t.p - from));
-	}
-	return buf_addstr(out, "NONE");
-}
-
-/* The access method after the first USING (CREATE OPERATOR CLASS s.c
- * FOR TYPE t USING am ...; CREATE OPERATOR FAMILY s.f USING am). */
-static int rs_plan_probe_using(const char *sql, size_t len, struct buf *out)
-{
-	struct rs_sql_lex x;
-	struct rs_sql_tok t;
-
-	rs_sql_lex_init(&x, sql, len);
-	for (rs_sql_lex_next(&x, &t); t.kind != RS_SQL_END; rs_sql_lex_next(&x, &t))
-		if (rs_sql_is(&t, "USING")) {
-			rs_sql_lex_next(&x, &t);
-			return rs_sql_is_ident(&t) ? rs_sql_ident(&t, out) : 0;
-		}
-	return 0;
-}
-
-int rs_plan_probe_key(const struct pg_ddl *d, const struct pg_ddl_section *s,
-		      struct rs_plan_probe_key *k)
-{
-	const char *sql = pg_ddl_text(d) + s->off;
-	const char *paren;
-	int r = 0;
-
-	memset(k, 0, sizeof(*k));
-	buf_init(&k->schema, 0);
-	buf_init(&k->name, 0);
-	buf_init(&k->extra, 0);
-	k->kind = rs_plan_probe_kind(s);
-	switch (k->kind) {
-	case 'r':
-		if (!strcmp(s->type, "TABLE"))
-			return rs_plan_probe_key_set(k, 'r', s->rel_schema, s->rel_name, NULL);
-		break;
-	case 'f':
-		/* pg_dump's tag: "name(argtypes)", each type as format_type
-		 * gives it under an empty search_path, "*" for an aggregate
-		 * without arguments */
-		paren = strchr(s->name, '(');
-		if (paren && s->name[strlen(s->name) - 1] == ')') {
-			r = buf_addstr(&k->schema, s->schema);
-			if (r == 0)
-				r = buf_add(&k->name, s->name, (size_t)(paren - s->name));
-			if (r == 0)
-				r = buf_add(&k->extra, paren + 1, strlen(paren) - 2);
-			return r;
-		}
-		break;
-	case 'o':
-		r = rs_plan_probe_operand(sql, s->len, "LEFTARG", &k->extra);
-		if (r == 0)
-			r = buf_addstr(&k->extra, ", ");
-		if (r == 0)
-			r = rs_plan_probe_operand(sql, s->len, "RIGHTARG", &k->extra);
-		break;
-	case 'c':
-		/* "CAST (source AS target)" */
-		if (!strncmp(s->name, "CAST (", 6) && s->name[strlen(s->name) - 1] == ')')
-			r = buf_add(&k->extra, s->name + 6, strlen(s->name) - 7);
-		break;
-	case 'X':
-		/* "TRANSFORM FOR type LANGUAGE lang" */
-		if (!strncmp(s->name, "TRANSFORM FOR ", 14))
-			r = buf_addstr(&k->extra, s->name + 14);
-		break;
-	case 'O':
-	case 'F':
-		r = rs_plan_probe_using(sql, s->len, &k->extra);
-		break;
-	}
-	if (r == 0)
-		r = buf_addstr(&k->schema, s->schema);
-	if (r == 0)
-		r = buf_addstr(&k->name, s->name);
-	return r;
-}
-
-int rs_plan_probe_key_set(struct rs_plan_probe_key *k, char kind, const char *schema,
-			  const char *name, const char *extra)
-{
-	int r;
-
-	buf_reset(&k->schema);
-	buf_reset(&k->name);
-	buf_reset(&k->extra);
-	k->kind = kind;
-	r = buf_addstr(&k->schema, schema ? schema : "");
-	if (r == 0)
-		r = buf_addstr(&k->name, name ? name : "");
-	if (r == 0)
-		r = buf_addstr(&k->extra, extra ? extra : "");
-	return r;
-}
-
-void rs_plan_probe_key_release(struct rs_plan_probe_key *k)
-{
-	buf_release(&k->schema);
-	buf_release(&k->name);
-	buf_release(&k->extra);
-}
-
 /*
  * One query for n keys: kinds, schemas, names and extras go as four
  * parallel text[] and the answers come back in their order.  Nothing of
@@ -404,7 +216,7 @@ void rs_plan_probe_key_release(struct rs_plan_probe_key *k)
  * them, which is how pg_dump wrote them (its search_path is empty, as
  * this session's is).
  */
-int rs_plan_probe_keys(PGconn *c, const struct rs_plan_probe_key *k, size_t n,
+int rs_plan_probe_keys(PGconn *c, const struct rs_plan_key *k, size_t n,
 		       unsigned char *exists, struct buf *err)
 {
 #define NS(cat, col) " EXISTS (SELECT 1 FROM pg_catalog." cat " o JOIN pg_catalog.pg_namespace n" \
@@ -505,19 +317,19 @@ int rs_plan_probe_keys(PGconn *c, const struct rs_plan_probe_key *k, size_t n,
 int rs_plan_probe_exists(PGconn *c, const struct pg_ddl *d,
 			 struct rs_plan_object *objects, size_t n, struct buf *err)
 {
-	struct rs_plan_probe_key *k = calloc(n + 1, sizeof(*k));
+	struct rs_plan_key *k = calloc(n + 1, sizeof(*k));
 	unsigned char *ex = calloc(n + 1, 1);
 	size_t nk = 0;
 	int r = k && ex ? 0 : -ENOMEM;
 
 	for (; r == 0 && nk < n; nk++)
-		r = rs_plan_probe_key(d, pg_ddl_get(d, objects[nk].section), &k[nk]);
+		r = rs_plan_key_of(d, pg_ddl_get(d, objects[nk].section), &k[nk]);
 	if (r == 0)
 		r = rs_plan_probe_keys(c, k, n, ex, err);
 	for (size_t i = 0; r == 0 && i < n; i++)
 		objects[i].exists = ex[i];
 	for (size_t i = 0; k && i < nk; i++)
-		rs_plan_probe_key_release(&k[i]);
+		rs_plan_key_release(&k[i]);
 	free(k);
 	free(ex);
 	return r;
@@ -528,7 +340,8 @@ int rs_plan_probe_tables(PGconn *c, struct rs_plan_table *tables, size_t n,
 {
 	static const char sql[] =
 		"SELECT c.oid IS NOT NULL, COALESCE(pg_catalog.pg_has_role(c.relowner, 'MEMBER'), false),"
-		" EXISTS (SELECT 1 FROM pg_catalog.pg_index i WHERE i.indrelid = c.oid AND i.indisprimary)"
+		" EXISTS (SELECT 1 FROM pg_catalog.pg_index i WHERE i.indrelid = c.oid AND i.indisprimary),"
+		" COALESCE(pg_catalog.has_table_privilege(c.oid, 'SELECT'), false)"
 		" FROM ROWS FROM (pg_catalog.unnest($1::text[]), pg_catalog.unnest($2::text[]))"
 		"  WITH ORDINALITY AS x(s, n, i)"
 		" LEFT JOIN (pg_catalog.pg_class c JOIN pg_catalog.pg_namespace cn"
@@ -559,14 +372,16 @@ int rs_plan_probe_tables(PGconn *c, struct rs_plan_table *tables, size_t n,
 		t->exists = PQgetvalue(res, (int)i, 0)[0] == 't';
 		t->owned = PQgetvalue(res, (int)i, 1)[0] == 't';
 		t->has_pk = PQgetvalue(res, (int)i, 2)[0] == 't';
+		t->readable = PQgetvalue(res, (int)i, 3)[0] == 't';
 	}
 	PQclear(res);
-	/* exact counts: the plan promises them */
+	/* exact counts: the plan promises them (a table the role may not
+	 * read is not counted: the query would raise) */
 	for (size_t i = 0; r == 0 && i < n; i++) {
 		struct rs_plan_table *t = &tables[i];
 		struct buf cq = BUF_INIT, what = BUF_INIT;
 
-		if (!t->exists || t->t->partitioned)
+		if (!t->exists || t->t->partitioned || !t->readable)
 			continue;
 		r = buf_addstr(&cq, "SELECT pg_catalog.count(*) FROM ONLY ");
 		if (r == 0)

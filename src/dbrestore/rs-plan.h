@@ -112,6 +112,8 @@ struct rs_plan_table {
 	const struct rs_meta_table *t;
 	unsigned sel;		/* RS_SELECT_DDL, RS_SELECT_DATA */
 	int exists, owned, has_pk;
+	int readable;		/* exists, and the role may SELECT from it
+				 * (its rows were counted) */
 	int managed;		/* in a managed schema: DDL kept */
 	int64_t target_rows;	/* -1: the table does not exist */
 	enum rs_plan_act ddl;	/* its TABLE section's action */
