@@ -15,6 +15,7 @@
 #   - pg_dump's ALTER SCHEMA public OWNER TO: no conflict;
 #   - one table whose foreign key, column type, trigger function, schema
 #     or owner the target lacks: the dry run refuses, like the real run;
+#   - a table the restoring role may not read: a conflict, not an error;
 #   - --jobs 2 that cannot open its second connection: the terminal says
 #     why it runs in one transaction.
 . "$(dirname "$0")/../test-lib.sh"
@@ -180,6 +181,17 @@ test_expect_success 'one table whose type, trigger function, schema and owner ar
 	vault restore "$(cat feel.id)" --db dbname=feel2 --yes >/dev/null &&
 	test "$(db_psql feel2 -c "SELECT pg_get_userbyid(relowner) FROM pg_class
 		WHERE oid = '"'"'app.feel'"'"'::regclass")" = fid_owner2
+'
+
+# Counting the rows of a table the role may not read raised, and the
+# plan failed with the server's error: it is a conflict of the plan.
+test_expect_success 'a table the restoring role may not read is a conflict that names it' '
+	psql -X -q -d postgres -c "CREATE DATABASE unread OWNER fid_owner" &&
+	db_psql unread -c "CREATE TABLE public.orders (id integer PRIMARY KEY);
+		REVOKE ALL ON public.orders FROM PUBLIC" &&
+	test_must_fail_with 1 "table public.orders exists in the target, and the role fid_owner may not read it" \
+		vault restore "$(cat shop.id)" --db "dbname=unread user=fid_owner" --table public.orders \
+		--mode merge --dry-run
 '
 
 # A role limited to one connection: the parallel load cannot open its
