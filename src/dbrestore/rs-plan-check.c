@@ -325,6 +325,38 @@ static int rs_plan_check_in_snapshot(const struct pg_ddl *d, const char *type,
 	return 0;
 }
 
+/* rs_plan_check_ext_in's walk: the extensions of the snapshot that
+ * install into one schema, as ", name" into b. */
+struct rs_plan_check_ext {
+	const char *schema, *name;
+	struct buf *b;
+};
+
+static int rs_plan_check_ext_ref(void *arg, const struct rs_refs_ref *ref)
+{
+	struct rs_plan_check_ext *e = arg;
+
+	if (ref->kind != RS_REFS_SCHEMA || strcmp(ref->name, e->schema))
+		return 0;
+	return buf_addf(e->b, "%s%s", e->b->len ? ", " : "", e->name);
+}
+
+/* The snapshot's extensions installed WITH SCHEMA schema, into b. */
+static int rs_plan_check_ext_in(const struct pg_ddl *d, const char *schema, struct buf *b)
+{
+	const char *text = pg_ddl_text(d);
+	int r = 0;
+
+	for (size_t i = 0; i < pg_ddl_count(d) && r == 0; i++) {
+		const struct pg_ddl_section *s = pg_ddl_get(d, i);
+		struct rs_plan_check_ext e = { schema, s->name, b };
+
+		if (!strcmp(s->type, "EXTENSION"))
+			r = rs_refs_stmt(text + s->off, s->len, rs_plan_check_ext_ref, &e);
+	}
+	return r;
+}
+
 /* How to get what n names: appended to b. */
 static int rs_plan_check_hint(const struct rs_plan_check *x,
 			      const struct rs_plan_check_need *n, struct buf *b)
@@ -352,6 +384,20 @@ static int rs_plan_check_hint(const struct rs_plan_check *x,
 	}
 	if (*s && rs_plan_check_in_snapshot(d, NULL, s, nm))
 		return buf_addf(b, "restore it too (it is in the snapshot: --schema %s)", s);
+	if (*s) {
+		struct buf ext = BUF_INIT;
+		int r = rs_plan_check_ext_in(d, s, &ext);
+
+		/* an extension's object: the snapshot's DDL does not list
+		 * it, CREATE EXTENSION makes it */
+		if (r == 0 && ext.len)
+			r = buf_addf(b, "install the extension that provides it (the snapshot has %s in schema %s), or restore the extensions too (a restore of whole schemas brings them)",
+				     (char *)ext.data, s);
+		else if (r == 0)
+			r = buf_addstr(b, "create it in the target first");
+		buf_release(&ext);
+		return r;
+	}
 	return buf_addstr(b, "create it in the target first");
 }
 

@@ -15,6 +15,8 @@
 #   - pg_dump's ALTER SCHEMA public OWNER TO: no conflict;
 #   - one table whose foreign key, column type, trigger function, schema
 #     or owner the target lacks: the dry run refuses, like the real run;
+#   - a column of an extension's type: the extension named when the
+#     restore does not create it;
 #   - a table the restoring role may not read: a conflict, not an error;
 #   - --jobs 2 that cannot open its second connection: the terminal says
 #     why it runs in one transaction.
@@ -181,6 +183,22 @@ test_expect_success 'one table whose type, trigger function, schema and owner ar
 	vault restore "$(cat feel.id)" --db dbname=feel2 --yes >/dev/null &&
 	test "$(db_psql feel2 -c "SELECT pg_get_userbyid(relowner) FROM pg_class
 		WHERE oid = '"'"'app.feel'"'"'::regclass")" = fid_owner2
+'
+
+# A column of an extension's type: a whole restore creates the
+# extension (no conflict), one table alone cannot, and says which
+# extension to install.
+test_expect_success 'an extension type: no conflict when the restore creates it, the extension named when not' '
+	fresh ext "CREATE SCHEMA extensions; CREATE EXTENSION citext WITH SCHEMA extensions;
+		CREATE TABLE public.u (id integer PRIMARY KEY, e extensions.citext);
+		INSERT INTO public.u VALUES (1, '"'"'Ab'"'"');" &&
+	db_create ext2 &&
+	test_must_fail_with 1 "has a column of type extensions.citext, which the target lacks and the restore does not create: install the extension that provides it \(the snapshot has citext in schema extensions\)" \
+		vault restore "$(cat ext.id)" --db dbname=ext2 --table public.u --dry-run &&
+	vault restore "$(cat ext.id)" --db dbname=ext2 --dry-run >ext.plan &&
+	! grep -q CONFLICT ext.plan &&
+	vault restore "$(cat ext.id)" --db dbname=ext2 --yes >/dev/null &&
+	test "$(db_psql ext2 -c "SELECT e::text FROM public.u")" = Ab
 '
 
 # Counting the rows of a table the role may not read raised, and the
