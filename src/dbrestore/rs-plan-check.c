@@ -302,6 +302,8 @@ static const char *rs_plan_check_kind_name(char kind)
 		return "schema";
 	case 'R':
 		return "role";
+	case 'p':
+		return "publication";
 	}
 	return "object";
 }
@@ -373,6 +375,9 @@ static int rs_plan_check_hint(const struct rs_plan_check *x,
 		return buf_addf(b, rs_plan_check_in_snapshot(d, "SCHEMA", "", nm) ?
 				"restore the schema too (--schema %s), or create it first" :
 				"create the schema %s first", nm);
+	case 'p':
+		return buf_addf(b, "create it in the target first (CREATE PUBLICATION %s), or restore the whole database (publications come with it)",
+				nm);
 	case 'L':
 		return buf_addf(b, "install it in the target first (CREATE EXTENSION %s), or restore the extensions too (a restore of whole schemas brings them)",
 				nm);
@@ -439,6 +444,7 @@ static int rs_plan_check_maybe_extension(const struct rs_plan_check *x,
 	case 'R':
 	case 'n':
 	case 's':
+	case 'p':
 		return 0;
 	case 'L':
 	case 'w':

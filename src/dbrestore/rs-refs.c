@@ -569,6 +569,21 @@ static void rs_refs_alter_table(struct rs_refs *x)
 		rs_refs_emit(x, RS_REFS_RELATION, k + 2, NULL, "attaches");
 }
 
+/* ALTER PUBLICATION p ADD TABLE [ONLY] t, ... | ADD TABLES IN SCHEMA s */
+static void rs_refs_alter_publication(struct rs_refs *x)
+{
+	rs_refs_emit1(x, RS_REFS_PUBLICATION, 2, "adds to");
+	for (size_t i = 3; i < x->n && x->r == 0; i++) {
+		if (rs_refs_kw(x, i, "SCHEMA"))
+			rs_refs_emit1(x, RS_REFS_SCHEMA, i + 1, "publishes");
+		else if (rs_refs_kw(x, i, "TABLE") || (rs_refs_p(x, i, ',') && rs_refs_qname(x, i + 1)))
+			rs_refs_emit(x, RS_REFS_RELATION, i + 1 + rs_refs_kw(x, i + 1, "ONLY"),
+				     NULL, "publishes");
+		else if (rs_refs_p(x, i, '('))
+			i = rs_refs_close(x, i) - 1;
+	}
+}
+
 /* 'schema.name'::regclass (a column default's nextval, a view's cast) */
 static void rs_refs_regclass(struct rs_refs *x)
 {
@@ -638,6 +653,8 @@ int rs_refs_stmt(const char *sql, size_t len, rs_refs_fn *fn, void *arg)
 	} else if (rs_refs_kw(&x, 0, "ALTER")) {
 		if (rs_refs_kw(&x, 1, "TABLE"))
 			rs_refs_alter_table(&x);
+		if (rs_refs_kw(&x, 1, "PUBLICATION"))
+			rs_refs_alter_publication(&x);
 		if (rs_refs_kw(&x, 1, "DEFAULT") && rs_refs_kw(&x, 2, "PRIVILEGES"))
 			rs_refs_default_privileges(&x);
 		else

@@ -35,6 +35,7 @@
 #define RS_REFS_SERVER		's'
 #define RS_REFS_WRAPPER		'w'
 #define RS_REFS_SCHEMA		'n'
+#define RS_REFS_PUBLICATION	'p'
 #define RS_REFS_ROLE		'R'
 
 struct rs_refs_ref {

@@ -141,6 +141,12 @@ static void test_roles(void)
 	     "w:postgres_fdw", "a server's wrapper");
 	refs("CREATE EXTENSION IF NOT EXISTS citext WITH SCHEMA extensions;", "n:extensions",
 	     "the schema an extension goes into");
+	refs("ALTER PUBLICATION supabase_realtime ADD TABLE ONLY public.todos;",
+	     "p:supabase_realtime r:public.todos", "a publication's table");
+	refs("ALTER PUBLICATION p ADD TABLES IN SCHEMA app;", "p:p n:app",
+	     "a publication's schema");
+	refs("ALTER PUBLICATION p ADD TABLE ONLY public.t (a, b) WHERE ((a > 0));", "p:p r:public.t",
+	     "a column list and a row filter name nothing more");
 	refs("COMMENT ON TABLE public.t IS 'see ''public.x''::regclass';", "",
 	     "a comment needs nothing");
 }
