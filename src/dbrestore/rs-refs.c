@@ -120,6 +120,28 @@ static size_t rs_refs_close(const struct rs_refs *x, size_t i)
 	return x->n;
 }
 
+/*
+ * 1 when "a.b(" at i is a call of function a.b in an expression (and
+ * reported as one): a qualified name followed by '(' is one there,
+ * unless it is INSERT INTO's table and its column list.
+ */
+static int rs_refs_call(struct rs_refs *x, size_t i)
+{
+	if (!rs_refs_qname(x, i) || !rs_refs_p(x, i + 3, '(') ||
+	    (i && (rs_refs_kw(x, i - 1, "INTO") || rs_refs_p(x, i - 1, '.'))))
+		return 0;
+	rs_refs_emit(x, RS_REFS_ROUTINE_ANY, i, NULL, "calls");
+	return 1;
+}
+
+/* The calls of the expressions from i to the end of the statement. */
+static void rs_refs_calls(struct rs_refs *x, size_t i)
+{
+	for (; i < x->n && x->r == 0; i++)
+		if (rs_refs_call(x, i))
+			i += 2;
+}
+
 /* ---- roles ------------------------------------------------------------------ */
 
 static int rs_refs_role_special(const struct rs_refs *x, size_t i)
@@ -216,9 +238,14 @@ static int rs_refs_table_constraint(const struct rs_refs *x, size_t i)
 static size_t rs_refs_columns(struct rs_refs *x, size_t i)
 {
 	size_t end = rs_refs_close(x, i);
-	int depth = 0, start = 1;
+	int depth = 0, start = 1, expr = 0;
 
 	for (; i < end && x->r == 0; i++) {
+		/* a default's, a check's or a generated column's calls */
+		if (expr && rs_refs_call(x, i)) {
+			i += 2;
+			continue;
+		}
 		if (rs_refs_p(x, i, '(')) {
 			depth++;
 			start = depth == 1;
@@ -232,11 +259,15 @@ static size_t rs_refs_columns(struct rs_refs *x, size_t i)
 			continue;
 		if (rs_refs_p(x, i, ',')) {
 			start = 1;
+			expr = 0;
 			continue;
 		}
 		if (start && !rs_refs_table_constraint(x, i))
 			rs_refs_emit(x, RS_REFS_TYPE, i + 1, NULL, "has a column of");
 		start = 0;
+		if (rs_refs_kw(x, i, "DEFAULT") || rs_refs_kw(x, i, "CHECK") ||
+		    rs_refs_kw(x, i, "GENERATED"))
+			expr = 1;
 		if (rs_refs_kw(x, i, "COLLATE"))
 			rs_refs_emit(x, RS_REFS_COLLATION, i + 1, NULL, "uses");
 	}
@@ -351,6 +382,10 @@ static void rs_refs_query(struct rs_refs *x, size_t i)
 		if (rs_refs_p(x, i, ')')) {
 			d -= d > 0;
 			item = 0;
+			continue;
+		}
+		if (!item && rs_refs_call(x, i)) {
+			i += 2;
 			continue;
 		}
 		if (c == 'e')
@@ -519,8 +554,8 @@ static void rs_refs_create(struct rs_refs *x)
 	} else if (rs_refs_kw(x, i, "DOMAIN")) {
 		k = rs_refs_find(x, i, "AS");
 		rs_refs_emit(x, RS_REFS_TYPE, k + 1, NULL, "is a domain over");
-		k = rs_refs_find(x, k, "COLLATE");
-		rs_refs_emit(x, RS_REFS_COLLATION, k + 1, NULL, "uses");
+		rs_refs_emit(x, RS_REFS_COLLATION, rs_refs_find(x, k, "COLLATE") + 1, NULL, "uses");
+		rs_refs_calls(x, k);
 	} else if (rs_refs_kw(x, i, "TRIGGER") ||
 		   (rs_refs_kw(x, i, "EVENT") && rs_refs_kw(x, i + 1, "TRIGGER"))) {
 		/* a trigger function is declared without arguments */
@@ -538,6 +573,7 @@ static void rs_refs_create(struct rs_refs *x)
 		k = rs_refs_find(x, i, "TO");
 		if (k < x->n)
 			rs_refs_roles(x, k + 1, "applies to");
+		rs_refs_calls(x, i);
 	} else if (rs_refs_kw(x, i, "SERVER")) {
 		k = rs_refs_find(x, i, "WRAPPER");
 		rs_refs_emit1(x, RS_REFS_WRAPPER, k + 1, "belongs to");
@@ -547,6 +583,10 @@ static void rs_refs_create(struct rs_refs *x)
 			rs_refs_emit1(x, RS_REFS_ROLE, k + 1, "maps");
 		k = rs_refs_find(x, i, "SERVER");
 		rs_refs_emit1(x, RS_REFS_SERVER, k + 1, "belongs to");
+	} else if (rs_refs_kw(x, i, "INDEX") ||
+		   (rs_refs_kw(x, i, "UNIQUE") && rs_refs_kw(x, i + 1, "INDEX"))) {
+		/* the expressions and predicate of an index */
+		rs_refs_calls(x, rs_refs_find(x, i, "USING"));
 	} else if (rs_refs_kw(x, i, "EXTENSION")) {
 		k = rs_refs_find(x, i, "SCHEMA");
 		rs_refs_emit1(x, RS_REFS_SCHEMA, k + 1, "installs into");
@@ -567,6 +607,9 @@ static void rs_refs_alter_table(struct rs_refs *x)
 	k = rs_refs_find(x, i, "ATTACH");
 	if (rs_refs_kw(x, k + 1, "PARTITION"))
 		rs_refs_emit(x, RS_REFS_RELATION, k + 2, NULL, "attaches");
+	/* SET DEFAULT expr, ADD CONSTRAINT c CHECK (expr) */
+	k = rs_refs_find(x, i, "DEFAULT");
+	rs_refs_calls(x, k < x->n ? k : rs_refs_find(x, i, "CHECK"));
 }
 
 /* ALTER PUBLICATION p ADD TABLE [ONLY] t, ... | ADD TABLES IN SCHEMA s */

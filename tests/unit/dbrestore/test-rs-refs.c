@@ -99,6 +99,28 @@ static void test_types_routines(void)
 	     "f:public.on_ddl()", "an event trigger's function");
 }
 
+static void test_calls(void)
+{
+	refs("ALTER TABLE ONLY public.t ALTER COLUMN id SET DEFAULT extensions.uuid_generate_v4();",
+	     "r:public.t g:extensions.uuid_generate_v4", "a default's call (an extension's function)");
+	refs("ALTER TABLE public.t\n    ADD CONSTRAINT t_check CHECK (public.valid(a, (b)::text)) NOT VALID;",
+	     "r:public.t g:public.valid", "a check constraint's call");
+	refs("ALTER TABLE ONLY public.items\n    ADD CONSTRAINT fk FOREIGN KEY (o) REFERENCES public.orders(id);",
+	     "r:public.items r:public.orders", "REFERENCES t(col) is no call");
+	refs("CREATE TABLE public.t (\n    a integer DEFAULT public.next_a() NOT NULL,\n"
+	     "    b text GENERATED ALWAYS AS (public.norm(c)) STORED,\n    c text,\n"
+	     "    CONSTRAINT c_ok CHECK (public.ok(c))\n);",
+	     "g:public.next_a g:public.norm g:public.ok", "calls in columns: default, generated, check");
+	refs("CREATE INDEX t_lower ON public.t USING btree (public.fold(a) public.myops) WHERE public.live(b);",
+	     "g:public.fold g:public.live", "an index's expression and predicate; not its operator class");
+	refs("CREATE POLICY p ON public.t USING (public.can_read(owner)) WITH CHECK (public.can_write(owner));",
+	     "g:public.can_read g:public.can_write", "a policy's calls");
+	refs("CREATE DOMAIN public.pos AS integer DEFAULT public.one()\n\tCONSTRAINT pos_check CHECK (public.gt0(VALUE));",
+	     "g:public.one g:public.gt0", "a domain's default and check");
+	refs("CREATE VIEW public.v AS\n SELECT public.fmt(t.a) AS a, t.b\n   FROM public.t;",
+	     "g:public.fmt r:public.t", "a view's select list calls");
+}
+
 static void test_queries(void)
 {
 	refs("CREATE VIEW public.v AS\n SELECT o.id,\n    EXTRACT(year FROM o.at) AS y,\n"
@@ -155,6 +177,7 @@ int main(void)
 {
 	test_tables();
 	test_types_routines();
+	test_calls();
 	test_queries();
 	test_roles();
 	return done_testing();
