@@ -214,6 +214,9 @@ static int rs_plan_check_made_set(struct rs_plan_check *x)
 		x->nmade++;
 		if (r == 0 && !k->kind && rs_plan_read_type_in(s->type, rel))
 			r = rs_plan_key_set(k, 'r', s->schema, s->name, NULL);
+		/* ALTER SCHEMA public OWNER TO makes no schema */
+		if (r == 0 && k->kind == 'n' && !rs_plan_check_creates(p, d, i))
+			k->kind = 0;
 		if (r == 0 && k->kind == 'e')
 			x->next++;
 	}

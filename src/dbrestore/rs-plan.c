@@ -109,10 +109,6 @@ static int rs_plan_objects(struct rs_plan_ctx *x)
 
 		if (!rs_select_section(x->sel, x->src->meta, d, i) || !rs_plan_key_kind(s))
 			continue;
-		/* pg_dump's ALTER SCHEMA public OWNER TO (no CREATE): it
-		 * changes what is there, and is no object of its own */
-		if (!strcmp(s->type, "SCHEMA") && !rs_plan_check_creates(p, d, i))
-			continue;
 		o = &p->objects[p->nobjects++];
 		o->section = i;
 		o->type = s->type;
@@ -132,7 +128,11 @@ static int rs_plan_objects(struct rs_plan_ctx *x)
 			o->act = RS_ACT_MANAGED;
 			continue;
 		}
-		if (!o->exists) {
+		/* pg_dump's ALTER SCHEMA public OWNER TO without a CREATE:
+		 * it applies to what is there, and is no conflict (rs-par
+		 * runs it in its last transaction); merge keeps what is */
+		if (!o->exists || (!strcmp(s->type, "SCHEMA") && p->mode != RS_MODE_MERGE &&
+				   !rs_plan_check_creates(p, d, o->section))) {
 			o->act = RS_ACT_RUN;
 			continue;
 		}
