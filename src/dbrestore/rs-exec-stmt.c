@@ -14,6 +14,7 @@
 #include <string.h>
 
 #include "pg-conn.h"
+#include "pg-names.h"
 #include "rs-exec-int.h"
 #include "rs-sql.h"
 
@@ -96,19 +97,6 @@ static int rs_exec_stmt_where(struct buf *w, const char *file,
 	return r;
 }
 
-static const char *rs_exec_stmt_label(const struct pg_ddl *d, size_t sec,
-				      struct buf *b)
-{
-	const struct pg_ddl_section *s = sec < pg_ddl_count(d) ? pg_ddl_get(d, sec) : NULL;
-
-	buf_reset(b);
-	if (!s)
-		buf_addstr(b, sec == RS_SANITIZE_TRAILER ? "end of file" : "preamble");
-	else
-		buf_addf(b, "%s; %s", s->name, s->type);
-	return (const char *)b->data;
-}
-
 /* ---- statements ------------------------------------------------------------ */
 
 /* SQLSTATEs meaning "it is already there" (tolerated for RS_ACT_TRY) */
@@ -153,6 +141,36 @@ static int rs_exec_stmt_replace(struct buf *sql)
 	return r;
 }
 
+/*
+ * ALTER ROLE r IN DATABASE d SET ...: d is the database the snapshot was
+ * taken from; the setting belongs to the database restored, whatever it
+ * is called in the target (and a database of d's name, if the cluster
+ * has one, is not this restore's to change).
+ */
+static int rs_exec_stmt_role_database(struct buf *sql, const char *database)
+{
+	struct rs_sql_tok db;
+	struct buf out = BUF_INIT;
+	size_t at;
+	int r;
+
+	if (!rs_sql_role_database((char *)sql->data, sql->len, &db))
+		return 0;
+	at = (size_t)(db.p - (char *)sql->data);
+	r = buf_add(&out, sql->data, at);
+	if (r == 0)
+		r = pg_names_quote_ident(&out, database);
+	if (r == 0)
+		r = buf_add(&out, db.p + db.len, sql->len - at - db.len);
+	if (r == 0) {
+		buf_release(sql);
+		*sql = out;
+		return 0;
+	}
+	buf_release(&out);
+	return r;
+}
+
 /* One statement of a dump, run as the section's action says. */
 static int rs_exec_stmt(struct rs_exec *x, const char *file,
 			const struct pg_ddl *d, const struct rs_sanitized_stmt *st,
@@ -168,6 +186,8 @@ static int rs_exec_stmt(struct rs_exec *x, const char *file,
 		r = buf_add(&sql, pg_ddl_text(d) + st->off, st->len);
 	if (r == 0 && act == RS_ACT_REPLACE)
 		r = rs_exec_stmt_replace(&sql);
+	if (r == 0 && s && !strcmp(s->type, "ROLE SETTINGS") && x->p->database)
+		r = rs_exec_stmt_role_database(&sql, x->p->database);
 	if (r == 0)
 		r = rs_exec_stmt_where(&what, file, s, pg_ddl_text(d) + st->off, st->len);
 	if (r == 0 && act == RS_ACT_TRY)
@@ -287,38 +307,25 @@ int rs_exec_table_post(struct rs_exec *x, size_t ti)
 	return r;
 }
 
-/* Skipped statements of what the restore would otherwise run: the log. */
-int rs_exec_stmt_log_skipped(struct rs_exec *x)
+/* One statement the plan leaves out, into the log: "users; TABLE
+ * (schema.sql)", the statement, the reason. */
+static int rs_exec_stmt_log_one(void *arg, const struct rs_plan_skip *k)
 {
-	const struct pg_ddl *d = x->src->ddl;
+	struct rs_exec *x = arg;
 	struct buf label = BUF_INIT;
-	int r = 0;
+	int r = buf_addf(&label, "%s (%s)", k->where, k->file);
 
-	for (size_t i = 0; i < rs_sanitized_count(x->p->san) && r == 0; i++) {
-		const struct rs_sanitized_stmt *st = rs_sanitized_get(x->p->san, i);
-		enum rs_plan_act act = st->section < x->p->nsec ? x->p->sec[st->section] : RS_ACT_RUN;
-
-		if (!st->skip || (!rs_exec_stmt_runs(act) && act != RS_ACT_MANAGED))
-			continue;
-		rs_exec_stmt_label(d, st->section, &label);
-		r = buf_addstr(&label, " (schema.sql)");
-		if (r == 0)
-			r = rs_log_skip(x->log, (char *)label.data, pg_ddl_text(d) + st->off,
-					st->len, st->skip);
-	}
-	for (size_t i = 0; i < rs_sanitized_count(x->p->san_roles) && r == 0; i++) {
-		const struct rs_sanitized_stmt *st = rs_sanitized_get(x->p->san_roles, i);
-
-		if (!st->skip || i >= x->p->nrole_stmt || x->p->role_stmt[i] != RS_ACT_RUN)
-			continue;
-		rs_exec_stmt_label(x->src->roles, st->section, &label);
-		r = buf_addstr(&label, " (roles.sql)");
-		if (r == 0)
-			r = rs_log_skip(x->log, (char *)label.data,
-					pg_ddl_text(x->src->roles) + st->off, st->len, st->skip);
-	}
+	if (r == 0)
+		r = rs_log_skip(x->log, (char *)label.data, k->sql, k->len, k->reason);
 	buf_release(&label);
 	return r;
+}
+
+/* Skipped statements of what the restore would otherwise run: the log
+ * (the same list the plan names, rs_plan_skipped). */
+int rs_exec_stmt_log_skipped(struct rs_exec *x)
+{
+	return rs_plan_skipped(x->p, x->src, rs_exec_stmt_log_one, x);
 }
 
 int rs_exec_stmt_roles(struct rs_exec *x)

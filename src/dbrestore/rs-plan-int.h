@@ -4,8 +4,11 @@
  * The plan is built on floors, each part calling only the ones below:
  *
  *   rs-plan.c         deciding: rs_plan_build and the public entry points
+ *   rs-plan-check.c   what would fail: references nothing provides
+ *   rs-plan-req.c     requirements: extensions, roles, publications ...
  *   rs-plan-probe.c   the target's catalogs: what exists, what hangs on it
  *   rs-plan-read.c    what the snapshot says, without the target
+ *   rs-plan-key.c     the kind and catalog key of what a section creates
  *
  * rs-plan-print.c (the plan in words: names, text, JSON) only reads a
  * built plan and needs none of this header.
@@ -66,6 +69,44 @@ enum rs_plan_read_about rs_plan_read_role_stmt(const char *text,
 					       struct buf *key);
 
 
+/* ---- rs-plan-key.c: what the probe looks for ----------------------------- */
+
+/*
+ * The kind of object a section creates of its own and the probe can
+ * look for, or 0: the section creates none (it belongs to another
+ * object).  'r' relation, 't' type, 'f' routine, 'n' schema,
+ * 'e' extension, 'p' publication, 'v' event trigger, 'o' operator,
+ * 'c' cast, 'l' collation, 'C' conversion, 'T' 'D' 'P' 'M' text search
+ * configuration, dictionary, parser, template, 'O' operator class,
+ * 'F' operator family, 'w' foreign-data wrapper, 's' server,
+ * 'L' procedural language, 'A' access method, 'X' transform,
+ * 'S' subscription.
+ */
+char rs_plan_key_kind(const struct pg_ddl_section *s);
+
+/*
+ * An object as the probe looks it up: its kind (the letters above),
+ * schema ("" for database-wide kinds), name, and what tells overloads
+ * apart, as the catalogs' format_type writes it: a routine's argument
+ * types ("integer, public.ct", "*" for an aggregate without arguments),
+ * an operator's operands ("integer, NONE"), a cast's "source AS
+ * target", a transform's "type LANGUAGE lang", an operator class's or
+ * family's access method.  The buffers are the key's own.
+ */
+struct rs_plan_key {
+	char kind;
+	struct buf schema, name, extra;
+};
+/* The key of what section s (of d) creates: kind 0 when it creates
+ * nothing the probe knows.  0 or -ENOMEM; release it either way. */
+int rs_plan_key_of(const struct pg_ddl *d, const struct pg_ddl_section *s,
+		      struct rs_plan_key *k);
+/* Sets an initialized (or released and zeroed) key: 0 or -ENOMEM. */
+int rs_plan_key_set(struct rs_plan_key *k, char kind, const char *schema,
+			  const char *name, const char *extra);
+void rs_plan_key_release(struct rs_plan_key *k);
+
+
 /* ---- rs-plan-probe.c: the target's catalogs ------------------------------- */
 
 /*
@@ -105,20 +146,22 @@ int rs_plan_probe_target(PGconn *c, struct rs_plan *p,
 int rs_plan_probe_managed(PGconn *c, struct rs_plan *p, int force,
 			  struct buf *err);
 
-/* The kind of object a section creates of its own and the probe can
- * look for ('r' relation, 't' type, 'f' function, 'n' schema,
- * 'e' extension, 'p' publication, 'v' event trigger), or 0: the
- * section creates none (it belongs to another object). */
-char rs_plan_probe_kind(const struct pg_ddl_section *s);
+/* exists[i] = 1 when the object of key k[i] is in the target, in one
+ * query that cannot raise over names that do not resolve (a kind 0
+ * key is never found).  Besides the kinds above, 'g' is a routine of
+ * that schema and name with any arguments. */
+int rs_plan_probe_keys(PGconn *c, const struct rs_plan_key *k, size_t n,
+		       unsigned char *exists, struct buf *err);
 
 /* Sets exists of each of the n objects (their sections are in d, each
- * of a kind rs_plan_probe_kind knows). */
+ * of a kind rs_plan_key_kind knows). */
 int rs_plan_probe_exists(PGconn *c, const struct pg_ddl *d,
 			 struct rs_plan_object *objects, size_t n, struct buf *err);
 
-/* Sets exists, owned (the role is a member of the owner), has_pk and
- * target_rows (exact, by count(*); left alone for missing and
- * partitioned tables) of the n tables. */
+/* Sets exists, owned (the role is a member of the owner), has_pk,
+ * readable (the role may SELECT) and target_rows (exact, by count(*);
+ * left alone for missing, partitioned and unreadable tables) of the n
+ * tables. */
 int rs_plan_probe_tables(PGconn *c, struct rs_plan_table *tables, size_t n,
 			 struct buf *err);
 
@@ -162,5 +205,33 @@ int rs_plan_probe_function(PGconn *c, const char *qualified, int *exists,
 
 /* *has: pg_cron's job table (cron.job) exists. */
 int rs_plan_probe_cron(PGconn *c, int *has, struct buf *err);
+
+
+/* ---- rs-plan-req.c: the snapshot's requirements -------------------------- */
+
+/* p->reqs: meta.json's requirements the target (c, its facts f) lacks,
+ * with what happens about each (sel says whether DDL is restored).
+ * 0, or a probe's error. */
+int rs_plan_req_build(PGconn *c, struct rs_plan *p, const struct rs_plan_source *src,
+		      const struct rs_select *sel, const struct rs_plan_probe_facts *f,
+		      struct buf *err);
+
+/* ---- rs-plan-check.c: what would fail ------------------------------------- */
+
+/*
+ * Over a plan whose actions are decided: every statement it runs is read
+ * for the objects it needs (rs-refs); those the restore does not create
+ * and the target (c, and its roles: the nroles names of roles) lacks
+ * become conflicts of p, each naming the statement, the missing object
+ * and how to get it.  0, or a probe's error.
+ */
+int rs_plan_check(PGconn *c, struct rs_plan *p, const struct rs_plan_source *src,
+		  char *const *roles, size_t nroles, struct buf *err);
+
+/* 1 when section i of p's schema.sql creates something: one of the
+ * statements the plan keeps for it is a CREATE (pg_dump's entry for a
+ * schema every database has, whose owner changed, holds only ALTER
+ * SCHEMA ... OWNER TO). */
+int rs_plan_check_creates(const struct rs_plan *p, const struct pg_ddl *d, size_t i);
 
 #endif

@@ -7,11 +7,13 @@
  */
 #include <errno.h>
 #include <stddef.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "pg-names.h"
 #include "rs-lo.h"
 #include "rs-plan.h"
+#include "strv.h"
 
 const char *rs_plan_mode_name(enum rs_plan_mode m)
 {
@@ -61,6 +63,140 @@ static const char *rs_plan_print_load_name(enum rs_plan_load l)
 		return "merge";
 	}
 	return "?";
+}
+
+/* ---- statements left out ------------------------------------------------ */
+
+static int rs_plan_print_runs(enum rs_plan_act a)
+{
+	return a == RS_ACT_RUN || a == RS_ACT_RECREATE || a == RS_ACT_REPLACE ||
+	       a == RS_ACT_TRY || a == RS_ACT_MANAGED;
+}
+
+/* The skipped statements of one file: those of sections the plan runs
+ * (or the platform keeps), and, in roles.sql, statements it runs. */
+static int rs_plan_print_skipped(const struct rs_plan *p, const struct pg_ddl *d,
+				 const struct rs_sanitized *san, const char *file,
+				 rs_plan_skip_fn *fn, void *arg)
+{
+	const int roles = san == p->san_roles;
+	struct buf where = BUF_INIT;
+	int r = 0;
+
+	for (size_t i = 0; san && i < rs_sanitized_count(san) && r == 0; i++) {
+		const struct rs_sanitized_stmt *st = rs_sanitized_get(san, i);
+		const struct pg_ddl_section *s = st->section < pg_ddl_count(d) ?
+						 pg_ddl_get(d, st->section) : NULL;
+		struct rs_plan_skip k;
+
+		if (!st->skip)
+			continue;
+		if (roles ? i >= p->nrole_stmt || p->role_stmt[i] != RS_ACT_RUN :
+		    st->section < p->nsec && !rs_plan_print_runs(p->sec[st->section]))
+			continue;
+		buf_reset(&where);
+		r = s ? buf_addf(&where, "%s; %s", s->name, s->type) :
+		    buf_addstr(&where, st->section == RS_SANITIZE_TRAILER ? "end of file" : "preamble");
+		k.file = file;
+		k.where = (char *)where.data;
+		k.sql = pg_ddl_text(d) + st->off;
+		k.len = st->len;
+		k.reason = st->skip;
+		k.meta = st->len && k.sql[0] == '\\';
+		if (r == 0)
+			r = fn(arg, &k);
+	}
+	buf_release(&where);
+	return r;
+}
+
+int rs_plan_skipped(const struct rs_plan *p, const struct rs_plan_source *src,
+		    rs_plan_skip_fn *fn, void *arg)
+{
+	int r = rs_plan_print_skipped(p, src->ddl, p->san, "schema.sql", fn, arg);
+
+	return r ? r : rs_plan_print_skipped(p, src->roles, p->san_roles, "roles.sql", fn, arg);
+}
+
+/* The statements left out, each "reason" then "where (file)" in a
+ * vector of pairs (psql meta-commands aside: they hold nothing of the
+ * database). */
+struct rs_plan_print_skips {
+	char **v;		/* reason, where, reason, where ... */
+	size_t n;		/* strings */
+};
+
+static int rs_plan_print_collect(void *arg, const struct rs_plan_skip *k)
+{
+	struct rs_plan_print_skips *c = arg;
+	int r;
+
+	if (k->meta)
+		return 0;
+	r = strv_push(&c->v, &c->n, k->reason);
+	return r ? r : strv_pushf(&c->v, &c->n, "%s (%s)", k->where, k->file);
+}
+
+struct rs_plan_print_pair {
+	const char *why, *where;
+	size_t i;		/* file order */
+};
+
+/* by reason, in file order within one */
+static int rs_plan_print_cmp(const void *a, const void *b)
+{
+	const struct rs_plan_print_pair *x = a, *y = b;
+	int c = strcmp(x->why, y->why);
+
+	return c ? c : (x->i < y->i ? -1 : x->i > y->i);
+}
+
+/* Up to this many sections are named per reason in the text; the
+ * restore log and --json name every statement. */
+#define RS_PLAN_PRINT_PER_REASON 4
+
+/* "Statements skipped on this target: N" and, per reason, how many and
+ * which. */
+static int rs_plan_print_skips(const struct rs_plan *p, const struct rs_plan_source *src,
+			       struct buf *out)
+{
+	struct rs_plan_print_skips c = { NULL, 0 };
+	struct rs_plan_print_pair *v = NULL;
+	size_t n;
+	int r = rs_plan_skipped(p, src, rs_plan_print_collect, &c);
+
+	n = c.n / 2;
+	if (r == 0 && n && !(v = calloc(n, sizeof(*v))))
+		r = -ENOMEM;
+	for (size_t i = 0; r == 0 && i < n; i++) {
+		v[i].why = c.v[2 * i];
+		v[i].where = c.v[2 * i + 1];
+		v[i].i = i;
+	}
+	if (r == 0 && n) {
+		qsort(v, n, sizeof(*v), rs_plan_print_cmp);
+		r = buf_addf(out, "Statements skipped on this target: %zu (each in the restore log):\n", n);
+	}
+	for (size_t i = 0, k; r == 0 && i < n; i = k) {
+		for (k = i + 1; k < n && !strcmp(v[k].why, v[i].why); k++)
+			;
+		size_t named = 0, places = 0;
+
+		/* the sections they are in, each once */
+		for (size_t j = i; j < k; j++)
+			places += j == i || strcmp(v[j].where, v[j - 1].where);
+		r = buf_addf(out, "  %s: %zu statement%s in ", v[i].why, k - i, k - i == 1 ? "" : "s");
+		for (size_t j = i; r == 0 && j < k && named < RS_PLAN_PRINT_PER_REASON; j++)
+			if (j == i || strcmp(v[j].where, v[j - 1].where))
+				r = buf_addf(out, "%s%s", named++ ? ", " : "", v[j].where);
+		if (r == 0 && places > named)
+			r = buf_addf(out, " and %zu more", places - named);
+		if (r == 0)
+			r = buf_addch(out, '\n');
+	}
+	free(v);
+	strv_free(c.v, c.n);
+	return r;
 }
 
 int rs_plan_text(const struct rs_plan *p, const struct rs_plan_source *src,
@@ -126,9 +262,8 @@ int rs_plan_text(const struct rs_plan *p, const struct rs_plan_source *src,
 		r = buf_addf(out, "Foreign key %s on %s.%s (not selected) is dropped and re-added; its rows are checked against %s.%s\n",
 			     p->fks[i].name, p->fks[i].schema, p->fks[i].table,
 			     p->fks[i].ref_schema, p->fks[i].ref_table);
-	if (r == 0 && rs_sanitized_nskipped(p->san))
-		r = buf_addf(out, "Statements skipped on this target: %zu (listed in the restore log)\n",
-			     rs_sanitized_nskipped(p->san));
+	if (r == 0)
+		r = rs_plan_print_skips(p, src, out);
 	for (size_t i = 0; i < p->nreqs && r == 0; i++)
 		r = buf_addf(out, "%s %s %s: %s\n", p->reqs[i].blocking ? "BLOCKING" : "Requirement",
 			     p->reqs[i].kind, p->reqs[i].name, p->reqs[i].note);
@@ -146,6 +281,35 @@ static int rs_plan_print_json_str(struct buf *out, const char *key, const char *
 	if (r == 0)
 		r = buf_addstr(out, ": ");
 	return r ? r : pg_names_quote_json(out, val);
+}
+
+struct rs_plan_print_json {
+	struct buf *out;
+	size_t n;
+};
+
+/* {"where": "users; TABLE (schema.sql)", "reason": ...} */
+static int rs_plan_print_json_skip(void *arg, const struct rs_plan_skip *k)
+{
+	struct rs_plan_print_json *j = arg;
+	struct buf w = BUF_INIT;
+	int r;
+
+	if (k->meta)
+		return 0;
+	r = buf_addf(&w, "%s (%s)", k->where, k->file);
+	if (r == 0)
+		r = buf_addstr(j->out, j->n++ ? ", {" : "{");
+	if (r == 0)
+		r = rs_plan_print_json_str(j->out, "where", (char *)w.data);
+	if (r == 0)
+		r = buf_addstr(j->out, ", ");
+	if (r == 0)
+		r = rs_plan_print_json_str(j->out, "reason", k->reason);
+	if (r == 0)
+		r = buf_addch(j->out, '}');
+	buf_release(&w);
+	return r;
 }
 
 int rs_plan_json(const struct rs_plan *p, const struct rs_plan_source *src,
@@ -271,8 +435,15 @@ int rs_plan_json(const struct rs_plan *p, const struct rs_plan_source *src,
 			r = buf_addf(out, ", \"blocking\": %s}", p->reqs[i].blocking ? "true" : "false");
 	}
 	if (r == 0)
-		r = buf_addf(out, "], \"skipped_statements\": %zu, \"conflicts\": ",
+		r = buf_addf(out, "], \"skipped_statements\": %zu, \"not_restored\": [",
 			     rs_sanitized_nskipped(p->san));
+	if (r == 0) {
+		struct rs_plan_print_json j = { out, 0 };
+
+		r = rs_plan_skipped(p, src, rs_plan_print_json_skip, &j);
+	}
+	if (r == 0)
+		r = buf_addstr(out, "], \"conflicts\": ");
 	if (r == 0)
 		r = pg_names_quote_json_array(out, p->conflicts, p->nconflicts);
 	if (r == 0)

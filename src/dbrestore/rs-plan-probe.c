@@ -22,6 +22,7 @@
 #include "pg-conn.h"
 #include "pg-names.h"
 #include "rs-plan-int.h"
+#include "rs-sql.h"
 #include "strv.h"
 
 /* ---- helpers --------------------------------------------------------------- */
@@ -40,12 +41,15 @@ static int rs_plan_probe_array_add(struct buf *arr, const char *s)
 	return r ? r : buf_addch(arr, '"');
 }
 
-static int rs_plan_probe_qualified(struct buf *out, const char *schema,
-				   const char *name)
+/* A relation as two parallel text[] elements: its schema and its name,
+ * which the queries join pg_namespace and pg_class on (to_regclass
+ * would parse them, and raise for a schema this role may not use). */
+static int rs_plan_probe_rel_add(struct buf *schemas, struct buf *names,
+				 const char *schema, const char *name)
 {
-	buf_reset(out);
-	return *schema ? pg_names_quote_qualified(out, schema, name) :
-			 pg_names_quote_ident(out, name);
+	int r = rs_plan_probe_array_add(schemas, schema);
+
+	return r ? r : rs_plan_probe_array_add(names, name);
 }
 
 /* One string per row: the row's fields joined with '\n'. */
@@ -201,122 +205,133 @@ int rs_plan_probe_managed(PGconn *c, struct rs_plan *p, int force,
 
 /* ---- the snapshot's objects and tables ------------------------------------ */
 
-char rs_plan_probe_kind(const struct pg_ddl_section *s)
+/*
+ * One query for n keys: kinds, schemas, names and extras go as four
+ * parallel text[] and the answers come back in their order.  Nothing of
+ * it is parsed by the server (no to_regclass, to_regtype or
+ * to_regprocedure, which before PostgreSQL 16 raise for a type or
+ * schema that does not exist yet, and which read "name(*)" as a syntax
+ * error): every kind is a join of its catalog on names, and a routine's
+ * or operator's argument types are compared as format_type writes
+ * them, which is how pg_dump wrote them (its search_path is empty, as
+ * this session's is).
+ */
+int rs_plan_probe_keys(PGconn *c, const struct rs_plan_key *k, size_t n,
+		       unsigned char *exists, struct buf *err)
 {
-	static const char *const rel[] = {
-		"VIEW", "MATERIALIZED VIEW", "SEQUENCE", "FOREIGN TABLE", NULL,
-	};
-	static const char *const fn[] = {
-		"FUNCTION", "PROCEDURE", "AGGREGATE", NULL,
-	};
-
-	if (!strcmp(s->type, "TABLE"))
-		return 'r';
-	if (rs_plan_read_type_in(s->type, rel) && !s->rel_schema)
-		return 'r';
-	if (!strcmp(s->type, "TYPE") || !strcmp(s->type, "DOMAIN"))
-		return 't';
-	if (rs_plan_read_type_in(s->type, fn))
-		return 'f';
-	if (!strcmp(s->type, "SCHEMA"))
-		return 'n';
-	if (!strcmp(s->type, "EXTENSION"))
-		return 'e';
-	if (!strcmp(s->type, "PUBLICATION"))
-		return 'p';
-	if (!strcmp(s->type, "EVENT TRIGGER"))
-		return 'v';
-	return 0;
-}
-
-/* The text the probe query gets for an object. */
-static int rs_plan_probe_text(char kind, const struct pg_ddl_section *s,
-			      struct buf *out)
-{
-	buf_reset(out);
-	switch (kind) {
-	case 'r':
-		if (!strcmp(s->type, "TABLE"))
-			return pg_names_quote_qualified(out, s->rel_schema, s->rel_name);
-		/* fall through */
-	case 't':
-		return pg_names_quote_qualified(out, s->schema, s->name);
-	case 'f': {
-		/* "name(argtypes)": the types are already SQL text */
-		const char *paren = strchr(s->name, '(');
-		struct buf fname = BUF_INIT;
-		int r;
-
-		if (!paren)
-			return pg_names_quote_qualified(out, s->schema, s->name);
-		r = buf_add(&fname, s->name, (size_t)(paren - s->name));
-		if (r == 0)
-			r = pg_names_quote_qualified(out, s->schema, (char *)fname.data);
-		if (r == 0)
-			r = buf_addstr(out, paren);
-		buf_release(&fname);
-		return r;
-	}
-	default:
-		return buf_addstr(out, s->name);
-	}
-}
-
-/* One query: the kinds and the texts go as two parallel text[], the
- * answers come back in their order. */
-int rs_plan_probe_exists(PGconn *c, const struct pg_ddl *d,
-			 struct rs_plan_object *objects, size_t n, struct buf *err)
-{
+#define NS(cat, col) " EXISTS (SELECT 1 FROM pg_catalog." cat " o JOIN pg_catalog.pg_namespace n" \
+	" ON n.oid = o." col "namespace WHERE n.nspname = x.s AND o." col "name = x.n)"
 	static const char sql[] =
 		"SELECT CASE x.k"
-		" WHEN 'r' THEN pg_catalog.to_regclass(x.v) IS NOT NULL"
-		" WHEN 't' THEN pg_catalog.to_regtype(x.v) IS NOT NULL"
-		" WHEN 'f' THEN pg_catalog.to_regprocedure(x.v) IS NOT NULL"
-		" WHEN 'n' THEN EXISTS (SELECT 1 FROM pg_catalog.pg_namespace WHERE nspname = x.v)"
-		" WHEN 'e' THEN EXISTS (SELECT 1 FROM pg_catalog.pg_extension WHERE extname = x.v)"
-		" WHEN 'p' THEN EXISTS (SELECT 1 FROM pg_catalog.pg_publication WHERE pubname = x.v)"
-		" WHEN 'v' THEN EXISTS (SELECT 1 FROM pg_catalog.pg_event_trigger WHERE evtname = x.v)"
-		" END"
-		" FROM ROWS FROM (pg_catalog.unnest($1::text[]), pg_catalog.unnest($2::text[]))"
-		" WITH ORDINALITY AS x(k, v, i)"
+		" WHEN 'r' THEN" NS("pg_class", "rel")
+		" WHEN 't' THEN" NS("pg_type", "typ")
+		" WHEN 'f' THEN EXISTS (SELECT 1 FROM pg_catalog.pg_proc o"
+		"  JOIN pg_catalog.pg_namespace n ON n.oid = o.pronamespace"
+		"  WHERE n.nspname = x.s AND o.proname = x.n"
+		"  AND CASE WHEN o.prokind = 'a' AND o.pronargs = 0 THEN '*'"
+		"   ELSE COALESCE((SELECT pg_catalog.string_agg(pg_catalog.format_type(u.t, NULL), ', ' ORDER BY u.i)"
+		"    FROM pg_catalog.unnest(o.proargtypes) WITH ORDINALITY AS u(t, i)), '') END = x.a)"
+		" WHEN 'g' THEN" NS("pg_proc", "pro")
+		" WHEN 'o' THEN EXISTS (SELECT 1 FROM pg_catalog.pg_operator o"
+		"  JOIN pg_catalog.pg_namespace n ON n.oid = o.oprnamespace"
+		"  WHERE n.nspname = x.s AND o.oprname = x.n"
+		"  AND COALESCE(pg_catalog.format_type(NULLIF(o.oprleft, 0), NULL), 'NONE') || ', ' ||"
+		"   COALESCE(pg_catalog.format_type(NULLIF(o.oprright, 0), NULL), 'NONE') = x.a)"
+		" WHEN 'c' THEN EXISTS (SELECT 1 FROM pg_catalog.pg_cast o"
+		"  WHERE pg_catalog.format_type(o.castsource, NULL) || ' AS ' ||"
+		"  pg_catalog.format_type(o.casttarget, NULL) = x.a)"
+		" WHEN 'l' THEN" NS("pg_collation", "coll")
+		" WHEN 'C' THEN" NS("pg_conversion", "con")
+		" WHEN 'T' THEN" NS("pg_ts_config", "cfg")
+		" WHEN 'D' THEN" NS("pg_ts_dict", "dict")
+		" WHEN 'P' THEN" NS("pg_ts_parser", "prs")
+		" WHEN 'M' THEN" NS("pg_ts_template", "tmpl")
+		" WHEN 'O' THEN EXISTS (SELECT 1 FROM pg_catalog.pg_opclass o"
+		"  JOIN pg_catalog.pg_namespace n ON n.oid = o.opcnamespace"
+		"  JOIN pg_catalog.pg_am a ON a.oid = o.opcmethod"
+		"  WHERE n.nspname = x.s AND o.opcname = x.n AND a.amname = x.a)"
+		" WHEN 'F' THEN EXISTS (SELECT 1 FROM pg_catalog.pg_opfamily o"
+		"  JOIN pg_catalog.pg_namespace n ON n.oid = o.opfnamespace"
+		"  JOIN pg_catalog.pg_am a ON a.oid = o.opfmethod"
+		"  WHERE n.nspname = x.s AND o.opfname = x.n AND a.amname = x.a)"
+		" WHEN 'w' THEN EXISTS (SELECT 1 FROM pg_catalog.pg_foreign_data_wrapper WHERE fdwname = x.n)"
+		" WHEN 's' THEN EXISTS (SELECT 1 FROM pg_catalog.pg_foreign_server WHERE srvname = x.n)"
+		" WHEN 'L' THEN EXISTS (SELECT 1 FROM pg_catalog.pg_language WHERE lanname = x.n)"
+		" WHEN 'A' THEN EXISTS (SELECT 1 FROM pg_catalog.pg_am WHERE amname = x.n)"
+		" WHEN 'X' THEN EXISTS (SELECT 1 FROM pg_catalog.pg_transform o"
+		"  JOIN pg_catalog.pg_language l ON l.oid = o.trflang"
+		"  WHERE pg_catalog.format_type(o.trftype, NULL) || ' LANGUAGE ' || l.lanname = x.a)"
+		" WHEN 'S' THEN EXISTS (SELECT 1 FROM pg_catalog.pg_subscription o"
+		"  JOIN pg_catalog.pg_database d ON d.oid = o.subdbid"
+		"  WHERE o.subname = x.n AND d.datname = pg_catalog.current_database())"
+		" WHEN 'n' THEN EXISTS (SELECT 1 FROM pg_catalog.pg_namespace WHERE nspname = x.n)"
+		" WHEN 'e' THEN EXISTS (SELECT 1 FROM pg_catalog.pg_extension WHERE extname = x.n)"
+		" WHEN 'p' THEN EXISTS (SELECT 1 FROM pg_catalog.pg_publication WHERE pubname = x.n)"
+		" WHEN 'v' THEN EXISTS (SELECT 1 FROM pg_catalog.pg_event_trigger WHERE evtname = x.n)"
+		" ELSE false END"
+		" FROM ROWS FROM (pg_catalog.unnest($1::text[]), pg_catalog.unnest($2::text[]),"
+		"  pg_catalog.unnest($3::text[]), pg_catalog.unnest($4::text[]))"
+		" WITH ORDINALITY AS x(k, s, n, a, i)"
 		" ORDER BY x.i";
-	struct buf kinds = BUF_INIT, vals = BUF_INIT, one = BUF_INIT;
-	const char *params[2];
+#undef NS
+	struct buf arr[4] = { BUF_INIT, BUF_INIT, BUF_INIT, BUF_INIT };
+	const char *params[4];
 	PGresult *res = NULL;
 	int r = 0;
 
 	if (!n)
 		return 0;
-	r = buf_addch(&kinds, '{');
-	if (r == 0)
-		r = buf_addch(&vals, '{');
+	for (int a = 0; a < 4 && r == 0; a++)
+		r = buf_addch(&arr[a], '{');
 	for (size_t i = 0; i < n && r == 0; i++) {
-		const struct pg_ddl_section *s = pg_ddl_get(d, objects[i].section);
-		char kind = rs_plan_probe_kind(s);
-		char k[2] = { kind, 0 };
+		char kind[2] = { k[i].kind ? k[i].kind : '-', 0 };
 
-		r = rs_plan_probe_text(kind, s, &one);
+		r = rs_plan_probe_array_add(&arr[0], kind);
 		if (r == 0)
-			r = rs_plan_probe_array_add(&kinds, k);
+			r = rs_plan_probe_array_add(&arr[1], (char *)k[i].schema.data);
 		if (r == 0)
-			r = rs_plan_probe_array_add(&vals, (char *)one.data);
+			r = rs_plan_probe_array_add(&arr[2], (char *)k[i].name.data);
+		if (r == 0)
+			r = rs_plan_probe_array_add(&arr[3], (char *)k[i].extra.data);
+	}
+	for (int a = 0; a < 4 && r == 0; a++) {
+		r = buf_addch(&arr[a], '}');
+		params[a] = (char *)arr[a].data;
 	}
 	if (r == 0)
-		r = buf_addch(&kinds, '}');
-	if (r == 0)
-		r = buf_addch(&vals, '}');
-	params[0] = (char *)kinds.data;
-	params[1] = (char *)vals.data;
-	if (r == 0)
-		r = pg_conn_query(c, &res, PGRES_TUPLES_OK, sql, 2, params,
+		r = pg_conn_query(c, &res, PGRES_TUPLES_OK, sql, 4, params,
 				  "looking for existing objects", err);
+	if (r == 0 && PQntuples(res) != (int)n) {
+		if (err)
+			buf_addstr(err, "looking for existing objects: the answer has the wrong number of rows");
+		r = -EPROTO;
+	}
 	for (size_t i = 0; r == 0 && i < n; i++)
-		objects[i].exists = (int)i < PQntuples(res) &&
-				    PQgetvalue(res, (int)i, 0)[0] == 't';
+		exists[i] = PQgetvalue(res, (int)i, 0)[0] == 't';
 	PQclear(res);
-	buf_release(&kinds);
-	buf_release(&vals);
-	buf_release(&one);
+	for (int a = 0; a < 4; a++)
+		buf_release(&arr[a]);
+	return r;
+}
+
+int rs_plan_probe_exists(PGconn *c, const struct pg_ddl *d,
+			 struct rs_plan_object *objects, size_t n, struct buf *err)
+{
+	struct rs_plan_key *k = calloc(n + 1, sizeof(*k));
+	unsigned char *ex = calloc(n + 1, 1);
+	size_t nk = 0;
+	int r = k && ex ? 0 : -ENOMEM;
+
+	for (; r == 0 && nk < n; nk++)
+		r = rs_plan_key_of(d, pg_ddl_get(d, objects[nk].section), &k[nk]);
+	if (r == 0)
+		r = rs_plan_probe_keys(c, k, n, ex, err);
+	for (size_t i = 0; r == 0 && i < n; i++)
+		objects[i].exists = ex[i];
+	for (size_t i = 0; k && i < nk; i++)
+		rs_plan_key_release(&k[i]);
+	free(k);
+	free(ex);
 	return r;
 }
 
@@ -325,26 +340,31 @@ int rs_plan_probe_tables(PGconn *c, struct rs_plan_table *tables, size_t n,
 {
 	static const char sql[] =
 		"SELECT c.oid IS NOT NULL, COALESCE(pg_catalog.pg_has_role(c.relowner, 'MEMBER'), false),"
-		" EXISTS (SELECT 1 FROM pg_catalog.pg_index i WHERE i.indrelid = c.oid AND i.indisprimary)"
-		" FROM pg_catalog.unnest($1::text[]) WITH ORDINALITY AS x(v, i)"
-		" LEFT JOIN pg_catalog.pg_class c ON c.oid = pg_catalog.to_regclass(x.v)"
+		" EXISTS (SELECT 1 FROM pg_catalog.pg_index i WHERE i.indrelid = c.oid AND i.indisprimary),"
+		" COALESCE(pg_catalog.has_table_privilege(c.oid, 'SELECT'), false)"
+		" FROM ROWS FROM (pg_catalog.unnest($1::text[]), pg_catalog.unnest($2::text[]))"
+		"  WITH ORDINALITY AS x(s, n, i)"
+		" LEFT JOIN (pg_catalog.pg_class c JOIN pg_catalog.pg_namespace cn"
+		"  ON cn.oid = c.relnamespace) ON cn.nspname = x.s AND c.relname = x.n"
 		" ORDER BY x.i";
-	struct buf arr = BUF_INIT, q = BUF_INIT;
-	const char *params[1];
+	struct buf sch = BUF_INIT, nm = BUF_INIT;
+	const char *params[2];
 	PGresult *res = NULL;
 	int r = 0;
 
-	r = buf_addch(&arr, '{');
-	for (size_t i = 0; i < n && r == 0; i++) {
-		r = rs_plan_probe_qualified(&q, tables[i].t->schema, tables[i].t->name);
-		if (r == 0)
-			r = rs_plan_probe_array_add(&arr, (char *)q.data);
-	}
+	r = buf_addch(&sch, '{');
 	if (r == 0)
-		r = buf_addch(&arr, '}');
-	params[0] = (char *)arr.data;
+		r = buf_addch(&nm, '{');
+	for (size_t i = 0; i < n && r == 0; i++)
+		r = rs_plan_probe_rel_add(&sch, &nm, tables[i].t->schema, tables[i].t->name);
 	if (r == 0)
-		r = pg_conn_query(c, &res, PGRES_TUPLES_OK, sql, 1, params,
+		r = buf_addch(&sch, '}');
+	if (r == 0)
+		r = buf_addch(&nm, '}');
+	params[0] = (char *)sch.data;
+	params[1] = (char *)nm.data;
+	if (r == 0)
+		r = pg_conn_query(c, &res, PGRES_TUPLES_OK, sql, 2, params,
 				  "looking for the selected tables", err);
 	for (size_t i = 0; r == 0 && i < n; i++) {
 		struct rs_plan_table *t = &tables[i];
@@ -352,14 +372,16 @@ int rs_plan_probe_tables(PGconn *c, struct rs_plan_table *tables, size_t n,
 		t->exists = PQgetvalue(res, (int)i, 0)[0] == 't';
 		t->owned = PQgetvalue(res, (int)i, 1)[0] == 't';
 		t->has_pk = PQgetvalue(res, (int)i, 2)[0] == 't';
+		t->readable = PQgetvalue(res, (int)i, 3)[0] == 't';
 	}
 	PQclear(res);
-	/* exact counts: the plan promises them */
+	/* exact counts: the plan promises them (a table the role may not
+	 * read is not counted: the query would raise) */
 	for (size_t i = 0; r == 0 && i < n; i++) {
 		struct rs_plan_table *t = &tables[i];
 		struct buf cq = BUF_INIT, what = BUF_INIT;
 
-		if (!t->exists || t->t->partitioned)
+		if (!t->exists || t->t->partitioned || !t->readable)
 			continue;
 		r = buf_addstr(&cq, "SELECT pg_catalog.count(*) FROM ONLY ");
 		if (r == 0)
@@ -376,56 +398,68 @@ int rs_plan_probe_tables(PGconn *c, struct rs_plan_table *tables, size_t n,
 		buf_release(&cq);
 		buf_release(&what);
 	}
-	buf_release(&arr);
-	buf_release(&q);
+	buf_release(&sch);
+	buf_release(&nm);
 	return r;
 }
 
 /* ---- around the tables clean mode recreates ------------------------------- */
 
 /*
- * Builds a text[] literal of the qualified names of the tables clean mode
- * recreates, in plan order; idx[k] maps the array's (k+1)th element back
- * to p->tables.  q is scratch space.
+ * Builds two text[] literals, the schemas and the names of the tables
+ * clean mode recreates, in plan order; idx[k] maps the arrays' (k+1)th
+ * element back to p->tables.
  */
-static int rs_plan_probe_recreated_array(const struct rs_plan *p, struct buf *arr,
-					 struct buf *q, size_t *idx, size_t *n)
+static int rs_plan_probe_recreated_array(const struct rs_plan *p, struct buf *sch,
+					 struct buf *nm, size_t *idx, size_t *n)
 {
-	int r = buf_addch(arr, '{');
+	int r = buf_addch(sch, '{');
 
+	if (r == 0)
+		r = buf_addch(nm, '{');
 	for (size_t i = 0; i < p->ntables && r == 0; i++) {
 		if (p->tables[i].ddl != RS_ACT_RECREATE)
 			continue;
 		idx[(*n)++] = i;
-		r = rs_plan_probe_qualified(q, p->tables[i].t->schema, p->tables[i].t->name);
-		if (r == 0)
-			r = rs_plan_probe_array_add(arr, (char *)q->data);
+		r = rs_plan_probe_rel_add(sch, nm, p->tables[i].t->schema, p->tables[i].t->name);
 	}
-	return r == 0 ? buf_addch(arr, '}') : r;
+	if (r == 0)
+		r = buf_addch(sch, '}');
+	return r == 0 ? buf_addch(nm, '}') : r;
 }
 
+/* The recreated tables of $1 and $2 (schemas, names) as x.i (1-based
+ * position) and t (the relation), for the queries below to join on. */
+#define RS_PLAN_PROBE_RECREATED \
+	" FROM ROWS FROM (pg_catalog.unnest($1::text[]), pg_catalog.unnest($2::text[]))" \
+	"  WITH ORDINALITY AS x(s, n, i)" \
+	" JOIN pg_catalog.pg_namespace tn ON tn.nspname = x.s" \
+	" JOIN pg_catalog.pg_class t ON t.relnamespace = tn.oid AND t.relname = x.n"
+
 /*
- * Runs sql with $1 = the recreated tables (text[]), each row led by the
- * table's 1-based position in it followed by a relation's schema, name
- * and (when the query has it) kind, and hands every row to fn.
+ * Runs sql with the recreated tables (RS_PLAN_PROBE_RECREATED), each row
+ * led by the table's 1-based position among them followed by a
+ * relation's schema, name and (when the query has it) kind, and hands
+ * every row to fn.
  */
 static int rs_plan_probe_recreated(PGconn *c, const struct rs_plan *p,
 				   const char *sql, const char *what,
 				   rs_plan_probe_rel_fn *fn, void *arg,
 				   struct buf *err)
 {
-	struct buf arr = BUF_INIT, q = BUF_INIT;
+	struct buf sch = BUF_INIT, nm = BUF_INIT;
 	size_t *idx = calloc(p->ntables + 1, sizeof(*idx)), n = 0;
-	const char *params[1];
+	const char *params[2];
 	PGresult *res = NULL;
 	int r;
 
 	if (!idx)
 		return -ENOMEM;
-	r = rs_plan_probe_recreated_array(p, &arr, &q, idx, &n);
-	params[0] = (char *)arr.data;
+	r = rs_plan_probe_recreated_array(p, &sch, &nm, idx, &n);
+	params[0] = (char *)sch.data;
+	params[1] = (char *)nm.data;
 	if (r == 0 && n)
-		r = pg_conn_query(c, &res, PGRES_TUPLES_OK, sql, 1, params, what, err);
+		r = pg_conn_query(c, &res, PGRES_TUPLES_OK, sql, 2, params, what, err);
 	for (int i = 0; r == 0 && n && i < PQntuples(res); i++) {
 		size_t k = (size_t)strtoul(PQgetvalue(res, i, 0), NULL, 10) - 1;
 
@@ -436,8 +470,8 @@ static int rs_plan_probe_recreated(PGconn *c, const struct rs_plan *p,
 	}
 	PQclear(res);
 	free(idx);
-	buf_release(&arr);
-	buf_release(&q);
+	buf_release(&sch);
+	buf_release(&nm);
 	return r;
 }
 
@@ -447,8 +481,8 @@ int rs_plan_probe_views(PGconn *c, const struct rs_plan *p,
 	static const char sql[] =
 		"SELECT DISTINCT x.i, vn.nspname, v.relname,"
 		" CASE v.relkind WHEN 'm' THEN 'materialized view' ELSE 'view' END"
-		" FROM pg_catalog.unnest($1::text[]) WITH ORDINALITY AS x(v, i)"
-		" JOIN pg_catalog.pg_depend d ON d.refobjid = pg_catalog.to_regclass(x.v)"
+		RS_PLAN_PROBE_RECREATED
+		" JOIN pg_catalog.pg_depend d ON d.refobjid = t.oid"
 		"  AND d.classid = 'pg_catalog.pg_rewrite'::pg_catalog.regclass"
 		" JOIN pg_catalog.pg_rewrite rw ON rw.oid = d.objid"
 		" JOIN pg_catalog.pg_class v ON v.oid = rw.ev_class AND v.oid <> d.refobjid"
@@ -463,8 +497,8 @@ int rs_plan_probe_partitions(PGconn *c, const struct rs_plan *p,
 {
 	static const char sql[] =
 		"SELECT x.i, n.nspname, c.relname"
-		" FROM pg_catalog.unnest($1::text[]) WITH ORDINALITY AS x(v, i)"
-		" JOIN pg_catalog.pg_inherits h ON h.inhparent = pg_catalog.to_regclass(x.v)"
+		RS_PLAN_PROBE_RECREATED
+		" JOIN pg_catalog.pg_inherits h ON h.inhparent = t.oid"
 		" JOIN pg_catalog.pg_class c ON c.oid = h.inhrelid"
 		" JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace ORDER BY 1, 2, 3";
 
@@ -571,7 +605,9 @@ int rs_plan_probe_cron(PGconn *c, int *has, struct buf *err)
 
 	*has = 0;
 	r = pg_conn_query(c, &res, PGRES_TUPLES_OK,
-			  "SELECT pg_catalog.to_regclass('cron.job') IS NOT NULL",
+			  "SELECT EXISTS (SELECT 1 FROM pg_catalog.pg_class c"
+			  " JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace"
+			  " WHERE n.nspname = 'cron' AND c.relname = 'job')",
 			  0, NULL, "looking for pg_cron", err);
 	if (r == 0) {
 		*has = PQgetvalue(res, 0, 0)[0] == 't';

@@ -3,10 +3,12 @@
  * table, and the public entry points (rs_plan_build, rs_plan_free,
  * rs_plan_blocked).  The decisions combine two kinds of facts, each
  * gathered on its own floor below: what the snapshot says
- * (rs-plan-read.c) and what the target has (rs-plan-probe.c).  Here they
- * become actions per section and statement, loads per table, the load
- * order, conflicts, requirements and the strategy.  The plan in words
- * (names, --dry-run text, JSON) is rs-plan-print.c.
+ * (rs-plan-read.c, rs-plan-key.c) and what the target has
+ * (rs-plan-probe.c).  Here they become actions per section and
+ * statement, loads per table, the load order, conflicts and the
+ * strategy; the requirements are rs-plan-req.c's, and what would fail
+ * for want of an object (the dry run's predictions) rs-plan-check.c's.
+ * The plan in words (names, --dry-run text, JSON) is rs-plan-print.c.
  */
 #include <errno.h>
 #include <stdarg.h>
@@ -16,6 +18,7 @@
 #include "rs-extcfg.h"
 #include "rs-lo.h"
 #include "rs-plan-int.h"
+#include "rs-sql.h"
 #include "strv.h"
 
 static int rs_plan_in(char *const *v, size_t n, const char *s)
@@ -104,7 +107,7 @@ static int rs_plan_objects(struct rs_plan_ctx *x)
 		const struct pg_ddl_section *s = pg_ddl_get(d, i);
 		struct rs_plan_object *o;
 
-		if (!rs_select_section(x->sel, x->src->meta, d, i) || !rs_plan_probe_kind(s))
+		if (!rs_select_section(x->sel, x->src->meta, d, i) || !rs_plan_key_kind(s))
 			continue;
 		o = &p->objects[p->nobjects++];
 		o->section = i;
@@ -125,8 +128,20 @@ static int rs_plan_objects(struct rs_plan_ctx *x)
 			o->act = RS_ACT_MANAGED;
 			continue;
 		}
-		if (!o->exists) {
+		/* pg_dump's ALTER SCHEMA public OWNER TO without a CREATE:
+		 * it applies to what is there, and is no conflict (rs-par
+		 * runs it in its last transaction); merge keeps what is */
+		if (!o->exists || (!strcmp(s->type, "SCHEMA") && p->mode != RS_MODE_MERGE &&
+				   !rs_plan_check_creates(p, d, o->section))) {
 			o->act = RS_ACT_RUN;
+			continue;
+		}
+		/* the kinds found by name alone (operators, casts, text
+		 * search ...) are tried in clean and merge mode, as they
+		 * were before the probe knew them: an object clean mode
+		 * drops may take them along (a cast on a recreated type) */
+		if (p->mode != RS_MODE_EMPTY && !strchr("rtfnepv", rs_plan_key_kind(s))) {
+			o->act = RS_ACT_TRY;
 			continue;
 		}
 		switch (p->mode) {
@@ -136,7 +151,10 @@ static int rs_plan_objects(struct rs_plan_ctx *x)
 				break;
 			}
 			o->act = RS_ACT_RUN;
-			r = rs_plan_conflict(p, "%s %s%s%s already exists", s->type,
+			/* a cast's or transform's name says what it is */
+			r = !strncmp(o->name, s->type, strlen(s->type)) ?
+			    rs_plan_conflict(p, "%s already exists", o->name) :
+			    rs_plan_conflict(p, "%s %s%s%s already exists", s->type,
 					     o->schema, *o->schema ? "." : "", o->name);
 			break;
 		case RS_MODE_MERGE:
@@ -271,6 +289,13 @@ static int rs_plan_loads(struct rs_plan_ctx *x)
 			    t->target_rows > 0)
 				r = rs_plan_conflict(p, "clean mode would empty table %s.%s (%lld rows) without restoring its rows: select its data too, or use merge",
 						     sch, nm, (long long)t->target_rows);
+			continue;
+		}
+		/* its rows are loaded into it and read back */
+		if (t->exists && !t->readable && t->ddl != RS_ACT_RUN &&
+		    t->ddl != RS_ACT_RECREATE) {
+			r = rs_plan_conflict(p, "table %s.%s exists in the target, and the role %s may not read it (SELECT): grant it, or restore as its owner",
+					     sch, nm, p->role);
 			continue;
 		}
 		switch (p->mode) {
@@ -453,130 +478,6 @@ static int rs_plan_order(struct rs_plan_ctx *x)
 	return 0;
 }
 
-static int rs_plan_req(struct rs_plan *p, const char *kind, const char *name,
-		       int blocking, const char *fmt, ...)
-	__attribute__((format(printf, 5, 6)));
-static int rs_plan_req(struct rs_plan *p, const char *kind, const char *name,
-		       int blocking, const char *fmt, ...)
-{
-	struct rs_plan_req *v = realloc(p->reqs, (p->nreqs + 1) * sizeof(*v));
-	struct buf b = BUF_INIT;
-	va_list ap;
-	int r;
-
-	if (!v)
-		return -ENOMEM;
-	p->reqs = v;
-	v = &v[p->nreqs];
-	va_start(ap, fmt);
-	r = buf_vaddf(&b, fmt, ap);
-	va_end(ap);
-	v->kind = kind;
-	v->name = strdup(name);
-	v->note = buf_detach(&b, NULL);
-	v->blocking = blocking;
-	buf_release(&b);
-	if (r < 0 || !v->name || !v->note) {
-		free(v->name);
-		free(v->note);
-		return -ENOMEM;
-	}
-	p->nreqs++;
-	return 0;
-}
-
-/* A selected section of that type and name that will run. */
-static int rs_plan_creates(const struct rs_plan *p, const struct pg_ddl *d,
-			   const char *type, const char *name)
-{
-	for (size_t i = 0; i < p->nobjects; i++) {
-		const struct pg_ddl_section *s = pg_ddl_get(d, p->objects[i].section);
-
-		if (!strcmp(s->type, type) && !strcmp(s->name, name) &&
-		    p->objects[i].act != RS_ACT_SKIP && p->objects[i].act != RS_ACT_MANAGED)
-			return 1;
-	}
-	return 0;
-}
-
-static int rs_plan_requirements(struct rs_plan_ctx *x)
-{
-	struct rs_plan *p = x->p;
-	const struct rs_meta *m = x->src->meta;
-	int ddl = x->sel->nschemas > 0, r = 0;
-
-	for (size_t i = 0; i < p->ntables; i++)
-		if (p->tables[i].sel & RS_SELECT_DDL)
-			ddl = 1;
-	for (size_t i = 0; i < m->nreq_extensions && r == 0; i++) {
-		const char *e = m->req_extensions[i];
-
-		if (rs_plan_in(x->f.exts, x->f.nexts, e))
-			continue;
-		if (!rs_plan_in(x->f.avail, x->f.navail, e))
-			r = rs_plan_req(p, "extension", e, ddl,
-					"not installed, and the target's server cannot install it");
-		else if (rs_plan_creates(p, x->src->ddl, "EXTENSION", e))
-			r = rs_plan_req(p, "extension", e, 0, "not installed: the restore creates it");
-		else
-			r = rs_plan_req(p, "extension", e, 0,
-					"not installed and not in the selection: objects that need it will fail");
-	}
-	for (size_t i = 0; i < m->nreq_roles && r == 0; i++) {
-		const char *ro = m->req_roles[i];
-
-		if (rs_plan_in(x->f.roles, x->f.nroles, ro))
-			continue;
-		r = rs_plan_req(p, "role", ro, 0, x->sel->roles ?
-				"missing: the restore creates it (without a password unless one was captured)" :
-				"missing and roles are not selected (--only roles): statements that need it will fail");
-	}
-	for (size_t i = 0; i < m->npublications && r == 0; i++) {
-		const char *pub = m->publications[i].name;
-
-		if (rs_plan_in(x->f.pubs, x->f.npubs, pub))
-			continue;
-		r = rs_plan_req(p, "publication", pub, 0,
-				rs_plan_creates(p, x->src->ddl, "PUBLICATION", pub) ?
-				"missing: the restore creates it" :
-				"missing and not in the selection");
-	}
-	for (size_t i = 0; i < m->nwebhooks && r == 0; i++) {
-		const struct rs_meta_webhook *h = &m->webhooks[i];
-		struct buf label = BUF_INIT;
-		int exists;
-
-		if (!strchr(h->function, '.'))
-			continue;
-		r = rs_plan_probe_function(x->c, h->function, &exists, x->err);
-		if (r == 0 && !exists) {
-			r = buf_addf(&label, "%s on %s.%s", h->trigger, h->schema, h->table);
-			if (r == 0)
-				r = rs_plan_req(p, "webhook", (char *)label.data, 0,
-						"calls %s, which the target lacks (enable database webhooks / pg_net)",
-						h->function);
-		}
-		buf_release(&label);
-	}
-	if (r == 0 && (m->ncron_jobs || m->cron_unknown)) {
-		/* pg_cron's jobs are the rows of its configuration table */
-		const struct rs_plan_table *cj = rs_plan_table_of(p, x->src, "cron", "job");
-		int has;
-
-		r = rs_plan_probe_cron(x->c, &has, x->err);
-		if (r == 0 && m->cron_unknown)
-			r = rs_plan_req(p, "cron jobs", "?", 0,
-					"the snapshot could not read pg_cron's jobs; recreate them by hand");
-		for (size_t i = 0; i < m->ncron_jobs && r == 0; i++)
-			r = rs_plan_req(p, "cron job", *m->cron_jobs[i] ? m->cron_jobs[i] : "(unnamed)", 0,
-					"%s", cj && cj->load != RS_LOAD_NONE ?
-					"restored with pg_cron's configuration (the rows of cron.job)" :
-					has ? "not restored by vault (pg_cron owns its table): check it exists on the target" :
-					"pg_cron is not installed on the target; vault does not restore its jobs");
-	}
-	return r;
-}
-
 /* roles.sql: which statements run */
 static int rs_plan_roles(struct rs_plan_ctx *x)
 {
@@ -595,6 +496,7 @@ static int rs_plan_roles(struct rs_plan_ctx *x)
 		const struct pg_ddl_section *s = st->section < pg_ddl_count(d) ?
 						 pg_ddl_get(d, st->section) : NULL;
 		enum rs_plan_read_about about;
+		struct rs_sql_tok dbtok;
 
 		if (!x->sel->roles || !s) {
 			p->role_stmt[i] = RS_ACT_SKIP;
@@ -613,6 +515,11 @@ static int rs_plan_roles(struct rs_plan_ctx *x)
 		    (about == RS_PLAN_READ_MEMBER &&
 		     rs_plan_in(x->f.members, x->f.nmembers, (char *)key.data)))
 			p->role_stmt[i] = RS_ACT_KEEP;
+		/* a setting of a role in the restored database belongs to
+		 * the database, not to the role the cluster already has */
+		if (about == RS_PLAN_READ_ROLE && p->mode != RS_MODE_MERGE &&
+		    rs_sql_role_database(text + st->off, st->len, &dbtok))
+			p->role_stmt[i] = RS_ACT_RUN;
 	}
 	buf_release(&key);
 	return 0;
@@ -694,6 +601,7 @@ int rs_plan_build(struct rs_plan **out, PGconn *c,
 	if (r == 0) {
 		memset(&so, 0, sizeof(so));
 		so.managed = p->managed;
+		so.no_superuser = !p->superuser;
 		so.current_role = p->role;
 		so.managed_schemas = (const char *const *)p->managed_schemas;
 		r = rs_sanitize(&p->san, src->ddl, &so);
@@ -722,9 +630,12 @@ int rs_plan_build(struct rs_plan **out, PGconn *c,
 	if (r == 0)
 		r = rs_plan_roles(&x);
 	if (r == 0)
-		r = rs_plan_requirements(&x);
+		r = rs_plan_req_build(c, p, src, sel, &x.f, err);
 	if (r == 0)
 		r = rs_lo_plan(p, c, src, sel, err);
+	/* what would fail for want of an object nothing provides */
+	if (r == 0)
+		r = rs_plan_check(c, p, src, x.f.roles, x.f.nroles, err);
 	if (r == 0) {
 		rs_plan_strategy(p);
 		r = rs_plan_warn(p);

@@ -112,6 +112,8 @@ struct rs_plan_table {
 	const struct rs_meta_table *t;
 	unsigned sel;		/* RS_SELECT_DDL, RS_SELECT_DATA */
 	int exists, owned, has_pk;
+	int readable;		/* exists, and the role may SELECT from it
+				 * (its rows were counted) */
 	int managed;		/* in a managed schema: DDL kept */
 	int64_t target_rows;	/* -1: the table does not exist */
 	enum rs_plan_act ddl;	/* its TABLE section's action */
@@ -211,6 +213,26 @@ void rs_plan_free(struct rs_plan *p);
 /* 1 when the plan has conflicts or blocking requirements; appends them
  * (one per line) to why. */
 int rs_plan_blocked(const struct rs_plan *p, struct buf *why);
+
+/*
+ * A statement of schema.sql or roles.sql the plan would run but leaves
+ * out on this target (rs-sanitize says why): every one of them is named,
+ * in the plan and in the restore log, never dropped in silence.
+ */
+struct rs_plan_skip {
+	const char *file;	/* "schema.sql" or "roles.sql" */
+	const char *where;	/* "users; TABLE", "preamble", "end of file" */
+	const char *sql;	/* the statement, not NUL-terminated */
+	size_t len;
+	const char *reason;
+	int meta;		/* a psql meta-command (\restrict): nothing of
+				 * the database is lost with it */
+};
+/* A negative return stops rs_plan_skipped and is its result. */
+typedef int rs_plan_skip_fn(void *arg, const struct rs_plan_skip *s);
+/* Every such statement, in file order, handed to fn. */
+int rs_plan_skipped(const struct rs_plan *p, const struct rs_plan_source *src,
+		    rs_plan_skip_fn *fn, void *arg);
 
 /* The plan for people (--dry-run) and as a JSON object (--json). */
 int rs_plan_text(const struct rs_plan *p, const struct rs_plan_source *src,

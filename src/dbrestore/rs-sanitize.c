@@ -174,6 +174,50 @@ out:
 	return r;
 }
 
+/*
+ * GRANT/REVOKE ... ON [kind] pg_catalog.x (or ON SCHEMA pg_catalog):
+ * the catalog object's qualified name into obj, else nothing.
+ */
+static int rs_sanitize_catalog_object(struct rs_sql_lex *x, struct rs_sql_tok *t,
+				      struct buf *obj)
+{
+	static const char *const kinds[] = {
+		"TABLE", "SEQUENCE", "FUNCTION", "PROCEDURE", "ROUTINE", "TYPE",
+		"DOMAIN", "LANGUAGE", "FOREIGN", "DATA", "WRAPPER", "SERVER", NULL,
+	};
+	struct buf s = BUF_INIT, n = BUF_INIT;
+	int depth = 0, r = 0, schema = 0;
+
+	for (; t->kind != RS_SQL_END; rs_sql_lex_next(x, t)) {
+		if (rs_sql_punct(t, '('))
+			depth++;
+		else if (rs_sql_punct(t, ')'))
+			depth--;
+		else if (depth == 0 && rs_sql_is(t, "ON"))
+			break;
+	}
+	rs_sql_lex_next(x, t);
+	for (size_t k = 0; kinds[k]; k++)
+		if (rs_sql_is(t, kinds[k])) {
+			rs_sql_lex_next(x, t);
+			k = (size_t)-1;
+		}
+	if (rs_sql_is(t, "SCHEMA")) {
+		schema = 1;
+		rs_sql_lex_next(x, t);
+	}
+	if (rs_sql_is_ident(t) && rs_sql_qname(x, t, &s, &n) == 0) {
+		const char *sch = schema ? (char *)n.data : (char *)s.data;
+
+		if (!strcmp(sch, "pg_catalog") || !strcmp(sch, "information_schema"))
+			r = schema ? buf_addf(obj, "schema %s", sch) :
+			    buf_addf(obj, "%s.%s", sch, (char *)n.data);
+	}
+	buf_release(&s);
+	buf_release(&n);
+	return r;
+}
+
 int rs_sanitize_stmt(const struct rs_sanitize_opts *o, const char *sql,
 		     size_t len, int meta, struct buf *why)
 {
@@ -184,10 +228,22 @@ int rs_sanitize_stmt(const struct rs_sanitize_opts *o, const char *sql,
 
 	if (meta)
 		return buf_addstr(why, "psql meta-command: not SQL, nothing to run over libpq");
-	if (!o->managed)
-		return 0;
 	rs_sql_lex_init(&x, sql, len);
 	rs_sql_lex_next(&x, &t);
+	if (o->no_superuser && (rs_sql_is(&t, "GRANT") || rs_sql_is(&t, "REVOKE"))) {
+		struct rs_sql_lex cx = x;
+		struct rs_sql_tok ct = t;
+
+		r = rs_sanitize_catalog_object(&cx, &ct, &name);
+		if (r == 0 && name.len)
+			r = buf_addf(why, "privileges on the catalog's %s: only a superuser may change them, and the restoring role is not one",
+				     (char *)name.data);
+		buf_release(&name);
+		if (r < 0 || why->len)
+			return r;
+	}
+	if (!o->managed)
+		return 0;
 	/* pg_dump's way to grant as another grantor (large_objects.sql
 	 * too): only a superuser may; the grant then runs as this role */
 	if (rs_sql_is(&t, "SET")) {

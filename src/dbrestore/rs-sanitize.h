@@ -24,6 +24,9 @@
  *    grantor): superuser only, so those grants are made by the
  *    restoring role;
  *  - COMMENT ON EXTENSION (only the extension's owner may).
+ * When the restoring role is not a superuser (any target): privileges on
+ * catalog objects (GRANT SELECT (prosrc) ON pg_catalog.pg_proc ...),
+ * which only a superuser may change.
  * Every skipped statement carries its reason: nothing is dropped
  * silently, and the restore log lists them all.
  */
@@ -36,6 +39,10 @@
 
 struct rs_sanitize_opts {
 	int managed;
+	/* the restoring role is not a superuser: GRANT/REVOKE on objects
+	 * of pg_catalog and information_schema (which belong to the
+	 * bootstrap superuser) are skipped, on any target */
+	int no_superuser;
 	const char *current_role;	/* the restoring role ("" = none) */
 	const char *const *managed_schemas;	/* NULL-terminated */
 	/* NULL-terminated; NULL = anon, authenticated, service_role */

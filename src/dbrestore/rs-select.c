@@ -298,8 +298,15 @@ int rs_select_section(const struct rs_select *s, const struct rs_meta *m,
 		struct buf ps = BUF_INIT, pn = BUF_INIT;
 		int in = 0;
 
+		/* a table the capture did not take (an extension's) is in
+		 * the publication of a whole-database restore; an entry
+		 * that does not read is kept rather than lost in silence */
 		if (rs_select_pubtable(pg_ddl_text(d) + sec->off, sec->len,
-				       &ps, &pn) == 0)
+				       &ps, &pn) < 0)
+			in = s->globals;
+		else if (!rs_meta_find(m, (char *)ps.data, (char *)pn.data))
+			in = s->globals;
+		else
 			in = !!(rs_select_table(s, m, (char *)ps.data,
 						(char *)pn.data) & RS_SELECT_DDL);
 		buf_release(&ps);
@@ -307,18 +314,23 @@ int rs_select_section(const struct rs_select *s, const struct rs_meta *m,
 		return in;
 	}
 	/* an index on a materialized view and the like: its schema's */
-	if (sec->rel_schema)
-		return rs_select_schema(s, sec->rel_schema);
-	sch = rs_select_schema_object(sec);
+	sch = sec->rel_schema;
+	if (!sch)
+		sch = rs_select_schema_object(sec);
 	if (!sch && *sec->schema)
 		sch = sec->schema;
 	if (sch) {
-		/* a schema the capture did not take as its own (it holds
-		 * only extension objects) is still in the dump: it is where
-		 * CREATE EXTENSION puts them */
 		for (size_t k = 0; k < m->nschemas; k++)
 			if (!strcmp(m->schemas[k], sch))
 				return rs_select_schema(s, sch);
+		/* a catalog: pg_dump writes the privileges (column ones
+		 * too) that differ from the initial ones, and only in a
+		 * whole-database dump; they are database-wide */
+		if (!strcmp(sch, "pg_catalog") || !strcmp(sch, "information_schema"))
+			return s->globals;
+		/* a schema the capture did not take as its own (it holds
+		 * only extension objects) is still in the dump: it is where
+		 * CREATE EXTENSION puts them */
 		return s->extensions;
 	}
 	if (!strcmp(sec->type, "EXTENSION") ||
@@ -333,11 +345,20 @@ int rs_select_sequence(const struct rs_select *s, const struct rs_meta *m,
 {
 	for (size_t i = 0; d && i < pg_ddl_count(d); i++) {
 		const struct pg_ddl_section *sec = pg_ddl_get(d, i);
+		const struct rs_meta_table *mt;
 
 		if (strcmp(sec->type, "SEQUENCE") || strcmp(sec->schema, schema) ||
 		    strcmp(sec->name, name) || !sec->rel_schema)
 			continue;
-		if (rs_meta_find(m, sec->rel_schema, sec->rel_name))
+		mt = rs_meta_find(m, sec->rel_schema, sec->rel_name);
+		/* a partitioned parent has no rows of its own (no DATA
+		 * bit), but its identity or serial sequence numbers its
+		 * partitions' rows: it follows the parent's selection and
+		 * whether --only takes that schema's data */
+		if (mt && mt->partitioned)
+			return rs_select_table(s, m, sec->rel_schema, sec->rel_name) &&
+			       (rs_select_bits(s->only, sec->rel_schema) & RS_SELECT_DATA);
+		if (mt)
 			return !!(rs_select_table(s, m, sec->rel_schema,
 						  sec->rel_name) & RS_SELECT_DATA);
 	}

@@ -96,6 +96,10 @@ int rs_select_schema(const struct rs_select *s, const char *schema);
  * a table's sections follow the table's DDL bit, a schema's objects
  * follow rs_select_schema, database-wide ones s->globals (extensions:
  * s->extensions), "PUBLICATION TABLE" entries follow their table.
+ * Objects of a schema the capture did not take follow s->globals in
+ * the catalogs (privileges on pg_catalog or information_schema objects,
+ * column ones too) and s->extensions elsewhere (an extension's schema),
+ * so a whole-database restore leaves no section of the dump out.
  */
 int rs_select_section(const struct rs_select *s, const struct rs_meta *m,
 		      const struct pg_ddl *d, size_t i);

@@ -17,6 +17,80 @@ static int rs_sql_space(char c)
 	       c == '\v';
 }
 
+/*
+ * Where a statement's ';' may end it, as psql decides (psqlscan.l), with
+ * the grammar a little better read:
+ *  - never inside parentheses: CREATE RULE ... DO ALSO (a; b);
+ *  - in CREATE [OR REPLACE] FUNCTION|PROCEDURE, never inside the
+ *    SQL-standard body BEGIN ATOMIC ... END, where CASE ... END (and a
+ *    nested BEGIN ATOMIC) nest.
+ * psql counts every BEGIN of such a statement; here BEGIN opens a body
+ * only before ATOMIC, and a keyword right after '.' or AS is a name
+ * (t.begin, "AS end" of a column label), so a function named begin or a
+ * column called that does not swallow the statements after it.
+ */
+struct rs_sql_split {
+	int depth;		/* parentheses */
+	int body;		/* open BEGIN ATOMIC / CASE inside one */
+	int nwords;		/* unquoted words so far */
+	char head[4];		/* first letters of the leading words when
+				 * they are CREATE, OR, REPLACE, FUNCTION,
+				 * PROCEDURE; 0 otherwise */
+	int label;		/* the last token was '.' or AS */
+};
+
+static int rs_sql_split_routine(const struct rs_sql_split *s)
+{
+	const char *h = s->head;
+
+	return h[0] == 'c' && (h[1] == 'f' || h[1] == 'p' ||
+			       (h[1] == 'o' && h[2] == 'r' && (h[3] == 'f' || h[3] == 'p')));
+}
+
+/* 1 when the token after the current one (x positioned after it) is
+ * ATOMIC. */
+static int rs_sql_split_atomic(const struct rs_sql_lex *x)
+{
+	struct rs_sql_lex y = *x;
+	struct rs_sql_tok t;
+
+	rs_sql_lex_next(&y, &t);
+	return rs_sql_is(&t, "ATOMIC");
+}
+
+/* One token of a statement; 1 when it is the ';' that ends it. */
+static int rs_sql_split_tok(struct rs_sql_split *s, const struct rs_sql_lex *x,
+			    const struct rs_sql_tok *t)
+{
+	int label = s->label;
+
+	s->label = rs_sql_punct(t, '.') || rs_sql_is(t, "AS");
+	if (t->kind == RS_SQL_PUNCT) {
+		if (t->p[0] == '(')
+			s->depth++;
+		else if (t->p[0] == ')' && s->depth > 0)
+			s->depth--;
+		return t->p[0] == ';' && s->depth == 0 && s->body == 0;
+	}
+	if (t->kind != RS_SQL_WORD)
+		return 0;
+	if (s->nwords < 4 && (rs_sql_is(t, "CREATE") || rs_sql_is(t, "OR") ||
+			      rs_sql_is(t, "REPLACE") || rs_sql_is(t, "FUNCTION") ||
+			      rs_sql_is(t, "PROCEDURE")))
+		s->head[s->nwords] = (char)(t->p[0] | 0x20);
+	s->nwords++;
+	if (label || !rs_sql_split_routine(s))
+		return 0;
+	if (rs_sql_is(t, "BEGIN") && (s->body > 0 || s->depth == 0) &&
+	    rs_sql_split_atomic(x))
+		s->body++;
+	else if (rs_sql_is(t, "CASE") && s->body > 0)
+		s->body++;
+	else if (rs_sql_is(t, "END") && s->body > 0)
+		s->body--;
+	return 0;
+}
+
 int rs_sql_next(const char *text, size_t len, size_t *pos,
 		struct rs_sql_stmt *st)
 {
@@ -42,12 +116,16 @@ int rs_sql_next(const char *text, size_t len, size_t *pos,
 			p++;
 		st->meta = 1;
 	} else {
-		while (p < end && *p != ';') {
-			if (sql_lex_skip(&p, end, text) == SQL_LEX_NONE)
-				p++;
-		}
-		if (p < end)
-			p++;	/* the ';' */
+		struct rs_sql_split sp;
+		struct rs_sql_lex x;
+		struct rs_sql_tok t;
+
+		memset(&sp, 0, sizeof(sp));
+		rs_sql_lex_init(&x, p, (size_t)(end - p));
+		do
+			rs_sql_lex_next(&x, &t);
+		while (t.kind != RS_SQL_END && !rs_sql_split_tok(&sp, &x, &t));
+		p = x.p;
 	}
 	st->off = (size_t)(s - text);
 	st->len = (size_t)(p - s);
@@ -194,4 +272,29 @@ int rs_sql_qname(struct rs_sql_lex *x, struct rs_sql_tok *t,
 	}
 	buf_release(&first);
 	return r;
+}
+
+int rs_sql_role_database(const char *sql, size_t len, struct rs_sql_tok *db)
+{
+	struct rs_sql_lex x;
+	struct rs_sql_tok t;
+
+	rs_sql_lex_init(&x, sql, len);
+	rs_sql_lex_next(&x, &t);
+	if (!rs_sql_is(&t, "ALTER"))
+		return 0;
+	rs_sql_lex_next(&x, &t);
+	if (!rs_sql_is(&t, "ROLE") && !rs_sql_is(&t, "USER"))
+		return 0;
+	rs_sql_lex_next(&x, &t);
+	if (!rs_sql_is_ident(&t))
+		return 0;
+	rs_sql_lex_next(&x, &t);
+	if (!rs_sql_is(&t, "IN"))
+		return 0;
+	rs_sql_lex_next(&x, &t);
+	if (!rs_sql_is(&t, "DATABASE"))
+		return 0;
+	rs_sql_lex_next(&x, db);
+	return rs_sql_is_ident(db);
 }

@@ -25,7 +25,10 @@ struct rs_sql_stmt {
 /*
  * Finds the next statement at or after *pos in text[0..len).  Leading
  * whitespace and comments are skipped; a trailing piece without ';' is
- * returned as a statement too (psql would run it the same way).
+ * returned as a statement too (psql would run it the same way).  As in
+ * psql, a ';' ends a statement only outside parentheses (a rule's
+ * "DO ALSO (a; b)") and, in CREATE [OR REPLACE] FUNCTION|PROCEDURE,
+ * outside its BEGIN ATOMIC ... END body (CASE ... END nests there).
  * Returns 1 with *st filled and *pos moved past it, or 0 at the end.
  */
 int rs_sql_next(const char *text, size_t len, size_t *pos,
@@ -71,5 +74,11 @@ int rs_sql_ident(const struct rs_sql_tok *t, struct buf *out);
  */
 int rs_sql_qname(struct rs_sql_lex *x, struct rs_sql_tok *t,
 		 struct buf *schema, struct buf *name);
+
+/*
+ * 1 when sql[0..len) reads "ALTER ROLE|USER r IN DATABASE d ..." (a
+ * per-database role setting), with *db set to d's token; else 0.
+ */
+int rs_sql_role_database(const char *sql, size_t len, struct rs_sql_tok *db);
 
 #endif

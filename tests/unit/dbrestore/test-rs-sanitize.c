@@ -239,6 +239,29 @@ static const char dump[] =
 	"--\n-- PostgreSQL database dump complete\n--\n\n"
 	"\\unrestrict AbC\n\n";
 
+/* Privileges on catalog objects: a superuser restores them (they are
+ * part of the database pg_dump wrote), any other role cannot. */
+static void test_catalog_acl(void)
+{
+	struct rs_sanitize_opts su = { 0 }, nosu = { .no_superuser = 1 };
+
+	ok(kept(&su, "GRANT SELECT(prosrc) ON TABLE pg_catalog.pg_proc TO r;"),
+	   "superuser: a column grant on pg_catalog.pg_proc runs");
+	ok(skipped(&nosu, "GRANT SELECT(prosrc) ON TABLE pg_catalog.pg_proc TO r;",
+		   "catalog's pg_catalog.pg_proc: only a superuser"),
+	   "not a superuser: the column grant on a catalog is skipped, with its reason");
+	ok(skipped(&nosu, "REVOKE ALL ON FUNCTION pg_catalog.pg_ls_dir(text) FROM PUBLIC;",
+		   "pg_catalog.pg_ls_dir"), "a catalog function's revoke too");
+	ok(skipped(&nosu, "GRANT SELECT ON TABLE information_schema.sql_features TO r;",
+		   "information_schema.sql_features"), "information_schema too");
+	ok(skipped(&nosu, "GRANT USAGE ON SCHEMA pg_catalog TO r;", "schema pg_catalog"),
+	   "the catalog schema itself");
+	ok(kept(&nosu, "GRANT SELECT ON TABLE public.pg_proc TO r;") &&
+	   kept(&nosu, "GRANT ALL ON FUNCTION public.f(x pg_catalog.int4) TO r;") &&
+	   kept(&nosu, "GRANT app_reader TO pg_catalog_fan;"),
+	   "not a superuser: grants on the application's objects run");
+}
+
 static void test_dump(void)
 {
 	struct pg_ddl *d = NULL;
@@ -321,6 +344,7 @@ int main(void)
 {
 	test_splitter();
 	test_tokens();
+	test_catalog_acl();
 	test_rules();
 	test_dump();
 	return done_testing();
