@@ -55,6 +55,11 @@ struct snap_files_stats {
 	uint64_t excluded;	/* entries left out; a directory once */
 };
 
+/* Splits the PATH it->arg into it->parent (resolved) and it->base
+ * (snap-item.c): 0, or -EINVAL (a usage error), -ENOMEM or another
+ * -errno, message printed (but for -ENOMEM). */
+int snap_item_resolve(struct cli *c, struct snap_item *it);
+
 struct snap_files;
 
 /* NULL only when out of memory. */
