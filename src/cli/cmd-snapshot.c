@@ -42,7 +42,9 @@
 #include "snap-storage.h"
 
 const char cmd_snapshot_usage[] =
-	"usage: vault snapshot [--tag TAG]... [--time TIME] [--json] PATH...\n"
+	"usage: vault snapshot [--tag TAG]... [--time TIME] [--json]\n"
+	"                      [--exclude PATTERN]... [--exclude-file FILE]...\n"
+	"                      [--one-file-system] [--dry-run] PATH...\n"
 	"       vault snapshot [--db URL] [database options] [options] [PATH...]\n"
 	"       vault snapshot [--stdin-name NAME] [options] -\n"
 	"\n"
@@ -57,7 +59,11 @@ const char cmd_snapshot_usage[] =
 	"\n"
 	"A file or directory that cannot be read is skipped with a warning;\n"
 	"the snapshot is then committed as partial (tag 'partial') and vault\n"
-	"exits with status 3.\n"
+	"exits with status 3.\n"	"\n"
+	"A file whose size, mtime, ctime and inode are those the last\n"
+	"snapshot of the same PATH recorded is not read again: its stored\n"
+	"chunks are reused (the files cache, in $VAULT_CACHE_DIR,\n"
+	"$XDG_CACHE_HOME/vault or ~/.cache/vault).\n"
 	"\n"
 	"  -t, --tag TAG           tag the snapshot (repeatable)\n"
 	"  -e, --exclude PATTERN   leave out what PATTERN matches (repeatable;\n"
