@@ -545,6 +545,17 @@ int repo_encrypted(const struct repo *r)
 	return r->cfg.encrypted;
 }
 
+void repo_id(const struct repo *r, char hex[65])
+{
+	hex_encode(hex, r->cfg.id, sizeof(r->cfg.id));
+}
+
+void repo_keyed_hash(const struct repo *r, const void *p, size_t n,
+		     uint8_t out[32])
+{
+	repo_chunk_id(r, p, n, out);
+}
+
 int repo_writable(const struct repo *r)
 {
 	return r->wlock != NULL;

@@ -96,6 +96,12 @@ trap test_exit_ EXIT
 trap 'exit 143' TERM
 trap 'exit 130' INT
 cd "$TEST_TMP" || exit 1
+# The files cache of `vault snapshot` (formats/files-cache.md) goes beside
+# the temporary directory, not into the caller's home nor into the tree
+# a test may snapshot; it goes with the temporary directory.
+unset VAULT_CACHE_DIR
+export XDG_CACHE_HOME=$TEST_TMP.cache
+test_at_exit 'rm -rf "$XDG_CACHE_HOME"'
 
 # ---- prerequisites -------------------------------------------------------
 test_set_prereq() { test_prereqs="$test_prereqs$1 "; }
