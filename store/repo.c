@@ -460,7 +460,9 @@ static int repo_take_locks(struct repo *r, const struct repo_open_opts *o,
 	return rc;
 }
 
-/* Deletes whatever a dead writer left in tmp/. */
+/* Deletes whatever a dead writer left in tmp/, and makes tmp/ again
+ * when it is missing: a copy of the repository made by a file sync or
+ * kept in object storage, which keep no empty directory, has none. */
 static void repo_clean_tmp(struct repo *r)
 {
 	struct buf p = BUF_INIT;
@@ -471,6 +473,8 @@ static void repo_clean_tmp(struct repo *r)
 	if (repo_join(r, "tmp", &p) < 0)
 		return;
 	d = opendir((char *)p.data);
+	if (!d && errno == ENOENT)
+		mkdir((char *)p.data, 0700);	/* its users say what fails */
 	buf_release(&p);
 	if (!d)
 		return;

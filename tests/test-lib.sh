@@ -345,6 +345,23 @@ new_repo() {
 	}
 }
 
+# The fault shim (tests/unit/srcfault.c, built by make check): under
+# LD_PRELOAD it makes the files a snapshot reads fail or change.
+SRCFAULT=$VAULT_BUILDDIR/tests/unit/srcfault.so
+# need_srcfault: skips the whole script loudly when the shim is not built.
+need_srcfault() {
+	[ -f "$SRCFAULT" ] ||
+		skip_all "tests/unit/srcfault.so not built (make check builds it)"
+}
+# vault_faults RULES ARGS...: vault with the shim's rules (see srcfault.c).
+vault_faults() {
+	(
+		export LD_PRELOAD=$SRCFAULT VAULT_SRCFAULT=$1
+		shift
+		vault "$@"
+	)
+}
+
 # json_get FILTER [FILE...]: a jq filter's raw output; fails on null/false.
 json_get() {
 	jq -er "$@"
