@@ -677,6 +677,11 @@ int cmd_snapshot(struct cli *c, int argc, char **argv)
 		cli_fail(c, e, &err, "cannot commit the snapshot");
 		goto out;
 	}
+	/* for the log file's line (cli-log.c) */
+	memcpy(c->log_snapshot, id, sizeof(c->log_snapshot));
+	c->log_bytes_added = t.bytes_added;
+	if (skipped)
+		c->log_result = "partial";
 	repo_writer_free(w);
 	w = NULL;
 	snap_files_cache_save(f, id);

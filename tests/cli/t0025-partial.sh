@@ -17,17 +17,7 @@
 # files cache would (rightly) not read them at all.
 . "$(dirname "$0")/../test-lib.sh"
 
-SRCFAULT=$VAULT_BUILDDIR/tests/unit/srcfault.so
-[ -f "$SRCFAULT" ] || skip_all "tests/unit/srcfault.so not built (make check builds it)"
-
-# vault_faults RULES ARGS...: vault with the shim's rules (see srcfault.c).
-vault_faults() {
-	(
-		export LD_PRELOAD=$SRCFAULT VAULT_SRCFAULT=$1
-		shift
-		vault "$@"
-	)
-}
+need_srcfault
 
 P=$TEST_TMP/src/data
 
