@@ -158,7 +158,9 @@ static int rs_undo_fp_sql(struct buf *sql, int version, int since)
 				     rs_undo_cats[i].from);
 		sep = " UNION ALL ";
 	}
-	return r ? r : buf_addstr(sql, ") f ORDER BY cat COLLATE \"C\", k COLLATE \"C\"");
+	/* sorted by rs_undo_fp_query: the server's sort of the wide rows
+	 * took as long as reading them */
+	return r ? r : buf_addstr(sql, ") f");
 }
 
 /*
@@ -196,7 +198,7 @@ static const char rs_undo_values_sql[] =
 	"  'pg_catalog.pg_extension'::pg_catalog.regclass, 'pg_catalog.pg_language'::pg_catalog.regclass)"
 	" UNION ALL SELECT 'pg_shdescription', x.classoid || ':' || x.objoid,"
 	" pg_catalog.jsonb_build_object('comment', x.description)::text FROM pg_catalog.pg_shdescription x"
-	") f ORDER BY cat COLLATE \"C\", k COLLATE \"C\"";
+	") f";
 
 void rs_undo_fp_release(struct rs_undo_fp *f)
 {
@@ -248,8 +250,48 @@ static int rs_undo_fp_line(struct buf *b, const PGresult *res, int i,
 	return buf_addf(b, "%s %s", base && j < base->n ? "unread" : "new", ver);
 }
 
-/* f = the rows of sql (cat, key, value[, version]) as lines, run with
- * params (may be NULL); NULL values resolved against base */
+/* A line of a fingerprint and its row version, to sort them together. */
+struct rs_undo_fp_pair {
+	char *v, *ver;
+};
+
+/* Lines of distinct keys compare as their keys do (rs_undo_keycmp):
+ * the first byte that differs is in the keys, or it is the '\t' that
+ * ends the shorter key, which sorts before every byte of a key (digits,
+ * ':', '-'). */
+static int rs_undo_fp_pair_cmp(const void *a, const void *b)
+{
+	return strcmp(((const struct rs_undo_fp_pair *)a)->v,
+		      ((const struct rs_undo_fp_pair *)b)->v);
+}
+
+/* f's lines (and versions) in key order: cat, then key, bytewise, as
+ * an ORDER BY cat COLLATE "C", k COLLATE "C" would give them ('\t' sorts
+ * before every byte of a name or a key). */
+static int rs_undo_fp_sort(struct rs_undo_fp *f)
+{
+	struct rs_undo_fp_pair *p = f->n ? calloc(f->n, sizeof(*p)) : NULL;
+
+	if (f->n && !p)
+		return -ENOMEM;
+	for (size_t i = 0; i < f->n; i++) {
+		p[i].v = f->v[i];
+		p[i].ver = f->ver ? f->ver[i] : NULL;
+	}
+	if (f->n)
+		qsort(p, f->n, sizeof(*p), rs_undo_fp_pair_cmp);
+	for (size_t i = 0; i < f->n; i++) {
+		f->v[i] = p[i].v;
+		if (f->ver)
+			f->ver[i] = p[i].ver;
+	}
+	free(p);
+	return 0;
+}
+
+/* f = the rows of sql (cat, key, value[, version]) as lines in key
+ * order, run with params (may be NULL); NULL values resolved against
+ * base */
 static int rs_undo_fp_query(struct rs_undo_fp *f, PGconn *c, const char *sql,
 			    int nparams, const char *const *params,
 			    const struct rs_undo_fp *base, struct buf *err)
@@ -281,6 +323,8 @@ static int rs_undo_fp_query(struct rs_undo_fp *f, PGconn *c, const char *sql,
 	PQclear(res);
 	if (r == 0 && (!f->v || (withver && !f->ver)))
 		r = -ENOMEM;
+	if (r == 0)
+		r = rs_undo_fp_sort(f);
 	return r;
 }
 
