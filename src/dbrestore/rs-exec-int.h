@@ -74,7 +74,8 @@ int rs_exec_stmt_log_skipped(struct rs_exec *x);
  * lowered) before indexes are built. */
 int rs_exec_stmt_work_mem(struct rs_exec *x);
 /* A worker's post-data for table i: its indexes and non-foreign-key
- * constraints (marked in sec_done). */
+ * constraints (marked in sec_done), then the COMMIT of its
+ * transaction. */
 int rs_exec_table_post(struct rs_exec *x, size_t i);
 
 /* ---- rs-exec-clean: locks, drops ---------------------------------------- */

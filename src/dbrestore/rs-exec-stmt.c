@@ -250,6 +250,10 @@ struct rs_exec_batch {
 	const struct rs_sanitized *san;
 };
 
+/* tags of statements of the executor's own, not of the file */
+#define RS_EXEC_TAG_WORK_MEM ((size_t)-2)
+#define RS_EXEC_TAG_COMMIT ((size_t)-3)
+
 static void rs_exec_batch_init(struct rs_exec *x, struct rs_exec_batch *b,
 			       const char *file, const struct pg_ddl *d,
 			       const struct rs_sanitized *san)
@@ -265,6 +269,12 @@ static int rs_exec_batch_result(struct rs_exec *x, struct rs_exec_batch *b, int 
 {
 	if (r != 1)
 		return r;
+	if (b->pipe.fail_tag >= rs_sanitized_count(b->san))
+		return rs_exec_stmt_fail(x, b->pipe.fail,
+					 b->pipe.fail_tag == RS_EXEC_TAG_WORK_MEM ?
+					 "raising maintenance_work_mem" :
+					 b->pipe.fail_tag == RS_EXEC_TAG_COMMIT ?
+					 "committing a table's rows" : b->file);
 	return rs_exec_stmt_failed(x, b->file, b->d,
 				   rs_sanitized_get(b->san, b->pipe.fail_tag), b->pipe.fail);
 }
@@ -358,11 +368,14 @@ int rs_exec_preamble(struct rs_exec *x)
 /* indexes are built once over the loaded rows: with the default 64MB a
  * build sorts on disk and gets at most one parallel worker (each needs
  * 32MB); never lowered, reset at the commit */
+#define RS_EXEC_WORK_MEM_SQL \
+	"SELECT pg_catalog.set_config('maintenance_work_mem', '256MB', true)" \
+	" WHERE pg_catalog.pg_size_bytes(pg_catalog.current_setting('maintenance_work_mem'))" \
+	" < 256 * 1024 * 1024"
+
 int rs_exec_stmt_work_mem(struct rs_exec *x)
 {
-	return rs_exec_cmd(x, "SELECT pg_catalog.set_config('maintenance_work_mem', '256MB', true)"
-			   " WHERE pg_catalog.pg_size_bytes(pg_catalog.current_setting('maintenance_work_mem'))"
-			   " < 256 * 1024 * 1024", "raising maintenance_work_mem");
+	return rs_exec_cmd(x, RS_EXEC_WORK_MEM_SQL, "raising maintenance_work_mem");
 }
 
 /*
@@ -370,7 +383,8 @@ int rs_exec_stmt_work_mem(struct rs_exec *x)
  * and its primary key, unique and exclusion constraints (post-data that
  * concerns the table alone), so they build while other tables load, as
  * pg_restore -j does.  Foreign keys and the rest wait for the last
- * transaction.
+ * transaction.  The statements, and the COMMIT, go through one pipe: a
+ * round trip for the lot, which counts when the tables are small.
  */
 int rs_exec_table_post(struct rs_exec *x, size_t ti)
 {
@@ -395,12 +409,17 @@ int rs_exec_table_post(struct rs_exec *x, size_t ti)
 		    strcmp(s->rel_name, t->name))
 			continue;
 		if (!any++)
-			r = rs_exec_stmt_work_mem(x);
+			r = rs_exec_batch_result(x, &b, rs_pipe_send(&b.pipe, RS_EXEC_WORK_MEM_SQL,
+								      RS_EXEC_TAG_WORK_MEM,
+								      "schema.sql", x->err));
 		if (r == 0)
 			r = rs_exec_batch_add(x, &b, i, RS_ACT_RUN);
 		if (r == 0)
 			x->sec_done[st->section] = 1;
 	}
+	if (r == 0)
+		r = rs_exec_batch_result(x, &b, rs_pipe_send(&b.pipe, "COMMIT", RS_EXEC_TAG_COMMIT,
+							      "schema.sql", x->err));
 	return rs_exec_batch_end(x, &b, r);
 }
 

@@ -22,7 +22,7 @@ static int rs_pipe_ok(ExecStatusType st)
 int rs_pipe_sync(struct rs_pipe *p, const char *what, struct buf *err)
 {
 	size_t i = 0, nulls = 0;
-	int r = 0;
+	int r = 0, cb = 0;
 
 	if (!p->on)
 		return p->fail ? 1 : 0;
@@ -49,6 +49,9 @@ int rs_pipe_sync(struct rs_pipe *p, const char *what, struct buf *err)
 			p->fail = res;
 			p->fail_tag = i < p->queued ? p->tags[i] : (size_t)-1;
 			res = NULL;
+		} else if (rs_pipe_ok(st) && p->on_result && cb == 0 && i < p->queued) {
+			/* the rest is still read, to leave the pipe clean */
+			cb = p->on_result(p->ctx, p->tags[i], res);
 		}
 		PQclear(res);
 		i++;
@@ -57,11 +60,19 @@ int rs_pipe_sync(struct rs_pipe *p, const char *what, struct buf *err)
 		r = pg_conn_error(p->c, NULL, what, err);
 	p->on = 0;
 	p->queued = 0;
-	return r < 0 ? r : p->fail ? 1 : 0;
+	return r < 0 ? r : cb < 0 ? cb : p->fail ? 1 : 0;
 }
 
 int rs_pipe_send(struct rs_pipe *p, const char *sql, size_t tag,
 		 const char *what, struct buf *err)
+{
+	return rs_pipe_send_params(p, sql, 0, NULL, NULL, NULL, 0, tag, what, err);
+}
+
+int rs_pipe_send_params(struct rs_pipe *p, const char *sql, int nparams,
+			const char *const *values, const int *lengths,
+			const int *formats, int result_format, size_t tag,
+			const char *what, struct buf *err)
 {
 	if (p->fail)
 		return 1;
@@ -70,7 +81,8 @@ int rs_pipe_send(struct rs_pipe *p, const char *sql, size_t tag,
 			return pg_conn_error(p->c, NULL, what, err);
 		p->on = 1;
 	}
-	if (PQsendQueryParams(p->c, sql, 0, NULL, NULL, NULL, NULL, 0) != 1) {
+	if (PQsendQueryParams(p->c, sql, nparams, NULL, values, lengths, formats,
+			      result_format) != 1) {
 		int r = pg_conn_error(p->c, NULL, what, err);
 
 		rs_pipe_release(p);

@@ -35,6 +35,11 @@ struct rs_pipe {
 	size_t tags[RS_PIPE_BATCH];	/* theirs, in order */
 	PGresult *fail;			/* the first statement that failed */
 	size_t fail_tag;
+	/* when set (by the caller, after rs_pipe_init): each statement's
+	 * successful result, at the sync, in the order sent; a negative
+	 * errno stops the pipe (the sync returns it, err filled by it) */
+	int (*on_result)(void *ctx, size_t tag, const PGresult *res);
+	void *ctx;
 };
 
 /* An idle pipe over c (c idle or in a transaction, not in pipeline
@@ -51,6 +56,13 @@ void rs_pipe_init(struct rs_pipe *p, PGconn *c);
  */
 int rs_pipe_send(struct rs_pipe *p, const char *sql, size_t tag,
 		 const char *what, struct buf *err);
+
+/* rs_pipe_send with parameters, as PQsendQueryParams takes them (types
+ * NULL: the server infers them); results in result_format. */
+int rs_pipe_send_params(struct rs_pipe *p, const char *sql, int nparams,
+			const char *const *values, const int *lengths,
+			const int *formats, int result_format, size_t tag,
+			const char *what, struct buf *err);
 
 /*
  * Reads the results of every statement sent and leaves pipeline mode,
