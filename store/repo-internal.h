@@ -51,6 +51,9 @@ struct repo {
  * REPO_IX_WRITE); a damaged file says how to rebuild it.  In repo.c. */
 int repo_index_open(struct repo *r, struct index **ix, struct buf *err);
 
+/* Where restore logs live (store/restores.c). */
+#define REPO_RESTORES_DIR "restores"
+
 /* Wait for readers (lock.read) at least this long before giving up. */
 #define REPO_READERS_WAIT_MIN 10
 

@@ -5,7 +5,8 @@
  * snapshot back (repo_iter_*, repo_view_*) lives in iter.c, above this.
  *
  * Opening for writing also repairs what a crash can leave behind:
- * temporary packs in tmp/ are deleted, and complete packs that reached
+ * temporary packs in tmp/ and the temporary files of atomic writes (a
+ * key file, a restore log) are deleted, and complete packs that reached
  * packs/ but not the index (a crash between the rename and the index
  * commit) are imported from their trailers (inventory.c).
  */
@@ -460,25 +461,42 @@ static int repo_take_locks(struct repo *r, const struct repo_open_opts *o,
 	return rc;
 }
 
-/* Deletes whatever a dead writer left in tmp/. */
-static void repo_clean_tmp(struct repo *r)
+/* Deletes the files of <repo>/<rel>: all of them, or (suffix) those
+ * whose names end with suffix. */
+static void repo_clean_dir(struct repo *r, const char *rel,
+			   const char *suffix)
 {
 	struct buf p = BUF_INIT;
 	struct dirent *de;
+	size_t n, k = suffix ? strlen(suffix) : 0;
 	DIR *d;
 	int dfd;
 
-	if (repo_join(r, "tmp", &p) < 0)
+	if (repo_join(r, rel, &p) < 0)
 		return;
 	d = opendir((char *)p.data);
 	buf_release(&p);
 	if (!d)
 		return;
 	dfd = dirfd(d);
-	while ((de = readdir(d)))
-		if (de->d_name[0] != '.')
-			unlinkat(dfd, de->d_name, 0);
+	while ((de = readdir(d))) {
+		n = strlen(de->d_name);
+		if (de->d_name[0] == '.' ||
+		    (suffix && (n <= k || strcmp(de->d_name + n - k, suffix))))
+			continue;
+		unlinkat(dfd, de->d_name, 0);
+	}
 	closedir(d);
+}
+
+/* Deletes whatever a dead writer left: everything in tmp/, and the
+ * "<name>.tmp" files of atomic writes (repo_write_atomic) killed before
+ * their rename, beside the key file (key passwd) and the restore logs. */
+static void repo_clean_tmp(struct repo *r)
+{
+	repo_clean_dir(r, "tmp", NULL);
+	repo_clean_dir(r, "keys", ".tmp");
+	repo_clean_dir(r, REPO_RESTORES_DIR, ".tmp");
 }
 
 int repo_open(struct repo **out, const char *dir,
