@@ -134,8 +134,9 @@ static int repo_touch(const struct repo *r, const char *rel)
 	return rc;
 }
 
+/* *replaced as repo_write_atomic says. */
 static int repo_write_keys(const struct repo *r, const char *pass,
-			   size_t passlen, struct buf *err)
+			   size_t passlen, int *replaced, struct buf *err)
 {
 	struct buf kf = BUF_INIT, path = BUF_INIT;
 	int rc;
@@ -149,7 +150,8 @@ static int repo_write_keys(const struct repo *r, const char *pass,
 	}
 	rc = repo_join(r, "keys/repokey", &path);
 	if (rc == 0)
-		rc = repo_write_atomic((char *)path.data, kf.data, kf.len, err);
+		rc = repo_write_atomic((char *)path.data, kf.data, kf.len,
+				       replaced, err);
 	buf_wipe(&kf);
 	buf_release(&path);
 	return rc;
@@ -165,7 +167,7 @@ static int repo_write_config(const struct repo *r, struct buf *err)
 		rc = repo_join(r, "config", &path);
 	if (rc == 0)
 		rc = repo_write_atomic((char *)path.data, text.data, text.len,
-				       err);
+				       NULL, err);
 	buf_release(&text);
 	buf_release(&path);
 	return rc;
@@ -214,7 +216,7 @@ int repo_init(const char *dir, int encrypted, const char *pass,
 	rc = repo_mkdirs(&r, err);
 	if (rc == 0)
 		rc = repo_write_keys(&r, encrypted ? pass : NULL,
-				     encrypted ? passlen : 0, err);
+				     encrypted ? passlen : 0, NULL, err);
 	if (rc == 0)
 		rc = repo_index_open(&r, &r.ix, err);
 	if (rc == 0)
@@ -571,7 +573,7 @@ int repo_writable(const struct repo *r)
 int repo_key_passwd(struct repo *r, const char *pass, size_t passlen,
 		    struct buf *err)
 {
-	int rc = repo_need_writer(r, "changing the passphrase", err);
+	int replaced, rc = repo_need_writer(r, "changing the passphrase", err);
 
 	if (rc < 0)
 		return rc;
@@ -580,7 +582,15 @@ int repo_key_passwd(struct repo *r, const char *pass, size_t passlen,
 				 " encrypted; it has no passphrase", r->path);
 	if (!pass)
 		return repo_errf(err, -EINVAL, "no new passphrase given");
-	return repo_write_keys(r, pass, passlen, err);
+	rc = repo_write_keys(r, pass, passlen, &replaced, err);
+	/* the caller must not take this for "nothing changed": whoever
+	 * keeps only the old passphrase would be locked out */
+	if (rc < 0 && replaced)
+		repo_errf(err, rc, "the new passphrase is in effect, but"
+			  " %s/keys could not be synced (%s), so a crash may"
+			  " still bring the old one back: keep both", r->path,
+			  strerror(-rc));
+	return rc;
 }
 
 /* ---- snapshots --------------------------------------------------- */

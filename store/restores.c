@@ -86,7 +86,7 @@ int repo_restore_put(struct repo *r, const char *id, const void *json,
 	rc = restores_path(r, id, &path);
 	if (rc == 0)
 		rc = repo_write_atomic((const char *)path.data, stored.data,
-				       stored.len, err);
+				       stored.len, NULL, err);
 out:
 	buf_release(&path);
 	buf_release(&stored);
