@@ -315,10 +315,10 @@ static int rs_lo_put(struct rs_lo_writer *w, const char *s, size_t n)
 	return 0;
 }
 
-/* Past RS_LO_SMALL: the large object is created and opened, and what
- * was held goes in first. */
 static int rs_lo_batch_sync(struct rs_lo_batch *b);
 
+/* Past RS_LO_SMALL: the large object is created and opened, and what
+ * was held goes in first. */
 static int rs_lo_open_write(struct rs_lo_writer *w)
 {
 	char oid[16];
