@@ -59,9 +59,13 @@ struct repo_open_opts {
 /*
  * Argon2id limits (crypto_pwhash opslimit/memlimit) used by repo_init and
  * repo_key_passwd in this process when they wrap keys.  The default is
- * libsodium's moderate pair; test suites lower it to the minimum.
+ * the key file's (KEYFILE_DEFAULT_*: 3 passes, 64 MiB); test suites
+ * lower it to the minimum.  Opening a repository always uses the limits
+ * recorded in its key file.
  */
 void repo_kdf_limits(uint64_t opslimit, uint64_t memlimit);
+/* The limits keys are wrapped with now (as set by repo_kdf_limits). */
+void repo_kdf_current(uint64_t *opslimit, uint64_t *memlimit);
 
 /*
  * Creates a repository in dir (created if missing; must be empty).
