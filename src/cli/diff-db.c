@@ -232,6 +232,7 @@ struct diff_db_feed {
 	struct rs_input in;	/* this side's own way into the repository */
 	int forked;
 	const char *path;
+	const char *snap;	/* its snapshot (full id), for messages */
 	int fd, wfd;		/* read end; write end (the thread's) */
 	pthread_t th;
 	int running;
@@ -291,7 +292,8 @@ static ssize_t diff_db_feed_read(void *ctx, void *p, size_t n, struct buf *err)
 	if (r < 0) {
 		int e = errno;
 
-		buf_seterr(err, "%s: %s", f->path, strerror(e));
+		buf_seterr(err, "%s of snapshot %.8s: %s", f->path, f->snap,
+			   strerror(e));
 		return -e;
 	}
 	if (r > 0)
@@ -299,10 +301,9 @@ static ssize_t diff_db_feed_read(void *ctx, void *p, size_t n, struct buf *err)
 	/* the end: the file's, or the thread's error */
 	diff_db_feed_join(f);
 	if (f->rc < 0) {
-		if (f->err.len)
-			buf_seterr(err, "%s", (const char *)f->err.data);
-		else
-			buf_seterr(err, "%s: %s", f->path, strerror(-f->rc));
+		buf_seterr(err, "%s of snapshot %.8s: %s", f->path, f->snap,
+			   f->err.len ? (const char *)f->err.data :
+			   strerror(-f->rc));
 		return f->rc;
 	}
 	return 0;
@@ -329,6 +330,7 @@ static int diff_db_feed_open(void *ctx, int side, pg_copyrow_read_fn *read,
 	f->fd = sv[0];
 	f->wfd = sv[1];
 	f->path = rw->path[side];
+	f->snap = rw->dd->s[side].id;
 	f->rc = 0;
 	buf_reset(&f->err);
 	r = pthread_create(&f->th, NULL, diff_db_feed_main, f);
@@ -540,8 +542,30 @@ static void diff_db_table_out(struct diff_db *dd, const struct diff_db_pair *p,
 	if (!p->a || !p->b)
 		buf_addf(&dd->line, " (%s)", change);
 	else if (multiset)
-		buf_addstr(&dd->line, " (no primary key: rows counted)");
+		buf_addf(&dd->line, " (%s: rows counted)",
+			 !p->a->npk || !p->b->npk ? "no primary key" :
+			 !diff_db_same_names(p->a->pk, p->a->npk, p->b->pk,
+					     p->b->npk) ? "primary key changed" :
+			 "key not captured");
 	diff_db_emit(dd);
+}
+
+/* r, with dd->err naming table t when pg-rowdiff's message does not
+ * (the repository's errors name a pack and a blob). */
+static int diff_db_table_err(struct diff_db *dd, const struct rs_meta_table *t,
+			     int r)
+{
+	struct buf msg = BUF_INIT;
+
+	if (dd->err.len >= 6 && !memcmp(dd->err.data, "table ", 6))
+		return r;
+	if (buf_addf(&msg, "table %s.%s: %s", t->schema, t->name,
+		     dd->err.len ? (const char *)dd->err.data : strerror(-r)) == 0) {
+		buf_reset(&dd->err);
+		buf_add(&dd->err, msg.data, msg.len);
+	}
+	buf_release(&msg);
+	return r;
 }
 
 /* Compares pair p; prints it when its rows differ.  0 or <0 (dd->err). */
@@ -574,7 +598,7 @@ static int diff_db_table(struct diff_db *dd, struct diff_db_rows *rw,
 	rw->path[1] = p->path[1];
 	r = pg_rowdiff_run(&ta, &tb, &io, NULL, &res, &dd->err);
 	if (r < 0)
-		return r;
+		return diff_db_table_err(dd, a, r);
 	if (!res.added && !res.removed && !res.changed) {
 		dd->tables.unchanged++;
 		return 0;
