@@ -15,8 +15,8 @@
 
 #include "pg-rowdiff-store.h"
 
-#define PG_ROWDIFF_STORE_MEM		(64u << 20)
-#define PG_ROWDIFF_STORE_CACHE_KIB	(32u << 10)
+#define PG_ROWDIFF_STORE_MEM		(24u << 20)
+#define PG_ROWDIFF_STORE_CACHE_KIB	(16u << 10)
 
 struct pg_rowdiff_entry {
 	uint64_t hash;

@@ -23,7 +23,7 @@
 struct pg_rowdiff_store;
 
 /* mem: bytes of entries kept in memory before the rest go to disk (0:
- * 64 MiB); cache_kib: the temporary database's page cache (0: 32 MiB).
+ * 24 MiB); cache_kib: the temporary database's page cache (0: 16 MiB).
  * 0 or -ENOMEM. */
 int pg_rowdiff_store_new(struct pg_rowdiff_store **s, size_t mem,
 			 size_t cache_kib);
