@@ -79,6 +79,43 @@ static int diff_db_side_open(struct diff_db *dd, int i, struct buf *why)
 	return e;
 }
 
+static int diff_db_has(char *const *v, size_t n, const char *name)
+{
+	for (size_t i = 0; i < n; i++)
+		if (!strcmp(v[i], name))
+			return 1;
+	return 0;
+}
+
+/* Two captures of other scopes (--schema, --exclude-schema): the tables
+ * of a schema captured on one side only are not really added or
+ * dropped, so say so once.  (--table leaves no trace in meta.json.) */
+static void diff_db_scope(struct diff_db *dd)
+{
+	struct buf only = BUF_INIT;
+
+	for (int i = 0; i < 2; i++) {
+		const struct rs_meta *m = dd->s[i].meta, *o = dd->s[!i].meta;
+		size_t k = 0;
+
+		for (size_t j = 0; j < m->nschemas; j++) {
+			if (diff_db_has(o->schemas, o->nschemas, m->schemas[j]))
+				continue;
+			if (k++)
+				buf_addstr(&only, ", ");
+			else
+				buf_addf(&only, "%sonly %s %.8s: ", only.len ? "; " : "",
+					 i ? "after, in" : "before, in", dd->s[i].id);
+			cli_quote(&only, m->schemas[j], strlen(m->schemas[j]));
+		}
+	}
+	if (only.len)
+		cli_warn(dd->c, "the snapshots captured other schemas (%s): their "
+			 "tables show as dropped or added",
+			 (const char *)only.data);
+	buf_release(&only);
+}
+
 int diff_db_open(struct cli *c, struct repo *r, const char *id1,
 		 const char *id2, struct diff_db **out)
 {
@@ -116,6 +153,7 @@ int diff_db_open(struct cli *c, struct repo *r, const char *id1,
 		diff_db_free(dd);
 		return 0;
 	}
+	diff_db_scope(dd);
 	*out = dd;
 	return 0;
 }

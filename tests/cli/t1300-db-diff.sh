@@ -194,6 +194,20 @@ test_expect_success ICU 'the linguistic order: the merge gave up, the rows were 
 	json_ok "[.database.tables[] | select(.name == \"big\")][0] | .method == \"match\" and (.merge_gave_up | test(\"a key not after the one before it\"))" big.json
 '
 
+test_expect_success 'another scope (--schema public): a warning names the schemas' '
+	vault snapshot --json --db dbname=dd --schema public >b3.json &&
+	B2=$(json_get .id b2.json) && B3=$(json_get .id b3.json) &&
+	vault diff --json "$B2" "$B3" >scope.json 2>scope.err &&
+	cat scope.err &&
+	vault cat "$B2" db/meta.json >b2-meta.json &&
+	others=$(jq -r "[.schemas.captured[] | select(. != \"public\")] | join(\", \")" b2-meta.json) &&
+	test -n "$others" &&
+	test "$(cat scope.err)" = "vault: diff: warning: the snapshots captured other schemas (only before, in ${B2:0:8}: $others): their tables show as dropped or added" &&
+	dropped=$(jq "[(.tables + (.extension_tables // []))[] | select(.schema != \"public\" and .kind == \"table\")] | length" b2-meta.json) &&
+	test "$dropped" -gt 0 &&
+	json_ok ".database.tables_dropped == $dropped and .database.tables_added == 0 and .database.tables_changed == 0 and ([.database.tables[] | select(.schema == \"public\")] | length == 0)" scope.json
+'
+
 # A repository on a read-only mount (root, in a mount namespace of its
 # own): the sides are read through views of their own, which must not
 # need to write either.
