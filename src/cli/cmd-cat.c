@@ -8,18 +8,21 @@
 #include <string.h>
 
 #include "cli.h"
+#include "cli-progress.h"
 #include "repo.h"
 
 const char cmd_cat_usage[] =
 	"usage: vault cat SNAP PATH\n"
 	"\n"
 	"Writes the content of file PATH of snapshot SNAP (a full id, a unique\n"
-	"prefix or 'latest') to standard output.\n"
+	"prefix or 'latest') to standard output.  Progress is shown on a\n"
+	"terminal only when standard output is not one.\n"
 	"\n"
 	"  -h, --help       show this help\n";
 
 struct cat_sink {
 	int write_err;
+	struct cli_phase *ph;
 };
 
 static int cat_sink(void *ctx, const void *p, size_t n)
@@ -29,6 +32,8 @@ static int cat_sink(void *ctx, const void *p, size_t n)
 
 	if (r < 0)
 		s->write_err = r;
+	else
+		cli_phase_add(s->ph, n, 0);
 	return r;
 }
 
@@ -102,7 +107,13 @@ int cmd_cat(struct cli *c, int argc, char **argv)
 			  cli_kind_name(e->kind));
 		goto out;
 	}
+	/* the data may be going to the terminal the line would be on */
+	sink.ph = cli_progress_phase(cli_progress_of_data(c), "cat", "files");
+	cli_phase_total(sink.ph, e->size, 0, 1);
+	cli_phase_item(sink.ph, e->path, e->path_len);
+	cli_phase_start(sink.ph);
 	n = repo_iter_read(it, cat_sink, &sink, &err);
+	cli_phase_stop(sink.ph);
 	if (n < 0) {
 		if (sink.write_err)
 			cli_error(c, "cannot write to standard output: %s",

@@ -215,7 +215,7 @@ static void snap_print(struct cli *c, struct repo *r,
 		cli_time_format(info.time, when, sizeof(when));
 	if (json)
 		snap_print_json(c, u, have ? &info : NULL, when);
-	else
+	else if (!cli_quiet(c))
 		snap_print_text(u, when);
 	if (have)
 		repo_snapinfo_release(&info);
@@ -595,7 +595,7 @@ int cmd_snapshot(struct cli *c, int argc, char **argv)
 	start = cli_now();
 	want[SNAP_ROOT_DB] = snap_db_wanted(db);
 	if (want[SNAP_ROOT_DB]) {
-		e = snap_db_open(db, c, isatty(2));
+		e = snap_db_open(db, c, 1);
 		if (e) {
 			ret = e;
 			goto out;

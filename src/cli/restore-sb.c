@@ -278,7 +278,7 @@ static int restore_sb_keep_log(struct restore_sb_run *run, const char *what,
 		r = repo_restore_put(run->r, run->rid, doc.data, doc.len, &err);
 	if (r < 0)
 		cli_fail(run->c, r, &err, "cannot keep the restore log");
-	else
+	else if (!cli_quiet(run->c))
 		printf("%s %s into %s\n", what, run->rid, run->env->storage_url);
 	buf_release(&doc);
 	buf_release(&err);
