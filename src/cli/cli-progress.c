@@ -1,5 +1,5 @@
 /*
- * cli-progress: the progress line, the --log-json stream and the
+ * cli-progress: the progress line, the --json stream and the
  * -v detail lines of every verb (see cli-progress.h).
  *
  * Verbs only move counters (cheap, under one mutex); a ticker thread,
@@ -32,6 +32,7 @@ struct cli_phase {
 	uint64_t bytes, bytes_total, items, items_total;
 	int firm;
 	int running;
+	int ran;		/* started at least once */
 	double started;		/* when the clock last started */
 	double active;		/* running time before that */
 	struct buf item;
@@ -47,6 +48,7 @@ struct cli_progress {
 	int have_ticker, stop;
 	int held;		/* a verb is writing: do not draw */
 	int drawn;		/* the terminal shows a progress line */
+	double last_draw;	/* cli_now() of the last draw, or 0 */
 	struct cli_phase phases[CLI_PROGRESS_PHASES];
 	size_t nphases;
 	struct cli_phase *cur;	/* the phase shown, or NULL */
@@ -315,6 +317,7 @@ static void cli_progress_draw(struct cli_progress *p)
 
 	if (!p->cur || p->held)
 		return;
+	p->last_draw = cli_now();
 	if (p->mode == CLI_PROGRESS_JSON) {
 		cli_progress_json_status(p, p->cur, 0);
 		return;
@@ -334,11 +337,18 @@ static void cli_progress_draw(struct cli_progress *p)
 	buf_release(&line);
 }
 
+/* Seconds between two draws. */
+static double cli_progress_period(const struct cli_progress *p)
+{
+	return 1.0 / (p->mode == CLI_PROGRESS_JSON ? CLI_PROGRESS_JSON_HZ
+						   : CLI_PROGRESS_TTY_HZ);
+}
+
 static void *cli_progress_tick(void *arg)
 {
 	struct cli_progress *p = arg;
-	long step = 1000000000L / (p->mode == CLI_PROGRESS_JSON ?
-				   CLI_PROGRESS_JSON_HZ : CLI_PROGRESS_TTY_HZ);
+	double period = cli_progress_period(p);
+	long step = (long)(period * 1e9);
 	struct timespec at;
 
 	pthread_mutex_lock(&p->mu);
@@ -352,7 +362,8 @@ static void *cli_progress_tick(void *arg)
 		while (!p->stop &&
 		       pthread_cond_timedwait(&p->cv, &p->mu, &at) != ETIMEDOUT)
 			;
-		if (!p->stop)
+		/* not again soon after cli_phase_start drew */
+		if (!p->stop && cli_now() - p->last_draw >= period / 2)
 			cli_progress_draw(p);
 	}
 	pthread_mutex_unlock(&p->mu);
@@ -465,9 +476,14 @@ void cli_phase_start(struct cli_phase *ph)
 		cli_phase_pause(p->cur, now);
 	if (!ph->running) {
 		ph->running = 1;
+		ph->ran = 1;
 		ph->started = now;
 	}
 	p->cur = ph;
+	/* shown at once, not a tick later (a phase may begin with one
+	 * long call), unless a line was drawn less than a period ago */
+	if (now - p->last_draw >= cli_progress_period(p))
+		cli_progress_draw(p);
 	cli_progress_ticker(p);
 	pthread_mutex_unlock(&p->mu);
 }
@@ -685,6 +701,8 @@ void cli_progress_summary(struct cli_progress *p, int exit_code)
 	for (size_t i = 0; i < p->nphases; i++) {
 		const struct cli_phase *ph = &p->phases[i];
 
+		if (!ph->ran)
+			continue;	/* made, but it had no work */
 		cli_json_begin_object(&j, NULL);
 		cli_json_str(&j, "phase", ph->name);
 		cli_json_str(&j, "unit", ph->unit);

@@ -26,7 +26,7 @@
  *                      names are untrusted) and shortened from the left;
  *                      erased when a phase stops, before any message,
  *                      and at the end
- *   CLI_PROGRESS_JSON  --log-json: JSON lines on standard error, at
+ *   CLI_PROGRESS_JSON  --json: JSON lines on standard error, at
  *                      most CLI_PROGRESS_JSON_HZ a second per phase plus
  *                      one when a phase stops; errors, warnings and -v
  *                      detail become JSON lines too, and main ends the

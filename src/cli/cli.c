@@ -50,7 +50,7 @@ static void cli_vmsg(const struct cli *c, const char *kind, const char *fmt,
 		     va_list ap)
 {
 	struct cli_progress *p = c ? c->progress : NULL;
-	/* the message_type of --log-json */
+	/* its message_type in the --json stream */
 	const char *type = !kind ? "error" : !strcmp(kind, "note: ") ?
 			   "note" : "warning";
 	struct buf b = BUF_INIT;
@@ -66,9 +66,10 @@ static void cli_vmsg(const struct cli *c, const char *kind, const char *fmt,
 	at = b.len;
 	buf_vaddf(&b, fmt, ap);
 	fflush(stdout);
-	/* --log-json: the stream stays JSON lines; otherwise the
-	 * progress line is erased first and drawn again after */
-	if (!p && c && c->log_json)
+	/* --json: the stream stays JSON lines (also with -q, which
+	 * shows no status lines); otherwise the progress line is erased
+	 * first and drawn again after */
+	if (c && c->json_stream && !cli_progress_on(p))
 		cli_progress_json_message(c->verb, type,
 					  (const char *)b.data + at,
 					  b.len - at);
@@ -115,7 +116,7 @@ int cli_usage_error(const struct cli *c, const char *fmt, ...)
 	va_start(ap, fmt);
 	cli_vmsg(c, NULL, fmt, ap);
 	va_end(ap);
-	if (c && c->log_json)
+	if (c && c->json_stream)
 		;	/* the stream holds JSON lines only */
 	else if (c && c->verb)
 		fprintf(stderr, "Try 'vault %s --help' for more information.\n",
@@ -203,9 +204,6 @@ int cli_global_option(struct cli *c, int opt, const char *arg)
 		else if (c->verbosity < 9)
 			c->verbosity++;
 		return 0;
-	case CLI_OPT_LOG_JSON:
-		c->log_json = 1;
-		return 0;
 	case CLI_OPT_REPO:
 		if (!*arg) {
 			cli_usage_error(c, "--repo needs a directory");
@@ -263,7 +261,6 @@ int cli_getopt(struct cli *c, int argc, char **argv, const char *shortopts,
 		case CLI_OPT_LOCK_WAIT:
 		case CLI_OPT_PASS_CMD:
 		case CLI_OPT_LOG_FILE:
-		case CLI_OPT_LOG_JSON:
 		case 'q':
 		case 'v':
 			if (cli_global_option(c, o, optarg) < 0)
@@ -329,6 +326,11 @@ int cli_verbose(const struct cli *c, int n)
 
 /* ---- progress ------------------------------------------------------------ */
 
+void cli_json_stream(struct cli *c)
+{
+	c->json_stream = 1;
+}
+
 static struct cli_progress *cli_progress_make(struct cli *c, int tty_ok)
 {
 	enum cli_progress_mode mode = CLI_PROGRESS_OFF;
@@ -336,7 +338,7 @@ static struct cli_progress *cli_progress_make(struct cli *c, int tty_ok)
 	if (c->progress_made)
 		return c->progress;
 	c->progress_made = 1;
-	if (c->log_json)
+	if (c->json_stream && !cli_quiet(c))
 		mode = CLI_PROGRESS_JSON;
 	else if (!cli_quiet(c) && tty_ok && isatty(2))
 		mode = CLI_PROGRESS_TTY;

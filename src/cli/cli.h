@@ -66,7 +66,7 @@ struct cli {
 	uint64_t log_bytes_added;	/* its bytes_added */
 	/* -q: -1; default 0; -v: 1, -vv: 2... (see cli_verbose) */
 	int verbosity;
-	int log_json;		/* --log-json */
+	int json_stream;	/* a long verb's --json: cli_json_stream */
 	/* made by cli_progress_of once the verb's options are parsed */
 	struct cli_progress *progress;
 	int progress_made;
@@ -86,7 +86,6 @@ enum {
 	CLI_OPT_PASS_CMD,
 	CLI_OPT_VERSION,
 	CLI_OPT_LOG_FILE,
-	CLI_OPT_LOG_JSON,
 	CLI_OPT_FIRST_VERB = 0x1100,	/* verbs number their long-only options from here */
 };
 #define CLI_GLOBAL_OPTIONS \
@@ -96,7 +95,6 @@ enum {
 	{ "log-file", required_argument, NULL, CLI_OPT_LOG_FILE }, \
 	{ "quiet", no_argument, NULL, 'q' }, \
 	{ "verbose", no_argument, NULL, 'v' }, \
-	{ "log-json", no_argument, NULL, CLI_OPT_LOG_JSON }, \
 	{ "help", no_argument, NULL, 'h' }, \
 	{ NULL, 0, NULL, 0 }
 
@@ -132,14 +130,23 @@ int cli_global_option(struct cli *c, int opt, const char *arg);
 int cli_quiet(const struct cli *c);
 int cli_verbose(const struct cli *c, int n);
 /*
+ * --json on a long verb (snapshot, mount, cat, check, prune, restore,
+ * rollback; doc/vault.1, PROGRESS AND VERBOSITY): besides the verb's
+ * document on standard output, standard error becomes a stream of JSON
+ * lines: status lines (not with -q), -v lines, errors, warnings, and a
+ * summary line that main writes last.  Call it when the option is
+ * parsed, before cli_progress_of.
+ */
+void cli_json_stream(struct cli *c);
+/*
  * The verb's progress (cli-progress.h), made on first use from -q,
- * --log-json and whether standard error is a terminal: call it
+ * cli_json_stream and whether standard error is a terminal: call it
  * after the options are parsed.  NULL only when out of memory (every
  * cli_progress and cli_phase call takes NULL).
  */
 struct cli_progress *cli_progress_of(struct cli *c);
 /* The same, for a verb whose standard output may be the terminal the
- * line would go to (cat): no line then, only --log-json. */
+ * line would go to (cat): no line then, only the --json stream. */
 struct cli_progress *cli_progress_of_data(struct cli *c);
 
 /* Range-checked number parsing: 0 or -EINVAL (no message). */

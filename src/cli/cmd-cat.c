@@ -12,13 +12,18 @@
 #include "repo.h"
 
 const char cmd_cat_usage[] =
-	"usage: vault cat SNAP PATH\n"
+	"usage: vault cat [--json] SNAP PATH\n"
 	"\n"
 	"Writes the content of file PATH of snapshot SNAP (a full id, a unique\n"
 	"prefix or 'latest') to standard output.  Progress is shown on a\n"
 	"terminal only when standard output is not one.\n"
 	"\n"
+	"      --json       progress and a summary as JSON lines on stderr\n"
 	"  -h, --help       show this help\n";
+
+enum {
+	CAT_OPT_JSON = CLI_OPT_FIRST_VERB,
+};
 
 struct cat_sink {
 	int write_err;
@@ -40,6 +45,7 @@ static int cat_sink(void *ctx, const void *p, size_t n)
 int cmd_cat(struct cli *c, int argc, char **argv)
 {
 	static const struct option opts[] = {
+		{ "json", no_argument, NULL, CAT_OPT_JSON },
 		CLI_GLOBAL_OPTIONS
 	};
 	struct buf err = BUF_INIT, q = BUF_INIT;
@@ -53,6 +59,9 @@ int cmd_cat(struct cli *c, int argc, char **argv)
 
 	while ((o = cli_getopt(c, argc, argv, "", opts)) != CLI_OPT_END) {
 		switch (o) {
+		case CAT_OPT_JSON:
+			cli_json_stream(c);	/* standard output is the data */
+			break;
 		case CLI_OPT_HELP:
 			return CLI_EXIT_OK;
 		default:

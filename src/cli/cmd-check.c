@@ -152,6 +152,7 @@ int cmd_check(struct cli *c, int argc, char **argv)
 			break;
 		case CHECK_OPT_JSON:
 			json = 1;
+			cli_json_stream(c);
 			break;
 		case CLI_OPT_HELP:
 			return CLI_EXIT_OK;

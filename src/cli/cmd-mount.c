@@ -430,6 +430,7 @@ int cmd_mount(struct cli *c, int argc, char **argv)
 			break;
 		case MOUNT_OPT_JSON:
 			json = 1;
+			cli_json_stream(c);
 			break;
 		case MOUNT_OPT_WITH_METADATA:
 			with_meta = 1;

@@ -93,14 +93,15 @@ static void prune_progress(void *ctx, const struct repo_progress *pr)
 	if (!p->dry_run) {
 		ph = cli_progress_phase(cli_progress_of(p->c), pr->phase,
 					"packs");
+		/* counters first: starting draws the line at once */
+		cli_phase_total(ph, pr->bytes_total, pr->items_total, 1);
+		cli_phase_at(ph, pr->bytes, pr->items, pr->pack,
+			     strnlen(pr->pack, 12));
 		if (ph != p->ph) {
 			cli_phase_stop(p->ph);
 			cli_phase_start(ph);
 			p->ph = ph;
 		}
-		cli_phase_total(ph, pr->bytes_total, pr->items_total, 1);
-		cli_phase_at(ph, pr->bytes, pr->items, pr->pack,
-			     strnlen(pr->pack, 12));
 	}
 	if (!pr->done || !cli_verbose(p->c, 1))
 		return;
@@ -356,6 +357,7 @@ int cmd_prune(struct cli *c, int argc, char **argv)
 			break;
 		case PRUNE_OPT_JSON:
 			json = 1;
+			cli_json_stream(c);
 			break;
 		case CLI_OPT_HELP:
 			ret = CLI_EXIT_OK;
@@ -393,6 +395,11 @@ int cmd_prune(struct cli *c, int argc, char **argv)
 	rep.snapshot = prune_report;
 	rep.ctx = &pc;
 	repo_set_progress(r, prune_progress, &pc);
+	/* choosing the snapshots to forget and the packs to touch reads
+	 * every snapshot: a phase of its own, so the line shows from the
+	 * start (its time, no total) */
+	pc.ph = cli_progress_phase(cli_progress_of(c), "plan", "packs");
+	cli_phase_start(pc.ph);
 	memset(&res, 0, sizeof(res));
 	e = repo_prune(r, &pol, pc.dry_run, &rep, &res, &err);
 	cli_phase_stop(pc.ph);

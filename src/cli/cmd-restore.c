@@ -60,7 +60,7 @@ const char cmd_restore_usage[] =
 	"Storage and Edge Functions (a separate run, not combined with db/):\n"
 	"vault restore SNAP --only storage[,functions] [--bucket B]...\n"
 	"      [--path GLOB]... [--function SLUG]... [--mode merge|mirror|empty]\n"
-	"      [--dry-run] [--yes]\n"
+	"      [--dry-run] [--yes] [--json]\n"
 	"      --only storage      the snapshot's storage/ buckets and objects\n"
 	"      --only functions    the snapshot's functions/ (redeployed)\n"
 	"      --bucket B          only this bucket (repeatable)\n"
@@ -75,6 +75,8 @@ const char cmd_restore_usage[] =
 	"      --env-file FILE     read SUPABASE_URL, SUPABASE_SERVICE_ROLE_KEY,\n"
 	"                          SUPABASE_ACCESS_TOKEN, SUPABASE_PROJECT_REF\n"
 	"      --no-safety-snapshot  mirror: do not capture what it replaces first\n"
+	"      --json              progress, -v lines and a summary as JSON lines\n"
+	"                          on stderr (standard output stays text)\n"
 	"\n"
 	"Exit status: 0 restored (or planned), 1 failed or refused by the plan\n"
 	"(nothing changed), 2 usage error or not confirmed (--yes missing).\n";
@@ -487,6 +489,7 @@ int cmd_restore(struct cli *c, int argc, char **argv)
 			break;
 		case RESTORE_OPT_JSON:
 			q.json = 1;
+			cli_json_stream(c);
 			break;
 		case CLI_OPT_HELP:
 			ret = CLI_EXIT_OK;

@@ -25,6 +25,7 @@
 const char cmd_rollback_usage[] =
 	"usage: vault rollback [--db URL] [--restore ID] [--yes] [--dry-run]\n"
 	"       vault rollback --only storage[,functions] [--restore ID] [--yes] [--dry-run]\n"
+	"                      [--json]\n"
 	"\n"
 	"Undoes a restore.  A clean or merge restore: the tables it changed are\n"
 	"made equal to the safety snapshot taken just before it (a clean restore\n"
@@ -370,6 +371,7 @@ int cmd_rollback(struct cli *c, int argc, char **argv)
 			break;
 		case ROLLBACK_OPT_JSON:
 			q.json = 1;
+			cli_json_stream(c);
 			break;
 		case CLI_OPT_HELP:
 			ret = CLI_EXIT_OK;

@@ -466,6 +466,7 @@ int cmd_snapshot(struct cli *c, int argc, char **argv)
 			break;
 		case SNAP_OPT_JSON:
 			json = 1;
+			cli_json_stream(c);
 			break;
 		case 'e':
 		case SNAP_OPT_EXCLUDE_FILE:

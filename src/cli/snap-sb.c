@@ -168,14 +168,15 @@ static void snap_sb_progress(void *ctx, const struct snap_storage_stats *st,
 	(void)force;	/* the ticker draws */
 	if (st->to_download || st->inspected == st->to_inspect) {
 		/* the downloads: objects stored or reused of all listed */
-		cli_phase_start(p->ph_get);
+		/* counters first: starting draws the line at once */
 		cli_phase_total(p->ph_get, 0, st->objects, 1);
 		cli_phase_set(p->ph_get, st->bytes + st->reused_bytes,
 			      st->downloaded + st->reused + st->missing);
+		cli_phase_start(p->ph_get);
 	} else {
-		cli_phase_start(p->ph_info);
 		cli_phase_total(p->ph_info, 0, st->to_inspect, 1);
 		cli_phase_set(p->ph_info, 0, st->inspected);
+		cli_phase_start(p->ph_info);
 	}
 }
 

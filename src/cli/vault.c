@@ -67,7 +67,7 @@ static void vault_usage(FILE *f)
 {
 	fputs("usage: vault [--repo DIR] [--lock-wait SECONDS]\n"
 	      "             [--passphrase-command CMD] [--log-file FILE]\n"
-	      "             [-q | -v...] [--log-json]\n"
+	      "             [-q | -v...]\n"
 	      "             VERB [ARGS...]\n"
 	      "       vault --help | --version | help VERB\n"
 	      "\n"
@@ -88,8 +88,6 @@ static void vault_usage(FILE *f)
 	      "                          only errors, warnings and what was asked for\n"
 	      "  -v, --verbose           a line per file, table or pack on stderr\n"
 	      "                          (-vv: more)\n"
-	      "      --log-json          progress, messages and a final summary as\n"
-	      "                          JSON lines on stderr\n"
 	      "  -h, --help              show help (also: vault VERB --help)\n"
 	      "  --version               show the version\n"
 	      "\n"
@@ -100,7 +98,7 @@ static void vault_usage(FILE *f)
 }
 
 /* The database's notices, as vault's own warnings and notes: so they
- * erase the progress line first, and are JSON lines with --log-json. */
+ * erase the progress line first, and are JSON lines with --json. */
 static void vault_pg_notice(void *ctx, const char *text)
 {
 	const struct cli *c = ctx;
@@ -278,8 +276,9 @@ int main(int argc, char **argv)
 	if (e < 0)
 		cli_warn(&c, "cannot append to the log file %s: %s",
 			 c.log_path, strerror(-e));
-	/* --log-json: every verb's stream ends with its summary */
-	if (c.log_json)
+	/* --json: the stream of a long verb ends with its summary (not
+	 * with -q: a report of what was done) */
+	if (c.json_stream)
 		cli_progress_summary(cli_progress_of(&c), ret);
 out:
 	cli_release(&c);

@@ -118,42 +118,75 @@ test_expect_success SCRIPT '-q: nothing drawn on a terminal' '
 	json_get ".draws == 0" quiet.json
 '
 
-test_expect_success '--log-json: JSON lines on stderr, a summary last' '
+test_expect_success '--json: status lines on stderr from the start, a summary last' '
 	size=$(stat -c %s data/big.bin) &&
 	t0=$(now) &&
-	vault --log-json cat latest data/big.bin 2>stream.jsonl | ./slowread &&
+	vault cat --json latest data/big.bin 2>stream.jsonl | ./slowread &&
 	t1=$(now) &&
 	cat stream.jsonl &&
 	jq -e . stream.jsonl >/dev/null &&
 	test "$(jq -rs ".[-1].message_type" stream.jsonl)" = summary &&
 	test "$(jq -rs ".[-1].exit_code" stream.jsonl)" = 0 &&
+	jq -es ".[-1].phases == [.[-1].phases[0]] and .[-1].phases[0].phase == \"cat\"
+		and .[-1].phases[0].bytes_done == $size" stream.jsonl &&
 	jq -es "[.[] | select(.message_type == \"status\" and .phase == \"cat\"
+		and .verb == \"cat\" and .unit == \"files\"
 		and .total_bytes == $size and .current == \"data/big.bin\"
 		and .percent_done >= 0 and .percent_done <= 1)] | length >= 3" stream.jsonl &&
 	jq -es "[.[] | select(.seconds_remaining != null)] | length >= 1" stream.jsonl &&
-	jq -es "[.[] | select(.finished)] | length == 1" stream.jsonl &&
+	# the first line comes as the data starts, not a second later
+	jq -es "[.[] | select(.message_type == \"status\")][0]
+		| .seconds_elapsed < 0.9 and .bytes_done < $size" stream.jsonl &&
+	# bytes, percent and time only move forward; the last line is the end
+	jq -es "[.[] | select(.message_type == \"status\")] as \$s
+		| [range(1; \$s | length) | \$s[.] as \$b | \$s[. - 1] as \$a
+		   | \$b.bytes_done >= \$a.bytes_done
+		     and \$b.percent_done >= \$a.percent_done
+		     and \$b.seconds_elapsed >= \$a.seconds_elapsed] | all
+		  and (\$s[-1] | .finished and .bytes_done == $size and .percent_done == 1)
+		  and ([\$s[] | select(.finished)] | length == 1)" stream.jsonl &&
 	n=$(jq -s "[.[] | select(.message_type == \"status\")] | length" stream.jsonl) &&
 	max=$(python3 -c "import math; print(math.ceil($t1 - $t0) + 2)") &&
 	test_le "$n" "$max" "status lines"
 '
 
-test_expect_success '--log-json keeps --json on stdout whole' '
-	vault --log-json snapshot --json data >doc.json 2>stream.jsonl &&
+test_expect_success '--json: the document on stdout stays whole' '
+	total=$(find data -type f -printf "%s\n" | awk "{ s += \$1 } END { print s }") &&
+	vault snapshot --json data >doc.json 2>stream.jsonl &&
 	jq -e ".id | length == 64" doc.json &&
 	jq -e . stream.jsonl >/dev/null &&
 	test "$(jq -rs ".[-1].message_type" stream.jsonl)" = summary &&
 	jq -es ".[-1].phases[0].phase == \"files\"" stream.jsonl &&
-	vault check --json --log-json >check.json 2>stream.jsonl &&
+	jq -es "[.[] | select(.phase == \"files\" and .finished)][0]
+		| .items_done == .total_items and .bytes_done == .total_bytes
+		  and .total_bytes == $total and .total_items >= 5" stream.jsonl &&
+	vault check --json >check.json 2>stream.jsonl &&
 	jq -e ".ok" check.json &&
-	jq -es "[.[] | select(.phase == \"check\" and .finished)] | length == 1" stream.jsonl
+	jq -es "[.[] | select(.phase == \"check\" and .finished)][0]
+		| .items_done == .total_items and .total_items == $(jq .packs_checked check.json)" stream.jsonl
 '
 
-test_expect_success '--log-json: errors are JSON lines too' '
-	test_exit_code 1 vault --log-json cat latest no/such/file 2>err.jsonl &&
+test_expect_success '--json: errors and warnings are JSON lines too' '
+	test_exit_code 1 vault cat --json latest no/such/file 2>err.jsonl &&
 	cat err.jsonl &&
 	jq -e . err.jsonl >/dev/null &&
-	jq -es "[.[] | select(.message_type == \"error\" and (.message | test(\"no path\")))] | length == 1" err.jsonl &&
+	jq -es "[.[] | select(.message_type == \"error\" and .verb == \"cat\"
+		and (.message | test(\"no path\")))] | length == 1" err.jsonl &&
 	test "$(jq -rs ".[-1].exit_code" err.jsonl)" = 1
+'
+
+test_expect_success '-q --json: the document and the problems, nothing else' '
+	vault -q snapshot --json data >doc.json 2>stream.jsonl &&
+	jq -e ".id | length == 64" doc.json &&
+	test ! -s stream.jsonl &&
+	vault -q cat --json latest data/small.txt >out 2>stream.jsonl &&
+	test ! -s stream.jsonl && grep -q small out &&
+	mkdir fifos && echo x >fifos/f && mkfifo fifos/fifo &&
+	vault -q snapshot --json fifos >doc.json 2>stream.jsonl &&
+	cat stream.jsonl &&
+	jq -es "length == 1 and .[0].message_type == \"warning\"
+		and (.[0].message | test(\"skipping fifo\"))" stream.jsonl &&
+	vault -q forget "$(jq -r .id doc.json)" >out 2>&1 && test ! -s out
 '
 
 test_expect_success '-q and -v exclude each other' '
@@ -201,8 +234,12 @@ test_expect_success '-v: mount lists each file, -vv directories too' '
 '
 
 test_expect_success '-v: check lists each pack, prune each pack it deletes' '
-	vault -v check --json >check.json 2>err &&
-	test "$(grep -c "^checked " err)" = "$(jq .packs_checked check.json)" &&
+	vault -v check --json >check.json 2>err.jsonl &&
+	n=$(jq .packs_checked check.json) && test "$n" -ge 1 &&
+	jq -es "[.[] | select(.message_type == \"verbose_status\"
+		and .action == \"checked\")] | length == $n" err.jsonl &&
+	vault -v check >out 2>err &&
+	test "$(grep -c "^checked " err)" = "$n" &&
 	mkdir gone && head -c 1048576 /dev/urandom >gone/f &&
 	vault snapshot gone >/dev/null &&
 	head -c 1048576 /dev/urandom >gone/f &&
@@ -214,10 +251,38 @@ test_expect_success '-v: check lists each pack, prune each pack it deletes' '
 	test "$(grep -Ec "^(deleted|repacked) " err)" -ge 1
 '
 
-test_expect_success '-v lines are JSON with --log-json' '
+test_expect_success '-v lines are JSON with --json' '
 	echo four >v/d &&
-	vault -v --log-json snapshot v 2>stream.jsonl >/dev/null &&
+	vault -v snapshot --json v 2>stream.jsonl >/dev/null &&
 	jq -es "[.[] | select(.message_type == \"verbose_status\" and .action == \"stored\" and .item == \"v/d\")] | length == 1" stream.jsonl
+'
+
+test_expect_success '--json: mount and prune report their phases' '
+	rm -rf m3 && vault mount --json latest m3 >doc.json 2>stream.jsonl &&
+	jq -es "[.[] | select(.phase == \"mount\" and .finished)] | length == 1" stream.jsonl &&
+	jq -es --slurpfile d doc.json "[.[] | select(.phase == \"mount\" and .finished)][0]
+		| .unit == \"entries\" and .items_done == .total_items
+		  and .total_items == (\$d[0] | .files + .dirs + .symlinks)
+		  and .bytes_done == \$d[0].bytes and .percent_done == 1" stream.jsonl &&
+	head -c 1048576 /dev/urandom >gone/f && vault snapshot gone >/dev/null &&
+	vault prune --keep-last 1 --json >doc.json 2>stream.jsonl &&
+	cat stream.jsonl &&
+	jq -es "[.[-1].phases[].phase] | index(\"plan\") == 0 and index(\"delete\") > 0" stream.jsonl &&
+	jq -es --slurpfile d doc.json "[.[] | select(.phase == \"delete\" and .finished)][0]
+		| .items_done == .total_items
+		  and .total_items == (\$d[0] | .packs_deleted + .packs_repacked)
+		  and .bytes_done == .total_bytes" stream.jsonl
+'
+
+test_expect_success 'every verb takes -q and -v' '
+	vault --help | sed -n "/^Verbs:/,/^\$/p" | awk "NR > 1 && NF { print \$1 }" >verbs &&
+	test "$(wc -l <verbs)" -ge 15 &&
+	while read -r v; do
+		vault -q "$v" --help >/dev/null &&
+		vault "$v" -v --help >/dev/null &&
+		vault "$v" --quiet --help >/dev/null &&
+		vault --verbose "$v" --help >/dev/null || { echo "$v"; return 1; }
+	done <verbs
 '
 
 test_done

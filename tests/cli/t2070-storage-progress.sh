@@ -1,6 +1,6 @@
 #!/bin/bash
 # The progress of Storage (vault.1, PROGRESS AND VERBOSITY) against
-# tests/fake-supabase.py, read from --log-json's stream: a snapshot's
+# tests/fake-supabase.py, read from the JSON lines of --json: a snapshot's
 # "storage" phase counts the objects against the listing, a Storage
 # restore's "upload" phase the objects and bytes it uploads against its
 # plan; -q keeps a restore quiet.
@@ -20,7 +20,7 @@ test_expect_success 'setup: a project with 300 objects' '
 '
 
 test_expect_success 'snapshot: the storage phase counts the objects listed' '
-	vault --log-json snapshot --json >snap.json 2>stream.jsonl &&
+	vault snapshot --json >snap.json 2>stream.jsonl &&
 	jq -e . stream.jsonl >/dev/null &&
 	objects=$(jq .storage.objects snap.json) && test "$objects" = 300 &&
 	last_status storage stream.jsonl >st.json && cat st.json &&
@@ -34,7 +34,7 @@ test_expect_success 'restore: the upload phase against the plan; -v names each o
 		curl -sf -X DELETE -H "apikey: $SB_KEY" -H "Authorization: Bearer $SB_KEY" \
 			"$SB_URL/storage/v1/object/media/o$i.txt" >/dev/null || return 1
 	done &&
-	vault --log-json -v restore latest --only storage >out 2>stream.jsonl &&
+	vault -v restore latest --only storage --json >out 2>stream.jsonl &&
 	jq -e . stream.jsonl >/dev/null &&
 	last_status upload stream.jsonl >up.json && cat up.json &&
 	jq -e ".finished and .total_items == 40 and .items_done == 40
