@@ -28,7 +28,8 @@ const char cmd_check_usage[] =
 	"      --read-data            read and verify all data\n"
 	"      --read-data-subset N%  read and verify N percent of the packs\n"
 	"      --rebuild-index        rebuild the index from the packs first\n"
-	"      --json                 print JSON\n"
+	"      --json                 print JSON, and progress as JSON lines on\n"
+	"                             stderr\n"
 	"  -h, --help                 show this help\n";
 
 enum {

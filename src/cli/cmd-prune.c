@@ -46,7 +46,7 @@ const char cmd_prune_usage[] =
 	"                         any rule is given; 0 forgets them all)\n"
 	"      --group-by KEY     host,source (default), host, source or none\n"
 	"  -n, --dry-run          show what would be done, change nothing\n"
-	"      --json             print JSON\n"
+	"      --json             print JSON, and progress as JSON lines on stderr\n"
 	"  -h, --help             show this help\n";
 
 enum {

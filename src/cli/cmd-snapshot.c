@@ -80,7 +80,8 @@ const char cmd_snapshot_usage[] =
 	"      --time TIME         record TIME (ISO 8601, UTC unless a zone is\n"
 	"                          given) instead of now\n"
 	"      --stdin-name NAME   file name for '-' (default: stdin)\n"
-	"      --json              print the summary as JSON\n"
+	"      --json              print the summary as JSON, and progress as\n"
+	"                          JSON lines on stderr\n"
 	"  -h, --help              show this help\n"
 	"\n"
 	SNAP_DB_USAGE
