@@ -213,10 +213,26 @@ static int check_collect(void *ctx, const struct index_pack *p)
 static int check_packs(struct check *c, struct buf *err)
 {
 	struct check_packs l = { 0 };
+	struct repo_progress pr = { "check", NULL, 0, 0, 0, 0, 0, 0 };
+	char hex[65];
 	int rc = index_pack_foreach(c->r->ix, check_collect, &l, err);
 
-	for (size_t i = 0; rc == 0 && i < l.n; i++)
+	pr.items_total = l.n;
+	for (size_t i = 0; i < l.n; i++)
+		pr.bytes_total += l.p[i].size;
+	for (size_t i = 0; rc == 0 && i < l.n; i++) {
+		hex_encode(hex, l.p[i].name, 32);
+		pr.pack = hex;
+		pr.pack_size = l.p[i].size;
+		pr.done = 0;
+		repo_progress(c->r, &pr);
 		rc = check_pack(c, &l.p[i]);
+		pr.done = 1;
+		pr.bytes += l.p[i].size;
+		pr.items++;
+		if (rc == 0)
+			repo_progress(c->r, &pr);
+	}
 	free(l.p);
 	return rc;
 }

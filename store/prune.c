@@ -325,12 +325,33 @@ static int prune_plan_make(struct repo *r, struct prune_plan *pl,
 	return rc;
 }
 
-/* What deleting and repacking would free (dry run and result). */
-static void prune_plan_totals(const struct prune_plan *pl,
+/* Reports pack pp as pr says (repo_set_progress). */
+static void prune_progress(const struct repo *r, struct repo_progress *pr,
+			   const struct prune_pack *pp, int done)
+{
+	char hex[65];
+
+	hex_encode(hex, pp->u.pack.name, 32);
+	pr->pack = hex;
+	pr->pack_size = pp->u.pack.size;
+	pr->done = done;
+	repo_progress(r, pr);
+	pr->pack = NULL;
+}
+
+/* What deleting and repacking would free (dry run and result); each
+ * planned pack is reported once. */
+static void prune_plan_totals(const struct repo *r,
+			      const struct prune_plan *pl,
 			      struct repo_prune_result *res)
 {
 	for (size_t i = 0; i < pl->n; i++) {
 		const struct index_usage *u = &pl->p[i].u;
+		struct repo_progress pr;
+
+		memset(&pr, 0, sizeof(pr));
+		pr.phase = pl->p[i].action == PRUNE_DELETE ? "delete" : "repack";
+		prune_progress(r, &pr, &pl->p[i], 1);
 
 		if (pl->p[i].action == PRUNE_DELETE) {
 			res->packs_deleted++;
@@ -440,11 +461,27 @@ static int prune_repack_all(struct repo *r, const struct prune_plan *pl,
 			    uint64_t *written, struct buf *err)
 {
 	struct prune_repack rp = { r, NULL, BUF_INIT, 0 };
+	struct repo_progress pr;
 	int rc = 0;
 
-	for (size_t i = 0; rc == 0 && i < pl->n; i++)
-		if (pl->p[i].action == PRUNE_REPACK)
-			rc = prune_repack_pack(&rp, pl->p[i].u.pack.pid, err);
+	memset(&pr, 0, sizeof(pr));
+	pr.phase = "repack";
+	for (size_t i = 0; i < pl->n; i++) {
+		if (pl->p[i].action != PRUNE_REPACK)
+			continue;
+		pr.items_total++;
+		pr.bytes_total += pl->p[i].u.live_bytes;
+	}
+	for (size_t i = 0; rc == 0 && i < pl->n; i++) {
+		if (pl->p[i].action != PRUNE_REPACK)
+			continue;
+		prune_progress(r, &pr, &pl->p[i], 0);
+		rc = prune_repack_pack(&rp, pl->p[i].u.pack.pid, err);
+		pr.bytes += pl->p[i].u.live_bytes;
+		pr.items++;
+		if (rc == 0)
+			prune_progress(r, &pr, &pl->p[i], 1);
+	}
 	if (rc == 0)
 		rc = prune_repack_flush(&rp, err);
 	packer_free(rp.out);
@@ -477,7 +514,8 @@ static int prune_unindex(struct repo *r, const struct prune_plan *pl,
 
 /* Unlinks the planned packs: tombstones == 0 first, then the others. */
 static void prune_unlink(struct repo *r, const struct prune_plan *pl,
-			 int tombstones, struct repo_prune_result *res)
+			 int tombstones, struct repo_progress *pr,
+			 struct repo_prune_result *res)
 {
 	struct buf path = BUF_INIT, dir = BUF_INIT;
 
@@ -493,6 +531,9 @@ static void prune_unlink(struct repo *r, const struct prune_plan *pl,
 			else
 				res->packs_repacked++;
 		}
+		pr->bytes += pl->p[i].u.pack.size;
+		pr->items++;
+		prune_progress(r, pr, &pl->p[i], 1);
 		repo_fsync_dir((char *)dir.data);
 	}
 	buf_release(&path);
@@ -505,7 +546,14 @@ static int prune_delete(struct repo *r, const struct prune_plan *pl,
 {
 	struct lock *lk = NULL;
 	struct buf path = BUF_INIT;
+	struct repo_progress pr;
 	int rc = repo_join(r, "lock.read", &path);
+
+	memset(&pr, 0, sizeof(pr));
+	pr.phase = "delete";
+	pr.items_total = pl->n;
+	for (size_t i = 0; i < pl->n; i++)
+		pr.bytes_total += pl->p[i].u.pack.size;
 
 	if (rc == 0)
 		rc = lock_readers(&lk, (char *)path.data, 1,
@@ -515,8 +563,8 @@ static int prune_delete(struct repo *r, const struct prune_plan *pl,
 		return rc;
 	rc = prune_unindex(r, pl, res, err);
 	if (rc == 0) {
-		prune_unlink(r, pl, 0, res);
-		prune_unlink(r, pl, 1, res);
+		prune_unlink(r, pl, 0, &pr, res);
+		prune_unlink(r, pl, 1, &pr, res);
 	}
 	reader_cache_flush(r->cache);
 	lock_release(lk);
@@ -531,7 +579,7 @@ static int prune_space(struct repo *r, int dry_run,
 	int rc = prune_plan_make(r, &pl, err);
 
 	if (rc == 0 && dry_run)
-		prune_plan_totals(&pl, res);
+		prune_plan_totals(r, &pl, res);
 	if (rc == 0 && !dry_run)
 		rc = prune_repack_all(r, &pl, &written, err);
 	if (rc == 0 && !dry_run && pl.n)

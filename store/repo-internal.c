@@ -45,6 +45,18 @@ void repo_chunk_id(const struct repo *r, const void *p, size_t n,
 			   sizeof(r->keys.id_key));
 }
 
+void repo_set_progress(struct repo *r, repo_progress_fn fn, void *ctx)
+{
+	r->progress = fn;
+	r->progress_ctx = ctx;
+}
+
+void repo_progress(const struct repo *r, const struct repo_progress *pr)
+{
+	if (r->progress)
+		r->progress(r->progress_ctx, pr);
+}
+
 int repo_join(const struct repo *r, const char *rel, struct buf *out)
 {
 	buf_reset(out);

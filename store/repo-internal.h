@@ -45,7 +45,12 @@ struct repo {
 					 * while the index is immutable */
 	int lock_wait;
 	struct reader_cache *cache;	/* open pack descriptors */
+	repo_progress_fn progress;	/* repo_set_progress */
+	void *progress_ctx;
 };
+
+/* Reports pr to the progress callback, when one is set. */
+void repo_progress(const struct repo *r, const struct repo_progress *pr);
 
 /* Opens <repo>/index.db into *ix as r->ix_mode says (creating it when
  * REPO_IX_WRITE); a damaged file says how to rebuild it.  In repo.c. */

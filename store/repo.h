@@ -347,6 +347,27 @@ struct repo_stats {
 };
 int repo_stats(struct repo *r, struct repo_stats *s, struct buf *err);
 
+/*
+ * Progress of the maintenance operations (repo_check, repo_prune), pack
+ * by pack, on the calling thread, to the callback set with
+ * repo_set_progress: each pack is reported when its work begins (done
+ * 0) and when it ends (done 1).  bytes and items are what is finished
+ * so far in the phase, against totals known when the phase begins.  In
+ * a dry run of repo_prune each planned pack is reported once, done 1.
+ * The callback must be cheap (the caller throttles what it shows).
+ */
+struct repo_progress {
+	const char *phase;	/* "check", "repack", "delete" */
+	const char *pack;	/* the pack's id, hex */
+	uint64_t pack_size;	/* its stored bytes */
+	int done;
+	uint64_t bytes, bytes_total;	/* stored bytes of the packs */
+	uint64_t items, items_total;	/* packs */
+};
+typedef void (*repo_progress_fn)(void *ctx, const struct repo_progress *p);
+/* fn NULL turns it off. */
+void repo_set_progress(struct repo *r, repo_progress_fn fn, void *ctx);
+
 /* check: one callback per problem found.  kind is "pack", "blob",
  * "index" or "snapshot"; what names it; paths affected are reported via
  * separate calls with kind "path" (snapshot id + path in `what`).

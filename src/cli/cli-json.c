@@ -18,6 +18,7 @@ void cli_json_init(struct cli_json *j)
 {
 	memset(j, 0, sizeof(*j));
 	buf_init(&j->out, 0);
+	j->fd = 1;
 	j->first[0] = 1;
 }
 
@@ -158,7 +159,7 @@ int cli_json_flush(struct cli_json *j)
 	if (j->err)
 		return j->err;
 	fflush(stdout);	/* keep order with anything printed via stdio */
-	r = cli_write_all(1, j->out.data, j->out.len);
+	r = cli_write_all(j->fd, j->out.data, j->out.len);
 	buf_reset(&j->out);
 	if (r < 0)
 		j->err = r;

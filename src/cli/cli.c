@@ -15,11 +15,13 @@
 #include <unistd.h>
 
 #include "cli.h"
+#include "cli-progress.h"
 #include "dotenv.h"
 
 void cli_init(struct cli *c)
 {
 	memset(c, 0, sizeof(*c));
+	c->start = cli_now();
 	buf_init(&c->pass_err, 0);
 	buf_init(&c->readonly, 0);
 	c->log_fd = -1;
@@ -29,6 +31,8 @@ void cli_release(struct cli *c)
 {
 	if (!c)
 		return;
+	cli_progress_free(c->progress);
+	c->progress = NULL;
 	free(c->repo_default);
 	c->repo_default = NULL;
 	buf_release(&c->pass_err);
@@ -45,7 +49,12 @@ void cli_release(struct cli *c)
 static void cli_vmsg(const struct cli *c, const char *kind, const char *fmt,
 		     va_list ap)
 {
+	struct cli_progress *p = c ? c->progress : NULL;
+	/* its message_type in the --json stream */
+	const char *type = !kind ? "error" : !strcmp(kind, "note: ") ?
+			   "note" : "warning";
 	struct buf b = BUF_INIT;
+	size_t at;
 
 	/* Build the whole line first so concurrent writers (and a progress
 	 * line) never see it interleaved. */
@@ -54,10 +63,22 @@ static void cli_vmsg(const struct cli *c, const char *kind, const char *fmt,
 		buf_addf(&b, "%s: ", c->verb);
 	if (kind)
 		buf_addstr(&b, kind);
+	at = b.len;
 	buf_vaddf(&b, fmt, ap);
-	buf_addch(&b, '\n');
 	fflush(stdout);
-	cli_write_all(2, b.data, b.len);
+	/* --json: the stream stays JSON lines (also with -q, which
+	 * shows no status lines); otherwise the progress line is erased
+	 * first and drawn again after */
+	if (c && c->json_stream && !cli_progress_on(p))
+		cli_progress_json_message(c->verb, type,
+					  (const char *)b.data + at,
+					  b.len - at);
+	else if (!cli_progress_message(p, type, (const char *)b.data + at,
+				       b.len - at)) {
+		buf_addch(&b, '\n');
+		cli_write_all(2, b.data, b.len);
+		cli_progress_release(p);
+	}
 	buf_release(&b);
 }
 
@@ -95,7 +116,9 @@ int cli_usage_error(const struct cli *c, const char *fmt, ...)
 	va_start(ap, fmt);
 	cli_vmsg(c, NULL, fmt, ap);
 	va_end(ap);
-	if (c && c->verb)
+	if (c && c->json_stream)
+		;	/* the stream holds JSON lines only */
+	else if (c && c->verb)
 		fprintf(stderr, "Try 'vault %s --help' for more information.\n",
 			c->verb);
 	else
@@ -170,6 +193,17 @@ int cli_fail(struct cli *c, int r, const struct buf *err,
 int cli_global_option(struct cli *c, int opt, const char *arg)
 {
 	switch (opt) {
+	case 'q':
+	case 'v':
+		if (opt == 'q' ? c->verbosity > 0 : c->verbosity < 0) {
+			cli_usage_error(c, "-q (--quiet) and -v (--verbose) exclude each other");
+			return -EINVAL;
+		}
+		if (opt == 'q')
+			c->verbosity = -1;
+		else if (c->verbosity < 9)
+			c->verbosity++;
+		return 0;
 	case CLI_OPT_REPO:
 		if (!*arg) {
 			cli_usage_error(c, "--repo needs a directory");
@@ -214,7 +248,7 @@ int cli_global_option(struct cli *c, int opt, const char *arg)
 int cli_getopt(struct cli *c, int argc, char **argv, const char *shortopts,
 	       const struct option *longopts)
 {
-	int n = snprintf(c->optstr, sizeof(c->optstr), ":h%s", shortopts);
+	int n = snprintf(c->optstr, sizeof(c->optstr), ":hqv%s", shortopts);
 
 	if (n < 0 || (size_t)n >= sizeof(c->optstr))
 		return CLI_OPT_BAD;
@@ -227,6 +261,8 @@ int cli_getopt(struct cli *c, int argc, char **argv, const char *shortopts,
 		case CLI_OPT_LOCK_WAIT:
 		case CLI_OPT_PASS_CMD:
 		case CLI_OPT_LOG_FILE:
+		case 'q':
+		case 'v':
 			if (cli_global_option(c, o, optarg) < 0)
 				return CLI_OPT_BAD;
 			continue;
@@ -276,6 +312,48 @@ int cli_getopt_json(struct cli *c, int argc, char **argv, int *json)
 		}
 	}
 	return CLI_OPT_END;
+}
+
+int cli_quiet(const struct cli *c)
+{
+	return c->verbosity < 0;
+}
+
+int cli_verbose(const struct cli *c, int n)
+{
+	return c->verbosity >= n;
+}
+
+/* ---- progress ------------------------------------------------------------ */
+
+void cli_json_stream(struct cli *c)
+{
+	c->json_stream = 1;
+}
+
+static struct cli_progress *cli_progress_make(struct cli *c, int tty_ok)
+{
+	enum cli_progress_mode mode = CLI_PROGRESS_OFF;
+
+	if (c->progress_made)
+		return c->progress;
+	c->progress_made = 1;
+	if (c->json_stream && !cli_quiet(c))
+		mode = CLI_PROGRESS_JSON;
+	else if (!cli_quiet(c) && tty_ok && isatty(2))
+		mode = CLI_PROGRESS_TTY;
+	c->progress = cli_progress_new(mode, c->verb, c->start);
+	return c->progress;
+}
+
+struct cli_progress *cli_progress_of(struct cli *c)
+{
+	return cli_progress_make(c, 1);
+}
+
+struct cli_progress *cli_progress_of_data(struct cli *c)
+{
+	return cli_progress_make(c, !isatty(1));
 }
 
 /* ---- the repository ------------------------------------------------------ */

@@ -15,6 +15,7 @@
 
 #include "buf.h"
 
+struct cli_progress;
 struct repo;
 struct repo_snapinfo;
 
@@ -63,6 +64,13 @@ struct cli {
 					 * says less (e.g. "partial"), or NULL */
 	char log_snapshot[65];		/* the snapshot written, or "" */
 	uint64_t log_bytes_added;	/* its bytes_added */
+	/* -q: -1; default 0; -v: 1, -vv: 2... (see cli_verbose) */
+	int verbosity;
+	int json_stream;	/* a long verb's --json: cli_json_stream */
+	/* made by cli_progress_of once the verb's options are parsed */
+	struct cli_progress *progress;
+	int progress_made;
+	double start;			/* cli_now() at cli_init */
 };
 
 void cli_init(struct cli *c);
@@ -85,6 +93,8 @@ enum {
 	{ "lock-wait", required_argument, NULL, CLI_OPT_LOCK_WAIT }, \
 	{ "passphrase-command", required_argument, NULL, CLI_OPT_PASS_CMD }, \
 	{ "log-file", required_argument, NULL, CLI_OPT_LOG_FILE }, \
+	{ "quiet", no_argument, NULL, 'q' }, \
+	{ "verbose", no_argument, NULL, 'v' }, \
 	{ "help", no_argument, NULL, 'h' }, \
 	{ NULL, 0, NULL, 0 }
 
@@ -96,8 +106,8 @@ enum {
 };
 
 /* getopt_long over a verb's argv (argv[0] is the verb), handling the
- * global options and --help itself.  shortopts lists the verb's own
- * short options (may be ""). */
+ * global options (-q and -v among them) and --help itself.  shortopts
+ * lists the verb's own short options (may be ""; never q or v). */
 int cli_getopt(struct cli *c, int argc, char **argv, const char *shortopts,
 	       const struct option *longopts);
 /* The whole option loop of a verb whose only own option is --json
@@ -107,6 +117,37 @@ int cli_getopt(struct cli *c, int argc, char **argv, const char *shortopts,
 int cli_getopt_json(struct cli *c, int argc, char **argv, int *json);
 /* Applies one global option; 0 or -EINVAL (message printed). */
 int cli_global_option(struct cli *c, int opt, const char *arg);
+
+/*
+ * -q and -v, the same on every verb (doc/vault.1, PROGRESS AND
+ * VERBOSITY): -q shows no progress and no report of what was done, only
+ * errors, warnings and what the verb was asked for (a listing, a diff,
+ * a plan of --dry-run, a --json document); -v adds a line per unit of
+ * work on standard error (a file stored or extracted, a table, a pack),
+ * -vv more.  cli_quiet: -q was given; cli_verbose(c, n): at least n
+ * -v were.
+ */
+int cli_quiet(const struct cli *c);
+int cli_verbose(const struct cli *c, int n);
+/*
+ * --json on a long verb (snapshot, mount, cat, check, prune, restore,
+ * rollback; doc/vault.1, PROGRESS AND VERBOSITY): besides the verb's
+ * document on standard output, standard error becomes a stream of JSON
+ * lines: status lines (not with -q), -v lines, errors, warnings, and a
+ * summary line that main writes last.  Call it when the option is
+ * parsed, before cli_progress_of.
+ */
+void cli_json_stream(struct cli *c);
+/*
+ * The verb's progress (cli-progress.h), made on first use from -q,
+ * cli_json_stream and whether standard error is a terminal: call it
+ * after the options are parsed.  NULL only when out of memory (every
+ * cli_progress and cli_phase call takes NULL).
+ */
+struct cli_progress *cli_progress_of(struct cli *c);
+/* The same, for a verb whose standard output may be the terminal the
+ * line would go to (cat): no line then, only the --json stream. */
+struct cli_progress *cli_progress_of_data(struct cli *c);
 
 /* Range-checked number parsing: 0 or -EINVAL (no message). */
 int cli_parse_u64(const char *s, uint64_t min, uint64_t max, uint64_t *out);
@@ -238,6 +279,7 @@ int64_t cli_ns_to_sec(int64_t ns);
  */
 struct cli_json {
 	struct buf out;
+	int fd;				/* where it is flushed: 1 (stdout) */
 	int depth;
 	int err;
 	unsigned char first[32];	/* per depth: no value written yet */

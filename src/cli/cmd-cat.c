@@ -8,18 +8,26 @@
 #include <string.h>
 
 #include "cli.h"
+#include "cli-progress.h"
 #include "repo.h"
 
 const char cmd_cat_usage[] =
-	"usage: vault cat SNAP PATH\n"
+	"usage: vault cat [--json] SNAP PATH\n"
 	"\n"
 	"Writes the content of file PATH of snapshot SNAP (a full id, a unique\n"
-	"prefix or 'latest') to standard output.\n"
+	"prefix or 'latest') to standard output.  Progress is shown on a\n"
+	"terminal only when standard output is not one.\n"
 	"\n"
+	"      --json       progress and a summary as JSON lines on stderr\n"
 	"  -h, --help       show this help\n";
+
+enum {
+	CAT_OPT_JSON = CLI_OPT_FIRST_VERB,
+};
 
 struct cat_sink {
 	int write_err;
+	struct cli_phase *ph;
 };
 
 static int cat_sink(void *ctx, const void *p, size_t n)
@@ -29,12 +37,15 @@ static int cat_sink(void *ctx, const void *p, size_t n)
 
 	if (r < 0)
 		s->write_err = r;
+	else
+		cli_phase_add(s->ph, n, 0);
 	return r;
 }
 
 int cmd_cat(struct cli *c, int argc, char **argv)
 {
 	static const struct option opts[] = {
+		{ "json", no_argument, NULL, CAT_OPT_JSON },
 		CLI_GLOBAL_OPTIONS
 	};
 	struct buf err = BUF_INIT, q = BUF_INIT;
@@ -48,6 +59,9 @@ int cmd_cat(struct cli *c, int argc, char **argv)
 
 	while ((o = cli_getopt(c, argc, argv, "", opts)) != CLI_OPT_END) {
 		switch (o) {
+		case CAT_OPT_JSON:
+			cli_json_stream(c);	/* standard output is the data */
+			break;
 		case CLI_OPT_HELP:
 			return CLI_EXIT_OK;
 		default:
@@ -102,7 +116,13 @@ int cmd_cat(struct cli *c, int argc, char **argv)
 			  cli_kind_name(e->kind));
 		goto out;
 	}
+	/* the data may be going to the terminal the line would be on */
+	sink.ph = cli_progress_phase(cli_progress_of_data(c), "cat", "files");
+	cli_phase_total(sink.ph, e->size, 0, 1);
+	cli_phase_item(sink.ph, e->path, e->path_len);
+	cli_phase_start(sink.ph);
 	n = repo_iter_read(it, cat_sink, &sink, &err);
+	cli_phase_stop(sink.ph);
 	if (n < 0) {
 		if (sink.write_err)
 			cli_error(c, "cannot write to standard output: %s",

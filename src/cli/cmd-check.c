@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "cli.h"
+#include "cli-progress.h"
 #include "repo.h"
 
 const char cmd_check_usage[] =
@@ -27,7 +28,8 @@ const char cmd_check_usage[] =
 	"      --read-data            read and verify all data\n"
 	"      --read-data-subset N%  read and verify N percent of the packs\n"
 	"      --rebuild-index        rebuild the index from the packs first\n"
-	"      --json                 print JSON\n"
+	"      --json                 print JSON, and progress as JSON lines on\n"
+	"                             stderr\n"
 	"  -h, --help                 show this help\n";
 
 enum {
@@ -38,9 +40,28 @@ enum {
 };
 
 struct check_ctx {
+	struct cli *c;
 	struct cli_json *json;
 	uint64_t shown;
+	struct cli_phase *ph;
 };
+
+/* The "check" phase, pack by pack; -v: each pack once checked. */
+static void check_progress(void *ctx, const struct repo_progress *pr)
+{
+	struct check_ctx *k = ctx;
+	char sz[32];
+
+	cli_phase_total(k->ph, pr->bytes_total, pr->items_total, 1);
+	/* the line shows the pack's short id */
+	cli_phase_at(k->ph, pr->bytes, pr->items, pr->pack,
+		     pr->pack ? strnlen(pr->pack, 12) : 0);
+	if (pr->done && cli_verbose(k->c, 1)) {
+		cli_human_size(pr->pack_size, sz, sizeof(sz));
+		cli_progress_detail(cli_progress_of(k->c), "checked",
+				    pr->pack, strlen(pr->pack), sz);
+	}
+}
 
 static void check_problem(void *ctx, const char *kind, const char *what,
 			  const char *detail)
@@ -70,8 +91,11 @@ static void check_problem(void *ctx, const char *kind, const char *what,
 		cli_quote(&line, detail, strlen(detail));
 	}
 	buf_addch(&line, '\n');
+	/* not through the progress line */
+	cli_progress_hold(k->c->progress);
 	fwrite(line.data, 1, line.len, stdout);
 	fflush(stdout);
+	cli_progress_release(k->c->progress);
 	buf_release(&line);
 }
 
@@ -107,7 +131,7 @@ int cmd_check(struct cli *c, int argc, char **argv)
 	struct buf err = BUF_INIT;
 	struct repo_check_result res, rb;
 	struct repo_check_opts co;
-	struct check_ctx k = { NULL, 0 };
+	struct check_ctx k = { c, NULL, 0, NULL };
 	struct cli_json j;
 	struct repo *r = NULL;
 	int o, e, json = 0, rebuild = 0, read_all = 0, damaged = 0;
@@ -129,6 +153,7 @@ int cmd_check(struct cli *c, int argc, char **argv)
 			break;
 		case CHECK_OPT_JSON:
 			json = 1;
+			cli_json_stream(c);
 			break;
 		case CLI_OPT_HELP:
 			return CLI_EXIT_OK;
@@ -153,6 +178,7 @@ int cmd_check(struct cli *c, int argc, char **argv)
 	co.subset = read_all ? 100 : subset;
 	co.problem = check_problem;
 	co.ctx = &k;
+	repo_set_progress(r, check_progress, &k);
 	memset(&rb, 0, sizeof(rb));
 	if (rebuild) {
 		/* damage found by the rebuild (reported through co) leaves
@@ -162,7 +188,7 @@ int cmd_check(struct cli *c, int argc, char **argv)
 			cli_fail(c, damaged, &err, "cannot rebuild the index");
 			goto out;
 		}
-		if (!json)
+		if (!json && !cli_quiet(c))
 			printf("index rebuilt from %llu packs (%llu blobs)%s\n",
 			       (unsigned long long)rb.packs_checked,
 			       (unsigned long long)rb.blobs_checked,
@@ -170,7 +196,10 @@ int cmd_check(struct cli *c, int argc, char **argv)
 	}
 	memset(&res, 0, sizeof(res));
 	buf_reset(&err);
+	k.ph = cli_progress_phase(cli_progress_of(c), "check", "packs");
+	cli_phase_start(k.ph);
 	e = repo_check(r, &co, &res, &err);
+	cli_phase_stop(k.ph);
 	if (e < 0 && e != -EBADMSG) {
 		cli_fail(c, e, &err, "cannot check repository %s", repo_path(r));
 		goto out;
@@ -196,7 +225,7 @@ int cmd_check(struct cli *c, int argc, char **argv)
 			cli_error(c, "cannot write to standard output");
 			goto out;
 		}
-	} else {
+	} else if (!cli_quiet(c)) {
 		printf("checked %llu packs, %llu blobs%s: ",
 		       (unsigned long long)res.packs_checked,
 		       (unsigned long long)res.blobs_checked,

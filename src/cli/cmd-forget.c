@@ -65,7 +65,7 @@ int cmd_forget(struct cli *c, int argc, char **argv)
 		done++;
 		if (json)
 			cli_json_str(&j, NULL, ids[i]);
-		else
+		else if (!cli_quiet(c))
 			printf("forgot snapshot %.8s (%s)\n", ids[i], ids[i]);
 	}
 	if (json) {

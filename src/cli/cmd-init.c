@@ -135,10 +135,12 @@ int cmd_init(struct cli *c, int argc, char **argv)
 		ret = CLI_EXIT_ERROR;
 		goto out;
 	}
-	printf("created repository %s (encryption: %s)\n", dir,
-	       encrypted ? "repokey" : "none");
-	if (encrypted)
-		printf("Keep the passphrase safe: without it the data cannot be read.\n");
+	if (!cli_quiet(c)) {
+		printf("created repository %s (encryption: %s)\n", dir,
+		       encrypted ? "repokey" : "none");
+		if (encrypted)
+			printf("Keep the passphrase safe: without it the data cannot be read.\n");
+	}
 out:
 	/* a directory made for nothing goes again (only when still empty) */
 	if (ret && created)

@@ -104,9 +104,10 @@ int cmd_key(struct cli *c, int argc, char **argv)
 	}
 	repo_kdf_current(&ops, &mem);
 	cli_human_size(mem, size, sizeof(size));
-	printf("passphrase changed for repository %s (keys wrapped with"
-	       " Argon2id: %llu passes over %s)\n", repo_path(r),
-	       (unsigned long long)ops, size);
+	if (!cli_quiet(c))
+		printf("passphrase changed for repository %s (keys wrapped with"
+		       " Argon2id: %llu passes over %s)\n", repo_path(r),
+		       (unsigned long long)ops, size);
 	ret = CLI_EXIT_OK;
 out:
 	buf_wipe(&pass);

@@ -19,6 +19,7 @@
 #include <string.h>
 
 #include "cli.h"
+#include "cli-progress.h"
 #include "extract.h"
 #include "repo.h"
 
@@ -37,7 +38,8 @@ const char cmd_mount_usage[] =
 	"\n"
 	"      --at TIME    pick the snapshot by time (ISO 8601, UTC unless a\n"
 	"                   zone is given)\n"
-	"      --json       print the summary as JSON\n"
+	"      --json       print the summary as JSON, and progress as JSON\n"
+	"                   lines on stderr\n"
 	"      --overwrite  replace files and symlinks of DIR that are in the\n"
 	"                   way of the snapshot's entries\n"
 	"      --with-metadata\n"
@@ -128,6 +130,7 @@ struct mount_sink {
 	int fd;
 	int write_err;
 	uint64_t bytes;
+	struct cli_phase *ph;
 };
 
 static int mount_sink(void *ctx, const void *p, size_t n)
@@ -135,10 +138,12 @@ static int mount_sink(void *ctx, const void *p, size_t n)
 	struct mount_sink *s = ctx;
 	int r = cli_write_all(s->fd, p, n);
 
-	if (r < 0)
+	if (r < 0) {
 		s->write_err = r;
-	else
+	} else {
 		s->bytes += n;
+		cli_phase_add(s->ph, n, 0);
+	}
 	return r;
 }
 
@@ -157,13 +162,27 @@ static void mount_entry_error(struct cli *c, const struct manifest_entry *e,
 	buf_release(&q);
 }
 
+/* -v: each file extracted; -vv: directories and symlinks too. */
+static void mount_verbose(struct cli *c, const struct manifest_entry *e)
+{
+	char sz[32];
+
+	if (!cli_verbose(c, e->kind == MANIFEST_FILE ? 1 : 2))
+		return;
+	cli_human_size(e->size, sz, sizeof(sz));
+	cli_progress_detail(cli_progress_of(c), e->kind == MANIFEST_FILE ?
+			    "extracted" : cli_kind_name(e->kind), e->path,
+			    e->path_len, e->kind == MANIFEST_FILE ? sz : NULL);
+}
+
 /* One entry; <0 only for errors that must stop the whole extraction. */
 static int mount_entry(struct cli *c, struct repo_iter *it,
 		       struct extract *x, const struct manifest_entry *e,
-		       struct mount_counts *n, int with_meta)
+		       struct mount_counts *n, int with_meta,
+		       struct cli_phase *ph)
 {
 	struct buf err = BUF_INIT;
-	struct mount_sink sink = { -1, 0, 0 };
+	struct mount_sink sink = { -1, 0, 0, ph };
 	int r, fatal = 0;
 
 	switch (e->kind) {
@@ -210,6 +229,8 @@ static int mount_entry(struct cli *c, struct repo_iter *it,
 	if (r < 0) {
 		mount_entry_error(c, e, r, &err);
 		n->errors++;
+	} else {
+		mount_verbose(c, e);
 	}
 	buf_release(&err);
 	return fatal ? r : 0;
@@ -312,6 +333,34 @@ static int mount_check_conflicts(struct cli *c, struct repo *r,
 	return ret;
 }
 
+/* The progress totals: the selected entries and their files' sizes,
+ * from the manifest (no data is read).  A failure only leaves the
+ * totals unknown: the extraction reports it. */
+static void mount_totals(struct repo *r, const char *id, char **sel,
+			 size_t nsel, struct cli_phase *ph)
+{
+	const struct manifest_entry *e;
+	struct repo_iter *it = NULL;
+	struct buf err = BUF_INIT;
+	uint64_t bytes = 0, items = 0;
+	int k;
+
+	if (!ph)
+		return;
+	k = repo_iter_new(r, id, &it, &err);
+	while (k >= 0 && (k = repo_iter_next(it, &e, &err)) > 0) {
+		if (!mount_wanted(e, sel, nsel, NULL))
+			continue;
+		items++;
+		if (e->kind == MANIFEST_FILE)
+			bytes += e->size;
+	}
+	if (k == 0)
+		cli_phase_total(ph, bytes, items, 1);
+	repo_iter_free(it);
+	buf_release(&err);
+}
+
 static void mount_print(const char *id, const char *dir,
 			const struct mount_counts *n, double secs, int json)
 {
@@ -357,6 +406,7 @@ int cmd_mount(struct cli *c, int argc, char **argv)
 	};
 	struct buf err = BUF_INIT;
 	struct mount_counts n;
+	struct cli_phase *ph;
 	const struct manifest_entry *e;
 	struct repo_iter *it = NULL;
 	struct extract *x = NULL;
@@ -381,6 +431,7 @@ int cmd_mount(struct cli *c, int argc, char **argv)
 			break;
 		case MOUNT_OPT_JSON:
 			json = 1;
+			cli_json_stream(c);
 			break;
 		case MOUNT_OPT_WITH_METADATA:
 			with_meta = 1;
@@ -440,6 +491,9 @@ int cmd_mount(struct cli *c, int argc, char **argv)
 	if (busy && !overwrite &&
 	    mount_check_conflicts(c, r, id, x, dir, sel, nsel, with_meta))
 		goto out;
+	ph = cli_progress_phase(cli_progress_of(c), "mount", "entries");
+	mount_totals(r, id, sel, nsel, ph);
+	cli_phase_start(ph);
 	k = repo_iter_new(r, id, &it, &err);
 	if (k < 0) {
 		cli_fail(c, k, &err, "cannot read snapshot %.8s", id);
@@ -448,12 +502,15 @@ int cmd_mount(struct cli *c, int argc, char **argv)
 	while ((k = repo_iter_next(it, &e, &err)) > 0) {
 		if (!mount_wanted(e, sel, nsel, matched))
 			continue;
-		k = mount_entry(c, it, x, e, &n, with_meta);
+		cli_phase_item(ph, e->path, e->path_len);
+		k = mount_entry(c, it, x, e, &n, with_meta, ph);
 		if (k < 0) {
 			entry_failed = 1;
 			break;
 		}
+		cli_phase_add(ph, 0, 1);
 	}
+	cli_phase_stop(ph);
 	if (k < 0) {
 		if (!entry_failed)
 			cli_fail(c, k, &err, "cannot read snapshot %.8s", id);
@@ -478,7 +535,8 @@ int cmd_mount(struct cli *c, int argc, char **argv)
 			n.errors++;
 		}
 	}
-	mount_print(id, dir, &n, cli_now() - start, json);
+	if (json || !cli_quiet(c))
+		mount_print(id, dir, &n, cli_now() - start, json);
 	ret = n.errors ? CLI_EXIT_ERROR : CLI_EXIT_OK;
 	goto out;
 oom:

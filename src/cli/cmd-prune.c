@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "cli.h"
+#include "cli-progress.h"
 #include "policy.h"
 #include "repo.h"
 
@@ -45,7 +46,7 @@ const char cmd_prune_usage[] =
 	"                         any rule is given; 0 forgets them all)\n"
 	"      --group-by KEY     host,source (default), host, source or none\n"
 	"  -n, --dry-run          show what would be done, change nothing\n"
-	"      --json             print JSON\n"
+	"      --json             print JSON, and progress as JSON lines on stderr\n"
 	"  -h, --help             show this help\n";
 
 enum {
@@ -70,13 +71,47 @@ struct prune_group {
 };
 
 struct prune_ctx {
+	struct cli *c;
 	struct cli_json *json;
 	const struct policy *pol;
 	int dry_run;
+	int silent;		/* -q without --dry-run: no plan printed */
 	struct prune_group *groups;
 	size_t ngroups;
 	int oom;
+	struct cli_phase *ph;	/* the phase being shown */
 };
+
+/* The "repack" and "delete" phases; -v: each pack repacked or deleted
+ * (in a dry run, each that would be). */
+static void prune_progress(void *ctx, const struct repo_progress *pr)
+{
+	struct prune_ctx *p = ctx;
+	struct cli_phase *ph;
+	char sz[32], action[32];
+
+	if (!p->dry_run) {
+		ph = cli_progress_phase(cli_progress_of(p->c), pr->phase,
+					"packs");
+		/* counters first: starting draws the line at once */
+		cli_phase_total(ph, pr->bytes_total, pr->items_total, 1);
+		cli_phase_at(ph, pr->bytes, pr->items, pr->pack,
+			     strnlen(pr->pack, 12));
+		if (ph != p->ph) {
+			cli_phase_stop(p->ph);
+			cli_phase_start(ph);
+			p->ph = ph;
+		}
+	}
+	if (!pr->done || !cli_verbose(p->c, 1))
+		return;
+	cli_human_size(pr->pack_size, sz, sizeof(sz));
+	snprintf(action, sizeof(action), "%s%s", p->dry_run ? "would " : "",
+		 !strcmp(pr->phase, "repack") ? p->dry_run ? "repack" :
+		 "repacked" : p->dry_run ? "delete" : "deleted");
+	cli_progress_detail(cli_progress_of(p->c), action, pr->pack,
+			    strlen(pr->pack), sz);
+}
 
 /* ", what \"value\"" when value is part of the key. */
 static void prune_key_part(struct buf *b, const char *what, const char *v)
@@ -108,7 +143,7 @@ static void prune_report_group(void *ctx, const struct repo_prune_group *g)
 	n->forgotten = g->forgotten;
 	if ((g->hostname && !n->hostname) || (g->source && !n->source))
 		p->oom = 1;
-	if (p->json)
+	if (p->json || p->silent)
 		return;
 	prune_key_part(&key, "host", g->hostname);
 	prune_key_part(&key, "source", g->source);
@@ -164,6 +199,10 @@ static void prune_report(void *ctx, const struct repo_snapinfo *s, int keep,
 		cli_json_bool(p->json, "keep", keep);
 		cli_json_str(p->json, "reason", (const char *)why.data);
 		cli_json_end_object(p->json);
+		buf_release(&why);
+		return;
+	}
+	if (p->silent) {
 		buf_release(&why);
 		return;
 	}
@@ -258,6 +297,7 @@ int cmd_prune(struct cli *c, int argc, char **argv)
 
 	policy_init(&pol);
 	pc.pol = &pol;
+	pc.c = c;
 	while ((o = cli_getopt(c, argc, argv, "n", opts)) != CLI_OPT_END) {
 		const char *name = NULL;
 		int *slot = NULL;
@@ -317,6 +357,7 @@ int cmd_prune(struct cli *c, int argc, char **argv)
 			break;
 		case PRUNE_OPT_JSON:
 			json = 1;
+			cli_json_stream(c);
 			break;
 		case CLI_OPT_HELP:
 			ret = CLI_EXIT_OK;
@@ -336,6 +377,8 @@ int cmd_prune(struct cli *c, int argc, char **argv)
 	}
 	pol.keep_tags = (const char *const *)tags.data;
 	pol.nkeep_tags = tags.len / sizeof(char *);
+	/* a dry run's plan is what was asked for, also with -q */
+	pc.silent = cli_quiet(c) && !pc.dry_run;
 
 	cli_json_init(&j);
 	if (json) {
@@ -351,8 +394,15 @@ int cmd_prune(struct cli *c, int argc, char **argv)
 	rep.group = prune_report_group;
 	rep.snapshot = prune_report;
 	rep.ctx = &pc;
+	repo_set_progress(r, prune_progress, &pc);
+	/* choosing the snapshots to forget and the packs to touch reads
+	 * every snapshot: a phase of its own, so the line shows from the
+	 * start (its time, no total) */
+	pc.ph = cli_progress_phase(cli_progress_of(c), "plan", "packs");
+	cli_phase_start(pc.ph);
 	memset(&res, 0, sizeof(res));
 	e = repo_prune(r, &pol, pc.dry_run, &rep, &res, &err);
+	cli_phase_stop(pc.ph);
 	if (e < 0) {
 		cli_fail(c, e, &err, "cannot prune");
 		goto out_json;
@@ -373,7 +423,7 @@ int cmd_prune(struct cli *c, int argc, char **argv)
 			cli_error(c, "cannot write to standard output");
 			goto out_json;
 		}
-	} else {
+	} else if (!pc.silent) {
 		const char *would = pc.dry_run ? "would be " : "";
 
 		if (pc.ngroups)

@@ -677,7 +677,7 @@ int cmd_report(struct cli *c, int argc, char **argv)
 		cli_error(c, "cannot write to standard output");
 		goto out;
 	}
-	if (html && !json && strcmp(html, "-")) {
+	if (html && !json && strcmp(html, "-") && !cli_quiet(c)) {
 		size_t g = report_last_good(&rp);
 		char age[48];
 

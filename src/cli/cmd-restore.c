@@ -15,6 +15,7 @@
 
 #include "pg-conn.h"
 #include "repo.h"
+#include "restore-progress.h"
 #include "restore-repo.h"
 #include "restore-sb.h"
 #include "restores.h"
@@ -57,13 +58,14 @@ const char cmd_restore_usage[] =
 	"                          target and check it before the commit (default\n"
 	"                          streamed: rows checked against the snapshot's\n"
 	"                          XXH3-128 and row count as they load)\n"
-	"      --json              print the restore log (or plan) as JSON\n"
+	"      --json              print the restore log (or plan) as JSON, and\n"
+	"                          progress as JSON lines on stderr\n"
 	"  -h, --help              show this help\n"
 	"\n"
 	"Storage and Edge Functions (a separate run, not combined with db/):\n"
 	"vault restore SNAP --only storage[,functions] [--bucket B]...\n"
 	"      [--path GLOB]... [--function SLUG]... [--mode merge|mirror|empty]\n"
-	"      [--dry-run] [--yes]\n"
+	"      [--dry-run] [--yes] [--json]\n"
 	"      --only storage      the snapshot's storage/ buckets and objects\n"
 	"      --only functions    the snapshot's functions/ (redeployed)\n"
 	"      --bucket B          only this bucket (repeatable)\n"
@@ -78,6 +80,8 @@ const char cmd_restore_usage[] =
 	"      --env-file FILE     read SUPABASE_URL, SUPABASE_SERVICE_ROLE_KEY,\n"
 	"                          SUPABASE_ACCESS_TOKEN, SUPABASE_PROJECT_REF\n"
 	"      --no-safety-snapshot  mirror: do not capture what it replaces first\n"
+	"      --json              progress, -v lines and a summary as JSON lines\n"
+	"                          on stderr (standard output stays text)\n"
 	"\n"
 	"Exit status: 0 restored (or planned), 1 failed or refused by the plan\n"
 	"(nothing changed), 2 usage error or not confirmed (--yes missing).\n";
@@ -154,15 +158,6 @@ static int restore_push(struct buf *v, const char *s)
 	return buf_add(v, &end, sizeof(end));
 }
 
-static void restore_progress(void *ctx, const char *step,
-			     const struct rs_meta_table *t)
-{
-	if (t)
-		fprintf(stderr, "\r\033[K%s %s.%s", step, t->schema, t->name);
-	else
-		fprintf(stderr, "\r\033[K%s", step);
-}
-
 int restore_run(struct cli *c, const struct restore_req *q)
 {
 	struct rs_input in = { 0 };
@@ -173,6 +168,7 @@ int restore_run(struct cli *c, const struct restore_req *q)
 	struct rs_plan *plan = NULL;
 	struct rs_plan_opts po;
 	struct rs_exec_opts eo;
+	struct restore_progress rp;
 	struct sigaction sigs[2];
 	struct pg_conn_info *ci = NULL;
 	struct pg_conn_retry rt = { 2, 500 };
@@ -183,6 +179,7 @@ int restore_run(struct cli *c, const struct restore_req *q)
 	int e, ret = CLI_EXIT_ERROR, destructive, sel_ok = 0, src_ok = 0;
 
 	memset(&src, 0, sizeof(src));
+	restore_progress_init(&rp);
 	rs_log_init(&log);
 	e = repo_restore_new_id(q->r, (int64_t)time(NULL), rid, &err);
 	if (e < 0) {
@@ -263,7 +260,8 @@ int restore_run(struct cli *c, const struct restore_req *q)
 			     q->unlink_los[i]);
 	if (e < 0)
 		goto oom;
-	if (out.len)
+	/* -q: the plan is printed only when it is what was asked for */
+	if (out.len && (q->json || q->dry_run || !cli_quiet(c)))
 		cli_write_all(1, out.data, out.len);
 	buf_reset(&out);
 	buf_reset(&err);
@@ -314,17 +312,17 @@ int restore_run(struct cli *c, const struct restore_req *q)
 	eo.unlink_los = q->unlink_los;
 	eo.nunlink_los = q->nunlink_los;
 	eo.ci = ci;
-	if (isatty(2) && !q->json) {
-		eo.progress = restore_progress;
-	}
+	restore_progress_start(&rp, c, src.meta, &sel);
+	restore_input_count(&in, restore_progress_load(&rp));
+	eo.progress = restore_progress_step;
+	eo.progress_ctx = &rp;
 	buf_reset(&err);
 	eo.interrupt = &restore_interrupted;
 	restore_interrupted = 0;
 	cli_signals_catch(sigs, restore_on_signal);
 	e = rs_exec_run(pc, &in, &src, &sel, &eo, &log, NULL, &err);
 	cli_signals_restore(sigs);
-	if (eo.progress)
-		fprintf(stderr, "\r\033[K");
+	restore_progress_end(&rp);
 	if (!log.status)
 		rs_log_finish(&log, e < 0 ? "failed" : "ok",
 			      e < 0 ? (const char *)err.data : NULL);
@@ -362,7 +360,7 @@ int restore_run(struct cli *c, const struct restore_req *q)
 		cli_warn(c, "--jobs %d: %s", q->jobs, log.strategy);
 	if (!q->json && log.rb_impossible)
 		cli_warn(c, "%s %s cannot be rolled back: %s", q->what, rid, log.rb_impossible);
-	if (!q->json) {
+	if (!q->json && !cli_quiet(c)) {
 		printf("%s %s%s: %zu table%s into %s", q->what, rid,
 		       repo_writable(q->r) ? "" : " (log not kept)", log.ntables,
 		       log.ntables == 1 ? "" : "s", log.target);
@@ -389,6 +387,7 @@ out:
 	if (src_ok)
 		rs_plan_source_release(&src);
 	restore_input_release(&in);
+	restore_progress_release(&rp);
 	rs_log_release(&log);
 	if (names.len)
 		for (char **v = (char **)names.data; *v; v++)
@@ -502,6 +501,7 @@ int cmd_restore(struct cli *c, int argc, char **argv)
 			break;
 		case RESTORE_OPT_JSON:
 			q.json = 1;
+			cli_json_stream(c);
 			break;
 		case RESTORE_OPT_VERIFY:
 			if (rs_plan_verify_parse(optarg, &q.verify) < 0) {

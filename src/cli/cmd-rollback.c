@@ -12,6 +12,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "cli-progress.h"
 #include "pg-conn.h"
 #include "repo.h"
 #include "restore-repo.h"
@@ -24,6 +25,7 @@
 const char cmd_rollback_usage[] =
 	"usage: vault rollback [--db URL] [--restore ID] [--yes] [--dry-run]\n"
 	"       vault rollback --only storage[,functions] [--restore ID] [--yes] [--dry-run]\n"
+	"                      [--json]\n"
 	"\n"
 	"Undoes a restore.  A clean or merge restore: the tables it changed are\n"
 	"made equal to the safety snapshot taken just before it (a clean restore\n"
@@ -43,7 +45,8 @@ const char cmd_rollback_usage[] =
 	"      --restore ID        the restore to undo\n"
 	"      --yes               do not ask (required when not on a terminal)\n"
 	"      --dry-run           print the plan, change nothing\n"
-	"      --json              print the rollback's log as JSON\n"
+	"      --json              print the rollback's log as JSON, and progress\n"
+	"                          as JSON lines on stderr\n"
 	"      --only storage[,functions]\n"
 	"                          undo a Storage (and Edge Functions) restore\n"
 	"                          instead, from its safety snapshot (see\n"
@@ -195,6 +198,7 @@ static int rollback_empty(struct cli *c, struct repo *r, const struct rollback_f
 	const char **stmts = NULL, **created = NULL, **changed = NULL;
 	size_t nstmts = 0, ncreated = 0, nchanged = 0;
 	struct buf err = BUF_INIT, why = BUF_INIT, out = BUF_INIT;
+	struct cli_phase *ph;
 	struct rs_log log;
 	char rid[REPO_RESTORE_ID_SIZE];
 	PGconn *pc = NULL;
@@ -209,7 +213,8 @@ static int rollback_empty(struct cli *c, struct repo *r, const struct rollback_f
 		cli_error(c, "restore %s: its log's rollback statements are unreadable", f->id);
 		goto out;
 	}
-	if (!json) {
+	/* -q: the plan is printed only when it is what was asked for */
+	if (!json && (dry_run || !cli_quiet(c))) {
 		printf("Rollback of restore %s (mode empty): drop what it created\n", f->id);
 		for (size_t i = 0; i < nstmts; i++)
 			printf("  %s\n", stmts[i]);
@@ -244,6 +249,10 @@ static int rollback_empty(struct cli *c, struct repo *r, const struct rollback_f
 		cli_fail(c, e, &err, "cannot start the rollback");
 		goto out;
 	}
+	/* one call does it all: the phase shows that it runs, and how long */
+	ph = cli_progress_phase(cli_progress_of(c), "rollback", "statements");
+	cli_phase_total(ph, 0, nstmts, 1);
+	cli_phase_start(ph);
 	/* search_path '': the objects named in a refusal come qualified */
 	e = pg_conn_exec(pc, "SET client_min_messages = warning", "session setup", &err);
 	if (e == 0)
@@ -269,6 +278,9 @@ static int rollback_empty(struct cli *c, struct repo *r, const struct rollback_f
 	}
 	if (e == 0)
 		e = pg_conn_exec(pc, "COMMIT", "committing the rollback", &err);
+	if (e == 0)
+		cli_phase_set(ph, 0, nstmts);
+	cli_phase_stop(ph);
 	if (e < 0 && PQstatus(pc) == CONNECTION_OK &&
 	    PQtransactionStatus(pc) != PQTRANS_IDLE)
 		PQclear(PQexec(pc, "ROLLBACK"));
@@ -291,7 +303,7 @@ static int rollback_empty(struct cli *c, struct repo *r, const struct rollback_f
 			  f->id, err.len ? (char *)err.data : strerror(-e));
 		goto out;
 	}
-	if (!json)
+	if (!json && !cli_quiet(c))
 		printf("rollback %s: restore %s undone, %zu statement%s\n", rid, f->id,
 		       nstmts, nstmts == 1 ? "" : "s");
 	ret = CLI_EXIT_OK;
@@ -360,6 +372,7 @@ int cmd_rollback(struct cli *c, int argc, char **argv)
 			break;
 		case ROLLBACK_OPT_JSON:
 			q.json = 1;
+			cli_json_stream(c);
 			break;
 		case CLI_OPT_HELP:
 			ret = CLI_EXIT_OK;

@@ -80,7 +80,8 @@ const char cmd_snapshot_usage[] =
 	"      --time TIME         record TIME (ISO 8601, UTC unless a zone is\n"
 	"                          given) instead of now\n"
 	"      --stdin-name NAME   file name for '-' (default: stdin)\n"
-	"      --json              print the summary as JSON\n"
+	"      --json              print the summary as JSON, and progress as\n"
+	"                          JSON lines on stderr\n"
 	"  -h, --help              show this help\n"
 	"\n"
 	SNAP_DB_USAGE
@@ -215,7 +216,7 @@ static void snap_print(struct cli *c, struct repo *r,
 		cli_time_format(info.time, when, sizeof(when));
 	if (json)
 		snap_print_json(c, u, have ? &info : NULL, when);
-	else
+	else if (!cli_quiet(c))
 		snap_print_text(u, when);
 	if (have)
 		repo_snapinfo_release(&info);
@@ -466,6 +467,7 @@ int cmd_snapshot(struct cli *c, int argc, char **argv)
 			break;
 		case SNAP_OPT_JSON:
 			json = 1;
+			cli_json_stream(c);
 			break;
 		case 'e':
 		case SNAP_OPT_EXCLUDE_FILE:
@@ -595,7 +597,7 @@ int cmd_snapshot(struct cli *c, int argc, char **argv)
 	start = cli_now();
 	want[SNAP_ROOT_DB] = snap_db_wanted(db);
 	if (want[SNAP_ROOT_DB]) {
-		e = snap_db_open(db, c, isatty(2));
+		e = snap_db_open(db, c, 1);
 		if (e) {
 			ret = e;
 			goto out;

@@ -10,6 +10,7 @@
 #include <unistd.h>
 #include <sodium.h>
 
+#include "cli-progress.h"
 #include "manifest.h"
 #include "pg-conn.h"
 #include "repo.h"
@@ -31,7 +32,23 @@ struct restore_input {
 	struct repo_iter *it;
 	const struct manifest_entry *e;	/* its current entry, or NULL */
 	int e_read;			/* e's content was read */
+	struct cli_phase *count;	/* streamed bytes go there too */
 };
+
+/* A sink that counts what passes into the progress of the load. */
+struct restore_input_counter {
+	rs_input_sink_fn sink;
+	void *ctx;
+	struct cli_phase *ph;
+};
+
+static int restore_input_counted(void *ctx, const void *p, size_t n)
+{
+	struct restore_input_counter *k = ctx;
+
+	cli_phase_add(k->ph, n, 0);
+	return k->sink(k->ctx, p, n);
+}
 
 struct restore_file {
 	struct buf data;
@@ -52,6 +69,7 @@ static int restore_input_stream(void *ctx, const char *path,
 				struct buf *err)
 {
 	struct restore_input *ri = ctx;
+	struct restore_input_counter k = { sink, sink_ctx, ri->count };
 	size_t len = strlen(path);
 	int n = 1, cmp = 1;
 
@@ -86,7 +104,8 @@ static int restore_input_stream(void *ctx, const char *path,
 	if (cmp > 0 || ri->e->kind != MANIFEST_FILE)
 		return -ENOENT;
 	ri->e_read = 1;
-	n = repo_iter_read(ri->it, sink, sink_ctx, err);
+	n = ri->count ? repo_iter_read(ri->it, restore_input_counted, &k, err)
+		      : repo_iter_read(ri->it, sink, sink_ctx, err);
 	if (n < 0) {
 		if (err && !err->len)
 			buf_addf(err, "%s: %s", path, strerror(-n));
@@ -194,6 +213,7 @@ static int restore_input_fork(void *ctx, struct rs_input *out, struct buf *err)
 	if (r == 0) {
 		struct restore_input *fi = out->ctx;
 
+		fi->count = ri->count;
 		out->release = restore_input_fork_release;
 		r = repo_view_open(ri->r, &fi->view, err);
 		if (r < 0)
@@ -221,6 +241,14 @@ int restore_input_init(struct rs_input *in, struct repo *r, const char *id)
 	in->fork = restore_input_fork;
 	in->list = restore_input_list;
 	return 0;
+}
+
+void restore_input_count(struct rs_input *in, struct cli_phase *ph)
+{
+	struct restore_input *ri = in->ctx;
+
+	if (ri)
+		ri->count = ph;
 }
 
 void restore_input_release(struct rs_input *in)
@@ -378,7 +406,7 @@ int restore_safety_snapshot(struct cli *c, struct repo *r, const char *url,
 	}
 	e = snap_db_resolve(d, c, 0, 0);
 	if (e == 0)
-		e = snap_db_open(d, c, isatty(2));
+		e = snap_db_open(d, c, 1);
 	if (e) {
 		ret = e;
 		goto out;

@@ -29,6 +29,10 @@ struct repo;
  * outlive in. */
 int restore_input_init(struct rs_input *in, struct repo *r, const char *id);
 void restore_input_release(struct rs_input *in);
+/* The bytes streamed (table rows) are added to ph too, from whichever
+ * thread reads them (forked inputs share it); NULL: not counted. */
+struct cli_phase;
+void restore_input_count(struct rs_input *in, struct cli_phase *ph);
 
 /*
  * The snapshot a restore means: spec as repo_snapshot_resolve reads it

@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "cli-progress.h"
 #include "restore-sb-run.h"
 #include "sb-env.h"
 #include "storage-exec.h"
@@ -69,10 +70,35 @@ static void restore_sb_run_plan_print(const struct restore_sb_run *run,
 	buf_release(&q);
 }
 
+/* The uploads as the "upload" phase; -v: each object uploaded. */
+struct restore_sb_run_progress {
+	struct cli *c;
+	struct cli_phase *ph;
+	struct buf q;
+};
+
+static void restore_sb_run_progress(void *ctx,
+				    const struct storage_plan_progress *pr)
+{
+	struct restore_sb_run_progress *k = ctx;
+
+	buf_reset(&k->q);
+	if (pr->bucket)
+		buf_addf(&k->q, "%s/%s", pr->bucket, pr->name);
+	cli_phase_total(k->ph, pr->bytes_total, pr->total, 1);
+	cli_phase_at(k->ph, pr->bytes, pr->done, pr->bucket ?
+		     (const char *)k->q.data : NULL, k->q.len);
+	if (pr->bucket && cli_verbose(k->c, 1))
+		cli_progress_detail(cli_progress_of(k->c), "upload",
+				    (const char *)k->q.data, k->q.len, NULL);
+}
+
 int restore_sb_run_storage(struct restore_sb_run *run,
 			   const struct storage_plan_opts *o)
 {
 	struct cli *c = run->c;
+	struct restore_sb_run_progress k = { c, NULL, BUF_INIT };
+	struct storage_plan_opts so = *o;
 	struct storage_plan *p = NULL;
 	struct storage_exec_result res;
 	struct storage_plan_counts n;
@@ -81,7 +107,10 @@ int restore_sb_run_storage(struct restore_sb_run *run,
 	int r, ret = CLI_EXIT_ERROR;
 
 	storage_exec_result_init(&res);
-	r = storage_plan_new(&p, run->r, run->env, o);
+	k.ph = cli_progress_phase(cli_progress_of(c), "upload", "objects");
+	so.progress = restore_sb_run_progress;
+	so.progress_ctx = &k;
+	r = storage_plan_new(&p, run->r, run->env, &so);
 	if (r == 0)
 		r = storage_plan_read(p, &err);
 	if (r < 0)
@@ -100,7 +129,9 @@ int restore_sb_run_storage(struct restore_sb_run *run,
 	}
 	if (r < 0)
 		goto fail;
-	restore_sb_run_plan_print(run, p, o->mode);
+	/* -q: the plan is printed only when it is what was asked for */
+	if (run->dry_run || !cli_quiet(c))
+		restore_sb_run_plan_print(run, p, o->mode);
 	if (run->dry_run) {
 		ret = CLI_EXIT_OK;
 		goto out;
@@ -117,21 +148,24 @@ int restore_sb_run_storage(struct restore_sb_run *run,
 	r = storage_safety_take(p, run->rid, run->safety_id, &err);
 	if (r < 0)
 		goto fail;
-	if (run->safety_id[0])
+	if (run->safety_id[0] && !cli_quiet(c))
 		printf("safety snapshot %.8s holds the %zu object%s this restore deletes or overwrites\n",
 		       run->safety_id, n.upload_changed + n.del,
 		       n.upload_changed + n.del == 1 ? "" : "s");
 	run->changed = 1;
+	cli_phase_start(k.ph);
 	r = storage_exec_run(p, &res, &err);
+	cli_phase_stop(k.ph);
 	stage = res.stage;
 	if (r == 0)
 		r = storage_log_storage(&run->storage, p, &res);
 	if (r < 0)
 		goto fail;
-	printf("storage: %zu object%s uploaded, %zu unchanged, %zu deleted, %zu bucket%s created, %zu updated; verification %s\n",
-	       res.uploaded, res.uploaded == 1 ? "" : "s", n.unchanged,
-	       res.deleted, n.create, n.create == 1 ? "" : "s", n.update,
-	       res.nbad ? "FAILED" : "ok");
+	if (!cli_quiet(c))
+		printf("storage: %zu object%s uploaded, %zu unchanged, %zu deleted, %zu bucket%s created, %zu updated; verification %s\n",
+		       res.uploaded, res.uploaded == 1 ? "" : "s", n.unchanged,
+		       res.deleted, n.create, n.create == 1 ? "" : "s",
+		       n.update, res.nbad ? "FAILED" : "ok");
 	if (res.nbad) {
 		cli_error(c, "storage verification failed (%zu mismatch%s): %s",
 			  res.nbad, res.nbad == 1 ? "" : "es",
@@ -147,6 +181,7 @@ out:
 	storage_plan_free(p);
 	storage_exec_result_release(&res);
 	buf_release(&err);
+	buf_release(&k.q);
 	return ret;
 }
 
@@ -203,6 +238,9 @@ int restore_sb_run_functions(struct restore_sb_run *run, const char *snap_id,
 		goto out;
 	}
 	n = restore_functions_count(f);
+	/* -q: the plan is printed only when it is what was asked for */
+	if (!run->dry_run && cli_quiet(c))
+		goto deploy;
 	printf("functions: %zu to deploy%s\n", n, o->rollback ? " again" : "");
 	for (size_t i = 0; i < n; i++) {
 		size_t nfiles = restore_functions_nfiles(f, i);
@@ -212,12 +250,13 @@ int restore_sb_run_functions(struct restore_sb_run *run, const char *snap_id,
 	}
 	for (size_t i = 0; i < o->ndrop; i++)
 		printf("  delete %s (created by the restore)\n", o->drop[i]);
+deploy:
 	if (run->dry_run) {
 		ret = CLI_EXIT_OK;
 		goto out;
 	}
 	rc = restore_functions_prepare(f, run->env, &res, &err);
-	if (rc == 0 && res.safety_id[0])
+	if (rc == 0 && res.safety_id[0] && !cli_quiet(c))
 		printf("safety snapshot %.8s holds the %zu function%s this restore overwrites\n",
 		       res.safety_id, res.overwritten,
 		       res.overwritten == 1 ? "" : "s");
@@ -227,7 +266,9 @@ int restore_sb_run_functions(struct restore_sb_run *run, const char *snap_id,
 		restore_sb_run_functions_fail(c, rc, &res, &err, snap_id);
 		goto out;
 	}
-	if (o->rollback)
+	if (cli_quiet(c))
+		;
+	else if (o->rollback)
 		printf("functions: %zu deployed again, %zu deleted\n",
 		       res.deployed, res.deleted);
 	else

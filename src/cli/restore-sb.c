@@ -55,6 +55,7 @@ enum {
 	RESTORE_SB_OPT_STORAGE_URL,
 	RESTORE_SB_OPT_NO_SAFETY,
 	RESTORE_SB_OPT_RESTORE,
+	RESTORE_SB_OPT_JSON,
 	/* a database restore's: refused by name, not as unknown */
 	RESTORE_SB_OPT_DB,
 	RESTORE_SB_OPT_SCHEMA,
@@ -106,6 +107,7 @@ static int restore_sb_parse(struct cli *c, int argc, char **argv,
 		{ "storage-url", required_argument, NULL, RESTORE_SB_OPT_STORAGE_URL },
 		{ "no-safety-snapshot", no_argument, NULL, RESTORE_SB_OPT_NO_SAFETY },
 		{ "restore", required_argument, NULL, RESTORE_SB_OPT_RESTORE },
+		{ "json", no_argument, NULL, RESTORE_SB_OPT_JSON },
 		{ "db", required_argument, NULL, RESTORE_SB_OPT_DB },
 		{ "schema", required_argument, NULL, RESTORE_SB_OPT_SCHEMA },
 		{ "table", required_argument, NULL, RESTORE_SB_OPT_TABLE },
@@ -167,6 +169,10 @@ static int restore_sb_parse(struct cli *c, int argc, char **argv,
 			break;
 		case RESTORE_SB_OPT_RESTORE:
 			a->restore = optarg;
+			break;
+		case RESTORE_SB_OPT_JSON:
+			/* the stream only: what these print stays text */
+			cli_json_stream(c);
 			break;
 		case RESTORE_SB_OPT_DB:
 		case RESTORE_SB_OPT_SCHEMA:
@@ -278,7 +284,7 @@ static int restore_sb_keep_log(struct restore_sb_run *run, const char *what,
 		r = repo_restore_put(run->r, run->rid, doc.data, doc.len, &err);
 	if (r < 0)
 		cli_fail(run->c, r, &err, "cannot keep the restore log");
-	else
+	else if (!cli_quiet(run->c))
 		printf("%s %s into %s\n", what, run->rid, run->env->storage_url);
 	buf_release(&doc);
 	buf_release(&err);
@@ -445,7 +451,8 @@ int restore_sb_rollback(struct cli *c, int argc, char **argv)
 	snap_id = u.snapshot;
 	if (!u.safety && !u.nadded && (!u.functions || (!u.fn_safety &&
 							!u.fn_created))) {
-		printf("restore %s changed nothing that a rollback could undo\n", u.id);
+		if (!cli_quiet(c))
+			printf("restore %s changed nothing that a rollback could undo\n", u.id);
 		ret = CLI_EXIT_OK;
 		goto out;
 	}

@@ -11,14 +11,13 @@
 #include <unistd.h>
 
 #include "cli.h"
+#include "cli-progress.h"
 #include "dotenv.h"
 #include "pg-conn.h"
 #include "pg-snap.h"
 #include "repo.h"
 #include "snap-db.h"
 
-/* Progress is redrawn at most this often (seconds). */
-#define SNAP_DB_PROGRESS_EVERY 0.25
 #define SNAP_DB_DEFAULT_RETRIES 3
 
 struct snap_db {
@@ -38,11 +37,14 @@ struct snap_db {
 	struct cli *c;
 	struct repo_writer *w;
 	int64_t mtime_ns;
-	int progress;
-	double last;
+	struct cli_phase *ph;		/* "db" (NULL: not shown) */
 	size_t ndata, ndone;
 	uint64_t bytes_done;
+	/* the catalog's sizes of the tables, each replaced by its real
+	 * size once read: the phase's total */
+	uint64_t est_total;
 	const struct pg_snap_table *cur;
+	struct buf label;		/* "schema.table" of cur */
 };
 
 static volatile sig_atomic_t snap_db_interrupted;
@@ -61,6 +63,7 @@ struct snap_db *snap_db_new(void)
 		return NULL;
 	buf_init(&d->url, 0);
 	buf_init(&d->env_path, 0);
+	buf_init(&d->label, 0);
 	for (int i = 0; i < 4; i++)
 		buf_init(&d->pats[i], 0);
 	d->jobs = 2;
@@ -75,6 +78,7 @@ void snap_db_free(struct snap_db *d)
 	pg_snap_free(d->ps);
 	buf_wipe(&d->url);
 	buf_release(&d->env_path);
+	buf_release(&d->label);
 	for (int i = 0; i < 4; i++)
 		buf_release(&d->pats[i]);
 	free(d);
@@ -312,61 +316,47 @@ int snap_db_resolve(struct snap_db *d, struct cli *c, size_t npaths,
 
 /* ---- progress ------------------------------------------------------------- */
 
-static void snap_db_progress_clear(struct snap_db *d)
+/* -v: each table once read. */
+static void snap_db_verbose(struct snap_db *d, const struct pg_snap_table *t)
 {
-	if (d->progress)
-		cli_write_all(2, "\r\033[K", 4);
-}
+	char sz[32], detail[96];
 
-static void snap_db_progress_draw(struct snap_db *d, const char *what)
-{
-	struct buf line = BUF_INIT;
-	char sz[32], cur[32];
-
-	cli_human_size(d->bytes_done + (d->cur ? d->cur->bytes : 0), sz,
-		       sizeof(sz));
-	if (!d->ndata)	/* still opening */
-		buf_addf(&line, "\r\033[Kdb: %s", what ? what : "");
-	else
-		buf_addf(&line, "\r\033[Kdb: %zu/%zu tables, %s", d->ndone,
-			 d->ndata, sz);
-	if (!d->ndata) {
-		/* nothing more to say */
-	} else if (d->cur && what) {
-		cli_human_size(d->cur->bytes, cur, sizeof(cur));
-		buf_addstr(&line, "; ");
-		cli_quote(&line, d->cur->schema, strlen(d->cur->schema));
-		buf_addch(&line, '.');
-		cli_quote(&line, d->cur->name, strlen(d->cur->name));
-		buf_addf(&line, " %s", cur);
-	} else if (what) {
-		buf_addf(&line, "; %s", what);
-	}
-	/* one terminal line at most */
-	if (line.len > 200)
-		buf_setlen(&line, 200);
-	cli_write_all(2, line.data, line.len);
-	buf_release(&line);
+	if (!cli_verbose(d->c, 1))
+		return;
+	cli_human_size(t->bytes, sz, sizeof(sz));
+	snprintf(detail, sizeof(detail), "%llu rows, %s",
+		 (unsigned long long)t->rows, sz);
+	cli_progress_detail(cli_progress_of(d->c), "table",
+			    (const char *)d->label.data, d->label.len, detail);
 }
 
 static void snap_db_progress(void *ctx, const struct pg_snap_table *t,
 			     int done)
 {
 	struct snap_db *d = ctx;
-	double now;
+	uint64_t cur = 0, total = d->est_total;
 
+	if (t != d->cur || done) {
+		buf_reset(&d->label);
+		buf_addf(&d->label, "%s.%s", t->schema, t->name);
+	}
 	d->cur = done ? NULL : t;
 	if (done) {
 		d->ndone++;
 		d->bytes_done += t->bytes;
+		/* its real size replaces the catalog's */
+		d->est_total = d->est_total - t->est_bytes + t->bytes;
+		total = d->est_total;
+		snap_db_verbose(d, t);
+	} else {
+		cur = t->bytes;
+		if (cur > t->est_bytes)
+			total += cur - t->est_bytes;
 	}
-	if (!d->progress)
-		return;
-	now = cli_now();
-	if (now - d->last < SNAP_DB_PROGRESS_EVERY && d->ndone < d->ndata)
-		return;
-	d->last = now;
-	snap_db_progress_draw(d, done ? NULL : "");
+	cli_phase_total(d->ph, total, d->ndata, 1);
+	cli_phase_at(d->ph, d->bytes_done + cur, d->ndone,
+		     done ? NULL : (const char *)d->label.data,
+		     done ? 0 : d->label.len);
 }
 
 /* ---- opening ---------------------------------------------------------------- */
@@ -377,17 +367,21 @@ int snap_db_open(struct snap_db *d, struct cli *c, int progress)
 	struct buf err = BUF_INIT;
 	int r;
 
+	static const char opening[] = "connecting, reading the catalog and schema";
+
 	d->c = c;
-	d->progress = progress;
+	if (progress)
+		d->ph = cli_progress_phase(cli_progress_of(c), "db", "tables");
 	d->o.interrupt = &snap_db_interrupted;
 	d->o.progress = snap_db_progress;
 	d->o.progress_ctx = d;
-	if (progress)
-		snap_db_progress_draw(d, "connecting, reading the catalog and schema");
+	cli_phase_item(d->ph, opening, sizeof(opening) - 1);
+	cli_phase_start(d->ph);
 	cli_signals_catch(old, snap_db_on_signal);
 	r = pg_snap_open(&d->ps, &d->o, &err);
 	cli_signals_restore(old);
-	snap_db_progress_clear(d);
+	cli_phase_item(d->ph, NULL, 0);
+	cli_phase_stop(d->ph);
 	if (r == 0 && snap_db_interrupted)
 		r = -EINTR;
 	if (r < 0) {
@@ -400,8 +394,14 @@ int snap_db_open(struct snap_db *d, struct cli *c, int progress)
 		return CLI_EXIT_ERROR;
 	}
 	buf_release(&err);
-	for (size_t i = 0; i < pg_snap_ntables(d->ps); i++)
-		d->ndata += pg_snap_table(d->ps, i)->has_data;
+	for (size_t i = 0; i < pg_snap_ntables(d->ps); i++) {
+		const struct pg_snap_table *t = pg_snap_table(d->ps, i);
+
+		d->ndata += t->has_data;
+		if (t->has_data)
+			d->est_total += t->est_bytes;
+	}
+	cli_phase_total(d->ph, d->est_total, d->ndata, 1);
 	return 0;
 }
 
@@ -515,11 +515,11 @@ int snap_db_emit(struct snap_db *d, struct cli *c, struct repo_writer *w,
 
 	d->w = w;
 	d->mtime_ns = mtime_ns;
-	d->last = 0;
+	cli_phase_start(d->ph);
 	cli_signals_catch(old, snap_db_on_signal);
 	r = pg_snap_emit(d->ps, &k, &err);
 	cli_signals_restore(old);
-	snap_db_progress_clear(d);
+	cli_phase_stop(d->ph);
 	if (r == 0 && snap_db_interrupted)
 		r = -EINTR;
 	if (r == 0)

@@ -118,7 +118,9 @@ void snap_db_set_optional(struct snap_db *d);
 const char *snap_db_env_file(const struct snap_db *d);
 
 /* Connects, takes the snapshot, reads the catalog and runs pg_dump;
- * nothing is written yet.  progress: draw on stderr.  0 or an exit code. */
+ * nothing is written yet.  progress: 0 keeps this capture out of the
+ * verb's progress display (cli-progress.h; shown or not by -q and the
+ * terminal), else its "db" phase.  0 or an exit code. */
 int snap_db_open(struct snap_db *d, struct cli *c, int progress);
 /* "postgres://user:***@host:port/db" (after snap_db_open). */
 const char *snap_db_source(const struct snap_db *d);

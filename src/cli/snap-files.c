@@ -35,14 +35,13 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "cli-progress.h"
 #include "exclude.h"
 #include "repo.h"
 #include "snap-cache.h"
 #include "snap-files.h"
+#include "snap-scan.h"
 #include "strv.h"
-
-/* Progress is redrawn at most this often (seconds). */
-#define SNAP_FILES_PROGRESS_EVERY 0.25
 
 struct snap_files {
 	struct cli *c;
@@ -52,8 +51,15 @@ struct snap_files {
 	struct buf path;	/* repository path of the current entry */
 	struct buf err;
 	const char *parent;	/* of the current item, for messages */
-	int progress;
-	double start, last;
+	/* progress: the "files" phase (NULL when not shown), its totals
+	 * from the pre-scan, entries finished and their bytes, and the
+	 * writer's bytes_read when the current file began */
+	struct cli_phase *ph;
+	struct snap_scan *scan;
+	char **scan_paths;
+	size_t nscan;
+	uint64_t done_bytes, done_items, file_base;
+	int in_file;
 	int have_repo;
 	dev_t repo_dev;
 	ino_t repo_ino;
@@ -91,6 +97,8 @@ void snap_files_free(struct snap_files *f)
 		free(f->items[i].base);
 	}
 	free(f->items);
+	snap_scan_stop(f->scan);
+	strv_free(f->scan_paths, f->nscan);
 	strv_free(f->listed, f->nlisted);
 	strv_free(f->excl, f->nexcl);
 	snap_cache_free(f->cache);
@@ -129,35 +137,44 @@ static const char *snap_files_where(const struct snap_files *f,
 
 void snap_files_progress_clear(struct snap_files *f)
 {
-	if (f->progress)
-		cli_write_all(2, "\r\033[K", 4);
+	cli_phase_stop(f->ph);
 }
 
+/* The counters of the "files" phase (cli-progress draws them). */
 static void snap_files_progress(struct snap_files *f)
 {
 	struct repo_totals t;
-	char rd[32], add[32];
-	struct buf line = BUF_INIT;
-	double now;
+	uint64_t bytes = f->done_bytes;
 
-	if (!f->progress)
+	if (!f->ph)
 		return;
-	now = cli_now();
-	if (now - f->last < SNAP_FILES_PROGRESS_EVERY)
+	if (f->in_file) {
+		repo_writer_totals(f->w, &t);
+		bytes += t.bytes_read - f->file_base;
+	}
+	cli_phase_at(f->ph, bytes, f->done_items, (const char *)f->path.data,
+		     f->path.len);
+}
+
+/* -v: each file stored with new data; -vv: also those deduplicated or
+ * reused unread through the files cache. */
+static void snap_files_verbose(struct snap_files *f, const char *what,
+			       uint64_t size, uint64_t added)
+{
+	char sz[32], ad[32], detail[80];
+
+	if (!cli_verbose(f->c, added ? 1 : 2))
 		return;
-	f->last = now;
-	repo_writer_totals(f->w, &t);
-	/* read: from the files, not reused through the files cache */
-	cli_human_size(t.bytes_read - t.bytes_reused, rd, sizeof(rd));
-	cli_human_size(t.bytes_added, add, sizeof(add));
-	buf_addf(&line, "\r\033[K%llu entries, %s read, %s new, %.0fs",
-		 (unsigned long long)t.entries, rd, add, now - f->start);
-	cli_write_all(2, line.data, line.len);
-	buf_release(&line);
+	cli_human_size(size, sz, sizeof(sz));
+	cli_human_size(added, ad, sizeof(ad));
+	snprintf(detail, sizeof(detail), added ? "%s, %s added" : "%s", sz,
+		 ad);
+	cli_progress_detail(cli_progress_of(f->c), what,
+			    (const char *)f->path.data, f->path.len, detail);
 }
 
 /* Called by the writer between reads of one file, so the line keeps
- * moving while a large file is stored; snap_files_progress throttles. */
+ * moving while a large file is stored. */
 static void snap_files_progress_cb(void *arg)
 {
 	snap_files_progress(arg);
@@ -170,10 +187,8 @@ static void snap_files_warn(struct snap_files *f, const char *before,
 {
 	struct buf where = BUF_INIT;
 
-	snap_files_progress_clear(f);
 	cli_warn(f->c, "%s%s%s", before, snap_files_where(f, &where), after);
 	buf_release(&where);
-	f->last = 0;
 }
 
 /* A failure that aborts the snapshot; returns r. */
@@ -181,7 +196,6 @@ static int snap_files_error(struct snap_files *f, int r, const char *what)
 {
 	struct buf where = BUF_INIT;
 
-	snap_files_progress_clear(f);
 	snap_files_where(f, &where);
 	cli_error(f->c, "%s %s: %s", what, (const char *)where.data,
 		  f->err.len ? (const char *)f->err.data : strerror(-r));
@@ -490,6 +504,7 @@ static int snap_files_reuse(struct snap_files *f, const struct stat *lst,
 	f->st.files_unchanged++;
 	f->st.bytes += (uint64_t)lst->st_size;
 	f->st.bytes_unchanged += (uint64_t)lst->st_size;
+	snap_files_verbose(f, "unchanged", (uint64_t)lst->st_size, 0);
 	return 0;
 }
 
@@ -497,6 +512,7 @@ static int snap_files_file(struct snap_files *f, int dfd, const char *name,
 			   const struct stat *lst)
 {
 	const struct repo_chunkref *c;
+	struct repo_totals t0, t1;
 	struct stat st;
 	size_t n;
 	int fd, r;
@@ -527,8 +543,19 @@ static int snap_files_file(struct snap_files *f, int dfd, const char *name,
 		f->st.files++;
 		f->st.bytes += (uint64_t)st.st_size;
 		r = 0;
-	} else
+	} else {
+		repo_writer_totals(f->w, &t0);
+		f->file_base = t0.bytes_read;
+		f->in_file = 1;
 		r = snap_files_read(f, fd, &st);
+		f->in_file = 0;
+		repo_writer_totals(f->w, &t1);
+		if (r == 0)
+			snap_files_verbose(f, t1.bytes_added > t0.bytes_added ?
+					   "stored" : "deduped",
+					   (uint64_t)st.st_size,
+					   t1.bytes_added - t0.bytes_added);
+	}
 	close(fd);
 	return r;
 }
@@ -615,6 +642,9 @@ static int snap_files_entry(struct snap_files *f, int dfd, const char *name)
 				"skipping special file ", "");
 		break;
 	}
+	f->done_items++;
+	if (S_ISREG(st.st_mode) && st.st_size > 0)
+		f->done_bytes += (uint64_t)st.st_size;
 	snap_files_progress(f);
 	return r;
 }
@@ -673,6 +703,46 @@ void snap_files_configure(struct snap_files *f,
 	f->o = *o;
 }
 
+/* The pre-scan leaves out what the walk excludes (i: the PATH; path
+ * holds its parent's name, then the entry's path in the snapshot). */
+static int snap_files_scan_skip(void *ctx, size_t i, const char *path,
+				const struct stat *st)
+{
+	struct snap_files *f = ctx;
+	size_t skip = strlen(f->scan_paths[i]) - strlen(f->items[i].base);
+
+	if (strlen(path) < skip)
+		return 0;
+	path += skip;
+	return exclude_match(f->o.exclude, path, strlen(path),
+			     S_ISDIR(st->st_mode)) == 1;
+}
+
+/* Progress: the "files" phase, its totals from a pre-scan of the
+ * PATHs, and the writer's calls while a large file is read. */
+static void snap_files_progress_start(struct snap_files *f)
+{
+	f->ph = cli_progress_phase(cli_progress_of(f->c), "files", "files");
+	if (!f->ph)
+		return;
+	if (f->w)
+		repo_writer_set_progress(f->w, snap_files_progress_cb, f);
+	for (size_t i = 0; i < f->n; i++) {
+		const struct snap_item *it = &f->items[i];
+
+		if (strv_pushf(&f->scan_paths, &f->nscan, "%s%s%s", it->parent,
+			       strcmp(it->parent, "/") ? "/" : "", it->base) < 0)
+			return;		/* no total, the rest goes on */
+	}
+	if (f->nscan)
+		f->scan = snap_scan_start((const char *const *)f->scan_paths,
+					  f->nscan, f->ph,
+					  f->have_repo ? f->repo_dev : 0,
+					  f->repo_ino, f->o.one_file_system,
+					  f->o.exclude ? snap_files_scan_skip
+					  : NULL, f);
+}
+
 int snap_files_start(struct snap_files *f, struct repo *r,
 		     struct repo_writer *w, double start)
 {
@@ -684,9 +754,9 @@ int snap_files_start(struct snap_files *f, struct repo *r,
 		f->repo_dev = rst.st_dev;
 		f->repo_ino = rst.st_ino;
 	}
+	(void)start;	/* the progress clock is the verb's own */
 	f->w = w;
 	f->dry = !w;
-	f->start = start;
 	/* before any file is read: what changes after may not be cached */
 	clock_gettime(CLOCK_REALTIME, &now);
 	f->cache = snap_cache_new(f->c, r, (int64_t)now.tv_sec * 1000000000 +
@@ -695,9 +765,7 @@ int snap_files_start(struct snap_files *f, struct repo *r,
 		cli_error(f->c, "out of memory");
 		return CLI_EXIT_ERROR;
 	}
-	f->progress = w && isatty(2);
-	if (f->progress)
-		repo_writer_set_progress(w, snap_files_progress_cb, f);
+	snap_files_progress_start(f);
 	return CLI_EXIT_OK;
 }
 
@@ -710,6 +778,8 @@ int snap_files_walk(struct snap_files *f, size_t from, size_t to)
 {
 	int r = 0;
 
+	if (from < to)
+		cli_phase_start(f->ph);
 	for (size_t i = from; i < to && r == 0; i++) {
 		/* O_PATH: looking up the PATH needs no right to list its
 		 * directory */
@@ -746,9 +816,11 @@ int snap_files_stdin(struct snap_files *f, const char *name)
 	f->parent = "";
 	buf_reset(&f->path);
 	buf_addstr(&f->path, name);
+	cli_phase_start(f->ph);
+	f->in_file = 1;
 	r = repo_writer_file_fd(f->w, name, &m, REPO_CHUNK_GENERAL, 0, &f->err);
+	f->in_file = 0;
 	if (r < 0) {
-		snap_files_progress_clear(f);
 		cli_error(f->c, "cannot store standard input: %s",
 			  f->err.len ? (const char *)f->err.data : strerror(-r));
 	}

@@ -19,6 +19,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "cli-progress.h"
 #include "json.h"
 #include "pg-snap-objects.h"
 #include "sb-env.h"
@@ -27,9 +28,6 @@
 #include "snap-functions.h"
 #include "snap-sb.h"
 #include "snap-storage.h"
-
-/* The progress line is redrawn at most this often (seconds). */
-#define SNAP_SB_PROGRESS_EVERY 0.25
 
 struct snap_sb {
 	struct sb_env env;
@@ -43,9 +41,9 @@ struct snap_sb {
 	struct cli *c;
 	struct snap_db *db;	/* the database part of the same snapshot */
 	const char *drift_skip;	/* why the drift was not judged, or NULL */
-	int progress;		/* stderr is a terminal */
-	int drawn;		/* the progress line was drawn */
-	double last;
+	/* progress: the metadata requests, then the downloads (NULL when
+	 * not shown) */
+	struct cli_phase *ph_info, *ph_get;
 	struct buf missing;	/* "bucket/name" quoted, '\n'-separated, in
 				 * the order they were left out */
 };
@@ -166,24 +164,20 @@ static void snap_sb_progress(void *ctx, const struct snap_storage_stats *st,
 			     int force)
 {
 	struct snap_sb *p = ctx;
-	struct buf line = BUF_INIT;
-	char sz[32];
-	double now = cli_now();
 
-	if (!force && now - p->last < SNAP_SB_PROGRESS_EVERY)
-		return;
-	p->last = now;
-	p->drawn = 1;
-	cli_human_size(st->bytes, sz, sizeof(sz));
-	if (st->to_download || st->inspected == st->to_inspect)
-		buf_addf(&line, "\r\033[Kstorage: %llu/%zu downloaded, %llu unchanged, %s",
-			 (unsigned long long)st->downloaded, st->to_download,
-			 (unsigned long long)st->reused, sz);
-	else
-		buf_addf(&line, "\r\033[Kstorage: metadata of %llu/%zu objects",
-			 (unsigned long long)st->inspected, st->to_inspect);
-	cli_write_all(2, line.data, line.len);
-	buf_release(&line);
+	(void)force;	/* the ticker draws */
+	if (st->to_download || st->inspected == st->to_inspect) {
+		/* the downloads: objects stored or reused of all listed */
+		/* counters first: starting draws the line at once */
+		cli_phase_total(p->ph_get, 0, st->objects, 1);
+		cli_phase_set(p->ph_get, st->bytes + st->reused_bytes,
+			      st->downloaded + st->reused + st->missing);
+		cli_phase_start(p->ph_get);
+	} else {
+		cli_phase_total(p->ph_info, 0, st->to_inspect, 1);
+		cli_phase_set(p->ph_info, 0, st->inspected);
+		cli_phase_start(p->ph_info);
+	}
 }
 
 static void snap_sb_left_out(void *ctx, const char *bucket, const char *name,
@@ -196,11 +190,8 @@ static void snap_sb_left_out(void *ctx, const char *bucket, const char *name,
 	buf_addstr(&p->missing, bucket);
 	buf_addch(&p->missing, '/');
 	sb_http_quote_name(&p->missing, name, name_len);
-	if (why) {
-		if (p->progress)
-			cli_write_all(2, "\r\033[K", 4);
+	if (why)
 		cli_warn(p->c, "storage: left out %s", why);
-	}
 }
 
 /* A failure of snap-storage: err says why, or it ran out of memory. */
@@ -220,12 +211,14 @@ static int snap_sb_open_storage(struct snap_sb *p, struct cli *c,
 	const char *v;
 	int ms;
 
-	p->progress = isatty(2);
+	p->ph_info = cli_progress_phase(cli_progress_of(c), "storage metadata",
+					"objects");
+	p->ph_get = cli_progress_phase(cli_progress_of(c), "storage", "objects");
 	/* a knob for the test suite, so retries do not take minutes */
 	if ((v = getenv("VAULT_HTTP_BACKOFF_MS")) && *v &&
 	    cli_parse_int(v, 1, 60000, &ms) == 0)
 		p->so.backoff_ms = (unsigned)ms;
-	if (p->progress)
+	if (p->ph_get)
 		p->so.progress = snap_sb_progress;
 	p->so.left_out = snap_sb_left_out;
 	p->so.ctx = p;
@@ -324,8 +317,8 @@ int snap_sb_emit_storage(struct snap_sb *p, struct cli *c,
 	p->c = c;
 	snap_sb_db_rows(p, c);
 	e = snap_storage_emit(p->ss, w, mtime_ns, &err);
-	if (p->drawn)
-		cli_write_all(2, "\r\033[K", 4);
+	cli_phase_stop(p->ph_info);
+	cli_phase_stop(p->ph_get);
 	if (e < 0)
 		snap_sb_storage_error(c, &err);
 	if (e < 0 && snap_storage_failed_object(p->ss, &bucket, &name,

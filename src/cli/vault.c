@@ -19,6 +19,8 @@
 #include <sodium.h>
 
 #include "cli.h"
+#include "cli-progress.h"
+#include "pg-conn.h"
 #include "repo.h"
 
 #ifndef PACKAGE_VERSION
@@ -65,6 +67,7 @@ static void vault_usage(FILE *f)
 {
 	fputs("usage: vault [--repo DIR] [--lock-wait SECONDS]\n"
 	      "             [--passphrase-command CMD] [--log-file FILE]\n"
+	      "             [-q | -v...]\n"
 	      "             VERB [ARGS...]\n"
 	      "       vault --help | --version | help VERB\n"
 	      "\n"
@@ -81,6 +84,10 @@ static void vault_usage(FILE *f)
 	      "                          run CMD with /bin/sh -c; its output is the passphrase\n"
 	      "  --log-file FILE         append a line saying how this run ended to FILE\n"
 	      "                          (default: $VAULT_LOG_FILE)\n"
+	      "  -q, --quiet             no progress and no report of what was done:\n"
+	      "                          only errors, warnings and what was asked for\n"
+	      "  -v, --verbose           a line per file, table or pack on stderr\n"
+	      "                          (-vv: more)\n"
 	      "  -h, --help              show help (also: vault VERB --help)\n"
 	      "  --version               show the version\n"
 	      "\n"
@@ -88,6 +95,31 @@ static void vault_usage(FILE *f)
 	      "partial snapshot, 4 no recent snapshot (status), 10 no repository,\n"
 	      "11 locked, 12 wrong passphrase.\n"
 	      "See vault(1) for details.\n", f);
+}
+
+/* The database's notices, as vault's own warnings and notes: so they
+ * erase the progress line first, and are JSON lines with --json. */
+static void vault_pg_notice(void *ctx, const char *text)
+{
+	const struct cli *c = ctx;
+	int warning = !strncmp(text, "WARNING:", 8);
+	size_t n, k = 0;
+
+	/* "SEVERITY:  text": the severity becomes ours */
+	while (text[k] >= 'A' && text[k] <= 'Z')
+		k++;
+	if (k && text[k] == ':') {
+		text += k + 1;
+		while (*text == ' ')
+			text++;
+	}
+	n = strlen(text);
+	while (n && text[n - 1] == '\n')
+		n--;
+	if (warning)
+		cli_warn(c, "the database says: %.*s", (int)n, text);
+	else
+		cli_note(c, "the database says: %.*s", (int)n, text);
 }
 
 static const struct vault_verb *vault_find(const char *name)
@@ -182,7 +214,7 @@ int main(int argc, char **argv)
 				crypto_pwhash_MEMLIMIT_MIN);
 	opterr = 0;
 	/* "+": stop at the verb; the verb parses the rest itself */
-	while ((o = getopt_long(argc, argv, "+:h", opts, NULL)) != -1) {
+	while ((o = getopt_long(argc, argv, "+:hqv", opts, NULL)) != -1) {
 		switch (o) {
 		case 'h':
 			vault_usage(stdout);
@@ -228,6 +260,7 @@ int main(int argc, char **argv)
 	}
 	c.verb = v->name;
 	c.usage = v->usage;
+	pg_conn_set_notices(vault_pg_notice, &c);
 	vi = optind;
 	ret = vault_log_env(&c, 1, argc - vi, argv + vi);
 	if (ret != CLI_EXIT_OK)
@@ -243,6 +276,10 @@ int main(int argc, char **argv)
 	if (e < 0)
 		cli_warn(&c, "cannot append to the log file %s: %s",
 			 c.log_path, strerror(-e));
+	/* --json: the stream of a long verb ends with its summary (not
+	 * with -q: a report of what was done) */
+	if (c.json_stream)
+		cli_progress_summary(cli_progress_of(&c), ret);
 out:
 	cli_release(&c);
 	return ret;

@@ -338,7 +338,8 @@ static int pg_catalog_tables(struct pg_catalog *cat, PGconn *c,
 		"SELECT c.oid, n.nspname, c.relname, c.relkind, c.relispartition,"
 		" x.extname, x.cond, x.extname IS NULL OR"
 		"  (pg_catalog.has_table_privilege(c.oid, 'SELECT')"
-		"   AND NOT pg_catalog.row_security_active(c.oid))"
+		"   AND NOT pg_catalog.row_security_active(c.oid)),"
+		" pg_catalog.pg_table_size(c.oid)"
 		" FROM pg_catalog.pg_class c"
 		" JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace"
 		" LEFT JOIN LATERAL (SELECT e.extname, e.extcondition[k.i] AS cond"
@@ -403,6 +404,8 @@ static int pg_catalog_tables(struct pg_catalog *cat, PGconn *c,
 		t->oid = (unsigned)strtoul(PQgetvalue(res, i, 0), NULL, 10);
 		t->relkind = PQgetvalue(res, i, 3)[0];
 		t->partition = PQgetvalue(res, i, 4)[0] == 't';
+		if (!PQgetisnull(res, i, 8))
+			t->est_bytes = strtoull(PQgetvalue(res, i, 8), NULL, 10);
 		cat->ntables++;
 	}
 	PQclear(res);

@@ -43,6 +43,9 @@ struct pg_catalog_table {
 	 * the extension's name, else NULL; only its rows are captured,
 	 * those its filter selects (condition: "WHERE ...", or NULL) */
 	char *extension, *condition;
+	/* pg_table_size (heap and TOAST) when listed: an estimate of its
+	 * rows' size for the progress line, never stored */
+	uint64_t est_bytes;
 };
 
 /* A sequence an extension marked as configuration: CREATE EXTENSION

@@ -23,6 +23,22 @@ struct pg_conn_info {
 /* Debian's libpq default when neither host nor PGHOST is set */
 #define PG_CONN_DEFAULT_SOCKET	"/var/run/postgresql"
 
+static void (*pg_conn_notice_fn)(void *ctx, const char *text);
+static void *pg_conn_notice_ctx;
+
+void pg_conn_set_notices(void (*fn)(void *ctx, const char *text),
+			 void *ctx)
+{
+	pg_conn_notice_fn = fn;
+	pg_conn_notice_ctx = ctx;
+}
+
+static void pg_conn_notice(void *arg, const char *text)
+{
+	(void)arg;
+	pg_conn_notice_fn(pg_conn_notice_ctx, text);
+}
+
 static void pg_conn_msg_clean(struct buf *b)
 {
 	/* libpq messages end in "\n" and may span lines; keep one line */
@@ -471,6 +487,8 @@ int pg_conn_open(PGconn **out, const struct pg_conn_info *ci,
 			break;
 		}
 		if (PQstatus(c) == CONNECTION_OK) {
+			if (pg_conn_notice_fn)
+				PQsetNoticeProcessor(c, pg_conn_notice, NULL);
 			r = 0;
 			break;
 		}

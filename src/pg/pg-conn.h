@@ -51,6 +51,16 @@ struct pg_conn_retry {
 };
 
 /*
+ * Where the server's notices (NOTICE, WARNING... that are no error) go
+ * on every connection opened from now on: fn(ctx, text), the text as
+ * libpq gives it ("WARNING:  ..." and a newline), on the thread using
+ * the connection.  fn NULL (the start) leaves libpq's default, which
+ * prints them on standard error.  Set it once, before connecting.
+ */
+void pg_conn_set_notices(void (*fn)(void *ctx, const char *text),
+			 void *ctx);
+
+/*
  * Opens a connection (application_name "vault" unless given).  With
  * rt == NULL there is a single attempt.  On failure *c is NULL.
  */

@@ -177,6 +177,7 @@ static int pg_snap_tables(struct pg_snap *s)
 		pt->name = t->name;
 		pt->path = s->paths[i];
 		pt->has_data = t->relkind == 'r';
+		pt->est_bytes = t->est_bytes;
 	}
 	buf_release(&b);
 	return r;

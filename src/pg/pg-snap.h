@@ -99,6 +99,7 @@ struct pg_snap_table {
 	int has_data;			/* 0 for a partitioned parent */
 	int done;			/* data read (rows/bytes final) */
 	uint64_t rows, bytes;
+	uint64_t est_bytes;		/* the catalog's size (progress only) */
 	char xxh3[33];			/* hex, "" until done */
 };
 

@@ -125,23 +125,41 @@ static int storage_exec_upload_all(struct storage_plan *p, size_t *done,
 	struct repo_iter *it = NULL;
 	const struct manifest_entry *e;
 	struct storage_plan_obj *o = p->obj.v;
+	struct storage_plan_progress pr;
 	size_t k = 0;
 	int r = repo_iter_new(p->r, p->o.snap_id, &it, err);
 
 	if (r < 0)
 		return r;
+	memset(&pr, 0, sizeof(pr));
+	for (size_t i = 0; i < p->obj.n; i++) {
+		if (o[i].act == STORAGE_PLAN_SKIP)
+			continue;
+		pr.total++;
+		pr.bytes_total += o[i].size;
+	}
 	while (k < p->obj.n && (r = repo_iter_next(it, &e, err)) == 1) {
 		while (k < p->obj.n && o[k].act == STORAGE_PLAN_SKIP)
 			k++;
 		if (k == p->obj.n || strcmp(e->path, o[k].path))
 			continue;
+		pr.bucket = o[k].bucket;
+		pr.name = o[k].name;
+		if (p->o.progress)
+			p->o.progress(p->o.progress_ctx, &pr);
 		r = storage_exec_upload(p, it, &o[k], err);
 		if (r < 0)
 			break;
 		(*done)++;
+		pr.done++;
+		pr.bytes += o[k].size;
 		k++;
 	}
 	repo_iter_free(it);
+	if (r >= 0 && p->o.progress) {
+		pr.bucket = pr.name = NULL;
+		p->o.progress(p->o.progress_ctx, &pr);
+	}
 	return r < 0 ? r : 0;
 }
 

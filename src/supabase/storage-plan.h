@@ -37,6 +37,14 @@ enum storage_plan_mode {
 const char *storage_plan_mode_name(enum storage_plan_mode m);
 
 /* Every pointer is borrowed and must outlive the plan. */
+/* How far the uploads of storage_exec_run are (storage_plan_opts). */
+struct storage_plan_progress {
+	const char *bucket, *name;	/* the object about to be uploaded;
+					 * NULL once all are */
+	size_t done, total;		/* objects uploaded, to upload */
+	uint64_t bytes, bytes_total;	/* their sizes */
+};
+
 struct storage_plan_opts {
 	const char *snap_id;		/* the snapshot to bring back */
 	enum storage_plan_mode mode;
@@ -54,6 +62,10 @@ struct storage_plan_opts {
 					 * deletes or overwrites */
 	unsigned backoff_ms;		/* first HTTP retry backoff; 0 = the
 					 * client's default */
+	/* optional, on the calling thread: before each upload and after
+	 * the last (cheap: the caller throttles what it shows) */
+	void (*progress)(void *ctx, const struct storage_plan_progress *pr);
+	void *progress_ctx;
 };
 
 struct storage_plan;

@@ -21,6 +21,14 @@ need_srcfault
 
 P=$TEST_TMP/src/data
 
+# With --json, standard error is a stream of JSON lines (vault.1,
+# PROGRESS AND VERBOSITY): its warnings and notes as the text lines
+# they are without --json.
+stream_text() {
+	jq -r "select(.message_type == \"warning\" or .message_type == \"note\")
+		| \"vault: \\(.verb): \\(.message_type): \\(.message)\"" "$1"
+}
+
 test_expect_success 'setup: a tree with files to lose' '
 	new_repo --encryption none &&
 	mkdir -p src/data/sub src/data/closed &&
@@ -38,10 +46,12 @@ test_expect_success 'setup: a tree with files to lose' '
 '
 
 test_expect_success 'unreadable, vanished and unlistable paths are skipped: exit 3, partial' '
-	test_must_fail_with 3 "warning: skipped .*/src/data/locked: cannot open: Permission denied" \
+	test_must_fail_with 3 "\"warning\".*\"skipped .*/src/data/locked: cannot open: Permission denied\"" \
 		vault_faults "eacces:$P/locked;eacces:$P/closed;vanish:$P/gone;eio:$P/bad" \
 		snapshot --json src/data &&
-	mv "$TEST_TMP/.stdout" snap.json && mv "$TEST_TMP/.stderr" snap.err &&
+	mv "$TEST_TMP/.stdout" snap.json && mv "$TEST_TMP/.stderr" snap.jsonl &&
+	stream_text snap.jsonl >snap.err &&
+	grep -q "warning: skipped .*/src/data/locked: cannot open: Permission denied" snap.err &&
 	grep -q "warning: skipped .*/src/data/closed: cannot open directory: Permission denied" snap.err &&
 	grep -q "warning: skipped .*/src/data/gone: cannot open: No such file or directory" snap.err &&
 	grep -q "warning: skipped .*/src/data/bad: cannot read: Input/output error" snap.err &&
@@ -91,7 +101,8 @@ test_expect_success 'a file rewritten while read is read again: whole, exit 0, n
 '
 
 test_expect_success 'a file that keeps changing: stored as last read, warned, complete' '
-	vault_faults "churn:$P/busy" snapshot --no-files-cache --json src/data >busy.json 2>busy.err &&
+	vault_faults "churn:$P/busy" snapshot --no-files-cache --json src/data >busy.json 2>busy.jsonl &&
+	stream_text busy.jsonl >busy.err &&
 	grep -q "warning: .*/src/data/busy kept changing while it was read (3 reads): stored as last read" busy.err &&
 	test_eq 1 "$(grep -c warning busy.err)" "warnings" &&
 	test_eq false "$(jq .partial busy.json)" &&

@@ -120,7 +120,10 @@ test_expect_success 'a damaged cache is ignored with a warning, and rewritten' '
 	f=$(ls -d "$(cache_dir)"/*) &&
 	printf "\377" | dd of="$f" bs=1 seek=100 conv=notrunc 2>/dev/null &&
 	vault snapshot --json data >damaged.json 2>damaged.err &&
-	grep -q "warning: ignoring the files cache .*damaged files cache: checksum mismatch" damaged.err &&
+	# with --json the warning is a JSON line of the stream on stderr
+	jq -es "[.[] | select(.message_type == \"warning\" and (.message
+		| test(\"^ignoring the files cache .*damaged files cache: checksum mismatch\")))]
+		| length == 1" damaged.err &&
 	test_eq "$(jq .bytes_total damaged.json)" "$(jq .bytes_read damaged.json)" &&
 	vault snapshot --json data >healed.json &&
 	test_eq 0 "$(jq .bytes_read healed.json)" "bytes_read after the rewrite"

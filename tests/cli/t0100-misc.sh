@@ -202,13 +202,13 @@ progress_test='
 	truncate -s 300M big/zero &&
 	timeout -k 10 "$VAULT_TEST_CMD_TIMEOUT" script -qec \
 		"\"$VAULT\" snapshot big >/dev/null" tty.log </dev/null &&
-	tr "\r" "\n" <tty.log | grep "entries, .* read" >updates &&
+	tr "\r" "\n" <tty.log | grep "files .*% .* / 300 MiB" >updates &&
 	cat updates &&
 	test "$(wc -l <updates)" -ge 2 &&
-	grep -E " [0-9.]+ (KiB|MiB) read" updates |
-		grep -v " 300 MiB read" | grep -q . &&
+	grep -E " [0-9.]+ (KiB|MiB) / 300 MiB" updates |
+		grep -v " 300 MiB / 300 MiB" | grep -q . &&
 	vault snapshot big >/dev/null 2>notty.err &&
-	! grep -q "entries, " notty.err &&
+	test ! -s notty.err &&
 	vault forget latest && vault forget latest
 '
 if test_have_prereq SCRIPT; then

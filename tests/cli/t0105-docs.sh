@@ -25,7 +25,7 @@ man_opt() {
 	printf '%s' "--$1" | sed 's/-/\\-/g'
 }
 # every verb takes these; vault --help and GLOBAL OPTIONS document them
-GLOBALS=" repo lock-wait passphrase-command log-file "
+GLOBALS=" repo lock-wait passphrase-command log-file quiet verbose "
 
 test_expect_success 'the global options are in vault --help and in GLOBAL OPTIONS' '
 	vault --help >help.txt &&

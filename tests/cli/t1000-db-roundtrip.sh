@@ -119,8 +119,11 @@ test_expect_success 'vault snapshot alone takes the URL from .env (VAULT_DB_URL 
 		chmod 600 .env &&
 		vault snapshot --json >../env.json 2>../env.err) &&
 	jq -e ".database.tables >= 20" env.json &&
-	! grep -q warning env.err &&
-	grep -q "note: no source named on the command line: ./.env adds the database postgres://" env.err
+	# --json: the messages are JSON lines of the stream on stderr
+	jq -es "[.[] | select(.message_type == \"warning\")] == []" env.err &&
+	jq -es "[.[] | select(.message_type == \"note\" and (.message
+		| startswith(\"no source named on the command line: ./.env adds the database postgres://\")))]
+		| length == 1" env.err
 '
 
 test_expect_success 'a world-readable .env is used with a warning' '

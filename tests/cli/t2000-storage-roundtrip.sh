@@ -42,7 +42,10 @@ test_expect_success 'a bare vault snapshot with the settings in .env captures St
 	sb_no_secrets snap.json snap.err &&
 	vault list --json >list.json && sb_no_secrets list.json &&
 	test "$(jq -r ".[0].tags | length" list.json)" = 0 &&
-	grep -q "note: no source named on the command line: ./.env adds Storage at $SB_URL/storage/v1" snap.err
+	# --json: the messages are JSON lines of the stream on stderr
+	jq -es "[.[] | select(.message_type == \"note\" and .message
+		== \"no source named on the command line: ./.env adds Storage at $SB_URL/storage/v1\")]
+		| length == 1" snap.err
 '
 
 test_expect_success 'sources named on the command line are all it takes: ./.env adds nothing' '
@@ -54,7 +57,7 @@ test_expect_success 'sources named on the command line are all it takes: ./.env 
 	(unset SUPABASE_URL SUPABASE_SERVICE_ROLE_KEY SUPABASE_ACCESS_TOKEN;
 	 vault snapshot --json --env-file .env >named.json 2>named.err) &&
 	test "$(jq -r .storage.buckets named.json)" = 3 &&
-	! grep -q "note:" named.err
+	jq -es "[.[] | select(.message_type == \"note\")] == []" named.err
 '
 
 test_expect_success 'the layout: storage/<bucket>/.bucket.json and the objects' '
