@@ -356,6 +356,7 @@ static void fx_kill_progress(void *ctx, const char *step, const struct rs_meta_t
 
 /* --jobs of the restores (test-rs-par sets 2) */
 int fx_restore_jobs = 1;
+int fx_restore_drop_views;
 
 int fx_restore(const char *db, const char *user, enum rs_plan_mode mode,
 	       enum rs_plan_on_conflict oc, const char *const *tables,
@@ -381,6 +382,7 @@ int fx_restore(const char *db, const char *user, enum rs_plan_mode mode,
 	eo.managed = -1;
 	eo.dry_run = dry_run;
 	eo.jobs = fx_restore_jobs;
+	eo.drop_views = fx_restore_drop_views;
 	if (kill) {
 		kill->pid = PQbackendPID(c);
 		eo.progress = fx_kill_progress;

@@ -32,6 +32,8 @@ extern char fx_gone[48];		/* a role dropped after the capture */
 extern struct rs_plan_source fx_src;	/* the snapshot, read back */
 extern struct rs_input fx_input;	/* the directory fx_tree */
 extern int fx_restore_jobs;		/* --jobs of fx_restore (1) */
+extern int fx_restore_drop_views;	/* clean: drop the views the
+					 * snapshot lacks (0) */
 
 /* The TAP calls of the test program (tap.h counts per program). */
 struct fx_tap {
