@@ -146,9 +146,9 @@ int keyfile_encode(struct buf *out, const struct keyfile_keys *k,
 		return -ENOMEM;
 	if (pass) {
 		if (!opslimit)
-			opslimit = crypto_pwhash_OPSLIMIT_MODERATE;
+			opslimit = KEYFILE_DEFAULT_OPSLIMIT;
 		if (!memlimit)
-			memlimit = crypto_pwhash_MEMLIMIT_MODERATE;
+			memlimit = KEYFILE_DEFAULT_MEMLIMIT;
 		if (!keyfile_limits_ok(opslimit, memlimit))
 			return -EINVAL;
 		total = KEYFILE_SEALED_SIZE;

@@ -23,6 +23,16 @@
 #define KEYFILE_KDF_NONE	0
 #define KEYFILE_KDF_ARGON2ID	1
 
+/*
+ * The encoder's Argon2id cost when the caller passes 0: borg 2's
+ * parameters (3 passes over 64 MiB, RFC 9106's second recommended
+ * choice; libsodium computes one lane where borg asks for four).  Key
+ * files written before carry libsodium's "moderate" pair (3 passes,
+ * 256 MiB) and keep it: the decoder uses the limits stored in the file.
+ */
+#define KEYFILE_DEFAULT_OPSLIMIT	3
+#define KEYFILE_DEFAULT_MEMLIMIT	(64ull << 20)
+
 /* Decoders refuse larger KDF limits (a hostile file must not be able to
  * ask for hours of CPU or unbounded memory); encoders refuse them too. */
 #define KEYFILE_MAX_OPSLIMIT	32
@@ -39,7 +49,7 @@ void keyfile_generate(struct keyfile_keys *k);
 
 /*
  * Appends the key file to out.  pass == NULL -> kdf none.  opslimit and
- * memlimit are crypto_pwhash limits (0, 0 = the moderate defaults).
+ * memlimit are crypto_pwhash limits (0 = KEYFILE_DEFAULT_*).
  * Returns 0, -ENOMEM, or -EIO if the KDF fails (out of memory in argon2).
  * -EINVAL when a limit is outside [crypto_pwhash_*_MIN, KEYFILE_MAX_*].
  */

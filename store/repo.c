@@ -29,17 +29,29 @@
 
 #define REPO_CONFIG_MAX		(64u << 10)
 #define REPO_KEYFILE_MAX	(64u << 10)
-/* Argon2id cost for newly wrapped keys: libsodium's "moderate" limits
- * (about 0.4 s and 256 MiB here), as the repository key is the only thing
- * between a stolen repository and its data.  The limits are stored in
- * the key file, so opening always uses what the file says. */
-static uint64_t repo_kdf_ops = crypto_pwhash_OPSLIMIT_MODERATE;
-static uint64_t repo_kdf_mem = crypto_pwhash_MEMLIMIT_MODERATE;
+/*
+ * Argon2id cost for newly wrapped keys (init, key passwd): the key
+ * file's defaults, borg 2's 64 MiB and 3 passes (about 0.1 s here).
+ * The repository key is the only thing between a stolen repository and
+ * its data, but the derivation runs on every command and its memory is
+ * most of a command's peak RSS, which is to stay under 80 MiB.  The
+ * limits are stored in the key file, so opening always uses what the
+ * file says (256 MiB for keys wrapped before), and `vault key passwd`
+ * rewraps with these.
+ */
+static uint64_t repo_kdf_ops = KEYFILE_DEFAULT_OPSLIMIT;
+static uint64_t repo_kdf_mem = KEYFILE_DEFAULT_MEMLIMIT;
 
 void repo_kdf_limits(uint64_t opslimit, uint64_t memlimit)
 {
 	repo_kdf_ops = opslimit;
 	repo_kdf_mem = memlimit;
+}
+
+void repo_kdf_current(uint64_t *opslimit, uint64_t *memlimit)
+{
+	*opslimit = repo_kdf_ops;
+	*memlimit = repo_kdf_mem;
 }
 
 /* Reads a whole small file (at most max bytes) into out. */
@@ -460,7 +472,9 @@ static int repo_take_locks(struct repo *r, const struct repo_open_opts *o,
 	return rc;
 }
 
-/* Deletes whatever a dead writer left in tmp/. */
+/* Deletes whatever a dead writer left in tmp/, and makes tmp/ again
+ * when it is missing: a copy of the repository made by a file sync or
+ * kept in object storage, which keep no empty directory, has none. */
 static void repo_clean_tmp(struct repo *r)
 {
 	struct buf p = BUF_INIT;
@@ -471,6 +485,8 @@ static void repo_clean_tmp(struct repo *r)
 	if (repo_join(r, "tmp", &p) < 0)
 		return;
 	d = opendir((char *)p.data);
+	if (!d && errno == ENOENT)
+		mkdir((char *)p.data, 0700);	/* its users say what fails */
 	buf_release(&p);
 	if (!d)
 		return;
@@ -543,6 +559,17 @@ const char *repo_path(const struct repo *r)
 int repo_encrypted(const struct repo *r)
 {
 	return r->cfg.encrypted;
+}
+
+void repo_id(const struct repo *r, char hex[65])
+{
+	hex_encode(hex, r->cfg.id, sizeof(r->cfg.id));
+}
+
+void repo_keyed_hash(const struct repo *r, const void *p, size_t n,
+		     uint8_t out[32])
+{
+	repo_chunk_id(r, p, n, out);
 }
 
 int repo_writable(const struct repo *r)

@@ -59,9 +59,13 @@ struct repo_open_opts {
 /*
  * Argon2id limits (crypto_pwhash opslimit/memlimit) used by repo_init and
  * repo_key_passwd in this process when they wrap keys.  The default is
- * libsodium's moderate pair; test suites lower it to the minimum.
+ * the key file's (KEYFILE_DEFAULT_*: 3 passes, 64 MiB); test suites
+ * lower it to the minimum.  Opening a repository always uses the limits
+ * recorded in its key file.
  */
 void repo_kdf_limits(uint64_t opslimit, uint64_t memlimit);
+/* The limits keys are wrapped with now (as set by repo_kdf_limits). */
+void repo_kdf_current(uint64_t *opslimit, uint64_t *memlimit);
 
 /*
  * Creates a repository in dir (created if missing; must be empty).
@@ -75,6 +79,15 @@ int repo_open(struct repo **r, const char *dir,
 void repo_free(struct repo *r);
 const char *repo_path(const struct repo *r);
 int repo_encrypted(const struct repo *r);
+/* The repository's id (config's "id"), 64 hex digits and a NUL: it
+ * names caches kept outside the repository (formats/files-cache.md). */
+void repo_id(const struct repo *r, char hex[65]);
+/* Keyed BLAKE2b-256 of p[0..n) with the repository's id key (the chunk
+ * id function): a name for p that only holders of the keys can compute
+ * or confirm.  Callers prefix p with a string of their own, so their
+ * hashes never meet chunk ids by accident. */
+void repo_keyed_hash(const struct repo *r, const void *p, size_t n,
+		     uint8_t out[32]);
 /* 1 when r was opened for writing (it holds the writer lock). */
 int repo_writable(const struct repo *r);
 /* Re-wraps the keys under a new passphrase (writer lock needed). */
@@ -256,7 +269,10 @@ int repo_writer_file_chunks(struct repo_writer *w, const char *path,
  * between writes). */
 struct repo_totals {
 	uint64_t entries;
-	uint64_t bytes_read;	/* plaintext bytes seen */
+	uint64_t bytes_read;	/* plaintext bytes seen: every entry's */
+	uint64_t bytes_reused;	/* of those, in entries made of stored
+				 * chunks (repo_writer_file_chunks): not
+				 * read from the source */
 	uint64_t bytes_added;	/* plaintext bytes of new chunks */
 	uint64_t bytes_stored;	/* stored (compressed/encrypted) bytes added */
 	uint64_t chunks, chunks_new;

@@ -416,6 +416,7 @@ int repo_writer_file_chunks(struct repo_writer *w, const char *path,
 		if (rc == 0) {
 			w->tot.chunks++;
 			w->tot.bytes_read += c[i].len;
+			w->tot.bytes_reused += c[i].len;
 			st->size += c[i].len;
 		}
 	}

@@ -40,7 +40,7 @@ export VAULT VAULT_SRCDIR VAULT_BUILDDIR
 unset VAULT_REPO VAULT_PASSPHRASE VAULT_PASSPHRASE_FILE VAULT_NEW_PASSPHRASE
 unset PGHOST PGPORT PGUSER PGDATABASE PGPASSWORD PGSERVICE PGOPTIONS
 export LC_ALL=C.UTF-8 TZ=UTC
-# Argon2id at the minimum cost (the default costs 0.4 s and 256 MiB per
+# Argon2id at the minimum cost (the default costs 0.1 s and 64 MiB per
 # open); t0030 checks the real default once.
 export VAULT_TESTONLY_WEAKEN_KDF=1
 
@@ -96,6 +96,12 @@ trap test_exit_ EXIT
 trap 'exit 143' TERM
 trap 'exit 130' INT
 cd "$TEST_TMP" || exit 1
+# The files cache of `vault snapshot` (formats/files-cache.md) goes beside
+# the temporary directory, not into the caller's home nor into the tree
+# a test may snapshot; it goes with the temporary directory.
+unset VAULT_CACHE_DIR
+export XDG_CACHE_HOME=$TEST_TMP.cache
+test_at_exit 'rm -rf "$XDG_CACHE_HOME"'
 
 # ---- prerequisites -------------------------------------------------------
 test_set_prereq() { test_prereqs="$test_prereqs$1 "; }
@@ -337,6 +343,23 @@ new_repo() {
 		cat "$TEST_TMP/.init-out" >&2
 		return 1
 	}
+}
+
+# The fault shim (tests/unit/srcfault.c, built by make check): under
+# LD_PRELOAD it makes the files a snapshot reads fail or change.
+SRCFAULT=$VAULT_BUILDDIR/tests/unit/srcfault.so
+# need_srcfault: skips the whole script loudly when the shim is not built.
+need_srcfault() {
+	[ -f "$SRCFAULT" ] ||
+		skip_all "tests/unit/srcfault.so not built (make check builds it)"
+}
+# vault_faults RULES ARGS...: vault with the shim's rules (see srcfault.c).
+vault_faults() {
+	(
+		export LD_PRELOAD=$SRCFAULT VAULT_SRCFAULT=$1
+		shift
+		vault "$@"
+	)
 }
 
 # json_get FILTER [FILE...]: a jq filter's raw output; fails on null/false.

@@ -184,6 +184,42 @@ int cli_parse_u64(const char *s, uint64_t min, uint64_t max, uint64_t *out)
 	return 0;
 }
 
+int cli_parse_duration(const char *s, int64_t *secs)
+{
+	/* 100 years: far beyond any schedule, far below overflow */
+	const int64_t limit = (int64_t)100 * 366 * 86400;
+	int64_t total = 0;
+
+	if (!s || !*s)
+		return -EINVAL;
+	while (*s) {
+		int64_t n = 0, unit;
+
+		if (*s < '0' || *s > '9')
+			return -EINVAL;	/* a unit without a number, a sign */
+		for (; *s >= '0' && *s <= '9'; s++) {
+			n = n * 10 + (*s - '0');
+			if (n > limit)
+				return -EINVAL;
+		}
+		switch (*s++) {
+		case 's': unit = 1; break;
+		case 'm': unit = 60; break;
+		case 'h': unit = 3600; break;
+		case 'd': unit = 86400; break;
+		case 'w': unit = 7 * 86400; break;
+		default: return -EINVAL;	/* no unit, or an unknown one */
+		}
+		if (n > (limit - total) / unit)
+			return -EINVAL;
+		total += n * unit;
+	}
+	if (total == 0)
+		return -EINVAL;
+	*secs = total;
+	return 0;
+}
+
 int cli_parse_int(const char *s, int min, int max, int *out)
 {
 	long v;

@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "cli.h"
 #include "dotenv.h"
@@ -21,6 +22,7 @@ void cli_init(struct cli *c)
 	memset(c, 0, sizeof(*c));
 	buf_init(&c->pass_err, 0);
 	buf_init(&c->readonly, 0);
+	c->log_fd = -1;
 }
 
 void cli_release(struct cli *c)
@@ -31,6 +33,11 @@ void cli_release(struct cli *c)
 	c->repo_default = NULL;
 	buf_release(&c->pass_err);
 	buf_release(&c->readonly);
+	if (c->log_fd >= 0)
+		close(c->log_fd);
+	c->log_fd = -1;
+	free(c->log_path);
+	c->log_path = NULL;
 }
 
 /* ---- messages ------------------------------------------------------------ */
@@ -184,6 +191,22 @@ int cli_global_option(struct cli *c, int opt, const char *arg)
 		}
 		c->pass_cmd = arg;
 		return 0;
+	case CLI_OPT_LOG_FILE: {
+		int e;
+
+		if (!*arg) {
+			cli_usage_error(c, "--log-file needs a file name");
+			return -EINVAL;
+		}
+		/* opened now, so a bad path stops the run before it starts */
+		e = cli_log_open(c, arg);
+		if (e < 0) {
+			cli_usage_error(c, "--log-file: cannot open %s: %s", arg,
+					strerror(-e));
+			return -EINVAL;
+		}
+		return 0;
+	}
 	}
 	return -EINVAL;
 }
@@ -203,10 +226,12 @@ int cli_getopt(struct cli *c, int argc, char **argv, const char *shortopts,
 		case CLI_OPT_REPO:
 		case CLI_OPT_LOCK_WAIT:
 		case CLI_OPT_PASS_CMD:
+		case CLI_OPT_LOG_FILE:
 			if (cli_global_option(c, o, optarg) < 0)
 				return CLI_OPT_BAD;
 			continue;
 		case 'h':
+			c->helped = 1;
 			fputs(c->usage, stdout);
 			return CLI_OPT_HELP;
 		case ':':

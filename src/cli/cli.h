@@ -24,6 +24,9 @@ enum {
 	CLI_EXIT_ERROR = 1,
 	CLI_EXIT_USAGE = 2,
 	CLI_EXIT_DAMAGE = 3,		/* damage found, or an incomplete snapshot */
+	CLI_EXIT_STALE = 4,		/* vault status: a group's newest snapshot
+					 * is older than --max-age, or there is
+					 * none at all */
 	CLI_EXIT_NO_REPO = 10,		/* no repository at the path */
 	CLI_EXIT_LOCKED = 11,		/* the lock is held by another process */
 	CLI_EXIT_PASSPHRASE = 12,	/* wrong passphrase */
@@ -49,6 +52,17 @@ struct cli {
 	/* --env-file of the verbs that take one, for the settings vault
 	 * itself may read from it (VAULT_REPO, VAULT_PASSPHRASE_FILE) */
 	const char *env_file;
+	int helped;			/* the verb printed its --help */
+	/* The run's line in the log file (--log-file / $VAULT_LOG_FILE,
+	 * cli-log.c): opened before the verb runs, written when it ends. */
+	int log_fd;			/* -1: no log file */
+	char *log_path;			/* owned */
+	int64_t log_start;		/* wall clock, unix seconds */
+	double log_start_mono;		/* cli_now() */
+	const char *log_result;		/* set by a verb whose exit code
+					 * says less (e.g. "partial"), or NULL */
+	char log_snapshot[65];		/* the snapshot written, or "" */
+	uint64_t log_bytes_added;	/* its bytes_added */
 };
 
 void cli_init(struct cli *c);
@@ -63,12 +77,14 @@ enum {
 	CLI_OPT_LOCK_WAIT,
 	CLI_OPT_PASS_CMD,
 	CLI_OPT_VERSION,
+	CLI_OPT_LOG_FILE,
 	CLI_OPT_FIRST_VERB = 0x1100,	/* verbs number their long-only options from here */
 };
 #define CLI_GLOBAL_OPTIONS \
 	{ "repo", required_argument, NULL, CLI_OPT_REPO }, \
 	{ "lock-wait", required_argument, NULL, CLI_OPT_LOCK_WAIT }, \
 	{ "passphrase-command", required_argument, NULL, CLI_OPT_PASS_CMD }, \
+	{ "log-file", required_argument, NULL, CLI_OPT_LOG_FILE }, \
 	{ "help", no_argument, NULL, 'h' }, \
 	{ NULL, 0, NULL, 0 }
 
@@ -95,6 +111,10 @@ int cli_global_option(struct cli *c, int opt, const char *arg);
 /* Range-checked number parsing: 0 or -EINVAL (no message). */
 int cli_parse_u64(const char *s, uint64_t min, uint64_t max, uint64_t *out);
 int cli_parse_int(const char *s, int min, int max, int *out);
+/* A duration as numbers each followed by a unit, s, m, h, d or w
+ * ("30m", "26h", "1d12h"), into seconds (> 0, at most 100 years).
+ * 0 or -EINVAL (no message). */
+int cli_parse_duration(const char *s, int64_t *secs);
 
 /* ---- messages and errors ---------------------------------------------- */
 void cli_error(const struct cli *c, const char *fmt, ...)
@@ -118,6 +138,20 @@ int cli_usage_error(const struct cli *c, const char *fmt, ...)
 int cli_fail(struct cli *c, int r, const struct buf *err,
 	     const char *context, ...)
 	__attribute__((format(printf, 4, 5)));
+
+/* ---- the log file (cli-log.c) ----------------------------------------------
+ * One line per run of a verb, appended to the file named by --log-file or
+ * $VAULT_LOG_FILE, for scheduled runs (doc/vault.1, LOG FILE):
+ *   start=... end=... secs=... verb=... result=... exit=N
+ *   [snapshot=ID bytes_added=N] [repo=DIR]
+ * These never print: they return 0 or -errno and the caller says why.
+ */
+/* Opens path for appending (created 0600), replacing the file c had
+ * open.  0 or -errno (c unchanged). */
+int cli_log_open(struct cli *c, const char *path);
+/* Appends the line of this run, which exits with ret, if a log file is
+ * open and the verb did more than print its --help.  0 or -errno. */
+int cli_log_finish(struct cli *c, int ret);
 
 /* ---- the repository ------------------------------------------------------ */
 /* --repo, else $VAULT_REPO, else $XDG_DATA_HOME/vault/repo, else
@@ -259,6 +293,7 @@ int cmd_restore(struct cli *c, int argc, char **argv);
 int cmd_rollback(struct cli *c, int argc, char **argv);
 int cmd_restores(struct cli *c, int argc, char **argv);
 int cmd_report(struct cli *c, int argc, char **argv);
+int cmd_status(struct cli *c, int argc, char **argv);
 
 /* Usage texts, printed by --help and `vault help VERB`. */
 extern const char cmd_init_usage[], cmd_snapshot_usage[], cmd_list_usage[],
@@ -266,6 +301,6 @@ extern const char cmd_init_usage[], cmd_snapshot_usage[], cmd_list_usage[],
 	cmd_forget_usage[], cmd_prune_usage[], cmd_check_usage[],
 	cmd_stats_usage[], cmd_key_usage[];
 extern const char cmd_restore_usage[], cmd_rollback_usage[],
-	cmd_restores_usage[], cmd_report_usage[];
+	cmd_restores_usage[], cmd_report_usage[], cmd_status_usage[];
 
 #endif

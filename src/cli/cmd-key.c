@@ -2,7 +2,9 @@
  * cmd-key: `vault key passwd` re-wraps the repository's keys under a new
  * passphrase.  The current passphrase comes from the usual sources; the
  * new one from $VAULT_NEW_PASSPHRASE, --new-passphrase-file or the
- * terminal (asked twice).  The data itself is not re-encrypted.
+ * terminal (asked twice).  The data itself is not re-encrypted; the keys
+ * are rewrapped at the current Argon2id limits, whatever the old key
+ * file recorded.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -16,7 +18,9 @@ const char cmd_key_usage[] =
 	"\n"
 	"Changes the passphrase of an encrypted repository.  The new\n"
 	"passphrase is taken from $VAULT_NEW_PASSPHRASE, the first line of\n"
-	"FILE, or asked twice on the terminal.\n"
+	"FILE, or asked twice on the terminal.  The keys are rewrapped with\n"
+	"Argon2id at the current cost (3 passes over 64 MiB), whatever the\n"
+	"cost recorded in the old key file.\n"
 	"\n"
 	"      --new-passphrase-file FILE  read the new passphrase from FILE\n"
 	"  -h, --help                      show this help\n";
@@ -58,6 +62,8 @@ int cmd_key(struct cli *c, int argc, char **argv)
 	struct buf pass = BUF_INIT, err = BUF_INIT;
 	struct repo *r = NULL;
 	const char *file = NULL;
+	uint64_t ops, mem;
+	char size[32];
 	int o, e, ret = CLI_EXIT_ERROR;
 
 	while ((o = cli_getopt(c, argc, argv, "", opts)) != CLI_OPT_END) {
@@ -96,7 +102,11 @@ int cmd_key(struct cli *c, int argc, char **argv)
 			 repo_path(r));
 		goto out;
 	}
-	printf("passphrase changed for repository %s\n", repo_path(r));
+	repo_kdf_current(&ops, &mem);
+	cli_human_size(mem, size, sizeof(size));
+	printf("passphrase changed for repository %s (keys wrapped with"
+	       " Argon2id: %llu passes over %s)\n", repo_path(r),
+	       (unsigned long long)ops, size);
 	ret = CLI_EXIT_OK;
 out:
 	buf_wipe(&pass);

@@ -143,9 +143,9 @@ static int report_add_snap(const struct repo_snapinfo *in, void *ctx)
 	return report_snap_db(s, in->meta_json);
 }
 
-/* The groups prune would make (host and source); safety snapshots,
- * which hold no backup, are in none. */
-static int report_groups(struct report *rp)
+/* The groups prune would make (by group_by: host and source unless
+ * told); safety snapshots, which hold no backup, are in none. */
+static int report_groups(struct report *rp, unsigned group_by)
 {
 	struct policy_snap *ps;
 	struct policy p;
@@ -164,6 +164,7 @@ static int report_groups(struct report *rp)
 		ps[i].safety = rp->snaps[i].safety;
 	}
 	policy_init(&p);
+	p.group_by = group_by;
 	e = policy_apply(&p, ps, rp->nsnaps);
 	/* regular groups are numbered first, from 0 without gaps */
 	for (size_t i = 0; e == 0 && i < rp->nsnaps; i++)
@@ -403,9 +404,8 @@ static int report_dbs(struct cli *c, struct repo *r, struct report *rp)
 
 /* ---- JSON ------------------------------------------------------------------------ */
 
-/* {"id", "time", "unix_time", "age_seconds"} of snaps[i], or null. */
-static void report_json_ref(struct cli_json *j, const char *key,
-			    const struct report *rp, size_t i)
+void report_json_ref(struct cli_json *j, const char *key,
+		     const struct report *rp, size_t i)
 {
 	if (i == SIZE_MAX) {
 		cli_json_null(j, key);
@@ -578,8 +578,8 @@ static int report_write(const char *path, const struct buf *page)
 	return e;
 }
 
-/* Everything the report shows, from r.  0 or an exit code (printed). */
-static int report_gather(struct cli *c, struct repo *r, struct report *rp)
+int report_snapshots(struct cli *c, struct repo *r, struct report *rp,
+		     unsigned group_by)
 {
 	struct report_gather g = { rp, 0 };
 	struct buf err = BUF_INIT;
@@ -588,19 +588,29 @@ static int report_gather(struct cli *c, struct repo *r, struct report *rp)
 	rp->repo_path = repo_path(r);
 	rp->encrypted = repo_encrypted(r);
 	rp->now = (int64_t)time(NULL);
+	e = repo_snapshot_list(r, NULL, report_add_snap, &g, &err);
+	if (e < 0)
+		cli_fail(c, e, &err, "cannot list snapshots");
+	else if ((e = report_groups(rp, group_by)) < 0)
+		cli_fail(c, e, NULL, "cannot group the snapshots");
+	buf_release(&err);
+	return e < 0 ? CLI_EXIT_ERROR : 0;
+}
+
+/* Everything the report shows, from r.  0 or an exit code (printed). */
+static int report_gather(struct cli *c, struct repo *r, struct report *rp)
+{
+	struct buf err = BUF_INIT;
+	int e;
+
+	if (report_snapshots(c, r, rp, POLICY_GROUP_HOST | POLICY_GROUP_SOURCE))
+		return CLI_EXIT_ERROR;
 	e = repo_stats(r, &rp->stats, &err);
 	if (e < 0) {
 		cli_fail(c, e, &err, "cannot compute statistics");
 		goto out;
 	}
-	e = repo_snapshot_list(r, NULL, report_add_snap, &g, &err);
-	if (e < 0) {
-		cli_fail(c, e, &err, "cannot list snapshots");
-		goto out;
-	}
-	e = report_groups(rp);
-	if (e == 0)
-		e = report_dbs(c, r, rp);
+	e = report_dbs(c, r, rp);
 	if (e < 0)
 		cli_fail(c, e, NULL, "cannot make the report");
 out:

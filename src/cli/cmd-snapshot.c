@@ -16,6 +16,13 @@
  * its Storage buckets and objects as storage/ (src/cli/snap-sb.c, over
  * src/supabase/snap-functions.c and snap-storage.c).  Each such root is
  * emitted at its sorted place among the PATHs.
+ *
+ * --exclude, --exclude-file and --one-file-system shape the walk of the
+ * PATHs (src/files/exclude.h); a files cache (src/cli/snap-cache.c)
+ * spares reading files unchanged since the last snapshot of the same
+ * PATH.  --dry-run walks the PATHs with the repository opened for
+ * reading only (no writer lock, nothing written, not even the files
+ * cache) and reports what would be stored.
  */
 #include <errno.h>
 #include <limits.h>
@@ -26,6 +33,7 @@
 #include <unistd.h>
 
 #include "cli.h"
+#include "exclude.h"
 #include "repo.h"
 #include "snap-db.h"
 #include "snap-files.h"
@@ -34,7 +42,9 @@
 #include "snap-storage.h"
 
 const char cmd_snapshot_usage[] =
-	"usage: vault snapshot [--tag TAG]... [--time TIME] [--json] PATH...\n"
+	"usage: vault snapshot [--tag TAG]... [--time TIME] [--json]\n"
+	"                      [--exclude PATTERN]... [--exclude-file FILE]...\n"
+	"                      [--one-file-system] [--dry-run] PATH...\n"
 	"       vault snapshot [--db URL] [database options] [options] [PATH...]\n"
 	"       vault snapshot [--stdin-name NAME] [options] -\n"
 	"\n"
@@ -49,9 +59,24 @@ const char cmd_snapshot_usage[] =
 	"\n"
 	"A file or directory that cannot be read is skipped with a warning;\n"
 	"the snapshot is then committed as partial (tag 'partial') and vault\n"
-	"exits with status 3.\n"
+	"exits with status 3.\n"	"\n"
+	"A file whose size, mtime, ctime and inode are those the last\n"
+	"snapshot of the same PATH recorded is not read again: its stored\n"
+	"chunks are reused (the files cache, in $VAULT_CACHE_DIR,\n"
+	"$XDG_CACHE_HOME/vault or ~/.cache/vault).\n"
 	"\n"
 	"  -t, --tag TAG           tag the snapshot (repeatable)\n"
+	"  -e, --exclude PATTERN   leave out what PATTERN matches (repeatable;\n"
+	"                          '*' '?' '[...]' within a name, '**' across\n"
+	"                          directories; with a '/' it matches the path\n"
+	"                          from the snapshot's top, else any name)\n"
+	"      --exclude-file FILE patterns from FILE, one a line ('#' comments)\n"
+	"  -x, --one-file-system   do not enter mount points below each PATH\n"
+	"                          (they are stored as empty directories)\n"
+	"  -n, --dry-run           walk the PATHs and report what would be\n"
+	"                          stored; nothing is written\n"
+	"      --no-files-cache    read every file, also those the files cache\n"
+	"                          says are unchanged\n"
 	"      --time TIME         record TIME (ISO 8601, UTC unless a zone is\n"
 	"                          given) instead of now\n"
 	"      --stdin-name NAME   file name for '-' (default: stdin)\n"
@@ -65,6 +90,8 @@ enum {
 	SNAP_OPT_TIME = CLI_OPT_FIRST_VERB,
 	SNAP_OPT_STDIN_NAME,
 	SNAP_OPT_JSON,
+	SNAP_OPT_EXCLUDE_FILE,
+	SNAP_OPT_NO_FILES_CACHE,
 };
 
 /* The roots a project contributes besides the PATHs, in manifest order. */
@@ -90,10 +117,12 @@ static void snap_print_json(struct cli *c, const struct snap_summary *u,
 			    const struct repo_snapinfo *info, const char *when)
 {
 	const struct repo_totals *t = u->t;
+	struct snap_files_stats fs;
 	struct cli_json j;
 	char *const *v;
 	size_t n;
 
+	snap_files_stats(u->files, &fs);
 	cli_json_init(&j);
 	cli_json_begin_object(&j, NULL);
 	cli_json_str(&j, "id", u->id);
@@ -109,7 +138,13 @@ static void snap_print_json(struct cli *c, const struct snap_summary *u,
 		cli_json_str(&j, NULL, u->tags[i]);
 	cli_json_end_array(&j);
 	cli_json_u64(&j, "entries", t->entries);
-	cli_json_u64(&j, "bytes_read", t->bytes_read);
+	/* read from the sources; the rest was reused unread (files the
+	 * files cache vouched for, unchanged Storage objects) */
+	cli_json_u64(&j, "bytes_total", t->bytes_read);
+	cli_json_u64(&j, "bytes_read", t->bytes_read - t->bytes_reused);
+	cli_json_u64(&j, "bytes_reused", t->bytes_reused);
+	cli_json_u64(&j, "files_unchanged", fs.files_unchanged);
+	cli_json_u64(&j, "excluded", fs.excluded);
 	cli_json_u64(&j, "bytes_added", t->bytes_added);
 	cli_json_u64(&j, "bytes_stored", t->bytes_stored);
 	cli_json_u64(&j, "chunks", t->chunks);
@@ -138,16 +173,22 @@ static void snap_print_json(struct cli *c, const struct snap_summary *u,
 static void snap_print_text(const struct snap_summary *u, const char *when)
 {
 	const struct repo_totals *t = u->t;
-	char rd[32], add[32], st[32], ratio[32], dur[32];
+	char rd[32], add[32], st[32], ratio[32], dur[32], re[32];
+	struct snap_files_stats fs;
 
-	cli_human_size(t->bytes_read, rd, sizeof(rd));
+	snap_files_stats(u->files, &fs);
+	cli_human_size(t->bytes_read - t->bytes_reused, rd, sizeof(rd));
+	cli_human_size(t->bytes_reused, re, sizeof(re));
 	cli_human_size(t->bytes_added, add, sizeof(add));
 	cli_human_size(t->bytes_stored, st, sizeof(st));
 	cli_ratio(t->bytes_read, t->bytes_added, ratio, sizeof(ratio));
 	cli_human_duration(u->secs, dur, sizeof(dur));
 	printf("snapshot %.8s saved%s%s\n", u->id, *when ? " at " : "", when);
 	printf("  entries:     %llu\n", (unsigned long long)t->entries);
-	printf("  bytes read:  %s\n", rd);
+	if (t->bytes_reused)
+		printf("  bytes read:  %s (%s unchanged, not read)\n", rd, re);
+	else
+		printf("  bytes read:  %s\n", rd);
 	printf("  bytes added: %s (%s stored)\n", add, st);
 	printf("  dedup ratio: %s\n", ratio);
 	printf("  duration:    %s\n", dur);
@@ -155,6 +196,8 @@ static void snap_print_text(const struct snap_summary *u, const char *when)
 	if (u->db)
 		snap_db_print(u->db);
 	snap_sb_print(u->sb);
+	if (fs.excluded)
+		printf("  excluded:    %llu\n", (unsigned long long)fs.excluded);
 	if (u->skipped)
 		printf("  partial:     %zu path%s skipped\n",
 		       u->skipped, u->skipped == 1 ? "" : "s");
@@ -176,6 +219,85 @@ static void snap_print(struct cli *c, struct repo *r,
 		snap_print_text(u, when);
 	if (have)
 		repo_snapinfo_release(&info);
+}
+
+/* A list of paths as JSON strings, or as quoted lines under a title. */
+static void snap_print_paths(struct cli_json *j, const char *key,
+			     const char *title, char *const *v, size_t n)
+{
+	struct buf q = BUF_INIT;
+
+	if (j)
+		cli_json_begin_array(j, key);
+	else if (n)
+		printf("%s\n", title);
+	for (size_t i = 0; i < n; i++) {
+		if (j) {
+			cli_json_str(j, NULL, v[i]);
+			continue;
+		}
+		buf_reset(&q);
+		cli_quote(&q, v[i], strlen(v[i]));
+		printf("    %s\n", (const char *)q.data);
+	}
+	if (j)
+		cli_json_end_array(j);
+	buf_release(&q);
+}
+
+/* What a dry run found (nothing was stored). */
+static void snap_print_dry(struct cli *c, const struct snap_files *f,
+			   const char *source, int json)
+{
+	struct snap_files_stats s;
+	char b[32], rd[32], un[32];
+	char *const *ex, *const *sk;
+	size_t nex, nsk;
+	struct cli_json j;
+
+	snap_files_stats(f, &s);
+	ex = snap_files_excluded(f, &nex);
+	sk = snap_files_listed(f, &nsk);
+	if (json) {
+		cli_json_init(&j);
+		cli_json_begin_object(&j, NULL);
+		cli_json_bool(&j, "dry_run", 1);
+		cli_json_str(&j, "source", source);
+		cli_json_u64(&j, "entries", s.files + s.dirs + s.symlinks);
+		cli_json_u64(&j, "files", s.files);
+		cli_json_u64(&j, "dirs", s.dirs);
+		cli_json_u64(&j, "symlinks", s.symlinks);
+		cli_json_u64(&j, "bytes", s.bytes);
+		cli_json_u64(&j, "bytes_to_read", s.bytes - s.bytes_unchanged);
+		cli_json_u64(&j, "files_unchanged", s.files_unchanged);
+		cli_json_u64(&j, "bytes_unchanged", s.bytes_unchanged);
+		cli_json_u64(&j, "excluded", s.excluded);
+		snap_print_paths(&j, "excluded_paths", NULL, ex, nex);
+		cli_json_bool(&j, "partial", snap_files_skipped(f) != 0);
+		cli_json_u64(&j, "skipped", snap_files_skipped(f));
+		snap_print_paths(&j, "skipped_paths", NULL, sk, nsk);
+		cli_json_end_object(&j);
+		if (cli_json_finish(&j) < 0)
+			cli_error(c, "cannot write to standard output");
+		return;
+	}
+	cli_human_size(s.bytes, b, sizeof(b));
+	cli_human_size(s.bytes - s.bytes_unchanged, rd, sizeof(rd));
+	cli_human_size(s.bytes_unchanged, un, sizeof(un));
+	printf("dry run: nothing was stored\n");
+	printf("  entries:     %llu (%llu files, %llu directories, %llu symlinks)\n",
+	       (unsigned long long)(s.files + s.dirs + s.symlinks),
+	       (unsigned long long)s.files, (unsigned long long)s.dirs,
+	       (unsigned long long)s.symlinks);
+	printf("  bytes:       %s\n", b);
+	printf("  to read:     %s (%llu files, %s, unchanged per the files cache)\n",
+	       rd, (unsigned long long)s.files_unchanged, un);
+	printf("  excluded:    %llu\n", (unsigned long long)s.excluded);
+	snap_print_paths(NULL, NULL, "  excluded paths:", ex, nex);
+	if (snap_files_skipped(f))
+		printf("  partial:     %zu path%s would be skipped\n",
+		       snap_files_skipped(f),
+		       snap_files_skipped(f) == 1 ? "" : "s");
 }
 
 /*
@@ -243,6 +365,43 @@ static int snap_tag_ok(const char *t)
 	return 1;
 }
 
+/* The PATHs' part of the record's source: their absolute paths. */
+static void snap_source_paths(const struct snap_files *f, struct buf *source)
+{
+	for (size_t i = 0; i < snap_files_count(f); i++) {
+		const struct snap_item *it = snap_files_item(f, i);
+
+		buf_addf(source, "%s%s%s%s", i ? " " : "", it->parent,
+			 strcmp(it->parent, "/") ? "/" : "", it->base);
+	}
+}
+
+/*
+ * --dry-run: the PATHs walked with the repository open for reading only
+ * (it must exist, and its keys open the files cache); nothing is
+ * written anywhere.  Exit status as a snapshot's would be.
+ */
+static int snap_dry_run(struct cli *c, struct snap_files *f,
+			const struct snap_files_opts *fo,
+			const struct buf *source, int json)
+{
+	struct repo *r = NULL;
+	int ret;
+
+	if (cli_open(c, &r, 0))
+		return CLI_EXIT_ERROR;
+	snap_files_configure(f, fo);
+	ret = snap_files_start(f, r, NULL, cli_now());
+	if (ret == CLI_EXIT_OK && snap_files_walk(f, 0, snap_files_count(f)) < 0)
+		ret = CLI_EXIT_ERROR;
+	if (ret == CLI_EXIT_OK) {
+		snap_print_dry(c, f, (const char *)source->data, json);
+		ret = snap_files_skipped(f) ? CLI_EXIT_DAMAGE : CLI_EXIT_OK;
+	}
+	repo_free(r);
+	return ret;
+}
+
 int cmd_snapshot(struct cli *c, int argc, char **argv)
 {
 	static const struct option opts[] = {
@@ -250,6 +409,11 @@ int cmd_snapshot(struct cli *c, int argc, char **argv)
 		{ "time", required_argument, NULL, SNAP_OPT_TIME },
 		{ "stdin-name", required_argument, NULL, SNAP_OPT_STDIN_NAME },
 		{ "json", no_argument, NULL, SNAP_OPT_JSON },
+		{ "exclude", required_argument, NULL, 'e' },
+		{ "exclude-file", required_argument, NULL, SNAP_OPT_EXCLUDE_FILE },
+		{ "one-file-system", no_argument, NULL, 'x' },
+		{ "dry-run", no_argument, NULL, 'n' },
+		{ "no-files-cache", no_argument, NULL, SNAP_OPT_NO_FILES_CACHE },
 		SNAP_SB_OPTIONS,
 		SNAP_DB_OPTIONS,
 		CLI_GLOBAL_OPTIONS
@@ -259,6 +423,8 @@ int cmd_snapshot(struct cli *c, int argc, char **argv)
 	struct snap_db *db = snap_db_new();
 	struct snap_sb *sb = snap_sb_new();
 	struct snap_files *f = snap_files_new(c);
+	struct exclude *ex = exclude_new();
+	struct snap_files_opts fo;
 	struct repo_writer *w = NULL;
 	int want[SNAP_NROOTS];
 	size_t root_at[SNAP_NROOTS];
@@ -271,13 +437,14 @@ int cmd_snapshot(struct cli *c, int argc, char **argv)
 	size_t n = 0, skipped;
 	int64_t when = 0;
 	double start;
-	int o, e, json = 0, use_stdin = 0, ret = CLI_EXIT_ERROR;
+	int o, e, json = 0, use_stdin = 0, dry = 0, ret = CLI_EXIT_ERROR;
 
 	memset(want, 0, sizeof(want));
 	memset(root_at, 0, sizeof(root_at));
-	if (!db || !sb || !f)
+	memset(&fo, 0, sizeof(fo));
+	if (!db || !sb || !f || !ex)
 		goto oom;
-	while ((o = cli_getopt(c, argc, argv, "t:", opts)) != CLI_OPT_END) {
+	while ((o = cli_getopt(c, argc, argv, "t:e:xn", opts)) != CLI_OPT_END) {
 		switch (o) {
 		case 't':
 			if (!snap_tag_ok(optarg)) {
@@ -299,6 +466,32 @@ int cmd_snapshot(struct cli *c, int argc, char **argv)
 			break;
 		case SNAP_OPT_JSON:
 			json = 1;
+			break;
+		case 'e':
+		case SNAP_OPT_EXCLUDE_FILE:
+			buf_reset(&err);
+			e = o == 'e' ? exclude_add(ex, optarg, &err)
+				     : exclude_add_file(ex, optarg, &err);
+			if (e == -ENOMEM)
+				goto oom;
+			if (e < 0) {
+				ret = o == 'e' || e == -EINVAL
+				      ? cli_usage_error(c, "%s", (const char *)err.data)
+				      : CLI_EXIT_ERROR;
+				if (ret == CLI_EXIT_ERROR)
+					cli_error(c, "%s", (const char *)err.data);
+				goto out;
+			}
+			fo.exclude = ex;
+			break;
+		case 'x':
+			fo.one_file_system = 1;
+			break;
+		case 'n':
+			dry = 1;
+			break;
+		case SNAP_OPT_NO_FILES_CACHE:
+			fo.no_cache = 1;
 			break;
 		case CLI_OPT_HELP:
 			ret = CLI_EXIT_OK;
@@ -335,6 +528,10 @@ int cmd_snapshot(struct cli *c, int argc, char **argv)
 	ret = CLI_EXIT_ERROR;
 	if (stdin_name && !use_stdin) {
 		ret = cli_usage_error(c, "--stdin-name only applies to '-' (standard input)");
+		goto out;
+	}
+	if (use_stdin && (fo.exclude || fo.one_file_system || dry)) {
+		ret = cli_usage_error(c, "--exclude, --exclude-file, --one-file-system and --dry-run apply to PATHs, not to '-' (standard input)");
 		goto out;
 	}
 	if (use_stdin) {
@@ -383,6 +580,16 @@ int cmd_snapshot(struct cli *c, int argc, char **argv)
 		}
 	}
 
+	if (dry) {
+		if (want[SNAP_ROOT_DB] || want[SNAP_ROOT_STORAGE] ||
+		    want[SNAP_ROOT_FUNCTIONS] || !n) {
+			ret = cli_usage_error(c, "--dry-run covers PATHs only: give PATHs, and no database or Supabase project (--no-storage, --no-functions)");
+			goto out;
+		}
+		snap_source_paths(f, &source);
+		ret = snap_dry_run(c, f, &fo, &source, json);
+		goto out;
+	}
 	if (cli_open(c, &r, 1))
 		goto out;
 	start = cli_now();
@@ -403,18 +610,16 @@ int cmd_snapshot(struct cli *c, int argc, char **argv)
 	if (want[SNAP_ROOT_STORAGE])
 		buf_addf(&source, "%s%s%s", want[SNAP_ROOT_DB] && !n ? " " : "",
 			 snap_sb_source(sb), n ? " " : "");
-	for (size_t i = 0; !use_stdin && i < n; i++) {
-		const struct snap_item *it = snap_files_item(f, i);
-
-		buf_addf(&source, "%s%s%s%s", i ? " " : "", it->parent,
-			 strcmp(it->parent, "/") ? "/" : "", it->base);
-	}
+	if (!use_stdin)
+		snap_source_paths(f, &source);
 	e = repo_writer_new(r, &w, &err);
 	if (e < 0) {
 		cli_fail(c, e, &err, "cannot start a snapshot");
 		goto out;
 	}
-	snap_files_start(f, r, w, start);
+	snap_files_configure(f, &fo);
+	if (snap_files_start(f, r, w, start) != CLI_EXIT_OK)
+		goto out;
 	if (use_stdin) {
 		e = snap_files_stdin(f, stdin_name);
 	} else {
@@ -472,6 +677,14 @@ int cmd_snapshot(struct cli *c, int argc, char **argv)
 		cli_fail(c, e, &err, "cannot commit the snapshot");
 		goto out;
 	}
+	/* for the log file's line (cli-log.c) */
+	memcpy(c->log_snapshot, id, sizeof(c->log_snapshot));
+	c->log_bytes_added = t.bytes_added;
+	if (skipped)
+		c->log_result = "partial";
+	repo_writer_free(w);
+	w = NULL;
+	snap_files_cache_save(f, id);
 	memset(&sum, 0, sizeof(sum));
 	sum.id = id;
 	sum.source = (const char *)source.data;
@@ -494,6 +707,7 @@ out:
 	repo_writer_free(w);
 	repo_free(r);
 	snap_files_free(f);
+	exclude_free(ex);
 	snap_db_free(db);
 	snap_sb_free(sb);
 	buf_release(&meta);

@@ -4,7 +4,7 @@
  *
  * cmd-report.c gathers a struct report from the repository (snapshot
  * records, stats, the db/meta.json of database snapshots) and prints it
- * as JSON; report-html.c renders the same struct as a page: charts in
+ * as JSON (cmd-status.c reads the snapshots and groups the same way); report-html.c renders the same struct as a page: charts in
  * inline SVG, tables, a little inline CSS and one inline script that only
  * checks what was drawn.  The page loads nothing (no fonts, images,
  * scripts or styles from anywhere; its Content-Security-Policy forbids
@@ -95,8 +95,26 @@ struct report {
 	size_t top;			/* tables shown per database (0: all) */
 };
 
+struct cli;
+struct cli_json;
+
 /* Frees what the struct owns (not the struct); NULL-safe. */
 void report_release(struct report *rp);
+
+/*
+ * Fills rp->snaps (every snapshot of r, oldest first), rp->groups (as
+ * prune groups them by group_by, POLICY_GROUP_* bits of store/policy.h;
+ * safety snapshots are in none), rp->now, repo_path and encrypted; not
+ * the stats nor the databases (cmd-report.c; `vault status` needs only
+ * these).  0, or CLI_EXIT_ERROR with the error printed.
+ */
+int report_snapshots(struct cli *c, struct repo *r, struct report *rp,
+		     unsigned group_by);
+
+/* {"id", "time", "unix_time", "age_seconds"} of rp->snaps[i] under key,
+ * or null when i is SIZE_MAX. */
+void report_json_ref(struct cli_json *j, const char *key,
+		     const struct report *rp, size_t i);
 
 /* The newest whole backup of the whole repository (the youngest
  * last_good of all groups), or SIZE_MAX when there is none. */

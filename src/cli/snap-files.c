@@ -16,7 +16,14 @@
  * end, fstat again.  When its size, mtime or ctime moved, or the bytes
  * read are not its size, the writer's entry is abandoned and the file
  * read again from the start, so a file rewritten while it was read is
- * not stored torn without a word.
+ * not stored torn without a word.  Before that, the files cache
+ * (snap-cache.c) may say from the lstat alone that the file is the one
+ * the last snapshot stored: its chunks are then reused unread.
+ *
+ * Exclude patterns (src/files/exclude.h) are tried on every entry after
+ * its lstat, before anything else: an excluded directory is never
+ * opened.  With --one-file-system the device of each PATH is the
+ * walk's; a directory on another device (a mount point) is stored empty.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -28,7 +35,9 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "exclude.h"
 #include "repo.h"
+#include "snap-cache.h"
 #include "snap-files.h"
 #include "strv.h"
 
@@ -51,6 +60,14 @@ struct snap_files {
 	size_t skipped;
 	char **listed;		/* the first SNAP_FILES_LISTED skipped */
 	size_t nlisted;
+	struct snap_files_opts o;
+	struct snap_cache *cache;
+	int dry;		/* no writer: count, store nothing */
+	int top;		/* the next entry is a PATH itself */
+	dev_t root_dev;		/* the current PATH's device */
+	struct snap_files_stats st;
+	char **excl;		/* the first SNAP_FILES_LISTED excluded */
+	size_t nexcl;
 };
 
 struct snap_files *snap_files_new(struct cli *c)
@@ -75,6 +92,8 @@ void snap_files_free(struct snap_files *f)
 	}
 	free(f->items);
 	strv_free(f->listed, f->nlisted);
+	strv_free(f->excl, f->nexcl);
+	snap_cache_free(f->cache);
 	buf_release(&f->path);
 	buf_release(&f->err);
 	free(f);
@@ -128,7 +147,8 @@ static void snap_files_progress(struct snap_files *f)
 		return;
 	f->last = now;
 	repo_writer_totals(f->w, &t);
-	cli_human_size(t.bytes_read, rd, sizeof(rd));
+	/* read: from the files, not reused through the files cache */
+	cli_human_size(t.bytes_read - t.bytes_reused, rd, sizeof(rd));
 	cli_human_size(t.bytes_added, add, sizeof(add));
 	buf_addf(&line, "\r\033[K%llu entries, %s read, %s new, %.0fs",
 		 (unsigned long long)t.entries, rd, add, now - f->start);
@@ -210,6 +230,31 @@ size_t snap_files_skipped(const struct snap_files *f)
 	return f->skipped;
 }
 
+/* The current entry is left out by the options (pattern or device). */
+static int snap_files_exclude(struct snap_files *f)
+{
+	char *p;
+
+	f->st.excluded++;
+	if (f->nexcl >= SNAP_FILES_LISTED)
+		return 0;
+	p = strndup((const char *)f->path.data, f->path.len);
+	if (!p || strv_take(&f->excl, &f->nexcl, p) < 0)
+		return snap_files_error(f, -ENOMEM, "cannot store");
+	return 0;
+}
+
+char *const *snap_files_excluded(const struct snap_files *f, size_t *n)
+{
+	*n = f->nexcl;
+	return f->excl;
+}
+
+void snap_files_stats(const struct snap_files *f, struct snap_files_stats *s)
+{
+	*s = f->st;
+}
+
 char *const *snap_files_listed(const struct snap_files *f, size_t *n)
 {
 	*n = f->nlisted;
@@ -269,10 +314,23 @@ static int snap_files_names(int fd, char ***v, size_t *n)
 
 static int snap_files_entry(struct snap_files *f, int dfd, const char *name);
 
+/* The directory entry of the current path (its contents come after). */
+static int snap_files_put_dir(struct snap_files *f, const struct stat *st)
+{
+	struct repo_entry_meta m;
+	int r;
+
+	f->st.dirs++;
+	if (f->dry)
+		return 0;
+	snap_files_meta(st, &m);
+	r = repo_writer_dir(f->w, (const char *)f->path.data, &m);
+	return r < 0 ? snap_files_error(f, r, "cannot store directory") : 0;
+}
+
 static int snap_files_dir(struct snap_files *f, int dfd, const char *name,
 			  const struct stat *st0)
 {
-	struct repo_entry_meta m;
 	struct stat st;
 	size_t save = f->path.len, n = 0;
 	char **v = NULL;
@@ -282,6 +340,11 @@ static int snap_files_dir(struct snap_files *f, int dfd, const char *name,
 	    st0->st_ino == f->repo_ino) {
 		snap_files_warn(f, "skipping ", ": it is the repository itself");
 		return 0;
+	}
+	if (f->o.one_file_system && st0->st_dev != f->root_dev) {
+		/* a mount point: kept (a restore recreates it), not entered */
+		r = snap_files_exclude(f);
+		return r < 0 ? r : snap_files_put_dir(f, st0);
 	}
 	fd = openat(dfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 	if (fd < 0)
@@ -295,12 +358,9 @@ static int snap_files_dir(struct snap_files *f, int dfd, const char *name,
 		r = snap_files_skip(f, r, "cannot list directory");
 		goto out;
 	}
-	snap_files_meta(&st, &m);
-	r = repo_writer_dir(f->w, (const char *)f->path.data, &m);
-	if (r < 0) {
-		snap_files_error(f, r, "cannot store directory");
+	r = snap_files_put_dir(f, &st);
+	if (r < 0)
 		goto out;
-	}
 	for (size_t i = 0; i < n; i++) {
 		if (buf_addch(&f->path, '/') < 0 ||
 		    buf_addstr(&f->path, v[i]) < 0) {
@@ -365,9 +425,19 @@ static int snap_files_read(struct snap_files *f, int fd, struct stat *st)
 			r = -errno;
 		if (r == 0 && (snap_files_same(st, &after, n) ||
 			       attempt == SNAP_FILES_ATTEMPTS)) {
-			if (!snap_files_same(st, &after, n))
+			int same = snap_files_same(st, &after, n);
+
+			if (!same)
 				snap_files_changed(f);
 			r = repo_writer_file_end(f->w);
+			if (r < 0)
+				return snap_files_error(f, r, "cannot store");
+			f->st.files++;
+			f->st.bytes += n;
+			/* only what was read whole and still is goes into
+			 * the files cache */
+			r = same ? snap_cache_note(f->cache, path, f->path.len,
+						   &after) : 0;
 			return r < 0 ? snap_files_error(f, r, "cannot store")
 				     : 0;
 		}
@@ -386,10 +456,58 @@ static int snap_files_read(struct snap_files *f, int fd, struct stat *st)
 	}
 }
 
-static int snap_files_file(struct snap_files *f, int dfd, const char *name)
+/*
+ * The files cache says the current file (lstat lst) is unchanged: its
+ * entry is made of the chunks c[0..n).  0 when stored, 1 when it must be
+ * read after all (the repository lacks a chunk), < 0 when the walk must
+ * stop.
+ */
+static int snap_files_reuse(struct snap_files *f, const struct stat *lst,
+			    const struct repo_chunkref *c, size_t n)
 {
+	const char *path = (const char *)f->path.data;
+	struct repo_entry_meta m;
+	int r = 0;
+
+	if (!f->dry) {
+		snap_files_meta(lst, &m);
+		r = repo_writer_file_chunks(f->w, path, &m, c, n);
+		/* the cache is a hint: the index has the last word */
+		if (r == -ENOENT || r == -EINVAL)
+			return 1;
+		if (r == 0)
+			r = repo_writer_file_end(f->w);
+		if (r == 0)
+			r = snap_cache_note(f->cache, path, f->path.len, lst);
+		if (r < 0) {
+			buf_reset(&f->err);
+			if (r != -ENOMEM)
+				buf_addstr(&f->err, repo_writer_error(f->w));
+			return snap_files_error(f, r, "cannot store");
+		}
+	}
+	f->st.files++;
+	f->st.files_unchanged++;
+	f->st.bytes += (uint64_t)lst->st_size;
+	f->st.bytes_unchanged += (uint64_t)lst->st_size;
+	return 0;
+}
+
+static int snap_files_file(struct snap_files *f, int dfd, const char *name,
+			   const struct stat *lst)
+{
+	const struct repo_chunkref *c;
 	struct stat st;
+	size_t n;
 	int fd, r;
+
+	if (!f->o.no_cache &&
+	    snap_cache_lookup(f->cache, (const char *)f->path.data,
+			      f->path.len, lst, &c, &n) == 1) {
+		r = snap_files_reuse(f, lst, c, n);
+		if (r <= 0)
+			return r;
+	}
 
 	/* O_NOATIME keeps backups from disturbing atimes, but is only
 	 * allowed on our own files; O_NONBLOCK guards against the file
@@ -405,7 +523,11 @@ static int snap_files_file(struct snap_files *f, int dfd, const char *name)
 		r = snap_files_skip(f, -errno, "cannot stat");
 	else if (!S_ISREG(st.st_mode))
 		r = snap_files_skip(f, 0, "it is no longer a regular file");
-	else
+	else if (f->dry) {	/* it can be opened: that is all we ask */
+		f->st.files++;
+		f->st.bytes += (uint64_t)st.st_size;
+		r = 0;
+	} else
 		r = snap_files_read(f, fd, &st);
 	close(fd);
 	return r;
@@ -444,9 +566,10 @@ static int snap_files_symlink(struct snap_files *f, int dfd, const char *name,
 		r = snap_files_skip(f, r, "cannot read symlink");
 		goto out;
 	}
+	f->st.symlinks++;
 	snap_files_meta(st, &m);
-	r = repo_writer_symlink(f->w, (const char *)f->path.data,
-				(const char *)t.data, &m);
+	r = f->dry ? 0 : repo_writer_symlink(f->w, (const char *)f->path.data,
+					     (const char *)t.data, &m);
 	if (r < 0)
 		snap_files_error(f, r, "cannot store symlink");
 out:
@@ -461,9 +584,21 @@ static int snap_files_entry(struct snap_files *f, int dfd, const char *name)
 
 	if (fstatat(dfd, name, &st, AT_SYMLINK_NOFOLLOW) < 0)
 		return snap_files_skip(f, -errno, "cannot stat");
+	if (f->top) {
+		f->root_dev = st.st_dev;
+		f->top = 0;
+	}
+	r = exclude_match(f->o.exclude, (const char *)f->path.data,
+			  f->path.len, S_ISDIR(st.st_mode));
+	if (r != 0)
+		return r < 0 ? snap_files_error(f, r, "cannot store")
+			     : snap_files_exclude(f);
+	if (f->o.one_file_system && st.st_dev != f->root_dev &&
+	    !S_ISDIR(st.st_mode))
+		return snap_files_exclude(f);
 	switch (st.st_mode & S_IFMT) {
 	case S_IFREG:
-		r = snap_files_file(f, dfd, name);
+		r = snap_files_file(f, dfd, name, &st);
 		break;
 	case S_IFDIR:
 		r = snap_files_dir(f, dfd, name, &st);
@@ -486,83 +621,6 @@ static int snap_files_entry(struct snap_files *f, int dfd, const char *name)
 
 /* ---- the PATHs ----------------------------------------------------------- */
 
-/* Splits a PATH argument into its resolved parent and base name: 0, or
- * -EINVAL (a usage error), -ENOMEM or another -errno, message printed. */
-static int snap_files_resolve_one(struct cli *c, struct snap_item *it)
-{
-	const char *a = it->arg;
-	size_t n = strlen(a);
-	struct buf b = BUF_INIT;
-	struct stat st;
-	char *full = NULL, *slash, *p;
-
-	while (n > 1 && a[n - 1] == '/')
-		n--;
-	/* "dir/", "." and ".." name what they resolve to; otherwise the
-	 * last component is kept as it is (a symlink stays a symlink) */
-	if (n < strlen(a) || !strcmp(a, ".") || !strcmp(a, "..") ||
-	    (n >= 2 && !strcmp(a + n - 2, "/.")) ||
-	    (n >= 3 && !strcmp(a + n - 3, "/.."))) {
-		full = realpath(a, NULL);
-		if (!full) {
-			int e = errno;
-
-			cli_error(c, "cannot resolve %s: %s", a, strerror(e));
-			return -e;
-		}
-	} else {
-		char *dir = strndup(a, n), *rp;
-
-		if (!dir)
-			return -ENOMEM;
-		slash = strrchr(dir, '/');
-		if (slash == dir)
-			rp = realpath("/", NULL);
-		else if (slash) {
-			*slash = '\0';
-			rp = realpath(dir, NULL);
-		} else {
-			rp = realpath(".", NULL);
-		}
-		if (!rp) {
-			cli_error(c, "cannot resolve the directory of %s: %s", a,
-				  strerror(errno));
-			free(dir);
-			return -ENOENT;
-		}
-		p = slash ? slash + 1 : dir;
-		buf_addf(&b, "%s/%s", strcmp(rp, "/") ? rp : "", p);
-		free(rp);
-		free(dir);
-		full = buf_detach(&b, NULL);
-		if (!full)
-			return -ENOMEM;
-	}
-	if (!strcmp(full, "/")) {
-		free(full);
-		cli_usage_error(c, "'%s' is the root directory, which has no base name to store it under; give its subdirectories instead",
-				a);
-		return -EINVAL;
-	}
-	/* fail before the repository is opened and locked: a PATH that
-	 * is not there at the start is an error, not a partial snapshot */
-	if (lstat(full, &st) < 0) {
-		int e = errno;
-
-		cli_error(c, "cannot stat %s: %s", full, strerror(e));
-		free(full);
-		return -e;
-	}
-	/* full is absolute, so there is a slash; base is what follows */
-	slash = strrchr(full, '/');
-	it->parent = full;
-	it->base = strdup(slash + 1);
-	if (!it->base)
-		return -ENOMEM;
-	*(slash == full ? slash + 1 : slash) = '\0';
-	return 0;
-}
-
 static int snap_files_item_cmp(const void *a, const void *b)
 {
 	const struct snap_item *x = a, *y = b;
@@ -583,7 +641,7 @@ int snap_files_resolve(struct snap_files *f, char **paths, size_t n)
 	f->n = n;
 	for (size_t i = 0; i < n; i++) {
 		f->items[i].arg = paths[i];
-		e = snap_files_resolve_one(f->c, &f->items[i]);
+		e = snap_item_resolve(f->c, &f->items[i]);
 		if (e == -ENOMEM)
 			cli_error(f->c, "out of memory");
 		if (e < 0)
@@ -609,9 +667,16 @@ const struct snap_item *snap_files_item(const struct snap_files *f, size_t i)
 	return &f->items[i];
 }
 
-void snap_files_start(struct snap_files *f, struct repo *r,
-		      struct repo_writer *w, double start)
+void snap_files_configure(struct snap_files *f,
+			  const struct snap_files_opts *o)
 {
+	f->o = *o;
+}
+
+int snap_files_start(struct snap_files *f, struct repo *r,
+		     struct repo_writer *w, double start)
+{
+	struct timespec now;
 	struct stat rst;
 
 	if (stat(repo_path(r), &rst) == 0) {
@@ -620,10 +685,25 @@ void snap_files_start(struct snap_files *f, struct repo *r,
 		f->repo_ino = rst.st_ino;
 	}
 	f->w = w;
+	f->dry = !w;
 	f->start = start;
-	f->progress = isatty(2);
+	/* before any file is read: what changes after may not be cached */
+	clock_gettime(CLOCK_REALTIME, &now);
+	f->cache = snap_cache_new(f->c, r, (int64_t)now.tv_sec * 1000000000 +
+				  now.tv_nsec, !f->o.no_cache, !f->dry);
+	if (!f->cache) {
+		cli_error(f->c, "out of memory");
+		return CLI_EXIT_ERROR;
+	}
+	f->progress = w && isatty(2);
 	if (f->progress)
 		repo_writer_set_progress(w, snap_files_progress_cb, f);
+	return CLI_EXIT_OK;
+}
+
+void snap_files_cache_save(struct snap_files *f, const char *id)
+{
+	snap_cache_save(f->cache, id);
 }
 
 int snap_files_walk(struct snap_files *f, size_t from, size_t to)
@@ -638,8 +718,11 @@ int snap_files_walk(struct snap_files *f, size_t from, size_t to)
 
 		f->parent = f->items[i].parent;
 		buf_reset(&f->path);
-		if (buf_addstr(&f->path, f->items[i].base) < 0)
+		if (buf_addstr(&f->path, f->items[i].base) < 0 ||
+		    snap_cache_root(f->cache, f->items[i].parent,
+				    f->items[i].base) < 0)
 			return snap_files_error(f, -ENOMEM, "cannot store");
+		f->top = 1;
 		if (dfd < 0) {
 			r = snap_files_skip(f, -errno,
 					    "cannot open its directory");

@@ -14,6 +14,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <time.h>
+
 #include <sodium.h>
 
 #include "cli.h"
@@ -47,6 +49,8 @@ static const struct vault_verb vault_verbs[] = {
 	{ "stats", cmd_stats, cmd_stats_usage, "show repository statistics" },
 	{ "report", cmd_report, cmd_report_usage,
 	  "write a page of charts: growth, dedup, tables, last good snapshot" },
+	{ "status", cmd_status, cmd_status_usage,
+	  "say whether every group's newest snapshot is recent and whole" },
 	{ "key", cmd_key, cmd_key_usage, "manage the repository passphrase" },
 	{ "restore", cmd_restore, cmd_restore_usage,
 	  "restore a snapshot's database into a live database" },
@@ -60,7 +64,8 @@ static const struct vault_verb vault_verbs[] = {
 static void vault_usage(FILE *f)
 {
 	fputs("usage: vault [--repo DIR] [--lock-wait SECONDS]\n"
-	      "             [--passphrase-command CMD] VERB [ARGS...]\n"
+	      "             [--passphrase-command CMD] [--log-file FILE]\n"
+	      "             VERB [ARGS...]\n"
 	      "       vault --help | --version | help VERB\n"
 	      "\n"
 	      "Verbs:\n", f);
@@ -74,10 +79,14 @@ static void vault_usage(FILE *f)
 	      "  --lock-wait SECONDS     wait this long for the repository lock\n"
 	      "  --passphrase-command CMD\n"
 	      "                          run CMD with /bin/sh -c; its output is the passphrase\n"
+	      "  --log-file FILE         append a line saying how this run ended to FILE\n"
+	      "                          (default: $VAULT_LOG_FILE)\n"
 	      "  -h, --help              show help (also: vault VERB --help)\n"
 	      "  --version               show the version\n"
 	      "\n"
-	      "Exit codes: 0 success, 1 error, 2 usage error, 3 damage found by check.\n"
+	      "Exit codes: 0 success, 1 error, 2 usage error, 3 damage found or a\n"
+	      "partial snapshot, 4 no recent snapshot (status), 10 no repository,\n"
+	      "11 locked, 12 wrong passphrase.\n"
 	      "See vault(1) for details.\n", f);
 }
 
@@ -105,6 +114,50 @@ static int vault_help(struct cli *c, int argc, char **argv)
 	return CLI_EXIT_OK;
 }
 
+/* 1 when the verb's arguments may hold --log-file (or a prefix of it,
+ * which getopt_long takes for it) before any "--". */
+static int vault_log_option_follows(int argc, char **argv)
+{
+	static const char opt[] = "--log-file";
+
+	for (int i = 1; i < argc && strcmp(argv[i], "--"); i++) {
+		size_t n = strcspn(argv[i], "=");
+
+		if (n >= 3 && n < sizeof(opt) && !strncmp(argv[i], opt, n))
+			return 1;
+	}
+	return 0;
+}
+
+/*
+ * $VAULT_LOG_FILE, unless --log-file was given (the option wins).  Called
+ * before the verb runs, so that a log file that cannot be written stops
+ * a scheduled run at once rather than after it: then CLI_EXIT_ERROR
+ * (printed), else CLI_EXIT_OK.  When the verb's arguments may still
+ * name --log-file (before = 1) the variable's file waits: it would be
+ * created for nothing; after the verb (before = 0) it is opened if the
+ * option did not come after all, and a failure is only warned about.
+ */
+static int vault_log_env(struct cli *c, int before, int argc, char **argv)
+{
+	const char *path = getenv("VAULT_LOG_FILE");
+	int e;
+
+	if (c->log_fd >= 0 || !path || !*path ||
+	    (before && vault_log_option_follows(argc, argv)))
+		return CLI_EXIT_OK;
+	e = cli_log_open(c, path);
+	if (e < 0 && before) {
+		cli_error(c, "cannot open the log file %s ($VAULT_LOG_FILE): %s",
+			  path, strerror(-e));
+		return CLI_EXIT_ERROR;
+	}
+	if (e < 0)
+		cli_warn(c, "cannot open the log file %s ($VAULT_LOG_FILE): %s",
+			 path, strerror(-e));
+	return CLI_EXIT_OK;
+}
+
 int main(int argc, char **argv)
 {
 	static const struct option opts[] = {
@@ -113,13 +166,15 @@ int main(int argc, char **argv)
 	};
 	const struct vault_verb *v;
 	struct cli c;
-	int o, vi, ret;
+	int o, vi, e, ret;
 
 	if (sodium_init() < 0) {
 		fputs("vault: cannot initialise libsodium\n", stderr);
 		return CLI_EXIT_ERROR;
 	}
 	cli_init(&c);
+	c.log_start = (int64_t)time(NULL);
+	c.log_start_mono = cli_now();
 	/* Like borg's BORG_TESTONLY_WEAKEN_KDF: test suites would otherwise
 	 * spend most of their time in Argon2id.  Never for real keys. */
 	if (getenv("VAULT_TESTONLY_WEAKEN_KDF"))
@@ -174,11 +229,20 @@ int main(int argc, char **argv)
 	c.verb = v->name;
 	c.usage = v->usage;
 	vi = optind;
+	ret = vault_log_env(&c, 1, argc - vi, argv + vi);
+	if (ret != CLI_EXIT_OK)
+		goto out;
 	/* optind = 0 makes glibc start a fresh scan over the verb's argv */
 	optind = 0;
 	ret = v->fn(&c, argc - vi, argv + vi);
 	if (ret == CLI_EXIT_ERROR && c.exit_code)
 		ret = c.exit_code;
+	if (!c.helped)
+		vault_log_env(&c, 0, 0, NULL);
+	e = cli_log_finish(&c, ret);
+	if (e < 0)
+		cli_warn(&c, "cannot append to the log file %s: %s",
+			 c.log_path, strerror(-e));
 out:
 	cli_release(&c);
 	return ret;

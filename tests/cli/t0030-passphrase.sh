@@ -1,7 +1,9 @@
 #!/bin/bash
 # Passphrases: a wrong one is refused with a clear message and changes
 # nothing; VAULT_PASSPHRASE_FILE and --passphrase-command work; `vault key
-# passwd` replaces the passphrase.
+# passwd` replaces the passphrase.  Key derivation: new keys are wrapped at
+# borg 2's Argon2id limits, an old key file opens at its own limits, and
+# `vault key passwd` moves it to the new ones.
 . "$(dirname "$0")/../test-lib.sh"
 
 test_expect_success 'setup: an encrypted repository with one snapshot' '
@@ -126,18 +128,68 @@ test_expect_success 'key passwd without a new passphrase fails and changes nothi
 	vault list >/dev/null
 '
 
-test_expect_success 'by default keys are wrapped with Argon2id at the moderate limits' '
+[ -x /usr/bin/time ] && test_set_prereq TIME
+
+# key_limits FILE: "KDF OPSLIMIT MEMLIMIT" of a key file (formats/keyfile.md:
+# magic(8) version(4) kdf(1) reserved(3) opslimit(8) memlimit(8))
+key_limits() {
+	echo $(od -An -tu1 -j12 -N1 "$1") $(od -An -tu8 -j16 -N8 "$1") \
+		$(od -An -tu8 -j24 -N8 "$1")
+}
+
+test_expect_success 'by default keys are wrapped with Argon2id at borg 2 limits (3 passes, 64 MiB)' '
 	(
 		unset VAULT_TESTONLY_WEAKEN_KDF &&
 		new_repo "$TRASH/strong" &&
-		# keyfile: magic(8) version(4) kdf(1) reserved(3) opslimit(8) memlimit(8)
-		od -An -tu1 -j12 -N1 "$VAULT_REPO/keys/repokey" | grep -qw 1 &&
-		od -An -tu8 -j16 -N8 "$VAULT_REPO/keys/repokey" | grep -qw 3 &&
-		od -An -tu8 -j24 -N8 "$VAULT_REPO/keys/repokey" | grep -qw 268435456 &&
+		printf %s "$VAULT_PASSPHRASE" >strong.pass &&
+		test_eq "1 3 67108864" "$(key_limits "$VAULT_REPO/keys/repokey")" "kdf, opslimit, memlimit" &&
 		echo hello >strong.txt &&
 		vault snapshot strong.txt &&
 		vault cat latest strong.txt >out &&
 		test_cmp strong.txt out
+	)
+'
+
+test_expect_success 'TIME' 'vault list at the default limits peaks under 80 MiB' '
+	(
+		unset VAULT_TESTONLY_WEAKEN_KDF &&
+		export VAULT_REPO=$TRASH/strong VAULT_PASSPHRASE="$(cat strong.pass)" &&
+		/usr/bin/time -f %M -o list.rss "$VAULT" list </dev/null >/dev/null &&
+		test_le "$(tail -n 1 list.rss)" 81920 "peak RSS of vault list, KiB"
+	)
+'
+
+# A key file written by `vault init` before its default changed: wrapped
+# at libsodium's "moderate" limits (3 passes, 256 MiB), with this
+# passphrase:
+OLD_PASS="old moderate key"
+
+test_expect_success 'a key file at the old moderate limits (256 MiB) still opens' '
+	(
+		unset VAULT_TESTONLY_WEAKEN_KDF &&
+		new_repo "$TRASH/old" &&
+		base64 -d "$VAULT_SRCDIR/tests/fixtures/repokey-moderate.b64" \
+			>"$VAULT_REPO/keys/repokey" &&
+		test_eq "1 3 268435456" "$(key_limits "$VAULT_REPO/keys/repokey")" "the fixture" &&
+		VAULT_PASSPHRASE=wrong test_must_fail_with 12 passphrase vault list &&
+		export VAULT_PASSPHRASE="$OLD_PASS" &&
+		vault snapshot f &&
+		vault cat latest f >out.old &&
+		test_cmp f out.old &&
+		test_eq "1 3 268435456" "$(key_limits "$VAULT_REPO/keys/repokey")" "opening rewrites nothing"
+	)
+'
+
+test_expect_success 'key passwd rewraps an old key file at the new limits' '
+	(
+		unset VAULT_TESTONLY_WEAKEN_KDF &&
+		export VAULT_REPO=$TRASH/old VAULT_PASSPHRASE="$OLD_PASS" &&
+		VAULT_NEW_PASSPHRASE="new limits" vault key passwd >passwd.out &&
+		test_grep "Argon2id: 3 passes over 64(\.0)? MiB" passwd.out &&
+		test_eq "1 3 67108864" "$(key_limits "$VAULT_REPO/keys/repokey")" "after key passwd" &&
+		test_must_fail_with 12 passphrase vault list &&
+		VAULT_PASSPHRASE="new limits" vault cat latest f >out.new &&
+		test_cmp f out.new
 	)
 '
 

@@ -25,7 +25,19 @@ man_opt() {
 	printf '%s' "--$1" | sed 's/-/\\-/g'
 }
 # every verb takes these; vault --help and GLOBAL OPTIONS document them
-GLOBALS=" repo lock-wait passphrase-command "
+GLOBALS=" repo lock-wait passphrase-command log-file "
+
+test_expect_success 'the global options are in vault --help and in GLOBAL OPTIONS' '
+	vault --help >help.txt &&
+	sed -n "/^\.SH GLOBAL OPTIONS/,/^\.SH /p" "$MAN" >globals &&
+	: >missing &&
+	for name in $GLOBALS; do
+		grep -q -- "--$name" help.txt || echo "$name: not in vault --help" >>missing
+		grep -qF -- "$(man_opt "$name")" globals ||
+			echo "$name: not in GLOBAL OPTIONS" >>missing
+	done &&
+	cat missing && test ! -s missing
+'
 
 for verb in $VERBS; do
 	test_expect_success "vault $verb: every option it takes is in its --help and in vault.1" '

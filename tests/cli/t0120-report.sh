@@ -15,8 +15,7 @@
 . "$(dirname "$0")/../test-lib.sh"
 . "$VAULT_SRCDIR/tests/db-lib.sh"
 
-SRCFAULT=$VAULT_BUILDDIR/tests/unit/srcfault.so
-[ -f "$SRCFAULT" ] || skip_all "tests/unit/srcfault.so not built (make check builds it)"
+need_srcfault
 
 CHROMIUM=${VAULT_TEST_CHROMIUM:-chromium}
 if command -v "$CHROMIUM" >/dev/null 2>&1; then
@@ -54,14 +53,6 @@ chromium_check() {
 # A directory whose name is markup: it ends up in the snapshots' source.
 H='<img src=x onerror=alert(1)>'
 HP=$TEST_TMP/$H
-
-vault_faults() {
-	(
-		export LD_PRELOAD=$SRCFAULT VAULT_SRCFAULT=$1
-		shift
-		vault "$@"
-	)
-}
 
 test_expect_success 'setup: files, a partial and a safety snapshot, two database snapshots' '
 	new_repo --encryption repokey &&

@@ -100,6 +100,21 @@ static inline int fuzz_sum_ok(const uint8_t *p, size_t n)
 	return sum == XXH3_64bits(p, n - 8);
 }
 
+/* check(p, n) on the input as it is, then on a copy with its sum made
+ * right (when it was not): the whole entry point of a harness of a
+ * checksummed format. */
+static inline void fuzz_as_is_and_summed(const uint8_t *p, size_t n,
+					 void (*check)(const uint8_t *, size_t))
+{
+	uint8_t *fixed;
+
+	check(p, n);
+	if (!fuzz_sum_ok(p, n) && (fixed = fuzz_with_sum(p, n))) {
+		check(fixed, n);
+		free(fixed);
+	}
+}
+
 /* A malloc'ed copy of exactly n bytes (malloc(0) is not portable). */
 static inline uint8_t *fuzz_dup(const uint8_t *p, size_t n)
 {

@@ -20,6 +20,7 @@
 
 #include "blob.h"
 #include "config.h"
+#include "fcache.h"
 #include "keyfile.h"
 #include "manifest.h"
 #include "pack.h"
@@ -356,6 +357,52 @@ static void keyfiles(void)
 	sodium_memzero(&k, sizeof(k));
 }
 
+/* ---- fcache ------------------------------------------------------------- */
+
+static void fcaches(void)
+{
+	struct manifest_chunk ch[3];
+	struct fcache_ent v[3];
+	struct buf b = BUF_INIT;
+
+	memset(v, 0, sizeof(v));
+	for (int i = 0; i < 3; i++) {
+		randombytes_buf(ch[i].id, sizeof(ch[i].id));
+		ch[i].len = 1000u * (uint32_t)(i + 1);
+		v[i].key[0] = (uint8_t)(0x40 * (i + 1));
+		v[i].ino = 100u + (uint64_t)i;
+		v[i].mtime_ns = 1700000000000000000LL + i;
+		v[i].ctime_ns = 1700000000500000000LL + i;
+	}
+	v[1].nchunks = 1;
+	v[1].chunks = ch;
+	v[1].size = ch[0].len;
+	v[2].nchunks = 2;
+	v[2].chunks = ch + 1;
+	v[2].size = ch[1].len + ch[2].len;
+	must(fcache_encode(&b, NULL, 0), "fcache");
+	putb("fcache", "empty", &b);
+	must(fcache_encode(&b, v, 3), "fcache");
+	putb("fcache", "three", &b);
+	/* keys out of order: the first key made the largest */
+	b.data[16] = 0xff;
+	resum(&b);
+	putb("fcache", "bad-order", &b);
+	/* chunks not adding up to the size */
+	must(fcache_encode(&b, v, 3), "fcache");
+	b.data[16 + 32] ^= 1;
+	resum(&b);
+	putb("fcache", "bad-size", &b);
+	/* a byte between the last entry and the checksum */
+	must(fcache_encode(&b, v, 3), "fcache");
+	buf_setlen(&b, b.len - 8);
+	must(buf_addch(&b, 0), "fcache");
+	must(buf_put_le64(&b, 0), "fcache");
+	resum(&b);
+	putb("fcache", "bad-trailing", &b);
+	buf_release(&b);
+}
+
 /* ---- config ------------------------------------------------------------- */
 
 static void configs(void)
@@ -552,5 +599,8 @@ int main(int argc, char **argv)
 	snaprecs();
 	jsons();
 	bufs();
+	/* last: the random stream it draws from must not shift the seeds
+	 * of the harnesses before it */
+	fcaches();
 	return 0;
 }

@@ -1,8 +1,8 @@
 /*
  * test-cli: the front end's text helpers (src/cli/cli-text.c, src/cli/cli-json.c):
  * JSON string escaping of hostile bytes, terminal quoting, ISO 8601
- * parsing and formatting in UTC, number parsing with range checks,
- * human sizes, snapshot path normalisation, and the JSON writer.
+ * parsing and formatting in UTC, number and duration parsing with range
+ * checks, human sizes, snapshot path normalisation, and the JSON writer.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -140,6 +140,36 @@ static void test_numbers(void)
 	ok(cli_parse_int("-", -5, 5, &i) < 0, "int lone sign");
 }
 
+static void test_durations(void)
+{
+	static const struct {
+		const char *in;
+		int64_t want;	/* -1: refused */
+	} cases[] = {
+		{ "30m", 1800 }, { "26h", 93600 }, { "2d", 172800 },
+		{ "1w", 604800 }, { "90s", 90 }, { "1d12h", 129600 },
+		{ "1h30m15s", 5415 }, { "0h5m", 300 },
+		{ "26", -1 }, { "", -1 }, { "h", -1 }, { "-1h", -1 },
+		{ "+1h", -1 }, { " 1h", -1 }, { "1h ", -1 }, { "1y", -1 },
+		{ "1H", -1 }, { "0s", -1 }, { "0h0m", -1 }, { "1.5h", -1 },
+		{ "5300w", -1 }, { "99999999999999999999s", -1 },
+		{ "5200w", (int64_t)5200 * 7 * 86400 },
+	};
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		int64_t got = -1;
+		int e = cli_parse_duration(cases[i].in, &got);
+
+		if (cases[i].want < 0)
+			ok(e == -EINVAL && got == -1, "duration '%s' refused",
+			   cases[i].in);
+		else
+			ok(e == 0 && got == cases[i].want,
+			   "duration '%s' is %lld s (got %lld)", cases[i].in,
+			   (long long)cases[i].want, (long long)got);
+	}
+}
+
 static void test_sizes_and_paths(void)
 {
 	char s[32], *p;
@@ -232,6 +262,7 @@ int main(void)
 	test_quote();
 	test_time();
 	test_numbers();
+	test_durations();
 	test_sizes_and_paths();
 	test_json_writer();
 	return done_testing();

@@ -1,6 +1,6 @@
 /*
  * test-keyfile: key files with and without a passphrase.  Argon2 runs
- * with libsodium's MIN limits to stay fast (the MODERATE default is
+ * with libsodium's MIN limits to stay fast (the default, 64 MiB, is
  * exercised once, encode only).  Every truncation and every bit flip
  * must be rejected by the checksum, before Argon2 runs; with a forged
  * checksum the AEAD or the limit bounds must still reject them.
@@ -172,14 +172,16 @@ static void test_limits(const struct keyfile_keys *k)
 	is_int(keyfile_decode(&got, f.data, f.len, pass, strlen(pass)),
 	       -EKEYREJECTED, "altered limits: -EKEYREJECTED");
 
-	/* the default (0, 0) means MODERATE: encode once, time it */
+	/* the default (0, 0) is borg 2's 3 passes over 64 MiB: encode
+	 * once, time it */
+	ok(KEYFILE_DEFAULT_OPSLIMIT == 3 &&
+	   KEYFILE_DEFAULT_MEMLIMIT == 67108864, "defaults: 3 passes, 64 MiB");
 	buf_reset(&f);
 	t = now();
 	r = keyfile_encode(&f, k, pass, strlen(pass), 0, 0);
-	ok(r == 0 &&
-	   le64_at(f.data + 16) == crypto_pwhash_OPSLIMIT_MODERATE &&
-	   le64_at(f.data + 24) == crypto_pwhash_MEMLIMIT_MODERATE,
-	   "0, 0 stores the MODERATE limits (%.2fs)", now() - t);
+	ok(r == 0 && le64_at(f.data + 16) == KEYFILE_DEFAULT_OPSLIMIT &&
+	   le64_at(f.data + 24) == KEYFILE_DEFAULT_MEMLIMIT,
+	   "0, 0 stores the default limits (%.2fs)", now() - t);
 	buf_release(&f);
 }
 

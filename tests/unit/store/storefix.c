@@ -33,7 +33,7 @@ int storefix_begin(const char *name)
 		diag("mkdtemp failed");
 		return -1;
 	}
-	/* the moderate default costs 0.4 s per open; keys are keys */
+	/* the default costs 0.1 s and 64 MiB per open; keys are keys */
 	repo_kdf_limits(crypto_pwhash_OPSLIMIT_MIN, crypto_pwhash_MEMLIMIT_MIN);
 	return 0;
 }
