@@ -253,6 +253,48 @@ int rs_exec_clean_triggers_on(struct rs_exec *x)
 
 /* ---- drops ------------------------------------------------------------------ */
 
+/*
+ * A policy or rule of a table recreated may read a view that is dropped
+ * too: DROP VIEW refuses while the table still exists, and the table
+ * goes after the views (which depend on tables).  They are dropped first;
+ * the table, dropped right after, takes nothing more with it.
+ */
+static int rs_exec_clean_view_readers(struct rs_exec *x)
+{
+	static const char head[] =
+		"WITH t(oid) AS (SELECT pg_catalog.unnest(ARRAY[";
+	static const char tail[] =
+		"]::pg_catalog.oid[])),"
+		" v AS (SELECT d.classid, d.objid FROM pg_catalog.pg_depend d"
+		"  JOIN pg_catalog.pg_class c ON c.oid = d.refobjid AND c.relkind IN ('v', 'm')"
+		"  WHERE d.refclassid = 'pg_catalog.pg_class'::pg_catalog.regclass)"
+		"SELECT pg_catalog.format('DROP POLICY %I ON %s', po.polname, po.polrelid::pg_catalog.regclass)"
+		" FROM pg_catalog.pg_policy po JOIN t ON t.oid = po.polrelid"
+		" WHERE ('pg_catalog.pg_policy'::pg_catalog.regclass, po.oid) IN (SELECT * FROM v)"
+		" UNION ALL"
+		" SELECT pg_catalog.format('DROP RULE %I ON %s', w.rulename, w.ev_class::pg_catalog.regclass)"
+		" FROM pg_catalog.pg_rewrite w JOIN t ON t.oid = w.ev_class"
+		" WHERE w.rulename <> '_RETURN'"
+		" AND ('pg_catalog.pg_rewrite'::pg_catalog.regclass, w.oid) IN (SELECT * FROM v) ORDER BY 1";
+	struct buf sql = BUF_INIT;
+	PGresult *res = NULL;
+	size_t n = 0;
+	int r = buf_addstr(&sql, head);
+
+	if (r == 0)
+		r = rs_exec_clean_regclasses(x, &sql, rs_exec_clean_pick_recreate, &n);
+	if (r == 0)
+		r = buf_addstr(&sql, tail);
+	if (r == 0 && n)
+		r = pg_conn_query(x->c, &res, PGRES_TUPLES_OK, (char *)sql.data, 0, NULL,
+				  "reading the policies and rules that read views", x->err);
+	for (int i = 0; r == 0 && res && i < PQntuples(res); i++)
+		r = rs_exec_cmd(x, PQgetvalue(res, i, 0), PQgetvalue(res, i, 0));
+	PQclear(res);
+	buf_release(&sql);
+	return r;
+}
+
 /* Rollback: drops the tables the restore undone created (they were
  * absent before it), in one statement (references among them need no
  * order).  A table something else has come to depend on since makes the
@@ -299,6 +341,8 @@ static int rs_exec_clean_drops(struct rs_exec *x)
 	/* views the snapshot lacks, that the caller let go (deepest first) */
 	for (size_t i = 0; i < p->ndrop_views && r == 0; i++)
 		r = rs_exec_cmd(x, p->drop_views[i], p->drop_views[i]);
+	if (r == 0)
+		r = rs_exec_clean_view_readers(x);
 	/* views first (reverse dump order respects their dependencies) */
 	for (size_t i = p->nobjects; i-- > 0 && r == 0;) {
 		const struct rs_plan_object *o = &p->objects[i];

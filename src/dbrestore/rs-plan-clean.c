@@ -13,8 +13,9 @@
  *    from the snapshot's DDL too, even when the selection leaves them
  *    out (a single table); one the snapshot does not hold (made since)
  *    is a conflict naming it, or, when the caller says so, dropped.
- *  - A table that matches but uses a type, domain or sequence the
- *    restore drops and recreates (DROP would fail on it), or inherits
+ *  - A table that matches but uses a type, domain, sequence, view or
+ *    table the restore drops and recreates (DROP would fail on it: a
+ *    column of the type, a policy reading the view or table), or inherits
  *    from a table that is recreated (whose DROP takes it along), is
  *    recreated too, and says why.
  *
@@ -83,6 +84,7 @@ static int rs_plan_clean_uses(void *arg, const struct rs_plan_table *t,
 	if (!w->kept[i])
 		return 0;
 	w->kept[i] = 0;
+	w->changed = 1;
 	rs_plan_clean_object(w->p, t)->act = RS_ACT_RECREATE;
 	return rs_plan_clean_why(&w->p->tables[i], "uses %s %s.%s, which the restore recreates",
 				 kind ? kind : "type", schema, name);
@@ -106,7 +108,8 @@ static int rs_plan_clean_parent(void *arg, const struct rs_plan_table *t,
 	return rs_plan_clean_why(&w->p->tables[i], "its parent %s.%s is recreated", schema, name);
 }
 
-/* The keys of the types, domains and sequences the plan recreates. */
+/* The keys of the types, domains, sequences, views and tables the plan
+ * drops and recreates. */
 static int rs_plan_clean_recreated_keys(const struct rs_plan *p, struct rs_plan_key **k,
 					size_t *n)
 {
@@ -119,11 +122,15 @@ static int rs_plan_clean_recreated_keys(const struct rs_plan *p, struct rs_plan_
 	for (size_t i = 0; i < p->nobjects && r == 0; i++) {
 		const struct rs_plan_object *o = &p->objects[i];
 		char kind = !strcmp(o->type, "TYPE") || !strcmp(o->type, "DOMAIN") ? 't' :
-			    !strcmp(o->type, "SEQUENCE") ? 'r' : 0;
+			    !strcmp(o->type, "SEQUENCE") ? 'r' :
+			    !strcmp(o->type, "VIEW") || !strcmp(o->type, "MATERIALIZED VIEW") ? 'v' :
+			    !strcmp(o->type, "TABLE") ? 'T' : 0;
 
 		struct rs_plan_key *key;
 
-		if (o->act != RS_ACT_RECREATE || !o->drop_sql || !kind)
+		/* tables are dropped in one statement, without a drop_sql */
+		if (o->act != RS_ACT_RECREATE || !kind || !o->exists ||
+		    (kind != 'T' && !o->drop_sql))
 			continue;
 		key = &(*k)[(*n)++];
 		buf_init(&key->schema, 0);
@@ -170,14 +177,21 @@ int rs_plan_clean_tables(PGconn *c, struct rs_plan *p,
 			r = rs_plan_clean_why(t, "drifted: %s", (char *)v[k].why.data);
 		}
 	}
-	/* DROP TYPE / SEQUENCE would fail on a table kept */
-	if (r == 0)
-		r = rs_plan_clean_recreated_keys(p, &keys, &nk);
-	if (r == 0 && nk)
-		r = rs_plan_probe_uses(c, p, w.kept, keys, nk, rs_plan_clean_uses, &w, err);
-	/* a recreated parent takes its children along: down the tree */
+	/* DROP TYPE / SEQUENCE / VIEW / TABLE would fail on a table kept
+	 * (a column's type, a default, a policy reading a view or another
+	 * table ...), and a recreated parent takes its children along:
+	 * each table recreated so may hold up others, until none changes */
 	do {
 		w.changed = 0;
+		for (size_t k = 0; keys && k < nk; k++)
+			rs_plan_key_release(&keys[k]);
+		free(keys);
+		keys = NULL;
+		nk = 0;
+		if (r == 0 && memchr(w.kept, 1, p->ntables))
+			r = rs_plan_clean_recreated_keys(p, &keys, &nk);
+		if (r == 0 && nk)
+			r = rs_plan_probe_uses(c, p, w.kept, keys, nk, rs_plan_clean_uses, &w, err);
 		if (r == 0 && memchr(w.kept, 1, p->ntables))
 			r = rs_plan_probe_parents(c, p, w.kept, rs_plan_clean_parent, &w, err);
 	} while (r == 0 && w.changed);

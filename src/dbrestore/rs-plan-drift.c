@@ -160,6 +160,41 @@ static int rs_plan_drift_strcmp(const void *a, const void *b)
 }
 
 /*
+ * pg_dump writes "SET default_table_access_method = x" (and
+ * default_tablespace) only where the setting changes, so a table's
+ * sections may rely on one written sections before: sql += the last of
+ * each before section first, as the whole script would have set it.
+ */
+static int rs_plan_drift_settings(const struct rs_plan *p, const struct pg_ddl *d,
+				  size_t first, struct buf *sql)
+{
+	static const char *const sets[] = {
+		"SET default_table_access_method ", "SET default_tablespace ",
+	};
+	const struct rs_sanitized_stmt *last[2] = { NULL, NULL };
+	int r = 0;
+
+	for (size_t j = 0; j < rs_sanitized_count(p->san); j++) {
+		const struct rs_sanitized_stmt *st = rs_sanitized_get(p->san, j);
+
+		if (st->skip || st->section >= first)
+			continue;
+		for (size_t k = 0; k < 2; k++)
+			if (st->len > strlen(sets[k]) &&
+			    !memcmp(pg_ddl_text(d) + st->off, sets[k], strlen(sets[k])))
+				last[k] = st;
+	}
+	for (size_t k = 0; k < 2 && r == 0; k++) {
+		if (!last[k])
+			continue;
+		r = buf_add(sql, pg_ddl_text(d) + last[k]->off, last[k]->len);
+		if (r == 0)
+			r = buf_addch(sql, '\n');
+	}
+	return r;
+}
+
+/*
  * From the table's sections: sql = the statements that build its
  * definition in shadow, attach = its attachments sorted and joined by
  * newlines (as the comparison query writes the target's), *unknown =
@@ -189,6 +224,8 @@ static int rs_plan_drift_script(const struct rs_plan *p, const struct pg_ddl *d,
 			names[nnames++].name = s->name;
 		}
 	}
+	if (r == 0 && nsecs)
+		r = rs_plan_drift_settings(p, d, secs[0], sql);
 	for (size_t k = 0; k < nsecs && r == 0; k++) {
 		const struct pg_ddl_section *s = pg_ddl_get(d, secs[k]);
 		int built = rs_plan_read_type_in(s->type, rs_plan_drift_built);
@@ -281,8 +318,14 @@ static const char rs_plan_drift_sql_head[] =
 	" FROM rel r JOIN pg_catalog.pg_attribute a ON a.attrelid = r.oid AND a.attnum > 0 AND NOT a.attisdropped"
 	" LEFT JOIN pg_catalog.pg_attrdef ad ON ad.adrelid = a.attrelid AND ad.adnum = a.attnum,"
 	" LATERAL (VALUES ('', ''),"
-	"  ('position', (SELECT pg_catalog.count(*) FROM pg_catalog.pg_attribute b WHERE b.attrelid = a.attrelid"
-	"    AND b.attnum > 0 AND NOT b.attisdropped AND b.attnum <= a.attnum)::text),"
+	/* an inheritance child's columns come in the order its parents
+	 * grew, which a CREATE TABLE ... INHERITS cannot write (pg_dump
+	 * neither): the load names its columns, so only a table of its own
+	 * compares positions */
+	"  ('position', CASE WHEN EXISTS (SELECT 1 FROM pg_catalog.pg_inherits h"
+	"    JOIN pg_catalog.pg_class hc ON hc.oid = h.inhrelid WHERE h.inhrelid = a.attrelid AND NOT hc.relispartition)"
+	"   THEN '' ELSE (SELECT pg_catalog.count(*) FROM pg_catalog.pg_attribute b WHERE b.attrelid = a.attrelid"
+	"    AND b.attnum > 0 AND NOT b.attisdropped AND b.attnum <= a.attnum)::text END),"
 	"  ('type', pg_catalog.format_type(a.atttypid, a.atttypmod)),"
 	"  ('collation', coalesce((SELECT pg_catalog.quote_ident(cn.nspname) || '.' || pg_catalog.quote_ident(co.collname)"
 	"    FROM pg_catalog.pg_collation co JOIN pg_catalog.pg_namespace cn ON cn.oid = co.collnamespace"
@@ -305,13 +348,19 @@ static const char rs_plan_drift_sql_cols[] =
 	/* a foreign key a partition inherits is its parent's, not dumped */
 	" SELECT r.side, 'constraint ' || pg_catalog.quote_ident(k.conname), p.prop, p.val"
 	" FROM rel r JOIN pg_catalog.pg_constraint k ON k.conrelid = r.oid AND NOT (k.contype = 'f' AND k.conparentid <> 0),"
-	" LATERAL (VALUES ('', ''), ('definition', pg_catalog.pg_get_constraintdef(k.oid))) p(prop, val)"
+	/* an inherited constraint is its parent's: whether a child
+	 * validated it depends on when the child came (built under the
+	 * target's parent, the copy is valid; pg_dump's order makes it not) */
+	" LATERAL (VALUES ('', ''), ('definition', CASE WHEN k.conislocal THEN pg_catalog.pg_get_constraintdef(k.oid)"
+	"  ELSE pg_catalog.regexp_replace(pg_catalog.pg_get_constraintdef(k.oid), ' NOT VALID$', '') END)) p(prop, val)"
 	" UNION ALL"
 	" SELECT r.side, 'index ' || pg_catalog.quote_ident(ic.relname), p.prop, p.val"
 	" FROM rel r JOIN pg_catalog.pg_index i ON i.indrelid = r.oid JOIN pg_catalog.pg_class ic ON ic.oid = i.indexrelid,"
 	" LATERAL (VALUES ('', ''), ('definition', pg_catalog.pg_get_indexdef(i.indexrelid)),"
 	"  ('clustered', i.indisclustered::text), ('replica identity', i.indisreplident::text),"
-	"  ('valid', i.indisvalid::text),"
+	/* a partitioned index is valid once every partition has its own,
+	 * which the attachments compare (the scratch copy has none) */
+	"  ('valid', CASE ic.relkind WHEN 'I' THEN '' ELSE i.indisvalid::text END),"
 	"  ('tablespace', coalesce((SELECT s.spcname::text FROM pg_catalog.pg_tablespace s WHERE s.oid = ic.reltablespace), ''))"
 	" ) p(prop, val)"
 	" UNION ALL"

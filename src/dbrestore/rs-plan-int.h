@@ -211,10 +211,13 @@ int rs_plan_probe_parents(PGconn *c, const struct rs_plan *p,
 			  void *arg, struct buf *err);
 
 /* Over the tables of p that pick[i] marks: those of the n keys (kind
- * 't' a type or domain, 'r' a sequence) that a table, its columns,
+ * 't' a type or domain, 'r' a sequence, 'v' a view or materialized
+ * view, 'T' a table or its row type, but for a foreign key to it or a
+ * child inheriting from it) that a table, its columns,
  * defaults, constraints, indexes, triggers, policies, rules or
  * statistics depend on (a type's array type counts as the type), as
- * fn(t, schema, name, "type" or "sequence"). */
+ * fn(t, schema, name, "type", "sequence", "view", "materialized view"
+ * or "table"). */
 int rs_plan_probe_uses(PGconn *c, const struct rs_plan *p,
 		       const unsigned char *pick, const struct rs_plan_key *k,
 		       size_t n, rs_plan_probe_rel_fn *fn, void *arg,
@@ -280,8 +283,8 @@ int rs_plan_drift_compare(PGconn *c, const struct rs_plan *p, const struct pg_dd
  * Over a clean-mode plan whose objects are decided (a table that exists
  * is RS_ACT_RECREATE): each such table whose definition matches the
  * snapshot's (rs_plan_drift_compare) becomes RS_ACT_KEEP (emptied and
- * reloaded), unless it depends on a type, domain or sequence the
- * restore recreates, or inherits from a table recreated; t->clean says
+ * reloaded), unless it depends on a type, domain, sequence, view or
+ * table the restore recreates (a policy reading it ...), or inherits from a table recreated; t->clean says
  * why for each.  0, or a probe's error.
  */
 int rs_plan_clean_tables(PGconn *c, struct rs_plan *p,

@@ -617,11 +617,31 @@ int rs_plan_probe_uses(PGconn *c, const struct rs_plan *p,
 		"  SELECT o.s, o.n, 'sequence', 'pg_catalog.pg_class'::pg_catalog.regclass, q.oid FROM o"
 		"  JOIN pg_catalog.pg_namespace qn ON qn.nspname = o.s"
 		"  JOIN pg_catalog.pg_class q ON q.relnamespace = qn.oid AND q.relname = o.n AND q.relkind = 'S'"
-		"  WHERE o.k = 'r'),"
+		"  WHERE o.k = 'r'"
+		"  UNION ALL"
+		"  SELECT o.s, o.n, CASE q.relkind WHEN 'm' THEN 'materialized view' ELSE 'view' END,"
+		"  'pg_catalog.pg_class'::pg_catalog.regclass, q.oid FROM o"
+		"  JOIN pg_catalog.pg_namespace qn ON qn.nspname = o.s"
+		"  JOIN pg_catalog.pg_class q ON q.relnamespace = qn.oid AND q.relname = o.n AND q.relkind IN ('v', 'm')"
+		"  WHERE o.k = 'v'"
+		/* a table and its row type; not a foreign key on it (dropped
+		 * and re-added) nor a child inheriting from it (its parent's) */
+		"  UNION ALL"
+		"  SELECT o.s, o.n, 'table', 'pg_catalog.pg_class'::pg_catalog.regclass, q.oid FROM o"
+		"  JOIN pg_catalog.pg_namespace qn ON qn.nspname = o.s"
+		"  JOIN pg_catalog.pg_class q ON q.relnamespace = qn.oid AND q.relname = o.n WHERE o.k = 'T'"
+		"  UNION ALL"
+		"  SELECT o.s, o.n, 'table', 'pg_catalog.pg_type'::pg_catalog.regclass, q.reltype FROM o"
+		"  JOIN pg_catalog.pg_namespace qn ON qn.nspname = o.s"
+		"  JOIN pg_catalog.pg_class q ON q.relnamespace = qn.oid AND q.relname = o.n WHERE o.k = 'T'),"
 		" tb AS (SELECT x.i, t.oid" RS_PLAN_PROBE_RECREATED ")"
 		"SELECT DISTINCT tb.i, obj.s, obj.n, obj.kind FROM obj"
 		" JOIN pg_catalog.pg_depend d ON d.refclassid = obj.cls AND d.refobjid = obj.oid AND d.deptype = 'n'"
 		" JOIN tb ON tb.oid = " RS_PLAN_PROBE_OWNER
+		" WHERE NOT (d.classid = 'pg_catalog.pg_class'::pg_catalog.regclass AND d.objsubid = 0"
+		"  AND obj.kind = 'table')"
+		" AND NOT (d.classid = 'pg_catalog.pg_constraint'::pg_catalog.regclass AND EXISTS"
+		"  (SELECT 1 FROM pg_catalog.pg_constraint k WHERE k.oid = d.objid AND k.contype = 'f'))"
 		" ORDER BY 1, 2, 3";
 	struct buf sch = BUF_INIT, nm = BUF_INIT, kind = BUF_INIT;
 	const char *extra[3];

@@ -20,7 +20,8 @@
  *  - a view someone made on a table that drifted: refused, naming it,
  *    target unchanged; with drop_views it is dropped and the restore
  *    goes through; a function and a column of another table that depend
- *    on it: refused, naming them (DROP TABLE would fail);
+ *    on it: refused, naming them (DROP TABLE would fail); a policy of
+ *    another table recreated that reads a view recreated goes first;
  *  - foreign keys: a reload that would break a key of an unselected
  *    table is refused and changes nothing, one that does not keeps the
  *    key valid, with its comment; a kept table whose parent is recreated
@@ -383,6 +384,34 @@ static void test_dependents(void)
 	buf_release(&err);
 }
 
+/* a policy of a table that drifted reads a view that is recreated: the
+ * view cannot go while the policy exists, the table goes after views */
+static void test_view_readers(void)
+{
+	static const char *const tables[] = { "public.todos", "public.counters", NULL };
+	const char *db = fx_db("readers");
+	struct buf err = BUF_INIT;
+	struct rs_plan *plan;
+	int r;
+
+	ok(fx_copy_db(fx_db("src"), db) &&
+	   fx_exec(db, "ALTER TABLE public.todos ADD COLUMN extra integer;"
+		   "CREATE POLICY p_active ON public.counters"
+		   " USING (EXISTS (SELECT 1 FROM public.active_todos));"),
+	   "readers: a table drifts; another one gets a policy reading a view on it");
+	plan = plan_of(db, tables, &err);
+	ok(plan && plan->nconflicts == 0 &&
+	   plan_says(plan, "public", "todos", RS_ACT_RECREATE, "drifted: column extra added") &&
+	   plan_says(plan, "public", "counters", RS_ACT_RECREATE, "drifted: policy p_active added"),
+	   "readers: both are recreated, the view with them");
+	rs_plan_free(plan);
+	r = fx_restore(db, NULL, RS_MODE_CLEAN, 0, tables, 0, 0, NULL, NULL, NULL, NULL, &err);
+	is_int(r, 0, "readers: restored (the policy dropped before the view)");
+	ok(same_schema(fx_db("src"), db) && same_rows(fx_db("src"), db, "public", "counters"),
+	   "readers: schema and rows are the source's");
+	buf_release(&err);
+}
+
 /* ---- foreign keys ---------------------------------------------------------------- */
 
 static void test_fks(void)
@@ -547,6 +576,7 @@ static void tests(void)
 	test_drift();
 	test_user_view();
 	test_dependents();
+	test_view_readers();
 	test_fks();
 	test_midway();
 	test_partitions();
@@ -556,7 +586,7 @@ int main(void)
 {
 	static const struct fx_tap tap = { ok, skip };
 	static const char *const dbs[] = {
-		"reload", "trig", "drift", "uview", "deps", "fks", "midway", "parts", NULL,
+		"reload", "trig", "drift", "uview", "deps", "readers", "fks", "midway", "parts", NULL,
 	};
 
 	fx_main(&tap, tests, dbs);
