@@ -51,6 +51,8 @@ const char cmd_restore_usage[] =
 	"      --yes               confirm a clean or merge restore (without it,\n"
 	"                          vault asks on a terminal and refuses otherwise)\n"
 	"      --no-safety-snapshot  do not capture the affected objects first\n"
+	"      --drop-dependent-views  clean: drop the views on a table that drifted\n"
+	"                          that the snapshot does not hold (else refused)\n"
 	"      --jobs N            connections for the data load (default 1: one\n"
 	"                          transaction).  N > 1, empty mode: the new tables\n"
 	"                          load in parallel, undone if the restore fails\n"
@@ -98,6 +100,7 @@ enum {
 	RESTORE_OPT_DRY_RUN,
 	RESTORE_OPT_YES,
 	RESTORE_OPT_NO_SAFETY,
+	RESTORE_OPT_DROP_VIEWS,
 	RESTORE_OPT_JOBS,
 	RESTORE_OPT_JSON,
 	RESTORE_OPT_VERIFY,
@@ -237,6 +240,7 @@ int restore_run(struct cli *c, const struct restore_req *q)
 	po.jobs = q->jobs;
 	po.managed = -1;
 	po.verify = q->verify;
+	po.drop_views = q->drop_views;
 	e = rs_plan_build(&plan, pc, &src, &sel, &po, &err);
 	if (e < 0) {
 		cli_fail(c, e, &err, "cannot plan the %s", q->what);
@@ -308,6 +312,7 @@ int restore_run(struct cli *c, const struct restore_req *q)
 	eo.jobs = q->jobs;
 	eo.managed = -1;
 	eo.verify = q->verify;
+	eo.drop_views = q->drop_views;
 	eo.drop_tables = q->drop_tables;
 	eo.unlink_los = q->unlink_los;
 	eo.nunlink_los = q->nunlink_los;
@@ -412,6 +417,7 @@ int cmd_restore(struct cli *c, int argc, char **argv)
 		{ "dry-run", no_argument, NULL, RESTORE_OPT_DRY_RUN },
 		{ "yes", no_argument, NULL, RESTORE_OPT_YES },
 		{ "no-safety-snapshot", no_argument, NULL, RESTORE_OPT_NO_SAFETY },
+		{ "drop-dependent-views", no_argument, NULL, RESTORE_OPT_DROP_VIEWS },
 		{ "jobs", required_argument, NULL, RESTORE_OPT_JOBS },
 		{ "json", no_argument, NULL, RESTORE_OPT_JSON },
 		{ "verify", required_argument, NULL, RESTORE_OPT_VERIFY },
@@ -493,6 +499,9 @@ int cmd_restore(struct cli *c, int argc, char **argv)
 		case RESTORE_OPT_NO_SAFETY:
 			q.safety = 0;
 			break;
+		case RESTORE_OPT_DROP_VIEWS:
+			q.drop_views = 1;
+			break;
 		case RESTORE_OPT_JOBS:
 			if (cli_parse_int(optarg, 1, 64, &q.jobs) < 0) {
 				ret = cli_usage_error(c, "--jobs: '%s' is not a number from 1 to 64", optarg);
@@ -525,6 +534,10 @@ int cmd_restore(struct cli *c, int argc, char **argv)
 	}
 	if (on_conflict_set && q.mode != RS_MODE_MERGE) {
 		ret = cli_usage_error(c, "--on-conflict only applies to --mode merge");
+		goto out;
+	}
+	if (q.drop_views && q.mode != RS_MODE_CLEAN) {
+		ret = cli_usage_error(c, "--drop-dependent-views only applies to --mode clean");
 		goto out;
 	}
 	q.sel.schemas = schemas.len ? (const char *const *)schemas.data : NULL;

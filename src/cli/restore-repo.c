@@ -16,6 +16,7 @@
 #include "repo.h"
 #include "restore-repo.h"
 #include "snap-db.h"
+#include "strv.h"
 
 /* ---- the snapshot as an rs_input ------------------------------------------ */
 
@@ -363,8 +364,8 @@ int restore_safety_snapshot(struct cli *c, struct repo *r, const char *url,
 	struct repo_totals t;
 	struct buf err = BUF_INIT, pat = BUF_INIT, meta = BUF_INIT,
 		   tag = BUF_INIT, source = BUF_INIT;
-	char **pats = NULL, *dbarg = NULL;
-	size_t npats = 0;
+	char **pats = NULL, *dbarg = NULL, **views = NULL;
+	size_t npats = 0, nviews = 0;
 	const char *tags[2];
 	struct timespec now;
 	int e, ret = CLI_EXIT_ERROR;
@@ -400,6 +401,10 @@ int restore_safety_snapshot(struct cli *c, struct repo *r, const char *url,
 	e = snap_db_option(d, c, SNAP_DB_OPT_DB, dbarg);
 	for (size_t i = 0; e == 1 && i < npats; i++)
 		e = snap_db_option(d, c, SNAP_DB_OPT_TABLE, pats[i]);
+	/* the views a clean restore drops: a rollback recreates them */
+	if (rs_plan_clean_views_dropped(plan, &views, &nviews) < 0)
+		goto oom;
+	snap_db_ddl_only(d, (const char *const *)views);
 	if (e != 1) {
 		ret = e ? e : CLI_EXIT_ERROR;
 		goto out;
@@ -453,6 +458,7 @@ out:
 	for (size_t i = 0; pats && i < npats; i++)
 		free(pats[i]);
 	free(pats);
+	strv_free(views, nviews);
 	buf_release(&err);
 	buf_release(&pat);
 	buf_release(&meta);

@@ -89,6 +89,9 @@ struct restore_req {
 	enum rs_verify verify;		/* --verify */
 	int dry_run, yes, jobs, json;
 	int safety;			/* take a safety snapshot first */
+	int drop_views;			/* clean: drop the views a recreated
+					 * table takes along that the snapshot
+					 * lacks (--drop-dependent-views) */
 	const char *what;		/* "restore", "rollback" */
 	const char *rollback_of;	/* rollback: the restore undone */
 	int every_table;		/* select each table of the snapshot by

@@ -94,6 +94,11 @@ void snap_db_set_optional(struct snap_db *d)
 	d->optional = 1;
 }
 
+void snap_db_ddl_only(struct snap_db *d, const char *const *rels)
+{
+	d->o.ddl_only = rels;
+}
+
 int snap_db_named(const struct snap_db *d)
 {
 	return d->url_from && !strcmp(d->url_from, "--db");

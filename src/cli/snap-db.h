@@ -37,6 +37,11 @@ struct repo_writer;
 int snap_db_url(struct cli *c, const char *env_file, int must,
 		struct buf *url, struct buf *from);
 
+/* With --table patterns: the DDL of these relations too (exact pg_dump
+ * -t patterns, NULL-terminated, kept by the caller until snap_db_open):
+ * the views a restore drops, for its safety snapshot. */
+void snap_db_ddl_only(struct snap_db *d, const char *const *rels);
+
 /* 1 when --db named the database on the command line. */
 int snap_db_named(const struct snap_db *d);
 /* The command line named another source (paths, Storage): an implicit

@@ -2,9 +2,9 @@
  * rs-exec-after: what follows the rows and the post-data DDL, before the
  * verification.
  *
- * Foreign keys: clean mode re-adds those of unselected tables it dropped,
- * after a query that names up to five rows that would violate them (the
- * restore is then refused, -EEXIST); a load under session_replication_role
+ * Foreign keys: clean mode re-adds those of unselected tables it dropped
+ * (with their comments), after a query that names up to five rows that
+ * would violate them (the restore is then refused, -EEXIST); a load under session_replication_role
  * = replica (a foreign-key cycle) skipped the key checks, so every key
  * touching a loaded table is checked here the same way.  Sequences are
  * set from sequences.sql (merge mode only moves them forward; an
@@ -115,6 +115,29 @@ static int rs_exec_after_orphans(struct rs_exec *x, const char *cs, const char *
 	return r < 0 ? r : n;
 }
 
+/* A key dropped and re-added keeps its comment. */
+static int rs_exec_after_fk_comment(struct rs_exec *x, const struct rs_plan_fk *f,
+				    const char *what)
+{
+	struct buf sql = BUF_INIT;
+	int r = buf_addstr(&sql, "COMMENT ON CONSTRAINT ");
+
+	if (r == 0)
+		r = pg_names_quote_ident(&sql, f->name);
+	if (r == 0)
+		r = buf_addstr(&sql, " ON ");
+	if (r == 0)
+		r = pg_names_quote_qualified(&sql, f->schema, f->table);
+	if (r == 0)
+		r = buf_addstr(&sql, " IS ");
+	if (r == 0)
+		r = pg_names_quote_literal(&sql, f->comment);
+	if (r == 0)
+		r = rs_exec_cmd(x, (char *)sql.data, what);
+	buf_release(&sql);
+	return r;
+}
+
 int rs_exec_after_readd_fks(struct rs_exec *x)
 {
 	struct rs_plan *p = x->p;
@@ -129,8 +152,9 @@ int rs_exec_after_readd_fks(struct rs_exec *x)
 					  f->ref_table, f->ref_cols, f->ncols, &rows);
 		if (r > 0) {
 			if (x->err)
-				buf_addf(x->err, "foreign key %s of table %s.%s (not selected) references rows of %s.%s that the restore would remove: %s; nothing was changed",
-					 f->name, f->schema, f->table, f->ref_schema,
+				buf_addf(x->err, "foreign key %s of table %s.%s%s references rows of %s.%s that the restore would remove: %s; nothing was changed",
+					 f->name, f->schema, f->table,
+					 f->selected ? "" : " (not selected)", f->ref_schema,
 					 f->ref_table, (char *)rows.data);
 			r = -EEXIST;
 			break;
@@ -152,6 +176,8 @@ int rs_exec_after_readd_fks(struct rs_exec *x)
 				     f->schema, f->table);
 		if (r == 0)
 			r = rs_exec_cmd(x, (char *)sql.data, (char *)what.data);
+		if (r == 0 && f->comment)
+			r = rs_exec_after_fk_comment(x, f, (char *)what.data);
 	}
 	buf_release(&sql);
 	buf_release(&rows);

@@ -3,12 +3,15 @@
  * and what it then owes back.
  *
  * The selected tables are locked first.  Clean mode drops what it
- * recreates: the foreign keys of unselected tables that point at a
- * table about to be emptied (rs-exec-after re-adds them), views, the
+ * recreates: the foreign keys of unselected (or kept) tables that point
+ * at a table about to be emptied or dropped (rs-exec-after re-adds
+ * them), the views not in the snapshot it was told to drop, views, the
  * tables in one statement, sequences and types, and empties the tables
- * it keeps (TRUNCATE); the publication memberships of the tables it
- * recreates are read first and put back after the post-data, as
- * publications are not part of a selection.  A rollback drops the tables
+ * it keeps (TRUNCATE), whose user triggers are disabled until their rows
+ * are in, as a recreated table's are created after them; the
+ * publication memberships of the tables it recreates are read first and
+ * put back after the post-data, as publications are not part of a
+ * selection.  A rollback drops the tables
  * the restore it undoes created.  Apart from the steps, so that the
  * order of the steps reads in one place and the lists of tables each
  * statement names are built here.
@@ -43,6 +46,32 @@ static int rs_exec_clean_list(const struct rs_exec *x, struct buf *sql,
 						     x->p->tables[i].t->name);
 	}
 	return r ? r : buf_addstr(sql, tail);
+}
+
+/* sql += the plan tables pick() takes as "'s.t'::pg_catalog.regclass",
+ * comma separated; *n gets how many (none: run nothing). */
+static int rs_exec_clean_regclasses(const struct rs_exec *x, struct buf *sql,
+				    int (*pick)(const struct rs_exec *, size_t), size_t *n)
+{
+	struct buf name = BUF_INIT;
+	int r = 0;
+
+	*n = 0;
+	for (size_t i = 0; i < x->p->ntables && r == 0; i++) {
+		if (!pick(x, i))
+			continue;
+		buf_reset(&name);
+		r = pg_names_quote_qualified(&name, x->p->tables[i].t->schema,
+					     x->p->tables[i].t->name);
+		if (r == 0)
+			r = buf_addstr(sql, (*n)++ ? ", " : "");
+		if (r == 0)
+			r = pg_names_quote_literal(sql, (char *)name.data);
+		if (r == 0)
+			r = buf_addstr(sql, "::pg_catalog.regclass");
+	}
+	buf_release(&name);
+	return r;
 }
 
 /* tables that exist and whose rows or DDL the restore changes (not an
@@ -124,33 +153,21 @@ int rs_exec_lock(struct rs_exec *x)
  */
 static int rs_exec_clean_pubs_save(struct rs_exec *x)
 {
-	struct buf sql = BUF_INIT, name = BUF_INIT;
-	int r, any = 0, pg15 = PQserverVersion(x->c) >= 150000;
+	struct buf sql = BUF_INIT;
+	int r, pg15 = PQserverVersion(x->c) >= 150000;
+	size_t n = 0;
 
 	r = buf_addf(&sql, "SELECT format('ALTER PUBLICATION %%I ADD TABLE %%I.%%I', p.pubname, n.nspname, c.relname)%s, p.pubname, format('%%I.%%I', n.nspname, c.relname) FROM pg_publication_rel r JOIN pg_publication p ON p.oid = r.prpubid JOIN pg_class c ON c.oid = r.prrelid JOIN pg_namespace n ON n.oid = c.relnamespace WHERE r.prrelid IN (",
 		     pg15 ? " || CASE WHEN r.prattrs IS NULL THEN '' ELSE ' (' || (SELECT string_agg(quote_ident(a.attname), ', ' ORDER BY a.attnum) FROM pg_attribute a WHERE a.attrelid = r.prrelid AND a.attnum = ANY (r.prattrs)) || ')' END || CASE WHEN r.prqual IS NULL THEN '' ELSE ' WHERE (' || pg_get_expr(r.prqual, r.prrelid) || ')' END" : "");
-	for (size_t i = 0; i < x->p->ntables && r == 0; i++) {
-		if (x->p->tables[i].ddl != RS_ACT_RECREATE)
-			continue;
-		buf_reset(&name);
-		r = pg_names_quote_qualified(&name, x->p->tables[i].t->schema,
-					     x->p->tables[i].t->name);
-		if (r == 0)
-			r = buf_addstr(&sql, any ? ", " : "");
-		if (r == 0)
-			r = pg_names_quote_literal(&sql, (char *)name.data);
-		if (r == 0)
-			r = buf_addstr(&sql, "::regclass");
-		any = 1;
-	}
+	if (r == 0)
+		r = rs_exec_clean_regclasses(x, &sql, rs_exec_clean_pick_recreate, &n);
 	if (r == 0)
 		r = buf_addstr(&sql, ") ORDER BY 2, 3");
-	if (r == 0 && any)
+	if (r == 0 && n)
 		r = pg_conn_query(x->c, &x->pubs, PGRES_TUPLES_OK, (char *)sql.data,
 				  0, NULL, "reading the publications of the selected tables",
 				  x->err);
 	buf_release(&sql);
-	buf_release(&name);
 	return r;
 }
 
@@ -180,7 +197,103 @@ int rs_exec_clean_pubs_restore(struct rs_exec *x)
 	return r;
 }
 
+/* ---- triggers of the tables reloaded ---------------------------------------- */
+
+/*
+ * A table clean mode keeps is emptied and reloaded with its triggers in
+ * place: they would fire on TRUNCATE and on every restored row (an
+ * updated_at stamped anew, an audit row written into another table, a
+ * webhook called), where a recreated table gets its triggers only after
+ * its rows.  So the enabled user triggers of the tables emptied are
+ * disabled first, each noted with the statement that puts its state
+ * back (ENABLE, ENABLE ALWAYS, ENABLE REPLICA) once the rows are in;
+ * all in the transaction, so a failure leaves them as they were.  A
+ * table the role does not own cannot be altered: its triggers fire.
+ */
+/* tables emptied and reloaded whose triggers the role may alter */
+static int rs_exec_clean_pick_reload(const struct rs_exec *x, size_t i)
+{
+	const struct rs_plan_table *t = &x->p->tables[i];
+
+	return t->load == RS_LOAD_TRUNCATE && !t->t->extension && t->owned;
+}
+
+static int rs_exec_clean_triggers_off(struct rs_exec *x)
+{
+	struct buf sql = BUF_INIT;
+	size_t n = 0;
+	int r;
+
+	r = buf_addstr(&sql, "SELECT pg_catalog.format('ALTER TABLE %s DISABLE TRIGGER %I', g.tgrelid::pg_catalog.regclass, g.tgname),"
+		       " pg_catalog.format('ALTER TABLE %s ENABLE %sTRIGGER %I', g.tgrelid::pg_catalog.regclass,"
+		       "  CASE g.tgenabled WHEN 'A' THEN 'ALWAYS ' WHEN 'R' THEN 'REPLICA ' ELSE '' END, g.tgname)"
+		       " FROM pg_catalog.pg_trigger g WHERE NOT g.tgisinternal AND g.tgenabled <> 'D'"
+		       " AND g.tgrelid IN (");
+	if (r == 0)
+		r = rs_exec_clean_regclasses(x, &sql, rs_exec_clean_pick_reload, &n);
+	if (r == 0)
+		r = buf_addstr(&sql, ") ORDER BY 1");
+	if (r == 0 && n)
+		r = pg_conn_query(x->c, &x->triggers, PGRES_TUPLES_OK, (char *)sql.data, 0, NULL,
+				  "reading the triggers of the tables reloaded", x->err);
+	for (int i = 0; r == 0 && x->triggers && i < PQntuples(x->triggers); i++)
+		r = rs_exec_cmd(x, PQgetvalue(x->triggers, i, 0), PQgetvalue(x->triggers, i, 0));
+	buf_release(&sql);
+	return r;
+}
+
+int rs_exec_clean_triggers_on(struct rs_exec *x)
+{
+	int r = 0;
+
+	for (int i = 0; r == 0 && x->triggers && i < PQntuples(x->triggers); i++)
+		r = rs_exec_cmd(x, PQgetvalue(x->triggers, i, 1), PQgetvalue(x->triggers, i, 1));
+	return r;
+}
+
 /* ---- drops ------------------------------------------------------------------ */
+
+/*
+ * A policy or rule of a table recreated may read a view that is dropped
+ * too: DROP VIEW refuses while the table still exists, and the table
+ * goes after the views (which depend on tables).  They are dropped first;
+ * the table, dropped right after, takes nothing more with it.
+ */
+static int rs_exec_clean_view_readers(struct rs_exec *x)
+{
+	static const char head[] =
+		"WITH t(oid) AS (SELECT pg_catalog.unnest(ARRAY[";
+	static const char tail[] =
+		"]::pg_catalog.oid[])),"
+		" v AS (SELECT d.classid, d.objid FROM pg_catalog.pg_depend d"
+		"  JOIN pg_catalog.pg_class c ON c.oid = d.refobjid AND c.relkind IN ('v', 'm')"
+		"  WHERE d.refclassid = 'pg_catalog.pg_class'::pg_catalog.regclass)"
+		"SELECT pg_catalog.format('DROP POLICY %I ON %s', po.polname, po.polrelid::pg_catalog.regclass)"
+		" FROM pg_catalog.pg_policy po JOIN t ON t.oid = po.polrelid"
+		" WHERE ('pg_catalog.pg_policy'::pg_catalog.regclass, po.oid) IN (SELECT * FROM v)"
+		" UNION ALL"
+		" SELECT pg_catalog.format('DROP RULE %I ON %s', w.rulename, w.ev_class::pg_catalog.regclass)"
+		" FROM pg_catalog.pg_rewrite w JOIN t ON t.oid = w.ev_class"
+		" WHERE w.rulename <> '_RETURN'"
+		" AND ('pg_catalog.pg_rewrite'::pg_catalog.regclass, w.oid) IN (SELECT * FROM v) ORDER BY 1";
+	struct buf sql = BUF_INIT;
+	PGresult *res = NULL;
+	size_t n = 0;
+	int r = buf_addstr(&sql, head);
+
+	if (r == 0)
+		r = rs_exec_clean_regclasses(x, &sql, rs_exec_clean_pick_recreate, &n);
+	if (r == 0)
+		r = buf_addstr(&sql, tail);
+	if (r == 0 && n)
+		r = pg_conn_query(x->c, &res, PGRES_TUPLES_OK, (char *)sql.data, 0, NULL,
+				  "reading the policies and rules that read views", x->err);
+	for (int i = 0; r == 0 && res && i < PQntuples(res); i++)
+		r = rs_exec_cmd(x, PQgetvalue(res, i, 0), PQgetvalue(res, i, 0));
+	PQclear(res);
+	buf_release(&sql);
+	return r;
+}
 
 /* Rollback: drops the tables the restore undone created (they were
  * absent before it), in one statement (references among them need no
@@ -225,6 +338,11 @@ static int rs_exec_clean_drops(struct rs_exec *x)
 		if (r == 0)
 			r = rs_exec_cmd(x, (char *)sql.data, "dropping a foreign key of an unselected table");
 	}
+	/* views the snapshot lacks, that the caller let go (deepest first) */
+	for (size_t i = 0; i < p->ndrop_views && r == 0; i++)
+		r = rs_exec_cmd(x, p->drop_views[i], p->drop_views[i]);
+	if (r == 0)
+		r = rs_exec_clean_view_readers(x);
 	/* views first (reverse dump order respects their dependencies) */
 	for (size_t i = p->nobjects; i-- > 0 && r == 0;) {
 		const struct rs_plan_object *o = &p->objects[i];
@@ -250,6 +368,8 @@ static int rs_exec_clean_drops(struct rs_exec *x)
 			r = rs_exec_cmd(x, o->drop_sql, o->drop_sql);
 	}
 	buf_reset(&sql);
+	if (r == 0)
+		r = rs_exec_clean_triggers_off(x);
 	if (r == 0)
 		r = rs_exec_clean_list(x, &sql, "TRUNCATE ONLY ", "", rs_exec_clean_pick_truncate, &n);
 	if (r == 0 && n)

@@ -34,6 +34,9 @@ struct rs_exec {
 	struct rs_log_table **lt;	/* per plan table */
 	PGresult *pubs;		/* memberships of the tables dropped:
 				 * statement, publication, table */
+	PGresult *triggers;	/* the triggers disabled while kept tables
+				 * reload: DISABLE, and the ENABLE that puts
+				 * each back */
 	/* the parallel load (rs-par) */
 	volatile int *stop;		/* set: every worker stops */
 	pthread_mutex_t *mu;		/* serializes progress callbacks */
@@ -60,8 +63,11 @@ int rs_exec_cmd(struct rs_exec *x, const char *sql, const char *what);
  * the line) in x->err. */
 int rs_exec_stmt_fail(struct rs_exec *x, const PGresult *res, const char *what);
 /* The sections [from, to) of schema.sql the plan runs (and, with from ==
- * 0, its preamble), less those a worker ran (x->sec_done). */
+ * 0, its preamble), less those a worker ran (x->sec_done) and those it
+ * runs late. */
 int rs_exec_stmt_sections(struct rs_exec *x, size_t from, size_t to);
+/* The sections the plan runs after the post-data (p->sec_late). */
+int rs_exec_stmt_late(struct rs_exec *x);
 /* The dump's preamble (SET statements), then the capture's session
  * settings (rs_exec_session). */
 int rs_exec_preamble(struct rs_exec *x);
@@ -83,9 +89,13 @@ int rs_exec_table_post(struct rs_exec *x, size_t i);
 /* Locks the tables that exist and change. */
 int rs_exec_lock(struct rs_exec *x);
 /* Clean mode: notes the publication memberships of the tables it
- * recreates (x->pubs), drops what it recreates and empties what it
- * keeps; a rollback: drops o->drop_tables. */
+ * recreates (x->pubs), drops what it recreates (and the views it was
+ * told to drop), disables the triggers of the tables it keeps
+ * (x->triggers) and empties them; a rollback: drops o->drop_tables. */
 int rs_exec_clean_drop(struct rs_exec *x);
+/* Clean mode, once the rows are in: the triggers rs_exec_clean_drop
+ * disabled on the tables it emptied, put back as they were. */
+int rs_exec_clean_triggers_on(struct rs_exec *x);
 /* Puts back the memberships rs_exec_clean_drop noted and the snapshot's
  * DDL did not. */
 int rs_exec_clean_pubs_restore(struct rs_exec *x);

@@ -55,6 +55,8 @@ static int rs_exec_steps_rest(struct rs_exec *x, size_t from)
 	}
 	if (r == 0)
 		r = rs_exec_load(x);
+	if (r == 0)
+		r = rs_exec_clean_triggers_on(x);
 	/* large objects: created and verified in this transaction too */
 	if (r == 0)
 		r = rs_lo_restore(x->c, x->in, x->src, x->p, x->log, x->o,
@@ -64,6 +66,9 @@ static int rs_exec_steps_rest(struct rs_exec *x, size_t from)
 		r = rs_exec_stmt_work_mem(x);
 	if (r == 0)
 		r = rs_exec_stmt_sections(x, x->p->post_data, x->p->nsec);
+	/* a partition recreated under a parent that stays, attached now */
+	if (r == 0)
+		r = rs_exec_stmt_late(x);
 	if (r == 0)
 		r = rs_exec_session(x);
 	if (r == 0)

@@ -322,8 +322,10 @@ static int rs_exec_stmt_runs(enum rs_plan_act a)
 	       a == RS_ACT_TRY;
 }
 
-/* Sections [from, to) of schema.sql (and, with from == 0, its preamble). */
-int rs_exec_stmt_sections(struct rs_exec *x, size_t from, size_t to)
+/* Sections [from, to) of schema.sql (and, with from == 0, its
+ * preamble): those the plan runs late, or the others (and the
+ * preamble). */
+static int rs_exec_stmt_run(struct rs_exec *x, size_t from, size_t to, unsigned char late)
 {
 	const struct rs_sanitized *san = x->p->san;
 	struct rs_exec_batch b;
@@ -337,18 +339,29 @@ int rs_exec_stmt_sections(struct rs_exec *x, size_t from, size_t to)
 		if (st->skip)
 			continue;
 		if (st->section == RS_SANITIZE_PREAMBLE) {
-			if (from == 0)
+			if (from == 0 && !late)
 				r = rs_exec_batch_add(x, &b, i, RS_ACT_RUN);
 			continue;
 		}
 		if (st->section >= x->p->nsec || st->section < from || st->section >= to ||
-		    (x->sec_done && x->sec_done[st->section]))
+		    (x->sec_done && x->sec_done[st->section]) ||
+		    (x->p->sec_late && x->p->sec_late[st->section] != late))
 			continue;
 		act = x->p->sec[st->section];
 		if (rs_exec_stmt_runs(act))
 			r = rs_exec_batch_add(x, &b, i, act);
 	}
 	return rs_exec_batch_end(x, &b, r);
+}
+
+int rs_exec_stmt_sections(struct rs_exec *x, size_t from, size_t to)
+{
+	return rs_exec_stmt_run(x, from, to, 0);
+}
+
+int rs_exec_stmt_late(struct rs_exec *x)
+{
+	return x->p->sec_late ? rs_exec_stmt_run(x, 0, x->p->nsec, 1) : 0;
 }
 
 int rs_exec_preamble(struct rs_exec *x)

@@ -33,6 +33,24 @@ static int rs_exec_log_dropped(struct rs_exec *x)
 	return 0;
 }
 
+/* Clean mode: "reload", "keep" or "recreate", and why (with the views
+ * it recreates), as the plan says. */
+static int rs_exec_log_clean(struct rs_log_table *lt, const struct rs_plan_table *t)
+{
+	struct buf why = BUF_INIT;
+	int r;
+
+	if (!t->clean)
+		return 0;
+	r = rs_plan_clean_reason(t, &why);
+	if (r == 0)
+		r = rs_log_set(&lt->clean, rs_plan_clean_action(t));
+	if (r == 0)
+		r = rs_log_set(&lt->clean_reason, (char *)why.data);
+	buf_release(&why);
+	return r;
+}
+
 static int rs_exec_log_tables(struct rs_exec *x)
 {
 	static const char *const loads[] = { NULL, "copy", "truncate+copy", "merge" };
@@ -51,7 +69,8 @@ static int rs_exec_log_tables(struct rs_exec *x)
 		lt->after = t->target_rows;
 		lt->created = !t->exists;
 		if (rs_log_set(&lt->load, loads[t->load]) < 0 ||
-		    rs_log_set(&lt->skip_reason, t->skip) < 0)
+		    rs_log_set(&lt->skip_reason, t->skip) < 0 ||
+		    rs_exec_log_clean(lt, t) < 0)
 			return -ENOMEM;
 		if (t->skip)
 			lt->skipped = t->t->rows;
@@ -126,7 +145,9 @@ int rs_exec_run(PGconn *c, const struct rs_input *in,
 		r = rs_log_set(&log->verify, rs_plan_verify_name(o->verify));
 	if (r < 0)
 		goto done;
-	r = rs_exec_cmd(&x, o->dry_run ? "BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY" :
+	/* a dry run is rolled back; not READ ONLY: a clean-mode plan
+	 * builds the snapshot's tables in a savepoint to compare them */
+	r = rs_exec_cmd(&x, o->dry_run ? "BEGIN ISOLATION LEVEL REPEATABLE READ" :
 			"BEGIN", "starting the restore transaction");
 	if (r == 0)
 		r = rs_exec_session(&x);
@@ -136,6 +157,7 @@ int rs_exec_run(PGconn *c, const struct rs_input *in,
 	po.jobs = o->jobs;
 	po.managed = o->managed;
 	po.verify = o->verify;
+	po.drop_views = o->drop_views;
 	if (r == 0)
 		r = rs_plan_build(&x.p, c, src, sel, &po, err);
 	if (r == 0) {
@@ -189,6 +211,7 @@ done:
 	free(x.done);
 	free(x.sec_done);
 	PQclear(x.pubs);
+	PQclear(x.triggers);
 	if (log == &x.log_local)
 		rs_log_release(&x.log_local);
 	buf_release(&why);

@@ -10,13 +10,16 @@
  *      blocking requirements stop here and nothing has changed;
  *   2. the selected tables are locked; missing roles are created and
  *      memberships added (roles.sql; existing roles are kept);
- *   3. clean mode: foreign keys of unselected tables that point at a
- *      table about to be emptied are dropped (they come back in step
- *      7), the publication memberships of the tables about to be
- *      recreated are noted (put back in step 7: publications are not
- *      selected), selected objects are dropped (views, then tables in one
- *      statement, then sequences and types) or emptied (TRUNCATE); a rollback drops the
- *      tables the restore it undoes created (drop_tables);
+ *   3. clean mode: foreign keys of unselected (or kept) tables that
+ *      point at a table about to be emptied or dropped are dropped
+ *      (they come back in step 7), the publication memberships of the
+ *      tables about to be recreated are noted (put back in step 7:
+ *      publications are not selected), the tables that drifted and the
+ *      other selected objects are dropped (views, then tables in one
+ *      statement, then sequences and types), the tables whose
+ *      definition matches are emptied (TRUNCATE) with their user
+ *      triggers disabled until their rows are in (step 5); a rollback
+ *      drops the tables the restore it undoes created (drop_tables);
  *   4. pre-data DDL in pg_dump's order (statements rs-sanitize skips
  *      are logged, never run);
  *   5. rows, in foreign-key order, streamed from the snapshot with COPY
@@ -66,6 +69,9 @@ struct rs_exec_opts {
 	enum rs_verify verify;	/* streamed (default) or full */
 	int dry_run;		/* build the plan inside a transaction that
 				 * is rolled back; change nothing */
+	int drop_views;		/* clean: drop the views a recreated table
+				 * takes along that the snapshot lacks
+				 * (rs_plan_opts) */
 	/* rollback: tables to drop (schema, name pairs, NULL-terminated):
 	 * those the restore being undone created */
 	const char *const *drop_tables;

@@ -50,6 +50,8 @@ void rs_log_release(struct rs_log *l)
 		free(l->tables[i].name);
 		free(l->tables[i].load);
 		free(l->tables[i].skip_reason);
+		free(l->tables[i].clean);
+		free(l->tables[i].clean_reason);
 	}
 	free(l->tables);
 	for (size_t i = 0; i < l->nskipped; i++) {
@@ -224,6 +226,16 @@ static int rs_log_json_table(const struct rs_log_table *t, struct buf *out)
 		r = t->load ? pg_names_quote_json(out, t->load) : buf_addstr(out, "null");
 	if (r == 0)
 		r = buf_addf(out, ", \"created\": %s", t->created ? "true" : "false");
+	/* clean mode: reloaded (definition matches) or recreated, and why */
+	if (r == 0)
+		r = buf_addstr(out, ", \"clean\": ");
+	if (r == 0)
+		r = t->clean ? pg_names_quote_json(out, t->clean) : buf_addstr(out, "null");
+	if (r == 0)
+		r = buf_addstr(out, ", \"clean_reason\": ");
+	if (r == 0)
+		r = t->clean_reason ? pg_names_quote_json(out, t->clean_reason) :
+		    buf_addstr(out, "null");
 	if (r == 0)
 		r = buf_addstr(out, ", \"rows_before\": ");
 	if (r == 0)

@@ -26,6 +26,10 @@ struct rs_log_table {
 					 * (a rollback drops it) */
 	uint64_t inserted, updated, skipped;
 	char *skip_reason;
+	char *clean;			/* clean mode, a table that existed:
+					 * "reload", "keep" or "recreate" */
+	char *clean_reason;		/* why: "definition matches",
+					 * "drifted: ..." */
 	int verified;			/* 1 ok, 0 mismatch, -1 not checked */
 	uint64_t expected_rows, got_rows;
 	char expected[33], got[33];

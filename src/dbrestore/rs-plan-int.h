@@ -4,6 +4,9 @@
  * The plan is built on floors, each part calling only the ones below:
  *
  *   rs-plan.c         deciding: rs_plan_build and the public entry points
+ *   rs-plan-clean.c   clean mode: reload or recreate each table, and the
+ *                     views that go with a table recreated
+ *   rs-plan-drift.c   whether a table's definition is the snapshot's
  *   rs-plan-check.c   what would fail: references nothing provides
  *   rs-plan-req.c     requirements: extensions, roles, publications ...
  *   rs-plan-probe.c   the target's catalogs: what exists, what hangs on it
@@ -29,6 +32,17 @@
 
 /* 1 when type is one of the NULL-terminated set. */
 int rs_plan_read_type_in(const char *type, const char *const *set);
+
+/* "ALTER TABLE [ONLY] s.t ATTACH PARTITION ..." (a TABLE ATTACH section
+ * s of d): schema and name are reset to s and t.  0, -EINVAL when the
+ * statement does not read that way, or -ENOMEM. */
+int rs_plan_read_attach_parent(const struct pg_ddl *d, const struct pg_ddl_section *s,
+			       struct buf *schema, struct buf *name);
+
+/* The plan table of schema.name (the snapshot's names), or NULL. */
+struct rs_plan_table *rs_plan_read_table_of(struct rs_plan *p,
+					    const struct rs_plan_source *src,
+					    const char *schema, const char *name);
 
 /* 1 when s is one of pg_dump's post-data entries (indexes, constraints,
  * triggers, policies ...): created after the rows are loaded. */
@@ -173,12 +187,41 @@ typedef int rs_plan_probe_rel_fn(void *arg, const struct rs_plan_table *t,
 				 const char *kind);
 
 /* Over the tables of p whose ddl is RS_ACT_RECREATE (none: no query):
- * the views and materialized views that depend on each, and the
- * partitions of each, handed to fn. */
+ * the views and materialized views that depend on each, directly or
+ * through other views (deepest first: each after those that depend on
+ * it), and the partitions of each, handed to fn. */
 int rs_plan_probe_views(PGconn *c, const struct rs_plan *p,
 			rs_plan_probe_rel_fn *fn, void *arg, struct buf *err);
 int rs_plan_probe_partitions(PGconn *c, const struct rs_plan *p,
 			     rs_plan_probe_rel_fn *fn, void *arg, struct buf *err);
+
+/* Over the tables of p whose ddl is RS_ACT_RECREATE: what else depends
+ * on one (on it, its row type or a sequence it owns) so that DROP TABLE
+ * would refuse, but for views, foreign keys, inheritance children and
+ * the tables recreated (each dealt with apart): a routine, a column of
+ * another table, a policy or rule of another table ..., handed to fn as
+ * (t, the object as pg_describe_object names it, "", NULL). */
+int rs_plan_probe_dependents(PGconn *c, const struct rs_plan *p,
+			     rs_plan_probe_rel_fn *fn, void *arg, struct buf *err);
+
+/* Over the tables of p that pick[i] marks (none: no query): the parents
+ * each inherits from (partitioned or not), as fn(t, schema, name, NULL). */
+int rs_plan_probe_parents(PGconn *c, const struct rs_plan *p,
+			  const unsigned char *pick, rs_plan_probe_rel_fn *fn,
+			  void *arg, struct buf *err);
+
+/* Over the tables of p that pick[i] marks: those of the n keys (kind
+ * 't' a type or domain, 'r' a sequence, 'v' a view or materialized
+ * view, 'T' a table or its row type, but for a foreign key to it or a
+ * child inheriting from it) that a table, its columns,
+ * defaults, constraints, indexes, triggers, policies, rules or
+ * statistics depend on (a type's array type counts as the type), as
+ * fn(t, schema, name, "type", "sequence", "view", "materialized view"
+ * or "table"). */
+int rs_plan_probe_uses(PGconn *c, const struct rs_plan *p,
+		       const unsigned char *pick, const struct rs_plan_key *k,
+		       size_t n, rs_plan_probe_rel_fn *fn, void *arg,
+		       struct buf *err);
 
 /* A foreign key of the target; the strings live until fn returns. */
 struct rs_plan_probe_fk {
@@ -190,6 +233,7 @@ struct rs_plan_probe_fk {
 	int deferrable;
 	int declared;			/* on this table, not cloned from a
 					 * partitioned parent's key */
+	const char *comment;		/* its comment, or NULL */
 };
 typedef int rs_plan_probe_fk_fn(void *arg, const struct rs_plan_probe_fk *fk);
 
@@ -205,6 +249,77 @@ int rs_plan_probe_function(PGconn *c, const char *qualified, int *exists,
 
 /* *has: pg_cron's job table (cron.job) exists. */
 int rs_plan_probe_cron(PGconn *c, int *has, struct buf *err);
+
+
+/* ---- rs-plan-drift.c: a table's definition against the snapshot's ------ */
+
+/* One table to compare (it exists in the target). */
+struct rs_plan_drift {
+	const struct rs_meta_table *t;
+	int matches;		/* set: 1 when its definition is the snapshot's */
+	struct buf why;		/* matches 0: what differs ("column x type
+				 * changed, index i dropped"), or why it could
+				 * not be compared; the caller releases it */
+};
+
+/*
+ * Compares each of the n tables' definitions (columns, constraints,
+ * indexes, triggers, policies, rules, statistics, owned sequences,
+ * owner, options, partitioning; not grants and comments) with the
+ * snapshot's sections of d as plan p would run them (p->san), by
+ * building those in a schema of their own inside a savepoint that is
+ * rolled back (outside a transaction, inside one of its own).  A table
+ * whose definition cannot be built or compared does not match.  0, or a
+ * pg-conn errno for a lost connection or a failing catalog query (err
+ * filled); c is left as it came.
+ */
+int rs_plan_drift_compare(PGconn *c, const struct rs_plan *p, const struct pg_ddl *d,
+			  struct rs_plan_drift *v, size_t n, struct buf *err);
+
+
+/* ---- rs-plan-clean.c: clean mode -------------------------------------------- */
+
+/*
+ * Over a clean-mode plan whose objects are decided (a table that exists
+ * is RS_ACT_RECREATE): each such table whose definition matches the
+ * snapshot's (rs_plan_drift_compare) becomes RS_ACT_KEEP (emptied and
+ * reloaded), unless it depends on a type, domain, sequence, view or
+ * table the restore recreates (a policy reading it ...), or inherits from a table recreated; t->clean says
+ * why for each.  0, or a probe's error.
+ */
+int rs_plan_clean_tables(PGconn *c, struct rs_plan *p,
+			 const struct rs_plan_source *src, struct buf *err);
+
+/*
+ * Over a clean-mode plan whose tables are decided (t->ddl): the views
+ * and materialized views on each table recreated that are not recreated
+ * themselves are pulled into the plan from the snapshot's DDL (objects
+ * marked pulled, in section order), or, when the snapshot lacks them,
+ * dropped (drop_views) or named in a conflict; anything else that
+ * depends on a table recreated (a routine, a policy or a column of
+ * another table ...) is a conflict naming it.  0, or a probe's error.
+ */
+int rs_plan_clean_views(PGconn *c, struct rs_plan *p,
+			const struct rs_plan_source *src, int drop_views,
+			struct buf *err);
+
+/*
+ * Over a clean-mode plan whose sections are decided: a partition
+ * recreated under a parent that stays (kept, or not selected) is
+ * attached only after its own indexes and keys exist, as ATTACH
+ * PARTITION would otherwise make the parent's indexes on it under its
+ * own names, which the partition's dumped indexes and keys then
+ * collide with: its TABLE ATTACH and INDEX ATTACH sections are marked
+ * in p->sec_late (allocated here when there is one), for rs-exec to run
+ * after the post-data.  0 or -ENOMEM.
+ */
+int rs_plan_clean_late(struct rs_plan *p, const struct rs_plan_source *src);
+
+/* 1 when a section s of d that is not selected belongs to an object
+ * pulled into the plan (its comment, grants, an index of a materialized
+ * view ...): it runs with it. */
+int rs_plan_clean_pulled(const struct rs_plan *p, const struct pg_ddl *d,
+			 const struct pg_ddl_section *s);
 
 
 /* ---- rs-plan-req.c: the snapshot's requirements -------------------------- */

@@ -223,6 +223,39 @@ static int rs_plan_print_skips(const struct rs_plan *p, const struct rs_plan_sou
 	return r;
 }
 
+const char *rs_plan_clean_action(const struct rs_plan_table *t)
+{
+	if (!t->clean)
+		return NULL;
+	if (t->ddl == RS_ACT_RECREATE)
+		return "recreate";
+	return t->load == RS_LOAD_NONE ? "keep" : "reload";
+}
+
+int rs_plan_clean_reason(const struct rs_plan_table *t, struct buf *out)
+{
+	int r = buf_addstr(out, t->clean ? t->clean : "");
+
+	for (size_t i = 0; i < t->nrecreates && r == 0; i++)
+		r = buf_addf(out, "%s%s", i ? ", " : "; recreates ", t->recreates[i]);
+	return r;
+}
+
+/* "; reload (definition matches)" or "; recreate (drifted: column x
+ * type changed; recreates view s.v)" */
+static int rs_plan_print_clean(const struct rs_plan_table *t, struct buf *out)
+{
+	int r = buf_addf(out, "; %s (", rs_plan_clean_action(t));
+
+	if (r == 0)
+		r = rs_plan_clean_reason(t, out);
+	if (r == 0)
+		r = buf_addch(out, ')');
+	if (r == 0 && t->skip)
+		r = buf_addf(out, ": skipped, %s", t->skip);
+	return r ? r : buf_addch(out, '\n');
+}
+
 int rs_plan_text(const struct rs_plan *p, const struct rs_plan_source *src,
 		 struct buf *out)
 {
@@ -270,10 +303,15 @@ int rs_plan_text(const struct rs_plan *p, const struct rs_plan_source *src,
 			r = t->t->partitioned ? buf_addstr(out, t->exists ? "partitioned" : "missing") :
 			    t->target_rows < 0 ? buf_addstr(out, "missing") :
 			    buf_addf(out, "%lld rows", (long long)t->target_rows);
-		if (r == 0)
+		if (r == 0 && t->clean)
+			r = rs_plan_print_clean(t, out);
+		else if (r == 0)
 			r = buf_addf(out, "; %s%s%s\n", rs_plan_print_load_name(t->load),
 				     t->skip ? ": skipped, " : "", t->skip ? t->skip : "");
 	}
+	for (size_t i = 0; i < p->ndropped_views && r == 0; i++)
+		r = buf_addf(out, "  drop %s (not in the snapshot: --drop-dependent-views)\n",
+			     p->dropped_views[i]);
 	if (r == 0)
 		r = rs_lo_plan_text(p, src, out);
 	for (size_t k = 0; k < p->order.ncycles && r == 0; k++) {
@@ -285,8 +323,9 @@ int rs_plan_text(const struct rs_plan *p, const struct rs_plan_source *src,
 				       " (keys deferred or created after the rows)\n");
 	}
 	for (size_t i = 0; i < p->nfks && r == 0; i++)
-		r = buf_addf(out, "Foreign key %s on %s.%s (not selected) is dropped and re-added; its rows are checked against %s.%s\n",
+		r = buf_addf(out, "Foreign key %s on %s.%s%s is dropped and re-added; its rows are checked against %s.%s\n",
 			     p->fks[i].name, p->fks[i].schema, p->fks[i].table,
+			     p->fks[i].selected ? "" : " (not selected)",
 			     p->fks[i].ref_schema, p->fks[i].ref_table);
 	if (r == 0)
 		r = rs_plan_print_skips(p, src, out);
@@ -338,6 +377,24 @@ static int rs_plan_print_json_skip(void *arg, const struct rs_plan_skip *k)
 	return r;
 }
 
+/* , "clean": "reload" | "keep" | "recreate" | null, "clean_reason": ...,
+ * "recreates": ["view s.v", ...] */
+static int rs_plan_print_json_clean(const struct rs_plan_table *t, struct buf *out)
+{
+	int r = buf_addstr(out, ", \"clean\": ");
+
+	if (r == 0)
+		r = !t->clean ? buf_addstr(out, "null") :
+		    pg_names_quote_json(out, rs_plan_clean_action(t));
+	if (r == 0)
+		r = buf_addstr(out, ", \"clean_reason\": ");
+	if (r == 0)
+		r = t->clean ? pg_names_quote_json(out, t->clean) : buf_addstr(out, "null");
+	if (r == 0)
+		r = buf_addstr(out, ", \"recreates\": ");
+	return r ? r : pg_names_quote_json_array(out, t->recreates, t->nrecreates);
+}
+
 int rs_plan_json(const struct rs_plan *p, const struct rs_plan_source *src,
 		 const struct rs_select *sel, struct buf *out)
 {
@@ -387,8 +444,9 @@ int rs_plan_json(const struct rs_plan *p, const struct rs_plan_source *src,
 		if (r == 0)
 			r = rs_plan_print_json_str(out, "name", o->name);
 		if (r == 0)
-			r = buf_addf(out, ", \"exists\": %s, \"action\": \"%s\"}",
-				     o->exists ? "true" : "false", rs_plan_act_name(o->act));
+			r = buf_addf(out, ", \"exists\": %s, \"action\": \"%s\"%s}",
+				     o->exists ? "true" : "false", rs_plan_act_name(o->act),
+				     o->pulled ? ", \"pulled\": true" : "");
 	}
 	if (r == 0)
 		r = buf_addstr(out, "], \"tables\": [");
@@ -413,6 +471,8 @@ int rs_plan_json(const struct rs_plan *p, const struct rs_plan_source *src,
 				     rs_plan_act_name(t->ddl), rs_plan_print_load_name(t->load));
 		if (r == 0)
 			r = t->skip ? pg_names_quote_json(out, t->skip) : buf_addstr(out, "null");
+		if (r == 0)
+			r = rs_plan_print_json_clean(t, out);
 		if (r == 0)
 			r = buf_addch(out, '}');
 	}
@@ -446,7 +506,11 @@ int rs_plan_json(const struct rs_plan *p, const struct rs_plan_source *src,
 		buf_release(&d);
 	}
 	if (r == 0)
-		r = buf_addstr(out, "], \"requirements\": [");
+		r = buf_addstr(out, "], \"views_dropped\": ");
+	if (r == 0)
+		r = pg_names_quote_json_array(out, p->dropped_views, p->ndropped_views);
+	if (r == 0)
+		r = buf_addstr(out, ", \"requirements\": [");
 	for (size_t i = 0; i < p->nreqs && r == 0; i++) {
 		r = buf_addstr(out, i ? ", {" : "{");
 		if (r == 0)

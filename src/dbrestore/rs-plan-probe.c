@@ -407,18 +407,18 @@ int rs_plan_probe_tables(PGconn *c, struct rs_plan_table *tables, size_t n,
 
 /*
  * Builds two text[] literals, the schemas and the names of the tables
- * clean mode recreates, in plan order; idx[k] maps the arrays' (k+1)th
- * element back to p->tables.
+ * pick[i] marks (NULL: those clean mode recreates), in plan order;
+ * idx[k] maps the arrays' (k+1)th element back to p->tables.
  */
-static int rs_plan_probe_recreated_array(const struct rs_plan *p, struct buf *sch,
-					 struct buf *nm, size_t *idx, size_t *n)
+static int rs_plan_probe_picked_array(const struct rs_plan *p, const unsigned char *pick,
+				      struct buf *sch, struct buf *nm, size_t *idx, size_t *n)
 {
 	int r = buf_addch(sch, '{');
 
 	if (r == 0)
 		r = buf_addch(nm, '{');
 	for (size_t i = 0; i < p->ntables && r == 0; i++) {
-		if (p->tables[i].ddl != RS_ACT_RECREATE)
+		if (pick ? !pick[i] : p->tables[i].ddl != RS_ACT_RECREATE)
 			continue;
 		idx[(*n)++] = i;
 		r = rs_plan_probe_rel_add(sch, nm, p->tables[i].t->schema, p->tables[i].t->name);
@@ -428,7 +428,7 @@ static int rs_plan_probe_recreated_array(const struct rs_plan *p, struct buf *sc
 	return r == 0 ? buf_addch(nm, '}') : r;
 }
 
-/* The recreated tables of $1 and $2 (schemas, names) as x.i (1-based
+/* The picked tables of $1 and $2 (schemas, names) as x.i (1-based
  * position) and t (the relation), for the queries below to join on. */
 #define RS_PLAN_PROBE_RECREATED \
 	" FROM ROWS FROM (pg_catalog.unnest($1::text[]), pg_catalog.unnest($2::text[]))" \
@@ -436,30 +436,54 @@ static int rs_plan_probe_recreated_array(const struct rs_plan *p, struct buf *sc
 	" JOIN pg_catalog.pg_namespace tn ON tn.nspname = x.s" \
 	" JOIN pg_catalog.pg_class t ON t.relnamespace = tn.oid AND t.relname = x.n"
 
+/* The relation a dependent object d (a pg_depend row) belongs to: a
+ * column, a default, a constraint, an index, a trigger, a policy, a rule
+ * or statistics are their table's; NULL for objects of no relation
+ * (routines, types). */
+#define RS_PLAN_PROBE_OWNER \
+	" CASE d.classid" \
+	"  WHEN 'pg_catalog.pg_class'::pg_catalog.regclass THEN coalesce((SELECT ix.indrelid" \
+	"   FROM pg_catalog.pg_index ix WHERE ix.indexrelid = d.objid), d.objid)" \
+	"  WHEN 'pg_catalog.pg_attrdef'::pg_catalog.regclass THEN (SELECT a.adrelid" \
+	"   FROM pg_catalog.pg_attrdef a WHERE a.oid = d.objid)" \
+	"  WHEN 'pg_catalog.pg_constraint'::pg_catalog.regclass THEN (SELECT k.conrelid" \
+	"   FROM pg_catalog.pg_constraint k WHERE k.oid = d.objid)" \
+	"  WHEN 'pg_catalog.pg_trigger'::pg_catalog.regclass THEN (SELECT g.tgrelid" \
+	"   FROM pg_catalog.pg_trigger g WHERE g.oid = d.objid)" \
+	"  WHEN 'pg_catalog.pg_policy'::pg_catalog.regclass THEN (SELECT po.polrelid" \
+	"   FROM pg_catalog.pg_policy po WHERE po.oid = d.objid)" \
+	"  WHEN 'pg_catalog.pg_rewrite'::pg_catalog.regclass THEN (SELECT w.ev_class" \
+	"   FROM pg_catalog.pg_rewrite w WHERE w.oid = d.objid)" \
+	"  WHEN 'pg_catalog.pg_statistic_ext'::pg_catalog.regclass THEN (SELECT sx.stxrelid" \
+	"   FROM pg_catalog.pg_statistic_ext sx WHERE sx.oid = d.objid) END"
+
 /*
- * Runs sql with the recreated tables (RS_PLAN_PROBE_RECREATED), each row
- * led by the table's 1-based position among them followed by a
+ * Runs sql with the tables pick marks (NULL: those recreated) as $1 and
+ * $2 (RS_PLAN_PROBE_RECREATED) and the nextra params after them, each
+ * row led by the table's 1-based position among them followed by a
  * relation's schema, name and (when the query has it) kind, and hands
  * every row to fn.
  */
-static int rs_plan_probe_recreated(PGconn *c, const struct rs_plan *p,
-				   const char *sql, const char *what,
-				   rs_plan_probe_rel_fn *fn, void *arg,
-				   struct buf *err)
+static int rs_plan_probe_picked(PGconn *c, const struct rs_plan *p,
+				const unsigned char *pick, const char *sql,
+				const char *const *extra, int nextra, const char *what,
+				rs_plan_probe_rel_fn *fn, void *arg, struct buf *err)
 {
 	struct buf sch = BUF_INIT, nm = BUF_INIT;
 	size_t *idx = calloc(p->ntables + 1, sizeof(*idx)), n = 0;
-	const char *params[2];
+	const char *params[8];
 	PGresult *res = NULL;
 	int r;
 
 	if (!idx)
 		return -ENOMEM;
-	r = rs_plan_probe_recreated_array(p, &sch, &nm, idx, &n);
+	r = rs_plan_probe_picked_array(p, pick, &sch, &nm, idx, &n);
 	params[0] = (char *)sch.data;
 	params[1] = (char *)nm.data;
+	for (int i = 0; i < nextra && i < 6; i++)
+		params[2 + i] = extra[i];
 	if (r == 0 && n)
-		r = pg_conn_query(c, &res, PGRES_TUPLES_OK, sql, 2, params, what, err);
+		r = pg_conn_query(c, &res, PGRES_TUPLES_OK, sql, 2 + nextra, params, what, err);
 	for (int i = 0; r == 0 && n && i < PQntuples(res); i++) {
 		size_t k = (size_t)strtoul(PQgetvalue(res, i, 0), NULL, 10) - 1;
 
@@ -478,18 +502,28 @@ static int rs_plan_probe_recreated(PGconn *c, const struct rs_plan *p,
 int rs_plan_probe_views(PGconn *c, const struct rs_plan *p,
 			rs_plan_probe_rel_fn *fn, void *arg, struct buf *err)
 {
+	/* a view on a view on the table goes with the table too; rules
+	 * of other tables are in pg_rewrite as well, but are no views */
 	static const char sql[] =
-		"SELECT DISTINCT x.i, vn.nspname, v.relname,"
-		" CASE v.relkind WHEN 'm' THEN 'materialized view' ELSE 'view' END"
-		RS_PLAN_PROBE_RECREATED
-		" JOIN pg_catalog.pg_depend d ON d.refobjid = t.oid"
+		"WITH RECURSIVE dep(i, oid, depth) AS ("
+		" SELECT x.i, t.oid, 0" RS_PLAN_PROBE_RECREATED
+		" UNION"
+		" SELECT dep.i, v.oid, dep.depth + 1 FROM dep"
+		" JOIN pg_catalog.pg_depend d ON d.refobjid = dep.oid"
+		"  AND d.refclassid = 'pg_catalog.pg_class'::pg_catalog.regclass"
 		"  AND d.classid = 'pg_catalog.pg_rewrite'::pg_catalog.regclass"
 		" JOIN pg_catalog.pg_rewrite rw ON rw.oid = d.objid"
 		" JOIN pg_catalog.pg_class v ON v.oid = rw.ev_class AND v.oid <> d.refobjid"
-		" JOIN pg_catalog.pg_namespace vn ON vn.oid = v.relnamespace ORDER BY 1, 2, 3";
+		"  AND v.relkind IN ('v', 'm')"
+		" WHERE dep.depth < 64)"
+		"SELECT pg_catalog.min(dep.i), vn.nspname, v.relname,"
+		" CASE v.relkind WHEN 'm' THEN 'materialized view' ELSE 'view' END"
+		" FROM dep JOIN pg_catalog.pg_class v ON v.oid = dep.oid"
+		" JOIN pg_catalog.pg_namespace vn ON vn.oid = v.relnamespace"
+		" WHERE dep.depth > 0 GROUP BY 2, 3, 4 ORDER BY pg_catalog.max(dep.depth) DESC, 2, 3";
 
-	return rs_plan_probe_recreated(c, p, sql, "listing views on the selected tables",
-				       fn, arg, err);
+	return rs_plan_probe_picked(c, p, NULL, sql, NULL, 0,
+				    "listing views on the selected tables", fn, arg, err);
 }
 
 int rs_plan_probe_partitions(PGconn *c, const struct rs_plan *p,
@@ -502,7 +536,146 @@ int rs_plan_probe_partitions(PGconn *c, const struct rs_plan *p,
 		" JOIN pg_catalog.pg_class c ON c.oid = h.inhrelid"
 		" JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace ORDER BY 1, 2, 3";
 
-	return rs_plan_probe_recreated(c, p, sql, "listing partitions", fn, arg, err);
+	return rs_plan_probe_picked(c, p, NULL, sql, NULL, 0, "listing partitions",
+				    fn, arg, err);
+}
+
+int rs_plan_probe_dependents(PGconn *c, const struct rs_plan *p,
+			     rs_plan_probe_rel_fn *fn, void *arg, struct buf *err)
+{
+	/* what depends on a table recreated, on its row type (and that
+	 * type's array) or on a sequence it owns, the way DROP TABLE
+	 * without CASCADE refuses: the objects of other relations, and
+	 * those of none (routines, types); not its own parts, not the
+	 * other tables recreated, not views (rs_plan_probe_views), foreign
+	 * keys (dropped and re-added) or inheritance children
+	 * (rs_plan_probe_partitions) */
+	static const char sql[] =
+		"WITH tb AS (SELECT x.i, t.oid, t.reltype" RS_PLAN_PROBE_RECREATED "),"
+		" refs(i, cls, oid) AS ("
+		"  SELECT tb.i, 'pg_catalog.pg_class'::pg_catalog.regclass, tb.oid FROM tb"
+		"  UNION ALL SELECT tb.i, 'pg_catalog.pg_type'::pg_catalog.regclass, tb.reltype FROM tb"
+		"  UNION ALL SELECT tb.i, 'pg_catalog.pg_type'::pg_catalog.regclass, y.typarray FROM tb"
+		"   JOIN pg_catalog.pg_type y ON y.oid = tb.reltype WHERE y.typarray <> 0"
+		"  UNION ALL SELECT tb.i, 'pg_catalog.pg_class'::pg_catalog.regclass, q.oid FROM tb"
+		"   JOIN pg_catalog.pg_depend o ON o.refobjid = tb.oid"
+		"    AND o.refclassid = 'pg_catalog.pg_class'::pg_catalog.regclass"
+		"    AND o.classid = 'pg_catalog.pg_class'::pg_catalog.regclass AND o.deptype IN ('a', 'i')"
+		"   JOIN pg_catalog.pg_class q ON q.oid = o.objid AND q.relkind = 'S'),"
+		" dep AS (SELECT refs.i, d.classid, d.objid, d.objsubid, " RS_PLAN_PROBE_OWNER " AS rel"
+		"  FROM refs JOIN pg_catalog.pg_depend d ON d.refclassid = refs.cls AND d.refobjid = refs.oid"
+		"   AND d.deptype = 'n')"
+		"SELECT DISTINCT dep.i, pg_catalog.pg_describe_object(dep.classid, dep.objid, dep.objsubid), ''"
+		" FROM dep LEFT JOIN pg_catalog.pg_class r ON r.oid = dep.rel"
+		" WHERE (dep.rel IS NULL OR dep.rel NOT IN (SELECT tb.oid FROM tb))"
+		" AND coalesce(r.relkind NOT IN ('v', 'm'), true)"
+		" AND NOT (dep.classid = 'pg_catalog.pg_constraint'::pg_catalog.regclass AND EXISTS"
+		"  (SELECT 1 FROM pg_catalog.pg_constraint k WHERE k.oid = dep.objid AND k.contype = 'f'))"
+		" AND NOT (dep.classid = 'pg_catalog.pg_class'::pg_catalog.regclass AND dep.objsubid = 0"
+		"  AND r.relkind IN ('r', 'p', 'f'))"
+		" ORDER BY 1, 2";
+
+	return rs_plan_probe_picked(c, p, NULL, sql, NULL, 0,
+				    "listing what depends on the tables recreated", fn, arg, err);
+}
+
+int rs_plan_probe_parents(PGconn *c, const struct rs_plan *p,
+			  const unsigned char *pick, rs_plan_probe_rel_fn *fn,
+			  void *arg, struct buf *err)
+{
+	static const char sql[] =
+		"SELECT x.i, n.nspname, c.relname"
+		RS_PLAN_PROBE_RECREATED
+		" JOIN pg_catalog.pg_inherits h ON h.inhrelid = t.oid"
+		" JOIN pg_catalog.pg_class c ON c.oid = h.inhparent"
+		" JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace ORDER BY 1, 2, 3";
+
+	return rs_plan_probe_picked(c, p, pick, sql, NULL, 0,
+				    "listing the parents of the selected tables", fn, arg, err);
+}
+
+int rs_plan_probe_uses(PGconn *c, const struct rs_plan *p,
+		       const unsigned char *pick, const struct rs_plan_key *k,
+		       size_t n, rs_plan_probe_rel_fn *fn, void *arg,
+		       struct buf *err)
+{
+	/* what depends on an object: the relation it belongs to (a
+	 * column is the table's own entry, with its number) */
+	static const char sql[] =
+		"WITH o(s, n, k) AS (SELECT * FROM ROWS FROM (pg_catalog.unnest($3::text[]),"
+		"  pg_catalog.unnest($4::text[]), pg_catalog.unnest($5::text[]))),"
+		" obj(s, n, kind, cls, oid) AS ("
+		"  SELECT o.s, o.n, 'type', 'pg_catalog.pg_type'::pg_catalog.regclass, y.oid FROM o"
+		"  JOIN pg_catalog.pg_namespace yn ON yn.nspname = o.s"
+		"  JOIN pg_catalog.pg_type y ON y.typnamespace = yn.oid AND y.typname = o.n WHERE o.k = 't'"
+		"  UNION ALL"
+		"  SELECT o.s, o.n, 'type', 'pg_catalog.pg_type'::pg_catalog.regclass, y.typarray FROM o"
+		"  JOIN pg_catalog.pg_namespace yn ON yn.nspname = o.s"
+		"  JOIN pg_catalog.pg_type y ON y.typnamespace = yn.oid AND y.typname = o.n"
+		"  WHERE o.k = 't' AND y.typarray <> 0"
+		"  UNION ALL"
+		"  SELECT o.s, o.n, 'sequence', 'pg_catalog.pg_class'::pg_catalog.regclass, q.oid FROM o"
+		"  JOIN pg_catalog.pg_namespace qn ON qn.nspname = o.s"
+		"  JOIN pg_catalog.pg_class q ON q.relnamespace = qn.oid AND q.relname = o.n AND q.relkind = 'S'"
+		"  WHERE o.k = 'r'"
+		"  UNION ALL"
+		"  SELECT o.s, o.n, CASE q.relkind WHEN 'm' THEN 'materialized view' ELSE 'view' END,"
+		"  'pg_catalog.pg_class'::pg_catalog.regclass, q.oid FROM o"
+		"  JOIN pg_catalog.pg_namespace qn ON qn.nspname = o.s"
+		"  JOIN pg_catalog.pg_class q ON q.relnamespace = qn.oid AND q.relname = o.n AND q.relkind IN ('v', 'm')"
+		"  WHERE o.k = 'v'"
+		/* a table and its row type; not a foreign key on it (dropped
+		 * and re-added) nor a child inheriting from it (its parent's) */
+		"  UNION ALL"
+		"  SELECT o.s, o.n, 'table', 'pg_catalog.pg_class'::pg_catalog.regclass, q.oid FROM o"
+		"  JOIN pg_catalog.pg_namespace qn ON qn.nspname = o.s"
+		"  JOIN pg_catalog.pg_class q ON q.relnamespace = qn.oid AND q.relname = o.n WHERE o.k = 'T'"
+		"  UNION ALL"
+		"  SELECT o.s, o.n, 'table', 'pg_catalog.pg_type'::pg_catalog.regclass, q.reltype FROM o"
+		"  JOIN pg_catalog.pg_namespace qn ON qn.nspname = o.s"
+		"  JOIN pg_catalog.pg_class q ON q.relnamespace = qn.oid AND q.relname = o.n WHERE o.k = 'T'),"
+		" tb AS (SELECT x.i, t.oid" RS_PLAN_PROBE_RECREATED ")"
+		"SELECT DISTINCT tb.i, obj.s, obj.n, obj.kind FROM obj"
+		" JOIN pg_catalog.pg_depend d ON d.refclassid = obj.cls AND d.refobjid = obj.oid AND d.deptype = 'n'"
+		" JOIN tb ON tb.oid = " RS_PLAN_PROBE_OWNER
+		" WHERE NOT (d.classid = 'pg_catalog.pg_class'::pg_catalog.regclass AND d.objsubid = 0"
+		"  AND obj.kind = 'table')"
+		" AND NOT (d.classid = 'pg_catalog.pg_constraint'::pg_catalog.regclass AND EXISTS"
+		"  (SELECT 1 FROM pg_catalog.pg_constraint k WHERE k.oid = d.objid AND k.contype = 'f'))"
+		" ORDER BY 1, 2, 3";
+	struct buf sch = BUF_INIT, nm = BUF_INIT, kind = BUF_INIT;
+	const char *extra[3];
+	int r = buf_addch(&sch, '{');
+
+	if (r == 0)
+		r = buf_addch(&nm, '{');
+	if (r == 0)
+		r = buf_addch(&kind, '{');
+	for (size_t i = 0; i < n && r == 0; i++) {
+		char kk[2] = { k[i].kind, '\0' };
+
+		r = rs_plan_probe_rel_add(&sch, &nm, (char *)k[i].schema.data,
+					  (char *)k[i].name.data);
+		if (r == 0)
+			r = rs_plan_probe_array_add(&kind, kk);
+	}
+	if (r == 0)
+		r = buf_addch(&sch, '}');
+	if (r == 0)
+		r = buf_addch(&nm, '}');
+	if (r == 0)
+		r = buf_addch(&kind, '}');
+	extra[0] = (char *)sch.data;
+	extra[1] = (char *)nm.data;
+	extra[2] = (char *)kind.data;
+	if (r == 0 && n)
+		r = rs_plan_probe_picked(c, p, pick, sql, extra, 3,
+					 "listing the types and sequences the selected tables use",
+					 fn, arg, err);
+	buf_release(&sch);
+	buf_release(&nm);
+	buf_release(&kind);
+	return r;
 }
 
 /* ---- foreign keys, webhooks, pg_cron -------------------------------------- */
@@ -537,7 +710,7 @@ int rs_plan_probe_fks(PGconn *c, rs_plan_probe_fk_fn *fn, void *arg,
 		" pg_catalog.array_to_json(ARRAY(SELECT a.attname FROM pg_catalog.unnest(c.confkey)"
 		"  WITH ORDINALITY k(n, o) JOIN pg_catalog.pg_attribute a"
 		"  ON a.attrelid = c.confrelid AND a.attnum = k.n ORDER BY k.o)),"
-		" c.conparentid = 0"
+		" c.conparentid = 0, pg_catalog.obj_description(c.oid, 'pg_constraint')"
 		" FROM pg_catalog.pg_constraint c"
 		" JOIN pg_catalog.pg_class cl ON cl.oid = c.conrelid"
 		" JOIN pg_catalog.pg_namespace cn ON cn.oid = cl.relnamespace"
@@ -561,6 +734,7 @@ int rs_plan_probe_fks(PGconn *c, rs_plan_probe_fk_fn *fn, void *arg,
 			.cols = PQgetvalue(res, i, 7),
 			.ref_cols = PQgetvalue(res, i, 8),
 			.declared = PQgetvalue(res, i, 9)[0] == 't',
+			.comment = PQgetisnull(res, i, 10) ? NULL : PQgetvalue(res, i, 10),
 		};
 
 		r = fn(arg, &fk);

@@ -251,6 +251,39 @@ int rs_plan_read_pubtable(const struct pg_ddl *d, const struct pg_ddl_section *s
 	return r;
 }
 
+/* ALTER TABLE [ONLY] s.t ATTACH PARTITION ... -> s, t */
+int rs_plan_read_attach_parent(const struct pg_ddl *d, const struct pg_ddl_section *s,
+			       struct buf *schema, struct buf *name)
+{
+	struct rs_sql_lex lx;
+	struct rs_sql_tok t;
+
+	rs_sql_lex_init(&lx, pg_ddl_text(d) + s->off, s->len);
+	rs_sql_lex_next(&lx, &t);
+	if (!rs_sql_is(&t, "ALTER"))
+		return -EINVAL;
+	rs_sql_lex_next(&lx, &t);
+	if (!rs_sql_is(&t, "TABLE"))
+		return -EINVAL;
+	rs_sql_lex_next(&lx, &t);
+	if (rs_sql_is(&t, "ONLY"))
+		rs_sql_lex_next(&lx, &t);
+	buf_reset(schema);
+	buf_reset(name);
+	return rs_sql_qname(&lx, &t, schema, name);
+}
+
+struct rs_plan_table *rs_plan_read_table_of(struct rs_plan *p,
+					    const struct rs_plan_source *src,
+					    const char *schema, const char *name)
+{
+	for (size_t i = 0; i < p->ntables; i++)
+		if (!strcmp(src->meta->tables[p->tables[i].meta].schema, schema) &&
+		    !strcmp(src->meta->tables[p->tables[i].meta].name, name))
+			return &p->tables[i];
+	return NULL;
+}
+
 int rs_plan_read_drop_sql(struct rs_plan_object *o, const struct pg_ddl_section *s)
 {
 	const char *what = !strcmp(s->type, "VIEW") ? "VIEW" :

@@ -45,17 +45,6 @@ static int rs_plan_is_managed(const struct rs_plan *p, const char *schema)
 						  p->nmanaged_schemas, schema);
 }
 
-static struct rs_plan_table *rs_plan_table_of(struct rs_plan *p,
-					      const struct rs_plan_source *src,
-					      const char *schema, const char *name)
-{
-	for (size_t i = 0; i < p->ntables; i++)
-		if (!strcmp(src->meta->tables[p->tables[i].meta].schema, schema) &&
-		    !strcmp(src->meta->tables[p->tables[i].meta].name, name))
-			return &p->tables[i];
-	return NULL;
-}
-
 /* Selected tables: existence, ownership, keys, rows. */
 static int rs_plan_tables(struct rs_plan_ctx *x)
 {
@@ -176,6 +165,12 @@ static int rs_plan_objects(struct rs_plan_ctx *x)
 	return r;
 }
 
+/* What clean mode runs of a table it keeps: not part of its definition,
+ * and safe to run on what exists. */
+static const char *const rs_plan_applied[] = {
+	"COMMENT", "ACL", "SECURITY LABEL", NULL,
+};
+
 /* Every section's action, from its object (or its table). */
 static int rs_plan_sections(struct rs_plan_ctx *x)
 {
@@ -193,12 +188,14 @@ static int rs_plan_sections(struct rs_plan_ctx *x)
 
 		if (p->post_data == p->nsec && rs_plan_read_post_data(s))
 			p->post_data = i;
-		if (!rs_select_section(x->sel, x->src->meta, d, i)) {
-			p->sec[i] = RS_ACT_SKIP;
-			continue;
-		}
+		/* the selected objects, and the views clean mode pulls in */
 		if (k < p->nobjects && p->objects[k].section == i) {
 			p->sec[i] = p->objects[k++].act;
+			continue;
+		}
+		if (!rs_select_section(x->sel, x->src->meta, d, i)) {
+			p->sec[i] = p->mode == RS_MODE_CLEAN && rs_plan_clean_pulled(p, d, s) ?
+				    RS_ACT_RUN : RS_ACT_SKIP;
 			continue;
 		}
 		if (!strcmp(s->type, "PUBLICATION TABLE")) {
@@ -207,7 +204,7 @@ static int rs_plan_sections(struct rs_plan_ctx *x)
 			r = rs_plan_read_pubtable(d, s, &key, &ts, &tn);
 			if (r == 0)
 				exists = rs_plan_in(x->f.pubrels, x->f.npubrels, (char *)key.data);
-			t = r == 0 ? rs_plan_table_of(p, x->src, (char *)ts.data,
+			t = r == 0 ? rs_plan_read_table_of(p, x->src, (char *)ts.data,
 						      (char *)tn.data) : NULL;
 			r = 0;
 			/* a recreated table left the publication */
@@ -215,9 +212,14 @@ static int rs_plan_sections(struct rs_plan_ctx *x)
 				    !exists ? RS_ACT_RUN : RS_ACT_KEEP;
 			continue;
 		}
-		if (s->rel_schema && (t = rs_plan_table_of(p, x->src, s->rel_schema,
+		if (s->rel_schema && (t = rs_plan_read_table_of(p, x->src, s->rel_schema,
 							   s->rel_name))) {
 			p->sec[i] = t->ddl == RS_ACT_RECREATE ? RS_ACT_RUN : t->ddl;
+			/* a table clean mode keeps gets the snapshot's grants,
+			 * comments and labels (they only add or set) */
+			if (p->mode == RS_MODE_CLEAN && t->ddl == RS_ACT_KEEP &&
+			    rs_plan_read_type_in(s->type, rs_plan_applied))
+				p->sec[i] = RS_ACT_RUN;
 			continue;
 		}
 		o = s->rel_schema ? NULL : rs_plan_read_parent(p, d, s);
@@ -325,27 +327,12 @@ static int rs_plan_loads(struct rs_plan_ctx *x)
 	return r;
 }
 
-/* a view vs.vn on table t that is not recreated */
-static int rs_plan_dependent(void *arg, const struct rs_plan_table *t,
-			     const char *vs, const char *vn, const char *kind)
-{
-	const struct rs_plan_ctx *x = arg;
-	const struct rs_plan *p = x->p;
-
-	for (size_t j = 0; j < p->nobjects; j++)
-		if (p->objects[j].act == RS_ACT_RECREATE &&
-		    !strcmp(p->objects[j].schema, vs) && !strcmp(p->objects[j].name, vn))
-			return 0;
-	return rs_plan_conflict(x->p, "clean mode would drop %s %s.%s, which depends on %s.%s and is not selected (select its schema too, or use merge mode)",
-				kind, vs, vn, t->t->schema, t->t->name);
-}
-
 /* a partition cs.cn of parent the selection leaves out */
 static int rs_plan_partition(void *arg, const struct rs_plan_table *parent,
 			     const char *cs, const char *cn, const char *kind)
 {
 	const struct rs_plan_ctx *x = arg;
-	const struct rs_plan_table *child = rs_plan_table_of(x->p, x->src, cs, cn);
+	const struct rs_plan_table *child = rs_plan_read_table_of(x->p, x->src, cs, cn);
 
 	(void)kind;
 	if (child && child->ddl == RS_ACT_RECREATE)
@@ -372,8 +359,8 @@ static int rs_plan_fk(void *arg, const struct rs_plan_probe_fk *k)
 	struct rs_plan *p = w->x->p;
 	const char *cs = k->schema, *ct = k->table;
 	const char *ps = k->ref_schema, *pt = k->ref_table;
-	struct rs_plan_table *child = rs_plan_table_of(p, w->x->src, cs, ct);
-	struct rs_plan_table *parent = rs_plan_table_of(p, w->x->src, ps, pt);
+	struct rs_plan_table *child = rs_plan_read_table_of(p, w->x->src, cs, ct);
+	struct rs_plan_table *parent = rs_plan_read_table_of(p, w->x->src, ps, pt);
 	int child_gone, parent_gone;
 	struct rs_plan_fk *fk;
 	char **rc = NULL;
@@ -389,8 +376,13 @@ static int rs_plan_fk(void *arg, const struct rs_plan_probe_fk *k)
 	if (r < 0 || p->mode != RS_MODE_CLEAN || !parent || !k->declared)
 		return r;
 	parent_gone = parent->ddl == RS_ACT_RECREATE || parent->load == RS_LOAD_TRUNCATE;
+	/* the key goes with a child recreated; a child emptied with its
+	 * parent (one TRUNCATE) keeps it; a child kept while its parent is
+	 * recreated, like a table outside the selection, must let go of
+	 * it while the parent is dropped */
 	child_gone = child && (child->ddl == RS_ACT_RECREATE ||
-			       child->load == RS_LOAD_TRUNCATE);
+			       (child->load == RS_LOAD_TRUNCATE &&
+				parent->load == RS_LOAD_TRUNCATE));
 	if (!parent_gone || child_gone)
 		return 0;
 	fk = realloc(p->fks, (p->nfks + 1) * sizeof(*fk));
@@ -405,6 +397,9 @@ static int rs_plan_fk(void *arg, const struct rs_plan_probe_fk *k)
 	fk->def = strdup(k->def);
 	fk->ref_schema = strdup(ps);
 	fk->ref_table = strdup(pt);
+	fk->selected = child != NULL;
+	if (k->comment && !(fk->comment = strdup(k->comment)))
+		return -ENOMEM;
 	if (!fk->schema || !fk->table || !fk->name || !fk->def ||
 	    !fk->ref_schema || !fk->ref_table)
 		return -ENOMEM;
@@ -468,7 +463,7 @@ static int rs_plan_order(struct rs_plan_ctx *x)
 	for (size_t i = 0; i < p->order.nnodes; i++) {
 		const struct rs_order_node *n = &p->order.nodes[p->order.order[i]];
 
-		sorted[k++] = *rs_plan_table_of(p, x->src, n->schema, n->name);
+		sorted[k++] = *rs_plan_read_table_of(p, x->src, n->schema, n->name);
 	}
 	for (size_t i = 0; i < p->ntables; i++)
 		if (p->tables[i].load == RS_LOAD_NONE)
@@ -613,19 +608,24 @@ int rs_plan_build(struct rs_plan **out, PGconn *c,
 		r = rs_plan_tables(&x);
 	if (r == 0)
 		r = rs_plan_objects(&x);
+	/* clean: a table whose definition matches is kept (reloaded) */
+	if (r == 0 && p->mode == RS_MODE_CLEAN)
+		r = rs_plan_clean_tables(c, p, src, err);
 	if (r == 0)
 		r = rs_plan_loads(&x);
 	if (r == 0)
 		r = rs_extcfg_plan(p, c, src, sel, err);
-	if (r == 0)
-		r = rs_plan_sections(&x);
-	/* clean: partitions the selection leaves out, and views and
-	 * materialized views that are not recreated themselves, would be
-	 * dropped with a recreated table */
+	/* clean: partitions the selection leaves out would be dropped with
+	 * a recreated table; views and materialized views on it are
+	 * recreated with it */
 	if (r == 0 && p->mode == RS_MODE_CLEAN)
 		r = rs_plan_probe_partitions(c, p, rs_plan_partition, &x, err);
 	if (r == 0 && p->mode == RS_MODE_CLEAN)
-		r = rs_plan_probe_views(c, p, rs_plan_dependent, &x, err);
+		r = rs_plan_clean_views(c, p, src, o->drop_views, err);
+	if (r == 0)
+		r = rs_plan_sections(&x);
+	if (r == 0 && p->mode == RS_MODE_CLEAN)
+		r = rs_plan_clean_late(p, src);
 	if (r == 0)
 		r = rs_plan_order(&x);
 	if (r == 0)
@@ -659,6 +659,7 @@ void rs_plan_free(struct rs_plan *p)
 	free(p->managed_why);
 	strv_free(p->managed_schemas, p->nmanaged_schemas);
 	free(p->sec);
+	free(p->sec_late);
 	for (size_t i = 0; i < p->nobjects; i++) {
 		free(p->objects[i].schema);
 		free(p->objects[i].name);
@@ -668,7 +669,14 @@ void rs_plan_free(struct rs_plan *p)
 	rs_sanitized_free(p->san);
 	rs_sanitized_free(p->san_roles);
 	free(p->role_stmt);
+	for (size_t i = 0; p->tables && i < p->ntables; i++) {
+		free(p->tables[i].clean);
+		strv_free(p->tables[i].recreates, p->tables[i].nrecreates);
+	}
 	free(p->tables);
+	strv_free(p->drop_views, p->ndrop_views);
+	strv_free(p->dropped_views, p->ndropped_views);
+	strv_free(p->drop_rels, p->ndrop_rels);
 	rs_order_release(&p->order);
 	for (size_t i = 0; i < p->nfks; i++) {
 		struct rs_plan_fk *f = &p->fks[i];
@@ -679,6 +687,7 @@ void rs_plan_free(struct rs_plan *p)
 		free(f->def);
 		free(f->ref_schema);
 		free(f->ref_table);
+		free(f->comment);
 		/* both NULL-terminated; their counts may differ after an
 		 * error */
 		for (size_t k = 0; f->cols && f->cols[k]; k++)

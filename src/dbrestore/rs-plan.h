@@ -18,9 +18,13 @@
  *  - requirements the target lacks (extensions, roles, publications,
  *    webhooks, pg_cron jobs from meta.json), blocking when the restore
  *    cannot work without them (an extension the target cannot install);
- *  - foreign keys from tables outside the selection that a clean
- *    restore must drop and re-add (checking their rows), the load order
- *    and its cycles, and the strategy (one transaction).
+ *  - clean mode, per selected table that exists: emptied and reloaded
+ *    when its definition matches the snapshot's, else dropped and
+ *    recreated with the views and materialized views on it (from the
+ *    snapshot's DDL), and why (rs-plan-clean, rs-plan-drift);
+ *  - foreign keys from tables outside the selection (or kept in it)
+ *    that a clean restore must drop and re-add (checking their rows),
+ *    the load order and its cycles, and the strategy (one transaction).
  *
  * Managed targets: when the restoring role is not a superuser and auth
  * or storage exist under a role it is not a member of, the target is
@@ -28,8 +32,13 @@
  * of a reserved role) keeps its DDL: its tables must exist, only their
  * rows are restored, and rs-sanitize drops what the role may not run.
  *
- * rs_plan_build only reads.  It may run inside the executor's
- * transaction (rs-exec does) or alone for --dry-run.
+ * rs_plan_build changes nothing.  It may run inside the executor's
+ * transaction (rs-exec does) or alone for --dry-run.  A clean-mode plan
+ * compares definitions by building the snapshot's tables in a schema of
+ * its own, inside a savepoint (or, outside a transaction, a transaction)
+ * it rolls back: the transaction must not be READ ONLY, and the role
+ * needs CREATE on the database (without it every table that exists is
+ * recreated).
  */
 #ifndef VAULT_RS_PLAN_H
 #define VAULT_RS_PLAN_H
@@ -120,6 +129,8 @@ struct rs_plan_object {
 	int exists;
 	enum rs_plan_act act;
 	char *drop_sql;		/* RECREATE: the DROP statement */
+	int pulled;		/* not selected: a view recreated because a
+				 * table it depends on is (clean mode) */
 };
 
 struct rs_plan_table {
@@ -134,6 +145,15 @@ struct rs_plan_table {
 	enum rs_plan_act ddl;	/* its TABLE section's action */
 	enum rs_plan_load load;
 	const char *skip;	/* why its rows are not restored, or NULL */
+	/* clean mode, a table that exists and whose DDL is selected: why
+	 * it is reloaded (ddl KEEP: "definition matches") or dropped and
+	 * recreated (ddl RECREATE: "drifted: column x type changed", "its
+	 * parent s.t is recreated" ...), else NULL */
+	char *clean;
+	/* the views and materialized views recreated with it, as "view
+	 * s.v", "materialized view s.m" */
+	char **recreates;
+	size_t nrecreates;
 };
 
 struct rs_plan_fk {
@@ -143,6 +163,10 @@ struct rs_plan_fk {
 	char *ref_schema, *ref_table;	/* the selected table */
 	char **cols, **ref_cols;
 	size_t ncols;
+	int selected;			/* the referencing table is selected
+					 * (kept, its parent recreated) */
+	char *comment;			/* its comment (put back with it), or
+					 * NULL */
 };
 
 struct rs_plan_req {
@@ -158,6 +182,10 @@ struct rs_plan_opts {
 	int jobs;
 	int managed;		/* -1 detect, 0 plain, 1 managed */
 	enum rs_verify verify;
+	int drop_views;		/* clean: a view or materialized view that
+				 * depends on a table recreated and that the
+				 * snapshot does not hold is dropped with it
+				 * (else it is a conflict) */
 };
 
 struct rs_plan {
@@ -176,6 +204,10 @@ struct rs_plan {
 	/* schema.sql */
 	enum rs_plan_act *sec;		/* per section */
 	size_t nsec;
+	unsigned char *sec_late;	/* per section (NULL: none): runs after
+					 * the post-data (clean mode: the attach
+					 * of a partition recreated under a
+					 * parent that stays) */
 	size_t post_data;		/* first post-data section */
 	struct rs_plan_object *objects;	/* selected creating sections */
 	size_t nobjects;
@@ -191,6 +223,13 @@ struct rs_plan {
 	int replica;			/* load with session_replication_role */
 	struct rs_plan_fk *fks;		/* clean: dropped and re-added */
 	size_t nfks;
+	/* clean, drop_views: views not in the snapshot dropped with a
+	 * table recreated, deepest first: what ("view s.v, which depends
+	 * on s.t") and how ("DROP VIEW s.v;"), pair by pair */
+	char **dropped_views, **drop_views;
+	size_t ndropped_views, ndrop_views;
+	char **drop_rels;		/* the same as "s"."v" */
+	size_t ndrop_rels;
 	char **conflicts;		/* any: the restore must not start */
 	size_t nconflicts;
 	struct rs_plan_req *reqs;
@@ -226,6 +265,23 @@ int rs_plan_build(struct rs_plan **p, PGconn *c,
 		  const struct rs_plan_source *src, const struct rs_select *sel,
 		  const struct rs_plan_opts *o, struct buf *err);
 void rs_plan_free(struct rs_plan *p);
+
+/* Clean mode, a table that exists and whose DDL is selected: "reload"
+ * (emptied and reloaded), "keep" (its definition matches and its rows
+ * are not restored), "recreate"; else NULL. */
+const char *rs_plan_clean_action(const struct rs_plan_table *t);
+/* Appends why to out: t->clean and the views recreated with it
+ * ("drifted: column x added; recreates view s.v").  0 or -ENOMEM. */
+int rs_plan_clean_reason(const struct rs_plan_table *t, struct buf *out);
+
+/*
+ * Clean mode: the views and materialized views the restore drops (to
+ * recreate them from the snapshot, or for good: drop_views), as exact
+ * pg_dump -t patterns ("s"."v"), into a NULL-terminated vector (free it
+ * with strv_free(*v, *n)): a safety snapshot takes their DDL, so that a
+ * rollback can put them back.  0 or -ENOMEM.
+ */
+int rs_plan_clean_views_dropped(const struct rs_plan *p, char ***v, size_t *n);
 
 /* 1 when the plan has conflicts or blocking requirements; appends them
  * (one per line) to why. */

@@ -38,10 +38,15 @@ static int pg_snap_schema_args(struct pg_snap *s, char ***argv,
 {
 	const struct pg_catalog_filter *f = &s->o.filter;
 	struct buf q = BUF_INIT;
-	size_t cap = 2 * (s->cat.nschemas + s->cat.ntables + s->cat.nexcluded) + 1;
-	char **v = calloc(cap, sizeof(*v));
-	size_t n = 0;
+	size_t nddl = 0;
+	size_t cap, n = 0;
+	char **v;
 	int r = 0;
+
+	while (s->o.ddl_only && s->o.ddl_only[nddl])
+		nddl++;
+	cap = 2 * (s->cat.nschemas + s->cat.ntables + s->cat.nexcluded + nddl) + 1;
+	v = calloc(cap, sizeof(*v));
 
 	*argv = v;
 	*argc = 0;
@@ -56,6 +61,9 @@ static int pg_snap_schema_args(struct pg_snap *s, char ***argv,
 				       !(v[n++] = strdup((char *)q.data))))
 				r = -ENOMEM;
 		}
+		for (size_t i = 0; i < nddl && r == 0; i++)
+			if (!(v[n++] = strdup("-t")) || !(v[n++] = strdup(s->o.ddl_only[i])))
+				r = -ENOMEM;
 	} else {
 		for (size_t i = 0; i < s->cat.nexcluded && r == 0; i++)
 			if (!(v[n++] = strdup("-T")) ||

@@ -111,6 +111,11 @@ struct pg_snap_opts {
 	const char *pg_dump;		/* explicit binary, or NULL to search */
 	const char *root;		/* NULL = "db" */
 	struct pg_catalog_filter filter;
+	/* with filter.tables: relations schema.sql takes the DDL of besides
+	 * the tables, as exact pg_dump -t patterns ("s"."v"), NULL-terminated
+	 * (a restore's safety snapshot: the views it drops and recreates);
+	 * they add no rows and no tables to meta.json */
+	const char *const *ddl_only;
 	int role_passwords;
 	volatile sig_atomic_t *interrupt;
 	/* on the emitting thread while tables are read: start (done 0),

@@ -7,13 +7,15 @@
 #     leave the target unchanged, a managed Supabase-like target;
 #   tests/unit/dbrestore/test-rs-par: the same with --jobs 2, its
 #     failures and its undo;
-#   tests/unit/dbrestore/test-rs-lo: large objects.
+#   tests/unit/dbrestore/test-rs-lo: large objects;
+#   tests/unit/dbrestore/test-rs-clean: clean mode, tables reloaded
+#     (definition matches) or recreated with their views (drifted).
 # One server for all of them; their TAP points are passed on as this
 # script's own, each named after its program.
 . "$(dirname "$0")/../test-lib.sh"
 . "$VAULT_SRCDIR/tests/db-lib.sh"
 
-PROGS="test-rs-exec test-rs-par test-rs-lo"
+PROGS="test-rs-exec test-rs-par test-rs-lo test-rs-clean"
 for p in $PROGS; do
 	[ -x "$VAULT_BUILDDIR/tests/unit/dbrestore/$p" ] ||
 		skip_all "tests/unit/dbrestore/$p not built (make check builds it)"

@@ -11,7 +11,9 @@
 #   B2  the same snapshot, vault restore --jobs 2, which must really load
 #       in parallel
 # Comparing B with A (not with the source) cancels pg_dump's own known
-# differences.  They must match in the schema-only dump, every table's
+# differences.  (And the snapshot planned in clean mode onto the source
+# finds no table drifted: each would be reloaded, not recreated.)
+# They must match in the schema-only dump, every table's
 # rows, sequences, large objects with owners, ACLs and comments, and the
 # roles and memberships; per-role and per-database settings, which
 # pg_dump -Fc does not carry, are compared with the source's.
@@ -65,6 +67,16 @@ test_expect_success 'vault snapshot --db of the regression database' '
 	new_repo --encryption none &&
 	vault snapshot --json --db "$(url "$PGHOST" "$PGPORT" regression)" >snap.json &&
 	jq -e ".database.tables > 500" snap.json
+'
+
+# a table whose definition is the snapshot's is reloaded, not recreated:
+# none of the regression database's drifted from its own snapshot
+test_expect_success 'clean mode onto the database it came from: no table drifted' '
+	vault restore latest --db "$(url "$PGHOST" "$PGPORT" regression)" --mode clean \
+		--dry-run --json >clean.json &&
+	jq -r ".tables[] | select(.clean == \"recreate\") | \"\(.name): \(.clean_reason)\"" clean.json >recreated &&
+	jq -e "[.tables[] | select(.clean == \"reload\")] | length > 400" clean.json &&
+	! grep ": drifted" recreated
 '
 
 for j in 1 2; do

@@ -359,6 +359,7 @@ static void fx_kill_progress(void *ctx, const char *step, const struct rs_meta_t
 int fx_restore_jobs = 1;
 /* --verify of the restores */
 enum rs_verify fx_restore_verify = RS_VERIFY_STREAMED;
+int fx_restore_drop_views;
 
 int fx_restore(const char *db, const char *user, enum rs_plan_mode mode,
 	       enum rs_plan_on_conflict oc, const char *const *tables,
@@ -385,6 +386,7 @@ int fx_restore(const char *db, const char *user, enum rs_plan_mode mode,
 	eo.dry_run = dry_run;
 	eo.jobs = fx_restore_jobs;
 	eo.verify = fx_restore_verify;
+	eo.drop_views = fx_restore_drop_views;
 	if (kill) {
 		kill->pid = PQbackendPID(c);
 		eo.progress = fx_kill_progress;

@@ -34,6 +34,8 @@ extern struct rs_plan_source fx_src;	/* the snapshot, read back */
 extern struct rs_input fx_input;	/* the directory fx_tree */
 extern int fx_restore_jobs;		/* --jobs of fx_restore (1) */
 extern enum rs_verify fx_restore_verify; /* --verify of fx_restore (streamed) */
+extern int fx_restore_drop_views;	/* clean: drop the views the
+					 * snapshot lacks (0) */
 
 /* The TAP calls of the test program (tap.h counts per program). */
 struct fx_tap {
