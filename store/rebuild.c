@@ -310,20 +310,26 @@ static int rebuild_cmp_snap(const void *a, const void *b)
  * A chunk a snapshot references that no pack lists may be one of the
  * unnamed blobs of a damaged pack: the one that decodes under its id.
  * now: index it at once (a manifest chunk, read next), else it is
- * indexed together with the snapshot.
+ * indexed together with the snapshot.  A delta's chain is followed
+ * (left links at most), indexed or not: an intact delta's base may be
+ * one of them too, which only a later snapshot references.
  */
-static int rebuild_want(struct rebuild *rb, const uint8_t *id, uint8_t type,
-			uint32_t len, int now)
+static int rebuild_want_chain(struct rebuild *rb, const uint8_t *id,
+			      uint8_t type, uint32_t len, int now, int left)
 {
 	struct rebuild_claim c;
 	struct index_loc loc;
 	int rc;
 
-	if (!rb->pool)
+	if (!rb->pool || left < 0)
 		return 0;
 	rc = index_chunk_get(rb->nx, id, &loc);
-	if (rc != 0)	/* indexed already, or an error */
-		return rc < 0 ? rc : 0;
+	if (rc < 0)
+		return rc;
+	if (rc == 1)	/* indexed already: its base may not be */
+		return loc.depth && !now ?
+		       rebuild_want_chain(rb, loc.base, BLOB_DATA,
+					  READER_ANY_LEN, 0, left - 1) : 0;
 	rc = salvage_pool_claim(rb->pool, rb->r, rb->nx, id, type, len,
 				&c.pid, c.pack, &c.e, &c.d);
 	if (rc <= 0)
@@ -332,8 +338,8 @@ static int rebuild_want(struct rebuild *rb, const uint8_t *id, uint8_t type,
 		rc = buf_add(&rb->claimed, &c, sizeof(c));
 		/* a delta needs its base, which may be unnamed too */
 		if (rc == 0 && c.d.depth)
-			rc = rebuild_want(rb, c.d.base, BLOB_DATA,
-					  READER_ANY_LEN, 0);
+			rc = rebuild_want_chain(rb, c.d.base, BLOB_DATA,
+						READER_ANY_LEN, 0, left - 1);
 		return rc;
 	}
 	rc = index_begin(rb->nx, &rb->msg);
@@ -344,6 +350,12 @@ static int rebuild_want(struct rebuild *rb, const uint8_t *id, uint8_t type,
 	else
 		index_rollback(rb->nx);
 	return rc;
+}
+
+static int rebuild_want(struct rebuild *rb, const uint8_t *id, uint8_t type,
+			uint32_t len, int now)
+{
+	return rebuild_want_chain(rb, id, type, len, now, INDEX_MAX_DEPTH);
 }
 
 /* The snapshot's manifest chunks, named before the manifest is read. */
@@ -484,7 +496,9 @@ static int rebuild_fill(struct rebuild *rb)
 	size_t n;
 	int rc = repo_foreach_pack_file(rb->r, rebuild_pack, rb);
 
-	if (rc == 0)
+	/* with unnamed blobs, a chain's missing link may be one of them:
+	 * the sweep waits until the snapshots have named them */
+	if (rc == 0 && !rb->pool)
 		rc = rebuild_sweep(rb);
 	if (rc == 0)
 		rc = index_begin(rb->nx, &rb->msg);

@@ -17,8 +17,10 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <sys/stat.h>
 #include <sqlite3.h>
 
+#include "blob.h"
 #include "index.h"
 #include "policy.h"
 #include "repo.h"
@@ -188,6 +190,38 @@ static int max_depth(struct repo *r, const char *dir, const char *id,
 	return max;
 }
 
+/* Whether a chunk of version id is chunk `bottom` or a delta whose
+ * chain goes through it: 1, 0, or -1. */
+static int above(struct repo *r, const char *dir, const char *id,
+		 const uint8_t *bottom)
+{
+	struct repo_chunkref *c = NULL;
+	struct index *ix = NULL;
+	struct index_loc loc;
+	uint8_t at[32];
+	char path[400];
+	ssize_t n = chunks_of(r, id, &c);
+	int got = -1;
+
+	snprintf(path, sizeof(path), "%s/index.db", dir);
+	if (n >= 0 && index_open_ro(&ix, path, &storefix_err) == 0) {
+		got = 0;
+		for (ssize_t i = 0; !got && i < n; i++) {
+			memcpy(at, c[i].id, 32);
+			for (int k = 0; !got && k <= INDEX_MAX_DEPTH; k++) {
+				got = !memcmp(at, bottom, 32);
+				if (index_chunk_get(ix, at, &loc) != 1 ||
+				    !loc.depth)
+					break;
+				memcpy(at, loc.base, 32);
+			}
+		}
+	}
+	index_free(ix);
+	free(c);
+	return got;
+}
+
 /* ---- writing and reading chains --------------------------------- */
 
 #define NVER 12
@@ -248,11 +282,13 @@ static void test_chains(int encrypted)
 	   (unsigned long long)tot[1].chunks_delta,
 	   (unsigned long long)tot[1].chunks_new);
 	/* a chunk whose candidate is 8 deep is a delta on the bottom of
-	 * the chain, a bigger one: every later version stays small, and
-	 * most are far smaller */
+	 * the chain, a bigger one (nine versions of changes: the tenth
+	 * stays under half of the first), every other later version under
+	 * a third, and most are far smaller */
 	for (int v = 1; v < NVER; v++) {
 		sum += tot[v].bytes_stored;
-		if (tot[v].bytes_stored * 3 > tot[0].bytes_stored) {
+		if (tot[v].bytes_stored * (v == 9 ? 2 : 3) >
+		    tot[0].bytes_stored) {
 			diag("%s: version %d stored %llu (%llu deltas of %llu)",
 			     what, v + 1,
 			     (unsigned long long)tot[v].bytes_stored,
@@ -262,7 +298,7 @@ static void test_chains(int encrypted)
 		}
 	}
 	is_int(bad, 0, "%s: each later version stores under a third of the"
-	       " first", what);
+	       " first (the tenth under half)", what);
 	ok(sum * 6 < tot[0].bytes_stored * (NVER - 1), "%s: and under a"
 	   " sixth on average (%llu against %llu)", what,
 	   (unsigned long long)(sum / (NVER - 1)),
@@ -291,7 +327,7 @@ static void test_chains(int encrypted)
 	is_int(d8, INDEX_MAX_DEPTH, "%s: the ninth version reached depth %d",
 	       what, INDEX_MAX_DEPTH);
 	ok(tot[9].chunks_delta * 2 > tot[9].chunks_new &&
-	   tot[9].bytes_stored * 3 < tot[0].bytes_stored, "%s: past it, new"
+	   tot[9].bytes_stored * 2 < tot[0].bytes_stored, "%s: past it, new"
 	   " chunks are deltas on the bottom of their chain (%llu of %llu, %llu"
 	   " bytes stored)", what, (unsigned long long)tot[9].chunks_delta,
 	   (unsigned long long)tot[9].chunks_new,
@@ -441,7 +477,8 @@ static void test_prune_check_rebuild(void)
 	struct buf got = BUF_INIT;
 	struct repo *r = NULL;
 	ssize_t n;
-	int bad = 0, d;
+	size_t mid = 0;
+	int bad = 0, d, nabove = 0;
 
 	repo_init(dir, 1, "pw", 2, &storefix_err);
 	storefix_config(dir, 64u << 10);
@@ -468,7 +505,11 @@ static void test_prune_check_rebuild(void)
 
 	/* rebuild-index: the links come back from the packs */
 	n = chunks_of(r, ids[NVER - 1], &c);
-	d = n > 0 ? depth_of(dir, c[n / 2].id) : -1;
+	d = -1;
+	for (ssize_t i = 0; d <= 0 && i < n; i++) {	/* from the middle */
+		mid = (size_t)(n / 2 + i) % (size_t)n;
+		d = depth_of(dir, c[mid].id);
+	}
 	ok(d > 0, "a chunk of the last version is a delta (depth %d)", d);
 	repo_free(r);
 	r = NULL;
@@ -481,7 +522,7 @@ static void test_prune_check_rebuild(void)
 	is_int(storefix_open(&r, dir, 3, "pw"), 0, "open to rebuild");
 	is_int(repo_rebuild_index(r, NULL, &res, &storefix_err), 0,
 	       "rebuild-index");
-	is_int(depth_of(dir, c[n / 2].id), d, "the rebuilt index knows the"
+	is_int(depth_of(dir, c[mid].id), d, "the rebuilt index knows the"
 	       " chunk is a delta at depth %d", d);
 	bad = 0;
 	for (int v = KEEP_FROM; v < NVER; v++)
@@ -502,7 +543,7 @@ static void test_prune_check_rebuild(void)
 
 		snprintf(path, sizeof(path), "%s/index.db", dir);
 		index_open_ro(&ix, path, NULL);
-		memcpy(bottom, c[n / 2].id, 32);
+		memcpy(bottom, c[mid].id, 32);
 		while (ix && index_chunk_get(ix, bottom, &loc) == 1) {
 			if (!loc.depth) {
 				found = 1;
@@ -511,6 +552,10 @@ static void test_prune_check_rebuild(void)
 			memcpy(bottom, loc.base, 32);
 		}
 		index_free(ix);
+		/* the versions whose chains go through it (a kept one may
+		 * hold the rows of this range in a full chunk of its own) */
+		for (int v = KEEP_FROM; found && v < NVER; v++)
+			nabove += above(r, dir, ids[v], bottom) == 1;
 		ok(found && damage(dir, bottom) == 0, "damage the full chunk at"
 		   " the bottom of a chain");
 	}
@@ -518,15 +563,121 @@ static void test_prune_check_rebuild(void)
 	co.read_data = 0;
 	is_int(repo_check(r, &co, &res, &storefix_err), -EBADMSG,
 	       "check finds it without reading data");
-	ok(pr.blobs >= 1 && pr.paths >= NVER - KEEP_FROM, "the damaged blob (%d)"
-	   " and the path in every kept version above it (%d, e.g. %s)",
-	   pr.blobs, pr.paths, pr.first_path);
+	ok(pr.blobs >= 1 && nabove >= 1 && pr.paths == nabove, "the damaged"
+	   " blob (%d) and the path in every kept version above it (%d of %d,"
+	   " e.g. %s)", pr.blobs, pr.paths, nabove, pr.first_path);
 	memset(&pr, 0, sizeof(pr));
 	co.read_data = 1;
 	is_int(repo_check(r, &co, &res, &storefix_err), -EBADMSG,
 	       "check --read-data too");
 	ok(pr.blobs >= 2, "every delta read above it is damaged too (%d)",
 	   pr.blobs);
+	free(c);
+	repo_free(r);
+	buf_release(&got);
+}
+
+/* ---- salvage --------------------------------------------------------- */
+
+/*
+ * The pack holding delta id (its path into path), or -1; lost[v] is set
+ * for each version whose snapshot record is in that pack too.
+ */
+static int pack_of(const char *dir, const uint8_t *id, char *path, size_t n,
+		   int *lost)
+{
+	struct index *ix = NULL;
+	struct index_loc loc, rec;
+	uint8_t sid[32];
+	char hex[65], db[400];
+	int rc = -1;
+
+	snprintf(db, sizeof(db), "%s/index.db", dir);
+	if (index_open_ro(&ix, db, NULL) == 0 &&
+	    index_chunk_get(ix, id, &loc) == 1 && loc.depth > 0) {
+		hex_encode(hex, loc.pack, 32);
+		snprintf(path, n, "%s/packs/%.2s/%s.pack", dir, hex, hex);
+		for (int v = 0; v < NVER; v++)
+			lost[v] = hex_decode(sid, 32, ids[v]) == 0 &&
+				  index_chunk_get(ix, sid, &rec) == 1 &&
+				  rec.pid == loc.pid;
+		rc = 0;
+	}
+	index_free(ix);
+	return rc;
+}
+
+/*
+ * A pack of deltas loses its trailer, and the index is gone: rebuild
+ * scans the pack, and the deltas it cannot name by themselves (no
+ * trailer; encrypted, or a plaintext that needs its base) are named by
+ * the snapshots that reference them.
+ */
+static void test_salvage(int encrypted)
+{
+	const char *dir = storefix_path(encrypted ? "salv-enc" : "salvage");
+	const char *pass = encrypted ? "pw" : NULL;
+	const char *what = encrypted ? "encrypted" : "plain";
+	struct repo_totals tot[NVER];
+	struct repo_check_result res;
+	struct repo_chunkref *c = NULL;
+	struct buf got = BUF_INIT;
+	struct repo *r = NULL;
+	char pack[400], db[400];
+	struct stat st;
+	ssize_t n;
+	off_t cut = 0;
+	int bad = 0, found = -1, lost[NVER] = { 0 }, nlost = 0, gone = 0;
+
+	repo_init(dir, encrypted, pass, pass ? 2 : 0, &storefix_err);
+	storefix_config(dir, 64u << 10);
+	storefix_open(&r, dir, 1, pass);
+	is_int(write_versions(r, tot), 0, "%s salvage: %d versions", what,
+	       NVER);
+	/* a pack of the middle version: later ones build on its deltas */
+	n = chunks_of(r, ids[NVER / 2], &c);
+	for (ssize_t i = 0; found < 0 && i < n; i++)
+		found = pack_of(dir, c[i].id, pack, sizeof(pack), lost);
+	repo_free(r);
+	r = NULL;
+	/* cut into the trailer (its length is the footer's first field) */
+	if (found == 0 && stat(pack, &st) == 0) {
+		uint8_t foot[4] = { 0 };
+		FILE *f = fopen(pack, "r");
+
+		if (!f || fseek(f, (long)st.st_size - 12, SEEK_SET) ||
+		    fread(foot, 1, 4, f) != 4)
+			found = -1;
+		if (f)
+			fclose(f);
+		cut = 12 + (foot[0] | foot[1] << 8 | foot[2] << 16) / 2;
+	}
+	ok(found == 0 && cut > 12 && truncate(pack, st.st_size - cut) == 0,
+	   "%s salvage: a pack of deltas loses its footer and half its"
+	   " trailer", what);
+	snprintf(db, sizeof(db), "%s/index.db", dir);
+	unlink(db);
+	is_int(storefix_open(&r, dir, 3, pass), 0, "%s salvage: open to"
+	       " rebuild", what);
+	is_int(repo_rebuild_index(r, NULL, &res, &storefix_err), -EBADMSG,
+	       "%s salvage: rebuild-index reports the damaged pack", what);
+	for (int v = 0; v < NVER; v++) {
+		int fails = read_rows(r, ids[v], 0, &got) < 0 ||
+			    got.len != texts[v].len ||
+			    memcmp(got.data, texts[v].data, got.len);
+
+		/* nothing names an encrypted record but itself */
+		nlost += lost[v];
+		if (encrypted && lost[v])
+			gone += fails;
+		else
+			bad += fails;
+	}
+	is_int(bad, 0, "%s salvage: every version reads back, its deltas"
+	       " named by the snapshots", what);
+	if (encrypted)
+		is_int(gone, nlost, "%s salvage: but the %d whose record was"
+		       " in the pack, which nothing else names", what, nlost);
 	free(c);
 	repo_free(r);
 	buf_release(&got);
@@ -649,6 +800,8 @@ int main(void)
 	test_chains(1);
 	test_not_deltas();
 	test_prune_check_rebuild();
+	test_salvage(0);
+	test_salvage(1);
 	test_sweep();
 	test_old_index();
 	for (int v = 0; v < NVER; v++)
