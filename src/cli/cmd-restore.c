@@ -53,6 +53,10 @@ const char cmd_restore_usage[] =
 	"      --jobs N            connections for the data load (default 1: one\n"
 	"                          transaction).  N > 1, empty mode: the new tables\n"
 	"                          load in parallel, undone if the restore fails\n"
+	"      --verify full       also read every restored table back from the\n"
+	"                          target and check it before the commit (default\n"
+	"                          streamed: rows checked against the snapshot's\n"
+	"                          XXH3-128 and row count as they load)\n"
 	"      --json              print the restore log (or plan) as JSON\n"
 	"  -h, --help              show this help\n"
 	"\n"
@@ -92,6 +96,7 @@ enum {
 	RESTORE_OPT_NO_SAFETY,
 	RESTORE_OPT_JOBS,
 	RESTORE_OPT_JSON,
+	RESTORE_OPT_VERIFY,
 };
 
 /* The log document with the restore's id as its first member. */
@@ -234,6 +239,7 @@ int restore_run(struct cli *c, const struct restore_req *q)
 	po.on_conflict = q->on_conflict;
 	po.jobs = q->jobs;
 	po.managed = -1;
+	po.verify = q->verify;
 	e = rs_plan_build(&plan, pc, &src, &sel, &po, &err);
 	if (e < 0) {
 		cli_fail(c, e, &err, "cannot plan the %s", q->what);
@@ -303,6 +309,7 @@ int restore_run(struct cli *c, const struct restore_req *q)
 	eo.on_conflict = q->on_conflict;
 	eo.jobs = q->jobs;
 	eo.managed = -1;
+	eo.verify = q->verify;
 	eo.drop_tables = q->drop_tables;
 	eo.unlink_los = q->unlink_los;
 	eo.nunlink_los = q->nunlink_los;
@@ -361,8 +368,11 @@ int restore_run(struct cli *c, const struct restore_req *q)
 		       log.ntables == 1 ? "" : "s", log.target);
 		if (safety[0])
 			printf(", safety snapshot %.8s", safety);
-		printf(", verification %s\n", log.verification ?
+		printf(", verification %s", log.verification ?
 		       log.verification : "not run");
+		if (log.verification && log.verify)
+			printf(" (%s)", log.verify);
+		printf("\n");
 	}
 	ret = CLI_EXIT_OK;
 	goto out;
@@ -405,6 +415,7 @@ int cmd_restore(struct cli *c, int argc, char **argv)
 		{ "no-safety-snapshot", no_argument, NULL, RESTORE_OPT_NO_SAFETY },
 		{ "jobs", required_argument, NULL, RESTORE_OPT_JOBS },
 		{ "json", no_argument, NULL, RESTORE_OPT_JSON },
+		{ "verify", required_argument, NULL, RESTORE_OPT_VERIFY },
 		CLI_GLOBAL_OPTIONS
 	};
 	struct restore_req q;
@@ -491,6 +502,12 @@ int cmd_restore(struct cli *c, int argc, char **argv)
 			break;
 		case RESTORE_OPT_JSON:
 			q.json = 1;
+			break;
+		case RESTORE_OPT_VERIFY:
+			if (rs_plan_verify_parse(optarg, &q.verify) < 0) {
+				ret = cli_usage_error(c, "--verify: '%s' is not full (or streamed)", optarg);
+				goto out;
+			}
 			break;
 		case CLI_OPT_HELP:
 			ret = CLI_EXIT_OK;

@@ -82,6 +82,7 @@ struct restore_req {
 	struct rs_select_opts sel;
 	enum rs_plan_mode mode;
 	enum rs_plan_on_conflict on_conflict;
+	enum rs_verify verify;		/* --verify */
 	int dry_run, yes, jobs, json;
 	int safety;			/* take a safety snapshot first */
 	const char *what;		/* "restore", "rollback" */

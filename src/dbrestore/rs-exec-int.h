@@ -74,7 +74,8 @@ int rs_exec_stmt_log_skipped(struct rs_exec *x);
  * lowered) before indexes are built. */
 int rs_exec_stmt_work_mem(struct rs_exec *x);
 /* A worker's post-data for table i: its indexes and non-foreign-key
- * constraints (marked in sec_done). */
+ * constraints (marked in sec_done), then the COMMIT of its
+ * transaction. */
 int rs_exec_table_post(struct rs_exec *x, size_t i);
 
 /* ---- rs-exec-clean: locks, drops ---------------------------------------- */
@@ -98,7 +99,8 @@ int rs_exec_clean_filled(const struct rs_exec *x, struct buf *sql, size_t *n);
 
 /* COPY the snapshot's rows of t into target (qualified, quoted); rows
  * loaded in *n (may be NULL).  -EBADMSG when they do not match
- * meta.json. */
+ * meta.json (XXH3-128 and rows of the bytes sent), or when COPY reports
+ * another row count than meta.json's: the streamed verification. */
 int rs_exec_copy_in(struct rs_exec *x, const struct rs_meta_table *t,
 		    const char *target, uint64_t *n);
 /* Every plan table's rows not loaded yet (x->done), in the plan's
@@ -114,9 +116,12 @@ int rs_exec_load_tmp_name(struct buf *b, size_t i);
 /* ---- rs-exec-verify: verification --------------------------------------- */
 
 /* The session settings the verification's read-back needs (heap order:
- * no synchronized scans, no parallel query) for this transaction. */
+ * no synchronized scans, no parallel query) for this transaction; none
+ * unless the plan's verification is RS_VERIFY_FULL. */
 int rs_exec_verify_setup(struct rs_exec *x);
-/* Verification of plan table i, then its row count after. */
+/* Verification of plan table i (RS_VERIFY_STREAMED: what its load
+ * checked, into the log; RS_VERIFY_FULL: read back), then its row count
+ * after. */
 int rs_exec_verify_one(struct rs_exec *x, size_t i);
 /* rs_exec_verify_setup, then every plan table loaded and not done by a
  * worker.  -EBADMSG (err names the table) when one differs. */

@@ -189,12 +189,14 @@ static int rs_exec_load_stream_rows(struct rs_exec *x, const struct rs_meta_tabl
 	return r;
 }
 
-/* COPY target (cols) FROM STDIN from the snapshot; rows loaded in *n. */
+/* COPY target (cols) FROM STDIN from the snapshot; rows loaded in *n
+ * (COPY's count, which must be the snapshot's). */
 int rs_exec_copy_in(struct rs_exec *x, const struct rs_meta_table *t,
 		    const char *target, uint64_t *n)
 {
 	struct buf sql = BUF_INIT, label = BUF_INIT;
 	PGresult *res;
+	uint64_t loaded = 0;
 	int r, r2;
 
 	r = buf_addf(&sql, "COPY %s", target);
@@ -232,8 +234,8 @@ int rs_exec_copy_in(struct rs_exec *x, const struct rs_meta_table *t,
 			buf_addf(&what, "table %s: COPY", (char *)label.data);
 			r2 = rs_exec_stmt_fail(x, res, (char *)what.data);
 			buf_release(&what);
-		} else if (PQresultStatus(res) == PGRES_COMMAND_OK && n) {
-			*n = strtoull(PQcmdTuples(res), NULL, 10);
+		} else if (PQresultStatus(res) == PGRES_COMMAND_OK) {
+			loaded = strtoull(PQcmdTuples(res), NULL, 10);
 		}
 		PQclear(res);
 	}
@@ -241,6 +243,19 @@ int rs_exec_copy_in(struct rs_exec *x, const struct rs_meta_table *t,
 		r = r2;
 	if (r == 0 && PQstatus(x->c) == CONNECTION_BAD)
 		r = rs_exec_stmt_fail(x, NULL, "COPY");
+	/* the streamed verification's last half: the rows sent were the
+	 * snapshot's (hash and count above), and the server took as many
+	 * (a line COPY reads otherwise, say one ending in a backslash,
+	 * shows here) */
+	if (r == 0 && loaded != t->rows) {
+		if (x->err)
+			buf_addf(x->err, "verification failed for table %s: COPY loaded %llu rows, the snapshot has %llu; rolled back",
+				 (char *)label.data, (unsigned long long)loaded,
+				 (unsigned long long)t->rows);
+		r = -EBADMSG;
+	}
+	if (r == 0 && n)
+		*n = loaded;
 out:
 	buf_release(&sql);
 	buf_release(&label);

@@ -16,6 +16,7 @@
 #include "pg-conn.h"
 #include "pg-names.h"
 #include "rs-exec-int.h"
+#include "rs-pipe.h"
 #include "rs-sql.h"
 
 void rs_exec_step(struct rs_exec *x, const char *step,
@@ -171,25 +172,49 @@ static int rs_exec_stmt_role_database(struct buf *sql, const char *database)
 	return r;
 }
 
-/* One statement of a dump, run as the section's action says. */
+/* sql = statement st of d as the section's action says to run it */
+static int rs_exec_stmt_text(struct rs_exec *x, const struct pg_ddl *d,
+			     const struct rs_sanitized_stmt *st, enum rs_plan_act act,
+			     struct buf *sql)
+{
+	const struct pg_ddl_section *s = st->section < pg_ddl_count(d) ?
+					 pg_ddl_get(d, st->section) : NULL;
+	int r = buf_add(sql, pg_ddl_text(d) + st->off, st->len);
+
+	if (r == 0 && act == RS_ACT_REPLACE)
+		r = rs_exec_stmt_replace(sql);
+	if (r == 0 && s && !strcmp(s->type, "ROLE SETTINGS") && x->p->database)
+		r = rs_exec_stmt_role_database(sql, x->p->database);
+	return r;
+}
+
+/* The failed result res of statement st of d (file): its error. */
+static int rs_exec_stmt_failed(struct rs_exec *x, const char *file,
+			       const struct pg_ddl *d, const struct rs_sanitized_stmt *st,
+			       const PGresult *res)
+{
+	const struct pg_ddl_section *s = st->section < pg_ddl_count(d) ?
+					 pg_ddl_get(d, st->section) : NULL;
+	struct buf what = BUF_INIT;
+	int r = rs_exec_stmt_where(&what, file, s, pg_ddl_text(d) + st->off, st->len);
+
+	if (r == 0)
+		r = rs_exec_stmt_fail(x, res, (char *)what.data);
+	buf_release(&what);
+	return r;
+}
+
+/* One statement of a dump, run alone as the section's action says. */
 static int rs_exec_stmt(struct rs_exec *x, const char *file,
 			const struct pg_ddl *d, const struct rs_sanitized_stmt *st,
 			enum rs_plan_act act)
 {
-	const struct pg_ddl_section *s = st->section < pg_ddl_count(d) ?
-					 pg_ddl_get(d, st->section) : NULL;
-	struct buf sql = BUF_INIT, what = BUF_INIT;
+	struct buf sql = BUF_INIT;
 	PGresult *res = NULL;
 	int r = rs_exec_interrupted(x);
 
 	if (r == 0)
-		r = buf_add(&sql, pg_ddl_text(d) + st->off, st->len);
-	if (r == 0 && act == RS_ACT_REPLACE)
-		r = rs_exec_stmt_replace(&sql);
-	if (r == 0 && s && !strcmp(s->type, "ROLE SETTINGS") && x->p->database)
-		r = rs_exec_stmt_role_database(&sql, x->p->database);
-	if (r == 0)
-		r = rs_exec_stmt_where(&what, file, s, pg_ddl_text(d) + st->off, st->len);
+		r = rs_exec_stmt_text(x, d, st, act, &sql);
 	if (r == 0 && act == RS_ACT_TRY)
 		r = rs_exec_cmd(x, "SAVEPOINT vault_try", "savepoint");
 	if (r < 0)
@@ -204,12 +229,90 @@ static int rs_exec_stmt(struct rs_exec *x, const char *file,
 		if (r == 0)
 			r = rs_exec_cmd(x, "RELEASE SAVEPOINT vault_try", "savepoint");
 	} else {
-		r = rs_exec_stmt_fail(x, res, (char *)what.data);
+		r = rs_exec_stmt_failed(x, file, d, st, res);
 	}
 out:
 	PQclear(res);
 	buf_release(&sql);
-	buf_release(&what);
+	return r;
+}
+
+/*
+ * The statements of one file (d, as san cut it) go through a pipe
+ * (rs-pipe): sent without waiting, their results read at each sync.  A
+ * statement that fails is named as rs_exec_stmt names it; one tried
+ * (RS_ACT_TRY), whose failure decides what comes next, runs alone.
+ */
+struct rs_exec_batch {
+	struct rs_pipe pipe;
+	const char *file;
+	const struct pg_ddl *d;
+	const struct rs_sanitized *san;
+};
+
+/* tags of statements of the executor's own, not of the file */
+#define RS_EXEC_TAG_WORK_MEM ((size_t)-2)
+#define RS_EXEC_TAG_COMMIT ((size_t)-3)
+
+static void rs_exec_batch_init(struct rs_exec *x, struct rs_exec_batch *b,
+			       const char *file, const struct pg_ddl *d,
+			       const struct rs_sanitized *san)
+{
+	rs_pipe_init(&b->pipe, x->c);
+	b->file = file;
+	b->d = d;
+	b->san = san;
+}
+
+/* The pipe's result r (rs_pipe_send or rs_pipe_sync) as the executor's. */
+static int rs_exec_batch_result(struct rs_exec *x, struct rs_exec_batch *b, int r)
+{
+	if (r != 1)
+		return r;
+	if (b->pipe.fail_tag >= rs_sanitized_count(b->san))
+		return rs_exec_stmt_fail(x, b->pipe.fail,
+					 b->pipe.fail_tag == RS_EXEC_TAG_WORK_MEM ?
+					 "raising maintenance_work_mem" :
+					 b->pipe.fail_tag == RS_EXEC_TAG_COMMIT ?
+					 "committing a table's rows" : b->file);
+	return rs_exec_stmt_failed(x, b->file, b->d,
+				   rs_sanitized_get(b->san, b->pipe.fail_tag), b->pipe.fail);
+}
+
+/* Every statement sent has run (or the error names the one that
+ * failed); the connection takes single commands again. */
+static int rs_exec_batch_sync(struct rs_exec *x, struct rs_exec_batch *b)
+{
+	return rs_exec_batch_result(x, b, rs_pipe_sync(&b->pipe, b->file, x->err));
+}
+
+/* Statement i of b->san, as act says. */
+static int rs_exec_batch_add(struct rs_exec *x, struct rs_exec_batch *b, size_t i,
+			     enum rs_plan_act act)
+{
+	const struct rs_sanitized_stmt *st = rs_sanitized_get(b->san, i);
+	struct buf sql = BUF_INIT;
+	int r = rs_exec_interrupted(x);
+
+	if (r == 0 && act == RS_ACT_TRY) {
+		r = rs_exec_batch_sync(x, b);
+		return r ? r : rs_exec_stmt(x, b->file, b->d, st, act);
+	}
+	if (r == 0)
+		r = rs_exec_stmt_text(x, b->d, st, act, &sql);
+	if (r == 0)
+		r = rs_exec_batch_result(x, b, rs_pipe_send(&b->pipe, (char *)sql.data, i,
+							    b->file, x->err));
+	buf_release(&sql);
+	return r;
+}
+
+/* The end of a batch: r so far, else the pipe's last results. */
+static int rs_exec_batch_end(struct rs_exec *x, struct rs_exec_batch *b, int r)
+{
+	if (r == 0)
+		r = rs_exec_batch_sync(x, b);
+	rs_pipe_release(&b->pipe);
 	return r;
 }
 
@@ -222,10 +325,11 @@ static int rs_exec_stmt_runs(enum rs_plan_act a)
 /* Sections [from, to) of schema.sql (and, with from == 0, its preamble). */
 int rs_exec_stmt_sections(struct rs_exec *x, size_t from, size_t to)
 {
-	const struct pg_ddl *d = x->src->ddl;
 	const struct rs_sanitized *san = x->p->san;
+	struct rs_exec_batch b;
 	int r = 0;
 
+	rs_exec_batch_init(x, &b, "schema.sql", x->src->ddl, san);
 	for (size_t i = 0; i < rs_sanitized_count(san) && r == 0; i++) {
 		const struct rs_sanitized_stmt *st = rs_sanitized_get(san, i);
 		enum rs_plan_act act;
@@ -234,7 +338,7 @@ int rs_exec_stmt_sections(struct rs_exec *x, size_t from, size_t to)
 			continue;
 		if (st->section == RS_SANITIZE_PREAMBLE) {
 			if (from == 0)
-				r = rs_exec_stmt(x, "schema.sql", d, st, RS_ACT_RUN);
+				r = rs_exec_batch_add(x, &b, i, RS_ACT_RUN);
 			continue;
 		}
 		if (st->section >= x->p->nsec || st->section < from || st->section >= to ||
@@ -242,9 +346,9 @@ int rs_exec_stmt_sections(struct rs_exec *x, size_t from, size_t to)
 			continue;
 		act = x->p->sec[st->section];
 		if (rs_exec_stmt_runs(act))
-			r = rs_exec_stmt(x, "schema.sql", d, st, act);
+			r = rs_exec_batch_add(x, &b, i, act);
 	}
-	return r;
+	return rs_exec_batch_end(x, &b, r);
 }
 
 int rs_exec_preamble(struct rs_exec *x)
@@ -264,11 +368,14 @@ int rs_exec_preamble(struct rs_exec *x)
 /* indexes are built once over the loaded rows: with the default 64MB a
  * build sorts on disk and gets at most one parallel worker (each needs
  * 32MB); never lowered, reset at the commit */
+#define RS_EXEC_WORK_MEM_SQL \
+	"SELECT pg_catalog.set_config('maintenance_work_mem', '256MB', true)" \
+	" WHERE pg_catalog.pg_size_bytes(pg_catalog.current_setting('maintenance_work_mem'))" \
+	" < 256 * 1024 * 1024"
+
 int rs_exec_stmt_work_mem(struct rs_exec *x)
 {
-	return rs_exec_cmd(x, "SELECT pg_catalog.set_config('maintenance_work_mem', '256MB', true)"
-			   " WHERE pg_catalog.pg_size_bytes(pg_catalog.current_setting('maintenance_work_mem'))"
-			   " < 256 * 1024 * 1024", "raising maintenance_work_mem");
+	return rs_exec_cmd(x, RS_EXEC_WORK_MEM_SQL, "raising maintenance_work_mem");
 }
 
 /*
@@ -276,14 +383,18 @@ int rs_exec_stmt_work_mem(struct rs_exec *x)
  * and its primary key, unique and exclusion constraints (post-data that
  * concerns the table alone), so they build while other tables load, as
  * pg_restore -j does.  Foreign keys and the rest wait for the last
- * transaction.
+ * transaction.  The statements, and the COMMIT, go through one pipe: a
+ * round trip for the lot, which counts when the tables are small.
  */
 int rs_exec_table_post(struct rs_exec *x, size_t ti)
 {
 	const struct rs_meta_table *t = x->p->tables[ti].t;
 	const struct pg_ddl *d = x->src->ddl;
 	const struct rs_sanitized *san = x->p->san;
+	struct rs_exec_batch b;
 	int r = 0, any = 0;
+
+	rs_exec_batch_init(x, &b, "schema.sql", d, san);
 
 	for (size_t i = 0; i < rs_sanitized_count(san) && r == 0; i++) {
 		const struct rs_sanitized_stmt *st = rs_sanitized_get(san, i);
@@ -298,13 +409,18 @@ int rs_exec_table_post(struct rs_exec *x, size_t ti)
 		    strcmp(s->rel_name, t->name))
 			continue;
 		if (!any++)
-			r = rs_exec_stmt_work_mem(x);
+			r = rs_exec_batch_result(x, &b, rs_pipe_send(&b.pipe, RS_EXEC_WORK_MEM_SQL,
+								      RS_EXEC_TAG_WORK_MEM,
+								      "schema.sql", x->err));
 		if (r == 0)
-			r = rs_exec_stmt(x, "schema.sql", d, st, RS_ACT_RUN);
+			r = rs_exec_batch_add(x, &b, i, RS_ACT_RUN);
 		if (r == 0)
 			x->sec_done[st->section] = 1;
 	}
-	return r;
+	if (r == 0)
+		r = rs_exec_batch_result(x, &b, rs_pipe_send(&b.pipe, "COMMIT", RS_EXEC_TAG_COMMIT,
+							      "schema.sql", x->err));
+	return rs_exec_batch_end(x, &b, r);
 }
 
 /* One statement the plan leaves out, into the log: "users; TABLE
@@ -330,15 +446,17 @@ int rs_exec_stmt_log_skipped(struct rs_exec *x)
 
 int rs_exec_stmt_roles(struct rs_exec *x)
 {
+	struct rs_exec_batch b;
 	int r = 0;
 
+	rs_exec_batch_init(x, &b, "roles.sql", x->src->roles, x->p->san_roles);
 	for (size_t i = 0; i < rs_sanitized_count(x->p->san_roles) && r == 0; i++) {
 		const struct rs_sanitized_stmt *st = rs_sanitized_get(x->p->san_roles, i);
 
 		if (!st->skip && i < x->p->nrole_stmt && x->p->role_stmt[i] == RS_ACT_RUN)
-			r = rs_exec_stmt(x, "roles.sql", x->src->roles, st, RS_ACT_RUN);
+			r = rs_exec_batch_add(x, &b, i, RS_ACT_RUN);
 	}
-	return r;
+	return rs_exec_batch_end(x, &b, r);
 }
 
 /* ---- session ---------------------------------------------------------------- */

@@ -122,6 +122,8 @@ int rs_exec_run(PGconn *c, const struct rs_input *in,
 		r = rs_select_json(sel, src->meta, &json);
 	if (r == 0)
 		r = rs_log_set(&log->selection, (char *)json.data);
+	if (r == 0)
+		r = rs_log_set(&log->verify, rs_plan_verify_name(o->verify));
 	if (r < 0)
 		goto done;
 	r = rs_exec_cmd(&x, o->dry_run ? "BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY" :
@@ -133,6 +135,7 @@ int rs_exec_run(PGconn *c, const struct rs_input *in,
 	po.on_conflict = o->on_conflict;
 	po.jobs = o->jobs;
 	po.managed = o->managed;
+	po.verify = o->verify;
 	if (r == 0)
 		r = rs_plan_build(&x.p, c, src, sel, &po, err);
 	if (r == 0) {

@@ -33,10 +33,13 @@
  *      constraints are checked (SET CONSTRAINTS ALL IMMEDIATE), keys are
  *      verified by vault when session_replication_role = replica was
  *      needed, materialized views are refreshed;
- *   9. verification: each restored table's row count and XXH3-128 of
- *      the capture's own COPY query are recomputed on the target and
- *      compared with meta.json (merge: over the snapshot's primary
- *      keys);
+ *   9. verification: as each table's rows stream (step 5), the bytes
+ *      sent hash to meta.json's XXH3-128 and hold its row count, and
+ *      the row count COPY reports equals it (RS_VERIFY_STREAMED, the
+ *      default); RS_VERIFY_FULL also recomputes each restored table's
+ *      row count and XXH3-128 of the capture's own COPY query on the
+ *      target and compares them with meta.json (merge: over the
+ *      snapshot's primary keys);
  *  10. COMMIT.
  * Any failure rolls everything back and the error names the statement
  * (its section in schema.sql) or the table, with the server's message;
@@ -60,6 +63,7 @@ struct rs_exec_opts {
 	enum rs_plan_on_conflict on_conflict;
 	int jobs;
 	int managed;		/* -1 detect (default), 0 plain, 1 managed */
+	enum rs_verify verify;	/* streamed (default) or full */
 	int dry_run;		/* build the plan inside a transaction that
 				 * is rolled back; change nothing */
 	/* rollback: tables to drop (schema, name pairs, NULL-terminated):

@@ -17,6 +17,7 @@
 
 #include "pg-conn.h"
 #include "rs-lo.h"
+#include "rs-pipe.h"
 
 /* The index in src->lo_oids of the large object section sec is about,
  * when the restore creates it; -1 otherwise. */
@@ -98,11 +99,15 @@ int rs_lo_meta_apply(PGconn *c, const struct rs_plan_source *src,
 	const char *text = src->lo_ddl ? pg_ddl_text(src->lo_ddl) : "";
 	struct rs_sanitized *san = NULL;
 	struct buf sql = BUF_INIT, what = BUF_INIT;
+	/* a statement per owner, grant and comment: through a pipe, not a
+	 * round trip each */
+	struct rs_pipe pipe;
 	int r;
 
 	if (!p->lo_selected || !p->nlo_create || !src->lo_ddl ||
 	    !pg_ddl_count(src->lo_ddl))
 		return 0;
+	rs_pipe_init(&pipe, c);
 	r = rs_lo_meta_sanitize(p, src, &san);
 	for (size_t i = 0; r == 0 && i < rs_sanitized_count(san); i++) {
 		const struct rs_sanitized_stmt *st = rs_sanitized_get(san, i);
@@ -125,8 +130,21 @@ int rs_lo_meta_apply(PGconn *c, const struct rs_plan_source *src,
 		if (r == 0)
 			r = buf_add(&sql, text + st->off, st->len);
 		if (r == 0)
-			r = pg_conn_exec(c, (char *)sql.data, (char *)what.data, err);
+			r = rs_pipe_send(&pipe, (char *)sql.data, i, "large_objects.sql", err);
 	}
+	if (r == 0)
+		r = rs_pipe_sync(&pipe, "large_objects.sql", err);
+	if (r == 1) {
+		const struct rs_sanitized_stmt *st = pipe.fail_tag < rs_sanitized_count(san) ?
+						     rs_sanitized_get(san, pipe.fail_tag) : NULL;
+
+		r = st ? rs_lo_meta_where(&what, pg_ddl_get(src->lo_ddl, st->section),
+					  text + st->off, st->len) :
+			 buf_addstr(&what, "large_objects.sql");
+		if (r == 0)
+			r = pg_conn_error(c, pipe.fail, (char *)what.data, err);
+	}
+	rs_pipe_release(&pipe);
 	rs_sanitized_free(san);
 	buf_release(&sql);
 	buf_release(&what);

@@ -12,6 +12,7 @@
 
 #include "pg-conn.h"
 #include "rs-lo.h"
+#include "rs-pipe.h"
 #include "strv.h"
 
 /* lo_write/lo_read move at most this much per call: bounded memory, and
@@ -266,7 +267,10 @@ int rs_lo_plan_json(const struct rs_plan *p, const struct rs_plan_source *src,
  * more round trips of lo_create/lo_open/lo_write/lo_read/lo_close */
 #define RS_LO_SMALL (256u * 1024u)
 
+struct rs_lo_batch;
+
 struct rs_lo_writer {
+	struct rs_lo_batch *batch;	/* the small ones waiting */
 	PGconn *c;
 	int fd;			/* -1 while the bytes are still held */
 	uint32_t oid;
@@ -311,6 +315,8 @@ static int rs_lo_put(struct rs_lo_writer *w, const char *s, size_t n)
 	return 0;
 }
 
+static int rs_lo_batch_sync(struct rs_lo_batch *b);
+
 /* Past RS_LO_SMALL: the large object is created and opened, and what
  * was held goes in first. */
 static int rs_lo_open_write(struct rs_lo_writer *w)
@@ -319,8 +325,14 @@ static int rs_lo_open_write(struct rs_lo_writer *w)
 	const char *params[1] = { oid };
 	PGresult *res = NULL;
 	struct buf what = BUF_INIT;
-	int r;
+	/* the small ones before it first: lo_open and lo_write cannot go
+	 * through a pipe */
+	int r = rs_lo_batch_sync(w->batch);
 
+	if (r < 0) {
+		w->failed = 1;
+		return r;
+	}
 	snprintf(oid, sizeof(oid), "%u", w->oid);
 	r = buf_addf(&what, "large object %u: lo_create", w->oid);
 	if (r == 0)
@@ -361,39 +373,112 @@ static int rs_lo_sink(void *ctx, const void *p, size_t n)
 	return r ? r : rs_lo_put(w, p, n);
 }
 
-/* A small one whole: lo_from_bytea, then lo_get to compare. */
-static int rs_lo_small(struct rs_lo_writer *w)
+/*
+ * Small large objects go through a pipe (rs-pipe), two statements each:
+ * lo_from_bytea, then lo_get to compare with the snapshot's bytes.  A
+ * restore of thousands of them was thousands of round trips.  The pipe
+ * syncs every RS_LO_BATCH of them, or once RS_LO_BATCH_BYTES wait:
+ * what lo_get sends back waits in memory until then.
+ */
+#define RS_LO_BATCH 60
+#define RS_LO_BATCH_BYTES (4u << 20)
+
+struct rs_lo_batch {
+	struct rs_pipe pipe;
+	struct buf *err;
+	struct rs_log *log;
+	size_t n;
+	uint64_t bytes;
+	struct {
+		uint32_t oid;
+		uint64_t len;
+		XXH128_hash_t want;
+	} e[RS_LO_BATCH];
+};
+
+/* lo_get's result (odd tags): the bytes written must come back. */
+static int rs_lo_batch_result(void *ctx, size_t tag, const PGresult *res)
+{
+	struct rs_lo_batch *b = ctx;
+	size_t k = tag / 2;
+	int r = 0;
+
+	if (!(tag & 1) || k >= b->n)
+		return 0;
+	if (PQntuples(res) != 1 || (uint64_t)PQgetlength(res, 0, 0) != b->e[k].len ||
+	    !XXH128_isEqual(b->e[k].want, XXH3_128bits(PQgetvalue(res, 0, 0),
+							(size_t)PQgetlength(res, 0, 0)))) {
+		buf_seterr(b->err, "large object %u: read back %d bytes that differ from the %llu bytes of the snapshot",
+			   b->e[k].oid, PQntuples(res) == 1 ? PQgetlength(res, 0, 0) : 0,
+			   (unsigned long long)b->e[k].len);
+		return -EBADMSG;
+	}
+	if (b->log) {
+		r = rs_log_lo_created(b->log, b->e[k].oid);
+		if (r == 0)
+			b->log->lo_verified++;
+	}
+	return r;
+}
+
+static void rs_lo_batch_init(struct rs_lo_batch *b, PGconn *c, struct rs_log *log,
+			     struct buf *err)
+{
+	rs_pipe_init(&b->pipe, c);
+	b->pipe.on_result = rs_lo_batch_result;
+	b->pipe.ctx = b;
+	b->err = err;
+	b->log = log;
+	b->n = 0;
+	b->bytes = 0;
+}
+
+/* Every large object sent is written and compared (or err says which
+ * one failed); the connection takes single commands again. */
+static int rs_lo_batch_sync(struct rs_lo_batch *b)
+{
+	int r = rs_pipe_sync(&b->pipe, "large objects", b->err);
+
+	if (r == 1) {
+		size_t k = b->pipe.fail_tag / 2;
+		char what[96];
+
+		snprintf(what, sizeof(what), "large object %u: %s", k < b->n ? b->e[k].oid : 0,
+			 b->pipe.fail_tag & 1 ? "lo_get" : "lo_from_bytea");
+		r = pg_conn_error(b->pipe.c, b->pipe.fail, what, b->err);
+	}
+	rs_pipe_release(&b->pipe);
+	b->pipe.on_result = rs_lo_batch_result;
+	b->pipe.ctx = b;
+	b->n = 0;
+	b->bytes = 0;
+	return r;
+}
+
+/* A small one whole, into the batch. */
+static int rs_lo_small(struct rs_lo_writer *w, struct rs_lo_batch *b)
 {
 	uint32_t be = htonl(w->oid);
 	const char *values[2] = { (const char *)&be, (const char *)w->held.data };
 	int lengths[2] = { 4, (int)w->held.len }, formats[2] = { 1, 1 };
-	const char *values1[1] = { (const char *)&be };
-	PGresult *res;
-	XXH128_hash_t want, got;
-	int r = 0;
+	size_t k = b->n;
+	int r;
 
-	res = PQexecParams(w->c, "SELECT pg_catalog.lo_from_bytea($1::pg_catalog.oid, $2::pg_catalog.bytea)",
-			   2, NULL, values, lengths, formats, 1);
-	if (PQresultStatus(res) != PGRES_TUPLES_OK)
-		r = rs_lo_fail(w->c, w->oid, "lo_from_bytea", w->err);
-	PQclear(res);
-	if (r < 0)
-		return r;
-	res = PQexecParams(w->c, "SELECT pg_catalog.lo_get($1::pg_catalog.oid)",
-			   1, NULL, values1, lengths, formats, 1);
-	if (PQresultStatus(res) != PGRES_TUPLES_OK || PQntuples(res) != 1) {
-		r = rs_lo_fail(w->c, w->oid, "lo_get", w->err);
-		PQclear(res);
-		return r;
-	}
-	want = XXH3_128bits_digest(w->h);
-	got = XXH3_128bits(PQgetvalue(res, 0, 0), (size_t)PQgetlength(res, 0, 0));
-	if ((uint64_t)PQgetlength(res, 0, 0) != w->len || !XXH128_isEqual(want, got)) {
-		buf_seterr(w->err, "large object %u: read back %d bytes that differ from the %llu bytes of the snapshot",
-			   w->oid, PQgetlength(res, 0, 0), (unsigned long long)w->len);
-		r = -EBADMSG;
-	}
-	PQclear(res);
+	b->e[k].oid = w->oid;
+	b->e[k].len = w->len;
+	b->e[k].want = XXH3_128bits_digest(w->h);
+	b->n++;
+	b->bytes += w->len;
+	r = rs_pipe_send_params(&b->pipe, "SELECT pg_catalog.lo_from_bytea($1::pg_catalog.oid, $2::pg_catalog.bytea)",
+				2, values, lengths, formats, 1, 2 * k, "large objects", w->err);
+	if (r == 0)
+		r = rs_pipe_send_params(&b->pipe, "SELECT pg_catalog.lo_get($1::pg_catalog.oid)",
+					1, values, lengths, formats, 1, 2 * k + 1,
+					"large objects", w->err);
+	if (r == 0 && (b->n == RS_LO_BATCH || b->bytes >= RS_LO_BATCH_BYTES))
+		return rs_lo_batch_sync(b);
+	if (r == 1)
+		return rs_lo_batch_sync(b);
 	return r;
 }
 
@@ -432,8 +517,8 @@ static int rs_lo_verify(struct rs_lo_writer *w, char *piece)
 	return r;
 }
 
-static int rs_lo_one(struct rs_lo_writer *w, const struct rs_input *in,
-		     const char *root, char *piece)
+static int rs_lo_one(struct rs_lo_writer *w, struct rs_lo_batch *b,
+		     const struct rs_input *in, const char *root, char *piece)
 {
 	char path[64];
 	int r;
@@ -454,7 +539,7 @@ static int rs_lo_one(struct rs_lo_writer *w, const struct rs_input *in,
 		buf_release(&m);
 	}
 	if (r == 0 && w->fd < 0)
-		return rs_lo_small(w);
+		return rs_lo_small(w, b);
 	if (r == 0)
 		r = rs_lo_verify(w, piece);
 	if (w->fd >= 0 && lo_close(w->c, w->fd) < 0 && r == 0)
@@ -486,6 +571,7 @@ int rs_lo_restore(PGconn *c, const struct rs_input *in,
 	volatile sig_atomic_t *interrupt = o->interrupt;
 	struct rs_lo_by_name *order = NULL;
 	struct rs_lo_writer w;
+	struct rs_lo_batch *b = NULL;
 	size_t gone = 0;
 	char *piece;
 	int r;
@@ -511,11 +597,15 @@ int rs_lo_restore(PGconn *c, const struct rs_input *in,
 	w.err = err;
 	w.h = XXH3_createState();
 	piece = malloc(RS_LO_PIECE);
-	if (!w.h || !piece) {
+	b = malloc(sizeof(*b));
+	if (!w.h || !piece || !b) {
 		XXH3_freeState(w.h);
 		free(piece);
+		free(b);
 		return -ENOMEM;
 	}
+	rs_lo_batch_init(b, c, log, err);
+	w.batch = b;
 	/* in the snapshot's (name) order: the repository input then reads
 	 * its manifest once, forward, instead of from the start each time */
 	order = calloc(src->nlo + 1, sizeof(*order));
@@ -535,13 +625,18 @@ int rs_lo_restore(PGconn *c, const struct rs_input *in,
 		w.oid = src->lo_oids[i];
 		r = rs_lo_interrupted(interrupt, err);
 		if (r == 0)
-			r = rs_lo_one(&w, in, src->root ? src->root : "db", piece);
-		if (r == 0 && log) {
+			r = rs_lo_one(&w, b, in, src->root ? src->root : "db", piece);
+		/* a small one is logged once compared, at its batch's sync */
+		if (r == 0 && log && w.len > RS_LO_SMALL) {
 			r = rs_log_lo_created(log, w.oid);
 			if (r == 0)
 				log->lo_verified++;
 		}
 	}
+	if (r == 0)
+		r = rs_lo_batch_sync(b);
+	rs_pipe_release(&b->pipe);
+	free(b);
 	XXH3_freeState(w.h);
 	buf_release(&w.held);
 	free(piece);

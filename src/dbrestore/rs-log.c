@@ -65,6 +65,7 @@ void rs_log_release(struct rs_log *l)
 	free(l->rb_impossible);
 	free(l->rollback_of);
 	free(l->verification);
+	free(l->verify);
 	free(l->strategy);
 	free(l->undo);
 	free(l->status);
@@ -345,6 +346,8 @@ int rs_log_json(const struct rs_log *l, struct buf *out)
 	}
 	if (r == 0)
 		r = rs_log_kv(out, "  ", "verification", l->verification ? l->verification : "not run", 0);
+	if (r == 0)
+		r = rs_log_kv(out, "  ", "verify", l->verify, 0);
 	if (r == 0)
 		r = buf_addf(out, "  \"duration_ms\": %llu,\n", (unsigned long long)l->duration_ms);
 	if (r == 0)

@@ -5,7 +5,8 @@
  * pg_conn_info_describe()), mode and selection, the safety snapshot,
  * per table the rows before and after and what was inserted, updated or
  * skipped, every statement skipped on the target with its reason, the
- * verification, the duration and the outcome.
+ * verification (how it was done and how it went), the duration and the
+ * outcome.
  *
  * The executor fills it as it goes, so a failed restore leaves a log
  * that says how far it got and why it stopped.
@@ -69,6 +70,7 @@ struct rs_log {
 	char *rb_impossible;
 	char *rollback_of;		/* a rollback: the restore it undid */
 	char *verification;		/* "ok", "failed", "not run" */
+	char *verify;			/* how: "streamed", "full" (rs_verify) */
 	char *status;			/* "ok", "failed", "refused", "dry-run" */
 	char *error;
 	uint64_t duration_ms;

@@ -43,9 +43,7 @@ static int rs_par_table(struct rs_exec *w, size_t i)
 	int r;
 
 	rs_exec_step(w, "load", t->t);
-	r = rs_exec_cmd(w, "BEGIN", "starting a table's transaction");
-	if (r == 0)
-		r = pg_names_quote_qualified(&q, t->t->schema, t->t->name);
+	r = pg_names_quote_qualified(&q, t->t->schema, t->t->name);
 	/*
 	 * The table is new and empty.  Emptied again in this transaction,
 	 * it gets a new file: COPY then appends in order instead of filling
@@ -57,9 +55,10 @@ static int rs_par_table(struct rs_exec *w, size_t i)
 	if (r == 0) {
 		struct buf sql = BUF_INIT;
 
-		r = buf_addf(&sql, "TRUNCATE ONLY %s", (char *)q.data);
+		/* one round trip for both */
+		r = buf_addf(&sql, "BEGIN; TRUNCATE ONLY %s", (char *)q.data);
 		if (r == 0)
-			r = rs_exec_cmd(w, (char *)sql.data, (char *)sql.data);
+			r = rs_exec_cmd(w, (char *)sql.data, (char *)sql.data + 7);
 		buf_release(&sql);
 	}
 	if (r == 0)
@@ -71,10 +70,9 @@ static int rs_par_table(struct rs_exec *w, size_t i)
 	}
 	if (r == 0)
 		r = rs_exec_verify_one(w, i);
+	/* and the COMMIT */
 	if (r == 0)
 		r = rs_exec_table_post(w, i);
-	if (r == 0)
-		r = rs_exec_cmd(w, "COMMIT", "committing a table's rows");
 	if (r == 0)
 		w->done[i] = 1;
 	else if (PQstatus(w->c) == CONNECTION_OK &&

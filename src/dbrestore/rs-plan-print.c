@@ -50,6 +50,30 @@ const char *rs_plan_act_name(enum rs_plan_act a)
 	return (unsigned)a < sizeof(names) / sizeof(names[0]) ? names[a] : "?";
 }
 
+const char *rs_plan_verify_name(enum rs_verify v)
+{
+	return v == RS_VERIFY_FULL ? "full" : "streamed";
+}
+
+int rs_plan_verify_parse(const char *s, enum rs_verify *v)
+{
+	if (!strcmp(s, "streamed"))
+		*v = RS_VERIFY_STREAMED;
+	else if (!strcmp(s, "full"))
+		*v = RS_VERIFY_FULL;
+	else
+		return -EINVAL;
+	return 0;
+}
+
+/* The plan's words for how tables are verified. */
+static const char *rs_plan_print_verify(enum rs_verify v)
+{
+	return v == RS_VERIFY_FULL ?
+	       "full: each table's rows hash to the snapshot's XXH3-128 as they load, COPY's row count equals the snapshot's, and every table is read back from the target and checked again before the commit" :
+	       "streamed: each table's rows hash to the snapshot's XXH3-128 as they load, and COPY's row count equals the snapshot's (--verify full also reads every table back)";
+}
+
 static const char *rs_plan_print_load_name(enum rs_plan_load l)
 {
 	switch (l) {
@@ -219,6 +243,8 @@ int rs_plan_text(const struct rs_plan *p, const struct rs_plan_source *src,
 	}
 	if (r == 0)
 		r = buf_addf(out, "Strategy: %s\n", p->strategy);
+	if (r == 0)
+		r = buf_addf(out, "Verification: %s\n", rs_plan_print_verify(p->verify));
 	for (size_t i = 0; i < p->nobjects; i++)
 		counts[p->objects[i].act]++;
 	if (r == 0)
@@ -337,6 +363,8 @@ int rs_plan_json(const struct rs_plan *p, const struct rs_plan_source *src,
 		r = buf_addstr(out, ", ");
 	if (r == 0)
 		r = rs_plan_print_json_str(out, "strategy", p->strategy);
+	if (r == 0)
+		r = buf_addf(out, ", \"verify\": \"%s\"", rs_plan_verify_name(p->verify));
 	if (r == 0 && sel) {
 		r = buf_addstr(out, ", \"selection\": ");
 		if (r == 0)

@@ -587,6 +587,7 @@ int rs_plan_build(struct rs_plan **out, PGconn *c,
 	p->mode = o->mode;
 	p->on_conflict = o->on_conflict;
 	p->jobs = o->jobs;
+	p->verify = o->verify;
 	p->strategy = "one transaction over one connection: DDL, rows (COPY), indexes after the rows, sequences and verification commit together or not at all";
 	rs_order_init(&p->order);
 	p->nsec = pg_ddl_count(src->ddl);

@@ -48,6 +48,21 @@
 enum rs_plan_mode { RS_MODE_EMPTY, RS_MODE_CLEAN, RS_MODE_MERGE };
 enum rs_plan_on_conflict { RS_ON_CONFLICT_NOTHING, RS_ON_CONFLICT_UPDATE };
 
+/*
+ * How each restored table is verified against the snapshot.
+ * RS_VERIFY_STREAMED (the default): as its rows stream, the bytes sent
+ * must hash to the snapshot's XXH3-128 and count its rows, and the row
+ * count COPY reports must equal the snapshot's.  RS_VERIFY_FULL also
+ * reads every table back from the target with the capture's own query
+ * before the commit, so what the server stored must read back as it was
+ * captured.
+ */
+enum rs_verify { RS_VERIFY_STREAMED, RS_VERIFY_FULL };
+
+/* "streamed", "full"; parsing: 0 or -EINVAL */
+const char *rs_plan_verify_name(enum rs_verify v);
+int rs_plan_verify_parse(const char *s, enum rs_verify *v);
+
 const char *rs_plan_mode_name(enum rs_plan_mode m);
 /* "empty", "clean", "merge": 0 or -EINVAL */
 int rs_plan_mode_parse(const char *s, enum rs_plan_mode *m);
@@ -142,12 +157,14 @@ struct rs_plan_opts {
 	enum rs_plan_on_conflict on_conflict;
 	int jobs;
 	int managed;		/* -1 detect, 0 plain, 1 managed */
+	enum rs_verify verify;
 };
 
 struct rs_plan {
 	enum rs_plan_mode mode;
 	enum rs_plan_on_conflict on_conflict;
 	int jobs;
+	enum rs_verify verify;
 	/* the target */
 	char *role, *database;
 	int superuser, bypassrls, server_num;

@@ -13,6 +13,7 @@
  * alike (a grant taken back leaves the default written out).
  */
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -44,11 +45,15 @@
 static const struct {
 	const char *cat, *key, *fp, *from;
 	int min_version;
+	/* an entry digested by what it holds, of a table whose row version
+	 * every role may read (not a view, nor pg_subscription): the oid its
+	 * key names, for rs_undo_fp_since */
+	const char *oid;
 } rs_undo_cats[] = {
 	{ "pg_namespace", "x.oid::text",
 	  "pg_catalog.md5(ROW(x.nspname, x.nspowner,"
 	  " COALESCE(x.nspacl, pg_catalog.acldefault('n', x.nspowner)))::text)",
-	  "pg_catalog.pg_namespace x WHERE x.nspname !~ '^pg_(toast_)?temp_'", 0 },
+	  "pg_catalog.pg_namespace x WHERE x.nspname !~ '^pg_(toast_)?temp_'", 0, "x.oid" },
 	/* a table's row is rewritten when a key to it is added
 	 * (relhastriggers) or an index (relhasindex): side effects of
 	 * objects of their own, which the undo drops; so only what defines
@@ -59,83 +64,103 @@ static const struct {
 	  "  CASE x.relkind WHEN 'S' THEN 's' ELSE 'r' END::\"char\", x.relowner)),"
 	  " x.reloptions, x.relrowsecurity, x.relforcerowsecurity, x.relreplident,"
 	  " x.relispartition, x.relpersistence, x.reltablespace)::text)",
-	  "pg_catalog.pg_class x WHERE x.relpersistence <> 't'", 0 },
+	  "pg_catalog.pg_class x WHERE x.relpersistence <> 't'", 0, "x.oid" },
 	{ "pg_attribute", "x.attrelid || ':' || x.attnum", RS_UNDO_ROW,
 	  "pg_catalog.pg_attribute x JOIN pg_catalog.pg_class c ON c.oid = x.attrelid"
-	  " WHERE c.relpersistence <> 't'", 0 },
+	  " WHERE c.relpersistence <> 't'", 0, "x.attrelid" },
 	{ "pg_type", "x.oid::text", RS_UNDO_ACL("typacl", "T", "typowner"),
 	  "pg_catalog.pg_type x JOIN pg_catalog.pg_namespace n ON n.oid = x.typnamespace"
-	  " WHERE n.nspname !~ '^pg_(toast_)?temp_'", 0 },
+	  " WHERE n.nspname !~ '^pg_(toast_)?temp_'", 0, "x.oid" },
 	{ "pg_constraint", "x.oid::text", NULL,
 	  "pg_catalog.pg_constraint x JOIN pg_catalog.pg_namespace n ON n.oid = x.connamespace"
-	  " WHERE n.nspname !~ '^pg_(toast_)?temp_'", 0 },
+	  " WHERE n.nspname !~ '^pg_(toast_)?temp_'", 0, NULL },
 	{ "pg_proc", "x.oid::text", RS_UNDO_ACL("proacl", "f", "proowner"),
-	  "pg_catalog.pg_proc x", 0 },
-	{ "pg_extension", "x.oid::text", NULL, "pg_catalog.pg_extension x", 0 },
-	{ "pg_collation", "x.oid::text", NULL, "pg_catalog.pg_collation x", 0 },
-	{ "pg_conversion", "x.oid::text", NULL, "pg_catalog.pg_conversion x", 0 },
-	{ "pg_operator", "x.oid::text", NULL, "pg_catalog.pg_operator x", 0 },
-	{ "pg_opclass", "x.oid::text", NULL, "pg_catalog.pg_opclass x", 0 },
-	{ "pg_opfamily", "x.oid::text", NULL, "pg_catalog.pg_opfamily x", 0 },
-	{ "pg_cast", "x.oid::text", NULL, "pg_catalog.pg_cast x", 0 },
+	  "pg_catalog.pg_proc x", 0, "x.oid" },
+	{ "pg_extension", "x.oid::text", NULL, "pg_catalog.pg_extension x", 0, NULL },
+	{ "pg_collation", "x.oid::text", NULL, "pg_catalog.pg_collation x", 0, NULL },
+	{ "pg_conversion", "x.oid::text", NULL, "pg_catalog.pg_conversion x", 0, NULL },
+	{ "pg_operator", "x.oid::text", NULL, "pg_catalog.pg_operator x", 0, NULL },
+	{ "pg_opclass", "x.oid::text", NULL, "pg_catalog.pg_opclass x", 0, NULL },
+	{ "pg_opfamily", "x.oid::text", NULL, "pg_catalog.pg_opfamily x", 0, NULL },
+	{ "pg_cast", "x.oid::text", NULL, "pg_catalog.pg_cast x", 0, NULL },
 	{ "pg_language", "x.oid::text", RS_UNDO_ACL("lanacl", "l", "lanowner"),
-	  "pg_catalog.pg_language x", 0 },
-	{ "pg_ts_config", "x.oid::text", NULL, "pg_catalog.pg_ts_config x", 0 },
-	{ "pg_ts_dict", "x.oid::text", NULL, "pg_catalog.pg_ts_dict x", 0 },
-	{ "pg_ts_parser", "x.oid::text", NULL, "pg_catalog.pg_ts_parser x", 0 },
-	{ "pg_ts_template", "x.oid::text", NULL, "pg_catalog.pg_ts_template x", 0 },
+	  "pg_catalog.pg_language x", 0, "x.oid" },
+	{ "pg_ts_config", "x.oid::text", NULL, "pg_catalog.pg_ts_config x", 0, NULL },
+	{ "pg_ts_dict", "x.oid::text", NULL, "pg_catalog.pg_ts_dict x", 0, NULL },
+	{ "pg_ts_parser", "x.oid::text", NULL, "pg_catalog.pg_ts_parser x", 0, NULL },
+	{ "pg_ts_template", "x.oid::text", NULL, "pg_catalog.pg_ts_template x", 0, NULL },
 	{ "pg_foreign_data_wrapper", "x.oid::text", RS_UNDO_ACL("fdwacl", "F", "fdwowner"),
-	  "pg_catalog.pg_foreign_data_wrapper x", 0 },
+	  "pg_catalog.pg_foreign_data_wrapper x", 0, "x.oid" },
 	{ "pg_foreign_server", "x.oid::text", RS_UNDO_ACL("srvacl", "S", "srvowner"),
-	  "pg_catalog.pg_foreign_server x", 0 },
-	{ "pg_event_trigger", "x.oid::text", NULL, "pg_catalog.pg_event_trigger x", 0 },
-	{ "pg_publication", "x.oid::text", NULL, "pg_catalog.pg_publication x", 0 },
-	{ "pg_publication_rel", "x.oid::text", NULL, "pg_catalog.pg_publication_rel x", 0 },
+	  "pg_catalog.pg_foreign_server x", 0, "x.oid" },
+	{ "pg_event_trigger", "x.oid::text", NULL, "pg_catalog.pg_event_trigger x", 0, NULL },
+	{ "pg_publication", "x.oid::text", NULL, "pg_catalog.pg_publication x", 0, NULL },
+	{ "pg_publication_rel", "x.oid::text", NULL, "pg_catalog.pg_publication_rel x", 0, NULL },
 	{ "pg_publication_namespace", "x.oid::text", NULL,
-	  "pg_catalog.pg_publication_namespace x", 150000 },
+	  "pg_catalog.pg_publication_namespace x", 150000, NULL },
 	/* the columns every role may read; this database's only */
 	{ "pg_subscription", "x.oid::text",
 	  "pg_catalog.md5(ROW(x.subname, x.subowner, x.subenabled, x.subslotname,"
 	  " x.subpublications)::text)",
 	  "pg_catalog.pg_subscription x WHERE x.subdbid = (SELECT d.oid FROM"
-	  " pg_catalog.pg_database d WHERE d.datname = pg_catalog.current_database())", 0 },
-	{ "pg_default_acl", "x.oid::text", RS_UNDO_ROW, "pg_catalog.pg_default_acl x", 0 },
-	{ "pg_trigger", "x.oid::text", NULL, "pg_catalog.pg_trigger x", 0 },
-	{ "pg_policy", "x.oid::text", NULL, "pg_catalog.pg_policy x", 0 },
-	{ "pg_rewrite", "x.oid::text", NULL, "pg_catalog.pg_rewrite x", 0 },
-	{ "pg_attrdef", "x.oid::text", NULL, "pg_catalog.pg_attrdef x", 0 },
-	{ "pg_statistic_ext", "x.oid::text", NULL, "pg_catalog.pg_statistic_ext x", 0 },
-	{ "pg_am", "x.oid::text", NULL, "pg_catalog.pg_am x", 0 },
-	{ "pg_transform", "x.oid::text", NULL, "pg_catalog.pg_transform x", 0 },
-	{ "pg_auth_members", "x.roleid || ':' || x.member", NULL, "pg_catalog.pg_auth_members x", 0 },
+	  " pg_catalog.pg_database d WHERE d.datname = pg_catalog.current_database())", 0, NULL },
+	{ "pg_default_acl", "x.oid::text", RS_UNDO_ROW, "pg_catalog.pg_default_acl x", 0, "x.oid" },
+	{ "pg_trigger", "x.oid::text", NULL, "pg_catalog.pg_trigger x", 0, NULL },
+	{ "pg_policy", "x.oid::text", NULL, "pg_catalog.pg_policy x", 0, NULL },
+	{ "pg_rewrite", "x.oid::text", NULL, "pg_catalog.pg_rewrite x", 0, NULL },
+	{ "pg_attrdef", "x.oid::text", NULL, "pg_catalog.pg_attrdef x", 0, NULL },
+	{ "pg_statistic_ext", "x.oid::text", NULL, "pg_catalog.pg_statistic_ext x", 0, NULL },
+	{ "pg_am", "x.oid::text", NULL, "pg_catalog.pg_am x", 0, NULL },
+	{ "pg_transform", "x.oid::text", NULL, "pg_catalog.pg_transform x", 0, NULL },
+	{ "pg_auth_members", "x.roleid || ':' || x.member", NULL, "pg_catalog.pg_auth_members x", 0, NULL },
 	{ "pg_db_role_setting", "x.setdatabase || ':' || x.setrole", NULL,
-	  "pg_catalog.pg_db_role_setting x", 0 },
+	  "pg_catalog.pg_db_role_setting x", 0, NULL },
 	{ "pg_description", "x.classoid || ':' || x.objoid || ':' || x.objsubid", RS_UNDO_ROW,
-	  "pg_catalog.pg_description x", 0 },
+	  "pg_catalog.pg_description x", 0, "x.objoid" },
 	{ "pg_shdescription", "x.classoid || ':' || x.objoid", RS_UNDO_ROW,
-	  "pg_catalog.pg_shdescription x", 0 },
+	  "pg_catalog.pg_shdescription x", 0, "x.objoid" },
 	/* views */
-	{ "pg_authid", "x.oid::text", RS_UNDO_ROW, "pg_catalog.pg_roles x", 0 },
-	{ "pg_user_mapping", "x.umid::text", RS_UNDO_ROW, "pg_catalog.pg_user_mappings x", 0 },
+	{ "pg_authid", "x.oid::text", RS_UNDO_ROW, "pg_catalog.pg_roles x", 0, NULL },
+	{ "pg_user_mapping", "x.umid::text", RS_UNDO_ROW, "pg_catalog.pg_user_mappings x", 0, NULL },
 };
 
 #define RS_UNDO_NCATS (sizeof(rs_undo_cats) / sizeof(rs_undo_cats[0]))
 
-static int rs_undo_fp_sql(struct buf *sql, int version)
+/* a row version: any change to the row writes a new one */
+#define RS_UNDO_VERSION "x.xmin::text || x.ctid::text"
+
+/*
+ * The fingerprint's query: cat, k, fp, v (the row version of an entry
+ * digested by what it holds, else '').  since: such an entry is digested
+ * only when its row was written by a transaction not older than $1 (a
+ * 32-bit transaction id, compared as the server compares them, modulo
+ * 2^32) and its oid is not above $2; otherwise fp is NULL.
+ */
+static int rs_undo_fp_sql(struct buf *sql, int version, int since)
 {
-	int r = buf_addstr(sql, "SELECT cat, k, fp FROM (");
+	int r = buf_addstr(sql, "SELECT cat, k, fp, v FROM (");
 	const char *sep = "";
 
 	for (size_t i = 0; i < RS_UNDO_NCATS && r == 0; i++) {
+		const char *fp = rs_undo_cats[i].fp, *oid = rs_undo_cats[i].oid;
+
 		if (rs_undo_cats[i].min_version > version)
 			continue;
-		r = buf_addf(sql, "%sSELECT '%s'::text AS cat, %s AS k, %s AS fp FROM %s",
-			     sep, rs_undo_cats[i].cat, rs_undo_cats[i].key,
-			     rs_undo_cats[i].fp ? rs_undo_cats[i].fp : "x.xmin::text || x.ctid::text",
-			     rs_undo_cats[i].from);
+		r = buf_addf(sql, "%sSELECT '%s'::text AS cat, %s AS k, ", sep,
+			     rs_undo_cats[i].cat, rs_undo_cats[i].key);
+		if (r == 0 && since && oid)
+			r = buf_addf(sql, "CASE WHEN ((x.xmin::text::bigint - $1::bigint + 4294967296) %% 4294967296)"
+				     " < 2147483648 AND %s::bigint <= $2::bigint THEN %s END", oid, fp);
+		else if (r == 0)
+			r = buf_addstr(sql, fp ? fp : RS_UNDO_VERSION);
+		if (r == 0)
+			r = buf_addf(sql, " AS fp, %s AS v FROM %s", oid ? RS_UNDO_VERSION : "''::text",
+				     rs_undo_cats[i].from);
 		sep = " UNION ALL ";
 	}
-	return r ? r : buf_addstr(sql, ") f ORDER BY cat COLLATE \"C\", k COLLATE \"C\"");
+	/* sorted by rs_undo_fp_query: the server's sort of the wide rows
+	 * took as long as reading them */
+	return r ? r : buf_addstr(sql, ") f");
 }
 
 /*
@@ -173,60 +198,205 @@ static const char rs_undo_values_sql[] =
 	"  'pg_catalog.pg_extension'::pg_catalog.regclass, 'pg_catalog.pg_language'::pg_catalog.regclass)"
 	" UNION ALL SELECT 'pg_shdescription', x.classoid || ':' || x.objoid,"
 	" pg_catalog.jsonb_build_object('comment', x.description)::text FROM pg_catalog.pg_shdescription x"
-	") f ORDER BY cat COLLATE \"C\", k COLLATE \"C\"";
+	") f";
 
 void rs_undo_fp_release(struct rs_undo_fp *f)
 {
+	for (size_t i = 0; f->ver && i < f->n; i++)
+		free(f->ver[i]);
+	free(f->ver);
 	strv_free(f->v, f->n);
 	f->v = NULL;
+	f->ver = NULL;
 	f->n = 0;
 }
 
-/* f = the rows of sql (cat, key, value), as lines */
+/* The index of the line of f whose key is line's, or f->n. */
+static size_t rs_undo_fp_index(const struct rs_undo_fp *f, const char *line)
+{
+	size_t lo = 0, hi = f->n;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		int d = rs_undo_keycmp(f->v[mid], line);
+
+		if (d == 0)
+			return mid;
+		if (d < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return f->n;
+}
+
+/*
+ * Row i of res (cat, k, fp[, v]) as the line "cat\tkey\tfp" into b; a
+ * NULL fp (rs_undo_fp_since) is base's when base holds the same row
+ * version, else a fingerprint no digest equals.
+ */
+static int rs_undo_fp_line(struct buf *b, const PGresult *res, int i,
+			   const struct rs_undo_fp *base)
+{
+	const char *ver = PQnfields(res) > 3 ? PQgetvalue(res, i, 3) : "";
+	size_t j;
+	int r = buf_addf(b, "%s\t%s\t", PQgetvalue(res, i, 0), PQgetvalue(res, i, 1));
+
+	if (r < 0 || !PQgetisnull(res, i, 2))
+		return r ? r : buf_addstr(b, PQgetvalue(res, i, 2));
+	j = base ? rs_undo_fp_index(base, (char *)b->data) : 0;
+	if (base && j < base->n && *ver && base->ver && base->ver[j] && !strcmp(base->ver[j], ver))
+		return buf_addstr(b, rs_undo_rest(base->v[j]));
+	return buf_addf(b, "%s %s", base && j < base->n ? "unread" : "new", ver);
+}
+
+/* A line of a fingerprint and its row version, to sort them together. */
+struct rs_undo_fp_pair {
+	char *v, *ver;
+};
+
+/* Lines of distinct keys compare as their keys do (rs_undo_keycmp):
+ * the first byte that differs is in the keys, or it is the '\t' that
+ * ends the shorter key, which sorts before every byte of a key (digits,
+ * ':', '-'). */
+static int rs_undo_fp_pair_cmp(const void *a, const void *b)
+{
+	return strcmp(((const struct rs_undo_fp_pair *)a)->v,
+		      ((const struct rs_undo_fp_pair *)b)->v);
+}
+
+/* f's lines (and versions) in key order: cat, then key, bytewise, as
+ * an ORDER BY cat COLLATE "C", k COLLATE "C" would give them ('\t' sorts
+ * before every byte of a name or a key). */
+static int rs_undo_fp_sort(struct rs_undo_fp *f)
+{
+	struct rs_undo_fp_pair *p = f->n ? calloc(f->n, sizeof(*p)) : NULL;
+
+	if (f->n && !p)
+		return -ENOMEM;
+	for (size_t i = 0; i < f->n; i++) {
+		p[i].v = f->v[i];
+		p[i].ver = f->ver ? f->ver[i] : NULL;
+	}
+	if (f->n)
+		qsort(p, f->n, sizeof(*p), rs_undo_fp_pair_cmp);
+	for (size_t i = 0; i < f->n; i++) {
+		f->v[i] = p[i].v;
+		if (f->ver)
+			f->ver[i] = p[i].ver;
+	}
+	free(p);
+	return 0;
+}
+
+/* f = the rows of sql (cat, key, value[, version]) as lines in key
+ * order, run with params (may be NULL); NULL values resolved against
+ * base */
 static int rs_undo_fp_query(struct rs_undo_fp *f, PGconn *c, const char *sql,
-			    struct buf *err)
+			    int nparams, const char *const *params,
+			    const struct rs_undo_fp *base, struct buf *err)
 {
 	PGresult *res = NULL;
-	int r, n;
+	int r, n, withver;
 
-	f->v = NULL;
-	f->n = 0;
-	r = pg_conn_query(c, &res, PGRES_TUPLES_OK, sql, 0, NULL,
+	memset(f, 0, sizeof(*f));
+	r = pg_conn_query(c, &res, PGRES_TUPLES_OK, sql, nparams, params,
 			  "reading the catalogs (restore undo)", err);
 	if (r < 0)
 		return r;
 	n = PQntuples(res);
+	withver = PQnfields(res) > 3;
 	f->v = calloc((size_t)n + 1, sizeof(*f->v));
-	for (int i = 0; f->v && i < n; i++) {
+	if (f->v && withver)
+		f->ver = calloc((size_t)n + 1, sizeof(*f->ver));
+	for (int i = 0; f->v && i < n && r == 0; i++) {
 		struct buf b = BUF_INIT;
+		const char *ver = f->ver ? PQgetvalue(res, i, 3) : "";
 
-		if (buf_addf(&b, "%s\t%s\t%s", PQgetvalue(res, i, 0), PQgetvalue(res, i, 1),
-			     PQgetvalue(res, i, 2)) < 0 ||
-		    !(f->v[f->n] = buf_detach(&b, NULL))) {
-			buf_release(&b);
-			PQclear(res);
-			return -ENOMEM;
-		}
-		f->n++;
+		if (rs_undo_fp_line(&b, res, i, base) < 0 ||
+		    !(f->v[f->n] = buf_detach(&b, NULL)) ||
+		    (*ver && !(f->ver[f->n] = strdup(ver))))
+			r = -ENOMEM;
+		buf_release(&b);
+		f->n += f->v[f->n] != NULL;
 	}
 	PQclear(res);
-	return f->v ? 0 : -ENOMEM;
+	if (r == 0 && (!f->v || (withver && !f->ver)))
+		r = -ENOMEM;
+	if (r == 0)
+		r = rs_undo_fp_sort(f);
+	return r;
+}
+
+/* The highest number in any key of f: the oids entries are keyed by. */
+static uint64_t rs_undo_fp_maxoid(const struct rs_undo_fp *f)
+{
+	uint64_t max = 0;
+
+	for (size_t i = 0; i < f->n; i++) {
+		const char *q = strchr(f->v[i], '\t'), *end = f->v[i] + rs_undo_keylen(f->v[i]);
+
+		while (q && q < end) {
+			uint64_t v = 0;
+
+			if (*q < '0' || *q > '9') {
+				q++;
+				continue;
+			}
+			while (q < end && *q >= '0' && *q <= '9' && v < UINT64_MAX / 10)
+				v = v * 10 + (uint64_t)(*q++ - '0');
+			if (v > max)
+				max = v;
+		}
+	}
+	return max;
 }
 
 int rs_undo_fp_take(struct rs_undo_fp *f, PGconn *c, struct buf *err)
 {
 	struct buf sql = BUF_INIT;
-	int r = rs_undo_fp_sql(&sql, PQserverVersion(c));
+	PGresult *res = NULL;
+	uint32_t xmin = 0;
+	/* before the catalogs are read: every row written after them was
+	 * written by a transaction at least as young */
+	int r = pg_conn_query(c, &res, PGRES_TUPLES_OK,
+			      "SELECT pg_catalog.txid_snapshot_xmin(pg_catalog.txid_current_snapshot())"
+			      " % 4294967296", 0, NULL, "reading the catalogs (restore undo)", err);
 
 	if (r == 0)
-		r = rs_undo_fp_query(f, c, (char *)sql.data, err);
+		xmin = (uint32_t)strtoull(PQgetvalue(res, 0, 0), NULL, 10);
+	PQclear(res);
+	if (r == 0)
+		r = rs_undo_fp_sql(&sql, PQserverVersion(c), 0);
+	if (r == 0)
+		r = rs_undo_fp_query(f, c, (char *)sql.data, 0, NULL, NULL, err);
+	if (r == 0) {
+		f->xmin = xmin;
+		f->maxoid = rs_undo_fp_maxoid(f);
+	}
+	buf_release(&sql);
+	return r;
+}
+
+int rs_undo_fp_since(struct rs_undo_fp *f, PGconn *c, const struct rs_undo_fp *base,
+		     struct buf *err)
+{
+	struct buf sql = BUF_INIT;
+	char xmin[16], maxoid[24];
+	const char *params[2] = { xmin, maxoid };
+	int r = rs_undo_fp_sql(&sql, PQserverVersion(c), 1);
+
+	snprintf(xmin, sizeof(xmin), "%u", (unsigned)base->xmin);
+	snprintf(maxoid, sizeof(maxoid), "%llu", (unsigned long long)base->maxoid);
+	if (r == 0)
+		r = rs_undo_fp_query(f, c, (char *)sql.data, 2, params, base, err);
 	buf_release(&sql);
 	return r;
 }
 
 int rs_undo_fp_values(struct rs_undo_fp *f, PGconn *c, struct buf *err)
 {
-	return rs_undo_fp_query(f, c, rs_undo_values_sql, err);
+	return rs_undo_fp_query(f, c, rs_undo_values_sql, 0, NULL, NULL, err);
 }
 
 size_t rs_undo_keylen(const char *line)
@@ -247,20 +417,9 @@ int rs_undo_keycmp(const char *a, const char *b)
 
 const char *rs_undo_fp_find(const struct rs_undo_fp *f, const char *line)
 {
-	size_t lo = 0, hi = f->n;
+	size_t i = rs_undo_fp_index(f, line);
 
-	while (lo < hi) {
-		size_t mid = lo + (hi - lo) / 2;
-		int d = rs_undo_keycmp(f->v[mid], line);
-
-		if (d == 0)
-			return f->v[mid];
-		if (d < 0)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
-	return NULL;
+	return i < f->n ? f->v[i] : NULL;
 }
 
 int rs_undo_is_cat(const char *line, const char *cat)

@@ -17,6 +17,7 @@
 #define VAULT_RS_UNDO_INT_H
 
 #include <stddef.h>
+#include <stdint.h>
 #include <libpq-fe.h>
 #include "buf.h"
 
@@ -27,6 +28,13 @@
 struct rs_undo_fp {
 	char **v;
 	size_t n;
+	/* a fingerprint rs_undo_fp_take took (else NULL, 0, 0): per line
+	 * the row version (xmin and ctid) of an entry digested by what it
+	 * holds ("" for the others); the oldest transaction that was still
+	 * running (its low 32 bits); the highest oid a key names */
+	char **ver;
+	uint32_t xmin;
+	uint64_t maxoid;
 };
 
 /*
@@ -35,6 +43,20 @@ struct rs_undo_fp {
  * entry its old fingerprint again).  Temporary objects are left out.
  */
 int rs_undo_fp_take(struct rs_undo_fp *f, PGconn *c, struct buf *err);
+
+/*
+ * The same fingerprint, taken later in the transaction that took base
+ * (rs_undo_fp_take), for less: a row version that base holds is the
+ * same tuple, so its digest is base's, and the server digests only the
+ * rows written since base (a transaction id not older than base's
+ * oldest running one) of entries that may have been there (keyed by an
+ * oid not above base's highest).  An entry the server did not digest
+ * whose version is not base's gets a fingerprint no digest equals
+ * ("new <version>" when base lacks it, else "unread <version>"): it can
+ * only count as changed, never as the same.
+ */
+int rs_undo_fp_since(struct rs_undo_fp *f, PGconn *c, const struct rs_undo_fp *base,
+		     struct buf *err);
 
 /*
  * What a revert needs to know of entries as they were: "cat\tkey\tjson"

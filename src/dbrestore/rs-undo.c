@@ -11,6 +11,7 @@
 
 #include "pg-conn.h"
 #include "rs-undo.h"
+#include "rs-pipe.h"
 #include "rs-undo-int.h"
 #include "strv.h"
 
@@ -240,21 +241,32 @@ static int rs_undo_unlink(const struct rs_undo *u, PGconn *c, struct buf *err)
 	return r;
 }
 
-/* Runs u->stmts from i on, inside the rehearsal: 1 (why says which and
- * why) when the server refuses one. */
-static int rs_undo_rehearse(struct rs_undo *u, PGconn *c, size_t i, struct buf *why)
+/* Runs u->stmts from i on, inside the rehearsal, through a pipe (a
+ * thousand drops are a thousand round trips otherwise): 1 (why says
+ * which and why) when the server refuses one. */
+static int rs_undo_rehearse(struct rs_undo *u, PGconn *c, size_t i, struct buf *why,
+			    struct buf *err)
 {
+	struct rs_pipe pipe;
 	struct buf e = BUF_INIT;
 	int r = 0;
 
-	for (; r == 0 && i < u->nstmts; i++) {
-		r = pg_conn_exec(c, u->stmts[i], u->stmts[i], &e);
+	rs_pipe_init(&pipe, c);
+	for (; r == 0 && i < u->nstmts; i++)
+		r = rs_pipe_send(&pipe, u->stmts[i], i, "restore undo", err);
+	if (r == 0)
+		r = rs_pipe_sync(&pipe, "restore undo", err);
+	if (r == 1) {
+		r = pg_conn_error(c, pipe.fail, u->stmts[pipe.fail_tag], &e);
 		if (r == -EIO || r == -EACCES) {
 			/* the server refused it: not provable, not fatal */
 			buf_addf(why, "the undo statement failed: %s", (char *)e.data);
 			r = 1;
+		} else if (err) {
+			buf_add(err, e.data, e.len);
 		}
 	}
+	rs_pipe_release(&pipe);
 	buf_release(&e);
 	return r;
 }
@@ -262,7 +274,7 @@ static int rs_undo_rehearse(struct rs_undo *u, PGconn *c, size_t i, struct buf *
 int rs_undo_prepare(struct rs_undo *u, PGconn *c, struct buf *why,
 		    struct buf *err)
 {
-	struct rs_undo_fp after = { NULL, 0 }, undone = { NULL, 0 };
+	struct rs_undo_fp after, undone;
 	struct rs_undo_news news = { &u->created, &u->changed };
 	struct rs_undo_new n;
 	struct rs_undo_odd odd[RS_UNDO_ODD];
@@ -270,6 +282,8 @@ int rs_undo_prepare(struct rs_undo *u, PGconn *c, struct buf *why,
 	int r, proven = 0, rehearsing;
 
 	memset(&n, 0, sizeof(n));
+	memset(&after, 0, sizeof(after));
+	memset(&undone, 0, sizeof(undone));
 	strv_free(u->stmts, u->nstmts);
 	u->stmts = NULL;
 	u->nstmts = 0;
@@ -282,7 +296,7 @@ int rs_undo_prepare(struct rs_undo *u, PGconn *c, struct buf *why,
 	if (r == 0)
 		r = rs_undo_unlink(u, c, err);
 	if (r == 0)
-		r = rs_undo_fp_take(&after, c, err);
+		r = rs_undo_fp_since(&after, c, &u->before, err);
 	if (r == 0)
 		r = rs_undo_new_list(&n, &u->before, &after);
 	if (r == 0)
@@ -290,15 +304,15 @@ int rs_undo_prepare(struct rs_undo *u, PGconn *c, struct buf *why,
 	if (r == 0)
 		r = rs_undo_fp_walk(&u->before, &after, rs_undo_new_key, &news);
 	if (r == 0)
-		r = rs_undo_rehearse(u, c, 0, why);
+		r = rs_undo_rehearse(u, c, 0, why, err);
 	/* the new roles last, once what they held elsewhere is gone */
 	ran = u->nstmts;
 	if (r == 0)
 		r = rs_undo_drop_roles(c, &n, &u->stmts, &u->nstmts, err);
 	if (r == 0)
-		r = rs_undo_rehearse(u, c, ran, why);
+		r = rs_undo_rehearse(u, c, ran, why, err);
 	if (r == 0)
-		r = rs_undo_fp_take(&undone, c, err);
+		r = rs_undo_fp_since(&undone, c, &u->before, err);
 	if (r == 0) {
 		proven = undone.n == u->before.n;
 		for (size_t i = 0; proven && i < undone.n; i++)
@@ -350,7 +364,11 @@ const char *rs_undo_changed_entry(const struct rs_undo *u, size_t i)
 /* set (n sorted lines) as a fingerprint, to search */
 static struct rs_undo_fp rs_undo_as_fp(const char *const *set, size_t n)
 {
-	struct rs_undo_fp f = { (char **)set, n };
+	struct rs_undo_fp f;
+
+	memset(&f, 0, sizeof(f));
+	f.v = (char **)set;
+	f.n = n;
 
 	return f;
 }
@@ -393,13 +411,15 @@ int rs_undo_rollback(PGconn *c, const char *const *stmts, size_t nstmts,
 		     const char *const *changed, size_t nchanged,
 		     struct buf *why, struct buf *err)
 {
-	struct rs_undo_fp before = { NULL, 0 }, after = { NULL, 0 };
+	struct rs_undo_fp before, after;
 	const struct rs_undo_fp cr = rs_undo_as_fp(created, ncreated);
 	const struct rs_undo_fp ch = rs_undo_as_fp(changed, nchanged);
 	struct rs_undo_odd odd[RS_UNDO_ODD];
 	size_t nodd = 0, i = 0, j = 0;
 	int r;
 
+	memset(&before, 0, sizeof(before));
+	memset(&after, 0, sizeof(after));
 	/* the keys must be sorted as the fingerprints are */
 	if (!rs_undo_sorted(created, ncreated) || !rs_undo_sorted(changed, nchanged)) {
 		if (err)
@@ -412,7 +432,7 @@ int rs_undo_rollback(PGconn *c, const char *const *stmts, size_t nstmts,
 	for (size_t k = 0; r == 0 && k < nstmts; k++)
 		r = pg_conn_exec(c, stmts[k], stmts[k], err);
 	if (r == 0)
-		r = rs_undo_fp_take(&after, c, err);
+		r = rs_undo_fp_since(&after, c, &before, err);
 	/* what the drops removed must be the restore's own, and what they
 	 * changed must have held what the restore left in it */
 	while (r == 0 && (i < before.n || j < after.n) && nodd < RS_UNDO_ODD) {

@@ -14,6 +14,7 @@
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <libpq-fe.h>
+#include <xxhash.h>
 
 #include "../tap.h"
 #include "fx.h"
@@ -357,6 +358,8 @@ static void fx_kill_progress(void *ctx, const char *step, const struct rs_meta_t
 
 /* --jobs of the restores (test-rs-par sets 2) */
 int fx_restore_jobs = 1;
+/* --verify of the restores */
+enum rs_verify fx_restore_verify = RS_VERIFY_STREAMED;
 
 int fx_restore(const char *db, const char *user, enum rs_plan_mode mode,
 	       enum rs_plan_on_conflict oc, const char *const *tables,
@@ -382,6 +385,7 @@ int fx_restore(const char *db, const char *user, enum rs_plan_mode mode,
 	eo.managed = -1;
 	eo.dry_run = dry_run;
 	eo.jobs = fx_restore_jobs;
+	eo.verify = fx_restore_verify;
 	if (kill) {
 		kill->pid = PQbackendPID(c);
 		eo.progress = fx_kill_progress;
@@ -511,6 +515,32 @@ int fx_tree_damaged(char *out, size_t n)
 	}
 	buf_release(&path);
 	return f != NULL;
+}
+
+int fx_tree_miscounted(char *out, size_t n, uint64_t *rows, char xxh3[33])
+{
+	/* the last row's note "seed" becomes "se\\<newline>d": one row for
+	 * COPY (a backslash and a newline are a newline in the value), two
+	 * lines for whoever counts lines */
+	static const char body[] =
+		"1\tseed\n2\tseed\n3\tseed\n4\tseed\n5\tseed\n"
+		"6\tseed\n7\tseed\n8\tseed\n9\tseed\n10\tse\\\nd\n";
+	struct buf path = BUF_INIT, file = BUF_INIT;
+	XXH128_canonical_t cn;
+	int good = fx_tree_copy("miscount", out, n);
+
+	if (good)
+		good = buf_addf(&path, "%s/db/public/tables/pair_a/data.sql", out) == 0 &&
+		       buf_addstr(&file, "COPY public.pair_a (id, note) FROM stdin;\n") == 0 &&
+		       buf_addstr(&file, body) == 0 && buf_addstr(&file, "\\.\n") == 0 &&
+		       fx_write_file((char *)path.data, file.data, file.len);
+	XXH128_canonicalFromHash(&cn, XXH3_128bits(body, sizeof(body) - 1));
+	for (size_t i = 0; i < sizeof(cn.digest); i++)
+		snprintf(xxh3 + 2 * i, 3, "%02x", cn.digest[i]);
+	*rows = 11;
+	buf_release(&path);
+	buf_release(&file);
+	return good;
 }
 
 void fx_tree_remove(const char *dir)

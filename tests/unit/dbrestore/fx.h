@@ -18,6 +18,7 @@
 #define VAULT_TEST_FX_H
 
 #include <stddef.h>
+#include <stdint.h>
 #include <libpq-fe.h>
 
 #include "buf.h"
@@ -32,6 +33,7 @@ extern char fx_gone[48];		/* a role dropped after the capture */
 extern struct rs_plan_source fx_src;	/* the snapshot, read back */
 extern struct rs_input fx_input;	/* the directory fx_tree */
 extern int fx_restore_jobs;		/* --jobs of fx_restore (1) */
+extern enum rs_verify fx_restore_verify; /* --verify of fx_restore (streamed) */
 
 /* The TAP calls of the test program (tap.h counts per program). */
 struct fx_tap {
@@ -118,6 +120,11 @@ int fx_tree_copy(const char *suffix, char *out, size_t n);
 /* A copy at fx_tree-bad whose public.pair_a rows no longer match
  * meta.json (a digit of the last id changed): 1 when made. */
 int fx_tree_damaged(char *out, size_t n);
+/* A copy at fx_tree-miscount whose public.pair_a data.sql holds ten
+ * rows for COPY but eleven lines, a line ending in a backslash: 1 when
+ * made, with the line count and the XXH3-128 of those rows (what a
+ * meta.json that counted lines would say) in rows and xxh3. */
+int fx_tree_miscounted(char *out, size_t n, uint64_t *rows, char xxh3[33]);
 /* rm -rf dir (a diag when it fails). */
 void fx_tree_remove(const char *dir);
 int fx_write_file(const char *path, const void *p, size_t n);

@@ -21,6 +21,9 @@
  *    only the target has (the error names constraint and row), a
  *    connection killed with pg_terminate_backend mid-load, a damaged
  *    data.sql (verification against meta.json);
+ *  - the verification: streamed, a data.sql whose bytes match meta.json
+ *    but that COPY counts as fewer rows is refused; --verify full reads
+ *    back and refuses rows a trigger changed, which streamed lets by;
  *  - a managed target (auth and storage exist, owned by platform roles;
  *    the restoring role is not a superuser): rows land in auth and
  *    storage, their DDL is kept, and the skipped statements are logged
@@ -441,6 +444,93 @@ static void test_failures(void)
 	buf_release(&after);
 }
 
+/* The meta.json entry of schema.name in the snapshot read back. */
+static struct rs_meta_table *test_meta_table(const char *schema, const char *name)
+{
+	for (size_t i = 0; i < fx_src.meta->ntables; i++)
+		if (!strcmp(fx_src.meta->tables[i].schema, schema) &&
+		    !strcmp(fx_src.meta->tables[i].name, name))
+			return &fx_src.meta->tables[i];
+	return NULL;
+}
+
+/*
+ * The verification: streamed (the default) catches rows the server
+ * counts otherwise than the snapshot; --verify full also reads every
+ * table back, and so catches what the server stored otherwise than it
+ * was sent, which the streamed one cannot see.
+ */
+static void test_verify(void)
+{
+	static const char *const pair_a[] = { "public.pair_a", NULL };
+	struct rs_meta_table *t = test_meta_table("public", "pair_a");
+	struct rs_log log;
+	struct buf err = BUF_INIT, before = BUF_INIT, after = BUF_INIT, j = BUF_INIT;
+	struct rs_input in;
+	char dir[512], xxh3[33], keep_xxh3[33];
+	uint64_t rows, keep_rows;
+	int r;
+
+	ok(t != NULL, "the snapshot has public.pair_a");
+	if (!t)
+		return;
+	/* the bytes match meta.json, but COPY reads one row fewer */
+	ok(fx_tree_miscounted(dir, sizeof(dir), &rows, xxh3), "a tree whose pair_a COPY counts otherwise");
+	keep_rows = t->rows;
+	memcpy(keep_xxh3, t->xxh3, sizeof(keep_xxh3));
+	t->rows = rows;
+	memcpy(t->xxh3, xxh3, sizeof(t->xxh3));
+	rs_input_dir_init(&in, dir);
+	ok(fx_admin("CREATE DATABASE \"%s\" ENCODING 'UTF8' TEMPLATE template0", fx_db("miscount")),
+	   "an empty database");
+	fx_dump(fx_db("miscount"), 0, &before);
+	rs_log_init(&log);
+	r = fx_restore(fx_db("miscount"), NULL, RS_MODE_EMPTY, 0, NULL, 0, 0, NULL, &in, &log, NULL, &err);
+	ok(r == -EBADMSG && strstr((char *)err.data, "verification failed for table public.pair_a") &&
+	   strstr((char *)err.data, "COPY loaded 10 rows, the snapshot has 11"),
+	   "streamed verification: COPY's row count differs from the snapshot's, refused naming the table");
+	ok(log.verify && !strcmp(log.verify, "streamed"), "log: the verification was streamed");
+	fx_dump(fx_db("miscount"), 0, &after);
+	ok(fx_same_buf(&before, &after), "target unchanged after the miscount");
+	rs_log_release(&log);
+	rs_input_dir_release(&in);
+	fx_tree_remove(dir);
+	t->rows = keep_rows;
+	memcpy(t->xxh3, keep_xxh3, sizeof(t->xxh3));
+
+	/* a target that stores other rows than it is sent: a trigger */
+	ok(fx_copy_db(fx_db("full"), fx_db("verify")), "a copy whose pair_a rewrites rows");
+	ok(fx_exec(fx_db("verify"),
+		   "DELETE FROM public.pair_a;"
+		   "CREATE FUNCTION public.shout() RETURNS trigger LANGUAGE plpgsql AS $$"
+		   " BEGIN NEW.note = upper(NEW.note); RETURN NEW; END $$;"
+		   "CREATE TRIGGER shout BEFORE INSERT ON public.pair_a FOR EACH ROW EXECUTE FUNCTION public.shout();"),
+	   "a trigger that changes each note");
+	fx_dump(fx_db("verify"), 0, &before);
+	fx_restore_verify = RS_VERIFY_FULL;
+	rs_log_init(&log);
+	r = fx_restore(fx_db("verify"), NULL, RS_MODE_MERGE, RS_ON_CONFLICT_UPDATE, pair_a, 0, 0, NULL, NULL, &log, NULL, &err);
+	ok(r == -EBADMSG && strstr((char *)err.data, "public.pair_a") &&
+	   strstr((char *)err.data, "verification failed"),
+	   "--verify full reads the table back: the changed rows are refused, naming the table");
+	ok(log.verify && !strcmp(log.verify, "full") && log.verification &&
+	   !strcmp(log.verification, "failed"), "log: full verification, failed");
+	fx_dump(fx_db("verify"), 0, &after);
+	ok(fx_same_buf(&before, &after), "target unchanged after the failed full verification");
+	rs_log_release(&log);
+	fx_restore_verify = RS_VERIFY_STREAMED;
+	rs_log_init(&log);
+	r = fx_restore(fx_db("verify"), NULL, RS_MODE_MERGE, RS_ON_CONFLICT_UPDATE, pair_a, 0, 0, NULL, NULL, &log, NULL, &err);
+	is_int(r, 0, "streamed verification does not read back: the same restore commits");
+	ok(rs_log_json(&log, &j) == 0 && strstr((char *)j.data, "\"verify\": \"streamed\"") &&
+	   strstr((char *)j.data, "\"verification\": \"ok\""), "log JSON: verify streamed, verification ok");
+	rs_log_release(&log);
+	buf_release(&err);
+	buf_release(&before);
+	buf_release(&after);
+	buf_release(&j);
+}
+
 /* auth and storage as the platform makes them: owned by its roles */
 static const char managed_ddl[] =
 	"CREATE SCHEMA auth AUTHORIZATION supabase_auth_admin;"
@@ -549,6 +639,7 @@ static void tests(void)
 	test_clean_table();
 	test_merge();
 	test_failures();
+	test_verify();
 	test_managed();
 }
 
@@ -556,7 +647,8 @@ int main(void)
 {
 	static const struct fx_tap tap = { ok, skip };
 	static const char *const dbs[] = {
-		"full", "drift", "merge", "fail", "kill", "bad", "managed", NULL,
+		"full", "drift", "merge", "fail", "kill", "bad", "miscount", "verify",
+		"managed", NULL,
 	};
 
 	fx_main(&tap, tests, dbs);
