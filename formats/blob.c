@@ -1,10 +1,12 @@
 /*
  * blob: encoder and decoder of the envelope every stored chunk travels
- * in (layout in blob.h, full spec in formats/blob.md).
+ * in (layout in blob.h, full spec in formats/blob.md), both versions:
+ * whole chunks (1) and deltas against a base (2, payload: delta.h).
  *
  * Decoding always verifies before it trusts: framing and the XXH3
  * trailer first (cheap, keyless, catches bit rot), then the AEAD tag
- * over header and expected id, then lz4 into a buffer of exactly raw_len
+ * over header (with a delta's base id and depth) and expected id, then
+ * lz4 (or the delta against its base) into a buffer of exactly raw_len
  * bytes.
  */
 #include <errno.h>
@@ -15,11 +17,23 @@
 #include <xxhash.h>
 
 #include "blob.h"
+#include "delta.h"
 
 /* Smallest possible blob: header + checksum (an empty unencrypted one). */
 #define BLOB_MIN_SIZE (BLOB_HEADER_SIZE + BLOB_SUM_SIZE)
-/* AEAD additional data: the header, then the id the blob is stored under. */
-#define BLOB_AD_SIZE (BLOB_HEADER_SIZE + BLOB_ID_SIZE)
+/* AEAD additional data: the header (with a delta's base id), then the id
+ * the blob is stored under. */
+#define BLOB_AD_MAX (BLOB_DELTA_HEADER_SIZE + BLOB_ID_SIZE)
+/* Bytes besides header and payload: nonce and tag when encrypted. */
+#define BLOB_SEAL_SIZE (BLOB_NONCE_SIZE + BLOB_TAG_SIZE)
+
+/* What blob_check learnt from a blob that passed it. */
+struct blob_hdr {
+	uint8_t version, type, flags, depth;
+	uint32_t raw_len;
+	size_t hsize;		/* 8, or 40 for a delta */
+	size_t plen;		/* payload bytes (before encryption) */
+};
 
 static void blob_put_le32(uint8_t *p, uint32_t v)
 {
@@ -64,74 +78,175 @@ int blob_peek(const void *stored, size_t len, uint8_t *type, uint8_t *flags,
 	return 0;
 }
 
+int blob_peek_delta(const void *stored, size_t len, struct blob_delta *d)
+{
+	const uint8_t *p = stored;
+
+	if (len < 1)
+		return -EBADMSG;
+	if (p[0] == BLOB_VERSION)
+		return len < BLOB_HEADER_SIZE ? -EBADMSG : 0;
+	if (p[0] != BLOB_VERSION_DELTA || len < BLOB_DELTA_HEADER_SIZE)
+		return -EBADMSG;
+	if (d) {
+		memcpy(d->base, p + BLOB_HEADER_SIZE, BLOB_ID_SIZE);
+		d->depth = p[3];
+	}
+	return 1;
+}
+
+/* The header rules of either version, checksum aside: 1 when the fields
+ * could belong to a blob, with *h's header part filled. */
+static int blob_header_ok(const uint8_t *p, size_t n, struct blob_hdr *h)
+{
+	if (n < BLOB_HEADER_SIZE)
+		return 0;
+	memset(h, 0, sizeof(*h));
+	h->version = p[0];
+	blob_peek(p, n, &h->type, &h->flags, &h->raw_len);
+	if (h->raw_len > BLOB_MAX_RAW)
+		return 0;
+	if (h->version == BLOB_VERSION) {
+		h->hsize = BLOB_HEADER_SIZE;
+		return blob_type_ok(h->type) && !(h->flags & ~BLOB_F_KNOWN) &&
+		       p[3] == 0;
+	}
+	/* a delta: a data chunk, its payload lz4 already, a bounded chain,
+	 * and never longer than the chunk (0 < plen < raw_len) */
+	h->hsize = BLOB_DELTA_HEADER_SIZE;
+	h->depth = p[3];
+	return h->version == BLOB_VERSION_DELTA && h->type == BLOB_DATA &&
+	       !(h->flags & ~BLOB_F_ENCRYPTED) && h->depth >= 1 &&
+	       h->depth <= BLOB_MAX_DEPTH && h->raw_len >= 2 &&
+	       n >= BLOB_DELTA_HEADER_SIZE;
+}
+
 /*
- * Checks everything that can be checked without the key and returns the
- * payload length (compressed or raw bytes, before encryption) in *plen.
+ * Checks everything that can be checked without the key: header rules,
+ * checksum, and the payload length (compressed or raw bytes, or a
+ * delta's, before encryption) in h->plen.
  */
 #define BLOB_LZ4_MAX_RATIO 255
 
-static int blob_check(const uint8_t *p, size_t len, uint8_t *type,
-		      uint8_t *flags, uint32_t *raw_len, size_t *plen)
+static int blob_check(const uint8_t *p, size_t len, struct blob_hdr *h)
 {
 	size_t body;
 
-	if (len < BLOB_MIN_SIZE)
-		return -EBADMSG;
-	blob_peek(p, len, type, flags, raw_len);
-	if (p[0] != BLOB_VERSION || !blob_type_ok(*type) ||
-	    (*flags & ~BLOB_F_KNOWN) || p[3] != 0 || *raw_len > BLOB_MAX_RAW)
+	if (len < BLOB_MIN_SIZE || !blob_header_ok(p, len, h) ||
+	    len < h->hsize + BLOB_SUM_SIZE)
 		return -EBADMSG;
 	if (XXH3_64bits(p, len - BLOB_SUM_SIZE) !=
 	    blob_get_le64(p + len - BLOB_SUM_SIZE))
 		return -EBADMSG;
 
-	body = len - BLOB_MIN_SIZE;
-	if (*flags & BLOB_F_ENCRYPTED) {
-		if (body < BLOB_NONCE_SIZE + BLOB_TAG_SIZE)
+	body = len - h->hsize - BLOB_SUM_SIZE;
+	if (h->flags & BLOB_F_ENCRYPTED) {
+		if (body < BLOB_SEAL_SIZE)
 			return -EBADMSG;
-		body -= BLOB_NONCE_SIZE + BLOB_TAG_SIZE;
+		body -= BLOB_SEAL_SIZE;
 	}
 	/*
-	 * The encoder only keeps lz4 when it is strictly smaller, so a
-	 * canonical blob's payload length is fully determined by the flags.
+	 * The encoder only keeps lz4 (or a delta) when it is strictly
+	 * smaller, so a canonical blob's payload length is fully determined
+	 * by the flags and the version.
 	 */
-	if (*flags & BLOB_F_LZ4) {
-		if (body == 0 || body >= *raw_len)
+	if ((h->flags & BLOB_F_LZ4) || h->version == BLOB_VERSION_DELTA) {
+		if (body == 0 || body >= h->raw_len)
 			return -EBADMSG;
 		/* lz4 expands at most 255 times (a length byte adds at most
-		 * 255): a raw_len beyond that is a lie, and believing it would
-		 * let a few bytes make the decoder allocate 32 MiB */
-		if (*raw_len > (uint64_t)body * BLOB_LZ4_MAX_RATIO + 64)
+		 * 255), with a dictionary too: a raw_len beyond that is a
+		 * lie, and believing it would let a few bytes make the
+		 * decoder allocate 32 MiB */
+		if (h->raw_len > (uint64_t)body * BLOB_LZ4_MAX_RATIO + 64)
 			return -EBADMSG;
-	} else if (body != *raw_len) {
+	} else if (body != h->raw_len) {
 		return -EBADMSG;
 	}
-	*plen = body;
+	h->plen = body;
 	return 0;
 }
 
 int blob_verify(const void *stored, size_t len)
 {
-	uint8_t type, flags;
-	uint32_t raw_len;
-	size_t plen;
+	struct blob_hdr h;
 
-	return blob_check(stored, len, &type, &flags, &raw_len, &plen);
+	return blob_check(stored, len, &h);
 }
 
-/* header || ad_id: what the AEAD tag authenticates besides the payload. */
-static void blob_ad(uint8_t ad[BLOB_AD_SIZE], const uint8_t *hdr,
-		    const uint8_t *ad_id)
+/* The key rules of the decoding order (formats/blob.md, step 4 but the
+ * tag): an encrypted blob needs the key, a plaintext one is never
+ * trusted under a key. */
+static int blob_key_ok(const struct blob_hdr *h, const uint8_t *enc_key)
 {
-	memcpy(ad, hdr, BLOB_HEADER_SIZE);
-	memcpy(ad + BLOB_HEADER_SIZE, ad_id, BLOB_ID_SIZE);
+	if (h->flags & BLOB_F_ENCRYPTED)
+		return enc_key ? 0 : -ENOKEY;
+	/*
+	 * A plaintext blob in an encrypted repository was not written by
+	 * us: treat it like a failed tag, never trust it.
+	 */
+	return enc_key ? -EKEYREJECTED : 0;
+}
+
+/* header (with a delta's base id) || ad_id: what the AEAD tag
+ * authenticates besides the payload; returns its length. */
+static size_t blob_ad(uint8_t ad[BLOB_AD_MAX], const uint8_t *hdr,
+		      size_t hsize, const uint8_t *ad_id)
+{
+	memcpy(ad, hdr, hsize);
+	memcpy(ad + hsize, ad_id, BLOB_ID_SIZE);
+	return hsize + BLOB_ID_SIZE;
+}
+
+/* Decrypts the payload of a checked, encrypted blob into dst (h->plen
+ * bytes): 0, -EKEYREJECTED or -ENOMEM. */
+static int blob_unseal(const uint8_t *p, const struct blob_hdr *h,
+		       const uint8_t *enc_key, const uint8_t *ad_id,
+		       uint8_t *dst)
+{
+	const uint8_t *nonce = p + h->hsize;
+	uint8_t ad[BLOB_AD_MAX];
+	size_t adlen = blob_ad(ad, p, h->hsize, ad_id);
+
+	if (sodium_init() < 0)
+		return -ENOMEM;
+	if (crypto_aead_xchacha20poly1305_ietf_decrypt(dst, NULL, NULL,
+			nonce + BLOB_NONCE_SIZE, h->plen + BLOB_TAG_SIZE, ad,
+			adlen, nonce, enc_key) != 0)
+		return -EKEYREJECTED;
+	return 0;
+}
+
+/* Seals in place: hdr[0..hsize) is written, the payload of plen bytes
+ * sits at hdr + hsize (+ nonce room when encrypted).  Fills the nonce,
+ * encrypts, appends the checksum; returns the blob's length. */
+static size_t blob_seal(uint8_t *hdr, size_t hsize, size_t plen,
+			const uint8_t *enc_key, const uint8_t *ad_id)
+{
+	uint8_t *nonce = hdr + hsize, *payload = nonce;
+	size_t end;
+
+	if (enc_key) {
+		unsigned long long clen_out;
+		uint8_t ad[BLOB_AD_MAX];
+		size_t adlen = blob_ad(ad, hdr, hsize, ad_id);
+
+		payload = nonce + BLOB_NONCE_SIZE;
+		randombytes_buf(nonce, BLOB_NONCE_SIZE);
+		/* in place: libsodium's AEAD allows c == m */
+		crypto_aead_xchacha20poly1305_ietf_encrypt(payload, &clen_out,
+				payload, plen, ad, adlen, NULL, nonce, enc_key);
+		plen = (size_t)clen_out;
+	}
+	end = (size_t)(payload + plen - hdr);
+	blob_put_le64(hdr + end, XXH3_64bits(hdr, end));
+	return end + BLOB_SUM_SIZE;
 }
 
 int blob_encode(struct buf *out, uint8_t type, const void *plain, size_t len,
 		const uint8_t *enc_key, const uint8_t *ad_id)
 {
-	size_t start = out->len, bound, room, plen;
-	uint8_t *hdr, *nonce, *payload, flags = 0;
+	size_t start = out->len, bound, room, plen, total;
+	uint8_t *hdr, *payload, flags = 0;
 	int clen = 0, r;
 
 	if (!blob_type_ok(type) || len > BLOB_MAX_RAW || (len && !plain) ||
@@ -148,8 +263,7 @@ int blob_encode(struct buf *out, uint8_t type, const void *plain, size_t len,
 	if (r < 0)
 		return r;
 	hdr = out->data + start;
-	nonce = hdr + BLOB_HEADER_SIZE;
-	payload = enc_key ? nonce + BLOB_NONCE_SIZE : nonce;
+	payload = hdr + BLOB_HEADER_SIZE + (enc_key ? BLOB_NONCE_SIZE : 0);
 
 	if (len > 0)
 		clen = LZ4_compress_default(plain, (char *)payload, (int)len,
@@ -170,26 +284,44 @@ int blob_encode(struct buf *out, uint8_t type, const void *plain, size_t len,
 	hdr[2] = flags;
 	hdr[3] = 0;
 	blob_put_le32(hdr + 4, (uint32_t)len);
-
-	if (enc_key) {
-		unsigned long long clen_out;
-		uint8_t ad[BLOB_AD_SIZE];
-
-		blob_ad(ad, hdr, ad_id);
-		randombytes_buf(nonce, BLOB_NONCE_SIZE);
-		/* in place: libsodium's AEAD allows c == m */
-		crypto_aead_xchacha20poly1305_ietf_encrypt(payload, &clen_out,
-				payload, plen, ad, sizeof(ad), NULL, nonce,
-				enc_key);
-		plen = (size_t)clen_out;
-	}
-	plen = (size_t)(payload + plen - hdr);
-	blob_put_le64(hdr + plen, XXH3_64bits(hdr, plen));
+	total = blob_seal(hdr, BLOB_HEADER_SIZE, plen, enc_key, ad_id);
 	/* the plaintext was staged in out: do not leave it past len */
-	if (enc_key && room > plen + BLOB_SUM_SIZE)
-		sodium_memzero(hdr + plen + BLOB_SUM_SIZE,
-			       room - plen - BLOB_SUM_SIZE);
-	buf_setlen(out, start + plen + BLOB_SUM_SIZE);
+	if (enc_key && room > total)
+		sodium_memzero(hdr + total, room - total);
+	buf_setlen(out, start + total);
+	return 0;
+}
+
+int blob_encode_delta(struct buf *out, uint8_t type, const void *payload,
+		      size_t plen, uint32_t raw_len,
+		      const struct blob_delta *d, const uint8_t *enc_key,
+		      const uint8_t *ad_id)
+{
+	size_t start = out->len, room, total;
+	uint8_t *hdr;
+	int r;
+
+	if (type != BLOB_DATA || !d || d->depth < 1 ||
+	    d->depth > BLOB_MAX_DEPTH || plen == 0 || plen >= raw_len ||
+	    raw_len > BLOB_MAX_RAW || !payload || (enc_key && !ad_id))
+		return -EINVAL;
+	if (enc_key && sodium_init() < 0)
+		return -ENOMEM;
+	room = BLOB_DELTA_HEADER_SIZE + BLOB_SEAL_SIZE + plen + BLOB_SUM_SIZE;
+	r = buf_grow(out, room);
+	if (r < 0)
+		return r;
+	hdr = out->data + start;
+	hdr[0] = BLOB_VERSION_DELTA;
+	hdr[1] = type;
+	hdr[2] = enc_key ? BLOB_F_ENCRYPTED : 0;
+	hdr[3] = d->depth;
+	blob_put_le32(hdr + 4, raw_len);
+	memcpy(hdr + BLOB_HEADER_SIZE, d->base, BLOB_ID_SIZE);
+	memcpy(hdr + BLOB_DELTA_HEADER_SIZE + (enc_key ? BLOB_NONCE_SIZE : 0),
+	       payload, plen);
+	total = blob_seal(hdr, BLOB_DELTA_HEADER_SIZE, plen, enc_key, ad_id);
+	buf_setlen(out, start + total);
 	return 0;
 }
 
@@ -197,87 +329,68 @@ int blob_decode(struct buf *out, uint8_t *type, const void *stored,
 		size_t len, const uint8_t *enc_key, const uint8_t *ad_id)
 {
 	const uint8_t *p = stored, *payload;
-	uint8_t t, flags, *tmp = NULL, *dst;
-	uint32_t raw_len;
-	size_t plen, start = out->len;
+	uint8_t *tmp = NULL, *dst;
+	struct blob_hdr h;
+	size_t start = out->len;
 	int r;
 
 	if (enc_key && !ad_id)
 		return -EINVAL;
-	r = blob_check(p, len, &t, &flags, &raw_len, &plen);
+	r = blob_check(p, len, &h);
+	if (r == 0)
+		r = blob_key_ok(&h, enc_key);
+	if (r == 0 && h.version == BLOB_VERSION_DELTA)
+		r = -ENOMSG;	/* needs its base: blob_decode_delta */
 	if (r < 0)
 		return r;
-	if (flags & BLOB_F_ENCRYPTED) {
-		if (!enc_key)
-			return -ENOKEY;
-	} else if (enc_key) {
-		/*
-		 * A plaintext blob in an encrypted repository was not
-		 * written by us: treat it like a failed tag, never trust it.
-		 */
-		return -EKEYREJECTED;
-	}
 
 	payload = p + BLOB_HEADER_SIZE;
 	/* lz4 payloads of encrypted blobs are decrypted into a staging area
 	 * first, so the output grows to raw_len only once the tag has
 	 * proved the header; raw ones (raw_len == plen) go straight */
-	if ((flags & BLOB_F_ENCRYPTED) && (flags & BLOB_F_LZ4)) {
-		tmp = malloc(plen);
+	if ((h.flags & BLOB_F_ENCRYPTED) && (h.flags & BLOB_F_LZ4)) {
+		tmp = malloc(h.plen);
 		if (!tmp)
 			return -ENOMEM;
 	}
 	if (!tmp) {
-		r = buf_grow(out, raw_len);
+		r = buf_grow(out, h.raw_len);
 		if (r < 0)
 			return r;
 	}
 	dst = out->data + start;
 
-	if (flags & BLOB_F_ENCRYPTED) {
-		const uint8_t *nonce = payload;
-		uint8_t ad[BLOB_AD_SIZE];
-
-		blob_ad(ad, p, ad_id);
-		if (sodium_init() < 0) {
-			r = -ENOMEM;
+	if (h.flags & BLOB_F_ENCRYPTED) {
+		r = blob_unseal(p, &h, enc_key, ad_id, tmp ? tmp : dst);
+		if (r < 0)
 			goto out;
-		}
-		if (crypto_aead_xchacha20poly1305_ietf_decrypt(
-				tmp ? tmp : dst, NULL, NULL,
-				nonce + BLOB_NONCE_SIZE,
-				plen + BLOB_TAG_SIZE, ad, sizeof(ad),
-				nonce, enc_key) != 0) {
-			r = -EKEYREJECTED;
-			goto out;
-		}
 		payload = tmp ? tmp : dst;
 		if (tmp) {
-			r = buf_grow(out, raw_len);
+			r = buf_grow(out, h.raw_len);
 			if (r < 0)
 				goto out;
 			dst = out->data + start;
 		}
 	}
 
-	if (flags & BLOB_F_LZ4) {
+	if (h.flags & BLOB_F_LZ4) {
 		int n = LZ4_decompress_safe((const char *)payload, (char *)dst,
-					    (int)plen, (int)raw_len);
+					    (int)h.plen, (int)h.raw_len);
 
-		if (n < 0 || (uint32_t)n != raw_len) {
+		if (n < 0 || (uint32_t)n != h.raw_len) {
 			r = -EBADMSG;
 			goto out;
 		}
-	} else if (!(flags & BLOB_F_ENCRYPTED) && raw_len) {
-		memcpy(dst, payload, raw_len);
+	} else if (!(h.flags & BLOB_F_ENCRYPTED) && h.raw_len) {
+		memcpy(dst, payload, h.raw_len);
 	}
-	start += raw_len;
+	start += h.raw_len;
 	if (type)
-		*type = t;
+		*type = h.type;
 	r = 0;
 out:
 	if (tmp) {
-		sodium_memzero(tmp, plen);
+		sodium_memzero(tmp, h.plen);
 		free(tmp);
 	}
 	/* restores the NUL terminator whatever was staged past len */
@@ -285,41 +398,98 @@ out:
 	return r;
 }
 
+int blob_open_delta(struct buf *out, struct blob_delta *d, uint32_t *raw_len,
+		    const void *stored, size_t len, const uint8_t *enc_key,
+		    const uint8_t *ad_id)
+{
+	const uint8_t *p = stored;
+	struct blob_hdr h;
+	size_t start = out->len;
+	int r;
+
+	if (enc_key && !ad_id)
+		return -EINVAL;
+	r = blob_check(p, len, &h);
+	if (r == 0)
+		r = blob_key_ok(&h, enc_key);
+	if (r == 0 && h.version != BLOB_VERSION_DELTA)
+		r = -ENOMSG;
+	if (r == 0)
+		r = buf_grow(out, h.plen);
+	if (r < 0)
+		return r;
+	if (h.flags & BLOB_F_ENCRYPTED)
+		r = blob_unseal(p, &h, enc_key, ad_id, out->data + start);
+	else
+		memcpy(out->data + start, p + h.hsize, h.plen);
+	if (r < 0) {
+		sodium_memzero(out->data + start, h.plen);
+		buf_setlen(out, start);
+		return r;
+	}
+	buf_setlen(out, start + h.plen);
+	if (d)
+		blob_peek_delta(p, len, d);
+	if (raw_len)
+		*raw_len = h.raw_len;
+	return 0;
+}
+
+int blob_decode_delta(struct buf *out, uint8_t *type, struct blob_delta *d,
+		      const void *stored, size_t len, const uint8_t *enc_key,
+		      const uint8_t *ad_id, const void *base, size_t blen)
+{
+	struct buf payload = BUF_INIT;
+	struct blob_delta got;
+	uint32_t raw_len = 0;
+	int r = blob_open_delta(&payload, &got, &raw_len, stored, len,
+				enc_key, ad_id);
+
+	if (r == 0)
+		r = delta_apply(out, base, blen, payload.data, payload.len,
+				raw_len);
+	if (enc_key)
+		buf_wipe(&payload);
+	else
+		buf_release(&payload);
+	if (r < 0)
+		return r;
+	if (type)
+		*type = BLOB_DATA;
+	if (d)
+		*d = got;
+	return 0;
+}
+
 /* ---- finding a blob whose length is lost ------------------------- */
 
 /* 1 when p (n bytes) starts with a header blob_check could accept. */
 static int blob_header_plausible(const uint8_t *p, size_t n)
 {
-	uint8_t type = 0, flags = 0;
-	uint32_t raw_len = 0;
+	struct blob_hdr h;
 
-	if (n < BLOB_HEADER_SIZE)
-		return 0;
-	blob_peek(p, n, &type, &flags, &raw_len);
-	return p[0] == BLOB_VERSION && blob_type_ok(type) &&
-	       !(flags & ~BLOB_F_KNOWN) && p[3] == 0 && raw_len <= BLOB_MAX_RAW;
+	return blob_header_ok(p, n, &h);
 }
 
 /* The stored lengths p's header allows, capped at avail: [*lo, *hi]. */
 static int blob_len_range(const uint8_t *p, size_t avail, size_t *lo,
 			  size_t *hi)
 {
-	size_t over = BLOB_MIN_SIZE;
-	uint8_t type = 0, flags = 0;
-	uint32_t raw_len = 0;
+	struct blob_hdr h;
+	size_t over;
 
-	if (!blob_header_plausible(p, avail))
+	if (!blob_header_ok(p, avail, &h))
 		return -EBADMSG;
-	blob_peek(p, avail, &type, &flags, &raw_len);
-	if (flags & BLOB_F_ENCRYPTED)
-		over += BLOB_NONCE_SIZE + BLOB_TAG_SIZE;
-	if (flags & BLOB_F_LZ4) {
-		if (raw_len < 2)	/* 0 < payload < raw_len */
+	over = h.hsize + BLOB_SUM_SIZE;
+	if (h.flags & BLOB_F_ENCRYPTED)
+		over += BLOB_SEAL_SIZE;
+	if ((h.flags & BLOB_F_LZ4) || h.version == BLOB_VERSION_DELTA) {
+		if (h.raw_len < 2)	/* 0 < payload < raw_len */
 			return -EBADMSG;
 		*lo = over + 1;
-		*hi = over + raw_len - 1;
+		*hi = over + h.raw_len - 1;
 	} else {
-		*lo = *hi = over + raw_len;
+		*lo = *hi = over + h.raw_len;
 	}
 	if (*hi > avail)
 		*hi = avail;

@@ -129,6 +129,8 @@ int pack_trailer_decode(const void *trailer, size_t len, uint64_t trailer_off,
 	*entries = NULL;
 	*n = 0;
 	e = blob_decode(&plain, &type, trailer, len, enc_key, name);
+	if (e == -ENOMSG)	/* a delta blob: only ever a data chunk */
+		e = -EBADMSG;
 	if (e < 0)
 		goto out;
 	e = -EBADMSG;

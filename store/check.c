@@ -7,8 +7,11 @@
  * for packs chosen for reading data, decode and hash back to its id (also
  * in encrypted repositories, where the AEAD binding already proves it:
  * check is where a second, independent proof is worth its cost).
- * Damaged blob ids are collected; afterwards each snapshot referencing
- * one has its manifest walked once to name the affected paths.
+ * A delta blob must name the base and depth the index records; read,
+ * it is decoded through its whole chain with every link re-hashed.
+ * Damaged blob ids are collected, with every delta whose chain goes
+ * through one; afterwards each snapshot referencing one has its manifest
+ * walked once to name the affected paths.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -19,6 +22,7 @@
 #include <sys/stat.h>
 
 #include "blob.h"
+#include "chain.h"
 #include "index.h"
 #include "reader.h"
 #include "repo-internal.h"
@@ -29,7 +33,9 @@ struct check {
 	const struct repo_check_opts *o;
 	struct repo_check_result *res;
 	struct buf damaged;	/* 32-byte ids */
-	struct buf stored, plain, msg;
+	struct buf stored, plain, tmp, msg;
+	struct chain_cache *chains;
+	struct chain_link links[CHAIN_MAX_LINKS];
 };
 
 static void check_report(struct check *c, const char *kind, const char *what,
@@ -86,6 +92,43 @@ static void check_against_trailer(struct check_pack *cp, const uint8_t *id,
 	buf_release(&d);
 }
 
+/* A stored blob that verifies must be what the index says: a delta on
+ * the recorded base at the recorded depth, or a whole chunk. */
+static int check_link(struct check_pack *cp, const struct index_loc *loc,
+		      const char *blob)
+{
+	struct blob_delta d;
+	int delta = blob_peek_delta(cp->c->stored.data, cp->c->stored.len, &d);
+
+	if (delta == 1 ? loc->depth == d.depth &&
+			 !memcmp(loc->base, d.base, 32)
+		       : !loc->depth)
+		return 0;
+	return repo_errf(&cp->c->msg, -EBADMSG, "pack %s: blob %s is %s, the"
+			 " index records %s", cp->hex, blob, delta == 1
+			 ? "a delta" : "a whole chunk", loc->depth
+			 ? "a delta on another base or at another depth"
+			 : "a whole chunk");
+}
+
+/* Reads a blob the slow way: decoded (a delta through its chain) and
+ * every plaintext hashed back to its id. */
+static int check_read(struct check *c, const uint8_t *id,
+		      const struct index_loc *loc)
+{
+	size_t n = 1;
+	int rc = 1;
+
+	c->links[0].loc = *loc;
+	memcpy(c->links[0].id, id, 32);
+	if (loc->depth)
+		rc = chain_resolve(c->r->ix, id, loc, c->links, &n, &c->msg);
+	if (rc > 0)
+		rc = chain_load(c->r, c->chains, c->links, n, 1, &c->stored,
+				&c->tmp, &c->plain, &c->msg);
+	return rc;
+}
+
 static int check_blob(void *ctx, const uint8_t *id, const struct index_loc *loc)
 {
 	struct check_pack *cp = ctx;
@@ -98,13 +141,14 @@ static int check_blob(void *ctx, const uint8_t *id, const struct index_loc *loc)
 	check_against_trailer(cp, id, loc, blob);
 	buf_reset(&c->msg);
 	if (cp->data) {
-		rc = reader_load_rehash(c->r, loc, id, &c->stored, &c->plain,
-					&c->msg);
+		rc = check_read(c, id, loc);
 	} else {
 		rc = reader_stored(c->r, loc, &c->stored, &c->msg);
 		if (rc == 0 && blob_verify(c->stored.data, c->stored.len) < 0)
 			rc = repo_errf(&c->msg, -EBADMSG, "pack %s: blob %s:"
 				       " checksum mismatch", cp->hex, blob);
+		if (rc == 0)
+			rc = check_link(cp, loc, blob);
 	}
 	if (rc == -ENOMEM)
 		return rc;
@@ -295,11 +339,25 @@ static void check_walk(struct check *c, const uint8_t *snap)
 	buf_release(&what);
 }
 
+static int check_add_dependent(void *ctx, const uint8_t *id)
+{
+	return buf_add(ctx, id, 32);
+}
+
 static int check_affected(struct check *c, struct buf *err)
 {
 	struct buf snaps = BUF_INIT;
+	size_t n = c->damaged.len / 32;
 	int rc = 0;
 
+	/* a delta above a damaged chunk cannot be read either */
+	for (size_t i = 0; rc == 0 && i < n; i++) {
+		uint8_t id[32];
+
+		memcpy(id, c->damaged.data + 32 * i, 32);
+		rc = index_chunk_dependents(c->r->ix, id, check_add_dependent,
+					    &c->damaged, err);
+	}
 	repo_ids_sort(&c->damaged);
 	for (size_t i = 0; rc == 0 && i < c->damaged.len / 32; i++)
 		rc = index_chunk_snaps(c->r->ix, c->damaged.data + 32 * i,
@@ -316,11 +374,22 @@ int repo_check(struct repo *r, const struct repo_check_opts *o,
 	       struct repo_check_result *res, struct buf *err)
 {
 	static const struct repo_check_opts none;
-	struct check c = { r, o ? o : &none, res, BUF_INIT, BUF_INIT,
-			   BUF_INIT, BUF_INIT };
+	struct check c;
 	int rc;
 
+	memset(&c, 0, sizeof(c));
+	c.r = r;
+	c.o = o ? o : &none;
+	c.res = res;
+	buf_init(&c.damaged, 0);
+	buf_init(&c.stored, 0);
+	buf_init(&c.plain, 0);
+	buf_init(&c.tmp, 0);
+	buf_init(&c.msg, 0);
 	memset(res, 0, sizeof(*res));
+	rc = chain_cache_new(&c.chains);
+	if (rc < 0)
+		return repo_errf(err, rc, "check: %s", strerror(-rc));
 	rc = index_quick_check(r->ix, &c.msg);
 	if (rc > 0)
 		buf_addstr(&c.msg, index_damage_hint(-EBADMSG));
@@ -334,7 +403,9 @@ int repo_check(struct repo *r, const struct repo_check_opts *o,
 	buf_release(&c.damaged);
 	buf_release(&c.stored);
 	buf_release(&c.plain);
+	buf_release(&c.tmp);
 	buf_release(&c.msg);
+	chain_cache_free(c.chains);
 	if (rc < 0) {
 		if (err && !err->len)
 			repo_errf(err, rc, "check: %s%s", c.msg.len ?

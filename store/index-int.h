@@ -25,6 +25,7 @@ enum index_st {
 	ST_TOMB_SWEEP, ST_DROP_CLEAR, ST_DROP_ADD, ST_USAGE, ST_LIVE,
 	ST_STAT_COUNTS, ST_STAT_PACKS, ST_STAT_CHUNKS, ST_OF_TYPE, ST_MISSING,
 	ST_GONE_CLEAR, ST_GONE_ADD,
+	ST_BASE_ADD, ST_SWEEP_CHUNKS, ST_SWEEP_LINKS, ST_DEPENDENTS,
 	ST_COUNT
 };
 
@@ -66,7 +67,8 @@ int index_exec_st(struct index *ix, sqlite3_stmt *s, const char *what,
 /* Copies a 32-byte blob column; 0 or -EBADMSG when it has another size. */
 int index_col_id(sqlite3_stmt *s, int col, uint8_t out[32]);
 /* Reads the columns of a chunk's place (pid, pack name, offset, stored
- * and raw length, type) starting at column col; 0 or -EBADMSG. */
+ * and raw length, type, a delta's base and depth) starting at column
+ * col; 0 or -EBADMSG. */
 int index_col_loc(sqlite3_stmt *s, int col, struct index_loc *loc);
 /* Runs an (id, place) query bound to pid and calls cb for each row;
  * non-zero from cb stops and is returned. */

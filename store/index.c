@@ -22,7 +22,7 @@
 #include "index.h"
 #include "index-int.h"
 
-#define INDEX_SCHEMA_VERSION 1
+#define INDEX_SCHEMA_VERSION 2
 
 /* A chunk is live when some snapshot not being dropped references it,
  * or it is a tombstone blob whose cancelled snapshot blob is indexed in
@@ -34,7 +34,12 @@
 	" AND EXISTS(SELECT 1 FROM chunks c2 WHERE c2.id = t.snap" \
 	" AND c2.pid NOT IN (SELECT pid FROM temp.prune_gone))))"
 
-#define INDEX_LOC_COLS "c.pid, p.name, c.off, c.len, c.raw_len, c.type"
+/* A chunk's place and, for a delta, its base and depth (NULL, NULL for a
+ * full chunk): every query that returns places reads INDEX_LOC_FROM. */
+#define INDEX_LOC_COLS \
+	"c.pid, p.name, c.off, c.len, c.raw_len, c.type, b.base, b.depth"
+#define INDEX_LOC_FROM " FROM chunks c JOIN packs p ON p.pid = c.pid" \
+	" LEFT JOIN chunk_bases b ON b.id = c.id"
 
 static const char *const index_sql[ST_COUNT] = {
 	[ST_BEGIN] = "BEGIN IMMEDIATE",
@@ -47,20 +52,24 @@ static const char *const index_sql[ST_COUNT] = {
 		" type) VALUES(?1, ?2, ?3, ?4, ?5, ?6)",
 	[ST_PACK_EXISTS] = "SELECT 1 FROM packs WHERE name = ?1",
 	[ST_PACK_ALL] = "SELECT pid, name, size, nblobs FROM packs ORDER BY name",
-	[ST_PACK_CHUNKS] = "SELECT c.id, " INDEX_LOC_COLS " FROM chunks c"
-		" JOIN packs p ON p.pid = c.pid WHERE c.pid = ?1 ORDER BY c.off",
+	[ST_PACK_CHUNKS] = "SELECT c.id, " INDEX_LOC_COLS INDEX_LOC_FROM
+		" WHERE c.pid = ?1 ORDER BY c.off",
 	[ST_PACK_DEL_CHUNKS] = "DELETE FROM chunks WHERE pid = ?1",
 	[ST_PACK_DEL] = "DELETE FROM packs WHERE pid = ?1",
-	[ST_CHUNK_GET] = "SELECT " INDEX_LOC_COLS " FROM chunks c"
-		" JOIN packs p ON p.pid = c.pid WHERE c.id = ?1",
+	[ST_CHUNK_GET] = "SELECT " INDEX_LOC_COLS INDEX_LOC_FROM
+		" WHERE c.id = ?1",
 	[ST_REFS_RESET] = "DELETE FROM temp.refs",
 	[ST_REF_ADD] = "INSERT OR IGNORE INTO temp.refs(chunk) VALUES(?1)",
 	[ST_SNAP_ADD] = "INSERT INTO snapshots(id, idhex, time, hostname, source,"
 		" entries, bytes_read, bytes_added, bytes_stored, meta_json)"
 		" VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
 	[ST_TAG_ADD] = "INSERT INTO snapshot_tags(sid, pos, tag) VALUES(?1, ?2, ?3)",
-	[ST_SNAP_REFS] = "INSERT OR IGNORE INTO snapshot_chunks(sid, chunk)"
-		" SELECT ?1, chunk FROM temp.refs",
+	/* the references and, recursively, the bases of the deltas among
+	 * them: a snapshot keeps what it needs to read its chunks */
+	[ST_SNAP_REFS] = "WITH RECURSIVE r(id) AS (SELECT chunk FROM temp.refs"
+		" UNION SELECT b.base FROM chunk_bases b JOIN r ON b.id = r.id)"
+		" INSERT OR IGNORE INTO snapshot_chunks(sid, chunk)"
+		" SELECT ?1, id FROM r",
 	[ST_SNAP_BY_SID] = "SELECT idhex, time, hostname, source, entries,"
 		" bytes_read, bytes_added, bytes_stored, meta_json"
 		" FROM snapshots WHERE sid = ?1",
@@ -97,19 +106,41 @@ static const char *const index_sql[ST_COUNT] = {
 		" ON u.pid = p.pid GROUP BY p.pid ORDER BY p.name",
 	[ST_GONE_CLEAR] = "DELETE FROM temp.prune_gone",
 	[ST_GONE_ADD] = "INSERT OR IGNORE INTO temp.prune_gone(pid) VALUES(?1)",
-	[ST_LIVE] = "SELECT c.id, " INDEX_LOC_COLS " FROM chunks c"
-		" JOIN packs p ON p.pid = c.pid WHERE c.pid = ?1 AND "
-		INDEX_LIVE_EXPR " ORDER BY c.off",
+	[ST_LIVE] = "SELECT c.id, " INDEX_LOC_COLS INDEX_LOC_FROM
+		" WHERE c.pid = ?1 AND " INDEX_LIVE_EXPR " ORDER BY c.off",
 	[ST_STAT_COUNTS] = "SELECT COUNT(*), TOTAL(bytes_read) FROM snapshots",
 	[ST_STAT_PACKS] = "SELECT COUNT(*), TOTAL(size) FROM packs",
 	[ST_STAT_CHUNKS] = "SELECT COUNT(*), TOTAL(raw_len) FROM chunks",
-	[ST_OF_TYPE] = "SELECT c.id, " INDEX_LOC_COLS " FROM chunks c"
-		" JOIN packs p ON p.pid = c.pid WHERE c.type = ?1 ORDER BY c.id",
+	[ST_OF_TYPE] = "SELECT c.id, " INDEX_LOC_COLS INDEX_LOC_FROM
+		" WHERE c.type = ?1 ORDER BY c.id",
 	[ST_MISSING] = "SELECT s.id, sc.chunk FROM snapshot_chunks sc"
 		" JOIN snapshots s ON s.sid = sc.sid WHERE NOT EXISTS"
 		" (SELECT 1 FROM chunks c WHERE c.id = sc.chunk)"
 		" ORDER BY s.time, s.sid",
+	/* only for the copy the chunk row names (the first one indexed) */
+	[ST_BASE_ADD] = "INSERT OR REPLACE INTO chunk_bases(id, base, depth)"
+		" SELECT ?1, ?2, ?3 WHERE EXISTS(SELECT 1 FROM chunks c JOIN"
+		" packs p ON p.pid = c.pid WHERE c.id = ?1 AND p.name = ?4)",
+	/* deltas whose base is not indexed, and those above them */
+	[ST_SWEEP_CHUNKS] = "WITH RECURSIVE k(id) AS (SELECT b.id FROM"
+		" chunk_bases b WHERE NOT EXISTS(SELECT 1 FROM chunks c"
+		" WHERE c.id = b.base) UNION SELECT b.id FROM chunk_bases b"
+		" JOIN k ON b.base = k.id)"
+		" DELETE FROM chunks WHERE id IN (SELECT id FROM k)",
+	[ST_SWEEP_LINKS] = "DELETE FROM chunk_bases WHERE NOT EXISTS"
+		" (SELECT 1 FROM chunks c WHERE c.id = chunk_bases.id)",
+	[ST_DEPENDENTS] = "WITH RECURSIVE d(id) AS (SELECT ?1 UNION"
+		" SELECT b.id FROM chunk_bases b JOIN d ON b.base = d.id)"
+		" SELECT id FROM d WHERE id != ?1",
 };
+
+/* Schema version 2: delta chunks' links (version 1 is everything else). */
+#define INDEX_BASES_SCHEMA \
+	"CREATE TABLE IF NOT EXISTS chunk_bases(" \
+	" id BLOB PRIMARY KEY," \
+	" base BLOB NOT NULL," \
+	" depth INTEGER NOT NULL) WITHOUT ROWID;" \
+	"CREATE INDEX IF NOT EXISTS chunk_bases_base ON chunk_bases(base);"
 
 static const char index_schema[] =
 	"CREATE TABLE IF NOT EXISTS packs("
@@ -153,7 +184,14 @@ static const char index_schema[] =
 	"CREATE TABLE IF NOT EXISTS tombstones("
 	" snap BLOB PRIMARY KEY,"
 	" blob BLOB NOT NULL) WITHOUT ROWID;"
-	"CREATE INDEX IF NOT EXISTS tombstones_blob ON tombstones(blob);";
+	"CREATE INDEX IF NOT EXISTS tombstones_blob ON tombstones(blob);"
+	INDEX_BASES_SCHEMA;
+
+/* A version-1 index has no deltas: a connection that may not add the
+ * table reads an empty one in its place (TEMP names come first). */
+static const char index_bases_stand_in[] =
+	"CREATE TEMP TABLE IF NOT EXISTS chunk_bases(id BLOB PRIMARY KEY,"
+	" base BLOB NOT NULL, depth INTEGER NOT NULL) WITHOUT ROWID;";
 
 /* Per-connection scratch tables; TEMP lives in a temp file, not RAM. */
 static const char index_temp_schema[] =
@@ -321,7 +359,7 @@ static int index_setup(struct index *ix, int readonly, struct buf *err)
 		}
 		return -EINVAL;
 	}
-	if (ver < INDEX_SCHEMA_VERSION && readonly) {
+	if (ver == 0 && readonly) {
 		if (err) {
 			buf_reset(err);
 			buf_addf(err, "index: it holds no index (schema version"
@@ -329,13 +367,15 @@ static int index_setup(struct index *ix, int readonly, struct buf *err)
 		}
 		return -EBADMSG;
 	}
-	if (ver < INDEX_SCHEMA_VERSION) {
+	if (ver < INDEX_SCHEMA_VERSION && !readonly) {
+		/* a new index, or version 1 gaining chunk_bases: every
+		 * statement is IF NOT EXISTS */
 		rc = sqlite3_exec(ix->db, "BEGIN IMMEDIATE", NULL, NULL, NULL);
 		if (rc == SQLITE_OK)
 			rc = sqlite3_exec(ix->db, index_schema, NULL, NULL,
 					  NULL);
 		if (rc == SQLITE_OK)
-			rc = sqlite3_exec(ix->db, "PRAGMA user_version = 1;"
+			rc = sqlite3_exec(ix->db, "PRAGMA user_version = 2;"
 					  "COMMIT", NULL, NULL, NULL);
 		if (rc != SQLITE_OK) {
 			rc = index_fail(ix, rc, "create schema", err);
@@ -344,8 +384,12 @@ static int index_setup(struct index *ix, int readonly, struct buf *err)
 		}
 	}
 	/* TEMP tables live in their own database, writable even on a
-	 * read-only connection */
+	 * read-only connection; the stand-in comes after the pragmas of
+	 * index_temp_schema, since changing temp_store drops TEMP tables */
 	rc = sqlite3_exec(ix->db, index_temp_schema, NULL, NULL, NULL);
+	if (rc == SQLITE_OK && readonly && ver < INDEX_SCHEMA_VERSION)
+		rc = sqlite3_exec(ix->db, index_bases_stand_in, NULL, NULL,
+				  NULL);
 	if (rc != SQLITE_OK)
 		return index_fail(ix, rc, "setup temp tables", err);
 	return 0;
@@ -525,11 +569,22 @@ int index_col_id(sqlite3_stmt *s, int col, uint8_t out[32])
 /* Reads INDEX_LOC_COLS starting at column col. */
 int index_col_loc(sqlite3_stmt *s, int col, struct index_loc *loc)
 {
+	int64_t depth = sqlite3_column_int64(s, col + 7);
+
 	loc->pid = sqlite3_column_int64(s, col);
 	loc->offset = (uint64_t)sqlite3_column_int64(s, col + 2);
 	loc->length = (uint32_t)sqlite3_column_int64(s, col + 3);
 	loc->raw_len = (uint32_t)sqlite3_column_int64(s, col + 4);
 	loc->type = (uint8_t)sqlite3_column_int(s, col + 5);
+	memset(loc->base, 0, sizeof(loc->base));
+	loc->depth = 0;
+	if (sqlite3_column_type(s, col + 6) != SQLITE_NULL) {
+		/* a delta: its link must be whole */
+		if (depth < 1 || depth > INDEX_MAX_DEPTH ||
+		    index_col_id(s, col + 6, loc->base) < 0)
+			return -EBADMSG;
+		loc->depth = (uint8_t)depth;
+	}
 	return index_col_id(s, col + 1, loc->pack);
 }
 

@@ -22,6 +22,7 @@
 #include "repo.h"
 
 #define INDEX_ID_SIZE 32
+#define INDEX_MAX_DEPTH 8	/* BLOB_MAX_DEPTH: the longest delta chain */
 
 struct index;
 
@@ -33,6 +34,8 @@ struct index_loc {
 	uint32_t length;		/* stored bytes */
 	uint32_t raw_len;		/* plaintext bytes */
 	uint8_t type;			/* enum blob_type */
+	uint8_t depth;			/* 0 full; a delta: 1..INDEX_MAX_DEPTH */
+	uint8_t base[INDEX_ID_SIZE];	/* a delta's base (depth > 0) */
 };
 
 struct index_pack {
@@ -136,7 +139,8 @@ int index_refs_reset(struct index *ix, struct buf *err);
 int index_ref_add(struct index *ix, const uint8_t id[INDEX_ID_SIZE],
 		  struct buf *err);
 /* Inserts the snapshot row, its tags and (from the TEMP table) its chunk
- * references.  Call inside a transaction. */
+ * references, with the bases of the delta chunks among them, down to
+ * the full chunks.  Call inside a transaction. */
 int index_snap_add(struct index *ix, const struct index_snap *s,
 		   struct buf *err);
 /* 1 and *out filled (release with repo_snapinfo_release), 0, or <0. */
@@ -211,6 +215,33 @@ int index_prune_live(struct index *ix, int64_t pid,
 		     int (*cb)(void *ctx, const uint8_t *id,
 			       const struct index_loc *loc),
 		     void *ctx, struct buf *err);
+
+/* ---- delta chunks' links (index-bases.c) ----------------------------------
+ * chunk_bases records, for each indexed delta chunk, the chunk its delta
+ * applies to and its depth (formats/repository.md).  Snapshots reference
+ * the bases of their deltas (index_snap_add closes the references), and
+ * an indexed delta's base is always indexed: wherever rows go away or
+ * come from packs, index_bases_sweep restores that.
+ */
+
+/* Records that chunk id, as stored in pack `pack`, is a delta of depth
+ * 1..INDEX_MAX_DEPTH against base (replacing any earlier row), provided
+ * id's chunk row is that pack's: a chunk stored twice is read from the
+ * copy its row names, whole or not.  No transaction of its own. */
+int index_base_add(struct index *ix, const uint8_t pack[PACK_ID_SIZE],
+		   const uint8_t id[INDEX_ID_SIZE],
+		   const uint8_t base[INDEX_ID_SIZE], uint8_t depth,
+		   struct buf *err);
+/* Drops the chunk rows of deltas whose base is not indexed, and of the
+ * deltas above those, then the links of chunks no longer indexed;
+ * *dropped (may be NULL) gets how many chunk rows went.  No transaction
+ * of its own. */
+int index_bases_sweep(struct index *ix, uint64_t *dropped, struct buf *err);
+/* Calls cb for every chunk whose chain goes through id (the deltas
+ * against it, those against them, ...).  Non-zero from cb stops. */
+int index_chunk_dependents(struct index *ix, const uint8_t id[INDEX_ID_SIZE],
+			   int (*cb)(void *ctx, const uint8_t *id), void *ctx,
+			   struct buf *err);
 
 int index_stats(struct index *ix, struct repo_stats *s, struct buf *err);
 /* SQLite's quick_check: 0 when fine, 1 with what is wrong in msg, <0. */

@@ -14,6 +14,7 @@
 #include <string.h>
 
 #include "blob.h"
+#include "chain.h"
 #include "index.h"
 #include "inventory.h"
 #include "reader.h"
@@ -132,6 +133,11 @@ static int inventory_import(struct inventory_orphans *o, const uint8_t *name,
 		rc = index_pack_add(o->r->ix, name, size, e, n,
 				    1u << BLOB_DATA | 1u << BLOB_MANIFEST, 0,
 				    err);
+		/* its deltas' links, and no delta whose base is gone */
+		if (rc == 0)
+			rc = chain_links_scan(o->r, o->r->ix, name, e, n, err);
+		if (rc == 0)
+			rc = index_bases_sweep(o->r->ix, NULL, err);
 		if (rc == 0)
 			rc = index_commit(o->r->ix, err);
 		else

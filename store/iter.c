@@ -8,8 +8,11 @@
  * calling thread hands finished chunks to the sink in order, so restore
  * speed is not the sum of decode and write time.  The calling thread
  * alone touches the index and the manifest decoder; the workers only
- * touch their slot and the (locked) cache of pack descriptors.  Memory:
- * a handful of slots, each at most one stored and one plain chunk.
+ * touch their slot and the (locked) caches of pack descriptors and of
+ * delta bases.  A chunk stored as a delta is resolved into its chain on
+ * the calling thread and decoded forward by the worker (chain.c).
+ * Memory: a handful of slots, each at most one stored and two plain
+ * chunks.
  *
  * Separate from reader.c because it resolves snapshot names and opens
  * index connections (repo.c), which itself needs the reader below.
@@ -20,6 +23,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "chain.h"
 #include "index.h"
 #include "reader.h"
 #include "repo-internal.h"
@@ -32,14 +36,15 @@ enum { ITER_FREE, ITER_READY, ITER_BUSY, ITER_DONE };
 
 struct iter_slot {
 	int state;
-	struct index_loc loc;
-	uint8_t id[32];
-	struct buf stored, plain, err;
+	struct chain_link links[CHAIN_MAX_LINKS];	/* the chunk, its bases */
+	size_t nlinks;
+	struct buf stored, plain, tmp, err;
 	int rc;
 };
 
 struct iter_pool {
 	struct repo *r;
+	struct chain_cache *chains;	/* the iterator's */
 	pthread_mutex_t mu;
 	pthread_cond_t work, done;
 	pthread_t th[ITER_MAX_THREADS];
@@ -63,8 +68,8 @@ static void *iter_pool_main(void *arg)
 		s = &p->slots[p->taken++ % p->nslots];
 		s->state = ITER_BUSY;
 		pthread_mutex_unlock(&p->mu);
-		s->rc = reader_load(p->r, &s->loc, s->id, &s->stored,
-				    &s->plain, &s->err);
+		s->rc = chain_load(p->r, p->chains, s->links, s->nlinks, 0,
+				   &s->stored, &s->tmp, &s->plain, &s->err);
 		pthread_mutex_lock(&p->mu);
 		s->state = ITER_DONE;
 		pthread_cond_broadcast(&p->done);
@@ -86,6 +91,7 @@ static void iter_pool_free(struct iter_pool *p)
 	for (size_t i = 0; i < p->nslots; i++) {
 		buf_release(&p->slots[i].stored);
 		buf_release(&p->slots[i].plain);
+		buf_release(&p->slots[i].tmp);
 		buf_release(&p->slots[i].err);
 	}
 	free(p->slots);
@@ -104,7 +110,8 @@ static int iter_ncpu(void)
 	return n > ITER_MAX_THREADS ? ITER_MAX_THREADS : (int)n;
 }
 
-static int iter_pool_new(struct iter_pool **out, struct repo *r)
+static int iter_pool_new(struct iter_pool **out, struct repo *r,
+			 struct chain_cache *chains)
 {
 	struct iter_pool *p = calloc(1, sizeof(*p));
 
@@ -112,6 +119,7 @@ static int iter_pool_new(struct iter_pool **out, struct repo *r)
 	if (!p)
 		return -ENOMEM;
 	p->r = r;
+	p->chains = chains;
 	pthread_mutex_init(&p->mu, NULL);
 	pthread_cond_init(&p->work, NULL);
 	pthread_cond_init(&p->done, NULL);
@@ -124,6 +132,7 @@ static int iter_pool_new(struct iter_pool **out, struct repo *r)
 	for (size_t i = 0; i < p->nslots; i++) {
 		buf_init(&p->slots[i].stored, 0);
 		buf_init(&p->slots[i].plain, 0);
+		buf_init(&p->slots[i].tmp, 0);
 		buf_init(&p->slots[i].err, 0);
 	}
 	for (int i = 0; i < iter_ncpu(); i++) {
@@ -144,15 +153,17 @@ static int iter_pool_room(const struct iter_pool *p)
 	return p->submitted - p->head < p->nslots;
 }
 
-static void iter_pool_submit(struct iter_pool *p,
-			     const struct index_loc *loc,
-			       const uint8_t id[32])
+/* The slot to fill next: FREE, only this thread touches it until
+ * submitted. */
+static struct iter_slot *iter_pool_next(struct iter_pool *p)
 {
-	struct iter_slot *s = &p->slots[p->submitted % p->nslots];
+	return &p->slots[p->submitted % p->nslots];
+}
 
-	/* the slot is FREE: only this thread touches it until submitted */
-	s->loc = *loc;
-	memcpy(s->id, id, 32);
+static void iter_pool_submit(struct iter_pool *p)
+{
+	struct iter_slot *s = iter_pool_next(p);
+
 	s->rc = 0;
 	buf_reset(&s->err);
 	pthread_mutex_lock(&p->mu);
@@ -198,9 +209,11 @@ struct repo_iter {
 	struct manifest_entry e;
 	int at_entry;		/* e is valid */
 	int read_done;		/* repo_iter_read was called for e */
-	struct buf stored, plain;
+	struct buf stored, plain, tmp;
 	struct buf chunks;	/* repo_iter_chunks' answer */
 	struct iter_pool *pool;
+	struct chain_cache *chains;	/* delta bases, made on first use */
+	struct chain_link links[CHAIN_MAX_LINKS];	/* iter_sync's */
 };
 
 static int iter_open(struct repo *r, struct index *ix,
@@ -221,6 +234,7 @@ static int iter_open(struct repo *r, struct index *ix,
 	it->ix = ix;
 	buf_init(&it->stored, 0);
 	buf_init(&it->plain, 0);
+	buf_init(&it->tmp, 0);
 	buf_init(&it->chunks, 0);
 	rc = reader_manifest_open(&it->m, r, ix, raw, err);
 	if (rc < 0) {
@@ -292,10 +306,12 @@ void repo_iter_free(struct repo_iter *it)
 	if (!it)
 		return;
 	iter_pool_free(it->pool);
+	chain_cache_free(it->chains);
 	reader_manifest_free(it->m);
 	manifest_entry_release(&it->e);
 	buf_release(&it->stored);
 	buf_release(&it->plain);
+	buf_release(&it->tmp);
 	buf_release(&it->chunks);
 	free(it);
 }
@@ -311,16 +327,30 @@ int repo_iter_next(struct repo_iter *it, const struct manifest_entry **e,
 	return rc;
 }
 
-/* The location of chunk c of the current entry, checked against it. */
+/* Chunk c of the current entry, checked against it, with its chain when
+ * it is a delta: links[0..*n). */
 static int iter_locate(struct repo_iter *it,
 		       const struct manifest_chunk *c,
-			      struct index_loc *loc, struct buf *err)
+		       struct chain_link *links, size_t *n, struct buf *err)
 {
+	struct index_loc *loc = &links[0].loc;
 	char hex[65];
 	int rc = index_chunk_get(it->ix, c->id, loc);
 
-	if (rc > 0 && loc->raw_len == c->len)
+	*n = 1;
+	memcpy(links[0].id, c->id, 32);
+	if (rc > 0 && loc->raw_len == c->len && !loc->depth)
 		return 0;
+	if (rc > 0 && loc->raw_len == c->len) {
+		struct buf why = BUF_INIT;
+
+		rc = chain_resolve(it->ix, c->id, loc, links, n, &why);
+		if (rc < 0)
+			repo_errf(err, rc, "%s: %s", it->e.path,
+				  (char *)why.data);
+		buf_release(&why);
+		return rc < 0 ? rc : 0;
+	}
 	hex_encode(hex, c->id, 32);
 	if (rc < 0)
 		return repo_errf(err, rc, "index lookup of %s: %s%s", hex,
@@ -335,14 +365,14 @@ static int iter_sync(struct repo_iter *it, repo_sink_fn sink,
 		     void *ctx, uint64_t *total, struct buf *err)
 {
 	struct manifest_chunk c;
-	struct index_loc loc;
+	size_t n;
 	int rc;
 
 	while ((rc = reader_manifest_chunk(it->m, &c, err)) == 1) {
-		rc = iter_locate(it, &c, &loc, err);
+		rc = iter_locate(it, &c, it->links, &n, err);
 		if (rc == 0)
-			rc = reader_load(it->r, &loc, c.id, &it->stored,
-					 &it->plain, err);
+			rc = chain_load(it->r, it->chains, it->links, n, 0,
+					&it->stored, &it->tmp, &it->plain, err);
 		if (rc < 0)
 			return rc;
 		*total += it->plain.len;
@@ -360,20 +390,21 @@ static int iter_pooled(struct repo_iter *it, repo_sink_fn sink,
 	struct iter_pool *p = it->pool;
 	struct manifest_chunk c;
 	struct iter_slot *s;
-	struct index_loc loc;
 	int more = 1, rc = 0;
 
 	while (rc == 0) {
 		while (more && iter_pool_room(p)) {
 			rc = reader_manifest_chunk(it->m, &c, err);
+			s = iter_pool_next(p);
 			if (rc == 1)
-				rc = iter_locate(it, &c, &loc, err);
+				rc = iter_locate(it, &c, s->links, &s->nlinks,
+						 err);
 			else
 				more = 0;
 			if (rc < 0)
 				break;
 			if (more)
-				iter_pool_submit(p, &loc, c.id);
+				iter_pool_submit(p);
 		}
 		if (rc < 0 || p->head == p->submitted)
 			break;
@@ -405,8 +436,10 @@ int repo_iter_read(struct repo_iter *it, repo_sink_fn sink, void *ctx,
 		return repo_errf(err, -EINVAL, "repo_iter_read: %s was"
 				 " already read", it->e.path);
 	it->read_done = 1;
+	if (!it->chains && chain_cache_new(&it->chains) < 0)
+		return repo_errf(err, -ENOMEM, "out of memory");
 	if (it->e.nchunks > 1 && !it->pool && !it->sync) {
-		rc = iter_pool_new(&it->pool, it->r);
+		rc = iter_pool_new(&it->pool, it->r, it->chains);
 		if (rc < 0)
 			return repo_errf(err, rc, "cannot start readers: %s",
 					 strerror(-rc));

@@ -14,9 +14,17 @@
 #include <sodium.h>
 #include <sys/stat.h>
 
+#include "blob.h"
 #include "index.h"
 #include "packer.h"
 #include "repo-internal.h"
+
+/* A delta blob of the pack and the link the index must record for it
+ * (read from its header as it is added: the trailer does not hold it). */
+struct packer_link {
+	size_t entry;
+	struct blob_delta d;
+};
 
 struct packer {
 	struct repo *r;
@@ -29,6 +37,8 @@ struct packer {
 	size_t n, cap;
 	uint32_t *slots;	/* hash of ids: entry index + 1, 0 = empty */
 	size_t nslots;		/* a power of two, >= 2 * cap */
+	struct packer_link *links;	/* the delta blobs among e */
+	size_t nlinks, caplinks;
 };
 
 static int packer_fail(struct buf *err, int rc, const char *what,
@@ -111,6 +121,7 @@ void packer_free(struct packer *p)
 	buf_release(&p->tmp_path);
 	free(p->e);
 	free(p->slots);
+	free(p->links);
 	free(p);
 }
 
@@ -173,6 +184,29 @@ int packer_contains(const struct packer *p, const uint8_t id[32])
 	return 0;
 }
 
+/* Notes entry i's link if its stored blob is a delta. */
+static int packer_link(struct packer *p, size_t i, const void *stored,
+		       size_t len)
+{
+	struct packer_link *l;
+	struct blob_delta d;
+
+	if (blob_peek_delta(stored, len, &d) != 1)
+		return 0;
+	if (p->nlinks == p->caplinks) {
+		size_t cap = p->caplinks ? 2 * p->caplinks : 64;
+
+		l = realloc(p->links, cap * sizeof(*l));
+		if (!l)
+			return -ENOMEM;
+		p->links = l;
+		p->caplinks = cap;
+	}
+	p->links[p->nlinks].entry = i;
+	p->links[p->nlinks++].d = d;
+	return 0;
+}
+
 int packer_add(struct packer *p, const uint8_t id[32], uint8_t type,
 	       uint32_t raw_len, const void *stored, size_t len,
 	       struct buf *err)
@@ -184,6 +218,8 @@ int packer_add(struct packer *p, const uint8_t id[32], uint8_t type,
 	if (p->finished || len > UINT32_MAX)
 		return -EINVAL;
 	rc = packer_reserve(p);
+	if (rc == 0)
+		rc = packer_link(p, p->n, stored, len);
 	if (rc < 0)
 		return rc;
 	e = &p->e[p->n];
@@ -196,6 +232,8 @@ int packer_add(struct packer *p, const uint8_t id[32], uint8_t type,
 	if (rc < 0) {
 		/* the failed blob must not count: later ones overwrite it */
 		p->size = e->offset;
+		if (p->nlinks && p->links[p->nlinks - 1].entry == p->n)
+			p->nlinks--;
 		return packer_fail(err, rc, "write", p);
 	}
 	for (j = packer_hash(id, p->nslots - 1); p->slots[j];
@@ -287,10 +325,16 @@ int packer_finish(struct packer *p, struct buf *err)
 int packer_index(struct packer *p, struct index *ix, unsigned flags,
 		 struct buf *err)
 {
+	int rc;
+
 	if (!p->finished)
 		return -EINVAL;
-	return index_pack_add(ix, p->name, p->size, p->e, p->n, 0, flags,
-			      err);
+	rc = index_pack_add(ix, p->name, p->size, p->e, p->n, 0, flags, err);
+	for (size_t i = 0; rc == 0 && i < p->nlinks; i++)
+		rc = index_base_add(ix, p->name, p->e[p->links[i].entry].id,
+				    p->links[i].d.base, p->links[i].d.depth,
+				    err);
+	return rc;
 }
 
 int packer_commit(struct packer *p, struct index *ix, unsigned flags,

@@ -42,7 +42,8 @@ const uint8_t *packer_name(const struct packer *p);
 
 /* Trailer, footer, fsync, rename into place, fsync directories. */
 int packer_finish(struct packer *p, struct buf *err);
-/* Adds the finished pack's rows to ix (no transaction of its own). */
+/* Adds the finished pack's rows to ix, with the links of its delta
+ * blobs (no transaction of its own). */
 int packer_index(struct packer *p, struct index *ix, unsigned flags,
 		 struct buf *err);
 /* packer_index in its own transaction. */

@@ -8,9 +8,14 @@
  *      tombstone dies with the pack holding the snapshot blob it cancels,
  *      so the second pass knows which packs the first one drops;
  *   3. copy live blobs of mostly-dead packs into new packs; each new pack
- *      is fsynced in place before its rows replace the old locations;
+ *      is fsynced in place before its rows replace the old locations (a
+ *      delta is copied byte for byte like any blob: ids, bases and
+ *      depths do not change, so chains stay whole across packs; live
+ *      bases are live because snapshots reference them);
  *   4. with lock.read held exclusively (no reader between index lookup
- *      and pack open), drop the old packs' rows in one transaction, then
+ *      and pack open), drop the old packs' rows in one transaction (with
+ *      the rows of dead deltas whose chain lost a link: index-bases.c
+ *      says why), then
  *      unlink the files, those holding tombstones last (a tombstone must
  *      not vanish before the snapshot blob it cancels).  A crash between
  *      the commit and the unlinks leaves packs on disk that are not
@@ -503,6 +508,8 @@ static int prune_unindex(struct repo *r, const struct prune_plan *pl,
 				       err);
 		res->blobs_removed += removed;
 	}
+	if (rc == 0)
+		rc = index_bases_sweep(r->ix, NULL, err);
 	if (rc == 0)
 		rc = index_tomb_sweep(r->ix, err);
 	if (rc == 0)

@@ -219,18 +219,24 @@ static int reader_load_opt(struct repo *r, const struct index_loc *loc,
 	uint8_t got[32];
 	int rc;
 
+	hex_encode(pack, loc->pack, 32);
+	hex_encode(blob, id, 32);
+	if (loc->depth)	/* a caller's mistake: chains are chain.c's */
+		return repo_errf(err, -EINVAL, "pack %s: blob %s is a delta:"
+				 " read it through its chain", pack, blob);
 	rc = reader_stored(r, loc, stored, err);
 	if (rc < 0)
 		return rc;
-	hex_encode(pack, loc->pack, 32);
-	hex_encode(blob, id, 32);
 	buf_reset(plain);
 	rc = blob_decode(plain, NULL, stored->data, stored->len,
 			 repo_enc_key(r), id);
-	if (rc == -EBADMSG || rc == -EKEYREJECTED || rc == -ENOKEY)
+	if (rc == -EBADMSG || rc == -EKEYREJECTED || rc == -ENOKEY ||
+	    rc == -ENOMSG)
 		return repo_errf(err, -EBADMSG, "pack %s: blob %s: %s", pack,
 				 blob, rc == -EBADMSG ? "corrupt (checksum or"
-				 " framing)" : "authentication failed");
+				 " framing)" : rc == -ENOMSG ? "a delta, where"
+				 " the index records a whole chunk"
+				 : "authentication failed");
 	if (rc < 0)
 		return repo_errf(err, rc, "pack %s: blob %s: %s", pack, blob,
 				 strerror(-rc));
@@ -280,6 +286,9 @@ int reader_chunk(struct repo *r, struct index *ix, const uint8_t id[32],
 	if (len != READER_ANY_LEN && loc.raw_len != len)
 		return repo_errf(err, -EBADMSG, "chunk %s: indexed length %u,"
 				 " referenced as %u", blob, loc.raw_len, len);
+	if (loc.depth)	/* only data chunks are ever deltas */
+		return repo_errf(err, -EBADMSG, "chunk %s: indexed as a delta"
+				 " where a whole chunk is expected", blob);
 	return reader_load(r, &loc, id, stored, plain, err);
 }
 

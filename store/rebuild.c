@@ -3,7 +3,8 @@
  * from the packs alone.  Design notes in doc/design.md, "Check and
  * rebuild-index".
  *
- * Trailers give packs and chunks; a pack whose trailer cannot be read is
+ * Trailers give packs and chunks, and the headers of their data blobs
+ * the links of delta chunks (chain.c); a pack whose trailer cannot be read is
  * salvaged blob by blob (salvage.c); tombstone blobs give forgotten
  * snapshots; snapshot blobs not tombstoned, oldest first, give snapshots
  * whose manifests are walked for their references.  Intact blobs of a
@@ -33,6 +34,7 @@
 #include <string.h>
 
 #include "blob.h"
+#include "chain.h"
 #include "index.h"
 #include "reader.h"
 #include "rebuild-int.h"
@@ -63,10 +65,13 @@ struct rebuild {
 				 * snapshot being added is walked */
 };
 
-/* An unnamed blob named by a snapshot's reference. */
+/* An unnamed blob named by a snapshot's reference (a delta: with its
+ * link, depth > 0). */
 struct rebuild_claim {
 	int64_t pid;
+	uint8_t pack[32];
 	struct pack_entry e;
+	struct blob_delta d;
 };
 
 /* Kind "info" tells what was repaired and is not counted as a problem. */
@@ -105,6 +110,8 @@ static int rebuild_index_pack(struct rebuild *rb, const uint8_t *name,
 
 	if (rc == 0)
 		rc = index_pack_add(rb->nx, name, size, e, n, 0, 0, &rb->msg);
+	if (rc == 0)
+		rc = chain_links_scan(rb->r, rb->nx, name, e, n, &rb->msg);
 	if (rc == 0)
 		rc = index_commit(rb->nx, &rb->msg);
 	else
@@ -303,25 +310,38 @@ static int rebuild_cmp_snap(const void *a, const void *b)
  * A chunk a snapshot references that no pack lists may be one of the
  * unnamed blobs of a damaged pack: the one that decodes under its id.
  * now: index it at once (a manifest chunk, read next), else it is
- * indexed together with the snapshot.
+ * indexed together with the snapshot.  A delta's chain is followed
+ * (left links at most), indexed or not: an intact delta's base may be
+ * one of them too, which only a later snapshot references.
  */
-static int rebuild_want(struct rebuild *rb, const uint8_t *id, uint8_t type,
-			uint32_t len, int now)
+static int rebuild_want_chain(struct rebuild *rb, const uint8_t *id,
+			      uint8_t type, uint32_t len, int now, int left)
 {
 	struct rebuild_claim c;
 	struct index_loc loc;
 	int rc;
 
-	if (!rb->pool)
+	if (!rb->pool || left < 0)
 		return 0;
 	rc = index_chunk_get(rb->nx, id, &loc);
-	if (rc != 0)	/* indexed already, or an error */
-		return rc < 0 ? rc : 0;
-	rc = salvage_pool_claim(rb->pool, rb->r, id, type, len, &c.pid, &c.e);
+	if (rc < 0)
+		return rc;
+	if (rc == 1)	/* indexed already: its base may not be */
+		return loc.depth && !now ?
+		       rebuild_want_chain(rb, loc.base, BLOB_DATA,
+					  READER_ANY_LEN, 0, left - 1) : 0;
+	rc = salvage_pool_claim(rb->pool, rb->r, rb->nx, id, type, len,
+				&c.pid, c.pack, &c.e, &c.d);
 	if (rc <= 0)
 		return rc;
-	if (!now)
-		return buf_add(&rb->claimed, &c, sizeof(c));
+	if (!now) {
+		rc = buf_add(&rb->claimed, &c, sizeof(c));
+		/* a delta needs its base, which may be unnamed too */
+		if (rc == 0 && c.d.depth)
+			rc = rebuild_want_chain(rb, c.d.base, BLOB_DATA,
+						READER_ANY_LEN, 0, left - 1);
+		return rc;
+	}
 	rc = index_begin(rb->nx, &rb->msg);
 	if (rc == 0)
 		rc = index_chunk_add(rb->nx, c.pid, &c.e, &rb->msg);
@@ -330,6 +350,12 @@ static int rebuild_want(struct rebuild *rb, const uint8_t *id, uint8_t type,
 	else
 		index_rollback(rb->nx);
 	return rc;
+}
+
+static int rebuild_want(struct rebuild *rb, const uint8_t *id, uint8_t type,
+			uint32_t len, int now)
+{
+	return rebuild_want_chain(rb, id, type, len, now, INDEX_MAX_DEPTH);
 }
 
 /* The snapshot's manifest chunks, named before the manifest is read. */
@@ -434,6 +460,11 @@ static int rebuild_snapshot(struct rebuild *rb, const uint8_t *snap)
 	rc = index_begin(rb->nx, &rb->msg);
 	for (size_t i = 0; rc == 0 && i < rb->claimed.len / sizeof(*c); i++)
 		rc = index_chunk_add(rb->nx, c[i].pid, &c[i].e, &rb->msg);
+	for (size_t i = 0; rc == 0 && i < rb->claimed.len / sizeof(*c); i++)
+		if (c[i].d.depth)
+			rc = index_base_add(rb->nx, c[i].pack, c[i].e.id,
+					    c[i].d.base, c[i].d.depth,
+					    &rb->msg);
 	if (rc == 0)
 		rc = index_snap_add(rb->nx, &s, &rb->msg);
 	if (rc == 0)
@@ -444,12 +475,31 @@ static int rebuild_snapshot(struct rebuild *rb, const uint8_t *snap)
 	return rc;
 }
 
+/* Drops deltas whose chain lost a link (index-bases.c says why); the
+ * snapshots that need them are then reported damaged. */
+static int rebuild_sweep(struct rebuild *rb)
+{
+	int rc = index_begin(rb->nx, &rb->msg);
+
+	if (rc == 0)
+		rc = index_bases_sweep(rb->nx, NULL, &rb->msg);
+	if (rc == 0)
+		rc = index_commit(rb->nx, &rb->msg);
+	else
+		index_rollback(rb->nx);
+	return rc;
+}
+
 static int rebuild_fill(struct rebuild *rb)
 {
 	struct rebuild_snap *s;
 	size_t n;
 	int rc = repo_foreach_pack_file(rb->r, rebuild_pack, rb);
 
+	/* with unnamed blobs, a chain's missing link may be one of them:
+	 * the sweep waits until the snapshots have named them */
+	if (rc == 0 && !rb->pool)
+		rc = rebuild_sweep(rb);
 	if (rc == 0)
 		rc = index_begin(rb->nx, &rb->msg);
 	if (rc == 0) {
@@ -469,6 +519,8 @@ static int rebuild_fill(struct rebuild *rb)
 		qsort(s, n, sizeof(*s), rebuild_cmp_snap);
 	for (size_t i = 0; rc == 0 && i < n; i++)
 		rc = rebuild_snapshot(rb, s[i].id);
+	if (rc == 0 && rb->pool)	/* deltas the snapshots named */
+		rc = rebuild_sweep(rb);
 	return rc;
 }
 

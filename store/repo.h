@@ -162,6 +162,9 @@ struct repo_writer;
 int repo_writer_new(struct repo *r, struct repo_writer **w,
 		    struct buf *err);
 void repo_writer_free(struct repo_writer *w);
+/* The repository w writes to (for a source that reads earlier
+ * snapshots: through a repo_view, since w's workers use r's index). */
+struct repo *repo_writer_repo(struct repo_writer *w);
 
 struct repo_entry_meta {
 	uint32_t mode;
@@ -238,6 +241,11 @@ void repo_writer_set_progress(struct repo_writer *w,
  * repo_writer_free drops all that are left.  Errors are as for the
  * other repo_writer_* calls (message in repo_writer_error).
  */
+/* A chunk a file is made of (repo_writer_file_chunks, base candidates). */
+struct repo_chunkref {
+	uint8_t id[32];		/* chunk id (keyed BLAKE2b-256) */
+	uint32_t len;		/* plaintext length */
+};
 struct repo_stream;
 int repo_stream_begin(struct repo_writer *w, enum repo_chunking how,
 		      struct repo_stream **s);
@@ -245,6 +253,19 @@ int repo_stream_write(struct repo_stream *s, const void *p, size_t n);
 int repo_stream_end(struct repo_stream *s);
 /* Bytes written so far. */
 uint64_t repo_stream_size(const struct repo_stream *s);
+/*
+ * Base candidates for delta chunks (formats/blob.md, "Delta blobs"): the
+ * chunk list c[0..n) of the same file in an earlier snapshot (vault
+ * snapshot --db gives each table's rows the previous snapshot's).  A new
+ * data chunk of the stream may then be stored as a delta against the
+ * candidate that held the same bytes; its id, and what readers see, do
+ * not change.  Candidates that are not in the repository are skipped.
+ * Call before the first repo_stream_write; c is copied (40 bytes a
+ * chunk, freed with the stream).  0, or -EINVAL after a write (a
+ * refusal, the writer stays usable), -ENOMEM.
+ */
+int repo_stream_set_base(struct repo_stream *s, const struct repo_chunkref *c,
+			 size_t n);
 /* NULL-safe; a no-op for a stream already attached to the open entry. */
 void repo_stream_free(struct repo_stream *s);
 int repo_writer_file_stream(struct repo_writer *w, const char *path,
@@ -260,10 +281,6 @@ int repo_writer_file_stream(struct repo_writer *w, const char *path,
  * chunk).  On success the entry is open: repo_writer_file_attr*, then
  * repo_writer_file_end.  n = 0 makes an empty file.
  */
-struct repo_chunkref {
-	uint8_t id[32];		/* chunk id (keyed BLAKE2b-256) */
-	uint32_t len;		/* plaintext length */
-};
 int repo_writer_file_chunks(struct repo_writer *w, const char *path,
 			    const struct repo_entry_meta *m,
 			    const struct repo_chunkref *chunks, size_t n);
@@ -279,6 +296,7 @@ struct repo_totals {
 	uint64_t bytes_added;	/* plaintext bytes of new chunks */
 	uint64_t bytes_stored;	/* stored (compressed/encrypted) bytes added */
 	uint64_t chunks, chunks_new;
+	uint64_t chunks_delta;	/* new chunks stored as deltas */
 };
 void repo_writer_totals(struct repo_writer *w, struct repo_totals *t);
 /* The message of the last error a repo_writer_* call returned ("" when

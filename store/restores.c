@@ -134,8 +134,8 @@ int repo_restore_get(struct repo *r, const char *id, struct buf *out,
 	restores_ad(r, id, ad);
 	rc = blob_decode(out, &type, stored.data, stored.len, repo_enc_key(r),
 			 ad);
-	if (rc == 0 && type != BLOB_DATA)
-		rc = -EBADMSG;
+	if ((rc == 0 && type != BLOB_DATA) || rc == -ENOMSG)
+		rc = -EBADMSG;	/* a log is one whole blob, never a delta */
 	if (rc < 0)
 		repo_errf(err, rc, "restore log %s is damaged: %s", id,
 			  strerror(-rc));

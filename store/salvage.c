@@ -15,6 +15,7 @@
 #include <sys/mman.h>
 
 #include "blob.h"
+#include "chain.h"
 #include "reader.h"
 #include "repo-internal.h"
 #include "salvage.h"
@@ -130,6 +131,16 @@ static int salvage_verify(struct salvage_scan *sc, const struct pack_entry *e)
 	buf_reset(&sc->plain);
 	rc = blob_decode(&sc->plain, &type, sc->p + e->offset, e->length,
 			 repo_enc_key(sc->r), e->id);
+	if (rc == -ENOMSG) {	/* a delta: its id without its base */
+		uint32_t raw_len = 0;
+
+		buf_reset(&sc->plain);
+		rc = blob_open_delta(&sc->plain, NULL, &raw_len,
+				     sc->p + e->offset, e->length,
+				     repo_enc_key(sc->r), e->id);
+		return rc == -ENOMEM ? rc : rc == 0 &&
+		       e->type == BLOB_DATA && raw_len == e->raw_len;
+	}
 	if (rc == -ENOMEM)
 		return rc;
 	if (rc < 0 || type != e->type || sc->plain.len != e->raw_len)
@@ -200,6 +211,10 @@ static int salvage_unlisted(struct salvage_scan *sc, struct buf *unnamed)
 		buf_reset(&sc->plain);
 		rc = blob_decode(&sc->plain, &type, sc->p + f[i].offset,
 				 f[i].length, NULL, NULL);
+		if (rc == -ENOMSG) {	/* a delta: hashed once its base is */
+			rc = salvage_add(unnamed, &f[i]);
+			continue;
+		}
 		if (rc < 0) {	/* framing holds, the payload does not */
 			rc = rc == -ENOMEM ? rc : 0;
 			continue;
@@ -292,7 +307,7 @@ struct salvage_unnamed {
 struct salvage_pool {
 	struct buf blobs;	/* struct salvage_unnamed[] */
 	int sorted;
-	struct buf stored, plain;
+	struct buf stored, plain, base, scratch;
 };
 
 /* By type, then plaintext length: the blobs an id may be are a run. */
@@ -320,6 +335,8 @@ int salvage_pool_add(struct salvage_pool **pool, const uint8_t name[32],
 		buf_init(&(*pool)->blobs, 0);
 		buf_init(&(*pool)->stored, 0);
 		buf_init(&(*pool)->plain, 0);
+		buf_init(&(*pool)->base, 0);
+		buf_init(&(*pool)->scratch, 0);
 	}
 	memset(&u, 0, sizeof(u));
 	memcpy(u.pack, name, 32);
@@ -332,14 +349,86 @@ int salvage_pool_add(struct salvage_pool **pool, const uint8_t name[32],
 	return rc;
 }
 
+/*
+ * Whether the unnamed delta blob at loc is the one stored as id: its
+ * AEAD says so (encrypted), or, unencrypted, its plaintext decoded
+ * against its base (indexed in ix by now) hashes to id.  1, 0, -ENOMEM.
+ */
+static int salvage_pool_delta(struct salvage_pool *pool, struct repo *r,
+			      struct index *ix, const struct index_loc *loc,
+			      const uint8_t id[32], struct blob_delta *d)
+{
+	struct chain_link links[CHAIN_MAX_LINKS];
+	uint8_t got[32];
+	size_t n;
+	int rc = reader_stored(r, loc, &pool->stored, NULL);
+
+	if (rc < 0)
+		return rc == -ENOMEM ? rc : 0;
+	buf_reset(&pool->plain);
+	rc = blob_open_delta(&pool->plain, d, NULL, pool->stored.data,
+			     pool->stored.len, repo_enc_key(r), id);
+	if (rc < 0 || repo_enc_key(r))
+		return rc == -ENOMEM ? rc : rc == 0;
+	/* unencrypted: what it decodes to against its base must hash to id */
+	rc = chain_resolve(ix, d->base, NULL, links, &n, NULL);
+	if (rc == 0)
+		return 0;
+	if (rc > 0)
+		rc = chain_load(r, NULL, links, n, 0, &pool->scratch,
+				&pool->plain, &pool->base, NULL);
+	if (rc < 0)
+		return rc == -ENOMEM ? rc : 0;
+	buf_reset(&pool->plain);
+	rc = blob_decode_delta(&pool->plain, NULL, NULL, pool->stored.data,
+			       pool->stored.len, NULL, NULL, pool->base.data,
+			       pool->base.len);
+	if (rc < 0)
+		return rc == -ENOMEM ? rc : 0;
+	repo_chunk_id(r, pool->plain.data, pool->plain.len, got);
+	return !memcmp(got, id, 32);
+}
+
+/* Whether the unnamed blob u is the one stored as id (d gets its link
+ * when it is a delta): 1, 0, -ENOMEM. */
+static int salvage_pool_is(struct salvage_pool *pool, struct repo *r,
+			   struct index *ix, const struct salvage_unnamed *u,
+			   const uint8_t id[32], struct blob_delta *d)
+{
+	struct index_loc loc;
+	uint8_t head[BLOB_DELTA_HEADER_SIZE];
+	int rc;
+
+	memset(&loc, 0, sizeof(loc));
+	memcpy(loc.pack, u->pack, 32);
+	loc.offset = u->e.offset;
+	loc.length = u->e.length;
+	loc.raw_len = u->e.raw_len;
+	loc.type = u->e.type;
+	memset(d, 0, sizeof(*d));
+	if (u->e.length >= sizeof(head) && u->e.type == BLOB_DATA) {
+		struct index_loc h = loc;
+
+		h.length = sizeof(head);
+		rc = reader_stored(r, &h, &pool->stored, NULL);
+		if (rc == -ENOMEM)
+			return rc;
+		memcpy(head, pool->stored.data, rc == 0 ? sizeof(head) : 0);
+		if (rc == 0 && blob_peek_delta(head, sizeof(head), NULL) == 1)
+			return salvage_pool_delta(pool, r, ix, &loc, id, d);
+	}
+	rc = reader_load(r, &loc, id, &pool->stored, &pool->plain, NULL);
+	return rc == -ENOMEM ? rc : rc == 0;
+}
+
 int salvage_pool_claim(struct salvage_pool *pool, struct repo *r,
-		       const uint8_t id[32], uint8_t type, uint32_t raw_len,
-		       int64_t *pid, struct pack_entry *e)
+		       struct index *ix, const uint8_t id[32], uint8_t type,
+		       uint32_t raw_len, int64_t *pid, uint8_t pack[32],
+		       struct pack_entry *e, struct blob_delta *d)
 {
 	struct salvage_unnamed key, *u, *end;
-	struct index_loc loc;
 	size_t lo = 0, hi, mid;
-	int rc;
+	int any = raw_len == READER_ANY_LEN, rc;
 
 	if (!pool)
 		return 0;
@@ -351,7 +440,7 @@ int salvage_pool_claim(struct salvage_pool *pool, struct repo *r,
 	pool->sorted = 1;
 	memset(&key, 0, sizeof(key));
 	key.e.type = type;
-	key.e.raw_len = raw_len;
+	key.e.raw_len = any ? 0 : raw_len;
 	while (lo < hi) {	/* the first of the run */
 		mid = lo + (hi - lo) / 2;
 		if (salvage_cmp_kind(&u[mid], &key) < 0)
@@ -359,27 +448,22 @@ int salvage_pool_claim(struct salvage_pool *pool, struct repo *r,
 		else
 			hi = mid;
 	}
-	for (u += lo; u < end && salvage_cmp_kind(u, &key) == 0; u++) {
+	for (u += lo; u < end && (any ? u->e.type == type
+				      : salvage_cmp_kind(u, &key) == 0); u++) {
 		if (u->claimed) {
 			if (!memcmp(u->e.id, id, 32))
 				return 0;
 			continue;
 		}
-		memset(&loc, 0, sizeof(loc));
-		memcpy(loc.pack, u->pack, 32);
-		loc.offset = u->e.offset;
-		loc.length = u->e.length;
-		loc.raw_len = u->e.raw_len;
-		loc.type = u->e.type;
-		rc = reader_load(r, &loc, id, &pool->stored, &pool->plain,
-				 NULL);
-		if (rc == -ENOMEM)
-			return rc;
+		rc = salvage_pool_is(pool, r, ix, u, id, d);
 		if (rc < 0)
+			return rc;
+		if (rc == 0)
 			continue;
 		memcpy(u->e.id, id, 32);
 		u->claimed = 1;
 		*pid = u->pid;
+		memcpy(pack, u->pack, 32);
 		*e = u->e;
 		return 1;
 	}
@@ -413,5 +497,7 @@ void salvage_pool_free(struct salvage_pool *pool)
 	buf_release(&pool->blobs);
 	buf_release(&pool->stored);
 	buf_release(&pool->plain);
+	buf_release(&pool->base);
+	buf_release(&pool->scratch);
 	free(pool);
 }

@@ -16,6 +16,13 @@
  * returned unnamed, and a pool of such blobs lets rebuild-index name
  * them by the ids the snapshots reference (a blob that decrypts under
  * an id is the blob stored as that id).
+ *
+ * Delta blobs (formats/blob.md): a listed one is kept once its AEAD
+ * proves its id (encrypted) or its framing holds (unencrypted: readers
+ * hash its chain); an unlisted one cannot be hashed without its base,
+ * so it is unnamed in both kinds of repository, and the pool names it
+ * by authenticating it under the wanted id (encrypted) or by decoding
+ * it against its base, which must be indexed by then, and hashing it.
  */
 #ifndef VAULT_SALVAGE_H
 #define VAULT_SALVAGE_H
@@ -59,13 +66,18 @@ struct salvage_pool;
 int salvage_pool_add(struct salvage_pool **pool, const uint8_t name[32],
 		     int64_t pid, const struct pack_entry *e, size_t n);
 /*
- * Looks for an unnamed blob of this type and plaintext length that
- * decodes under id.  1 with *pid and *e (id set) when one is found now,
- * 0 when none is (or one was already found for id), <0 on error.
+ * Looks for an unnamed blob of this type and plaintext length (any
+ * length: READER_ANY_LEN) that decodes under id; a delta's base is
+ * looked up in ix.  1 with *pid, pack (its name), *e (id set) and *d
+ * (depth 0 for a whole blob, else its link) when one is found now, 0
+ * when none is (or one was already found for id), <0 on error.
  */
+struct blob_delta;
+struct index;
 int salvage_pool_claim(struct salvage_pool *pool, struct repo *r,
-		       const uint8_t id[32], uint8_t type, uint32_t raw_len,
-		       int64_t *pid, struct pack_entry *e);
+		       struct index *ix, const uint8_t id[32], uint8_t type,
+		       uint32_t raw_len, int64_t *pid, uint8_t pack[32],
+		       struct pack_entry *e, struct blob_delta *d);
 /* How many blobs of pack pid were added, how many claimed, and how
  * many snapshot records among those never claimed (lost snapshots). */
 void salvage_pool_counts(const struct salvage_pool *pool, int64_t pid,

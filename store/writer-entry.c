@@ -152,6 +152,7 @@ int repo_writer_file_begin(struct repo_writer *w, const char *path,
 	buf_reset(&w->file.win);
 	w->file.woff = 0;
 	w->file.size = 0;
+	w->file.cut = 0;
 	writer_refs_reset(w, &w->file.refs);
 	return writer_entry_open(w, path, m, &w->file, 0);
 }
@@ -300,6 +301,7 @@ int repo_writer_file_abandon(struct repo_writer *w)
 		buf_reset(&st->win);
 		st->woff = 0;
 		st->size = 0;
+		st->cut = 0;
 	}
 	w->cur = NULL;
 	w->fixed = 0;
@@ -405,6 +407,7 @@ int repo_writer_file_chunks(struct repo_writer *w, const char *path,
 	buf_reset(&st->win);
 	st->woff = 0;
 	st->size = 0;
+	st->cut = 0;
 	writer_refs_reset(w, &st->refs);
 	/* earlier slots may still be draining into other lists: the
 	 * refs below need no slot, but the index is used under mu */

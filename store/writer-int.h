@@ -5,6 +5,8 @@
  *
  * The files, from the bottom up (each calls only those before it):
  *   writer-refs.c      chunk lists, in memory then in the spill file
+ *   writer-delta.c     delta chunks: a stream's base candidates, picking
+ *                      a base, encoding a chunk against it
  *   writer-pool.c      the sticky error, the workers and the ring of
  *                      slots: hash, dedup, encode, pack, publish
  *   writer-manifest.c  the manifest stream, chunked and stored
@@ -25,16 +27,21 @@
 #include "writer.h"
 
 struct packer;
+struct chain_cache;
+struct writer_bases;
+struct writer_dx;
 
 #define WRITER_REF_SIZE		36	/* id + le32 length */
 
 /* A slot's state; FREE slots belong to the calling thread. */
 enum { WRITER_FREE, WRITER_READY, WRITER_BUSY, WRITER_DONE };
 
-/* One chunk of a slot's batch: its length in, its id out. */
+/* One chunk of a slot's batch: its length and stream offset in, its id
+ * out. */
 struct writer_sub {
 	uint8_t id[32];
 	uint32_t len;
+	uint64_t off;
 };
 
 /*
@@ -52,6 +59,8 @@ struct writer_slot {
 	int claimed;		/* ... is new and being stored by this slot */
 	int rc;
 	struct writer_refs *dest;	/* whose chunk list the batch extends */
+	struct writer_bases *bases;	/* that stream's base candidates */
+	struct writer_dx *dx;		/* delta scratch, made on first use */
 };
 
 /* A piece of a chunk list in the shared spill file. */
@@ -76,6 +85,8 @@ struct repo_stream {
 	size_t woff, wcap;
 	struct writer_refs refs;
 	uint64_t size;
+	uint64_t cut;		/* stream offset of the next chunk */
+	struct writer_bases *bases;	/* repo_stream_set_base, or NULL */
 	int detached, ended;
 	struct repo_stream *prev, *next;	/* w->streams (detached) */
 };
@@ -95,6 +106,7 @@ struct repo_writer {
 	size_t batch;		/* a batch never grows past this */
 	struct writer_slot own;	/* the calling thread's (manifest, record) */
 	struct packer *pk;
+	struct chain_cache *chains;	/* bases read for deltas */
 	struct packer *finishing[2 * WRITER_MAX_WORKERS + 2];
 	size_t nfinishing;
 	int error;		/* first fatal error; sticky */
@@ -137,6 +149,31 @@ int writer_refs_spill(struct repo_writer *w, struct writer_refs *f);
 void writer_refs_reset(struct repo_writer *w, struct writer_refs *f);
 /* Frees a chunk list's memory (after writer_refs_reset). */
 void writer_refs_release(struct writer_refs *f);
+
+/* ---- writer-delta.c: delta chunks ---------------------------------- */
+
+/* A stream's base candidates: the chunk list c[0..n) of the same file in
+ * an earlier snapshot (copied).  0 or -ENOMEM. */
+int writer_bases_new(struct writer_bases **b, const struct repo_chunkref *c,
+		     size_t n);
+void writer_bases_free(struct writer_bases *b);	/* NULL-safe */
+/* A chunk at stream offset off deduplicated as id: if id is a candidate,
+ * it tells where the stream stands against the old one.  mu held. */
+void writer_delta_seen(struct writer_bases *b, uint64_t off,
+		       const uint8_t id[32]);
+/*
+ * Encodes the new data chunk p[0..n) (id, at stream offset off of a
+ * stream with candidates s->bases) for storing: 1 with s->stored holding
+ * a delta blob, 2 with s->stored holding the full blob (computed to
+ * compare), 0 when the caller should encode the full blob.  Any trouble
+ * with the base (not indexed, damaged, a chain already at full depth)
+ * is a 0, never an error: only -ENOMEM is.  mu not held; takes it.
+ */
+int writer_delta_encode(struct repo_writer *w, struct writer_slot *s,
+			uint64_t off, const uint8_t *p, size_t n,
+			const uint8_t id[32]);
+/* Frees a slot's delta scratch (NULL-safe). */
+void writer_dx_free(struct writer_dx *dx);
 
 /* ---- writer-pool.c: errors, workers, the ring ---------------------- */
 

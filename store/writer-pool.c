@@ -117,9 +117,11 @@ int writer_known(struct repo_writer *w, const uint8_t id[32])
 	return index_chunk_get(w->r->ix, id, &loc);
 }
 
-/* Records the reference and claims the id if new: 1 new, 0 known. */
+/* Records the reference and claims the id if new: 1 new, 0 known.  A
+ * known chunk of a stream with base candidates tells where the stream
+ * stands against the old one (off: its stream offset). */
 static int writer_pool_claim(struct repo_writer *w, struct writer_slot *s,
-			     size_t len, struct buf *err)
+			     size_t len, uint64_t off, struct buf *err)
 {
 	int known = writer_known(w, s->id), rc;
 
@@ -130,6 +132,8 @@ static int writer_pool_claim(struct repo_writer *w, struct writer_slot *s,
 	if (rc < 0)
 		return rc;
 	w->tot.chunks++;
+	if (known && s->bases)
+		writer_delta_seen(s->bases, off, s->id);
 	if (known)
 		return 0;
 	s->claimed = 1;
@@ -186,11 +190,13 @@ static int writer_pool_publish(struct repo_writer *w, struct packer *p,
 	return rc;
 }
 
-/* Hash, dedup, encode, pack: the work for one chunk p[0..n); s holds
- * the claim and the encoding buffer, id gets the chunk id. */
+/* Hash, dedup, encode, pack: the work for one chunk p[0..n) at stream
+ * offset off; s holds the claim and the encoding buffer, id gets the
+ * chunk id.  A new data chunk of a stream with base candidates may be
+ * stored as a delta (writer-delta.c). */
 static int writer_pool_store(struct repo_writer *w, struct writer_slot *s,
 			     uint8_t type, const uint8_t *p, size_t n,
-			uint8_t id[32])
+			     uint64_t off, uint8_t id[32])
 {
 	struct packer *full = NULL;
 	struct buf err = BUF_INIT;
@@ -199,12 +205,17 @@ static int writer_pool_store(struct repo_writer *w, struct writer_slot *s,
 	repo_chunk_id(w->r, p, n, id);
 	pthread_mutex_lock(&w->mu);
 	memcpy(s->id, id, 32);
-	rc = w->error ? w->error : writer_pool_claim(w, s, n, &err);
+	rc = w->error ? w->error : writer_pool_claim(w, s, n, off, &err);
 	pthread_mutex_unlock(&w->mu);
 	if (rc > 0) {
-		buf_reset(&s->stored);
-		rc = blob_encode(&s->stored, type, p, n, repo_enc_key(w->r),
-				 id);
+		rc = type == BLOB_DATA && s->bases
+			? writer_delta_encode(w, s, off, p, n, id) : 0;
+		if (rc == 0) {
+			buf_reset(&s->stored);
+			rc = blob_encode(&s->stored, type, p, n,
+					 repo_enc_key(w->r), id);
+		}
+		rc = rc < 0 ? rc : 0;
 		pthread_mutex_lock(&w->mu);
 		if (rc == 0)
 			rc = w->error ? w->error
@@ -229,7 +240,8 @@ static int writer_pool_batch(struct repo_writer *w, struct writer_slot *s)
 
 	for (size_t i = 0; rc == 0 && i < s->nsub; i++) {
 		rc = writer_pool_store(w, s, BLOB_DATA, s->plain.data + off,
-				       s->sub[i].len, s->sub[i].id);
+				       s->sub[i].len, s->sub[i].off,
+				       s->sub[i].id);
 		off += s->sub[i].len;
 	}
 	return rc;
@@ -353,6 +365,7 @@ int writer_submit(struct repo_writer *w, struct repo_stream *st,
 		buf_reset(&s->plain);
 		s->nsub = 0;
 		s->dest = &st->refs;
+		s->bases = st->bases;
 		w->filling = 1;
 	}
 	if (s->nsub == s->capsub) {
@@ -367,7 +380,9 @@ int writer_submit(struct repo_writer *w, struct repo_stream *st,
 	rc = buf_add(&s->plain, p, n);
 	if (rc < 0)
 		return writer_fail(w, rc, NULL);
+	s->sub[s->nsub].off = st->cut;
 	s->sub[s->nsub++].len = (uint32_t)n;
+	st->cut += n;
 	if (s->plain.len >= WRITER_BATCH)
 		writer_dispatch(w);
 	return 0;
@@ -377,7 +392,7 @@ int writer_submit(struct repo_writer *w, struct repo_stream *st,
 int writer_store_own(struct repo_writer *w, uint8_t type,
 		     const void *p, size_t n, uint8_t id[32])
 {
-	return writer_pool_store(w, &w->own, type, p, n, id);
+	return writer_pool_store(w, &w->own, type, p, n, 0, id);
 }
 
 /* ---- starting, stopping, flushing -------------------------------- */

@@ -10,7 +10,8 @@
  * something about early paths only after reading later ones can still
  * emit entries in sorted order.  An ended stream keeps at most
  * WRITER_STREAM_KEEP bytes of its chunk list in memory, so thousands of
- * parked streams cost little.
+ * parked streams cost little.  A stream may carry base candidates for
+ * delta chunks (repo_stream_set_base, writer-delta.c).
  */
 #include <errno.h>
 #include <pthread.h>
@@ -173,6 +174,28 @@ uint64_t repo_stream_size(const struct repo_stream *st)
 	return st ? st->size : 0;
 }
 
+int repo_stream_set_base(struct repo_stream *st, const struct repo_chunkref *c,
+			 size_t n)
+{
+	struct writer_bases *b = NULL;
+	int rc = writer_stream_usable(st, 1);
+
+	if (rc == 0 && (st->size || st->cut))
+		rc = writer_refuse(st->w, NULL, "base candidates come before"
+				   " the stream's first byte");
+	if (rc == 0 && n && !c)
+		rc = writer_refuse(st->w, NULL, "no base candidates given");
+	if (rc == 0 && n)
+		rc = writer_bases_new(&b, c, n);
+	if (rc == -ENOMEM)
+		return writer_fail(st->w, rc, NULL);
+	if (rc < 0)
+		return rc;
+	writer_bases_free(st->bases);
+	st->bases = b;
+	return 0;
+}
+
 /* Unlinks and frees a detached stream; its chunks must have drained. */
 void writer_stream_destroy(struct repo_stream *st)
 {
@@ -187,6 +210,7 @@ void writer_stream_destroy(struct repo_stream *st)
 	writer_refs_reset(w, &st->refs);
 	writer_refs_release(&st->refs);
 	buf_release(&st->win);
+	writer_bases_free(st->bases);
 	free(st);
 }
 

@@ -46,6 +46,7 @@
 #include <unistd.h>
 
 #include "blob.h"
+#include "chain.h"
 #include "index.h"
 #include "packer.h"
 #include "repo-internal.h"
@@ -138,6 +139,8 @@ int repo_writer_new(struct repo *r, struct repo_writer **out,
 	if (rc == 0)
 		rc = writer_buffers(w);
 	if (rc == 0)
+		rc = chain_cache_new(&w->chains);
+	if (rc == 0)
 		rc = index_refs_reset(r->ix, err);
 	if (rc == 0) {
 		w->mh = manifest_hash_new();
@@ -168,8 +171,10 @@ void repo_writer_free(struct repo_writer *w)
 		buf_release(&w->slots[i].plain);
 		buf_release(&w->slots[i].stored);
 		free(w->slots[i].sub);
+		writer_dx_free(w->slots[i].dx);
 	}
 	free(w->slots);
+	chain_cache_free(w->chains);
 	chunker_free(w->ck[0]);
 	chunker_free(w->ck[1]);
 	manifest_entry_release(&w->fe);
@@ -191,6 +196,11 @@ void repo_writer_free(struct repo_writer *w)
 	pthread_cond_destroy(&w->done);
 	pthread_mutex_destroy(&w->mu);
 	free(w);
+}
+
+struct repo *repo_writer_repo(struct repo_writer *w)
+{
+	return w->r;
 }
 
 void repo_writer_set_progress(struct repo_writer *w,

@@ -26,5 +26,17 @@
 /* The manifest encoder's output is moved to the chunking window (and
  * hashed) whenever it grows past this. */
 #define WRITER_MANIFEST_DRAIN	(64u << 10)
+/* Delta chunks (writer-delta.c): only chunks and bases up to this size
+ * are stored as deltas (row chunks are ~32 KiB; the chain cache keeps
+ * bases up to the same size). */
+#define WRITER_DELTA_MAX	(1u << 20)
+/* The bytes of a row start probed for in the base, and how far from the
+ * expected place they are looked for before the whole base is. */
+#define WRITER_DELTA_PROBE	48
+#define WRITER_DELTA_NEAR	(4u << 10)
+/* A delta payload at most 1/WRITER_DELTA_SMALL of the plaintext is kept
+ * without computing the chunk's own lz4 form (lz4 alone would have to
+ * compress WRITER_DELTA_SMALL / 2 times to beat it). */
+#define WRITER_DELTA_SMALL	32
 
 #endif

@@ -150,6 +150,7 @@ static void snap_print_json(struct cli *c, const struct snap_summary *u,
 	cli_json_u64(&j, "bytes_stored", t->bytes_stored);
 	cli_json_u64(&j, "chunks", t->chunks);
 	cli_json_u64(&j, "chunks_new", t->chunks_new);
+	cli_json_u64(&j, "chunks_delta", t->chunks_delta);
 	if (t->bytes_added)
 		cli_json_double(&j, "dedup_ratio",
 				(double)t->bytes_read / (double)t->bytes_added);
@@ -191,6 +192,9 @@ static void snap_print_text(const struct snap_summary *u, const char *when)
 	else
 		printf("  bytes read:  %s\n", rd);
 	printf("  bytes added: %s (%s stored)\n", add, st);
+	if (t->chunks_delta)
+		printf("  deltas:      %llu of the new chunks stored as deltas\n",
+		       (unsigned long long)t->chunks_delta);
 	printf("  dedup ratio: %s\n", ratio);
 	printf("  duration:    %s\n", dur);
 	printf("  id:          %s\n", u->id);

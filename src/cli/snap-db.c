@@ -17,6 +17,7 @@
 #include "pg-snap.h"
 #include "repo.h"
 #include "snap-db.h"
+#include "snap-db-prev.h"
 
 #define SNAP_DB_DEFAULT_RETRIES 3
 
@@ -36,6 +37,7 @@ struct snap_db {
 	/* the sink and progress */
 	struct cli *c;
 	struct repo_writer *w;
+	struct snap_db_prev *prev;	/* base candidates, or NULL */
 	int64_t mtime_ns;
 	struct cli_phase *ph;		/* "db" (NULL: not shown) */
 	size_t ndata, ndone;
@@ -470,14 +472,32 @@ static int snap_db_end_file(void *ctx)
 	return repo_writer_file_end(d->w);
 }
 
+/* A table's rows get the chunks of the same file in the previous
+ * snapshot as base candidates for deltas; trouble reading them costs
+ * only the deltas (the walk stops), never the snapshot. */
 static int snap_db_stream_begin(void *ctx, enum pg_sink_chunking how,
-				void **st)
+				const char *path, void **st)
 {
 	struct snap_db *d = ctx;
+	const struct repo_chunkref *c = NULL;
+	struct buf err = BUF_INIT;
+	size_t n = 0;
+	int r = repo_stream_begin(d->w, how == PG_SINK_ROWS ? REPO_CHUNK_ROWS
+				  : REPO_CHUNK_GENERAL,
+				  (struct repo_stream **)st);
 
-	return repo_stream_begin(d->w, how == PG_SINK_ROWS ? REPO_CHUNK_ROWS
-				 : REPO_CHUNK_GENERAL,
-				 (struct repo_stream **)st);
+	if (r == 0 && how == PG_SINK_ROWS && d->prev) {
+		r = snap_db_prev_chunks(d->prev, path, &c, &n, &err);
+		if (r < 0 && r != -ENOMEM) {
+			snap_db_prev_free(d->prev);
+			d->prev = NULL;
+			r = 0;
+		}
+	}
+	if (r == 0 && n)
+		r = repo_stream_set_base(*st, c, n);
+	buf_release(&err);
+	return r;
 }
 
 static int snap_db_stream_write(void *ctx, void *st, const void *p, size_t n)
@@ -520,11 +540,18 @@ int snap_db_emit(struct snap_db *d, struct cli *c, struct repo_writer *w,
 
 	d->w = w;
 	d->mtime_ns = mtime_ns;
+	/* no previous snapshot, or one that cannot be read: no deltas */
+	if (snap_db_prev_open(&d->prev, repo_writer_repo(w), snap_db_source(d),
+			      pg_snap_catalog(d->ps)->database, &err) < 0)
+		d->prev = NULL;
+	buf_reset(&err);
 	cli_phase_start(d->ph);
 	cli_signals_catch(old, snap_db_on_signal);
 	r = pg_snap_emit(d->ps, &k, &err);
 	cli_signals_restore(old);
 	cli_phase_stop(d->ph);
+	snap_db_prev_free(d->prev);
+	d->prev = NULL;
 	if (r == 0 && snap_db_interrupted)
 		r = -EINTR;
 	if (r == 0)

@@ -147,10 +147,10 @@ static int pg_snap_data_rows(void *ctx, const void *p, size_t n)
 	return w->sink->stream_write(w->sink->ctx, w->st, p, n);
 }
 
-/* First pass: table i's data.sql into a new stream *st. */
+/* First pass: table i's data.sql (entry path) into a new stream *st. */
 static int pg_snap_data_table(struct pg_snap *s, const struct pg_sink *k,
 			      struct pg_copy *cp, size_t job, size_t i,
-			      void **st, struct buf *err)
+			      const char *path, void **st, struct buf *err)
 {
 	struct pg_snap_data_writer w = { s, k, NULL, &s->tables[i], 0 };
 	struct pg_copy_result res;
@@ -159,7 +159,7 @@ static int pg_snap_data_table(struct pg_snap *s, const struct pg_sink *k,
 	w.t->bytes = 0;
 	if (s->o.progress)
 		s->o.progress(s->o.progress_ctx, w.t, 0);
-	r = k->stream_begin(k->ctx, PG_SINK_ROWS, st);
+	r = k->stream_begin(k->ctx, PG_SINK_ROWS, path, st);
 	w.st = *st;
 	if (r == 0)
 		r = k->stream_write(k->ctx, w.st, s->copy_head[i],
@@ -181,9 +181,10 @@ static int pg_snap_data_table(struct pg_snap *s, const struct pg_sink *k,
 	return 0;
 }
 
-/* First pass: a large object's bytes into a new stream *st. */
+/* First pass: a large object's bytes (entry path) into a new stream. */
 static int pg_snap_data_lo(struct pg_snap *s, const struct pg_sink *k,
-			   unsigned oid, void **st, struct buf *err)
+			   unsigned oid, const char *path, void **st,
+			   struct buf *err)
 {
 	char chunk[65536], what[64];
 	int fd, n = 0, r;
@@ -192,7 +193,7 @@ static int pg_snap_data_lo(struct pg_snap *s, const struct pg_sink *k,
 	fd = lo_open(s->main, oid, INV_READ);
 	if (fd < 0)
 		return pg_conn_error(s->main, NULL, what, err);
-	r = k->stream_begin(k->ctx, PG_SINK_GENERAL, st);
+	r = k->stream_begin(k->ctx, PG_SINK_GENERAL, path, st);
 	while (r == 0 && (n = lo_read(s->main, fd, chunk, sizeof(chunk))) > 0) {
 		r = k->stream_write(k->ctx, *st, chunk, (size_t)n);
 		if (r == 0 && s->o.interrupt && *s->o.interrupt) {
@@ -210,7 +211,8 @@ static int pg_snap_data_lo(struct pg_snap *s, const struct pg_sink *k,
 }
 
 /* Tables go in plan order, which is the order pg_copy prefetches them
- * in. */
+ * in, and the entries' (path) order: a sink may walk an earlier
+ * snapshot's manifest forward alongside. */
 int pg_snap_data_read(struct pg_snap *s, const struct pg_sink *k,
 		      const struct pg_snap_entry *e, size_t n, void **st,
 		      struct buf *err)
@@ -238,12 +240,13 @@ int pg_snap_data_read(struct pg_snap *s, const struct pg_sink *k,
 	for (size_t i = 0; i < n && r == 0; i++)
 		if (e[i].kind == PG_SNAP_E_DATA)
 			r = pg_snap_data_table(s, k, cp, job++, e[i].table,
-					       &st[i], err);
+					       e[i].path, &st[i], err);
 	/* the main connection is free again for the large objects */
 	pg_copy_free(cp);
 	for (size_t i = 0; i < n && r == 0; i++)
 		if (e[i].kind == PG_SNAP_E_LO)
-			r = pg_snap_data_lo(s, k, e[i].oid, &st[i], err);
+			r = pg_snap_data_lo(s, k, e[i].oid, e[i].path, &st[i],
+					    err);
 	free(jobs);
 	return r;
 }

@@ -71,8 +71,10 @@ enum pg_sink_chunking {
  * the sink has no use for directories.
  *
  * Streams (all required) are contents produced before their entry:
- * stream_begin gives a handle, stream_write appends, stream_end closes
- * it; begin_file_stream opens the file entry holding an ended stream
+ * stream_begin gives a handle (path: the entry the stream will be, so
+ * the sink can look at that file in an earlier snapshot), stream_write
+ * appends, stream_end closes it; begin_file_stream opens the file entry
+ * holding an ended stream
  * and takes the handle over (also when it fails); stream_free drops a
  * handle that will not be attached (after a failure).  They map to
  * repo_stream_* and repo_writer_file_stream.
@@ -85,7 +87,8 @@ struct pg_sink {
 	int (*write)(void *ctx, const void *p, size_t n);
 	int (*attr)(void *ctx, const char *key, const char *value);
 	int (*end_file)(void *ctx);
-	int (*stream_begin)(void *ctx, enum pg_sink_chunking how, void **st);
+	int (*stream_begin)(void *ctx, enum pg_sink_chunking how,
+			    const char *path, void **st);
 	int (*stream_write)(void *ctx, void *st, const void *p, size_t n);
 	int (*stream_end)(void *ctx, void *st);
 	int (*begin_file_stream)(void *ctx, const char *path, uint32_t mode,

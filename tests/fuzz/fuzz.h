@@ -25,6 +25,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <xxhash.h>
+#include "buf.h"
 
 /* The entry point libFuzzer calls (and replay.c, once per file). */
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
@@ -125,6 +126,27 @@ static inline uint8_t *fuzz_dup(const uint8_t *p, size_t n)
 	if (n)
 		memcpy(c, p, n);
 	return c;
+}
+
+/*
+ * The base plaintext delta payloads are applied to (fuzz-delta,
+ * fuzz-blob) and mkcorpus made the delta seeds against: 40000 bytes of
+ * COPY-like rows, the same every time.  out is reset first.
+ */
+#define FUZZ_BASE_LEN 40000
+static inline void fuzz_delta_base(struct buf *out)
+{
+	uint32_t x = 12345;
+
+	buf_reset(out);
+	for (unsigned i = 0; out->len < FUZZ_BASE_LEN; i++) {
+		x = x * 1103515245u + 12345u;
+		if (buf_addf(out, "%u\tuser%u@example.com\t%08x\t2024-01-%02u"
+			     " 10:%02u:00+00\n", i, x % 5000, x, 1 + i % 28,
+			     i % 60) < 0)
+			abort();
+	}
+	buf_setlen(out, FUZZ_BASE_LEN);
 }
 
 /* Small deterministic choices (piece sizes, which byte to flip) drawn

@@ -20,6 +20,7 @@
 
 #include "blob.h"
 #include "config.h"
+#include "delta.h"
 #include "fcache.h"
 #include "keyfile.h"
 #include "manifest.h"
@@ -154,6 +155,95 @@ static void blobs(void)
 	must(blob_encode(&b, BLOB_DATA, text, sizeof(text) - 1, fuzz_key,
 			 fuzz_id), "blob");
 	putb("blob", "sealed-lz4", &b);
+	buf_release(&b);
+}
+
+/* ---- deltas ------------------------------------------------------------- */
+
+/* The fixed base with one in `every` lines changed, n bytes long: a
+ * chunk of the same table in a later snapshot. */
+static void changed_rows(struct buf *out, size_t n, unsigned every)
+{
+	struct buf b = BUF_INIT;
+	unsigned line = 0;
+
+	fuzz_delta_base(&b);
+	buf_reset(out);
+	while (out->len < n) {
+		for (size_t i = 0, start = 0; i < b.len && out->len < n; i++) {
+			if (b.data[i] != '\n')
+				continue;
+			must(buf_add(out, b.data + start, i - start), "rows");
+			if (++line % every == 0)
+				must(buf_addstr(out, "!"), "rows");
+			must(buf_addch(out, '\n'), "rows");
+			start = i + 1;
+		}
+	}
+	buf_setlen(out, n);
+	buf_release(&b);
+}
+
+/* A fuzz-delta input: le32 raw_len, then the payload. */
+static void put_delta(const char *name, const struct buf *payload,
+		      uint32_t raw_len)
+{
+	struct buf in = BUF_INIT;
+
+	must(buf_put_le32(&in, raw_len), "delta");
+	must(buf_add(&in, payload->data, payload->len), "delta");
+	putb("delta", name, &in);
+	buf_release(&in);
+}
+
+static void deltas(void)
+{
+	struct buf base = BUF_INIT, plain = BUF_INIT, d = BUF_INIT,
+		   b = BUF_INIT;
+	struct blob_delta bd = { { 0x5d }, 2 };
+
+	fuzz_delta_base(&base);
+	changed_rows(&plain, 3000, 20);
+	must(delta_encode(&d, base.data, base.len, plain.data, plain.len, 0),
+	     "delta");
+	put_delta("rows-small", &d, (uint32_t)plain.len);
+
+	/* the blob kind: plain and sealed, and broken ways */
+	must(blob_encode_delta(&b, BLOB_DATA, d.data, d.len,
+			       (uint32_t)plain.len, &bd, NULL, NULL), "blob");
+	putb("blob", "plain-delta", &b);
+	b.data[3] = BLOB_MAX_DEPTH + 1;
+	resum(&b);
+	putb("blob", "bad-delta-depth", &b);
+	b.data[3] = bd.depth;
+	b.data[2] = BLOB_F_LZ4;
+	resum(&b);
+	putb("blob", "bad-delta-lz4-flag", &b);
+	buf_reset(&b);
+	must(blob_encode_delta(&b, BLOB_DATA, d.data, d.len,
+			       (uint32_t)plain.len, &bd, fuzz_key, fuzz_id),
+	     "blob");
+	putb("blob", "sealed-delta", &b);
+	b.data[BLOB_HEADER_SIZE] ^= 1;	/* another base: the tag objects */
+	resum(&b);
+	putb("blob", "bad-delta-base", &b);
+
+	/* several blocks, windows sliding along the base */
+	changed_rows(&plain, 3 * DELTA_BLOCK + 100, 7);
+	buf_reset(&d);
+	must(delta_encode(&d, base.data, base.len, plain.data, plain.len, 0),
+	     "delta");
+	put_delta("rows-blocks", &d, (uint32_t)plain.len);
+	put_delta("bad-raw-len", &d, (uint32_t)plain.len + 1);
+	must(buf_addch(&d, 0), "delta");
+	put_delta("bad-trailing", &d, (uint32_t)plain.len);
+	buf_setlen(&d, d.len - 1);
+	d.data[0] = 0xff;	/* dict_off far past the base */
+	d.data[3] = 0x7f;
+	put_delta("bad-window", &d, (uint32_t)plain.len);
+	buf_release(&base);
+	buf_release(&plain);
+	buf_release(&d);
 	buf_release(&b);
 }
 
@@ -599,8 +689,9 @@ int main(int argc, char **argv)
 	snaprecs();
 	jsons();
 	bufs();
-	/* last: the random stream it draws from must not shift the seeds
-	 * of the harnesses before it */
+	/* last: the random stream they draw from must not shift the seeds
+	 * of the harnesses before them */
 	fcaches();
+	deltas();
 	return 0;
 }

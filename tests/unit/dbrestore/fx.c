@@ -91,7 +91,8 @@ static int fx_ds_end(void *ctx)
 	return r;
 }
 
-static int fx_ds_stream_begin(void *ctx, enum pg_sink_chunking how, void **st)
+static int fx_ds_stream_begin(void *ctx, enum pg_sink_chunking how,
+			      const char *path, void **st)
 {
 	struct fx_dstream *s = calloc(1, sizeof(*s));
 

@@ -107,11 +107,13 @@ static int pgfix_ms_end(void *ctx)
 }
 
 static int pgfix_ms_stream_begin(void *ctx, enum pg_sink_chunking how,
-				 void **out)
+				 const char *path, void **out)
 {
 	struct pgfix_sink *m = ctx;
 	struct pgfix_stream *st = calloc(1, sizeof(*st));
 
+	if (!path)
+		m->bad_calls++;
 	if (!st)
 		return -ENOMEM;
 	buf_init(&st->content, 0);
