@@ -209,12 +209,18 @@ static int pg_snap_open_steps(struct pg_snap *s, struct buf *err)
 		r = pg_conn_info_pin(&s->pinned, s->ci, s->main);
 	if (r == 0)
 		r = pg_snap_session(s->main, &s->cat, err);
+	/* the first reading of the statistics precedes the snapshot, the
+	 * second comes before any other connection of ours (pg-snap-proof.c) */
+	if (r == 0)
+		pg_snap_proof_before(s);
 	if (r == 0)
 		r = pg_snap_begin(s, err);
 	if (r == 0)
 		r = pg_catalog_load(&s->cat, s->main, &s->o.filter, err);
 	if (r == 0)
 		r = pg_catalog_lock(&s->cat, s->main, err);
+	if (r == 0)
+		r = pg_snap_proof_after(s, err);
 	if (r == 0)
 		r = pg_catalog_roles_sql(&s->cat, s->main, s->o.role_passwords,
 					 &s->roles_sql, err);
@@ -295,6 +301,7 @@ void pg_snap_free(struct pg_snap *s)
 	buf_release(&s->lo_sql);
 	buf_release(&s->meta);
 	pg_snap_data_release(s);
+	pg_snap_proof_release(s);
 	strv_free(s->paths, s->cat.ntables);
 	strv_free(s->labels, s->cat.ntables);
 	free(s->tables);
@@ -327,6 +334,11 @@ size_t pg_snap_ntables(const struct pg_snap *s)
 const struct pg_snap_table *pg_snap_table(const struct pg_snap *s, size_t i)
 {
 	return i < s->cat.ntables ? &s->tables[i] : NULL;
+}
+
+size_t pg_snap_nreused(const struct pg_snap *s)
+{
+	return s->nreused;
 }
 
 const char *pg_snap_warnings(const struct pg_snap *s)
