@@ -57,6 +57,7 @@ struct pg_snap {
 	 * proofs in this capture), each table's "relfilenode/ins/upd/del"
 	 * when both readings agree (parallel to cat.tables, NULL: none),
 	 * the capture's own record, and the previous snapshot's meta.json */
+	struct buf settings_text;	/* pg_snap_settings, "name=value;" */
 	struct pg_snap_stat *stats_before;
 	size_t nstats_before;
 	char *proof_sysid, *proof_ident, *proof;

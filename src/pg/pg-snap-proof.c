@@ -281,30 +281,25 @@ static int pg_snap_proof_hash(struct buf *b, const char *const *part,
 /* "vault-1/<sysid>/<dboid>/<version>/<start>/<stats_reset>/<hash>" */
 static int pg_snap_proof_capture(struct pg_snap *s)
 {
-	struct buf set = BUF_INIT, b = BUF_INIT;
+	struct buf b = BUF_INIT;
 	const char *part[4];
 	size_t len[4];
-	int r = 0;
+	int r;
 
-	for (size_t i = 0; i < pg_snap_nsettings && r == 0; i++)
-		r = buf_addf(&set, "%s=%s;", pg_snap_settings[i][0],
-			     pg_snap_settings[i][1]);
-	if (r == 0)
-		r = buf_addf(&b, "vault-1/%s/%s/", s->proof_sysid ?
-			     s->proof_sysid : "", s->proof_ident);
+	r = buf_addf(&b, "vault-1/%s/%s/", s->proof_sysid ? s->proof_sysid : "",
+		     s->proof_ident);
 	part[0] = (const char *)s->ddl_text.data;
 	len[0] = s->ddl_text.len;
 	part[1] = (const char *)s->cat.extensions.data;
 	len[1] = s->cat.extensions.len;
-	part[2] = (const char *)set.data;
-	len[2] = set.len;
+	part[2] = (const char *)s->settings_text.data;
+	len[2] = s->settings_text.len;
 	part[3] = s->cat.encoding;
 	len[3] = strlen(s->cat.encoding);
 	if (r == 0)
 		r = pg_snap_proof_hash(&b, part, len, 4);
 	if (r == 0 && !(s->proof = strdup((char *)b.data)))
 		r = -ENOMEM;
-	buf_release(&set);
 	buf_release(&b);
 	return r;
 }
