@@ -90,7 +90,10 @@ void repo_keyed_hash(const struct repo *r, const void *p, size_t n,
 		     uint8_t out[32]);
 /* 1 when r was opened for writing (it holds the writer lock). */
 int repo_writable(const struct repo *r);
-/* Re-wraps the keys under a new passphrase (writer lock needed). */
+/* Re-wraps the keys under a new passphrase (writer lock needed).  On an
+ * error the old passphrase still opens the repository, unless err says
+ * the new one is in effect (the key file was replaced, only the fsync
+ * of its directory failed). */
 int repo_key_passwd(struct repo *r, const char *pass, size_t passlen,
 		    struct buf *err);
 
