@@ -184,6 +184,18 @@ void pg_snap_proof_before(struct pg_snap *s)
 	}
 }
 
+static int pg_snap_proof_fresh(PGconn *c)
+{
+	PGresult *res;
+	int r = pg_conn_query(c, &res, PGRES_TUPLES_OK,
+			      "SELECT pg_catalog.pg_stat_clear_snapshot()", 0,
+			      NULL, "statistics", NULL);
+
+	if (r == 0)
+		PQclear(res);
+	return r;
+}
+
 /* Inside the snapshot transaction: the quiet check, then the second
  * reading, each table's record when both readings agree. */
 static int pg_snap_proof_after_steps(struct pg_snap *s)
@@ -194,18 +206,18 @@ static int pg_snap_proof_after_steps(struct pg_snap *s)
 	char *ident = NULL;
 	int usable = 0, r;
 
-	r = pg_conn_query(s->main, &res, PGRES_TUPLES_OK, pg_snap_proof_busy_sql,
-			  0, NULL, "statistics", NULL);
+	/* statistics and activity read earlier in this transaction are
+	 * cached: each reading starts afresh */
+	r = pg_snap_proof_fresh(s->main);
+	if (r == 0)
+		r = pg_conn_query(s->main, &res, PGRES_TUPLES_OK,
+				  pg_snap_proof_busy_sql, 0, NULL, "statistics",
+				  NULL);
 	if (r < 0)
 		return r;
 	s->quiet = PQntuples(res) == 1 && !strcmp(PQgetvalue(res, 0, 0), "0");
 	PQclear(res);
-	/* statistics read earlier in this transaction are cached */
-	r = pg_conn_query(s->main, &res, PGRES_TUPLES_OK,
-			  "SELECT pg_catalog.pg_stat_clear_snapshot()", 0, NULL,
-			  "statistics", NULL);
-	if (r == 0)
-		PQclear(res);
+	r = pg_snap_proof_fresh(s->main);
 	if (r == 0)
 		r = pg_snap_proof_ident(s->main, &ident, &usable);
 	if (r == 0 && (!usable || strcmp(ident, s->proof_ident)))
