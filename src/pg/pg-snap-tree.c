@@ -4,12 +4,14 @@
  * The entries are planned first (directories, the fixed files, each
  * table's directory, data.sql and schema.sql, each large object), sorted
  * with manifest_path_cmp and checked for two objects mapping to one
- * path.  Then the first pass (pg-snap-data.c) reads every table and
- * large object into streams, meta.json is built (pg-snap-meta.c), and
- * the second pass here walks the plan and emits each entry through the
- * sink: texts already in memory, data.sql and large objects by
- * attaching their streams, each table's schema.sql cut from the dump by
- * pg_ddl_table_sql.
+ * path.  pg-snap-proof.c decides which tables are taken unread from
+ * the previous snapshot; the first pass (pg-snap-data.c) reads every
+ * other table and every large object into streams, meta.json is built
+ * (pg-snap-meta.c), and the second pass here walks the plan and emits
+ * each entry through the sink: texts already in memory, data.sql and
+ * large objects by attaching their streams (a reused table's data.sql
+ * by the sink's begin_file_reused), each table's schema.sql cut from
+ * the dump by pg_ddl_table_sql.
  */
 #include <errno.h>
 #include <stdlib.h>
