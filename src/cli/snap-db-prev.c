@@ -93,16 +93,14 @@ int snap_db_prev_open(struct snap_db_prev **out, struct repo *r,
 	return 0;
 }
 
-int snap_db_prev_chunks(struct snap_db_prev *p, const char *path,
-			const struct repo_chunkref **c, size_t *n,
-			struct buf *err)
+/* Walks to the file entry `path`: 1 there, 0 when the snapshot has no
+ * such file, -errno. */
+static int snap_db_prev_seek(struct snap_db_prev *p, const char *path,
+			     struct buf *err)
 {
-	const struct manifest_chunk *mc;
-	size_t len = strlen(path), nc;
+	size_t len = strlen(path);
 	int cmp = 1, rc;
 
-	*c = NULL;
-	*n = 0;
 	if (p->last.len && manifest_path_cmp((char *)p->last.data,
 					     p->last.len, path, len) >= 0) {
 		rc = snap_db_prev_start(p, err);	/* not a later path */
@@ -125,8 +123,22 @@ int snap_db_prev_chunks(struct snap_db_prev *p, const char *path,
 			return rc;
 		p->done = rc == 0;
 	}
-	if (p->done || cmp != 0 || p->e->kind != MANIFEST_FILE)
-		return 0;
+	return !p->done && cmp == 0 && p->e->kind == MANIFEST_FILE;
+}
+
+int snap_db_prev_chunks(struct snap_db_prev *p, const char *path,
+			const struct repo_chunkref **c, size_t *n,
+			struct buf *err)
+{
+	const struct manifest_chunk *mc;
+	size_t nc;
+	int rc;
+
+	*c = NULL;
+	*n = 0;
+	rc = snap_db_prev_seek(p, path, err);
+	if (rc <= 0)
+		return rc;
 	rc = repo_iter_chunks(p->it, &mc, &nc, err);
 	if (rc < 0)
 		return rc;
@@ -147,6 +159,28 @@ int snap_db_prev_chunks(struct snap_db_prev *p, const char *path,
 	*c = p->c;
 	*n = nc;
 	return 0;
+}
+
+static int snap_db_prev_add(void *ctx, const void *q, size_t n)
+{
+	return buf_add(ctx, q, n);
+}
+
+int snap_db_prev_read(struct snap_db_prev *p, const char *path,
+		      struct buf *out, struct buf *err)
+{
+	int rc = snap_db_prev_seek(p, path, err);
+
+	if (rc <= 0)
+		return rc;
+	rc = repo_iter_read(p->it, snap_db_prev_add, out, err);
+	p->e = NULL;	/* read: the next path is a later one */
+	return rc < 0 ? rc : 1;
+}
+
+const char *snap_db_prev_id(const struct snap_db_prev *p)
+{
+	return p->id;
 }
 
 void snap_db_prev_free(struct snap_db_prev *p)

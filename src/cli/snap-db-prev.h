@@ -34,6 +34,13 @@ int snap_db_prev_open(struct snap_db_prev **p, struct repo *r,
 int snap_db_prev_chunks(struct snap_db_prev *p, const char *path,
 			const struct repo_chunkref **c, size_t *n,
 			struct buf *err);
+/* The content of file `path` in that snapshot appended to out (its
+ * chunks verified): 1, or 0 when it has no such file, -errno.  Paths
+ * as for snap_db_prev_chunks. */
+int snap_db_prev_read(struct snap_db_prev *p, const char *path,
+		      struct buf *out, struct buf *err);
+/* That snapshot's id (64 hex digits). */
+const char *snap_db_prev_id(const struct snap_db_prev *p);
 void snap_db_prev_free(struct snap_db_prev *p);	/* NULL-safe */
 
 #endif

@@ -500,6 +500,44 @@ static int snap_db_stream_begin(void *ctx, enum pg_sink_chunking how,
 	return r;
 }
 
+/* A table proven unchanged: its data.sql is the previous snapshot's
+ * chunk list.  1 (read the table instead) when that list cannot be had
+ * or the writer refuses it (a chunk missing from the index). */
+static int snap_db_file_reused(void *ctx, const char *path, uint32_t mode)
+{
+	struct snap_db *d = ctx;
+	const struct repo_chunkref *c = NULL;
+	struct repo_entry_meta m;
+	struct buf err = BUF_INIT;
+	size_t n = 0;
+	int r = d->prev ? snap_db_prev_chunks(d->prev, path, &c, &n, &err) : 1;
+
+	buf_release(&err);
+	if (r == -ENOMEM)
+		return r;
+	if (r != 0 || n == 0)
+		return 1;	/* an empty table has one chunk: its COPY line */
+	snap_db_entry_meta(d, mode, &m);
+	r = repo_writer_file_chunks(d->w, path, &m, c, n);
+	if (r == -ENOENT || r == -EINVAL)
+		return 1;
+	return r;
+}
+
+/* The previous snapshot's db/meta.json, for pg-snap to compare each
+ * table's unchanged_proof with; without it every table is read. */
+static void snap_db_previous(struct snap_db *d)
+{
+	struct buf meta = BUF_INIT, err = BUF_INIT;
+
+	if (d->prev && snap_db_prev_read(d->prev, SNAP_DB_ROOT "/meta.json",
+					 &meta, &err) == 1)
+		pg_snap_set_previous(d->ps, snap_db_prev_id(d->prev),
+				     (const char *)meta.data, meta.len);
+	buf_release(&meta);
+	buf_release(&err);
+}
+
 static int snap_db_stream_write(void *ctx, void *st, const void *p, size_t n)
 {
 	return repo_stream_write(st, p, n);
@@ -532,7 +570,7 @@ int snap_db_emit(struct snap_db *d, struct cli *c, struct repo_writer *w,
 		d, snap_db_dir, snap_db_begin_file, snap_db_write,
 		snap_db_attr, snap_db_end_file, snap_db_stream_begin,
 		snap_db_stream_write, snap_db_stream_end, snap_db_file_stream,
-		snap_db_stream_free,
+		snap_db_stream_free, snap_db_file_reused,
 	};
 	struct sigaction old[2];
 	struct buf err = BUF_INIT, where = BUF_INIT;
@@ -545,6 +583,7 @@ int snap_db_emit(struct snap_db *d, struct cli *c, struct repo_writer *w,
 			      pg_snap_catalog(d->ps)->database, &err) < 0)
 		d->prev = NULL;
 	buf_reset(&err);
+	snap_db_previous(d);
 	cli_phase_start(d->ph);
 	cli_signals_catch(old, snap_db_on_signal);
 	r = pg_snap_emit(d->ps, &k, &err);
@@ -687,6 +726,9 @@ void snap_db_print(const struct snap_db *d)
 	cli_human_size(all.bytes, sz, sizeof(sz));
 	printf("               %llu tables, %llu rows, %s\n",
 	       (unsigned long long)all.tables, (unsigned long long)all.rows, sz);
+	if (pg_snap_nreused(d->ps))
+		printf("               %zu unchanged since the previous snapshot: not read\n",
+		       pg_snap_nreused(d->ps));
 	printf("    %-24s %8s %12s %10s\n", "schema", "tables", "rows", "bytes");
 	for (size_t i = 0; v && i < n; i++) {
 		buf_reset(&q);
@@ -737,6 +779,7 @@ void snap_db_json(const struct snap_db *d, struct cli_json *j)
 	cli_json_u64(j, "tables", all.tables);
 	cli_json_u64(j, "rows", all.rows);
 	cli_json_u64(j, "bytes", all.bytes);
+	cli_json_u64(j, "tables_reused", pg_snap_nreused(d->ps));
 	cli_json_begin_array(j, "schemas");
 	for (size_t i = 0; v && i < n; i++) {
 		cli_json_begin_object(j, NULL);
@@ -774,6 +817,7 @@ void snap_db_json(const struct snap_db *d, struct cli_json *j)
 		cli_json_u64(j, "rows", t->rows);
 		cli_json_u64(j, "bytes", t->bytes);
 		cli_json_str(j, "xxh3_128", t->xxh3);
+		cli_json_bool(j, "reused", t->reused);
 		cli_json_end_object(j);
 	}
 	cli_json_end_array(j);

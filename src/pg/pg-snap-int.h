@@ -10,6 +10,8 @@
  *   pg-snap-data.c    each table's COPY statement, and the first pass of
  *                     pg_snap_emit: every table and large object read into
  *                     a detached stream of the sink
+ *   pg-snap-proof.c   what proves a table unchanged since the previous
+ *                     snapshot, and which tables are not read again
  *   pg-snap-meta.c    the meta.json document
  *   pg-snap-tree.c    the entries in manifest order and pg_snap_emit
  */
@@ -20,6 +22,7 @@
 #include <libpq-fe.h>
 
 #include "buf.h"
+#include "json.h"
 #include "pg-catalog.h"
 #include "pg-conn.h"
 #include "pg-ddl.h"
@@ -49,6 +52,26 @@ struct pg_snap {
 	struct pg_snap_table *tables;
 	char **paths, **copy_sql, **copy_head, **labels;
 	int emitted;
+	/* pg-snap-proof.c: the statistics read before the snapshot (all
+	 * permanent tables, by oid), the identity they hold for (NULL: no
+	 * proofs in this capture), each table's "relfilenode/ins/upd/del"
+	 * when both readings agree (parallel to cat.tables, NULL: none),
+	 * the capture's own record, and the previous snapshot's meta.json */
+	struct buf settings_text;	/* pg_snap_settings, "name=value;" */
+	struct pg_snap_stat *stats_before;
+	size_t nstats_before;
+	char *proof_sysid, *proof_ident, *proof;
+	char **stats;
+	int quiet;
+	struct json *prev;
+	char prev_id[65];
+	size_t nreused;
+};
+
+/* One table's statistics ("relfilenode/ins/upd/del", NULL: unreadable). */
+struct pg_snap_stat {
+	unsigned oid;
+	char *text;
 };
 
 /* One entry of the emitted tree. */
@@ -93,6 +116,28 @@ void pg_snap_data_release(struct pg_snap *s);
 int pg_snap_data_read(struct pg_snap *s, const struct pg_sink *k,
 		      const struct pg_snap_entry *e, size_t n, void **st,
 		      struct buf *err);
+
+/*
+ * pg-snap-proof.c.  _before runs on the main connection before the
+ * snapshot transaction begins, _after inside it before anyone else of
+ * ours connects (pg_dump, the workers); neither fails for want of
+ * statistics (there are then no proofs), _after only for a lost
+ * connection or memory.  _decide (at emit, after pg_dump) makes every
+ * record and, when can_reuse and the capture is quiet, marks the tables
+ * whose record equals the previous snapshot's as reused, with their rows,
+ * bytes and checksum.  0 or a negative errno.
+ */
+void pg_snap_proof_before(struct pg_snap *s);
+int pg_snap_proof_after(struct pg_snap *s, struct buf *err);
+int pg_snap_proof_decide(struct pg_snap *s, int can_reuse);
+void pg_snap_proof_release(struct pg_snap *s);
+
+/* pg-snap-data.c, second pass: table i (reused, but the sink could not
+ * take the previous chunks) read after all, on the main connection, into
+ * a new stream *st; -EIO (err says why) when its rows differ from the
+ * previous snapshot's. */
+int pg_snap_data_reread(struct pg_snap *s, const struct pg_sink *k, size_t i,
+			const char *path, void **st, struct buf *err);
 
 /* pg-snap-meta.c: builds s->meta (after the first pass).  0 or -ENOMEM. */
 int pg_snap_meta_build(struct pg_snap *s);

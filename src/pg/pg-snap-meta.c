@@ -6,7 +6,9 @@
  * configuration tables apart, with their extension and filter, and
  * their configuration sequences), the materialized views left
  * unpopulated, and what a restore will need (extensions, roles,
- * publications, webhooks, cron jobs).  formats/db-layout.md documents
+ * publications, webhooks, cron jobs); what proves each table unchanged
+ * since then, for the next capture, and which tables this one took from
+ * the previous snapshot (pg-snap-proof.c).  formats/db-layout.md documents
  * it.
  *
  * Built once the first pass has read every table (its checksums are in
@@ -93,6 +95,13 @@ static int pg_snap_meta_table(const struct pg_snap *s, struct buf *b, size_t i)
 		r = buf_addf(b, ", \"rows\": %llu, \"bytes\": %llu, \"xxh3_128\": \"%s\"",
 			     (unsigned long long)pt->rows,
 			     (unsigned long long)pt->bytes, pt->xxh3);
+	if (r == 0 && pt->has_data)
+		r = buf_addstr(b, ", \"unchanged_proof\": ");
+	if (r == 0 && pt->has_data)
+		r = pt->proof ? pg_names_quote_json(b, pt->proof) :
+		    buf_addstr(b, "null");
+	if (r == 0 && pt->has_data)
+		r = buf_addf(b, ", \"reused\": %s", pt->reused ? "true" : "false");
 	if (r == 0 && t->extension) {
 		r = buf_addstr(b, ", ");
 		if (r == 0)
@@ -220,7 +229,15 @@ int pg_snap_meta_build(struct pg_snap *s)
 		first = 0;
 	}
 	if (r == 0)
-		r = buf_addstr(b, "]},\n  \"tables\": [\n");
+		r = buf_addstr(b, "]},\n  \"unchanged_proof\": ");
+	if (r == 0)
+		r = s->proof ? pg_names_quote_json(b, s->proof) : buf_addstr(b, "null");
+	if (r == 0)
+		r = buf_addstr(b, ",\n  \"reused_from\": ");
+	if (r == 0)
+		r = s->nreused ? pg_names_quote_json(b, s->prev_id) : buf_addstr(b, "null");
+	if (r == 0)
+		r = buf_addstr(b, ",\n  \"tables\": [\n");
 	if (r == 0)
 		r = pg_snap_meta_tables(s, b, 0);
 	if (r == 0)

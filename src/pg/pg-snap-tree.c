@@ -4,12 +4,14 @@
  * The entries are planned first (directories, the fixed files, each
  * table's directory, data.sql and schema.sql, each large object), sorted
  * with manifest_path_cmp and checked for two objects mapping to one
- * path.  Then the first pass (pg-snap-data.c) reads every table and
- * large object into streams, meta.json is built (pg-snap-meta.c), and
- * the second pass here walks the plan and emits each entry through the
- * sink: texts already in memory, data.sql and large objects by
- * attaching their streams, each table's schema.sql cut from the dump by
- * pg_ddl_table_sql.
+ * path.  pg-snap-proof.c decides which tables are taken unread from
+ * the previous snapshot; the first pass (pg-snap-data.c) reads every
+ * other table and every large object into streams, meta.json is built
+ * (pg-snap-meta.c), and the second pass here walks the plan and emits
+ * each entry through the sink: texts already in memory, data.sql and
+ * large objects by attaching their streams (a reused table's data.sql
+ * by the sink's begin_file_reused), each table's schema.sql cut from
+ * the dump by pg_ddl_table_sql.
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -189,14 +191,30 @@ static int pg_snap_tree_attrs(const struct pg_sink *k,
 	return r ? r : k->attr(k->ctx, "pg.table", t->name);
 }
 
-/* The data.sql entry of table i, from its stream. */
+/* The data.sql entry of table i, from its stream, or from the previous
+ * snapshot's chunks when it is reused (read after all when the sink
+ * cannot take them). */
 static int pg_snap_tree_data(struct pg_snap *s, const struct pg_sink *k,
-			     size_t i, const char *path, void *st)
+			     size_t i, const char *path, void *st,
+			     struct buf *err)
 {
 	const struct pg_snap_table *t = &s->tables[i];
 	char num[32];
-	int r = k->begin_file_stream(k->ctx, path, PG_SNAP_FILE_MODE, st);
+	int r = 1;
 
+	if (t->reused)
+		r = k->begin_file_reused(k->ctx, path, PG_SNAP_FILE_MODE);
+	if (r == 1 && t->reused) {
+		st = NULL;
+		r = pg_snap_data_reread(s, k, i, path, &st, err);
+		if (r < 0 && st)
+			k->stream_free(k->ctx, st);
+		if (r < 0)
+			return r;
+		r = 1;
+	}
+	if (r == 1)
+		r = k->begin_file_stream(k->ctx, path, PG_SNAP_FILE_MODE, st);
 	if (r == 0)
 		r = pg_snap_tree_attrs(k, t);
 	snprintf(num, sizeof(num), "%llu", (unsigned long long)t->rows);
@@ -249,6 +267,8 @@ int pg_snap_emit(struct pg_snap *s, const struct pg_sink *k, struct buf *err)
 			r = -ENOMEM;
 	}
 	if (r == 0)
+		r = pg_snap_proof_decide(s, k->begin_file_reused != NULL);
+	if (r == 0)
 		r = pg_snap_data_read(s, k, p.e, p.n, st, err);
 	/* every checksum is known: meta.json is complete */
 	if (r == 0)
@@ -270,7 +290,8 @@ int pg_snap_emit(struct pg_snap *s, const struct pg_sink *k, struct buf *err)
 					      s->meta.data, s->meta.len);
 			break;
 		case PG_SNAP_E_DATA:
-			r = pg_snap_tree_data(s, k, e->table, e->path, st[i]);
+			r = pg_snap_tree_data(s, k, e->table, e->path, st[i],
+					      err);
 			st[i] = NULL;	/* the sink has it now */
 			break;
 		case PG_SNAP_E_DDL:

@@ -210,12 +210,21 @@ static int pg_snap_open_steps(struct pg_snap *s, struct buf *err)
 		r = pg_conn_info_pin(&s->pinned, s->ci, s->main);
 	if (r == 0)
 		r = pg_snap_session(s->main, &s->cat, err);
+	/* the first reading of the statistics precedes the snapshot, the
+	 * second comes before any other connection of ours (pg-snap-proof.c) */
+	for (size_t i = 0; i < pg_snap_nsettings && r == 0; i++)
+		r = buf_addf(&s->settings_text, "%s=%s;", pg_snap_settings[i][0],
+			     pg_snap_settings[i][1]);
+	if (r == 0)
+		pg_snap_proof_before(s);
 	if (r == 0)
 		r = pg_snap_begin(s, err);
 	if (r == 0)
 		r = pg_catalog_load(&s->cat, s->main, &s->o.filter, err);
 	if (r == 0)
 		r = pg_catalog_lock(&s->cat, s->main, err);
+	if (r == 0)
+		r = pg_snap_proof_after(s, err);
 	if (r == 0)
 		r = pg_catalog_roles_sql(&s->cat, s->main, s->o.role_passwords,
 					 &s->roles_sql, err);
@@ -268,6 +277,7 @@ int pg_snap_open(struct pg_snap **out, const struct pg_snap_opts *o,
 	buf_init(&s->sequences_sql, 0);
 	buf_init(&s->lo_sql, 0);
 	buf_init(&s->meta, 0);
+	buf_init(&s->settings_text, 0);
 	r = pg_snap_open_steps(s, err);
 	if (r < 0) {
 		pg_snap_free(s);
@@ -295,7 +305,9 @@ void pg_snap_free(struct pg_snap *s)
 	buf_release(&s->sequences_sql);
 	buf_release(&s->lo_sql);
 	buf_release(&s->meta);
+	buf_release(&s->settings_text);
 	pg_snap_data_release(s);
+	pg_snap_proof_release(s);
 	strv_free(s->paths, s->cat.ntables);
 	strv_free(s->labels, s->cat.ntables);
 	free(s->tables);
@@ -328,6 +340,11 @@ size_t pg_snap_ntables(const struct pg_snap *s)
 const struct pg_snap_table *pg_snap_table(const struct pg_snap *s, size_t i)
 {
 	return i < s->cat.ntables ? &s->tables[i] : NULL;
+}
+
+size_t pg_snap_nreused(const struct pg_snap *s)
+{
+	return s->nreused;
 }
 
 const char *pg_snap_warnings(const struct pg_snap *s)

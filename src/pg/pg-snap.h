@@ -94,6 +94,13 @@ struct pg_sink {
 	int (*begin_file_stream)(void *ctx, const char *path, uint32_t mode,
 				 void *st);
 	void (*stream_free)(void *ctx, void *st);
+	/*
+	 * Optional (NULL: every table is read).  Opens the data.sql entry
+	 * `path` made of the chunks of the same file in the snapshot given
+	 * to pg_snap_set_previous: 0 with the entry open (attr*, end_file
+	 * follow), 1 when it cannot (the table is then read after all).
+	 */
+	int (*begin_file_reused)(void *ctx, const char *path, uint32_t mode);
 };
 
 struct pg_snap_table {
@@ -104,6 +111,9 @@ struct pg_snap_table {
 	uint64_t rows, bytes;
 	uint64_t est_bytes;		/* the catalog's size (progress only) */
 	char xxh3[33];			/* hex, "" until done */
+	char *proof;			/* its unchanged_proof, or NULL */
+	int reused;			/* rows, bytes, xxh3 and data are the
+					 * previous snapshot's: not read */
 };
 
 struct pg_snap_opts {
@@ -140,6 +150,19 @@ struct pg_snap;
  */
 int pg_snap_open(struct pg_snap **s, const struct pg_snap_opts *o,
 		 struct buf *err);
+
+/*
+ * The previous snapshot of the same database: its id and its meta.json
+ * (copied as needed; NULL: none).  Before pg_snap_emit, with a sink that
+ * has begin_file_reused, it lets tables proven unchanged since then be
+ * taken from it instead of read (doc/design.md, "Tables that did not
+ * change").  An unreadable meta.json only means every table is read.
+ * 0 or -ENOMEM.
+ */
+int pg_snap_set_previous(struct pg_snap *s, const char *id,
+			 const char *meta_json, size_t len);
+/* Tables taken from the previous snapshot (after pg_snap_emit). */
+size_t pg_snap_nreused(const struct pg_snap *s);
 
 /* Reads every table, then emits the whole tree.  May be called once.
  * -EINVAL when the sink lacks a callback. */

@@ -7,7 +7,11 @@
  *    names versions and the package, a role without privileges names the
  *    table;
  *  - a password in the connection string appears nowhere: not in
- *    pg_dump's argv, in no file, attribute or meta.json.
+ *    pg_dump's argv, in no file, attribute or meta.json;
+ *  - reuse: a capture given the previous meta.json takes the unchanged
+ *    tables from it (rows, checksums; the sink opens their entries), and
+ *    reads them after all when the sink cannot, failing when those rows
+ *    are not the recorded ones.
  */
 #include <errno.h>
 #include <pthread.h>
@@ -311,6 +315,142 @@ static void test_no_leak(void)
 	buf_release(&ci);
 }
 
+/* ---- tables taken from the previous capture ------------------------- */
+
+/* Until no other backend is connected to pgfix_db (the last capture's
+ * connections end asynchronously): the capture reuses only then. */
+static void wait_quiet(void)
+{
+	struct buf sql = BUF_INIT;
+
+	buf_addf(&sql, "DO $$ BEGIN IF (SELECT count(*) FROM pg_stat_activity"
+		 " WHERE datname = '%s') > 0 THEN RAISE EXCEPTION 'busy'; END IF;"
+		 " END $$", pgfix_db);
+	for (int i = 0; i < 100 && !pgfix_admin((char *)sql.data); i++)
+		usleep(100000);
+	buf_release(&sql);
+}
+
+static int reuse_mode;	/* 0: the sink opens the entry, 1: it cannot */
+static struct pg_sink reuse_ops;
+
+static int reuse_entry(void *ctx, const char *path, uint32_t mode)
+{
+	if (reuse_mode)
+		return 1;
+	return reuse_ops.begin_file(ctx, path, mode, PG_SINK_ROWS);
+}
+
+/* A capture with the previous meta.json prev into m. */
+static int reuse_capture(const char *conninfo, const char *prev,
+			 struct pgfix_sink *m, struct pg_snap **out,
+			 struct buf *err)
+{
+	struct pg_snap_opts o;
+	struct pg_snap *s = NULL;
+	int r;
+
+	memset(&o, 0, sizeof(o));
+	o.conninfo = conninfo;
+	o.jobs = 2;
+	reuse_ops = pgfix_sink_ops(m);
+	reuse_ops.begin_file_reused = reuse_entry;
+	wait_quiet();
+	r = pg_snap_open(&s, &o, err);
+	if (r == 0)
+		r = pg_snap_set_previous(s, "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef",
+					 prev, strlen(prev));
+	if (r == 0)
+		r = pg_snap_emit(s, &reuse_ops, err);
+	*out = s;
+	return r;
+}
+
+/* Every data.sql of a has the same pg.xxh3 in b; with content, the
+ * same bytes too. */
+static int same_tables(const struct pgfix_sink *a, const struct pgfix_sink *b,
+		       int content)
+{
+	size_t n = 0;
+
+	for (size_t i = 0; i < a->n; i++) {
+		const struct pgfix_entry *e = &a->e[i], *f;
+		const char *x = pgfix_attr(e, "pg.xxh3");
+
+		if (!x)
+			continue;
+		f = pgfix_find(b, e->path);
+		if (!f || !pgfix_attr(f, "pg.xxh3") ||
+		    strcmp(x, pgfix_attr(f, "pg.xxh3")))
+			return 0;
+		if (content && (e->content.len != f->content.len ||
+				memcmp(e->content.data, f->content.data,
+				       e->content.len)))
+			return 0;
+		n++;
+	}
+	return n > 0;
+}
+
+static void test_reuse(const char *conninfo)
+{
+	struct pgfix_sink m1, m2, m3;
+	struct buf err = BUF_INIT;
+	struct pg_snap *s = NULL;
+	char *prev, *x;
+	size_t nreused;
+	int r;
+
+	memset(&m1, 0, sizeof(m1));
+	memset(&m2, 0, sizeof(m2));
+	memset(&m3, 0, sizeof(m3));
+	wait_quiet();
+	r = pgfix_capture(conninfo, 2, &m1, &s, &err);
+	is_int(r, 0, "reuse: first capture (%s)", (char *)err.data);
+	prev = strdup(r == 0 ? pg_snap_meta_json(s) : "{}");
+	ok(strstr(prev, "\"unchanged_proof\": \"vault-1/") != NULL,
+	   "reuse: the first capture records its proof");
+	pg_snap_free(s);
+
+	reuse_mode = 0;
+	r = reuse_capture(conninfo, prev, &m2, &s, &err);
+	nreused = r == 0 ? pg_snap_nreused(s) : 0;
+	is_int(r, 0, "reuse: second capture (%s)", (char *)err.data);
+	ok(nreused > 5, "reuse: %zu tables taken from the previous capture", nreused);
+	ok(same_tables(&m1, &m2, 0), "reuse: their rows' checksums are the recorded ones");
+	ok(r == 0 && strstr(pg_snap_meta_json(s), "\"reused_from\": \"0123456789abcdef") &&
+	   strstr(pg_snap_meta_json(s), "\"reused\": true"),
+	   "reuse: meta.json names the snapshot and the reused tables");
+	pg_snap_free(s);
+	buf_reset(&err);
+
+	reuse_mode = 1;
+	r = reuse_capture(conninfo, prev, &m3, &s, &err);
+	is_int(r, 0, "reuse refused by the sink: read after all (%s)", (char *)err.data);
+	ok(r == 0 && pg_snap_nreused(s) == nreused && same_tables(&m1, &m3, 1),
+	   "reuse refused: the same bytes as the first capture");
+	pg_snap_free(s);
+	buf_reset(&err);
+	pgfix_sink_release(&m3);
+	memset(&m3, 0, sizeof(m3));
+
+	/* a record whose checksum is not the rows': the read shows it */
+	x = strstr(prev, "\"xxh3_128\": \"");
+	if (x)
+		memset(x + 13, '0', 32);
+	r = reuse_capture(conninfo, prev, &m3, &s, &err);
+	is_int(r, -EIO, "reuse refused, rows not the recorded ones: -EIO");
+	ok(strstr((char *)err.data, "changed although its statistics") != NULL,
+	   "the error says so: %s", (char *)err.data);
+	pg_snap_free(s);
+
+	free(prev);
+	pgfix_sink_release(&m1);
+	pgfix_sink_release(&m2);
+	pgfix_sink_release(&m3);
+	buf_release(&err);
+}
+
 int main(void)
 {
 	struct buf ci = BUF_INIT;
@@ -321,6 +461,7 @@ int main(void)
 	test_one_instant((char *)ci.data);
 	test_errors();
 	test_no_leak();
+	test_reuse((char *)ci.data);
 
 	pgfix_db_drop();
 	pgfix_admin("DROP ROLE IF EXISTS vault_limited");
