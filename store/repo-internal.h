@@ -51,6 +51,11 @@ struct repo {
  * REPO_IX_WRITE); a damaged file says how to rebuild it.  In repo.c. */
 int repo_index_open(struct repo *r, struct index **ix, struct buf *err);
 
+/* Writes r->cfg to <repo>/config (atomically).  In repo-config.c. */
+int repo_write_config(const struct repo *r, struct buf *err);
+/* 1 when c is one of enum repo_compression.  In repo-config.c. */
+int repo_compression_valid(enum repo_compression c);
+
 /* Wait for readers (lock.read) at least this long before giving up. */
 #define REPO_READERS_WAIT_MIN 10
 
