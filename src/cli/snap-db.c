@@ -65,7 +65,7 @@ struct snap_db *snap_db_new(void)
 	buf_init(&d->env_path, 0);
 	for (int i = 0; i < 4; i++)
 		buf_init(&d->pats[i], 0);
-	d->jobs = 2;
+	d->jobs = 0;	/* the rule of src/pg/pg-jobs.h */
 	d->retries = SNAP_DB_DEFAULT_RETRIES;
 	return d;
 }
@@ -732,6 +732,7 @@ void snap_db_json(const struct snap_db *d, struct cli_json *j)
 	cli_json_u64(j, "tables", all.tables);
 	cli_json_u64(j, "rows", all.rows);
 	cli_json_u64(j, "bytes", all.bytes);
+	cli_json_u64(j, "jobs", (uint64_t)pg_snap_jobs(d->ps));
 	cli_json_begin_array(j, "schemas");
 	for (size_t i = 0; v && i < n; i++) {
 		cli_json_begin_object(j, NULL);
