@@ -237,6 +237,21 @@ static void *pg_copy_worker(void *arg)
 
 /* ---- consumer side ----------------------------------------------------- */
 
+/* Under cp->mu: the consumer saw the interrupt while waiting for job
+ * i; the workers stop, err says which table.  Returns -EINTR. */
+static int pg_copy_stop_interrupted(struct pg_copy *cp, size_t i,
+				    struct buf *err)
+{
+	struct buf m = BUF_INIT;
+
+	buf_addf(&m, "table %s: interrupted", cp->jobs[i].label);
+	pg_copy_fail(cp, -EINTR, &m);
+	if (err)
+		buf_add(err, m.data, m.len);
+	buf_release(&m);
+	return -EINTR;
+}
+
 /* Under cp->mu: waits for a worker's news, waking now and then to
  * notice an interrupt. */
 static void pg_copy_wait(struct pg_copy *cp)
@@ -385,14 +400,7 @@ int pg_copy_take(struct pg_copy *cp, size_t i, pg_copy_data_fn fn, void *ctx,
 			break;
 		}
 		if (pg_copy_interrupted(cp)) {
-			struct buf m = BUF_INIT;
-
-			r = -EINTR;
-			buf_addf(&m, "table %s: interrupted", cp->jobs[i].label);
-			pg_copy_fail(cp, r, &m);
-			if (err)
-				buf_add(err, m.data, m.len);
-			buf_release(&m);
+			r = pg_copy_stop_interrupted(cp, i, err);
 			break;
 		}
 		pg_copy_wait(cp);
@@ -463,15 +471,7 @@ int pg_copy_next(struct pg_copy *cp, struct pg_copy_event *ev,
 		if (r)
 			break;
 		if (pg_copy_interrupted(cp)) {
-			struct buf m = BUF_INIT;
-
-			r = -EINTR;
-			buf_addf(&m, "table %s: interrupted",
-				 cp->jobs[cp->lowest].label);
-			pg_copy_fail(cp, r, &m);
-			if (err)
-				buf_add(err, m.data, m.len);
-			buf_release(&m);
+			r = pg_copy_stop_interrupted(cp, cp->lowest, err);
 			break;
 		}
 		pg_copy_wait(cp);
