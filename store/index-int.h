@@ -51,6 +51,9 @@ int index_errno(int rc);
  * when err is not NULL, "index: <what>: <SQLite's message>". */
 int index_fail(struct index *ix, int rc, const char *what,
 	       struct buf *err);
+/* index_fail for an error already translated to -errno e (returned). */
+int index_fail_errno(struct index *ix, int e, const char *what,
+		     struct buf *err);
 /* The cached statement, reset and ready for binding; NULL on error. */
 sqlite3_stmt *index_stmt(struct index *ix, enum index_st which);
 /* Ends a statement's run so it holds no read lock. */

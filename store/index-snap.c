@@ -209,7 +209,7 @@ int index_snap_list(struct index *ix, const char *tag,
 		memcpy(&sid, sids.data + i * sizeof(sid), sizeof(sid));
 		rc = index_snap_load(ix, sid, &info);
 		if (rc < 0)
-			r = index_fail(ix, SQLITE_ERROR, "load snapshot", err);
+			r = index_fail_errno(ix, rc, "load snapshot", err);
 		if (rc <= 0)
 			continue;
 		r = cb(&info, ctx);

@@ -239,12 +239,24 @@ int index_fail(struct index *ix, int rc, const char *what,
 
 	if (e == 0)
 		e = -EIO;
+	if (err && !(ix && ix->db)) {
+		buf_reset(err);
+		buf_addf(err, "index: %s: %s%s", what, sqlite3_errstr(rc),
+			 index_damage_hint(e));
+		return e;
+	}
+	return index_fail_errno(ix, e, what, err);
+}
+
+int index_fail_errno(struct index *ix, int e, const char *what,
+		     struct buf *err)
+{
 	if (err) {
 		buf_reset(err);
-		buf_addf(err, "index: %s: %s", what,
-			 ix && ix->db ? sqlite3_errmsg(ix->db)
-				      : sqlite3_errstr(rc));
-		buf_addstr(err, index_damage_hint(e));
+		buf_addf(err, "index: %s: %s%s", what,
+			 ix && ix->db && sqlite3_errcode(ix->db) != SQLITE_OK
+			 ? sqlite3_errmsg(ix->db) : strerror(-e),
+			 index_damage_hint(e));
 	}
 	return e;
 }

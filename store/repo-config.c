@@ -45,7 +45,7 @@ enum repo_compression repo_compression(const struct repo *r)
 	return (enum repo_compression)r->cfg.compression;
 }
 
-int repo_write_config(const struct repo *r, struct buf *err)
+int repo_write_config(const struct repo *r, int *replaced, struct buf *err)
 {
 	struct buf text = BUF_INIT, path = BUF_INIT;
 	int rc;
@@ -55,7 +55,7 @@ int repo_write_config(const struct repo *r, struct buf *err)
 		rc = repo_join(r, "config", &path);
 	if (rc == 0)
 		rc = repo_write_atomic((char *)path.data, text.data, text.len,
-				       err);
+				       replaced, err);
 	buf_release(&text);
 	buf_release(&path);
 	return rc;
@@ -65,7 +65,7 @@ int repo_set_compression(struct repo *r, enum repo_compression c,
 			 struct buf *err)
 {
 	struct config old = r->cfg;
-	int rc;
+	int rc, replaced = 0;
 
 	if (!repo_compression_valid(c))
 		return repo_errf(err, -EINVAL, "unknown compression %d",
@@ -77,12 +77,17 @@ int repo_set_compression(struct repo *r, enum repo_compression c,
 	if (r->cfg.version < 2)
 		r->cfg.version = 2;
 	r->cfg.compression = (enum config_compression)c;
-	rc = repo_write_config(r, err);
-	if (rc < 0) {
+	rc = repo_write_config(r, &replaced, err);
+	if (rc < 0 && !replaced) {
 		r->cfg = old;
 		if (err && !err->len)
 			repo_errf(err, rc, "cannot write the config of %s: %s",
 				  r->path, strerror(-rc));
+	} else if (rc < 0 && err) {
+		/* the new file is there; a crash might still bring the old
+		 * one back, which would only undo the setting */
+		buf_addf(err, " (the new config is in place, but a crash"
+			 " could still bring back the old one)");
 	}
 	return rc;
 }

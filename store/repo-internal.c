@@ -99,12 +99,14 @@ static int repo_internal_write_all(int fd, const void *p, size_t n)
 }
 
 int repo_write_atomic(const char *path, const void *p, size_t n,
-		      struct buf *err)
+		      int *replaced, struct buf *err)
 {
 	struct buf tmp = BUF_INIT;
 	char *slash;
 	int fd, rc;
 
+	if (replaced)
+		*replaced = 0;
 	rc = buf_addf(&tmp, "%s.tmp", path);
 	if (rc < 0)
 		return rc;
@@ -137,9 +139,13 @@ int repo_write_atomic(const char *path, const void *p, size_t n,
 		*slash = '\0';
 	rc = repo_fsync_dir(slash ? (char *)tmp.data : ".");
 	buf_release(&tmp);
+	if (rc < 0 && replaced)
+		*replaced = 1;
 	if (rc < 0)
-		return repo_errf(err, rc, "cannot fsync directory of %s: %s",
-				 path, strerror(-rc));
+		return repo_errf(err, rc, "%s was replaced, but its directory"
+				 " could not be synced (%s): a crash may still"
+				 " bring the old one back", path,
+				 strerror(-rc));
 	return 0;
 }
 

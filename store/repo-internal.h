@@ -51,10 +51,13 @@ struct repo {
  * REPO_IX_WRITE); a damaged file says how to rebuild it.  In repo.c. */
 int repo_index_open(struct repo *r, struct index **ix, struct buf *err);
 
-/* Writes r->cfg to <repo>/config (atomically).  In repo-config.c. */
-int repo_write_config(const struct repo *r, struct buf *err);
+/* Writes r->cfg to <repo>/config as repo_write_atomic (replaced may
+ * be NULL).  In repo-config.c. */
+int repo_write_config(const struct repo *r, int *replaced, struct buf *err);
 /* 1 when c is one of enum repo_compression.  In repo-config.c. */
 int repo_compression_valid(enum repo_compression c);
+/* Where restore logs live (store/restores.c). */
+#define REPO_RESTORES_DIR "restores"
 
 /* Wait for readers (lock.read) at least this long before giving up. */
 #define REPO_READERS_WAIT_MIN 10
@@ -72,9 +75,11 @@ int repo_pack_path(const struct repo *r, const uint8_t name[32],
 		   struct buf *out, struct buf *dir);
 int repo_fsync_dir(const char *path);
 /* Writes data to path via "<path>.tmp": write, fsync, rename, fsync the
- * directory.  The old file stays intact until the rename. */
+ * directory.  The old file stays intact until the rename.  On an error
+ * *replaced (may be NULL) is 1 when only the directory's fsync failed:
+ * path holds the new data, but a crash may still bring the old back. */
 int repo_write_atomic(const char *path, const void *p, size_t n,
-		      struct buf *err);
+		      int *replaced, struct buf *err);
 /* -EINVAL with a message unless the repository was opened for writing. */
 int repo_need_writer(const struct repo *r, const char *what,
 		     struct buf *err);

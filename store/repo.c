@@ -5,7 +5,8 @@
  * snapshot back (repo_iter_*, repo_view_*) lives in iter.c, above this.
  *
  * Opening for writing also repairs what a crash can leave behind:
- * temporary packs in tmp/ are deleted, and complete packs that reached
+ * temporary packs in tmp/ and the temporary files of atomic writes (a
+ * key file, a restore log) are deleted, and complete packs that reached
  * packs/ but not the index (a crash between the rename and the index
  * commit) are imported from their trailers (inventory.c).
  */
@@ -145,8 +146,9 @@ static int repo_touch(const struct repo *r, const char *rel)
 	return rc;
 }
 
+/* *replaced as repo_write_atomic says. */
 static int repo_write_keys(const struct repo *r, const char *pass,
-			   size_t passlen, struct buf *err)
+			   size_t passlen, int *replaced, struct buf *err)
 {
 	struct buf kf = BUF_INIT, path = BUF_INIT;
 	int rc;
@@ -160,7 +162,8 @@ static int repo_write_keys(const struct repo *r, const char *pass,
 	}
 	rc = repo_join(r, "keys/repokey", &path);
 	if (rc == 0)
-		rc = repo_write_atomic((char *)path.data, kf.data, kf.len, err);
+		rc = repo_write_atomic((char *)path.data, kf.data, kf.len,
+				       replaced, err);
 	buf_wipe(&kf);
 	buf_release(&path);
 	return rc;
@@ -222,7 +225,7 @@ int repo_init_compression(const char *dir, int encrypted, const char *pass,
 	rc = repo_mkdirs(&r, err);
 	if (rc == 0)
 		rc = repo_write_keys(&r, encrypted ? pass : NULL,
-				     encrypted ? passlen : 0, err);
+				     encrypted ? passlen : 0, NULL, err);
 	if (rc == 0)
 		rc = repo_index_open(&r, &r.ix, err);
 	if (rc == 0)
@@ -231,7 +234,7 @@ int repo_init_compression(const char *dir, int encrypted, const char *pass,
 		rc = repo_touch(&r, "lock.read");
 	/* config last: its presence is what makes the directory a repo */
 	if (rc == 0)
-		rc = repo_write_config(&r, err);
+		rc = repo_write_config(&r, NULL, err);
 	if (rc == 0)
 		rc = repo_fsync_dir(dir);
 	index_free(r.ix);
@@ -469,29 +472,51 @@ static int repo_take_locks(struct repo *r, const struct repo_open_opts *o,
 	return rc;
 }
 
-/* Deletes whatever a dead writer left in tmp/, and makes tmp/ again
- * when it is missing: a copy of the repository made by a file sync or
- * kept in object storage, which keep no empty directory, has none. */
-static void repo_clean_tmp(struct repo *r)
+/* Deletes the files of <repo>/<rel>: all of them, or (suffix) those
+ * whose names end with suffix. */
+static void repo_clean_dir(struct repo *r, const char *rel,
+			   const char *suffix)
 {
 	struct buf p = BUF_INIT;
 	struct dirent *de;
+	size_t n, k = suffix ? strlen(suffix) : 0;
 	DIR *d;
 	int dfd;
 
-	if (repo_join(r, "tmp", &p) < 0)
+	if (repo_join(r, rel, &p) < 0)
 		return;
 	d = opendir((char *)p.data);
-	if (!d && errno == ENOENT)
-		mkdir((char *)p.data, 0700);	/* its users say what fails */
 	buf_release(&p);
 	if (!d)
 		return;
 	dfd = dirfd(d);
-	while ((de = readdir(d)))
-		if (de->d_name[0] != '.')
-			unlinkat(dfd, de->d_name, 0);
+	while ((de = readdir(d))) {
+		n = strlen(de->d_name);
+		if (de->d_name[0] == '.' ||
+		    (suffix && (n <= k || strcmp(de->d_name + n - k, suffix))))
+			continue;
+		unlinkat(dfd, de->d_name, 0);
+	}
 	closedir(d);
+}
+
+/* Deletes whatever a dead writer left: everything in tmp/, and the
+ * "<name>.tmp" files of atomic writes (repo_write_atomic) killed before
+ * their rename, beside the key file (key passwd) and the restore logs.
+ * Makes tmp/ again when it is missing: a copy of the repository made by
+ * a file sync or kept in object storage, which keep no empty directory,
+ * has none. */
+static void repo_clean_tmp(struct repo *r)
+{
+	struct buf p = BUF_INIT;
+
+	/* EEXIST is the usual case; tmp/'s users say what else fails */
+	if (repo_join(r, "tmp", &p) == 0)
+		(void)mkdir((char *)p.data, 0700);
+	buf_release(&p);
+	repo_clean_dir(r, "tmp", NULL);
+	repo_clean_dir(r, "keys", ".tmp");
+	repo_clean_dir(r, REPO_RESTORES_DIR, ".tmp");
 }
 
 int repo_open(struct repo **out, const char *dir,
@@ -577,7 +602,7 @@ int repo_writable(const struct repo *r)
 int repo_key_passwd(struct repo *r, const char *pass, size_t passlen,
 		    struct buf *err)
 {
-	int rc = repo_need_writer(r, "changing the passphrase", err);
+	int replaced, rc = repo_need_writer(r, "changing the passphrase", err);
 
 	if (rc < 0)
 		return rc;
@@ -586,7 +611,15 @@ int repo_key_passwd(struct repo *r, const char *pass, size_t passlen,
 				 " encrypted; it has no passphrase", r->path);
 	if (!pass)
 		return repo_errf(err, -EINVAL, "no new passphrase given");
-	return repo_write_keys(r, pass, passlen, err);
+	rc = repo_write_keys(r, pass, passlen, &replaced, err);
+	/* the caller must not take this for "nothing changed": whoever
+	 * keeps only the old passphrase would be locked out */
+	if (rc < 0 && replaced)
+		repo_errf(err, rc, "the new passphrase is in effect, but"
+			  " %s/keys could not be synced (%s), so a crash may"
+			  " still bring the old one back: keep both", r->path,
+			  strerror(-rc));
+	return rc;
 }
 
 /* ---- snapshots --------------------------------------------------- */

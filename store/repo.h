@@ -99,7 +99,9 @@ enum repo_compression repo_compression(const struct repo *r);
 /* Records c in the config, for every later snapshot that does not say
  * otherwise (a version 1 config is raised to version 2).  The writer
  * lock is needed (-EINVAL without).  The config is replaced atomically:
- * on error it is as it was.  0, -EINVAL or a write error. */
+ * on error it is as it was, unless err says the new one is in place
+ * (only its directory could not be synced).  0, -EINVAL or a write
+ * error. */
 int repo_set_compression(struct repo *r, enum repo_compression c,
 			 struct buf *err);
 /* Releases the lock, closes everything, wipes keys.  NULL-safe. */
@@ -117,7 +119,10 @@ void repo_keyed_hash(const struct repo *r, const void *p, size_t n,
 		     uint8_t out[32]);
 /* 1 when r was opened for writing (it holds the writer lock). */
 int repo_writable(const struct repo *r);
-/* Re-wraps the keys under a new passphrase (writer lock needed). */
+/* Re-wraps the keys under a new passphrase (writer lock needed).  On an
+ * error the old passphrase still opens the repository, unless err says
+ * the new one is in effect (the key file was replaced, only the fsync
+ * of its directory failed). */
 int repo_key_passwd(struct repo *r, const char *pass, size_t passlen,
 		    struct buf *err);
 

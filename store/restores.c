@@ -16,7 +16,6 @@
 #include "repo-internal.h"
 #include "restores.h"
 
-#define RESTORES_DIR "restores"
 #define RESTORES_MAX (BLOB_MAX_RAW)
 
 int repo_restore_id_ok(const char *id)
@@ -52,7 +51,7 @@ static int restores_path(const struct repo *r, const char *id,
 			 struct buf *out)
 {
 	struct buf rel = BUF_INIT;
-	int rc = buf_addf(&rel, RESTORES_DIR "/%s.json", id);
+	int rc = buf_addf(&rel, REPO_RESTORES_DIR "/%s.json", id);
 
 	if (rc == 0)
 		rc = repo_join(r, (const char *)rel.data, out);
@@ -69,7 +68,7 @@ int repo_restore_put(struct repo *r, const char *id, const void *json,
 
 	if (!repo_restore_id_ok(id))
 		return repo_errf(err, -EINVAL, "bad restore id '%s'", id);
-	rc = repo_join(r, RESTORES_DIR, &path);
+	rc = repo_join(r, REPO_RESTORES_DIR, &path);
 	if (rc < 0)
 		goto out;
 	if (mkdir((const char *)path.data, 0700) < 0 && errno != EEXIST) {
@@ -87,7 +86,7 @@ int repo_restore_put(struct repo *r, const char *id, const void *json,
 	rc = restores_path(r, id, &path);
 	if (rc == 0)
 		rc = repo_write_atomic((const char *)path.data, stored.data,
-				       stored.len, err);
+				       stored.len, NULL, err);
 out:
 	buf_release(&path);
 	buf_release(&stored);
@@ -166,7 +165,7 @@ static int restores_ids(struct repo *r, struct buf *names, size_t *n,
 	struct buf path = BUF_INIT;
 	struct dirent *de;
 	DIR *d;
-	int rc = repo_join(r, RESTORES_DIR, &path);
+	int rc = repo_join(r, REPO_RESTORES_DIR, &path);
 
 	*n = 0;
 	if (rc < 0)

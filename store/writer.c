@@ -272,6 +272,23 @@ static int writer_record(struct repo_writer *w,
 	return snaprec_encode(rec, &s);
 }
 
+/*
+ * A COMMIT that failed in its last writes or its fsync may be on the
+ * disk all the same (SQLite finds the commit record in the WAL at the
+ * next open), and the snapshot it adds is complete: say so, naming it,
+ * rather than let "failed" read as "certainly not there".
+ */
+static void writer_commit_unsure(struct buf *err, const uint8_t id[32])
+{
+	char hex[65];
+
+	if (!err)
+		return;
+	hex_encode(hex, id, 32);
+	buf_addf(err, "; snapshot %.8s may be listed all the same, complete,"
+		 " if the disk kept the commit", hex);
+}
+
 /* The final transaction: snapshot row + every reference. */
 static int writer_index_snapshot(struct repo_writer *w,
 				 const struct repo_commit_opts *o,
@@ -301,10 +318,13 @@ static int writer_index_snapshot(struct repo_writer *w,
 	rc = index_begin(w->r->ix, err);
 	if (rc == 0)
 		rc = index_snap_add(w->r->ix, &s, err);
-	if (rc == 0)
-		rc = index_commit(w->r->ix, err);
-	else
+	if (rc < 0) {
 		index_rollback(w->r->ix);
+		return rc;
+	}
+	rc = index_commit(w->r->ix, err);
+	if (rc < 0)
+		writer_commit_unsure(err, id);
 	return rc;
 }
 

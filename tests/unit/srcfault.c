@@ -28,6 +28,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "shim-path.h"
+
 #define SRCFAULT_MAX_RULES	16
 #define SRCFAULT_MAX_FD		4096
 
@@ -91,26 +93,10 @@ __attribute__((constructor)) static void srcfault_init(void)
 /* The rule for (dirfd, name), or -1. */
 static int srcfault_match(int dirfd, const char *name)
 {
-	char dir[PATH_MAX], full[2 * PATH_MAX], link[64];
-	ssize_t n;
+	char full[PATH_MAX];
 
-	if (!nrules)
+	if (!nrules || shim_path(dirfd, name, full, sizeof(full)) < 0)
 		return -1;
-	if (name[0] == '/') {
-		snprintf(full, sizeof(full), "%s", name);
-	} else {
-		if (dirfd == AT_FDCWD) {
-			if (!getcwd(dir, sizeof(dir)))
-				return -1;
-		} else {
-			snprintf(link, sizeof(link), "/proc/self/fd/%d", dirfd);
-			n = readlink(link, dir, sizeof(dir) - 1);
-			if (n < 0)
-				return -1;
-			dir[n] = '\0';
-		}
-		snprintf(full, sizeof(full), "%s/%s", dir, name);
-	}
 	for (int i = 0; i < nrules; i++)
 		if (!strcmp(rules[i].path, full))
 			return i;

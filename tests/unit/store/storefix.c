@@ -109,7 +109,7 @@ static int storefix_rewrite(const char *dir,
 		rc = config_encode(&text, &c);
 	}
 	if (rc == 0)
-		rc = repo_write_atomic(path, text.data, text.len, NULL);
+		rc = repo_write_atomic(path, text.data, text.len, NULL, NULL);
 	buf_release(&text);
 	return rc;
 }
