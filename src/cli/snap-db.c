@@ -43,7 +43,6 @@ struct snap_db {
 	int progress;
 	double last;
 	size_t ndata, ndone;
-	uint64_t bytes_done;
 	const struct pg_snap_table *cur;
 };
 
@@ -320,13 +319,23 @@ static void snap_db_progress_clear(struct snap_db *d)
 		cli_write_all(2, "\r\033[K", 4);
 }
 
+/* Rows read so far: several tables stream at once with --jobs, so the
+ * sum over all of them (those not begun count 0). */
+static uint64_t snap_db_bytes_read(const struct snap_db *d)
+{
+	uint64_t n = 0;
+
+	for (size_t i = 0; d->ps && i < pg_snap_ntables(d->ps); i++)
+		n += pg_snap_table(d->ps, i)->bytes;
+	return n;
+}
+
 static void snap_db_progress_draw(struct snap_db *d, const char *what)
 {
 	struct buf line = BUF_INIT;
 	char sz[32], cur[32];
 
-	cli_human_size(d->bytes_done + (d->cur ? d->cur->bytes : 0), sz,
-		       sizeof(sz));
+	cli_human_size(snap_db_bytes_read(d), sz, sizeof(sz));
 	if (!d->ndata)	/* still opening */
 		buf_addf(&line, "\r\033[Kdb: %s", what ? what : "");
 	else
@@ -358,10 +367,8 @@ static void snap_db_progress(void *ctx, const struct pg_snap_table *t,
 	double now;
 
 	d->cur = done ? NULL : t;
-	if (done) {
+	if (done)
 		d->ndone++;
-		d->bytes_done += t->bytes;
-	}
 	if (!d->progress)
 		return;
 	now = cli_now();
