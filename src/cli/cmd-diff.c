@@ -3,13 +3,16 @@
  * (-) and changed (M) from SNAP1 to SNAP2.  Both manifests are sorted by
  * manifest_path_cmp, so one streaming merge of two iterators does it in
  * constant memory.  File contents are compared by their chunk ids (no
- * data is read): equal ids mean equal content.
+ * data is read): equal ids mean equal content.  When both snapshots hold
+ * a database, its db/ entries go to diff-db instead, which reports
+ * tables (rows added, removed, changed) and schema objects.
  */
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
 
 #include "cli.h"
+#include "diff-db.h"
 #include "repo.h"
 
 const char cmd_diff_usage[] =
@@ -17,7 +20,11 @@ const char cmd_diff_usage[] =
 	"\n"
 	"Shows the entries added (+), removed (-) and changed (M: kind, size,\n"
 	"mode, content or symlink target) from SNAP1 to SNAP2.  Contents are\n"
-	"compared by chunk ids, without reading data.\n"
+	"compared by chunk ids, without reading data.  When both hold a\n"
+	"database, it shows instead of its files the schema objects added,\n"
+	"dropped or changed, and per table the rows added, removed and changed\n"
+	"(matched by primary key; reading the rows of the tables whose\n"
+	"checksums differ).\n"
 	"\n"
 	"      --json       print JSON\n"
 	"  -h, --help       show this help\n";
@@ -33,6 +40,7 @@ enum {
 struct diff {
 	struct cli *c;
 	struct repo_iter *it1, *it2;
+	struct diff_db *db;		/* both hold a database */
 	struct cli_json *json;
 	struct buf line, err;
 	uint64_t added, removed, changed;
@@ -185,6 +193,18 @@ static void diff_changed(struct diff *d, const struct manifest_entry *a,
 	diff_emit(d);
 }
 
+/* An entry the database diff accounts for: 1 (not listed), 0, <0. */
+static int diff_owned_by_db(struct diff *d, const struct manifest_entry *a,
+			const struct manifest_entry *b, int what)
+{
+	const struct manifest_entry *e = a ? a : b;
+
+	if (!d->db || e->path_len < 2 || memcmp(e->path, "db", 2) ||
+	    (e->path_len > 2 && e->path[2] != '/'))
+		return 0;
+	return diff_db_entry(d->db, a, b, what != 0);
+}
+
 static int diff_run(struct diff *d, const char *id1, const char *id2)
 {
 	const struct manifest_entry *a = NULL, *b = NULL;
@@ -201,13 +221,24 @@ static int diff_run(struct diff *d, const char *id1, const char *id2)
 		else
 			cmp = n1 > 0 ? -1 : 1;
 		if (cmp < 0) {
-			diff_one_side(d, a, 0);
-			n1 = repo_iter_next(d->it1, &a, &d->err);
+			n1 = diff_owned_by_db(d, a, NULL, 0);
+			if (n1 == 0)
+				diff_one_side(d, a, 0);
+			if (n1 >= 0)
+				n1 = repo_iter_next(d->it1, &a, &d->err);
 		} else if (cmp > 0) {
-			diff_one_side(d, b, 1);
-			n2 = repo_iter_next(d->it2, &b, &d->err);
+			n2 = diff_owned_by_db(d, NULL, b, 0);
+			if (n2 == 0)
+				diff_one_side(d, b, 1);
+			if (n2 >= 0)
+				n2 = repo_iter_next(d->it2, &b, &d->err);
 		} else {
 			what = diff_compare(d, a, b);
+			if (what >= 0) {
+				int own = diff_owned_by_db(d, a, b, what);
+
+				what = own < 0 ? own : own ? 0 : what;
+			}
 			if (what < 0) {
 				n1 = what;
 				break;
@@ -249,7 +280,8 @@ int cmd_diff(struct cli *c, int argc, char **argv)
 	buf_init(&d.err, 0);
 	cli_json_init(&j);
 	if (cli_open(c, &r, 0) || cli_resolve(c, r, argv[optind], id1) ||
-	    cli_resolve(c, r, argv[optind + 1], id2))
+	    cli_resolve(c, r, argv[optind + 1], id2) ||
+	    diff_db_open(c, r, id1, id2, &d.db))
 		goto out;
 	e = repo_iter_new(r, id1, &d.it1, &d.err);
 	if (e == 0)
@@ -270,6 +302,10 @@ int cmd_diff(struct cli *c, int argc, char **argv)
 		goto out;
 	if (json) {
 		cli_json_end_array(&j);
+		if (!d.db)
+			cli_json_null(&j, "database");
+		else if (diff_db_run(d.db, &j))
+			goto out;
 		cli_json_u64(&j, "added", d.added);
 		cli_json_u64(&j, "removed", d.removed);
 		cli_json_u64(&j, "changed", d.changed);
@@ -281,6 +317,8 @@ int cmd_diff(struct cli *c, int argc, char **argv)
 			goto out;
 		}
 	} else {
+		if (d.db && diff_db_run(d.db, NULL))
+			goto out;
 		printf("%llu added, %llu removed, %llu changed\n",
 		       (unsigned long long)d.added,
 		       (unsigned long long)d.removed,
@@ -295,6 +333,7 @@ out:
 	cli_json_release(&j);
 	repo_iter_free(d.it1);
 	repo_iter_free(d.it2);
+	diff_db_free(d.db);
 	repo_free(r);
 	buf_release(&d.line);
 	buf_release(&d.err);

@@ -16,6 +16,7 @@
 #include <string.h>
 #include <xxhash.h>
 
+#include "pg-copyrow.h"
 #include "pg-names.h"
 #include "rs-exec-int.h"
 
@@ -46,24 +47,11 @@ struct rs_exec_load_stream {
 static int rs_exec_load_old_head(struct rs_exec_load_stream *s,
 				 const struct rs_meta_table *t)
 {
-	int nl = strchr(t->schema, '\n') || strchr(t->name, '\n'), r;
+	struct pg_copyrow_table ct = { t->schema, t->name, t->cols, t->ncols };
+	int r = pg_copyrow_old_head(&s->head, &ct);
 
-	for (size_t c = 0; c < t->ncols; c++)
-		nl |= strchr(t->cols[c], '\n') != NULL;
-	if (!nl)
-		return 0;
-	r = buf_addstr(&s->head, "COPY ");
-	if (r == 0)
-		r = pg_names_quote_qualified(&s->head, t->schema, t->name);
-	for (size_t c = 0; c < t->ncols && r == 0; c++) {
-		r = buf_addstr(&s->head, c ? ", " : " (");
-		if (r == 0)
-			r = pg_names_quote_ident(&s->head, t->cols[c]);
-	}
-	if (r == 0)
-		r = buf_addstr(&s->head, t->ncols ? ") FROM stdin;\n" : " FROM stdin;\n");
-	s->head_on = r == 0;
-	return r;
+	s->head_on = r > 0;
+	return r < 0 ? r : 0;
 }
 
 /* Feeds buf[0..n) of data.sql: skips the COPY line, holds back the
