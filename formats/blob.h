@@ -67,6 +67,23 @@ int blob_encode(struct buf *out, uint8_t type, const void *plain, size_t len,
 		const uint8_t *enc_key, const uint8_t *ad_id);
 
 /*
+ * lz4 effort for blob_encode_level: BLOB_LZ4_FAST is lz4's default
+ * compressor (what blob_encode uses); 1..BLOB_LZ4_HC_MAX are LZ4 HC
+ * levels (lz4hc.h), slower to write and smaller.  Both produce the same
+ * lz4 block format, so decoding does not know or care which was used.
+ */
+#define BLOB_LZ4_FAST		0
+#define BLOB_LZ4_HC_MAX		12
+
+/*
+ * blob_encode with a chosen lz4 effort (level, as above).  Returns as
+ * blob_encode; -EINVAL also for a level out of 0..BLOB_LZ4_HC_MAX.
+ */
+int blob_encode_level(struct buf *out, uint8_t type, const void *plain,
+		      size_t len, int level, const uint8_t *enc_key,
+		      const uint8_t *ad_id);
+
+/*
  * Verifies framing and the XXH3 checksum only (no key needed), of
  * either version.  Returns 0 or -EBADMSG.
  */

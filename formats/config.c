@@ -23,19 +23,48 @@ enum config_key {
 	CONFIG_K_GENERAL,
 	CONFIG_K_ROWS,
 	CONFIG_K_PACK,
+	CONFIG_K_COMPRESSION,
 	CONFIG_K_COUNT,
 };
 
+/* since: the first version with the key (every later one requires it,
+ * earlier ones do not know it). */
 static const struct {
 	const char *name;
 	int nvalues;
+	uint32_t since;
 } config_keys[CONFIG_K_COUNT] = {
-	[CONFIG_K_ID] = { "id", 1 },
-	[CONFIG_K_ENCRYPTION] = { "encryption", 1 },
-	[CONFIG_K_GENERAL] = { "chunker.general", 3 },
-	[CONFIG_K_ROWS] = { "chunker.rows", 3 },
-	[CONFIG_K_PACK] = { "pack.target", 1 },
+	[CONFIG_K_ID] = { "id", 1, 1 },
+	[CONFIG_K_ENCRYPTION] = { "encryption", 1, 1 },
+	[CONFIG_K_GENERAL] = { "chunker.general", 3, 1 },
+	[CONFIG_K_ROWS] = { "chunker.rows", 3, 1 },
+	[CONFIG_K_PACK] = { "pack.target", 1, 1 },
+	[CONFIG_K_COMPRESSION] = { "compression", 1, 2 },
 };
+
+static const char *const config_compression_names[] = {
+	[CONFIG_COMPRESSION_FAST] = "fast",
+	[CONFIG_COMPRESSION_MAX] = "max",
+};
+#define CONFIG_NCOMPRESSION \
+	(sizeof(config_compression_names) / sizeof(config_compression_names[0]))
+
+const char *config_compression_name(enum config_compression c)
+{
+	return (unsigned)c < CONFIG_NCOMPRESSION
+	       ? config_compression_names[c] : NULL;
+}
+
+int config_compression_parse(const char *s, enum config_compression *c)
+{
+	for (size_t i = 0; i < CONFIG_NCOMPRESSION; i++) {
+		if (!strcmp(s, config_compression_names[i])) {
+			*c = (enum config_compression)i;
+			return 0;
+		}
+	}
+	return -EINVAL;
+}
 
 void config_default(struct config *c, int encrypted)
 {
@@ -54,6 +83,7 @@ void config_default(struct config *c, int encrypted)
 	c->rows.avg = 32u << 10;
 	c->rows.max = 128u << 10;
 	c->pack_target = 32u << 20;
+	c->compression = CONFIG_COMPRESSION_DEFAULT;
 }
 
 /* NULL when fine, else what is wrong (for the error message). */
@@ -81,8 +111,12 @@ int config_encode(struct buf *out, const struct config *c)
 	size_t start = out->len;
 	int r;
 
-	if (c->version != CONFIG_VERSION || config_chunker_problem(&c->general) ||
-	    config_chunker_problem(&c->rows) || !config_pack_ok(c->pack_target))
+	if (c->version < CONFIG_VERSION_MIN || c->version > CONFIG_VERSION ||
+	    config_chunker_problem(&c->general) ||
+	    config_chunker_problem(&c->rows) || !config_pack_ok(c->pack_target) ||
+	    !config_compression_name(c->compression) ||
+	    (c->version < config_keys[CONFIG_K_COMPRESSION].since &&
+	     c->compression != CONFIG_COMPRESSION_FAST))
 		return -EINVAL;
 	hex_encode(hex, c->id, sizeof(c->id));
 	r = buf_addf(out,
@@ -99,6 +133,9 @@ int config_encode(struct buf *out, const struct config *c)
 		     (unsigned)c->rows.min, (unsigned)c->rows.avg,
 		     (unsigned)c->rows.max,
 		     (unsigned long long)c->pack_target);
+	if (r == 0 && c->version >= config_keys[CONFIG_K_COMPRESSION].since)
+		r = buf_addf(out, "compression %s\n",
+			     config_compression_name(c->compression));
 	if (r < 0)
 		buf_setlen(out, start);
 	return r;
@@ -187,7 +224,8 @@ static int config_line(struct config *c, int *seen, size_t line,
 	int k;
 
 	for (k = 0; k < CONFIG_K_COUNT; k++)
-		if (config_field_is(&f[0], config_keys[k].name))
+		if (config_field_is(&f[0], config_keys[k].name) &&
+		    c->version >= config_keys[k].since)
 			break;
 	if (k == CONFIG_K_COUNT)
 		return config_fail(err, line, "unknown key '%s'",
@@ -243,6 +281,12 @@ static int config_line(struct config *c, int *seen, size_t line,
 				"pack.target must be 4096..1073741824");
 		c->pack_target = v[0];
 		return 0;
+	case CONFIG_K_COMPRESSION:
+		/* fields are NUL-terminated here */
+		if (config_compression_parse(f[1].p, &c->compression) < 0)
+			return config_fail(err, line, "%s",
+				"compression must be 'fast' or 'max'");
+		return 0;
 	}
 	return -EBADMSG;
 }
@@ -289,18 +333,19 @@ int config_decode(struct config *out, const char *text, size_t len,
 		for (int i = 0; i < nf; i++)
 			((char *)f[i].p)[f[i].n] = '\0';
 		if (!have_version) {
-			uint64_t v;
+			uint64_t v = 0;
 
 			if (!config_field_is(&f[0], "vault-repository") ||
 			    nf != 2 ||
 			    config_number(&f[1], UINT32_MAX, &v) < 0) {
 				r = config_fail(err, line, "%s",
 					"expected 'vault-repository <version>' first");
-			} else if (v != CONFIG_VERSION) {
+			} else if (v < CONFIG_VERSION_MIN ||
+				   v > CONFIG_VERSION) {
 				r = config_fail(err, line, "%s",
 					"unsupported repository version");
 			}
-			c.version = CONFIG_VERSION;
+			c.version = (uint32_t)v;
 			have_version = 1;
 			continue;
 		}
@@ -312,7 +357,7 @@ int config_decode(struct config *out, const char *text, size_t len,
 	if (!have_version)
 		return config_fail(err, 0, "%s", "empty (no vault-repository line)");
 	for (int k = 0; k < CONFIG_K_COUNT; k++)
-		if (!seen[k])
+		if (!seen[k] && c.version >= config_keys[k].since)
 			return config_fail(err, 0, "missing key '%s'",
 					   config_keys[k].name);
 	*out = c;

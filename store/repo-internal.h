@@ -56,6 +56,11 @@ void repo_progress(const struct repo *r, const struct repo_progress *pr);
  * REPO_IX_WRITE); a damaged file says how to rebuild it.  In repo.c. */
 int repo_index_open(struct repo *r, struct index **ix, struct buf *err);
 
+/* Writes r->cfg to <repo>/config as repo_write_atomic (replaced may
+ * be NULL).  In repo-config.c. */
+int repo_write_config(const struct repo *r, int *replaced, struct buf *err);
+/* 1 when c is one of enum repo_compression.  In repo-config.c. */
+int repo_compression_valid(enum repo_compression c);
 /* Where restore logs live (store/restores.c). */
 #define REPO_RESTORES_DIR "restores"
 

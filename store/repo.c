@@ -169,22 +169,6 @@ static int repo_write_keys(const struct repo *r, const char *pass,
 	return rc;
 }
 
-static int repo_write_config(const struct repo *r, struct buf *err)
-{
-	struct buf text = BUF_INIT, path = BUF_INIT;
-	int rc;
-
-	rc = config_encode(&text, &r->cfg);
-	if (rc == 0)
-		rc = repo_join(r, "config", &path);
-	if (rc == 0)
-		rc = repo_write_atomic((char *)path.data, text.data, text.len,
-				       NULL, err);
-	buf_release(&text);
-	buf_release(&path);
-	return rc;
-}
-
 int repo_index_open(struct repo *r, struct index **ix, struct buf *err)
 {
 	struct buf path = BUF_INIT;
@@ -209,8 +193,20 @@ int repo_index_open(struct repo *r, struct index **ix, struct buf *err)
 int repo_init(const char *dir, int encrypted, const char *pass,
 	      size_t passlen, struct buf *err)
 {
+	return repo_init_compression(dir, encrypted, pass, passlen,
+				     REPO_COMPRESSION_DEFAULT, err);
+}
+
+int repo_init_compression(const char *dir, int encrypted, const char *pass,
+			  size_t passlen, enum repo_compression c,
+			  struct buf *err)
+{
 	struct repo r;
 	int rc;
+
+	if (!repo_compression_valid(c))
+		return repo_errf(err, -EINVAL, "repo_init: %s",
+				 "unknown compression");
 
 	if (!dir || !*dir || (encrypted && !pass))
 		return repo_errf(err, -EINVAL, "repo_init: %s",
@@ -224,6 +220,7 @@ int repo_init(const char *dir, int encrypted, const char *pass,
 		return rc;
 	r.path = (char *)dir;
 	config_default(&r.cfg, encrypted);
+	r.cfg.compression = (enum config_compression)c;
 	keyfile_generate(&r.keys);
 	rc = repo_mkdirs(&r, err);
 	if (rc == 0)
@@ -237,7 +234,7 @@ int repo_init(const char *dir, int encrypted, const char *pass,
 		rc = repo_touch(&r, "lock.read");
 	/* config last: its presence is what makes the directory a repo */
 	if (rc == 0)
-		rc = repo_write_config(&r, err);
+		rc = repo_write_config(&r, NULL, err);
 	if (rc == 0)
 		rc = repo_fsync_dir(dir);
 	index_free(r.ix);

@@ -73,8 +73,37 @@ void repo_kdf_current(uint64_t *opslimit, uint64_t *memlimit);
  */
 int repo_init(const char *dir, int encrypted, const char *pass,
 	      size_t passlen, struct buf *err);
+/*
+ * How hard new chunks are compressed: the config's "compression"
+ * (formats/config.md).  Both write lz4 blocks, so reading is the same.
+ */
+enum repo_compression {
+	REPO_COMPRESSION_FAST = 0,	/* lz4's default compressor */
+	REPO_COMPRESSION_MAX = 1,	/* LZ4 HC (level WRITER_LZ4_HC) */
+};
+/* What repo_init records (doc/design.md gives the figures behind it). */
+#define REPO_COMPRESSION_DEFAULT REPO_COMPRESSION_FAST
+/* "fast" -> FAST, "max" -> MAX: 0, or -EINVAL (*c untouched). */
+int repo_compression_parse(const char *s, enum repo_compression *c);
+/* "fast" / "max" ("?" for a value outside the enum). */
+const char *repo_compression_name(enum repo_compression c);
+/* repo_init, recording compression c instead of the default. */
+int repo_init_compression(const char *dir, int encrypted, const char *pass,
+			  size_t passlen, enum repo_compression c,
+			  struct buf *err);
 int repo_open(struct repo **r, const char *dir,
 	      const struct repo_open_opts *o, struct buf *err);
+/* The repository's recorded compression (FAST for a config written
+ * before the setting existed). */
+enum repo_compression repo_compression(const struct repo *r);
+/* Records c in the config, for every later snapshot that does not say
+ * otherwise (a version 1 config is raised to version 2).  The writer
+ * lock is needed (-EINVAL without).  The config is replaced atomically:
+ * on error it is as it was, unless err says the new one is in place
+ * (only its directory could not be synced).  0, -EINVAL or a write
+ * error. */
+int repo_set_compression(struct repo *r, enum repo_compression c,
+			 struct buf *err);
 /* Releases the lock, closes everything, wipes keys.  NULL-safe. */
 void repo_free(struct repo *r);
 const char *repo_path(const struct repo *r);
@@ -215,6 +244,10 @@ int repo_writer_file_fd(struct repo_writer *w, const char *path,
 typedef void (*repo_writer_progress_fn)(void *arg);
 void repo_writer_set_progress(struct repo_writer *w,
 			      repo_writer_progress_fn fn, void *arg);
+/* This snapshot's new chunks compressed as c instead of the
+ * repository's setting (call before the first entry). */
+void repo_writer_set_compression(struct repo_writer *w,
+				 enum repo_compression c);
 
 /*
  * Detached streams: a file's content chunked now, its entry emitted

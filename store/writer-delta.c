@@ -321,8 +321,8 @@ int writer_delta_encode(struct repo_writer *w, struct writer_slot *s,
 	if (dx->payload.len * WRITER_DELTA_SMALL > n) {
 		/* not tiny: the full blob decides (and is kept if it wins) */
 		buf_reset(&s->stored);
-		rc = blob_encode(&s->stored, BLOB_DATA, p, n, repo_enc_key(w->r),
-				 id);
+		rc = blob_encode_level(&s->stored, BLOB_DATA, p, n,
+				       w->lz4_level, repo_enc_key(w->r), id);
 		if (rc < 0)
 			return rc;
 		full = s->stored.len - BLOB_HEADER_SIZE - BLOB_SUM_SIZE -

@@ -112,6 +112,7 @@ struct repo_writer {
 	int error;		/* first fatal error; sticky */
 	struct buf errmsg;
 	struct repo_totals tot;
+	int lz4_level;		/* blob_encode_level's: the compression */
 
 	struct buf last;	/* path of the previous entry */
 	int have_last;

@@ -212,8 +212,9 @@ static int writer_pool_store(struct repo_writer *w, struct writer_slot *s,
 			? writer_delta_encode(w, s, off, p, n, id) : 0;
 		if (rc == 0) {
 			buf_reset(&s->stored);
-			rc = blob_encode(&s->stored, type, p, n,
-					 repo_enc_key(w->r), id);
+			rc = blob_encode_level(&s->stored, type, p, n,
+					       w->lz4_level,
+					       repo_enc_key(w->r), id);
 		}
 		rc = rc < 0 ? rc : 0;
 		pthread_mutex_lock(&w->mu);

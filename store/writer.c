@@ -101,6 +101,12 @@ static int writer_buffers(struct repo_writer *w)
 	return buf_grow(&w->file.win, w->file.wcap);
 }
 
+/* enum repo_compression -> blob_encode_level's lz4 effort. */
+static int writer_lz4_level(enum repo_compression c)
+{
+	return c == REPO_COMPRESSION_MAX ? WRITER_LZ4_HC : BLOB_LZ4_FAST;
+}
+
 static void writer_init_bufs(struct repo_writer *w)
 {
 	buf_init(&w->own.stored, 0);
@@ -132,6 +138,7 @@ int repo_writer_new(struct repo *r, struct repo_writer **out,
 	if (!w)
 		return -ENOMEM;
 	w->r = r;
+	w->lz4_level = writer_lz4_level(repo_compression(r));
 	writer_init_bufs(w);
 	/* for sizing; recounted by writer_pool_start */
 	w->nth = writer_pool_ncpu();
@@ -201,6 +208,14 @@ void repo_writer_free(struct repo_writer *w)
 struct repo *repo_writer_repo(struct repo_writer *w)
 {
 	return w->r;
+}
+
+void repo_writer_set_compression(struct repo_writer *w,
+				 enum repo_compression c)
+{
+	/* before the first entry: no worker encodes yet */
+	if (w)
+		w->lz4_level = writer_lz4_level(c);
 }
 
 void repo_writer_set_progress(struct repo_writer *w,

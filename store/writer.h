@@ -26,6 +26,9 @@
 /* The manifest encoder's output is moved to the chunking window (and
  * hashed) whenever it grows past this. */
 #define WRITER_MANIFEST_DRAIN	(64u << 10)
+/* The LZ4 HC level of REPO_COMPRESSION_MAX: 9 (lz4hc's default) has
+ * nearly all of 12's gain at a third of its time (doc/design.md). */
+#define WRITER_LZ4_HC		9
 /* Delta chunks (writer-delta.c): only chunks and bases up to this size
  * are stored as deltas (row chunks are ~32 KiB; the chain cache keeps
  * bases up to the same size). */

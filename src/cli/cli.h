@@ -331,6 +331,7 @@ int cmd_prune(struct cli *c, int argc, char **argv);
 int cmd_check(struct cli *c, int argc, char **argv);
 int cmd_stats(struct cli *c, int argc, char **argv);
 int cmd_key(struct cli *c, int argc, char **argv);
+int cmd_config(struct cli *c, int argc, char **argv);
 int cmd_restore(struct cli *c, int argc, char **argv);
 int cmd_rollback(struct cli *c, int argc, char **argv);
 int cmd_restores(struct cli *c, int argc, char **argv);
@@ -343,6 +344,7 @@ extern const char cmd_init_usage[], cmd_snapshot_usage[], cmd_list_usage[],
 	cmd_forget_usage[], cmd_prune_usage[], cmd_check_usage[],
 	cmd_stats_usage[], cmd_key_usage[];
 extern const char cmd_restore_usage[], cmd_rollback_usage[],
-	cmd_restores_usage[], cmd_report_usage[], cmd_status_usage[];
+	cmd_restores_usage[], cmd_report_usage[], cmd_status_usage[],
+	cmd_config_usage[];
 
 #endif

@@ -1,7 +1,9 @@
 /*
- * cmd-init: `vault init [--encryption repokey|none]` creates a
- * repository.  With repokey (the default) a new passphrase is obtained
- * (asked twice on a terminal) and wraps the repository's keys.
+ * cmd-init: `vault init [--encryption repokey|none] [--compression
+ * fast|max]` creates a repository.  With repokey (the default) a new
+ * passphrase is obtained (asked twice on a terminal) and wraps the
+ * repository's keys.  The compression is recorded in the config (`vault
+ * config` changes it later).
  */
 #include <dirent.h>
 #include <errno.h>
@@ -14,7 +16,7 @@
 #include "repo.h"
 
 const char cmd_init_usage[] =
-	"usage: vault init [--encryption repokey|none]\n"
+	"usage: vault init [--encryption repokey|none] [--compression fast|max]\n"
 	"\n"
 	"Creates a repository in the directory given by --repo (or\n"
 	"$VAULT_REPO, or the default); it is created, with any missing parent\n"
@@ -23,6 +25,10 @@ const char cmd_init_usage[] =
 	"  -e, --encryption MODE   repokey (default): data encrypted with keys\n"
 	"                          stored in the repository, wrapped by a\n"
 	"                          passphrase; none: no encryption\n"
+	"  -c, --compression HOW   how snapshots compress new data unless they\n"
+	"                          say otherwise: fast (default: lz4) or max\n"
+	"                          (LZ4 HC: ~10% smaller, several times the\n"
+	"                          CPU); `vault config compression` changes it\n"
 	"  -h, --help              show this help\n";
 
 /*
@@ -87,13 +93,15 @@ int cmd_init(struct cli *c, int argc, char **argv)
 {
 	static const struct option opts[] = {
 		{ "encryption", required_argument, NULL, 'e' },
+		{ "compression", required_argument, NULL, 'c' },
 		CLI_GLOBAL_OPTIONS
 	};
 	struct buf pass = BUF_INIT, err = BUF_INIT;
 	const char *dir;
+	enum repo_compression how = REPO_COMPRESSION_DEFAULT;
 	int o, encrypted = 1, r, created = 0, ret = CLI_EXIT_OK;
 
-	while ((o = cli_getopt(c, argc, argv, "e:", opts)) != CLI_OPT_END) {
+	while ((o = cli_getopt(c, argc, argv, "e:c:", opts)) != CLI_OPT_END) {
 		switch (o) {
 		case 'e':
 			if (!strcmp(optarg, "repokey"))
@@ -102,6 +110,11 @@ int cmd_init(struct cli *c, int argc, char **argv)
 				encrypted = 0;
 			else
 				return cli_usage_error(c, "--encryption must be 'repokey' or 'none', not '%s'",
+						       optarg);
+			break;
+		case 'c':
+			if (repo_compression_parse(optarg, &how) < 0)
+				return cli_usage_error(c, "--compression must be 'fast' or 'max', not '%s'",
 						       optarg);
 			break;
 		case CLI_OPT_HELP:
@@ -125,8 +138,9 @@ int cmd_init(struct cli *c, int argc, char **argv)
 			goto out;
 		}
 	}
-	r = repo_init(dir, encrypted, encrypted ? (const char *)pass.data : NULL,
-		      pass.len, &err);
+	r = repo_init_compression(dir, encrypted,
+				  encrypted ? (const char *)pass.data : NULL,
+				  pass.len, how, &err);
 	if (r < 0) {
 		if (r == -EEXIST && !err.len)
 			cli_error(c, "%s exists and is not empty", dir);
@@ -136,8 +150,8 @@ int cmd_init(struct cli *c, int argc, char **argv)
 		goto out;
 	}
 	if (!cli_quiet(c)) {
-		printf("created repository %s (encryption: %s)\n", dir,
-		       encrypted ? "repokey" : "none");
+		printf("created repository %s (encryption: %s, compression: %s)\n",
+		       dir, encrypted ? "repokey" : "none", repo_compression_name(how));
 		if (encrypted)
 			printf("Keep the passphrase safe: without it the data cannot be read.\n");
 	}

@@ -80,6 +80,10 @@ const char cmd_snapshot_usage[] =
 	"      --time TIME         record TIME (ISO 8601, UTC unless a zone is\n"
 	"                          given) instead of now\n"
 	"      --stdin-name NAME   file name for '-' (default: stdin)\n"
+	"      --compression HOW   fast (lz4) or max (LZ4 HC, smaller, slower)\n"
+	"                          for this snapshot's new data, files,\n"
+	"                          database and Storage alike (default: the\n"
+	"                          repository's, see `vault config`)\n"
 	"      --json              print the summary as JSON, and progress as\n"
 	"                          JSON lines on stderr\n"
 	"  -h, --help              show this help\n"
@@ -93,6 +97,7 @@ enum {
 	SNAP_OPT_JSON,
 	SNAP_OPT_EXCLUDE_FILE,
 	SNAP_OPT_NO_FILES_CACHE,
+	SNAP_OPT_COMPRESSION,
 };
 
 /* The roots a project contributes besides the PATHs, in manifest order. */
@@ -419,6 +424,7 @@ int cmd_snapshot(struct cli *c, int argc, char **argv)
 		{ "one-file-system", no_argument, NULL, 'x' },
 		{ "dry-run", no_argument, NULL, 'n' },
 		{ "no-files-cache", no_argument, NULL, SNAP_OPT_NO_FILES_CACHE },
+		{ "compression", required_argument, NULL, SNAP_OPT_COMPRESSION },
 		SNAP_SB_OPTIONS,
 		SNAP_DB_OPTIONS,
 		CLI_GLOBAL_OPTIONS
@@ -443,6 +449,7 @@ int cmd_snapshot(struct cli *c, int argc, char **argv)
 	int64_t when = 0;
 	double start;
 	int o, e, json = 0, use_stdin = 0, dry = 0, ret = CLI_EXIT_ERROR;
+	int compress = -1;	/* enum repo_compression, -1: the repository's */
 
 	memset(want, 0, sizeof(want));
 	memset(root_at, 0, sizeof(root_at));
@@ -499,6 +506,17 @@ int cmd_snapshot(struct cli *c, int argc, char **argv)
 		case SNAP_OPT_NO_FILES_CACHE:
 			fo.no_cache = 1;
 			break;
+		case SNAP_OPT_COMPRESSION: {
+			enum repo_compression k;
+
+			if (repo_compression_parse(optarg, &k) < 0) {
+				ret = cli_usage_error(c, "--compression must be 'fast' or 'max', not '%s'",
+						      optarg);
+				goto out;
+			}
+			compress = (int)k;
+			break;
+		}
 		case CLI_OPT_HELP:
 			ret = CLI_EXIT_OK;
 			goto out;
@@ -623,6 +641,8 @@ int cmd_snapshot(struct cli *c, int argc, char **argv)
 		cli_fail(c, e, &err, "cannot start a snapshot");
 		goto out;
 	}
+	if (compress >= 0)
+		repo_writer_set_compression(w, (enum repo_compression)compress);
 	snap_files_configure(f, &fo);
 	if (snap_files_start(f, r, w, start) != CLI_EXIT_OK)
 		goto out;

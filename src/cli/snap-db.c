@@ -41,7 +41,6 @@ struct snap_db {
 	int64_t mtime_ns;
 	struct cli_phase *ph;		/* "db" (NULL: not shown) */
 	size_t ndata, ndone;
-	uint64_t bytes_done;
 	/* the catalog's sizes of the tables, each replaced by its real
 	 * size once read: the phase's total */
 	uint64_t est_total;
@@ -68,7 +67,7 @@ struct snap_db *snap_db_new(void)
 	buf_init(&d->label, 0);
 	for (int i = 0; i < 4; i++)
 		buf_init(&d->pats[i], 0);
-	d->jobs = 2;
+	d->jobs = 0;	/* the rule of src/pg/pg-jobs.h */
 	d->retries = SNAP_DB_DEFAULT_RETRIES;
 	return d;
 }
@@ -337,11 +336,22 @@ static void snap_db_verbose(struct snap_db *d, const struct pg_snap_table *t)
 			    (const char *)d->label.data, d->label.len, detail);
 }
 
+/* Rows read so far: several tables stream at once with --jobs, so the
+ * sum over all of them (those not begun count 0). */
+static uint64_t snap_db_bytes_read(const struct snap_db *d)
+{
+	uint64_t n = 0;
+
+	for (size_t i = 0; d->ps && i < pg_snap_ntables(d->ps); i++)
+		n += pg_snap_table(d->ps, i)->bytes;
+	return n;
+}
+
 static void snap_db_progress(void *ctx, const struct pg_snap_table *t,
 			     int done)
 {
 	struct snap_db *d = ctx;
-	uint64_t cur = 0, total = d->est_total;
+	uint64_t at, total;
 
 	if (t != d->cur || done) {
 		buf_reset(&d->label);
@@ -350,18 +360,16 @@ static void snap_db_progress(void *ctx, const struct pg_snap_table *t,
 	d->cur = done ? NULL : t;
 	if (done) {
 		d->ndone++;
-		d->bytes_done += t->bytes;
 		/* its real size replaces the catalog's */
 		d->est_total = d->est_total - t->est_bytes + t->bytes;
-		total = d->est_total;
 		snap_db_verbose(d, t);
-	} else {
-		cur = t->bytes;
-		if (cur > t->est_bytes)
-			total += cur - t->est_bytes;
 	}
+	/* with --jobs several tables are in flight: the sum of them all,
+	 * and a table read past the catalog's size raises the total */
+	at = snap_db_bytes_read(d);
+	total = d->est_total > at ? d->est_total : at;
 	cli_phase_total(d->ph, total, d->ndata, 1);
-	cli_phase_at(d->ph, d->bytes_done + cur, d->ndone,
+	cli_phase_at(d->ph, at, d->ndone,
 		     done ? NULL : (const char *)d->label.data,
 		     done ? 0 : d->label.len);
 }
@@ -780,6 +788,7 @@ void snap_db_json(const struct snap_db *d, struct cli_json *j)
 	cli_json_u64(j, "rows", all.rows);
 	cli_json_u64(j, "bytes", all.bytes);
 	cli_json_u64(j, "tables_reused", pg_snap_nreused(d->ps));
+	cli_json_u64(j, "jobs", (uint64_t)pg_snap_jobs(d->ps));
 	cli_json_begin_array(j, "schemas");
 	for (size_t i = 0; v && i < n; i++) {
 		cli_json_begin_object(j, NULL);

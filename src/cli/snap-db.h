@@ -81,7 +81,10 @@ enum {
 	"                          VAULT_DB_URL / SUPABASE_DB_URL in ./.env)\n" \
 	"      --env-file FILE     read the URL from FILE (not the environment\n" \
 	"                          or ./.env)\n" \
-	"      --jobs N            parallel COPY connections (default 2)\n" \
+	"      --jobs N            parallel COPY connections (default: one per\n" \
+	"                          CPU for a local server, two for a remote\n" \
+	"                          one, within the tables, max_parallel_workers\n" \
+	"                          and half the free connections; up to 8)\n" \
 	"      --pg-dump PATH      the pg_dump to use for the schema\n" \
 	"      --role-passwords    include role password hashes in roles.sql\n" \
 	"      --retries N         retry a failing connection N times (default 3)\n" \

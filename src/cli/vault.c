@@ -54,6 +54,8 @@ static const struct vault_verb vault_verbs[] = {
 	{ "status", cmd_status, cmd_status_usage,
 	  "say whether every group's newest snapshot is recent and whole" },
 	{ "key", cmd_key, cmd_key_usage, "manage the repository passphrase" },
+	{ "config", cmd_config, cmd_config_usage,
+	  "show or change the repository's settings" },
 	{ "restore", cmd_restore, cmd_restore_usage,
 	  "restore a snapshot's database into a live database" },
 	{ "rollback", cmd_rollback, cmd_rollback_usage,

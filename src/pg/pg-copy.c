@@ -1,6 +1,7 @@
 /*
  * pg-copy: the COPY TO STDOUT pipeline: one worker thread per connection
- * prefetching tables into bounded per-table queues, consumed in order.
+ * prefetching tables into bounded per-table queues, consumed in order
+ * (pg_copy_take) or interleaved (pg_copy_next).
  */
 #include <errno.h>
 #include <pthread.h>
@@ -25,6 +26,7 @@ struct pg_copy_slot {
 	struct pg_copy_blk *head, *tail;
 	size_t queued;
 	int done;
+	int ended;		/* pg_copy_next reported its end */
 	struct pg_copy_result res;
 };
 
@@ -40,6 +42,8 @@ struct pg_copy {
 	pthread_cond_t cv;
 	size_t next;		/* next job a worker starts */
 	size_t consumed;	/* jobs the consumer finished */
+	size_t lowest;		/* pg_copy_next: the first job not ended */
+	struct pg_copy_blk *held;	/* pg_copy_next's last block */
 	int stop;
 	int error;		/* first error (0 none) */
 	struct buf errmsg;
@@ -233,6 +237,36 @@ static void *pg_copy_worker(void *arg)
 
 /* ---- consumer side ----------------------------------------------------- */
 
+/* Under cp->mu: the consumer saw the interrupt while waiting for job
+ * i; the workers stop, err says which table.  Returns -EINTR. */
+static int pg_copy_stop_interrupted(struct pg_copy *cp, size_t i,
+				    struct buf *err)
+{
+	struct buf m = BUF_INIT;
+
+	buf_addf(&m, "table %s: interrupted", cp->jobs[i].label);
+	pg_copy_fail(cp, -EINTR, &m);
+	if (err)
+		buf_add(err, m.data, m.len);
+	buf_release(&m);
+	return -EINTR;
+}
+
+/* Under cp->mu: waits for a worker's news, waking now and then to
+ * notice an interrupt. */
+static void pg_copy_wait(struct pg_copy *cp)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	ts.tv_nsec += 200 * 1000000L;
+	if (ts.tv_nsec >= 1000000000L) {
+		ts.tv_sec++;
+		ts.tv_nsec -= 1000000000L;
+	}
+	pthread_cond_timedwait(&cp->cv, &cp->mu, &ts);
+}
+
 void pg_copy_free(struct pg_copy *cp);
 
 struct pg_copy_direct {
@@ -331,7 +365,6 @@ int pg_copy_take(struct pg_copy *cp, size_t i, pg_copy_data_fn fn, void *ctx,
 	pthread_mutex_lock(&cp->mu);
 	for (;;) {
 		struct pg_copy_blk *b;
-		struct timespec ts;
 
 		if (cp->error) {
 			r = cp->error;
@@ -367,24 +400,81 @@ int pg_copy_take(struct pg_copy *cp, size_t i, pg_copy_data_fn fn, void *ctx,
 			break;
 		}
 		if (pg_copy_interrupted(cp)) {
-			struct buf m = BUF_INIT;
-
-			r = -EINTR;
-			buf_addf(&m, "table %s: interrupted", cp->jobs[i].label);
-			pg_copy_fail(cp, r, &m);
-			if (err)
-				buf_add(err, m.data, m.len);
-			buf_release(&m);
+			r = pg_copy_stop_interrupted(cp, i, err);
 			break;
 		}
-		/* wake up now and then to notice an interrupt */
-		clock_gettime(CLOCK_REALTIME, &ts);
-		ts.tv_nsec += 200 * 1000000L;
-		if (ts.tv_nsec >= 1000000000L) {
-			ts.tv_sec++;
-			ts.tv_nsec -= 1000000000L;
+		pg_copy_wait(cp);
+	}
+	pthread_mutex_unlock(&cp->mu);
+	return r;
+}
+
+/* Under cp->mu: job i's next event, if it has one (1), else 0. */
+static int pg_copy_event_of(struct pg_copy *cp, size_t i,
+			    struct pg_copy_event *ev)
+{
+	struct pg_copy_slot *s = &cp->slots[i];
+	struct pg_copy_blk *b = s->head;
+
+	if (s->ended)
+		return 0;
+	memset(ev, 0, sizeof(*ev));
+	ev->job = i;
+	if (b) {
+		s->head = b->next;
+		if (!s->head)
+			s->tail = NULL;
+		s->queued -= b->len;
+		cp->held = b;
+		ev->data = b->data;
+		ev->len = b->len;
+	} else if (s->done) {
+		s->ended = 1;
+		ev->end = 1;
+		ev->res = s->res;
+		cp->consumed++;
+		while (cp->lowest < cp->njobs && cp->slots[cp->lowest].ended)
+			cp->lowest++;
+	} else {
+		return 0;
+	}
+	/* room in a queue, or room in the window: wake the workers */
+	pthread_cond_broadcast(&cp->cv);
+	return 1;
+}
+
+int pg_copy_next(struct pg_copy *cp, struct pg_copy_event *ev,
+		 struct buf *err)
+{
+	int r = 0;
+
+	if (cp->o.nconns == 1)
+		return -EINVAL;
+	pthread_mutex_lock(&cp->mu);
+	if (cp->held) {
+		free(cp->held->data);
+		free(cp->held);
+		cp->held = NULL;
+	}
+	for (;;) {
+		if (cp->error) {
+			r = cp->error;
+			if (err && cp->errmsg.len)
+				buf_add(err, cp->errmsg.data, cp->errmsg.len);
+			break;
 		}
-		pthread_cond_timedwait(&cp->cv, &cp->mu, &ts);
+		if (cp->consumed == cp->njobs)
+			break;
+		/* the oldest first: it frees its window place soonest */
+		for (size_t i = cp->lowest; i < cp->next && !r; i++)
+			r = pg_copy_event_of(cp, i, ev);
+		if (r)
+			break;
+		if (pg_copy_interrupted(cp)) {
+			r = pg_copy_stop_interrupted(cp, cp->lowest, err);
+			break;
+		}
+		pg_copy_wait(cp);
 	}
 	pthread_mutex_unlock(&cp->mu);
 	return r;
@@ -423,6 +513,10 @@ void pg_copy_free(struct pg_copy *cp)
 			free(b);
 			b = n;
 		}
+	}
+	if (cp->held) {
+		free(cp->held->data);
+		free(cp->held);
 	}
 	free(cp->cancels);
 	free(cp->slots);

@@ -2,10 +2,12 @@
  * pg-copy: streaming `COPY ... TO STDOUT` of many tables, in a fixed
  * order, over one or several connections that share a snapshot.
  *
- * The consumer takes tables strictly in job order (the snapshot manifest
- * must be written in path order), so parallelism is prefetching: with N
- * connections, N worker threads run the next COPYs while the consumer
- * is still writing an earlier table.  Memory stays bounded: a worker
+ * The consumer takes tables either strictly in job order (pg_copy_take),
+ * so parallelism is prefetching: with N connections, N worker threads
+ * run the next COPYs while the consumer is still writing an earlier
+ * table; or interleaved (pg_copy_next): a block of whichever table in
+ * flight has one, so N COPYs stream at once and a large table does not
+ * hold up the ones after it.  Memory stays bounded: a worker
  * stops reading once `buffer` bytes of its table wait unconsumed (the
  * server then simply waits on the socket), and at most `window` tables
  * are in flight.  Nothing touches the disk.
@@ -63,6 +65,31 @@ typedef int (*pg_copy_data_fn)(void *ctx, const void *p, size_t n);
  */
 int pg_copy_take(struct pg_copy *cp, size_t i, pg_copy_data_fn fn, void *ctx,
 		 struct pg_copy_result *res, struct buf *err);
+
+/* What pg_copy_next hands over: a block of job `job`'s rows, or (end)
+ * the job's end with its result. */
+struct pg_copy_event {
+	size_t job;
+	int end;
+	const void *data;		/* end 0: the rows, len bytes */
+	size_t len;
+	struct pg_copy_result res;	/* end 1 */
+};
+
+/*
+ * Interleaved taking (nconns > 1 only, else -EINVAL; not mixed with
+ * pg_copy_take): waits for the next block of any job in flight, the
+ * lowest job first, or for a job's end, which comes after all its
+ * blocks.  A job's first event comes after the first event of every
+ * job before it is possible to begin (the caller may begin jobs in
+ * order as they appear).  Returns 1 with *ev filled (ev->data valid
+ * until the next call or pg_copy_free), 0 once every job has ended, or
+ * a negative errno as pg_copy_take (after which the remaining jobs are
+ * abandoned).  A caller that fails on its own side just stops calling:
+ * pg_copy_free cancels what is left.
+ */
+int pg_copy_next(struct pg_copy *cp, struct pg_copy_event *ev,
+		 struct buf *err);
 
 /* Stops and joins the workers.  Connections whose COPY was cut short
  * are left unusable: the caller closes them.  NULL-safe. */

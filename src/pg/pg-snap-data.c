@@ -147,38 +147,101 @@ static int pg_snap_data_rows(void *ctx, const void *p, size_t n)
 	return w->sink->stream_write(w->sink->ctx, w->st, p, n);
 }
 
+/* Table i's data.sql (entry path) begun in a new stream *st: its COPY
+ * line; w is set up for the rows. */
+static int pg_snap_data_begin(struct pg_snap *s, const struct pg_sink *k,
+			      size_t i, const char *path, void **st,
+			      struct pg_snap_data_writer *w)
+{
+	int r;
+
+	memset(w, 0, sizeof(*w));
+	w->s = s;
+	w->sink = k;
+	w->t = &s->tables[i];
+	w->t->bytes = 0;
+	if (s->o.progress)
+		s->o.progress(s->o.progress_ctx, w->t, 0);
+	r = k->stream_begin(k->ctx, PG_SINK_ROWS, path, st);
+	w->st = *st;
+	if (r == 0)
+		r = k->stream_write(k->ctx, w->st, s->copy_head[i],
+				    strlen(s->copy_head[i]));
+	return r;
+}
+
+/* The rows are all in: "\\." ends the stream, and the table's count and
+ * checksum are final. */
+static int pg_snap_data_finish(struct pg_snap_data_writer *w,
+			       const struct pg_copy_result *res)
+{
+	const struct pg_sink *k = w->sink;
+	int r = k->stream_write(k->ctx, w->st, "\\.\n", 3);
+
+	if (r == 0)
+		r = k->stream_end(k->ctx, w->st);
+	if (r < 0)
+		return r;
+	w->t->rows = res->rows;
+	w->t->bytes = res->bytes;
+	hex_encode(w->t->xxh3, res->xxh128, sizeof(res->xxh128));
+	w->t->done = 1;
+	if (w->s->o.progress)
+		w->s->o.progress(w->s->o.progress_ctx, w->t, 1);
+	return 0;
+}
+
 /* First pass: table i's data.sql (entry path) into a new stream *st. */
 static int pg_snap_data_table(struct pg_snap *s, const struct pg_sink *k,
 			      struct pg_copy *cp, size_t job, size_t i,
 			      const char *path, void **st, struct buf *err)
 {
-	struct pg_snap_data_writer w = { s, k, NULL, &s->tables[i], 0 };
+	struct pg_snap_data_writer w;
 	struct pg_copy_result res;
 	int r;
 
-	w.t->bytes = 0;
-	if (s->o.progress)
-		s->o.progress(s->o.progress_ctx, w.t, 0);
-	r = k->stream_begin(k->ctx, PG_SINK_ROWS, path, st);
-	w.st = *st;
-	if (r == 0)
-		r = k->stream_write(k->ctx, w.st, s->copy_head[i],
-				    strlen(s->copy_head[i]));
+	r = pg_snap_data_begin(s, k, i, path, st, &w);
 	if (r == 0)
 		r = pg_copy_take(cp, job, pg_snap_data_rows, &w, &res, err);
-	if (r == 0)
-		r = k->stream_write(k->ctx, w.st, "\\.\n", 3);
-	if (r == 0)
-		r = k->stream_end(k->ctx, w.st);
-	if (r < 0)
-		return r;
-	w.t->rows = res.rows;
-	w.t->bytes = res.bytes;
-	hex_encode(w.t->xxh3, res.xxh128, sizeof(res.xxh128));
-	w.t->done = 1;
-	if (s->o.progress)
-		s->o.progress(s->o.progress_ctx, w.t, 1);
-	return 0;
+	return r < 0 ? r : pg_snap_data_finish(&w, &res);
+}
+
+/*
+ * First pass over several connections: the tables' rows interleaved as
+ * they come (pg_copy_next), so the server reads as many tables at once
+ * as there are connections, each into its own stream.  Streams begin in
+ * plan order all the same (a sink walks an earlier snapshot alongside).
+ * at[j] is job j's entry index in e.
+ */
+static int pg_snap_data_interleaved(struct pg_snap *s, const struct pg_sink *k,
+				    struct pg_copy *cp,
+				    const struct pg_snap_entry *e,
+				    const size_t *at, size_t njobs, void **st,
+				    struct buf *err)
+{
+	struct pg_snap_data_writer *w = calloc(njobs ? njobs : 1, sizeof(*w));
+	struct pg_copy_event ev;
+	size_t begun = 0;
+	int r;
+
+	if (!w)
+		return -ENOMEM;
+	while ((r = pg_copy_next(cp, &ev, err)) == 1) {
+		for (; begun <= ev.job && r >= 0; begun++) {
+			const struct pg_snap_entry *x = &e[at[begun]];
+
+			r = pg_snap_data_begin(s, k, x->table, x->path,
+					       &st[at[begun]], &w[begun]);
+		}
+		if (r >= 0)
+			r = ev.end ? pg_snap_data_finish(&w[ev.job], &ev.res)
+				   : pg_snap_data_rows(&w[ev.job], ev.data,
+						       ev.len);
+		if (r < 0)
+			break;
+	}
+	free(w);
+	return r;
 }
 
 /* First pass: a large object's bytes (entry path) into a new stream. */
@@ -218,18 +281,23 @@ int pg_snap_data_read(struct pg_snap *s, const struct pg_sink *k,
 		      struct buf *err)
 {
 	struct pg_copy_job *jobs = calloc(n ? n : 1, sizeof(*jobs));
+	size_t *at = calloc(n ? n : 1, sizeof(*at));
 	struct pg_copy *cp = NULL;
 	struct pg_copy_opts co;
 	size_t njobs = 0, job = 0;
 	int r = 0;
 
-	if (!jobs)
+	if (!jobs || !at) {
+		free(jobs);
+		free(at);
 		return -ENOMEM;
+	}
 	for (size_t i = 0; i < n; i++) {
 		if (e[i].kind != PG_SNAP_E_DATA || s->tables[e[i].table].reused)
 			continue;
 		jobs[njobs].sql = s->copy_sql[e[i].table];
 		jobs[njobs].label = s->labels[e[i].table];
+		at[njobs] = i;
 		njobs++;
 	}
 	memset(&co, 0, sizeof(co));
@@ -242,12 +310,16 @@ int pg_snap_data_read(struct pg_snap *s, const struct pg_sink *k,
 
 		if (e[i].kind != PG_SNAP_E_DATA)
 			continue;
-		if (!t->reused)
+		if (t->reused) {
+			if (s->o.progress)	/* counted as done, not read */
+				s->o.progress(s->o.progress_ctx, t, 1);
+		} else if (co.nconns == 1) {
 			r = pg_snap_data_table(s, k, cp, job++, e[i].table,
 					       e[i].path, &st[i], err);
-		else if (s->o.progress)	/* counted as done, not read */
-			s->o.progress(s->o.progress_ctx, t, 1);
+		}
 	}
+	if (r == 0 && co.nconns > 1)
+		r = pg_snap_data_interleaved(s, k, cp, e, at, njobs, st, err);
 	/* the main connection is free again for the large objects */
 	pg_copy_free(cp);
 	for (size_t i = 0; i < n && r == 0; i++)
@@ -255,6 +327,7 @@ int pg_snap_data_read(struct pg_snap *s, const struct pg_sink *k,
 			r = pg_snap_data_lo(s, k, e[i].oid, e[i].path, &st[i],
 					    err);
 	free(jobs);
+	free(at);
 	return r;
 }
 

@@ -27,6 +27,7 @@
 #include "pg-conn.h"
 #include "pg-ddl.h"
 #include "pg-dump.h"
+#include "pg-jobs.h"
 #include "pg-snap.h"
 
 #define PG_SNAP_DIR_MODE	0700
@@ -41,6 +42,8 @@ struct pg_snap {
 	PGconn *main;
 	PGconn **workers;
 	size_t nworkers;
+	struct pg_jobs_in jobs_in;	/* for the default --jobs */
+	int jobs;			/* connections the COPYs use */
 	char snapid[128];
 	struct pg_catalog cat;
 	struct pg_dump_tool dump;

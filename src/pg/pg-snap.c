@@ -217,6 +217,11 @@ static int pg_snap_open_steps(struct pg_snap *s, struct buf *err)
 			     pg_snap_settings[i][1]);
 	if (r == 0)
 		pg_snap_proof_before(s);
+	/* before the snapshot's transaction, which a failed query would
+	 * spoil: without the figures the rule goes by the CPUs alone */
+	if (r == 0 && s->o.jobs <= 0 &&
+	    pg_jobs_probe(s->main, &s->jobs_in, NULL) < 0)
+		s->jobs_in.max_connections = -1;
 	if (r == 0)
 		r = pg_snap_begin(s, err);
 	if (r == 0)
@@ -244,9 +249,11 @@ static int pg_snap_open_steps(struct pg_snap *s, struct buf *err)
 		ndata += s->tables[i].has_data;
 	/* one connection does it all (the main one) unless there is
 	 * something to run in parallel */
-	nw = (size_t)(s->o.jobs > 0 ? s->o.jobs : 2);
+	s->jobs_in.ntables = ndata;
+	nw = (size_t)(s->o.jobs > 0 ? s->o.jobs : pg_jobs_choose(&s->jobs_in));
 	if (nw > ndata)
 		nw = ndata;
+	s->jobs = nw < 2 ? 1 : (int)nw;
 	if (nw < 2)
 		return 0;
 	s->workers = calloc(nw, sizeof(*s->workers));
@@ -330,6 +337,11 @@ const char *pg_snap_snapshot_id(const struct pg_snap *s)
 const struct pg_catalog *pg_snap_catalog(const struct pg_snap *s)
 {
 	return &s->cat;
+}
+
+int pg_snap_jobs(const struct pg_snap *s)
+{
+	return s->jobs > 0 ? s->jobs : 1;
 }
 
 size_t pg_snap_ntables(const struct pg_snap *s)

@@ -118,7 +118,7 @@ struct pg_snap_table {
 
 struct pg_snap_opts {
 	const char *conninfo;		/* libpq string or URL; NULL = "" */
-	int jobs;			/* COPY connections; 0 = 2 */
+	int jobs;			/* COPY connections; 0 = pg-jobs.h's rule */
 	int retries;			/* extra connection attempts */
 	unsigned retry_delay_ms;	/* first backoff; 0 = 500 ms */
 	const char *pg_dump;		/* explicit binary, or NULL to search */
@@ -177,6 +177,9 @@ const char *pg_snap_snapshot_id(const struct pg_snap *s);
 const char *pg_snap_meta_json(const struct pg_snap *s);
 const struct pg_catalog *pg_snap_catalog(const struct pg_snap *s);
 size_t pg_snap_ntables(const struct pg_snap *s);
+/* The connections the COPYs run on (--jobs, or pg-jobs.h's rule, at
+ * most the tables with rows; 1 when the main one does it all). */
+int pg_snap_jobs(const struct pg_snap *s);
 const struct pg_snap_table *pg_snap_table(const struct pg_snap *s, size_t i);
 /* Non-fatal problems, one per line ("" when none). */
 const char *pg_snap_warnings(const struct pg_snap *s);

@@ -6,7 +6,8 @@
  * says what is wrong (a non-empty message in err, a decode with err NULL
  * failing the same way); an accepted config keeps the rules the decoder
  * enforces (chunker bounds, min <= avg <= max, avg a power of two, pack
- * target bounds), survives config_decode -> config_encode ->
+ * target bounds, a version it knows, a named compression that version
+ * 1 can only have as fast), survives config_decode -> config_encode ->
  * config_decode unchanged, and re-encodes to the same text.
  */
 #include <errno.h>
@@ -32,7 +33,8 @@ static int config_eq(const struct config *a, const struct config *b)
 	       a->general.avg == b->general.avg &&
 	       a->general.max == b->general.max &&
 	       a->rows.min == b->rows.min && a->rows.avg == b->rows.avg &&
-	       a->rows.max == b->rows.max && a->pack_target == b->pack_target;
+	       a->rows.max == b->rows.max && a->pack_target == b->pack_target &&
+	       a->compression == b->compression;
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
@@ -54,7 +56,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		return 0;
 	}
 	FUZZ_CHECK(err.len == 0);
-	FUZZ_CHECK(c.version == CONFIG_VERSION);
+	FUZZ_CHECK(c.version >= CONFIG_VERSION_MIN &&
+		   c.version <= CONFIG_VERSION);
+	FUZZ_CHECK(config_compression_name(c.compression) != NULL);
+	FUZZ_CHECK(c.version >= 2 || c.compression == CONFIG_COMPRESSION_FAST);
 	FUZZ_CHECK(c.encrypted == 0 || c.encrypted == 1);
 	check_chunker(&c.general);
 	check_chunker(&c.rows);

@@ -499,7 +499,8 @@ static void configs(void)
 {
 	static const char *const bad[][2] = {
 		{ "bad-missing-key", "vault-repository 1\nencryption none\n" },
-		{ "bad-version", "vault-repository 2\n" },
+		{ "bad-version", "vault-repository 3\n" },
+		{ "bad-compression", "vault-repository 2\ncompression zstd\n" },
 		{ "bad-unknown-key", "vault-repository 1\ncompression lz4\n" },
 		{ "bad-not-first", "# no version line\nencryption none\n" },
 	};
@@ -508,6 +509,16 @@ static void configs(void)
 	char *nl;
 
 	config_default(&c, 1);
+	c.version = 1;		/* before the compression key */
+	must(config_encode(&b, &c), "config");
+	putb("config", "repokey-v1", &b);
+	buf_reset(&b);
+	c.version = CONFIG_VERSION;
+	c.compression = CONFIG_COMPRESSION_MAX;
+	must(config_encode(&b, &c), "config");
+	putb("config", "repokey-max", &b);
+	buf_reset(&b);
+	c.compression = CONFIG_COMPRESSION_FAST;
 	must(config_encode(&b, &c), "config");
 	putb("config", "repokey", &b);
 	/* each value spoiled in turn */

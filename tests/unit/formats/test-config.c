@@ -29,7 +29,8 @@ static int same_config(const struct config *a, const struct config *b)
 	       a->general.avg == b->general.avg &&
 	       a->general.max == b->general.max &&
 	       a->rows.min == b->rows.min && a->rows.avg == b->rows.avg &&
-	       a->rows.max == b->rows.max && a->pack_target == b->pack_target;
+	       a->rows.max == b->rows.max && a->pack_target == b->pack_target &&
+	       a->compression == b->compression;
 }
 
 static void test_defaults(void)
@@ -39,8 +40,9 @@ static void test_defaults(void)
 
 	config_default(&c, 1);
 	config_default(&d, 0);
-	ok(c.version == 1 && c.encrypted == 1 && d.encrypted == 0,
+	ok(c.version == 2 && c.encrypted == 1 && d.encrypted == 0,
 	   "version and encryption");
+	ok(c.compression == CONFIG_COMPRESSION_DEFAULT, "compression default");
 	ok(c.general.min == 256 * 1024 && c.general.avg == 1024 * 1024 &&
 	   c.general.max == 4 * 1024 * 1024, "general chunker defaults");
 	ok(c.rows.min == 8 * 1024 && c.rows.avg == 32 * 1024 &&
@@ -58,8 +60,10 @@ static void test_defaults(void)
 		       "decode (encrypted=%d)", enc);
 		ok(same_config(x, &got), "round trip (encrypted=%d)", enc);
 	}
-	ok(!strncmp((char *)b.data, "vault-repository 1\nid ", 22),
+	ok(!strncmp((char *)b.data, "vault-repository 2\nid ", 22),
 	   "the file starts with the version line");
+	ok(strstr((char *)b.data, "\ncompression ") != NULL,
+	   "version 2 records the compression");
 
 	/* limits round trip too */
 	c.general.min = 64;
@@ -84,9 +88,72 @@ static void test_defaults(void)
 	c.pack_target = CONFIG_PACK_MAX + 1ull;
 	is_int(config_encode(&b, &c), -EINVAL, "encode: pack target too big");
 	c.pack_target = CONFIG_PACK_MIN;
+	c.version = 3;
+	is_int(config_encode(&b, &c), -EINVAL, "encode: version 3");
+	c.version = 1;
+	c.compression = CONFIG_COMPRESSION_MAX;
+	is_int(config_encode(&b, &c), -EINVAL,
+	       "encode: version 1 cannot say max");
 	c.version = 2;
-	is_int(config_encode(&b, &c), -EINVAL, "encode: version 2");
+	c.compression = (enum config_compression)7;
+	is_int(config_encode(&b, &c), -EINVAL, "encode: unknown compression");
 	is_int(b.len, 0, "nothing written");
+	buf_release(&b);
+}
+
+/* Version 1 (no compression key, meaning fast) and version 2 (the key
+ * required) read and written side by side. */
+static void test_compression(void)
+{
+	static const char v2max[] =
+		"vault-repository 2\n"
+		"id " ID "\n"
+		"encryption none\n"
+		"chunker.general 262144 1048576 4194304\n"
+		"chunker.rows 8192 32768 131072\n"
+		"pack.target 33554432\n"
+		"compression max\n";
+	struct config c, got;
+	struct buf b = BUF_INIT;
+	enum config_compression k = CONFIG_COMPRESSION_MAX;
+
+	memset(&c, 0x5a, sizeof(c));
+	ok(config_decode(&c, good, strlen(good), NULL) == 0 &&
+	   c.version == 1 && c.compression == CONFIG_COMPRESSION_FAST,
+	   "version 1 without the key means fast");
+	ok(config_encode(&b, &c) == 0 && b.len == strlen(good) &&
+	   !memcmp(b.data, good, b.len), "version 1 is written back unchanged");
+	ok(config_decode(&c, v2max, strlen(v2max), NULL) == 0 &&
+	   c.version == 2 && c.compression == CONFIG_COMPRESSION_MAX,
+	   "version 2 with compression max");
+	buf_reset(&b);
+	ok(config_encode(&b, &c) == 0 &&
+	   config_decode(&got, (char *)b.data, b.len, NULL) == 0 &&
+	   same_config(&c, &got), "version 2 round trips");
+	/* upgrading: a version 1 config raised to 2 */
+	ok(config_decode(&c, good, strlen(good), NULL) == 0, "version 1 again");
+	c.version = 2;
+	buf_reset(&b);
+	ok(config_encode(&b, &c) == 0 &&
+	   strstr((char *)b.data, "compression fast\n") != NULL,
+	   "a version 1 config raised to 2 records fast");
+	/* version 2 without the key: missing */
+	buf_reset(&b);
+	buf_addf(&b, "vault-repository 2\n%s", strchr(good, '\n') + 1);
+	memset(&got, 0x5a, sizeof(got));
+	ok(config_decode(&got, (char *)b.data, b.len, NULL) == -EBADMSG &&
+	   got.general.min == 0x5a5a5a5a,
+	   "version 2 without compression is refused");
+	ok(config_compression_parse("max", &k) == 0 &&
+	   k == CONFIG_COMPRESSION_MAX && config_compression_parse("fast", &k) == 0 &&
+	   k == CONFIG_COMPRESSION_FAST, "names parse");
+	ok(config_compression_parse("MAX", &k) == -EINVAL &&
+	   config_compression_parse("", &k) == -EINVAL &&
+	   k == CONFIG_COMPRESSION_FAST, "bad names refused, value untouched");
+	ok(config_compression_name(CONFIG_COMPRESSION_MAX) &&
+	   !strcmp(config_compression_name(CONFIG_COMPRESSION_MAX), "max") &&
+	   !config_compression_name((enum config_compression)9),
+	   "names of values");
 	buf_release(&b);
 }
 
@@ -129,7 +196,7 @@ static void test_errors(void)
 		{ "", 0, "empty file" },
 		{ "# only a comment\n", 0, "only comments" },
 		{ "id " ID "\n", 1, "version line missing" },
-		{ "vault-repository 2\n", 1, "version 2" },
+		{ "vault-repository 2\n", 0, "version 2 alone: missing keys" },
 		{ "vault-repository\n", 1, "version without a number" },
 		{ "vault-repository 1 x\n", 1, "version line with extra field" },
 		{ "vault-repository 1\nid " ID "\n", 0, "missing keys" },
@@ -175,6 +242,16 @@ static void test_errors(void)
 		  "2^64" },
 		{ "vault-repository 1\npack.target 65536\r\n", 2,
 		  "CR line ending" },
+		{ "vault-repository 1\ncompression max\n", 2,
+		  "compression in version 1" },
+		{ "vault-repository 2\ncompression best\n", 2,
+		  "unknown compression" },
+		{ "vault-repository 2\ncompression\n", 2,
+		  "compression without a value" },
+		{ "vault-repository 2\ncompression max\ncompression max\n", 3,
+		  "duplicate compression" },
+		{ "vault-repository 3\n", 1, "version 3" },
+		{ "vault-repository 0\n", 1, "version 0" },
 	};
 	struct config c;
 	struct buf err = BUF_INIT;
@@ -243,5 +320,6 @@ int main(void)
 	test_defaults();
 	test_syntax();
 	test_errors();
+	test_compression();
 	return done_testing();
 }
