@@ -188,6 +188,26 @@ static int blob_key_ok(const struct blob_hdr *h, const uint8_t *enc_key)
 	return enc_key ? -EKEYREJECTED : 0;
 }
 
+/* Steps 1-4 of the decoding order but the tag, shared by both decoders:
+ * the header checked, the key rules, and the version the caller can
+ * decode (delta: only a delta blob; else: anything but one, which needs
+ * its base: blob_decode_delta). */
+static int blob_open_hdr(const uint8_t *p, size_t len, struct blob_hdr *h,
+			 const uint8_t *enc_key, const uint8_t *ad_id,
+			 int delta)
+{
+	int r;
+
+	if (enc_key && !ad_id)
+		return -EINVAL;
+	r = blob_check(p, len, h);
+	if (r == 0)
+		r = blob_key_ok(h, enc_key);
+	if (r == 0 && (h->version == BLOB_VERSION_DELTA) != !!delta)
+		r = -ENOMSG;
+	return r;
+}
+
 /* header (with a delta's base id) || ad_id: what the AEAD tag
  * authenticates besides the payload; returns its length. */
 static size_t blob_ad(uint8_t ad[BLOB_AD_MAX], const uint8_t *hdr,
@@ -349,13 +369,7 @@ int blob_decode(struct buf *out, uint8_t *type, const void *stored,
 	size_t start = out->len;
 	int r;
 
-	if (enc_key && !ad_id)
-		return -EINVAL;
-	r = blob_check(p, len, &h);
-	if (r == 0)
-		r = blob_key_ok(&h, enc_key);
-	if (r == 0 && h.version == BLOB_VERSION_DELTA)
-		r = -ENOMSG;	/* needs its base: blob_decode_delta */
+	r = blob_open_hdr(p, len, &h, enc_key, ad_id, 0);
 	if (r < 0)
 		return r;
 
@@ -422,13 +436,7 @@ int blob_open_delta(struct buf *out, struct blob_delta *d, uint32_t *raw_len,
 	size_t start = out->len;
 	int r;
 
-	if (enc_key && !ad_id)
-		return -EINVAL;
-	r = blob_check(p, len, &h);
-	if (r == 0)
-		r = blob_key_ok(&h, enc_key);
-	if (r == 0 && h.version != BLOB_VERSION_DELTA)
-		r = -ENOMSG;
+	r = blob_open_hdr(p, len, &h, enc_key, ad_id, 1);
 	if (r == 0)
 		r = buf_grow(out, h.plen);
 	if (r < 0)
