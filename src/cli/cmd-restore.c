@@ -241,6 +241,7 @@ int restore_run(struct cli *c, const struct restore_req *q)
 	po.managed = -1;
 	po.verify = q->verify;
 	po.drop_views = q->drop_views;
+	po.ci = ci;
 	e = rs_plan_build(&plan, pc, &src, &sel, &po, &err);
 	if (e < 0) {
 		cli_fail(c, e, &err, "cannot plan the %s", q->what);
