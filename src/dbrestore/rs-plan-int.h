@@ -351,9 +351,9 @@ int rs_plan_same_objects(PGconn *c, struct rs_plan *p, const struct rs_plan_sour
 /*
  * What DROP ... CASCADE of each object the plan drops one by one (types,
  * domains, views, materialized views, sequences, foreign tables that
- * exist) would reach through pg_depend.  !final: a reached object kept
- * as it matched (o->same) is recreated (replaced) too, until none
- * changes.  final: a reached object the restore does not create again
+ * exist) would reach through pg_depend: a reached object kept as it
+ * matched (o->same) is recreated (replaced, tried) too, until none
+ * changes.  final, then: a reached object the restore does not create again
  * (not in the plan, kept, a part of a table kept) is a conflict naming
  * it; the drop of an object whose every reached object is recreated
  * says CASCADE.  0, or a probe's error.

@@ -429,8 +429,9 @@ static int rs_plan_same_cascade_drop(struct rs_plan_object *o)
 	return 0;
 }
 
-/* One pass: *changed when a kept object was recreated (!final); when
- * final, conflicts for what would be lost, CASCADE for the others. */
+/* One pass: a kept object (same) reached is recreated (*changed);
+ * final (once nothing changes): conflicts for what would be lost,
+ * CASCADE for the drops proven safe. */
 static int rs_plan_same_pass(PGconn *c, struct rs_plan *p, const struct pg_ddl *d,
 			     const struct rs_plan_key *keys, int final, int *changed,
 			     struct buf *err)
@@ -476,9 +477,9 @@ static int rs_plan_same_pass(PGconn *c, struct rs_plan *p, const struct pg_ddl *
 				      PQgetvalue(res, i, 3), PQgetvalue(res, i, 4));
 		if (o == root)
 			continue;
-		if (!final && o && o->act == RS_ACT_KEEP && o->same) {
+		if (o && o->act == RS_ACT_KEEP && o->same) {
 			r = rs_plan_same_flip(o, d, root);
-			*changed |= o->act != RS_ACT_KEEP;
+			*changed = 1;
 			continue;
 		}
 		if (!final)
@@ -518,7 +519,9 @@ int rs_plan_same_cascade(PGconn *c, struct rs_plan *p, const struct rs_plan_sour
 		r = rs_plan_key_of(src->ddl, pg_ddl_get(src->ddl, p->objects[nk].section),
 				   &keys[nk]);
 	while (r == 0 && changed)
-		r = rs_plan_same_pass(c, p, src->ddl, keys, final, &changed, err);
+		r = rs_plan_same_pass(c, p, src->ddl, keys, 0, &changed, err);
+	if (r == 0 && final)
+		r = rs_plan_same_pass(c, p, src->ddl, keys, 1, &changed, err);
 	for (size_t i = 0; keys && i < nk; i++)
 		rs_plan_key_release(&keys[i]);
 	free(keys);
