@@ -261,7 +261,7 @@ test_expect_success 'a damaged data.sql: an error naming its table' '
 	test "$size" -gt $((64 * 1024)) &&
 	chmod u+w "$PACK" &&
 	flip_byte "$PACK" $((size / 2)) &&
-	test_must_fail_with 1 "^vault: diff: table public\.wide: db/public/tables/wide/data\.sql of snapshot ${D2:0:8}: pack [0-9a-f]{64}: blob [0-9a-f]{64}( \(a delta at depth [1-8]\))?: corrupt" \
+	test_must_fail_with 3 "^vault: diff: table public\.wide: db/public/tables/wide/data\.sql of snapshot ${D2:0:8}: pack [0-9a-f]{64}: blob [0-9a-f]{64}( \(a delta at depth [1-8]\))?: corrupt" \
 		vault diff --json "$D1" "$D2" &&
 	test ! -s "$TEST_TMP/.stdout"
 '
