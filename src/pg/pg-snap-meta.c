@@ -251,7 +251,13 @@ int pg_snap_meta_build(struct pg_snap *s)
 	if (r == 0)
 		r = pg_snap_meta_tables(s, b, 1);
 	if (r == 0)
-		r = buf_addstr(b, "  ],\n  \"extension_sequences\": ");
+		r = buf_addstr(b, "  ],\n  \"tables_left_out\": ");
+	if (r == 0)
+		r = s->cat.left_out.len ? buf_add(b, s->cat.left_out.data,
+						  s->cat.left_out.len) :
+		    buf_addch(b, '[');
+	if (r == 0)
+		r = buf_addstr(b, "],\n  \"extension_sequences\": ");
 	if (r == 0)
 		r = pg_snap_meta_ext_sequences(s, b);
 	if (r == 0)
