@@ -114,34 +114,6 @@ static int rs_exec_stmt_duplicate(const PGresult *res)
 	return 0;
 }
 
-/* CREATE FUNCTION/PROCEDURE -> CREATE OR REPLACE ... (clean mode) */
-static int rs_exec_stmt_replace(struct buf *sql)
-{
-	struct rs_sql_lex x;
-	struct rs_sql_tok t, u;
-	struct buf out = BUF_INIT;
-	int r;
-
-	rs_sql_lex_init(&x, (char *)sql->data, sql->len);
-	rs_sql_lex_next(&x, &t);
-	rs_sql_lex_next(&x, &u);
-	if (!rs_sql_is(&t, "CREATE") ||
-	    !(rs_sql_is(&u, "FUNCTION") || rs_sql_is(&u, "PROCEDURE")))
-		return 0;
-	r = buf_add(&out, sql->data, (size_t)(t.p + t.len - (char *)sql->data));
-	if (r == 0)
-		r = buf_addstr(&out, " OR REPLACE");
-	if (r == 0)
-		r = buf_addstr(&out, t.p + t.len);
-	if (r == 0) {
-		buf_release(sql);
-		*sql = out;
-		return 0;
-	}
-	buf_release(&out);
-	return r;
-}
-
 /*
  * ALTER ROLE r IN DATABASE d SET ...: d is the database the snapshot was
  * taken from; the setting belongs to the database restored, whatever it
@@ -182,7 +154,7 @@ static int rs_exec_stmt_text(struct rs_exec *x, const struct pg_ddl *d,
 	int r = buf_add(sql, pg_ddl_text(d) + st->off, st->len);
 
 	if (r == 0 && act == RS_ACT_REPLACE)
-		r = rs_exec_stmt_replace(sql);
+		r = rs_sql_or_replace(sql);
 	if (r == 0 && s && !strcmp(s->type, "ROLE SETTINGS") && x->p->database)
 		r = rs_exec_stmt_role_database(sql, x->p->database);
 	return r;

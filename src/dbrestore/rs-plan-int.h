@@ -349,9 +349,20 @@ int rs_plan_same_objects(PGconn *c, struct rs_plan *p, const struct rs_plan_sour
 			 const struct pg_conn_info *ci, struct buf *err);
 
 /*
+ * Each routine that changed (RS_ACT_REPLACE, exists, not same) is
+ * replaced by the snapshot's definition inside a savepoint rolled back
+ * (outside a transaction, inside one of its own): one CREATE OR
+ * REPLACE refuses (another return type, other parameter names ...)
+ * becomes RS_ACT_RECREATE, dropped (o->drop_sql) and created, o->why
+ * saying why.  0, or a lost connection or -ENOMEM.
+ */
+int rs_plan_same_replace(PGconn *c, struct rs_plan *p, const struct rs_plan_source *src,
+			 struct buf *err);
+
+/*
  * What DROP ... CASCADE of each object the plan drops one by one (types,
- * domains, views, materialized views, sequences, foreign tables that
- * exist) would reach through pg_depend: a reached object kept as it
+ * domains, views, materialized views, sequences, foreign tables, and
+ * routines rs_plan_same_replace could not replace, that exist) would reach through pg_depend: a reached object kept as it
  * matched (o->same) is recreated (replaced, tried) too, until none
  * changes.  final, then: a reached object the restore does not create again
  * (not in the plan, kept, a part of a table kept) is a conflict naming

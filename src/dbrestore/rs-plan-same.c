@@ -33,6 +33,7 @@
 #include "pg-dump.h"
 #include "pg-names.h"
 #include "rs-plan-int.h"
+#include "rs-sql.h"
 #include "strv.h"
 
 /* ---- the target's dump ------------------------------------------------------ */
@@ -243,19 +244,148 @@ int rs_plan_same_objects(PGconn *c, struct rs_plan *p, const struct rs_plan_sour
 	return r;
 }
 
+/* ---- a routine that changed: can it be replaced? ---------------------------- */
+
+/* "DROP FUNCTION|PROCEDURE IF EXISTS s.n(args);" for routine o (its
+ * section s of d: pg_dump's name "n(args)"). */
+static int rs_plan_same_drop_routine(struct rs_plan_object *o, const struct pg_ddl_section *s)
+{
+	const char *paren = strchr(s->name, '(');
+	struct buf b = BUF_INIT, n = BUF_INIT;
+	int r;
+
+	if (!paren)
+		return 0;
+	r = buf_add(&n, s->name, (size_t)(paren - s->name));
+	if (r == 0)
+		r = buf_addf(&b, "DROP %s IF EXISTS ", s->type);
+	if (r == 0)
+		r = pg_names_quote_qualified(&b, s->schema, (char *)n.data);
+	if (r == 0)
+		r = buf_addf(&b, "%s;", paren);
+	if (r == 0) {
+		free(o->drop_sql);
+		o->drop_sql = buf_detach(&b, NULL);
+		r = o->drop_sql ? 0 : -ENOMEM;
+	}
+	buf_release(&b);
+	buf_release(&n);
+	return r;
+}
+
+/*
+ * Routine o, which changed, replaced inside a savepoint rolled back:
+ * msg gets the server's message when CREATE OR REPLACE refuses the
+ * snapshot's definition (another return type, other parameter names
+ * ...: SQLSTATE 42P13), which the restore would then fail on; any
+ * other error (a type the restore creates first ...) says nothing.
+ */
+static int rs_plan_same_try(PGconn *c, const struct rs_plan *p, const struct pg_ddl *d,
+			    const struct rs_plan_object *o, struct buf *msg, struct buf *err)
+{
+	struct buf sql = BUF_INIT;
+	size_t first, n;
+	int r = pg_conn_exec(c, "SAVEPOINT vault_same", "trying a routine's replacement", err);
+
+	rs_sanitized_section(p->san, o->section, &first, &n);
+	for (size_t k = first; k < first + n && r == 0 && !msg->len; k++) {
+		const struct rs_sanitized_stmt *st = rs_sanitized_get(p->san, k);
+		PGresult *res;
+
+		if (st->skip)
+			continue;
+		buf_reset(&sql);
+		r = buf_add(&sql, pg_ddl_text(d) + st->off, st->len);
+		if (r == 0)
+			r = rs_sql_or_replace(&sql);
+		if (r < 0)
+			break;
+		res = PQexec(c, (char *)sql.data);
+		if (PQresultStatus(res) != PGRES_COMMAND_OK && PQresultStatus(res) != PGRES_TUPLES_OK) {
+			const char *state = PQresultErrorField(res, PG_DIAG_SQLSTATE);
+			const char *m = PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY);
+
+			if (PQstatus(c) != CONNECTION_OK)
+				r = pg_conn_error(c, res, "trying a routine's replacement", err);
+			else if (state && !strcmp(state, "42P13") && m)
+				r = buf_addstr(msg, m);
+			PQclear(res);
+			break;
+		}
+		PQclear(res);
+	}
+	if (PQstatus(c) == CONNECTION_OK) {
+		int e = pg_conn_exec(c, "ROLLBACK TO SAVEPOINT vault_same",
+				     "trying a routine's replacement", r ? NULL : err);
+
+		if (e == 0)
+			e = pg_conn_exec(c, "RELEASE SAVEPOINT vault_same",
+					 "trying a routine's replacement", r ? NULL : err);
+
+		r = r ? r : e;
+	}
+	buf_release(&sql);
+	return r;
+}
+
+int rs_plan_same_replace(PGconn *c, struct rs_plan *p, const struct rs_plan_source *src,
+			 struct buf *err)
+{
+	const int own = PQtransactionStatus(c) == PQTRANS_IDLE;
+	struct buf msg = BUF_INIT, why = BUF_INIT;
+	int r = 0, begun = 0;
+
+	for (size_t i = 0; i < p->nobjects && r == 0; i++) {
+		struct rs_plan_object *o = &p->objects[i];
+		const struct pg_ddl_section *s = pg_ddl_get(src->ddl, o->section);
+
+		if (o->act != RS_ACT_REPLACE || !o->exists || o->same)
+			continue;
+		if (own && !begun) {
+			r = pg_conn_exec(c, "BEGIN", "trying a routine's replacement", err);
+			begun = r == 0;
+		}
+		buf_reset(&msg);
+		if (r == 0)
+			r = rs_plan_same_try(c, p, src->ddl, o, &msg, err);
+		if (r < 0 || !msg.len)
+			continue;
+		/* dropped and created instead, if what the drop takes along
+		 * is recreated too (rs_plan_same_cascade) */
+		r = rs_plan_same_drop_routine(o, s);
+		buf_reset(&why);
+		if (r == 0 && o->drop_sql) {
+			o->act = RS_ACT_RECREATE;
+			r = buf_addf(&why, "definition differs from the snapshot's, and CREATE OR REPLACE refuses it (%s)",
+				     (char *)msg.data);
+		}
+		if (r == 0 && why.len)
+			r = rs_plan_same_why(o, (char *)why.data);
+	}
+	if (begun && PQstatus(c) == CONNECTION_OK) {
+		int e = pg_conn_exec(c, "ROLLBACK", "trying a routine's replacement", r ? NULL : err);
+
+		r = r ? r : e;
+	}
+	buf_release(&msg);
+	buf_release(&why);
+	return r;
+}
+
 /* ---- what a DROP ... CASCADE reaches ---------------------------------------- */
 
 /*
- * $1..$3: the roots (kind 't' a type or domain, 'r' a relation; schema;
- * name).  Each row: the root's 1-based position, then an object its
+ * $1..$4: the roots (kind 't' a type or domain, 'r' a relation, 'f' a
+ * routine; schema; name; a routine's argument types).  Each row: the root's 1-based position, then an object its
  * DROP ... CASCADE would drop, as the plan's keys name what owns it
  * (rs-plan-key: a relation's part is the relation, an array type its
  * element, a routine with its argument types ...; kind '-' for what
  * has no key), and as pg_describe_object names it.
  */
 static const char rs_plan_same_cascade_sql[] =
-	"WITH RECURSIVE x(i, k, s, n) AS (SELECT u.i, u.k, u.s, u.n FROM ROWS FROM (pg_catalog.unnest($1::text[]),"
-	"  pg_catalog.unnest($2::text[]), pg_catalog.unnest($3::text[])) WITH ORDINALITY AS u(k, s, n, i)),"
+	"WITH RECURSIVE x(i, k, s, n, a) AS (SELECT u.i, u.k, u.s, u.n, u.a FROM ROWS FROM (pg_catalog.unnest($1::text[]),"
+	"  pg_catalog.unnest($2::text[]), pg_catalog.unnest($3::text[]), pg_catalog.unnest($4::text[]))"
+	"  WITH ORDINALITY AS u(k, s, n, a, i)),"
 	" root(i, cls, oid) AS ("
 	"  SELECT x.i, 'pg_catalog.pg_type'::pg_catalog.regclass, y.oid FROM x"
 	"  JOIN pg_catalog.pg_namespace yn ON yn.nspname = x.s"
@@ -263,7 +393,13 @@ static const char rs_plan_same_cascade_sql[] =
 	"  UNION ALL"
 	"  SELECT x.i, 'pg_catalog.pg_class'::pg_catalog.regclass, q.oid FROM x"
 	"  JOIN pg_catalog.pg_namespace qn ON qn.nspname = x.s"
-	"  JOIN pg_catalog.pg_class q ON q.relnamespace = qn.oid AND q.relname = x.n WHERE x.k = 'r'),"
+	"  JOIN pg_catalog.pg_class q ON q.relnamespace = qn.oid AND q.relname = x.n WHERE x.k = 'r'"
+	"  UNION ALL"
+	"  SELECT x.i, 'pg_catalog.pg_proc'::pg_catalog.regclass, f.oid FROM x"
+	"  JOIN pg_catalog.pg_namespace fn ON fn.nspname = x.s"
+	"  JOIN pg_catalog.pg_proc f ON f.pronamespace = fn.oid AND f.proname = x.n"
+	"  WHERE x.k = 'f' AND COALESCE((SELECT pg_catalog.string_agg(pg_catalog.format_type(u.t, NULL), ', ' ORDER BY u.i)"
+	"   FROM pg_catalog.unnest(f.proargtypes) WITH ORDINALITY AS u(t, i)), '') = x.a),"
 	/* what depends on a reached object (on the column reached, for a
 	 * column), and the owner of a reached internal part */
 	" reach(i, cls, oid, sub) AS ("
@@ -436,35 +572,37 @@ static int rs_plan_same_pass(PGconn *c, struct rs_plan *p, const struct pg_ddl *
 			     const struct rs_plan_key *keys, int final, int *changed,
 			     struct buf *err)
 {
-	struct buf arr[3] = { BUF_INIT, BUF_INIT, BUF_INIT };
+	struct buf arr[4] = { BUF_INIT, BUF_INIT, BUF_INIT, BUF_INIT };
 	size_t *at = calloc(p->nobjects + 1, sizeof(*at)), n = 0;
 	unsigned char *lost = calloc(p->nobjects + 1, 1), *reach = calloc(p->nobjects + 1, 1);
-	const char *params[3];
+	const char *params[4];
 	PGresult *res = NULL;
 	int r = at && lost && reach ? 0 : -ENOMEM;
 
 	*changed = 0;
-	for (int a = 0; a < 3 && r == 0; a++)
+	for (int a = 0; a < 4 && r == 0; a++)
 		r = buf_addch(&arr[a], '{');
 	for (size_t i = 0; i < p->nobjects && r == 0; i++) {
 		const struct rs_plan_object *o = &p->objects[i];
 		char kind[2] = { keys[i].kind, 0 };
 
-		if (!rs_plan_same_root(o) || (kind[0] != 't' && kind[0] != 'r'))
+		if (!rs_plan_same_root(o) || !strchr("trf", kind[0]))
 			continue;
 		at[n++] = i;
 		r = rs_plan_probe_array_add(&arr[0], kind);
 		if (r == 0)
-			r = rs_plan_probe_array_add(&arr[1], o->schema);
+			r = rs_plan_probe_array_add(&arr[1], (char *)keys[i].schema.data);
 		if (r == 0)
-			r = rs_plan_probe_array_add(&arr[2], o->name);
+			r = rs_plan_probe_array_add(&arr[2], (char *)keys[i].name.data);
+		if (r == 0)
+			r = rs_plan_probe_array_add(&arr[3], (char *)keys[i].extra.data);
 	}
-	for (int a = 0; a < 3 && r == 0; a++) {
+	for (int a = 0; a < 4 && r == 0; a++) {
 		r = buf_addch(&arr[a], '}');
 		params[a] = (char *)arr[a].data;
 	}
 	if (r == 0 && n)
-		r = pg_conn_query(c, &res, PGRES_TUPLES_OK, rs_plan_same_cascade_sql, 3, params,
+		r = pg_conn_query(c, &res, PGRES_TUPLES_OK, rs_plan_same_cascade_sql, 4, params,
 				  "listing what dropping the objects recreated would take along", err);
 	for (int i = 0; r == 0 && n && i < PQntuples(res); i++) {
 		long k = strtol(PQgetvalue(res, i, 0), NULL, 10);
@@ -500,7 +638,7 @@ static int rs_plan_same_pass(PGconn *c, struct rs_plan *p, const struct pg_ddl *
 		if (reach[i] && !lost[i])
 			r = rs_plan_same_cascade_drop(&p->objects[i]);
 	PQclear(res);
-	for (int a = 0; a < 3; a++)
+	for (int a = 0; a < 4; a++)
 		buf_release(&arr[a]);
 	free(at);
 	free(lost);

@@ -622,6 +622,8 @@ int rs_plan_build(struct rs_plan **out, PGconn *c,
 	if (r == 0 && p->mode == RS_MODE_CLEAN)
 		r = rs_plan_same_objects(c, p, src, o->ci, err);
 	if (r == 0 && p->mode == RS_MODE_CLEAN)
+		r = rs_plan_same_replace(c, p, src, err);
+	if (r == 0 && p->mode == RS_MODE_CLEAN)
 		r = rs_plan_same_cascade(c, p, src, 0, err);
 	/* clean: a table whose definition matches is kept (reloaded) */
 	if (r == 0 && p->mode == RS_MODE_CLEAN)

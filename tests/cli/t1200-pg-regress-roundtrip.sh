@@ -119,7 +119,9 @@ test_expect_success 'clean mode onto the database it came from: restored, schema
 
 # a type, a function and a view changed in the target: each recreated
 # from the snapshot (the type's routines and operator with it), the
-# plan saying why, and the database ends as the snapshot's
+# plan saying why, and the database ends as the snapshot's; a function
+# whose return type changed, which CREATE OR REPLACE refuses, is
+# dropped and created
 test_expect_success 'clean mode, a changed type, function and view: recreated from the snapshot' '
 	db_psql postgres -c "CREATE ROLE regress_vault_other" &&
 	db_copy regression changed &&
@@ -128,7 +130,10 @@ test_expect_success 'clean mode, a changed type, function and view: recreated fr
 			RETURNS bigint LANGUAGE sql IMMUTABLE AS \$\$ SELECT 42::int8 \$\$;
 		CREATE OR REPLACE VIEW public.street AS SELECT r.name, r.thepath, c.cname
 			FROM ONLY public.road r, public.real_city c
-			WHERE c.outline ?# r.thepath AND r.name <> '"'"'x'"'"';" &&
+			WHERE c.outline ?# r.thepath AND r.name <> '"'"'x'"'"';
+		DROP FUNCTION public.mr_outparam_succeed(anymultirange);
+		CREATE FUNCTION public.mr_outparam_succeed(i anymultirange) RETURNS text
+			LANGUAGE sql AS \$\$ SELECT '"'"'x'"'"' \$\$;" &&
 	vault restore latest --db "$(url "$PGHOST" "$PGPORT" changed)" --mode clean \
 		--dry-run >changed.plan &&
 	grep "^  recreate TYPE public.widget: definition differs from the snapshot'"'"'s\$" changed.plan &&
@@ -136,6 +141,7 @@ test_expect_success 'clean mode, a changed type, function and view: recreated fr
 	grep "^  try      OPERATOR public.<%: depends on TYPE public.widget, which is recreated\$" changed.plan &&
 	grep "^  replace  FUNCTION public.part_hashtext_length(text, bigint): definition differs from the snapshot'"'"'s\$" changed.plan &&
 	grep "^  recreate VIEW public.street: definition differs from the snapshot'"'"'s\$" changed.plan &&
+	grep "^  recreate FUNCTION public.mr_outparam_succeed(anymultirange): definition differs from the snapshot'"'"'s, and CREATE OR REPLACE refuses it (cannot change return type of existing function)\$" changed.plan &&
 	vault restore latest --db "$(url "$PGHOST" "$PGPORT" changed)" --mode clean \
 		--yes >changed.log 2>&1 &&
 	rt_describe changed "$PGHOST" "$PGPORT" changed &&
