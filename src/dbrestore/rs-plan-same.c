@@ -234,6 +234,10 @@ int rs_plan_same_objects(PGconn *c, struct rs_plan *p, const struct rs_plan_sour
 		} else if (r == 0 && o->act != RS_ACT_TRY) {
 			r = rs_plan_same_why(o, b.len ? "definition differs from the snapshot's" :
 					     "not found in the target's pg_dump");
+		} else if (r == 0 && b.len) {
+			/* vault does not drop these kinds: the CREATE is
+			 * tried, and the target's stays */
+			r = rs_plan_same_why(o, "definition differs from the snapshot's; the target's is kept (only created where missing)");
 		}
 	}
 	pg_ddl_free(t);
