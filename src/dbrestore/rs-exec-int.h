@@ -45,6 +45,10 @@ struct rs_exec {
 	unsigned char *sec_done;	/* per DDL section: run by a worker */
 	int copy_freeze;		/* COPY ... WITH (FREEZE): the table
 					 * was emptied in this transaction */
+	/* default_table_access_method and default_tablespace as this
+	 * connection's session has them from the dump's sections; NULL:
+	 * not known, set before the next section that needs one */
+	const char *ddl_am, *ddl_tablespace;
 };
 
 struct rs_undo;

@@ -225,6 +225,7 @@ struct rs_exec_batch {
 /* tags of statements of the executor's own, not of the file */
 #define RS_EXEC_TAG_WORK_MEM ((size_t)-2)
 #define RS_EXEC_TAG_COMMIT ((size_t)-3)
+#define RS_EXEC_TAG_SETTING ((size_t)-4)
 
 static void rs_exec_batch_init(struct rs_exec *x, struct rs_exec_batch *b,
 			       const char *file, const struct pg_ddl *d,
@@ -246,7 +247,10 @@ static int rs_exec_batch_result(struct rs_exec *x, struct rs_exec_batch *b, int 
 					 b->pipe.fail_tag == RS_EXEC_TAG_WORK_MEM ?
 					 "raising maintenance_work_mem" :
 					 b->pipe.fail_tag == RS_EXEC_TAG_COMMIT ?
-					 "committing a table's rows" : b->file);
+					 "committing a table's rows" :
+					 b->pipe.fail_tag == RS_EXEC_TAG_SETTING ?
+					 "setting the access method or tablespace "
+					 "pg_dump chose for the next object" : b->file);
 	return rs_exec_stmt_failed(x, b->file, b->d,
 				   rs_sanitized_get(b->san, b->pipe.fail_tag), b->pipe.fail);
 }
@@ -288,6 +292,46 @@ static int rs_exec_batch_end(struct rs_exec *x, struct rs_exec_batch *b, int r)
 	return r;
 }
 
+/*
+ * Before the statements of DDL section sec: the table access method and
+ * tablespace pg_dump's SET lines left for it (pg-ddl.h), when this
+ * session may have others.  pg_dump writes such a line only when the
+ * value changes, so a section run without the ones before it (a
+ * --table restore, a table clean mode recreates) would otherwise get
+ * the server's default: a table of a custom access method restored as
+ * heap.  Only what differs from the session's known value is sent.
+ */
+static int rs_exec_batch_settings(struct rs_exec *x, struct rs_exec_batch *b,
+				  size_t sec)
+{
+	const struct pg_ddl_section *s = pg_ddl_get(b->d, sec);
+	static const char *const name[2] = {
+		"default_table_access_method", "default_tablespace",
+	};
+	const char *want[2], **have[2] = { &x->ddl_am, &x->ddl_tablespace };
+	int r = 0;
+
+	if (!s)
+		return 0;
+	want[0] = s->table_am;
+	want[1] = s->tablespace;
+	for (int k = 0; k < 2 && r == 0; k++) {
+		struct buf sql = BUF_INIT;
+
+		if (!want[k] || (*have[k] && !strcmp(*have[k], want[k])))
+			continue;
+		r = buf_addf(&sql, "SET %s = %s", name[k], want[k]);
+		if (r == 0)
+			r = rs_exec_batch_result(x, b, rs_pipe_send(&b->pipe,
+					(char *)sql.data, RS_EXEC_TAG_SETTING,
+					b->file, x->err));
+		buf_release(&sql);
+		if (r == 0)
+			*have[k] = want[k];
+	}
+	return r;
+}
+
 static int rs_exec_stmt_runs(enum rs_plan_act a)
 {
 	return a == RS_ACT_RUN || a == RS_ACT_RECREATE || a == RS_ACT_REPLACE ||
@@ -301,6 +345,7 @@ static int rs_exec_stmt_run(struct rs_exec *x, size_t from, size_t to, unsigned 
 {
 	const struct rs_sanitized *san = x->p->san;
 	struct rs_exec_batch b;
+	size_t last = (size_t)-1;
 	int r = 0;
 
 	rs_exec_batch_init(x, &b, "schema.sql", x->src->ddl, san);
@@ -320,7 +365,12 @@ static int rs_exec_stmt_run(struct rs_exec *x, size_t from, size_t to, unsigned 
 		    (x->p->sec_late && x->p->sec_late[st->section] != late))
 			continue;
 		act = x->p->sec[st->section];
-		if (rs_exec_stmt_runs(act))
+		if (!rs_exec_stmt_runs(act))
+			continue;
+		if (st->section != last)
+			r = rs_exec_batch_settings(x, &b, st->section);
+		last = st->section;
+		if (r == 0)
 			r = rs_exec_batch_add(x, &b, i, act);
 	}
 	return rs_exec_batch_end(x, &b, r);
