@@ -102,6 +102,8 @@ static int pg_snap_meta_table(const struct pg_snap *s, struct buf *b, size_t i)
 		    buf_addstr(b, "null");
 	if (r == 0 && pt->has_data)
 		r = buf_addf(b, ", \"reused\": %s", pt->reused ? "true" : "false");
+	if (r == 0 && pt->has_data)
+		r = pg_snap_tail_meta(s, i, b);
 	if (r == 0 && t->extension) {
 		r = buf_addstr(b, ", ");
 		if (r == 0)
