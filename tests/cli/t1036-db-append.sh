@@ -28,11 +28,14 @@ quiet() {
 	return 1
 }
 
-# snap NAME: a snapshot of fx; NAME.meta its meta.json, NAME.how each
-# table's "name captured[ appended_rows]", sorted.
+# snap NAME [OPTION...]: a snapshot of fx; NAME.meta its meta.json,
+# NAME.how each table's "name captured[ appended_rows]", sorted.
 snap() {
+	local name=$1
+	shift
+	set -- "$name" "$@"
 	quiet &&
-	vault snapshot --json --db dbname=fx >"$1.json" &&
+	vault snapshot --json --db dbname=fx "${@:2}" >"$1.json" &&
 	vault cat latest db/meta.json >"$1.meta" &&
 	jq -r '.tables[] | "\(.name) \(.captured)\(if .appended_rows then " \(.appended_rows)" else "" end)"' \
 		"$1.meta" | sort >"$1.how"
@@ -161,6 +164,21 @@ test_expect_success 'a tail that is not every insert: read whole, the tail dropp
 	snap s4 &&
 	grep -qx "t_app read" s4.how &&
 	same_as_full s4
+'
+
+test_expect_success 'on one connection and on three, tails and refusals alike' '
+	db_psql fx -c "INSERT INTO public.t_app VALUES (3152, \$\$x\$\$)" \
+		-c "INSERT INTO public.t_uuid VALUES (\$\$00000000-0000-0000-0000-000000000000\$\$, 1)" &&
+	snap s5 --jobs 1 &&
+	grep -qx "t_app appended 1" s5.how &&
+	grep -qx "t_uuid read" s5.how &&
+	same_as_full s5 &&
+	db_psql fx -c "INSERT INTO public.t_app VALUES (3153, \$\$y\$\$)" \
+		-c "INSERT INTO public.t_text VALUES (\$\$a\$\$, 1)" &&
+	snap s6 --jobs 3 &&
+	grep -qx "t_app appended 1" s6.how &&
+	grep -qx "t_text read" s6.how &&
+	same_as_full s6
 '
 
 test_done
