@@ -325,10 +325,18 @@ static int pg_snap_data_lo(struct pg_snap *s, const struct pg_sink *k,
 static int pg_snap_data_tail_begin(struct pg_snap *s, const struct pg_sink *k,
 				   size_t i, const char *path, void **st)
 {
+	struct pg_snap_tail *x = &s->tail[i];
+	struct buf b = BUF_INIT;
 	int r;
 
-	if (!s->tail[i].candidate)
+	if (!x->candidate)
 		return 0;
+	r = pg_snap_data_copy_sql(&b, &s->cat.tables[i], x->where);
+	if (r == 0 && !(x->sql = buf_detach(&b, NULL)))
+		r = -ENOMEM;
+	buf_release(&b);
+	if (r < 0)
+		return r;
 	r = k->stream_begin_after ? k->stream_begin_after(k->ctx, path,
 							   "\\.\n", 3, st) : 1;
 	if (r == 1) {

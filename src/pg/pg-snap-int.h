@@ -81,10 +81,11 @@ struct pg_snap {
 /* A table's tail read, and what meta.json records for the next one. */
 struct pg_snap_tail {
 	/* pg_snap_tail_decide: read only the rows above the previous
-	 * snapshot's last key (sql), keeping them when they are exactly
+	 * snapshot's last key (where: " WHERE (pk...) > (...)"; sql, the
+	 * COPY, made by pg-snap-data.c), keeping them when they are exactly
 	 * delta rows; the previous rows, bytes and checksum state */
 	int candidate;
-	char *sql;
+	char *where, *sql;
 	uint64_t delta;
 	uint64_t prev_rows, prev_bytes;
 	struct pg_hashstate resume;

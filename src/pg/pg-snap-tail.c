@@ -227,7 +227,7 @@ static int pg_snap_tail_plan(struct pg_snap *s, size_t i,
 			     const struct json *pt, char **key)
 {
 	struct pg_snap_tail *x = &s->tail[i];
-	struct buf where = BUF_INIT, sql = BUF_INIT;
+	struct buf where = BUF_INIT;
 	int64_t rows, bytes;
 	const char *xx = json_get_str(pt, "xxh3_128");
 	int r;
@@ -238,21 +238,16 @@ static int pg_snap_tail_plan(struct pg_snap *s, size_t i,
 	    json_int(json_get(pt, "rows"), &rows) < 0 || rows <= 0 ||
 	    json_int(json_get(pt, "bytes"), &bytes) < 0 || bytes <= 0)
 		return 0;
+	/* 0: a key type we do not trust */
 	r = pg_snap_tail_where(s, i, key, &where);
-	if (r == 1)
-		r = pg_snap_data_copy_sql(&sql, &s->cat.tables[i],
-					  (const char *)where.data);
-	else
-		buf_reset(&sql);	/* a key type we do not trust */
-	if (r == 0 && sql.len && !(x->sql = strdup((char *)sql.data)))
+	if (r == 1 && !(x->where = buf_detach(&where, NULL)))
 		r = -ENOMEM;
-	if (r == 0 && x->sql) {
+	if (r == 1) {
 		x->candidate = 1;
 		x->prev_rows = (uint64_t)rows;
 		x->prev_bytes = (uint64_t)bytes;
 	}
 	buf_release(&where);
-	buf_release(&sql);
 	return r < 0 ? r : 0;
 }
 
@@ -395,6 +390,7 @@ int pg_snap_tail_new(struct pg_snap *s)
 void pg_snap_tail_release(struct pg_snap *s)
 {
 	for (size_t i = 0; s->tail && i < s->cat.ntables; i++) {
+		free(s->tail[i].where);
 		free(s->tail[i].sql);
 		free(s->tail[i].last_key);
 		free(s->tail[i].state);
