@@ -142,7 +142,7 @@ struct pg_snap_data_writer {
 static int pg_snap_data_rows(void *ctx, const void *p, size_t n)
 {
 	struct pg_snap_data_writer *w = ctx;
-
+	/* the last row's key is recorded for the next capture */
 	int r = pg_snap_tail_rows(&w->s->tail[w->i], p, n);
 
 	if (r < 0)
