@@ -202,6 +202,55 @@ static int pg_snap_tail_where(struct pg_snap *s, size_t i, char **key,
 	return r < 0 ? r : found;
 }
 
+/* The tail's condition where, tried on the main connection under the
+ * snapshot (the workers will run it there too): 1 when it runs, 0 when
+ * the server refuses it, -errno. */
+static int pg_snap_tail_probe(struct pg_snap *s, size_t i, const char *where)
+{
+	const struct pg_catalog_table *t = &s->cat.tables[i];
+	struct buf q = BUF_INIT;
+	PGresult *res;
+	int r = buf_addstr(&q, "SELECT 1 FROM ONLY ");
+
+	if (r == 0)
+		r = pg_names_quote_qualified(&q, t->schema, t->name);
+	if (r == 0)
+		r = buf_addf(&q, "%s LIMIT 1", where);
+	if (r == 0)
+		r = pg_conn_query(s->main, &res, PGRES_TUPLES_OK,
+				  (const char *)q.data, 0, NULL, "tail", NULL);
+	if (r == 0)
+		PQclear(res);
+	buf_release(&q);
+	return r == 0 ? 1 : r;
+}
+
+/* The tail's condition for table i into *where (NULL: none), inside a
+ * savepoint: a refused query must not end the snapshot transaction,
+ * and any doubt means reading the table whole.  0 or -errno (a lost
+ * connection, memory). */
+static int pg_snap_tail_condition(struct pg_snap *s, size_t i, char **key,
+				  char **where)
+{
+	struct buf b = BUF_INIT;
+	int r = pg_conn_exec(s->main, "SAVEPOINT vault_tail", "tail", NULL);
+
+	*where = NULL;
+	if (r < 0)
+		return r;
+	/* 0: a key type we do not trust */
+	r = pg_snap_tail_where(s, i, key, &b);
+	if (r == 1)
+		r = pg_snap_tail_probe(s, i, (const char *)b.data);
+	if (r == 1 && !(*where = buf_detach(&b, NULL)))
+		r = -ENOMEM;
+	buf_release(&b);
+	if (r == -ENOMEM || r == -ECONNRESET)
+		return r;
+	return pg_conn_exec(s->main, r < 0 ? "ROLLBACK TO SAVEPOINT vault_tail"
+			    : "RELEASE SAVEPOINT vault_tail", "tail", NULL);
+}
+
 /* A reused table keeps the previous snapshot's key and state. */
 static int pg_snap_tail_keep(struct pg_snap_tail *x, char **key, size_t npk)
 {
@@ -227,7 +276,6 @@ static int pg_snap_tail_plan(struct pg_snap *s, size_t i,
 			     const struct json *pt, char **key)
 {
 	struct pg_snap_tail *x = &s->tail[i];
-	struct buf where = BUF_INIT;
 	int64_t rows, bytes;
 	const char *xx = json_get_str(pt, "xxh3_128");
 	int r;
@@ -238,17 +286,13 @@ static int pg_snap_tail_plan(struct pg_snap *s, size_t i,
 	    json_int(json_get(pt, "rows"), &rows) < 0 || rows <= 0 ||
 	    json_int(json_get(pt, "bytes"), &bytes) < 0 || bytes <= 0)
 		return 0;
-	/* 0: a key type we do not trust */
-	r = pg_snap_tail_where(s, i, key, &where);
-	if (r == 1 && !(x->where = buf_detach(&where, NULL)))
-		r = -ENOMEM;
-	if (r == 1) {
+	r = pg_snap_tail_condition(s, i, key, &x->where);
+	if (r == 0 && x->where) {
 		x->candidate = 1;
 		x->prev_rows = (uint64_t)rows;
 		x->prev_bytes = (uint64_t)bytes;
 	}
-	buf_release(&where);
-	return r < 0 ? r : 0;
+	return r;
 }
 
 int pg_snap_tail_decide(struct pg_snap *s, size_t i, const struct json *pt)
