@@ -18,7 +18,9 @@
  * update and delete counters unchanged no old row changed.  data.sql is
  * then the previous one without its "\." line, then the tail (the sink
  * continues the stored chunks), and the checksum continues the saved
- * state.  Anything else reads the whole table.
+ * state.  Anything else reads the whole table; the condition is tried
+ * under a savepoint first, so a refused literal costs a whole read, not
+ * the snapshot transaction.
  *
  * Only key columns whose text form reads back as the same value are
  * trusted with a literal: the types of pg_snap_tail_types.
@@ -203,8 +205,8 @@ static int pg_snap_tail_where(struct pg_snap *s, size_t i, char **key,
 }
 
 /* The tail's condition where, tried on the main connection under the
- * snapshot (the workers will run it there too): 1 when it runs, 0 when
- * the server refuses it, -errno. */
+ * snapshot (the workers will run it there too): 1 when it runs, else
+ * pg_conn_query's -errno (-EIO: the server refused it). */
 static int pg_snap_tail_probe(struct pg_snap *s, size_t i, const char *where)
 {
 	const struct pg_catalog_table *t = &s->cat.tables[i];
