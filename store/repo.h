@@ -299,6 +299,23 @@ uint64_t repo_stream_size(const struct repo_stream *s);
  */
 int repo_stream_set_base(struct repo_stream *s, const struct repo_chunkref *c,
 			 size_t n);
+/*
+ * A stream that continues a file of an earlier snapshot whose chunk
+ * list is c[0..n) (n >= 1): its chunk list starts with c[0..n-1) as
+ * they are, and its bytes go on with the plaintext of c[n-1] (read from
+ * the repository and verified) without its last ndrop bytes, which must
+ * equal drop; repo_stream_write then appends.  Since the chunker starts
+ * afresh at every cut, the chunks are those of the whole content
+ * written anew.  c[0..n) are the stream's base candidates
+ * (repo_stream_set_base).  0 with *s, or a refusal, the writer staying
+ * usable (repo_writer_error says why): -ENOENT (a chunk not in the
+ * repository), -EINVAL (another length or kind, the last chunk
+ * unreadable or not ending with drop); -ENOMEM and the sticky error.
+ */
+int repo_stream_begin_after(struct repo_writer *w, enum repo_chunking how,
+			    const struct repo_chunkref *c, size_t n,
+			    const void *drop, size_t ndrop,
+			    struct repo_stream **s);
 /* NULL-safe; a no-op for a stream already attached to the open entry. */
 void repo_stream_free(struct repo_stream *s);
 int repo_writer_file_stream(struct repo_writer *w, const char *path,

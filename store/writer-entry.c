@@ -354,38 +354,6 @@ int repo_writer_file_stream(struct repo_writer *w, const char *path,
 	return rc;
 }
 
-/* Every chunk is a data chunk the repository holds (or is storing). */
-static int writer_entry_chunks_known(struct repo_writer *w, const char *path,
-				     const struct repo_chunkref *c, size_t n)
-{
-	struct index_loc loc;
-	char hex[65];
-	int rc = 0;
-
-	pthread_mutex_lock(&w->mu);
-	for (size_t i = 0; rc == 0 && i < n; i++) {
-		memset(&loc, 0, sizeof(loc));
-		rc = index_chunk_get(w->r->ix, c[i].id, &loc);
-		if (rc > 0) {	/* indexed: it must be what the caller says */
-			rc = loc.type == BLOB_DATA && loc.raw_len == c[i].len
-				? 0 : -EINVAL;
-		} else if (rc == 0) {	/* in flight? */
-			rc = writer_known(w, c[i].id);
-			rc = rc > 0 ? 0 : rc < 0 ? rc : -ENOENT;
-		}
-		if (rc < 0) {
-			hex_encode(hex, c[i].id, 32);
-			buf_reset(&w->errmsg);
-			buf_addf(&w->errmsg, "%s: chunk %zu (%s): %s", path, i,
-				 hex, rc == -ENOENT ? "not in the repository"
-				 : rc == -EINVAL ? "not a data chunk of that"
-				 " length" : strerror(-rc));
-		}
-	}
-	pthread_mutex_unlock(&w->mu);
-	return rc;
-}
-
 int repo_writer_file_chunks(struct repo_writer *w, const char *path,
 			    const struct repo_entry_meta *m,
 			    const struct repo_chunkref *c, size_t n)
@@ -399,7 +367,7 @@ int repo_writer_file_chunks(struct repo_writer *w, const char *path,
 	if (rc == 0)
 		rc = writer_entry_order(w, path);
 	if (rc == 0)
-		rc = writer_entry_chunks_known(w, path, c, n);
+		rc = writer_stream_chunks_known(w, path, c, n);
 	if (rc < 0)	/* a refusal: the writer stays usable */
 		return rc == -ENOENT || rc == -EINVAL ? rc
 			: writer_fail(w, rc, &w->errmsg);

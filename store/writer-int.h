@@ -245,6 +245,11 @@ void writer_stream_count(struct repo_writer *w, struct repo_stream *st,
 /* Copies p[0..n) into st's window, cutting as it fills. */
 int writer_stream_feed(struct repo_writer *w, struct repo_stream *st,
 		       const void *p, size_t n);
+/* Every chunk c[0..n) is a data chunk of that length the repository
+ * holds or this writer is storing: 0, or a refusal (-ENOENT, -EINVAL)
+ * with the message naming path and the chunk; other -errno. */
+int writer_stream_chunks_known(struct repo_writer *w, const char *path,
+			       const struct repo_chunkref *c, size_t n);
 /* Unlinks and frees a detached stream; its chunks must have drained. */
 void writer_stream_destroy(struct repo_stream *st);
 

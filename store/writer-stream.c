@@ -11,13 +11,20 @@
  * emit entries in sorted order.  An ended stream keeps at most
  * WRITER_STREAM_KEEP bytes of its chunk list in memory, so thousands of
  * parked streams cost little.  A stream may carry base candidates for
- * delta chunks (repo_stream_set_base, writer-delta.c).
+ * delta chunks (repo_stream_set_base, writer-delta.c).  A stream may
+ * also continue a file of an earlier snapshot (repo_stream_begin_after):
+ * its chunks but the last as they are, then the last one's bytes fed
+ * again, so what is appended is chunked as a fresh read would chunk it.
  */
 #include <errno.h>
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "blob.h"
+#include "chain.h"
+#include "index.h"
+#include "repo-internal.h"
 #include "writer-int.h"
 
 /* ---- the chunking window ----------------------------------------- */
@@ -194,6 +201,141 @@ int repo_stream_set_base(struct repo_stream *st, const struct repo_chunkref *c,
 	writer_bases_free(st->bases);
 	st->bases = b;
 	return 0;
+}
+
+/* Every chunk is a data chunk the repository holds (or is storing). */
+int writer_stream_chunks_known(struct repo_writer *w, const char *path,
+			       const struct repo_chunkref *c, size_t n)
+{
+	struct index_loc loc;
+	char hex[65];
+	int rc = 0;
+
+	pthread_mutex_lock(&w->mu);
+	for (size_t i = 0; rc == 0 && i < n; i++) {
+		memset(&loc, 0, sizeof(loc));
+		rc = index_chunk_get(w->r->ix, c[i].id, &loc);
+		if (rc > 0) {	/* indexed: it must be what the caller says */
+			rc = loc.type == BLOB_DATA && loc.raw_len == c[i].len
+				? 0 : -EINVAL;
+		} else if (rc == 0) {	/* in flight? */
+			rc = writer_known(w, c[i].id);
+			rc = rc > 0 ? 0 : rc < 0 ? rc : -ENOENT;
+		}
+		if (rc < 0) {
+			hex_encode(hex, c[i].id, 32);
+			buf_reset(&w->errmsg);
+			buf_addf(&w->errmsg, "%s: chunk %zu (%s): %s", path, i,
+				 hex, rc == -ENOENT ? "not in the repository"
+				 : rc == -EINVAL ? "not a data chunk of that"
+				 " length" : strerror(-rc));
+		}
+	}
+	pthread_mutex_unlock(&w->mu);
+	return rc;
+}
+
+/* ---- continuing a stored file ------------------------------------ */
+
+/* The plaintext of stored chunk c into plain, verified: 0, -ENOENT (not
+ * in the repository), another -errno (damaged, unreadable). */
+static int writer_stream_load(struct repo_writer *w,
+			      const struct repo_chunkref *c, struct buf *plain)
+{
+	struct chain_link links[CHAIN_MAX_LINKS];
+	struct buf stored = BUF_INIT, tmp = BUF_INIT;
+	size_t nl = 0;
+	int rc;
+
+	pthread_mutex_lock(&w->mu);
+	rc = chain_resolve(w->r->ix, c->id, NULL, links, &nl, NULL);
+	pthread_mutex_unlock(&w->mu);
+	if (rc == 0)
+		rc = -ENOENT;
+	if (rc > 0 && (links[0].loc.type != BLOB_DATA ||
+		       links[0].loc.raw_len != c->len))
+		rc = -EINVAL;
+	if (rc > 0)
+		rc = chain_load(w->r, w->chains, links, nl, 1, &stored, &tmp,
+				plain, NULL);
+	buf_release(&stored);
+	buf_release(&tmp);
+	return rc;
+}
+
+/* The chunks c[0..n) as the start of st's chunk list, as
+ * repo_writer_file_chunks takes them. */
+static int writer_stream_prefix(struct repo_writer *w, struct repo_stream *st,
+				const struct repo_chunkref *c, size_t n)
+{
+	struct buf err = BUF_INIT;
+	int rc = 0;
+
+	pthread_mutex_lock(&w->mu);
+	for (size_t i = 0; rc == 0 && i < n; i++) {
+		rc = index_ref_add(w->r->ix, c[i].id, &err);
+		if (rc == 0)
+			rc = writer_refs_add(w, &st->refs, c[i].id, c[i].len);
+		if (rc == 0) {
+			w->tot.chunks++;
+			w->tot.bytes_read += c[i].len;
+			w->tot.bytes_reused += c[i].len;
+			st->size += c[i].len;
+			st->cut += c[i].len;
+		}
+	}
+	if (rc < 0)
+		writer_fail_locked(w, rc, &err);
+	pthread_mutex_unlock(&w->mu);
+	buf_release(&err);
+	return rc;
+}
+
+int repo_stream_begin_after(struct repo_writer *w, enum repo_chunking how,
+			    const struct repo_chunkref *c, size_t n,
+			    const void *drop, size_t ndrop,
+			    struct repo_stream **out)
+{
+	struct repo_stream *st = NULL;
+	struct buf plain = BUF_INIT;
+	int rc = writer_live(w);
+
+	*out = NULL;
+	if (rc == 0 && (!n || !c || (ndrop && !drop)))
+		rc = writer_refuse(w, NULL, "no stored chunks to continue");
+	if (rc == 0)
+		rc = writer_stream_chunks_known(w, "continued stream", c, n);
+	if (rc == 0) {
+		rc = writer_stream_load(w, &c[n - 1], &plain);
+		/* a damaged earlier snapshot must not fail this one */
+		if (rc < 0 && rc != -ENOMEM)
+			rc = writer_refuse(w, NULL, "the last stored chunk"
+					   " cannot be read");
+	}
+	if (rc == 0 && (plain.len < ndrop ||
+			memcmp(plain.data + plain.len - ndrop, drop, ndrop)))
+		rc = writer_refuse(w, NULL, "the last stored chunk does not"
+				   " end with the bytes to drop");
+	if (rc == 0)
+		rc = repo_stream_begin(w, how, &st);
+	if (rc == 0) {
+		/* the file's chunks are the candidates; offsets line up */
+		rc = writer_bases_new(&st->bases, c, n);
+		if (rc < 0)
+			rc = writer_fail(w, rc, NULL);
+	}
+	if (rc == 0)
+		rc = writer_stream_prefix(w, st, c, n - 1);
+	if (rc == 0)
+		rc = writer_stream_feed(w, st, plain.data, plain.len - ndrop);
+	buf_release(&plain);
+	if (rc == -ENOMEM && st)
+		writer_fail(w, rc, NULL);
+	if (rc < 0 && st)
+		repo_stream_free(st);
+	if (rc == 0)
+		*out = st;
+	return rc;
 }
 
 /* Unlinks and frees a detached stream; its chunks must have drained. */

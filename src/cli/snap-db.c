@@ -536,6 +536,31 @@ static int snap_db_file_reused(void *ctx, const char *path, uint32_t mode)
 	return r;
 }
 
+/* A table that only grew: a stream continuing the previous snapshot's
+ * data.sql without its last ndrop bytes (the "\\." line).  1 (read the
+ * table whole instead) when that file cannot be had or the writer
+ * refuses it (a chunk missing or damaged). */
+static int snap_db_stream_after(void *ctx, const char *path, const void *drop,
+				size_t ndrop, void **st)
+{
+	struct snap_db *d = ctx;
+	const struct repo_chunkref *c = NULL;
+	struct buf err = BUF_INIT;
+	size_t n = 0;
+	int r = d->prev ? snap_db_prev_chunks(d->prev, path, &c, &n, &err) : 1;
+
+	buf_release(&err);
+	if (r == -ENOMEM)
+		return r;
+	if (r != 0 || n == 0)
+		return 1;
+	r = repo_stream_begin_after(d->w, REPO_CHUNK_ROWS, c, n, drop, ndrop,
+				    (struct repo_stream **)st);
+	if (r == -ENOENT || r == -EINVAL)
+		return 1;
+	return r;
+}
+
 /* The previous snapshot's db/meta.json, for pg-snap to compare each
  * table's unchanged_proof with; without it every table is read. */
 static void snap_db_previous(struct snap_db *d)
@@ -582,7 +607,7 @@ int snap_db_emit(struct snap_db *d, struct cli *c, struct repo_writer *w,
 		d, snap_db_dir, snap_db_begin_file, snap_db_write,
 		snap_db_attr, snap_db_end_file, snap_db_stream_begin,
 		snap_db_stream_write, snap_db_stream_end, snap_db_file_stream,
-		snap_db_stream_free, snap_db_file_reused,
+		snap_db_stream_free, snap_db_file_reused, snap_db_stream_after,
 	};
 	struct sigaction old[2];
 	struct buf err = BUF_INIT, where = BUF_INIT;
@@ -741,6 +766,9 @@ void snap_db_print(const struct snap_db *d)
 	if (pg_snap_nreused(d->ps))
 		printf("               %zu unchanged since the previous snapshot: not read\n",
 		       pg_snap_nreused(d->ps));
+	if (pg_snap_nappended(d->ps))
+		printf("               %zu only appended to since the previous snapshot: new rows read\n",
+		       pg_snap_nappended(d->ps));
 	printf("    %-24s %8s %12s %10s\n", "schema", "tables", "rows", "bytes");
 	for (size_t i = 0; v && i < n; i++) {
 		buf_reset(&q);
@@ -792,6 +820,7 @@ void snap_db_json(const struct snap_db *d, struct cli_json *j)
 	cli_json_u64(j, "rows", all.rows);
 	cli_json_u64(j, "bytes", all.bytes);
 	cli_json_u64(j, "tables_reused", pg_snap_nreused(d->ps));
+	cli_json_u64(j, "tables_appended", pg_snap_nappended(d->ps));
 	cli_json_u64(j, "jobs", (uint64_t)pg_snap_jobs(d->ps));
 	cli_json_begin_array(j, "schemas");
 	for (size_t i = 0; v && i < n; i++) {
@@ -831,6 +860,8 @@ void snap_db_json(const struct snap_db *d, struct cli_json *j)
 		cli_json_u64(j, "bytes", t->bytes);
 		cli_json_str(j, "xxh3_128", t->xxh3);
 		cli_json_bool(j, "reused", t->reused);
+		if (t->appended)
+			cli_json_u64(j, "appended_rows", t->appended_rows);
 		cli_json_end_object(j);
 	}
 	cli_json_end_array(j);

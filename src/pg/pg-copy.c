@@ -79,6 +79,14 @@ static int pg_copy_run(struct pg_copy *cp, PGconn *c, size_t i,
 		return -ENOMEM;
 	}
 	XXH3_128bits_reset(h);
+	if (cp->o.resume && cp->o.resume[i] &&
+	    pg_hashstate_restore(h, cp->o.resume[i]) < 0) {
+		if (err)
+			buf_addf(err, "%s: the saved checksum state is not usable",
+				 (char *)what.data);
+		r = -EINVAL;
+		goto out;
+	}
 	q = PQexec(c, j->sql);
 	if (!q || PQresultStatus(q) != PGRES_COPY_OUT) {
 		r = pg_conn_error(c, q, (char *)what.data, err);
@@ -126,6 +134,7 @@ static int pg_copy_run(struct pg_copy *cp, PGconn *c, size_t i,
 
 		XXH128_canonicalFromHash(&canon, XXH3_128bits_digest(h));
 		memcpy(res->xxh128, canon.digest, sizeof(res->xxh128));
+		res->state_ok = pg_hashstate_save(&res->state, h) == 0;
 	}
 out:
 	XXH3_freeState(h);

@@ -17,7 +17,9 @@
  *
  * For every table the worker also counts rows and computes the XXH3-128
  * of the exact byte stream (rows in COPY text format, without a header
- * or the "\." line), which restore recomputes to verify.
+ * or the "\." line), which restore recomputes to verify; a job may
+ * continue the checksum of rows read earlier (its resume state), and
+ * every result gives the state its checksum ended in.
  */
 #ifndef VAULT_PG_COPY_H
 #define VAULT_PG_COPY_H
@@ -27,6 +29,7 @@
 #include <stdint.h>
 #include <libpq-fe.h>
 #include "buf.h"
+#include "pg-hashstate.h"
 
 struct pg_copy_job {
 	const char *sql;	/* COPY (...) TO STDOUT */
@@ -37,6 +40,10 @@ struct pg_copy_result {
 	uint64_t rows;
 	uint64_t bytes;
 	uint8_t xxh128[16];	/* canonical (big-endian) XXH3-128 */
+	/* the checksum's state after the rows (state_ok 0: not saved,
+	 * another xxhash library than the header's) */
+	struct pg_hashstate state;
+	int state_ok;
 };
 
 struct pg_copy_opts {
@@ -46,6 +53,10 @@ struct pg_copy_opts {
 	size_t buffer;		/* bytes queued per table; 0 = 4 MiB */
 	/* set asynchronously (SIGINT): stops with -EINTR */
 	volatile sig_atomic_t *interrupt;
+	/* NULL, or parallel to the jobs: NULL, or the checksum state of
+	 * rows read before (a table's tail), which the job's checksum
+	 * continues */
+	const struct pg_hashstate *const *resume;
 };
 
 struct pg_copy;

@@ -12,6 +12,8 @@
  *                     a detached stream of the sink
  *   pg-snap-proof.c   what proves a table unchanged since the previous
  *                     snapshot, and which tables are not read again
+ *   pg-snap-tail.c    tables that only received inserts: read from the
+ *                     previous snapshot's last key on
  *   pg-snap-meta.c    the meta.json document
  *   pg-snap-tree.c    the entries in manifest order and pg_snap_emit
  */
@@ -26,7 +28,9 @@
 #include "pg-catalog.h"
 #include "pg-conn.h"
 #include "pg-ddl.h"
+#include "pg-copy.h"
 #include "pg-dump.h"
+#include "pg-hashstate.h"
 #include "pg-jobs.h"
 #include "pg-snap.h"
 
@@ -73,6 +77,27 @@ struct pg_snap {
 	struct json *prev;
 	char prev_id[65];
 	size_t nreused;
+	/* pg-snap-tail.c: parallel to cat.tables (pg_snap_data_plan) */
+	struct pg_snap_tail *tail;
+	size_t nappended;
+};
+
+/* A table's tail read, and what meta.json records for the next one. */
+struct pg_snap_tail {
+	/* pg_snap_tail_decide: read only the rows above the previous
+	 * snapshot's last key (where: " WHERE (pk...) > (...)"; sql, the
+	 * COPY, made by pg-snap-data.c), keeping them when they are exactly
+	 * delta rows; the previous rows, bytes and checksum state */
+	int candidate;
+	char *where, *sql;
+	uint64_t delta;
+	uint64_t prev_rows, prev_bytes;
+	struct pg_hashstate resume;
+	int fallback;		/* the tail was refused: read whole */
+	struct buf last_row;	/* the last row read (COPY text) */
+	/* for meta.json (NULL: none): the last row's key as a JSON array
+	 * of its text values, and the checksum state after it */
+	char *last_key, *state;
 };
 
 /* One table's statistics ("relfilenode/ins/upd/del", NULL: unreadable). */
@@ -110,8 +135,13 @@ extern const size_t pg_snap_nsettings;
 int pg_snap_schema_dump(struct pg_snap *s, struct buf *err);
 
 /* pg-snap-data.c: s->copy_sql[] and s->copy_head[] for every table of
- * s->cat (the arrays are freed by pg_snap_data_release).  0 or -ENOMEM. */
+ * s->cat, and s->tail (the arrays are freed by pg_snap_data_release).
+ * 0 or -ENOMEM. */
 int pg_snap_data_plan(struct pg_snap *s);
+/* pg-snap-data.c: COPY (SELECT cols FROM ONLY s.t [condition][where]
+ * [ORDER BY pk]) TO STDOUT for table t into b.  0 or -ENOMEM. */
+int pg_snap_data_copy_sql(struct buf *b, const struct pg_catalog_table *t,
+			  const char *where);
 void pg_snap_data_release(struct pg_snap *s);
 /*
  * pg-snap-data.c: the first pass.  For every DATA and LO entry of e[0..n)
@@ -145,6 +175,31 @@ void pg_snap_proof_release(struct pg_snap *s);
  * previous snapshot's. */
 int pg_snap_data_reread(struct pg_snap *s, const struct pg_sink *k, size_t i,
 			const char *path, void **st, struct buf *err);
+
+/*
+ * pg-snap-tail.c.  _new/_release: s->tail.  _decide (from
+ * pg_snap_proof_decide, for each table with a record in a quiet capture
+ * that may reuse, pt its element in the previous meta.json): a reused
+ * table keeps the previous key and state; another becomes a candidate
+ * when only its insert counter moved.  0 or a negative errno.  _rows:
+ * each block of whole rows read, to know the last one.  _end: after a
+ * table's rows (res), its key and state for meta.json; _meta writes
+ * them, and how the table was captured, into its element.
+ */
+int pg_snap_tail_new(struct pg_snap *s);
+void pg_snap_tail_release(struct pg_snap *s);
+int pg_snap_tail_decide(struct pg_snap *s, size_t i, const struct json *pt);
+int pg_snap_tail_rows(struct pg_snap_tail *x, const void *p, size_t n);
+int pg_snap_tail_end(struct pg_snap *s, size_t i,
+		     const struct pg_copy_result *res);
+int pg_snap_tail_meta(const struct pg_snap *s, size_t i, struct buf *b);
+/*
+ * The decoder of a previous meta.json table element's last_key (npk
+ * strings) and xxh3_state: 1 with *key (strv_free(*key, npk)) and *st,
+ * 0 when either is missing or malformed (no tail read), -ENOMEM.
+ */
+int pg_snap_tail_parse(const struct json *pt, size_t npk, char ***key,
+		       struct pg_hashstate *st);
 
 /* pg-snap-meta.c: builds s->meta (after the first pass).  0 or -ENOMEM. */
 int pg_snap_meta_build(struct pg_snap *s);

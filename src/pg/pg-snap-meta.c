@@ -8,7 +8,8 @@
  * unpopulated, and what a restore will need (extensions, roles,
  * publications, webhooks, cron jobs); what proves each table unchanged
  * since then, for the next capture, and which tables this one took from
- * the previous snapshot (pg-snap-proof.c).  formats/db-layout.md documents
+ * the previous snapshot (pg-snap-proof.c) or only read the new rows of
+ * (pg-snap-tail.c, with each table's last key and checksum state).  formats/db-layout.md documents
  * it.
  *
  * Built once the first pass has read every table (its checksums are in
@@ -102,6 +103,8 @@ static int pg_snap_meta_table(const struct pg_snap *s, struct buf *b, size_t i)
 		    buf_addstr(b, "null");
 	if (r == 0 && pt->has_data)
 		r = buf_addf(b, ", \"reused\": %s", pt->reused ? "true" : "false");
+	if (r == 0 && pt->has_data)
+		r = pg_snap_tail_meta(s, i, b);
 	if (r == 0 && t->extension) {
 		r = buf_addstr(b, ", ");
 		if (r == 0)
@@ -235,7 +238,8 @@ int pg_snap_meta_build(struct pg_snap *s)
 	if (r == 0)
 		r = buf_addstr(b, ",\n  \"reused_from\": ");
 	if (r == 0)
-		r = s->nreused ? pg_names_quote_json(b, s->prev_id) : buf_addstr(b, "null");
+		r = s->nreused || s->nappended ? pg_names_quote_json(b, s->prev_id)
+		    : buf_addstr(b, "null");
 	if (r == 0)
 		r = buf_addf(b, ",\n  \"quiet\": %s, \"busy_worker_schemas\": ",
 			     !s->proof ? "null" : s->quiet ? "true" : "false");

@@ -414,11 +414,12 @@ static const struct json *pg_snap_proof_prev_table(const struct json *prev,
 }
 
 /* Takes the previous snapshot's rows, bytes and checksum for table i
- * when its record holds the same proof.  1 reused, 0 not, -ENOMEM. */
-static int pg_snap_proof_reuse(struct pg_snap *s, size_t i)
+ * (pt its element there) when its record holds the same proof.  1
+ * reused, 0 not. */
+static int pg_snap_proof_reuse(struct pg_snap *s, size_t i,
+			       const struct json *pt)
 {
 	struct pg_snap_table *t = &s->tables[i];
-	const struct json *pt = pg_snap_proof_prev_table(s->prev, t->path);
 	const char *proof = json_get_str(pt, "unchanged_proof");
 	const char *x = json_get_str(pt, "xxh3_128");
 	int64_t rows, bytes;
@@ -464,8 +465,12 @@ int pg_snap_proof_decide(struct pg_snap *s, int can_reuse)
 	for (size_t i = 0; i < s->cat.ntables && r >= 0; i++)
 		if (s->tables[i].proof &&
 		    !pg_snap_proof_worker_schema(s, s->tables[i].schema)) {
-			r = pg_snap_proof_reuse(s, i);
-			s->nreused += r > 0;
+			const struct json *pt =
+				pg_snap_proof_prev_table(s->prev, s->tables[i].path);
+
+			s->nreused += pg_snap_proof_reuse(s, i, pt);
+			/* or only inserted since: pg-snap-tail.c */
+			r = pg_snap_tail_decide(s, i, pt);
 		}
 	return r < 0 ? r : 0;
 }

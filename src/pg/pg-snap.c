@@ -354,6 +354,11 @@ const struct pg_snap_table *pg_snap_table(const struct pg_snap *s, size_t i)
 	return i < s->cat.ntables ? &s->tables[i] : NULL;
 }
 
+size_t pg_snap_nappended(const struct pg_snap *s)
+{
+	return s->nappended;
+}
+
 size_t pg_snap_nreused(const struct pg_snap *s)
 {
 	return s->nreused;

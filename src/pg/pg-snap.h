@@ -101,6 +101,15 @@ struct pg_sink {
 	 * follow), 1 when it cannot (the table is then read after all).
 	 */
 	int (*begin_file_reused)(void *ctx, const char *path, uint32_t mode);
+	/*
+	 * Optional (NULL: no table is read from its tail).  A new stream
+	 * (as stream_begin) that continues the data.sql `path` of the
+	 * snapshot given to pg_snap_set_previous: its content without the
+	 * last ndrop bytes, which must be drop.  0 with *st, 1 when it
+	 * cannot (the table is then read whole).
+	 */
+	int (*stream_begin_after)(void *ctx, const char *path,
+				  const void *drop, size_t ndrop, void **st);
 };
 
 struct pg_snap_table {
@@ -114,6 +123,9 @@ struct pg_snap_table {
 	char *proof;			/* its unchanged_proof, or NULL */
 	int reused;			/* rows, bytes, xxh3 and data are the
 					 * previous snapshot's: not read */
+	int appended;			/* only the rows appended since the
+					 * previous snapshot were read */
+	uint64_t appended_rows;		/* those rows (rows counts all) */
 };
 
 struct pg_snap_opts {
@@ -163,6 +175,8 @@ int pg_snap_set_previous(struct pg_snap *s, const char *id,
 			 const char *meta_json, size_t len);
 /* Tables taken from the previous snapshot (after pg_snap_emit). */
 size_t pg_snap_nreused(const struct pg_snap *s);
+/* Tables of which only the rows appended since then were read. */
+size_t pg_snap_nappended(const struct pg_snap *s);
 
 /* Reads every table, then emits the whole tree.  May be called once.
  * -EINVAL when the sink lacks a callback. */

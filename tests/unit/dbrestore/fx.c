@@ -450,7 +450,7 @@ static int fx_capture(void)
 	struct fx_dsink d = { NULL };
 	struct pg_sink k = { &d, fx_ds_dir, fx_ds_begin, fx_ds_write, fx_ds_attr, fx_ds_end,
 			     fx_ds_stream_begin, fx_ds_stream_write, fx_ds_stream_end,
-			     fx_ds_begin_stream, fx_ds_stream_free, NULL };
+			     fx_ds_begin_stream, fx_ds_stream_free, NULL, NULL };
 	struct pg_snap *s = NULL;
 	struct buf err = BUF_INIT, ci = BUF_INIT;
 	char *argv[] = { "psql", "-X", "-q", "-v", "ON_ERROR_STOP=1", "-d",

@@ -180,7 +180,7 @@ struct pg_sink pgfix_sink_ops(struct pgfix_sink *m)
 		m, pgfix_ms_dir, pgfix_ms_begin, pgfix_ms_write,
 		pgfix_ms_attr, pgfix_ms_end, pgfix_ms_stream_begin,
 		pgfix_ms_stream_write, pgfix_ms_stream_end,
-		pgfix_ms_begin_stream, pgfix_ms_stream_free, NULL,
+		pgfix_ms_begin_stream, pgfix_ms_stream_free, NULL, NULL,
 	};
 
 	return k;

@@ -2,8 +2,9 @@
  * test-writer-stream: detached streams of the snapshot writer
  * (store/writer-stream.c): several open at once and interleaved with
  * entries, refused attaches, dropped half-written, spilling their chunk
- * lists, hundreds parked; and entries made of chunks already stored
- * (repo_writer_file_chunks).
+ * lists, hundreds parked; entries made of chunks already stored
+ * (repo_writer_file_chunks); and streams that continue a stored file
+ * (repo_stream_begin_after).
  */
 #include <errno.h>
 #include <stdio.h>
@@ -329,6 +330,122 @@ static void test_file_chunks(void)
 	buf_release(&data);
 }
 
+/* The chunk list of `path` in snapshot id into *refs (free it). */
+static size_t stream_refs(struct repo *r, const char *id, const char *path,
+			  struct repo_chunkref **refs)
+{
+	const struct manifest_entry *me;
+	const struct manifest_chunk *mc;
+	struct repo_iter *it;
+	size_t n = 0;
+
+	*refs = NULL;
+	repo_iter_new(r, id, &it, &storefix_err);
+	while (repo_iter_next(it, &me, &storefix_err) == 1 &&
+	       strcmp(me->path, path))
+		;
+	if (repo_iter_chunks(it, &mc, &n, &storefix_err) == 0) {
+		*refs = calloc(n ? n : 1, sizeof(**refs));
+		for (size_t i = 0; *refs && i < n; i++) {
+			memcpy((*refs)[i].id, mc[i].id, 32);
+			(*refs)[i].len = mc[i].len;
+		}
+	}
+	repo_iter_free(it);
+	return *refs ? n : 0;
+}
+
+/* A stored file continued: its chunks but the last kept, the rest
+ * chunked anew, exactly as the whole content written afresh. */
+static void test_begin_after(void)
+{
+	const char *dir = storefix_path("streams");
+	struct buf data = BUF_INIT, more = BUF_INIT, all = BUF_INIT,
+		   got = BUF_INIT;
+	struct repo_chunkref *refs = NULL, *ra = NULL, *rb = NULL, bad;
+	struct repo_stream *sa = NULL, *sb = NULL, *sx = NULL;
+	const struct manifest_entry *me;
+	struct repo_iter *it;
+	struct repo_writer *w;
+	struct repo_totals t;
+	struct repo *r;
+	char id[65];
+	size_t n, na, nb;
+	int rc;
+
+	storefix_open(&r, dir, 1, "pw");
+	repo_snapshot_resolve(r, "latest", id, &storefix_err);
+	n = stream_refs(r, id, "a", &refs);	/* test_file_chunks: rows */
+	ok(n > 100, "%zu chunks to continue", n);
+	storefix_gen(&data, 3u << 20, 61, 1);
+	storefix_gen(&more, 300000, 64, 1);
+	/* the new content: the old without its last 3 bytes, then more */
+	buf_add(&all, data.data, data.len - 3);
+	buf_add(&all, more.data, more.len);
+
+	repo_writer_new(r, &w, &storefix_err);
+	is_int(repo_stream_begin_after(w, REPO_CHUNK_ROWS, refs, n, "zz!", 3,
+				       &sx), -EINVAL,
+	       "bytes to drop that do not end the file: refused");
+	ok(sx == NULL && strstr(repo_writer_error(w), "does not end") != NULL,
+	   "named (%s)", repo_writer_error(w));
+	memset(&bad, 0, sizeof(bad));
+	bad.len = 10;
+	is_int(repo_stream_begin_after(w, REPO_CHUNK_ROWS, &bad, 1, NULL, 0,
+				       &sx), -ENOENT,
+	       "an unknown chunk: -ENOENT");
+	is_int(repo_stream_begin_after(w, REPO_CHUNK_ROWS, refs, 0, NULL, 0,
+				       &sx), -EINVAL, "no chunks: refused");
+	rc = repo_stream_begin_after(w, REPO_CHUNK_ROWS, refs, n,
+				     data.data + data.len - 3, 3, &sa);
+	is_int(rc, 0, "continued after refusals (%s)", repo_writer_error(w));
+	ok(repo_stream_size(sa) == data.len - 3, "it holds the old bytes");
+	if (rc == 0)
+		rc = stream_fill(sa, &more, 0, more.len);
+	if (rc == 0)
+		rc = repo_stream_end(sa);
+	if (rc == 0)
+		rc = repo_stream_begin(w, REPO_CHUNK_ROWS, &sb);
+	if (rc == 0)
+		rc = stream_fill(sb, &all, 0, all.len);
+	if (rc == 0)
+		rc = repo_stream_end(sb);
+	if (rc == 0)
+		rc = stream_attach(w, "a", sa, NULL);
+	else
+		repo_stream_free(sa);
+	if (rc == 0)
+		rc = stream_attach(w, "b", sb, NULL);
+	else
+		repo_stream_free(sb);
+	is_int(rc, 0, "both attached %s", repo_writer_error(w));
+	rc = repo_writer_commit(w, NULL, id, &t, &storefix_err);
+	is_int(rc, 0, "commit %s", (char *)storefix_err.data);
+	ok(t.bytes_reused >= data.len - (2u << 20),
+	   "the old chunks but the last are reused (%llu bytes)",
+	   (unsigned long long)t.bytes_reused);
+	repo_writer_free(w);
+	na = stream_refs(r, id, "a", &ra);
+	nb = stream_refs(r, id, "b", &rb);
+	ok(na > n && na == nb && !memcmp(ra, rb, na * sizeof(*ra)),
+	   "the chunks of a fresh write (%zu, %zu)", na, nb);
+	repo_iter_new(r, id, &it, &storefix_err);
+	rc = repo_iter_next(it, &me, &storefix_err);
+	if (rc == 1)
+		repo_iter_read(it, storefix_sink_buf, &got, &storefix_err);
+	ok(rc == 1 && got.len == all.len && !memcmp(got.data, all.data, got.len),
+	   "reads back the old bytes, then the new");
+	repo_iter_free(it);
+	repo_free(r);
+	free(refs);
+	free(ra);
+	free(rb);
+	buf_release(&data);
+	buf_release(&more);
+	buf_release(&all);
+	buf_release(&got);
+}
+
 int main(void)
 {
 	if (storefix_begin("writer-stream") < 0)
@@ -336,6 +453,7 @@ int main(void)
 	test_streams();
 	test_streams_spill();
 	test_file_chunks();
+	test_begin_after();
 	storefix_end();
 	return done_testing();
 }
