@@ -366,12 +366,20 @@ int rs_undo_prepare(struct rs_undo *u, PGconn *c, struct buf *why,
 	return r;
 }
 
-/* 1 when an entry of before is missing from after (binary search). */
+/* 1 when an entry of before is missing from after (both sorted: one
+ * walk). */
 static int rs_undo_gone(const struct rs_undo_fp *before, const struct rs_undo_fp *after)
 {
-	for (size_t i = 0; i < before->n; i++)
-		if (!rs_undo_fp_find(after, before->v[i]))
+	size_t j = 0;
+
+	for (size_t i = 0; i < before->n; i++) {
+		int d = -1;
+
+		while (j < after->n && (d = rs_undo_keycmp(after->v[j], before->v[i])) < 0)
+			j++;
+		if (d)
 			return 1;
+	}
 	return 0;
 }
 
