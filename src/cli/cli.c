@@ -165,11 +165,16 @@ int cli_fail(struct cli *c, int r, const struct buf *err,
 				  err && err->len ? (const char *)err->data :
 				  "the repository is locked by another process");
 		break;
+	case -EBADMSG:
 	case -EUCLEAN:	/* the index disagrees with the packs: damage */
-		c->exit_code = CLI_EXIT_DAMAGE;
-		cli_error(c, "%s", err && err->len ? (const char *)err->data
-						  : strerror(-r));
-		break;
+		if (r == -EUCLEAN || c->ebadmsg_is_damage)
+			c->exit_code = CLI_EXIT_DAMAGE;
+		if (r == -EUCLEAN) {
+			cli_error(c, "%s", err && err->len ?
+				  (const char *)err->data : strerror(-r));
+			break;
+		}
+		/* fall through */
 	default:
 		/* A failing passphrase source (command, file) surfaces as
 		 * whatever errno it had; its message is the useful one. */

@@ -50,6 +50,11 @@ struct cli {
 	 * place of a verb's CLI_EXIT_ERROR, so scripts can tell them apart
 	 * whichever path the verb took. */
 	int exit_code;
+	/* Set by the verbs that only read snapshots (mount, cat, diff):
+	 * -EBADMSG there means a chunk or a file of the snapshot is damaged,
+	 * which exits CLI_EXIT_DAMAGE as check does.  Elsewhere it can be a
+	 * server's malformed answer, an ordinary error. */
+	int ebadmsg_is_damage;
 	/* --env-file of the verbs that take one, for the settings vault
 	 * itself may read from it (VAULT_REPO, VAULT_PASSPHRASE_FILE) */
 	const char *env_file;

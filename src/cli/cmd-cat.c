@@ -57,6 +57,8 @@ int cmd_cat(struct cli *c, int argc, char **argv)
 	size_t sellen;
 	int o, n, ret = CLI_EXIT_ERROR;
 
+	/* a damaged snapshot exits 3 */
+	c->ebadmsg_is_damage = 1;
 	while ((o = cli_getopt(c, argc, argv, "", opts)) != CLI_OPT_END) {
 		switch (o) {
 		case CAT_OPT_JSON:

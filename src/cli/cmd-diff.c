@@ -269,6 +269,8 @@ int cmd_diff(struct cli *c, int argc, char **argv)
 	char id1[65], id2[65];
 	int o, e, json = 0, ret = CLI_EXIT_ERROR;
 
+	/* a damaged snapshot exits 3 */
+	c->ebadmsg_is_damage = 1;
 	o = cli_getopt_json(c, argc, argv, &json);
 	if (o != CLI_OPT_END)
 		return o;

@@ -156,6 +156,8 @@ static void mount_entry_error(struct cli *c, const struct manifest_entry *e,
 {
 	struct buf q = BUF_INIT;
 
+	if (r == -EBADMSG || r == -EUCLEAN)
+		c->exit_code = CLI_EXIT_DAMAGE;	/* the others go on */
 	cli_quote(&q, e->path, e->path_len);
 	cli_error(c, "cannot extract '%s': %s", (const char *)q.data,
 		  err->len ? (const char *)err->data : strerror(-r));
@@ -420,6 +422,8 @@ int cmd_mount(struct cli *c, int argc, char **argv)
 	int ret = CLI_EXIT_ERROR;
 	double start = cli_now();
 
+	/* a damaged snapshot exits 3 */
+	c->ebadmsg_is_damage = 1;
 	memset(&n, 0, sizeof(n));
 	while ((o = cli_getopt(c, argc, argv, "", opts)) != CLI_OPT_END) {
 		switch (o) {

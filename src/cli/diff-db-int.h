@@ -38,7 +38,10 @@ struct diff_db_side {
 
 struct diff_db_counts {
 	uint64_t added, dropped, changed, unchanged;
+	uint64_t left_out;	/* on one side only because the other
+				 * snapshot's --table left them out */
 };
+
 
 struct diff_db {
 	struct cli *c;
@@ -53,6 +56,12 @@ struct diff_db {
 	struct diff_db_counts tables, objects;
 	uint64_t rows_added, rows_removed, rows_changed;
 };
+
+/* 1 when the table (or object of the table) schema.name is absent from
+ * side `absent` only because that capture's --table / --exclude-table
+ * left it out: not compared. */
+int diff_db_left_out(const struct diff_db *dd, int absent, const char *schema,
+		     const char *name);
 
 /* Compares the schema objects (sections of schema.sql, roles.sql and
  * large_objects.sql, sequences.sql's values, large objects' bytes),

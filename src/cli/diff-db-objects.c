@@ -70,6 +70,11 @@ static int diff_db_objects_item(void *ctx, const struct pg_ddl_diff_item *it)
 	struct diff_db *dd = x->dd;
 	int setval = !strcmp(x->file, "sequences.sql");
 
+	/* a table --table left out of one side, and everything of it */
+	if (it->change != PG_DDL_CHANGED &&
+	    diff_db_left_out(dd, it->change == PG_DDL_DROPPED ? 1 : 0,
+			     it->rel_schema, it->rel_name))
+		return 0;
 	diff_db_objects_count(dd, it->change);
 	if (dd->json) {
 		cli_json_begin_object(dd->json, NULL);

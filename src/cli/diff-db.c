@@ -87,12 +87,58 @@ static int diff_db_has(char *const *v, size_t n, const char *name)
 	return 0;
 }
 
+int diff_db_left_out(const struct diff_db *dd, int absent, const char *schema,
+		     const char *name)
+{
+	return schema && name && dd->s[absent].meta &&
+	       rs_meta_left_out(dd->s[absent].meta, schema, name);
+}
+
+/* The tables a side's --table / --exclude-table left out that the other
+ * side holds: not compared, said once. */
+static void diff_db_scope_tables(struct diff_db *dd)
+{
+	struct buf only = BUF_INIT;
+
+	for (int i = 0; i < 2; i++) {
+		const struct rs_meta *m = dd->s[i].meta, *o = dd->s[!i].meta;
+		size_t k = 0;
+
+		for (size_t j = 0; j < m->nleft_out; j++) {
+			const struct rs_meta_rel *t = &m->left_out[j];
+
+			if (!rs_meta_find(o, t->schema, t->name))
+				continue;
+			if (++k > 8) {
+				if (k == 9)
+					buf_addstr(&only, ", ...");
+				continue;
+			}
+			if (k > 1)
+				buf_addstr(&only, ", ");
+			else
+				buf_addf(&only, "%sleft out of %.8s: ", only.len ? "; " : "",
+					 dd->s[i].id);
+			cli_quote(&only, t->schema, strlen(t->schema));
+			buf_addch(&only, '.');
+			cli_quote(&only, t->name, strlen(t->name));
+		}
+	}
+	if (only.len)
+		cli_warn(dd->c, "tables one snapshot's --table or --exclude-table "
+			 "left out are not compared (%s)", (const char *)only.data);
+	buf_release(&only);
+}
+
 /* Two captures of other scopes (--schema, --exclude-schema): the tables
  * of a schema captured on one side only are not really added or
- * dropped, so say so once.  (--table leaves no trace in meta.json.) */
+ * dropped, so say so once; the tables --table left out are not
+ * compared at all. */
 static void diff_db_scope(struct diff_db *dd)
 {
 	struct buf only = BUF_INIT;
+
+	diff_db_scope_tables(dd);
 
 	for (int i = 0; i < 2; i++) {
 		const struct rs_meta *m = dd->s[i].meta, *o = dd->s[!i].meta;
@@ -617,6 +663,11 @@ static int diff_db_table(struct diff_db *dd, struct diff_db_rows *rw,
 	int r;
 
 	if (!a || !b) {
+		if (diff_db_left_out(dd, a ? 1 : 0, (a ? a : b)->schema,
+				     (a ? a : b)->name)) {
+			dd->tables.left_out++;
+			return 0;
+		}
 		if (a)
 			dd->tables.dropped++;
 		else
@@ -694,6 +745,7 @@ static void diff_db_summary(struct diff_db *dd)
 		cli_json_u64(j, "tables_dropped", t->dropped);
 		cli_json_u64(j, "tables_changed", t->changed);
 		cli_json_u64(j, "tables_unchanged", t->unchanged);
+		cli_json_u64(j, "tables_not_compared", t->left_out);
 		cli_json_u64(j, "rows_added", dd->rows_added);
 		cli_json_u64(j, "rows_removed", dd->rows_removed);
 		cli_json_u64(j, "rows_changed", dd->rows_changed);
@@ -716,6 +768,9 @@ static void diff_db_summary(struct diff_db *dd)
 		 (unsigned long long)dd->rows_changed,
 		 (unsigned long long)o->added, (unsigned long long)o->dropped,
 		 (unsigned long long)o->changed);
+	if (t->left_out)
+		buf_addf(&dd->line, "; %llu tables not compared (left out by --table)",
+			 (unsigned long long)t->left_out);
 	diff_db_emit(dd);
 }
 

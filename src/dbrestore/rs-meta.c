@@ -3,7 +3,7 @@
  * reader of json.  Every field restore relies on is type-checked;
  * optional ones (webhooks, cron jobs, publications, and what older
  * snapshots lack: extension_tables, extension_sequences,
- * unpopulated_matviews) may be absent.
+ * unpopulated_matviews, tables_left_out) may be absent.
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -402,6 +402,10 @@ static int rs_meta_fill(struct rs_meta *m, const struct json *root,
 		r = rs_meta_rels(json_get(root, "unpopulated_matviews"),
 				 "\"unpopulated_matviews\" is not a list of relations",
 				 0, &m->unpopulated, &m->nunpopulated, err);
+	if (r == 0)
+		r = rs_meta_rels(json_get(root, "tables_left_out"),
+				 "\"tables_left_out\" is not a list of tables",
+				 0, &m->left_out, &m->nleft_out, err);
 	if (r == 0 && json_get(root, "large_objects")) {
 		uint64_t n;
 
@@ -462,6 +466,7 @@ void rs_meta_free(struct rs_meta *m)
 	free(m->byname);
 	rs_meta_rels_free(m->ext_sequences, m->next_sequences);
 	rs_meta_rels_free(m->unpopulated, m->nunpopulated);
+	rs_meta_rels_free(m->left_out, m->nleft_out);
 	rs_meta_strv_free(m->req_extensions, m->nreq_extensions);
 	rs_meta_strv_free(m->req_roles, m->nreq_roles);
 	for (size_t i = 0; i < m->npublications; i++) {
@@ -504,6 +509,16 @@ const struct rs_meta_table *rs_meta_find(const struct rs_meta *m,
 	if (lo < m->ntables && !rs_meta_name_cmp(schema, name, m->byname[lo]))
 		return m->byname[lo];
 	return NULL;
+}
+
+int rs_meta_left_out(const struct rs_meta *m, const char *schema,
+		     const char *name)
+{
+	for (size_t i = 0; i < m->nleft_out; i++)
+		if (!strcmp(m->left_out[i].schema, schema) &&
+		    !strcmp(m->left_out[i].name, name))
+			return 1;
+	return 0;
 }
 
 int rs_meta_unpopulated(const struct rs_meta *m, const char *schema,

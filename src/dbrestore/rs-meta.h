@@ -79,6 +79,10 @@ struct rs_meta {
 	 * a restore leaves them so (older snapshots: none known) */
 	struct rs_meta_rel *unpopulated;
 	size_t nunpopulated;
+	/* tables of captured schemas that --table / --exclude-table left
+	 * out ("tables_left_out"; older snapshots: none known) */
+	struct rs_meta_rel *left_out;
+	size_t nleft_out;
 	char **req_extensions;
 	size_t nreq_extensions;
 	char **req_roles;
@@ -105,6 +109,9 @@ const struct rs_meta_table *rs_meta_find(const struct rs_meta *m,
 /* 1 when the materialized view schema.name was captured unpopulated. */
 int rs_meta_unpopulated(const struct rs_meta *m, const char *schema,
 			const char *name);
+/* 1 when the table schema.name was left out by --table/--exclude-table. */
+int rs_meta_left_out(const struct rs_meta *m, const char *schema,
+		     const char *name);
 /* A copy setting's value ("DateStyle" -> "ISO"), or NULL. */
 const char *rs_meta_setting(const struct rs_meta *m, const char *name);
 

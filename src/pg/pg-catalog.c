@@ -27,6 +27,7 @@ void pg_catalog_init(struct pg_catalog *cat)
 	buf_init(&cat->webhooks, 0);
 	buf_init(&cat->cron_jobs, 0);
 	buf_init(&cat->unpopulated, 0);
+	buf_init(&cat->left_out, 0);
 	buf_init(&cat->warnings, 0);
 	buf_init(&cat->roles, 0);
 	buf_init(&cat->roles_required, 0);
@@ -74,6 +75,7 @@ void pg_catalog_release(struct pg_catalog *cat)
 	buf_release(&cat->webhooks);
 	buf_release(&cat->cron_jobs);
 	buf_release(&cat->unpopulated);
+	buf_release(&cat->left_out);
 	buf_release(&cat->warnings);
 	buf_release(&cat->roles);
 	buf_release(&cat->roles_required);
@@ -327,6 +329,22 @@ static int pg_catalog_ext_unreadable(struct pg_catalog *cat, const char *ext,
 			ext, schema, name);
 }
 
+/* Appends {"schema", "name"} to cat->left_out (opening the list). */
+static int pg_catalog_left_out(struct pg_catalog *cat, const char *schema,
+			       const char *name)
+{
+	struct buf *b = &cat->left_out;
+	int r = buf_addstr(b, b->len ? ", {\"schema\": " : "[{\"schema\": ");
+
+	if (r == 0)
+		r = pg_names_quote_json(b, schema);
+	if (r == 0)
+		r = buf_addstr(b, ", \"name\": ");
+	if (r == 0)
+		r = pg_names_quote_json(b, name);
+	return r ? r : buf_addch(b, '}');
+}
+
 static int pg_catalog_tables(struct pg_catalog *cat, PGconn *c,
 			     const struct pg_catalog_filter *f,
 			     struct buf *err)
@@ -385,6 +403,8 @@ static int pg_catalog_tables(struct pg_catalog *cat, PGconn *c,
 			if (r == 0 && !ext)
 				r = strv_push(&cat->excluded, &cat->nexcluded,
 					      (char *)q.data);
+			if (r == 0 && !ext)
+				r = pg_catalog_left_out(cat, schema, name);
 			buf_release(&q);
 			continue;
 		}

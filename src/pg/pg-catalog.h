@@ -81,6 +81,8 @@ struct pg_catalog {
 	 * as exact pg_dump patterns ("schema"."table") */
 	char **excluded;
 	size_t nexcluded;
+	/* the same tables as JSON, [{"schema", "name"}], for meta.json */
+	struct buf left_out;
 	unsigned *large_objects;	/* oids */
 	size_t nlarge_objects;
 	/* configuration sequences of extensions, sorted by schema, name */

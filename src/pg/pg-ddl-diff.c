@@ -15,6 +15,7 @@ struct pg_ddl_diff_obj {
 	const char *type, *schema, *name;
 	const char *text;
 	size_t len, pos;
+	const char *rel_schema, *rel_name;
 };
 
 struct pg_ddl_diff_list {
@@ -121,6 +122,8 @@ static int pg_ddl_diff_lists(struct pg_ddl_diff_list *a,
 		it.type = (c < 0 ? x : y)->type;
 		it.schema = (c < 0 ? x : y)->schema;
 		it.name = (c < 0 ? x : y)->name;
+		it.rel_schema = (c < 0 ? x : y)->rel_schema;
+		it.rel_name = (c < 0 ? x : y)->rel_name;
 		r = fn(ctx, &it);
 	}
 	return r;
@@ -139,7 +142,7 @@ static int pg_ddl_diff_sections(const struct pg_ddl *d,
 		struct pg_ddl_diff_obj o = {
 			s->type ? s->type : "", s->schema ? s->schema : "",
 			s->name ? s->name : "", pg_ddl_text(d) + s->off,
-			s->len, 0,
+			s->len, 0, s->rel_schema, s->rel_name,
 		};
 
 		r = pg_ddl_diff_push(l, &o);
@@ -244,7 +247,7 @@ static int pg_ddl_diff_setval_list(const char *p, size_t len,
 	int r = 0;
 
 	while (p < end && r == 0) {
-		struct pg_ddl_diff_obj o = { "SEQUENCE SET", NULL, NULL, NULL, 0, 0 };
+		struct pg_ddl_diff_obj o = { "SEQUENCE SET", NULL, NULL, NULL, 0, 0, NULL, NULL };
 		const char *next, *nl;
 
 		buf_reset(&lit);

@@ -28,6 +28,8 @@ enum pg_ddl_change {
 struct pg_ddl_diff_item {
 	enum pg_ddl_change change;
 	const char *type, *schema, *name;	/* "" where there is none */
+	/* the table it belongs to (pg-ddl.h), NULL for none */
+	const char *rel_schema, *rel_name;
 	/* its text before and after (NULL where absent) */
 	const char *before, *after;
 	size_t before_len, after_len;

@@ -66,6 +66,10 @@ struct pg_snap {
 	char *proof_sysid, *proof_ident, *proof;
 	char **stats;
 	int quiet;
+	/* schemas of the known workers that were busy (quiet apart from
+	 * them): their tables are read */
+	char **busy_schemas;
+	size_t nbusy_schemas;
 	struct json *prev;
 	char prev_id[65];
 	size_t nreused;

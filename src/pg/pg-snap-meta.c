@@ -237,6 +237,12 @@ int pg_snap_meta_build(struct pg_snap *s)
 	if (r == 0)
 		r = s->nreused ? pg_names_quote_json(b, s->prev_id) : buf_addstr(b, "null");
 	if (r == 0)
+		r = buf_addf(b, ",\n  \"quiet\": %s, \"busy_worker_schemas\": ",
+			     !s->proof ? "null" : s->quiet ? "true" : "false");
+	if (r == 0)
+		r = pg_snap_meta_strv(b, s->busy_schemas,
+				      s->quiet ? s->nbusy_schemas : 0);
+	if (r == 0)
 		r = buf_addstr(b, ",\n  \"tables\": [\n");
 	if (r == 0)
 		r = pg_snap_meta_tables(s, b, 0);
@@ -245,7 +251,13 @@ int pg_snap_meta_build(struct pg_snap *s)
 	if (r == 0)
 		r = pg_snap_meta_tables(s, b, 1);
 	if (r == 0)
-		r = buf_addstr(b, "  ],\n  \"extension_sequences\": ");
+		r = buf_addstr(b, "  ],\n  \"tables_left_out\": ");
+	if (r == 0)
+		r = s->cat.left_out.len ? buf_add(b, s->cat.left_out.data,
+						  s->cat.left_out.len) :
+		    buf_addch(b, '[');
+	if (r == 0)
+		r = buf_addstr(b, "],\n  \"extension_sequences\": ");
 	if (r == 0)
 		r = pg_snap_meta_ext_sequences(s, b);
 	if (r == 0)

@@ -26,7 +26,8 @@
  * and an idle one at the latest 10 s after it went idle; so the later
  * reading only counts every change the snapshot sees when no other
  * backend of the database is busy or was busy in the last 12 s
- * ("quiet").  Only a quiet capture reuses tables; any capture records
+ * ("quiet"), known extension workers apart, whose schema's tables are
+ * then read.  Only a quiet capture reuses tables; any capture records
  * its proofs, which are sound whatever the activity (a change counted
  * after the snapshot is counted before it too, or the table has none).
  * Anything unreadable or unexpected means no proof: the table is read.
@@ -39,6 +40,7 @@
 
 #include "json.h"
 #include "pg-snap-int.h"
+#include "strv.h"
 
 /* PGSTAT_IDLE_INTERVAL (10 s) and a margin */
 #define PG_SNAP_PROOF_QUIET	"12 seconds"
@@ -63,10 +65,28 @@ static const char pg_snap_proof_stats_sql[] =
 	" WHERE c.relkind = 'r' AND c.relpersistence = 'p'"
 	" ORDER BY s.relid";
 
-/* Backends of this database, ours and autovacuum's apart, that may hold
- * counts not yet flushed. */
+/*
+ * Backends of this database, ours and autovacuum's apart, that may hold
+ * counts not yet flushed: one row per such backend, with the schema of
+ * the known worker it is (NULL: not one).  A known worker is a
+ * background worker of an extension that runs only the extension's own
+ * statements, on the extension's own tables in that schema: pg_net's
+ * worker (backend_type "pg_net <version> worker": http_request_queue
+ * and _http_response in schema net) and pg_cron's launcher
+ * (job_run_details in schema cron; the jobs themselves run in other
+ * backends, which are not known workers).  On a hosted Supabase project
+ * both are always there and never idle for long (the launcher's state
+ * is not even reported), so without them no capture would be quiet.
+ * Their counts can only be missing in their own schema, whose tables
+ * are then read (doc/design.md, "Tables that did not change").
+ */
 static const char pg_snap_proof_busy_sql[] =
-	"SELECT count(*) FROM pg_catalog.pg_stat_activity a"
+	"SELECT w.schema FROM pg_catalog.pg_stat_activity a"
+	" LEFT JOIN (VALUES ('pg\\_net %worker', 'net'),"
+	"                   ('pg\\_net worker', 'net'),"
+	"                   ('pg\\_cron launcher', 'cron'))"
+	"   AS w(pattern, schema)"
+	"   ON a.backend_type LIKE w.pattern"
 	" WHERE a.datid = (SELECT oid FROM pg_catalog.pg_database"
 	"                  WHERE datname = pg_catalog.current_database())"
 	" AND a.pid <> pg_catalog.pg_backend_pid()"
@@ -196,6 +216,31 @@ static int pg_snap_proof_fresh(PGconn *c)
 	return r;
 }
 
+/* The quiet check's rows: quiet when every busy backend is a known
+ * worker, whose schema then goes to s->busy_schemas (once each). */
+static int pg_snap_proof_busy(struct pg_snap *s, PGresult *res)
+{
+	int n = PQntuples(res);
+
+	s->quiet = 1;
+	for (int i = 0; i < n && s->quiet; i++) {
+		const char *schema = PQgetvalue(res, i, 0);
+		size_t j;
+
+		if (PQgetisnull(res, i, 0)) {
+			s->quiet = 0;
+			break;
+		}
+		for (j = 0; j < s->nbusy_schemas; j++)
+			if (!strcmp(s->busy_schemas[j], schema))
+				break;
+		if (j == s->nbusy_schemas &&
+		    strv_push(&s->busy_schemas, &s->nbusy_schemas, schema) < 0)
+			return -ENOMEM;
+	}
+	return 0;
+}
+
 /* Inside the snapshot transaction: the quiet check, then the second
  * reading, each table's record when both readings agree. */
 static int pg_snap_proof_after_steps(struct pg_snap *s)
@@ -215,8 +260,10 @@ static int pg_snap_proof_after_steps(struct pg_snap *s)
 				  NULL);
 	if (r < 0)
 		return r;
-	s->quiet = PQntuples(res) == 1 && !strcmp(PQgetvalue(res, 0, 0), "0");
+	r = pg_snap_proof_busy(s, res);
 	PQclear(res);
+	if (r < 0)
+		return r;
 	r = pg_snap_proof_fresh(s->main);
 	if (r == 0)
 		r = pg_snap_proof_ident(s->main, &ident, &usable);
@@ -388,6 +435,16 @@ static int pg_snap_proof_reuse(struct pg_snap *s, size_t i)
 	return 1;
 }
 
+/* Whether a known worker was busy in this schema (its tables are read). */
+static int pg_snap_proof_worker_schema(const struct pg_snap *s,
+				       const char *schema)
+{
+	for (size_t i = 0; i < s->nbusy_schemas; i++)
+		if (!strcmp(s->busy_schemas[i], schema))
+			return 1;
+	return 0;
+}
+
 int pg_snap_proof_decide(struct pg_snap *s, int can_reuse)
 {
 	const char *prev;
@@ -405,7 +462,8 @@ int pg_snap_proof_decide(struct pg_snap *s, int can_reuse)
 	if (!prev || strcmp(prev, s->proof))
 		return 0;
 	for (size_t i = 0; i < s->cat.ntables && r >= 0; i++)
-		if (s->tables[i].proof) {
+		if (s->tables[i].proof &&
+		    !pg_snap_proof_worker_schema(s, s->tables[i].schema)) {
 			r = pg_snap_proof_reuse(s, i);
 			s->nreused += r > 0;
 		}
@@ -418,6 +476,7 @@ void pg_snap_proof_release(struct pg_snap *s)
 	free(s->proof_ident);
 	free(s->proof);
 	pg_snap_proof_stats_free(s->stats_before, s->nstats_before);
+	strv_free(s->busy_schemas, s->nbusy_schemas);
 	for (size_t i = 0; s->stats && i < s->cat.ntables; i++)
 		free(s->stats[i]);
 	free(s->stats);

@@ -76,16 +76,16 @@ damage_scenario() {
 		diff -r other out-other/other
 	'
 
-	test_expect_success "($enc) cat of the damaged file fails instead of returning bad data" '
+	test_expect_success "($enc) cat of the damaged file fails with 3 instead of returning bad data" '
 		vault cat "$SNAP2" victim.bin >bad.out 2>cat.err
 		rc=$? &&
 		cat cat.err &&
-		test "$rc" != 0 && test "$rc" -lt 124 &&
+		test_eq 3 "$rc" "exit status" &&
 		! cmp -s bad.out victim.bin
 	'
 
-	test_expect_success "($enc) mounting the damaged file fails" '
-		test_must_fail vault mount "$SNAP2" out-victim victim.bin &&
+	test_expect_success "($enc) mounting the damaged file fails with 3 (damage found)" '
+		test_must_fail_with 3 "cannot extract .victim.bin." vault mount "$SNAP2" out-victim victim.bin &&
 		! cmp -s out-victim/victim.bin victim.bin
 	'
 
@@ -118,7 +118,7 @@ damage_scenario() {
 		else
 			why="authentication failed"
 		fi &&
-		test_must_fail_with 1 "$why" vault mount "$SNAP3" out-swap swap/a &&
+		test_must_fail_with 3 "$why" vault mount "$SNAP3" out-swap swap/a &&
 		! cmp -s swap/a out-swap/swap/a &&
 		! cmp -s swap/b out-swap/swap/a &&
 		run_check --read-data &&

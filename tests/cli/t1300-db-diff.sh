@@ -208,6 +208,33 @@ test_expect_success 'another scope (--schema public): a warning names the schema
 	json_ok ".database.tables_dropped == $dropped and .database.tables_added == 0 and .database.tables_changed == 0 and ([.database.tables[] | select(.schema == \"public\")] | length == 0)" scope.json
 '
 
+test_expect_success 'one table (--table public.items): the others are not compared, not dropped' '
+	vault snapshot --json --db dbname=dd --table public.items >b4.json &&
+	B2=$(json_get .id b2.json) && B4=$(json_get .id b4.json) &&
+	vault cat "$B4" db/meta.json >b4-meta.json &&
+	jq -e "[.tables_left_out[] | select(.schema == \"public\" and .name == \"tags\")] | length == 1" b4-meta.json &&
+	jq -e "[.tables_left_out[] | select(.name == \"items\")] | length == 0" b4-meta.json &&
+	vault diff --json "$B2" "$B4" >one.json 2>one.err &&
+	cat one.err &&
+	grep -q "^vault: diff: warning: tables one snapshot.s --table or --exclude-table left out are not compared (left out of ${B4:0:8}: .*, \.\.\.)$" one.err &&
+	left=$(jq "[.tables_left_out[] | select(.schema == \"public\")] | length" b4-meta.json) &&
+	json_ok ".database.tables_dropped == 0 and .database.tables_added == 0 and .database.tables_not_compared >= $left" one.json &&
+	json_ok "[.database.objects[] | select(.change == \"dropped\" and .schema == \"public\" and (.name | test(\"tags|logs|nums|fresh|rekey\")))] | length == 0" one.json &&
+	json_ok "[.database.tables[] | select(.name != \"items\")] | length == 0" one.json &&
+	vault diff "$B2" "$B4" >one.txt 2>/dev/null &&
+	grep -q "tables not compared (left out by --table)" one.txt
+'
+
+test_expect_success 'and a table really dropped beside a --table snapshot still shows as dropped' '
+	db_psql dd -c "CREATE TABLE public.brief (id integer PRIMARY KEY)" &&
+	vault snapshot --json --db dbname=dd >b5.json &&
+	db_psql dd -c "DROP TABLE public.brief" &&
+	vault snapshot --json --db dbname=dd --table public.items >b6.json &&
+	B5=$(json_get .id b5.json) && B6=$(json_get .id b6.json) &&
+	vault diff --json "$B5" "$B6" >drop.json 2>/dev/null &&
+	json_ok ".database.tables_dropped == 1 and ([.database.tables[] | select(.name == \"brief\" and .change == \"dropped\")] | length == 1)" drop.json
+'
+
 # A repository on a read-only mount (root, in a mount namespace of its
 # own): the sides are read through views of their own, which must not
 # need to write either.
@@ -261,7 +288,7 @@ test_expect_success 'a damaged data.sql: an error naming its table' '
 	test "$size" -gt $((64 * 1024)) &&
 	chmod u+w "$PACK" &&
 	flip_byte "$PACK" $((size / 2)) &&
-	test_must_fail_with 1 "^vault: diff: table public\.wide: db/public/tables/wide/data\.sql of snapshot ${D2:0:8}: pack [0-9a-f]{64}: blob [0-9a-f]{64}( \(a delta at depth [1-8]\))?: corrupt" \
+	test_must_fail_with 3 "^vault: diff: table public\.wide: db/public/tables/wide/data\.sql of snapshot ${D2:0:8}: pack [0-9a-f]{64}: blob [0-9a-f]{64}( \(a delta at depth [1-8]\))?: corrupt" \
 		vault diff --json "$D1" "$D2" &&
 	test ! -s "$TEST_TMP/.stdout"
 '

@@ -36,6 +36,7 @@ static const char doc[] = HEAD
 	TABLE("x", "cfg", ", \"extension\": \"x\", \"condition\": \"WHERE NOT standard\"") "],"
 	" \"extension_sequences\": [{\"extension\": \"pg_cron\", \"schema\": \"cron\", \"name\": \"jobid_seq\"}],"
 	" \"unpopulated_matviews\": [{\"schema\": \"public\", \"name\": \"mv\"}],"
+	" \"tables_left_out\": [{\"schema\": \"public\", \"name\": \"big\"}],"
 	TAIL;
 
 /* an older snapshot's document: none of the members above */
@@ -77,10 +78,13 @@ static void test_members(void)
 	   !strcmp(m->ext_sequences[0].name, "jobid_seq"), "the configuration sequence");
 	ok(rs_meta_unpopulated(m, "public", "mv") && !rs_meta_unpopulated(m, "public", "t") &&
 	   !rs_meta_unpopulated(m, "other", "mv"), "public.mv was unpopulated, nothing else");
+	ok(m->nleft_out == 1 && rs_meta_left_out(m, "public", "big") &&
+	   !rs_meta_left_out(m, "public", "t"), "public.big was left out by --table, nothing else");
 	rs_meta_free(m);
 	m = NULL;
 	r = rs_meta_parse(&m, old_doc, sizeof(old_doc) - 1, &err);
 	ok(r == 0 && m->ntables == 1 && m->next_sequences == 0 && m->nunpopulated == 0 &&
+	   m->nleft_out == 0 &&
 	   !rs_meta_unpopulated(m, "public", "mv"), "an older document reads, with none of them");
 	rs_meta_free(m);
 	buf_release(&err);
@@ -94,6 +98,10 @@ static void test_members(void)
 	ok(refused(HEAD " \"tables\": [], \"unpopulated_matviews\": [\"public.mv\"]," TAIL,
 		   "\"unpopulated_matviews\" is not a list of relations"),
 	   "unpopulated_matviews of strings: refused");
+	ok(refused(HEAD " \"tables\": [], \"tables_left_out\": {\"schema\": \"s\"}," TAIL,
+		   "\"tables_left_out\" is not a list of tables"), "tables_left_out not a list: refused");
+	ok(refused(HEAD " \"tables\": [], \"tables_left_out\": [{\"schema\": \"s\", \"name\": 7}]," TAIL,
+		   "\"name\""), "a left-out table with a numeric name: refused");
 }
 
 static void test_copy_sql(void)
