@@ -12,6 +12,7 @@
 #include <errno.h>
 #include <string.h>
 #include <lz4.h>
+#include <lz4hc.h>
 
 #include "delta.h"
 
@@ -51,35 +52,57 @@ static void delta_window(size_t blen, int64_t align, size_t s, size_t b,
 	*n = (size_t)(z - a);
 }
 
-int delta_encode(struct buf *out, const void *base, size_t blen,
-		 const void *plain, size_t len, int64_t align)
+/* One block of plain against its window of the base: its compressed
+ * length (> 0) written at dst, 0 when lz4 fails (it cannot with cap =
+ * compressBound). */
+static int delta_block(LZ4_stream_t *fast, LZ4_streamHC_t *hc, int level,
+		       const char *dict, size_t n, const char *src, size_t blk,
+		       char *dst, size_t cap)
+{
+	if (!hc) {
+		LZ4_initStream(fast, sizeof(*fast));
+		if (n)
+			LZ4_loadDict(fast, dict, (int)n);
+		return LZ4_compress_fast_continue(fast, src, dst, (int)blk,
+						  (int)cap, 1);
+	}
+	LZ4_resetStreamHC_fast(hc, level);
+	if (n)
+		LZ4_loadDictHC(hc, dict, (int)n);
+	return LZ4_compress_HC_continue(hc, src, dst, (int)blk, (int)cap);
+}
+
+int delta_encode_level(struct buf *out, const void *base, size_t blen,
+		       const void *plain, size_t len, int64_t align, int level)
 {
 	const uint8_t *b = base, *p = plain;
 	size_t start = out->len, lo, n, blk, cap;
 	LZ4_stream_t st;
-	int clen, r;
+	LZ4_streamHC_t *hc = NULL;
+	int clen, r = 0;
 
 	if (len == 0 || len > UINT32_MAX || blen > UINT32_MAX ||
-	    (blen && !base))
+	    (blen && !base) || level < 0 || level > LZ4HC_CLEVEL_MAX)
 		return -EINVAL;
-	for (size_t s = 0; s < len; s += blk) {
+	/* LZ4 HC's state is 256 KiB: on the heap, once per chunk */
+	if (level > 0 && !(hc = LZ4_createStreamHC()))
+		return -ENOMEM;
+	for (size_t s = 0; s < len && r == 0; s += blk) {
 		blk = len - s < DELTA_BLOCK ? len - s : DELTA_BLOCK;
 		delta_window(blen, align, s, blk, &lo, &n);
 		cap = (size_t)LZ4_compressBound((int)blk);
 		r = buf_grow(out, DELTA_BLOCK_HEAD + cap);
-		if (r < 0) {
-			buf_setlen(out, start);
-			return r;
-		}
-		LZ4_initStream(&st, sizeof(st));
-		if (n)
-			LZ4_loadDict(&st, (const char *)b + lo, (int)n);
-		clen = LZ4_compress_fast_continue(&st, (const char *)p + s,
-				(char *)out->data + out->len + DELTA_BLOCK_HEAD,
-				(int)blk, (int)cap, 1);
+		if (r < 0)
+			break;
+		/* no base (blen 0): b is NULL, and so must the window be */
+		clen = delta_block(&st, hc, level,
+				   n ? (const char *)b + lo : NULL, n,
+				   (const char *)p + s, blk,
+				   (char *)out->data + out->len + DELTA_BLOCK_HEAD,
+				   cap);
 		if (clen <= 0) {	/* cannot happen with compressBound */
-			buf_setlen(out, start);
-			return -EINVAL;
+			r = -EINVAL;
+			break;
 		}
 		/* the head goes in front of the block already written (a
 		 * buf_put_* would terminate the buffer over its first byte) */
@@ -88,7 +111,16 @@ int delta_encode(struct buf *out, const void *base, size_t blen,
 		delta_put_le32(out->data + out->len + 8, (uint32_t)clen);
 		buf_setlen(out, out->len + DELTA_BLOCK_HEAD + (size_t)clen);
 	}
-	return 0;
+	LZ4_freeStreamHC(hc);
+	if (r < 0)
+		buf_setlen(out, start);
+	return r;
+}
+
+int delta_encode(struct buf *out, const void *base, size_t blen,
+		 const void *plain, size_t len, int64_t align)
+{
+	return delta_encode_level(out, base, blen, plain, len, align, 0);
 }
 
 int delta_apply(struct buf *out, const void *base, size_t blen,

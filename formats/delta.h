@@ -34,6 +34,11 @@
  */
 int delta_encode(struct buf *out, const void *base, size_t blen,
 		 const void *plain, size_t len, int64_t align);
+/* The same with lz4 effort `level`, as blob_encode_level takes it: 0
+ * lz4's default compressor, 1..12 LZ4 HC; the payload decodes the same
+ * way.  -EINVAL also for a level out of range. */
+int delta_encode_level(struct buf *out, const void *base, size_t blen,
+		       const void *plain, size_t len, int64_t align, int level);
 
 /*
  * Decodes payload[0..plen) against base[0..blen), appending exactly

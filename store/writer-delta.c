@@ -314,8 +314,8 @@ int writer_delta_encode(struct repo_writer *w, struct writer_slot *s,
 		align = expect;
 	}
 	buf_reset(&dx->payload);
-	rc = delta_encode(&dx->payload, dx->base.data, dx->base.len, p, n,
-			  align);
+	rc = delta_encode_level(&dx->payload, dx->base.data, dx->base.len, p,
+				n, align, w->lz4_level);
 	if (rc < 0 || dx->payload.len >= n)
 		return rc == -ENOMEM ? rc : 0;
 	if (dx->payload.len * WRITER_DELTA_SMALL > n) {

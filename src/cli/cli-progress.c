@@ -488,7 +488,7 @@ void cli_phase_start(struct cli_phase *ph)
 	pthread_mutex_unlock(&p->mu);
 }
 
-void cli_phase_stop(struct cli_phase *ph)
+static void cli_phase_end(struct cli_phase *ph, int finished)
 {
 	struct cli_progress *p;
 
@@ -498,12 +498,22 @@ void cli_phase_stop(struct cli_phase *ph)
 	pthread_mutex_lock(&p->mu);
 	cli_phase_pause(ph, cli_now());
 	if (p->cur == ph) {
-		if (p->mode == CLI_PROGRESS_JSON)
+		if (p->mode == CLI_PROGRESS_JSON && finished)
 			cli_progress_json_status(p, ph, 1);
 		cli_progress_erase(p);
 		p->cur = NULL;
 	}
 	pthread_mutex_unlock(&p->mu);
+}
+
+void cli_phase_stop(struct cli_phase *ph)
+{
+	cli_phase_end(ph, 1);
+}
+
+void cli_phase_hold(struct cli_phase *ph)
+{
+	cli_phase_end(ph, 0);
 }
 
 /* Under the lock: a done count past its total raises the total. */

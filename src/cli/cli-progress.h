@@ -82,6 +82,9 @@ struct cli_phase *cli_progress_phase(struct cli_progress *p,
 void cli_phase_start(struct cli_phase *ph);
 /* Its clock stops and the line is erased (JSON: a last status line). */
 void cli_phase_stop(struct cli_phase *ph);
+/* The same for a phase that will start again (the rest of its work
+ * comes after another step): no "finished" status line yet. */
+void cli_phase_hold(struct cli_phase *ph);
 /*
  * Totals (0: unknown).  firm: they will not grow any more (a pre-scan
  * that finished, a count from the index); the ETA is shown only then.

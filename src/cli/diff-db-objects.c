@@ -64,6 +64,13 @@ static void diff_db_objects_head(struct diff_db *dd, enum pg_ddl_change c,
 	cli_quote(&dd->line, name, strlen(name));
 }
 
+int diff_db_left_out(const struct diff_db *dd, int absent, const char *schema,
+		     const char *name)
+{
+	return schema && name && dd->s[absent].meta &&
+	       rs_meta_left_out(dd->s[absent].meta, schema, name);
+}
+
 static int diff_db_objects_item(void *ctx, const struct pg_ddl_diff_item *it)
 {
 	struct diff_db_objects_ctx *x = ctx;

@@ -87,13 +87,6 @@ static int diff_db_has(char *const *v, size_t n, const char *name)
 	return 0;
 }
 
-int diff_db_left_out(const struct diff_db *dd, int absent, const char *schema,
-		     const char *name)
-{
-	return schema && name && dd->s[absent].meta &&
-	       rs_meta_left_out(dd->s[absent].meta, schema, name);
-}
-
 /* The tables a side's --table / --exclude-table left out that the other
  * side holds: not compared, said once. */
 static void diff_db_scope_tables(struct diff_db *dd)

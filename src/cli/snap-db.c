@@ -396,7 +396,11 @@ int snap_db_open(struct snap_db *d, struct cli *c, int progress)
 	r = pg_snap_open(&d->ps, &d->o, &err);
 	cli_signals_restore(old);
 	cli_phase_item(d->ph, NULL, 0);
-	cli_phase_stop(d->ph);
+	/* the tables are read later in the same phase (pg_snap_emit) */
+	if (r < 0)
+		cli_phase_stop(d->ph);
+	else
+		cli_phase_hold(d->ph);
 	if (r == 0 && snap_db_interrupted)
 		r = -EINTR;
 	if (r < 0) {

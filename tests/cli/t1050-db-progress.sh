@@ -33,7 +33,10 @@ test_expect_success 'snapshot --db: the db phase counts tables against the catal
 	jq -es "[.[] | select(.message_type == \"verbose_status\" and .action == \"table\"
 		and .item == \"public.big\" and (.detail | startswith(\"200000 rows\")))]
 		| length == 1" stream.jsonl &&
-	test "$(jq -rs ".[-1].message_type + \" \" + (.[-1].exit_code | tostring)" stream.jsonl)" = "summary 0"
+	test "$(jq -rs ".[-1].message_type + \" \" + (.[-1].exit_code | tostring)" stream.jsonl)" = "summary 0" &&
+	# one "finished" line per phase, its last status line
+	jq -es "[.[] | select(.message_type == \"status\")] | group_by(.phase)
+		| all(map(select(.finished)) | length == 1) and all(.[-1].finished)" stream.jsonl
 '
 
 test_expect_success 'the catalog gave the total before the rows were read' '
@@ -65,7 +68,9 @@ test_expect_success 'restore --verify full: load against meta.json, then verify;
 	jq -e ".finished and .total_items == $(jq .total_items load.json)" verify.json &&
 	jq -es "[.[] | select(.message_type == \"verbose_status\" and .action == \"load\"
 		and .item == \"public.big\")] | length == 1" stream.jsonl &&
-	jq -es "[.[-1].phases[].phase] | index(\"load\") and index(\"verify\")" stream.jsonl
+	jq -es "[.[-1].phases[].phase] | index(\"load\") and index(\"verify\")" stream.jsonl &&
+	jq -es "[.[] | select(.message_type == \"status\")] | group_by(.phase)
+		| all(map(select(.finished)) | length == 1)" stream.jsonl
 '
 
 test_expect_success 'restore (streamed verification): a load phase, no read-back phase' '

@@ -58,16 +58,16 @@ done:
 	buf_release(&back);
 }
 
-/* Any plaintext encodes, and the delta applies back to it. */
-static void check_encode(const uint8_t *base, size_t blen, const uint8_t *p,
-			 size_t n, int64_t align)
+/* Any plaintext encodes, at lz4's default and at an LZ4 HC level the
+ * input picks, and the delta applies back to it. */
+static void check_encode_level(const uint8_t *base, size_t blen,
+			       const uint8_t *p, size_t n, int64_t align,
+			       int level)
 {
 	struct buf d = BUF_INIT, out = BUF_INIT;
 	int r;
 
-	if (n == 0)
-		return;
-	r = delta_encode(&d, base, blen, p, n, align);
+	r = delta_encode_level(&d, base, blen, p, n, align, level);
 	FUZZ_CHECK(r == 0 || r == -ENOMEM);
 	if (r == 0) {
 		r = delta_apply(&out, base, blen, d.data, d.len, (uint32_t)n);
@@ -77,6 +77,15 @@ static void check_encode(const uint8_t *base, size_t blen, const uint8_t *p,
 	}
 	buf_release(&d);
 	buf_release(&out);
+}
+
+static void check_encode(const uint8_t *base, size_t blen, const uint8_t *p,
+			 size_t n, int64_t align)
+{
+	if (n == 0)
+		return;
+	check_encode_level(base, blen, p, n, align, 0);
+	check_encode_level(base, blen, p, n, align, 1 + p[0] % 12);
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)

@@ -115,6 +115,46 @@ static void test_round_trips(void)
 	buf_release(&plain);
 }
 
+/* LZ4 HC (--compression max) against the same bases: the payload decodes
+ * with the same delta_apply and is no larger; a level out of range is
+ * refused and leaves the output as it was. */
+static void test_hc(void)
+{
+	struct buf base = BUF_INIT, plain = BUF_INIT, fast = BUF_INIT;
+	struct buf hc = BUF_INIT, out = BUF_INIT;
+	int good = 1;
+
+	rows(&base, 1u << 20, 11);
+	touched(&plain, &base, 40);
+	good = delta_encode_level(&fast, base.data, base.len, plain.data,
+				  plain.len, 0, 0) == 0 &&
+	       delta_encode_level(&hc, base.data, base.len, plain.data,
+				  plain.len, 0, 9) == 0 &&
+	       delta_apply(&out, base.data, base.len, hc.data, hc.len,
+			   (uint32_t)plain.len) == 0 &&
+	       out.len == plain.len && !memcmp(out.data, plain.data, out.len);
+	ok(good, "LZ4 HC level 9: round trip through delta_apply");
+	ok(hc.len <= fast.len, "LZ4 HC's delta (%zu bytes) is no larger than"
+	   " the fast one's (%zu)", hc.len, fast.len);
+	buf_reset(&out);
+	ok(delta_encode(&out, base.data, base.len, plain.data, plain.len, 0) == 0 &&
+	   out.len == fast.len && !memcmp(out.data, fast.data, out.len),
+	   "delta_encode is level 0");
+	buf_reset(&out);
+	buf_addstr(&out, "kept");
+	ok(delta_encode_level(&out, base.data, base.len, plain.data, plain.len,
+			      0, 13) == -EINVAL &&
+	   delta_encode_level(&out, base.data, base.len, plain.data, plain.len,
+			      0, -1) == -EINVAL &&
+	   out.len == 4 && !strcmp((char *)out.data, "kept"),
+	   "levels out of 0..12: -EINVAL, output unchanged");
+	buf_release(&base);
+	buf_release(&plain);
+	buf_release(&fast);
+	buf_release(&hc);
+	buf_release(&out);
+}
+
 static void put_le32(uint8_t *p, uint32_t v)
 {
 	for (int i = 0; i < 4; i++)
@@ -404,6 +444,7 @@ int main(void)
 	randombytes_buf(id2, sizeof(id2));
 	test_round_trips();
 	test_strict();
+	test_hc();
 	test_blob_round_trip(NULL, "plain");
 	test_blob_round_trip(key, "encrypted");
 	test_blob_rules();
