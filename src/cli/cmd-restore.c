@@ -306,6 +306,7 @@ int restore_run(struct cli *c, const struct restore_req *q)
 	po.managed = -1;
 	po.verify = q->verify;
 	po.drop_views = q->drop_views;
+	po.ci = ci;
 	/* an empty-mode restore (no confirmation, no safety snapshot
 	 * first) shows the plan its transaction builds: one build */
 	planned = q->dry_run || q->mode != RS_MODE_EMPTY;

@@ -49,6 +49,10 @@ struct rs_exec {
 					 * before the last commit (the first
 					 * proof failed: it says why) rather
 					 * than only listed */
+	/* default_table_access_method and default_tablespace as this
+	 * connection's session has them from the dump's sections; NULL:
+	 * not known, set before the next section that needs one */
+	const char *ddl_am, *ddl_tablespace;
 };
 
 struct rs_undo;

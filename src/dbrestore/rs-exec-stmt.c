@@ -114,34 +114,6 @@ static int rs_exec_stmt_duplicate(const PGresult *res)
 	return 0;
 }
 
-/* CREATE FUNCTION/PROCEDURE -> CREATE OR REPLACE ... (clean mode) */
-static int rs_exec_stmt_replace(struct buf *sql)
-{
-	struct rs_sql_lex x;
-	struct rs_sql_tok t, u;
-	struct buf out = BUF_INIT;
-	int r;
-
-	rs_sql_lex_init(&x, (char *)sql->data, sql->len);
-	rs_sql_lex_next(&x, &t);
-	rs_sql_lex_next(&x, &u);
-	if (!rs_sql_is(&t, "CREATE") ||
-	    !(rs_sql_is(&u, "FUNCTION") || rs_sql_is(&u, "PROCEDURE")))
-		return 0;
-	r = buf_add(&out, sql->data, (size_t)(t.p + t.len - (char *)sql->data));
-	if (r == 0)
-		r = buf_addstr(&out, " OR REPLACE");
-	if (r == 0)
-		r = buf_addstr(&out, t.p + t.len);
-	if (r == 0) {
-		buf_release(sql);
-		*sql = out;
-		return 0;
-	}
-	buf_release(&out);
-	return r;
-}
-
 /*
  * ALTER ROLE r IN DATABASE d SET ...: d is the database the snapshot was
  * taken from; the setting belongs to the database restored, whatever it
@@ -182,7 +154,7 @@ static int rs_exec_stmt_text(struct rs_exec *x, const struct pg_ddl *d,
 	int r = buf_add(sql, pg_ddl_text(d) + st->off, st->len);
 
 	if (r == 0 && act == RS_ACT_REPLACE)
-		r = rs_exec_stmt_replace(sql);
+		r = rs_sql_or_replace(sql);
 	if (r == 0 && s && !strcmp(s->type, "ROLE SETTINGS") && x->p->database)
 		r = rs_exec_stmt_role_database(sql, x->p->database);
 	return r;
@@ -253,6 +225,7 @@ struct rs_exec_batch {
 /* tags of statements of the executor's own, not of the file */
 #define RS_EXEC_TAG_WORK_MEM ((size_t)-2)
 #define RS_EXEC_TAG_COMMIT ((size_t)-3)
+#define RS_EXEC_TAG_SETTING ((size_t)-4)
 
 static void rs_exec_batch_init(struct rs_exec *x, struct rs_exec_batch *b,
 			       const char *file, const struct pg_ddl *d,
@@ -274,7 +247,10 @@ static int rs_exec_batch_result(struct rs_exec *x, struct rs_exec_batch *b, int 
 					 b->pipe.fail_tag == RS_EXEC_TAG_WORK_MEM ?
 					 "raising maintenance_work_mem" :
 					 b->pipe.fail_tag == RS_EXEC_TAG_COMMIT ?
-					 "committing a table's rows" : b->file);
+					 "committing a table's rows" :
+					 b->pipe.fail_tag == RS_EXEC_TAG_SETTING ?
+					 "setting the access method or tablespace "
+					 "pg_dump chose for the next object" : b->file);
 	return rs_exec_stmt_failed(x, b->file, b->d,
 				   rs_sanitized_get(b->san, b->pipe.fail_tag), b->pipe.fail);
 }
@@ -316,6 +292,46 @@ static int rs_exec_batch_end(struct rs_exec *x, struct rs_exec_batch *b, int r)
 	return r;
 }
 
+/*
+ * Before the statements of DDL section sec: the table access method and
+ * tablespace pg_dump's SET lines left for it (pg-ddl.h), when this
+ * session may have others.  pg_dump writes such a line only when the
+ * value changes, so a section run without the ones before it (a
+ * --table restore, a table clean mode recreates) would otherwise get
+ * the server's default: a table of a custom access method restored as
+ * heap.  Only what differs from the session's known value is sent.
+ */
+static int rs_exec_batch_settings(struct rs_exec *x, struct rs_exec_batch *b,
+				  size_t sec)
+{
+	const struct pg_ddl_section *s = pg_ddl_get(b->d, sec);
+	static const char *const name[2] = {
+		"default_table_access_method", "default_tablespace",
+	};
+	const char *want[2], **have[2] = { &x->ddl_am, &x->ddl_tablespace };
+	int r = 0;
+
+	if (!s)
+		return 0;
+	want[0] = s->table_am;
+	want[1] = s->tablespace;
+	for (int k = 0; k < 2 && r == 0; k++) {
+		struct buf sql = BUF_INIT;
+
+		if (!want[k] || (*have[k] && !strcmp(*have[k], want[k])))
+			continue;
+		r = buf_addf(&sql, "SET %s = %s", name[k], want[k]);
+		if (r == 0)
+			r = rs_exec_batch_result(x, b, rs_pipe_send(&b->pipe,
+					(char *)sql.data, RS_EXEC_TAG_SETTING,
+					b->file, x->err));
+		buf_release(&sql);
+		if (r == 0)
+			*have[k] = want[k];
+	}
+	return r;
+}
+
 static int rs_exec_stmt_runs(enum rs_plan_act a)
 {
 	return a == RS_ACT_RUN || a == RS_ACT_RECREATE || a == RS_ACT_REPLACE ||
@@ -329,6 +345,7 @@ static int rs_exec_stmt_run(struct rs_exec *x, size_t from, size_t to, unsigned 
 {
 	const struct rs_sanitized *san = x->p->san;
 	struct rs_exec_batch b;
+	size_t last = (size_t)-1;
 	int r = 0;
 
 	rs_exec_batch_init(x, &b, "schema.sql", x->src->ddl, san);
@@ -348,7 +365,12 @@ static int rs_exec_stmt_run(struct rs_exec *x, size_t from, size_t to, unsigned 
 		    (x->p->sec_late && x->p->sec_late[st->section] != late))
 			continue;
 		act = x->p->sec[st->section];
-		if (rs_exec_stmt_runs(act))
+		if (!rs_exec_stmt_runs(act))
+			continue;
+		if (st->section != last)
+			r = rs_exec_batch_settings(x, &b, st->section);
+		last = st->section;
+		if (r == 0)
 			r = rs_exec_batch_add(x, &b, i, act);
 	}
 	return rs_exec_batch_end(x, &b, r);

@@ -158,6 +158,7 @@ int rs_exec_run(PGconn *c, const struct rs_input *in,
 	po.managed = o->managed;
 	po.verify = o->verify;
 	po.drop_views = o->drop_views;
+	po.ci = o->ci;
 	if (r == 0)
 		r = rs_plan_build(&x.p, c, src, sel, &po, err);
 	if (r == 0) {

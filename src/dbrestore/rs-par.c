@@ -91,6 +91,7 @@ static void *rs_par_main(void *arg)
 	int r;
 
 	w.c = wk->c;
+	w.ddl_am = w.ddl_tablespace = NULL;	/* its own session */
 	w.in = wk->in;
 	w.err = &err;
 	w.stop = &par->stop;
@@ -200,6 +201,8 @@ int rs_par_load(struct rs_exec *x, PGconn *const *extra, size_t nextra)
 	for (size_t k = 0; k < nw; k++)
 		if (wk[k].started)
 			pthread_join(wk[k].th, NULL);
+	/* the first worker ran on x->c: its session is not what x knew */
+	x->ddl_am = x->ddl_tablespace = NULL;
 	if (r == 0 && par.r < 0) {
 		r = par.r;
 		if (x->err)

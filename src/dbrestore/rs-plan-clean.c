@@ -13,6 +13,9 @@
  *    from the snapshot's DDL too, even when the selection leaves them
  *    out (a single table); one the snapshot does not hold (made since)
  *    is a conflict naming it, or, when the caller says so, dropped.
+ *  - A table that matches but has a check constraint NOT VALID (whose
+ *    rows the reload would check) is recreated, the constraint added
+ *    after the rows as pg_dump orders it.
  *  - A table that matches but uses a type, domain, sequence, view or
  *    table the restore drops and recreates (DROP would fail on it: a
  *    column of the type, a policy reading the view or table), or inherits
@@ -88,6 +91,24 @@ static int rs_plan_clean_uses(void *arg, const struct rs_plan_table *t,
 	rs_plan_clean_object(w->p, t)->act = RS_ACT_RECREATE;
 	return rs_plan_clean_why(&w->p->tables[i], "uses %s %s.%s, which the restore recreates",
 				 kind ? kind : "type", schema, name);
+}
+
+/* a kept table with a check constraint NOT VALID: the reload would
+ * check its rows against it, which pg_dump's order (the constraint
+ * after the rows) does not; recreated, it is added after them */
+static int rs_plan_clean_invalid(void *arg, const struct rs_plan_table *t,
+				 const char *name, const char *unused, const char *kind)
+{
+	struct rs_plan_clean_walk *w = arg;
+	size_t i = (size_t)(t - w->p->tables);
+
+	(void)unused;
+	(void)kind;
+	if (!w->kept[i])
+		return 0;
+	w->kept[i] = 0;
+	rs_plan_clean_object(w->p, t)->act = RS_ACT_RECREATE;
+	return rs_plan_clean_why(&w->p->tables[i], "its check constraint %s is NOT VALID, and a reload would check the rows against it", name);
 }
 
 /* a kept table whose parent is recreated: DROP TABLE takes it along */
@@ -177,6 +198,8 @@ int rs_plan_clean_tables(PGconn *c, struct rs_plan *p,
 			r = rs_plan_clean_why(t, "drifted: %s", (char *)v[k].why.data);
 		}
 	}
+	if (r == 0 && memchr(w.kept, 1, p->ntables))
+		r = rs_plan_probe_invalid(c, p, w.kept, rs_plan_clean_invalid, &w, err);
 	/* DROP TYPE / SEQUENCE / VIEW / TABLE would fail on a table kept
 	 * (a column's type, a default, a policy reading a view or another
 	 * table ...), and a recreated parent takes its children along:
@@ -265,12 +288,27 @@ static int rs_plan_clean_view(void *arg, const struct rs_plan_table *t,
 	int r = 0, have = 0;
 
 	kind = kind ? kind : "view";
-	for (size_t j = 0; j < p->nobjects; j++)
-		if (p->objects[j].act == RS_ACT_RECREATE && !strcmp(p->objects[j].schema, vs) &&
-		    !strcmp(p->objects[j].name, vn) &&
-		    (!strcmp(p->objects[j].type, "VIEW") ||
-		     !strcmp(p->objects[j].type, "MATERIALIZED VIEW")))
-			have = 1;
+	for (size_t j = 0; j < p->nobjects && r == 0; j++) {
+		struct rs_plan_object *o = &p->objects[j];
+
+		if (strcmp(o->schema, vs) || strcmp(o->name, vn) ||
+		    (strcmp(o->type, "VIEW") && strcmp(o->type, "MATERIALIZED VIEW")))
+			continue;
+		/* selected, kept as it matched (rs-plan-same): it goes with
+		 * the table all the same */
+		if (o->act == RS_ACT_KEEP && o->same) {
+			struct buf b = BUF_INIT;
+
+			o->act = RS_ACT_RECREATE;
+			r = buf_addf(&b, "depends on table %s.%s, which is recreated",
+				     t->t->schema, t->t->name);
+			free(o->why);
+			o->why = r == 0 ? buf_detach(&b, NULL) : NULL;
+			r = r ? r : o->why ? 0 : -ENOMEM;
+			buf_release(&b);
+		}
+		have |= o->act == RS_ACT_RECREATE;
+	}
 	sec = have ? 0 : rs_plan_clean_view_section(d, kind, vs, vn);
 	if (!have && sec != (size_t)-1) {
 		r = rs_plan_clean_pull(p, d, sec, vs, vn);

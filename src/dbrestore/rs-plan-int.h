@@ -6,6 +6,8 @@
  *   rs-plan.c         deciding: rs_plan_build and the public entry points
  *   rs-plan-clean.c   clean mode: reload or recreate each table, and the
  *                     views that go with a table recreated
+ *   rs-plan-same.c    clean mode: objects other than tables, kept when
+ *                     they match, and what their drops take along
  *   rs-plan-drift.c   whether a table's definition is the snapshot's
  *   rs-plan-check.c   what would fail: references nothing provides
  *   rs-plan-req.c     requirements: extensions, roles, publications ...
@@ -147,6 +149,10 @@ struct rs_plan_probe_facts {
 };
 void rs_plan_probe_facts_release(struct rs_plan_probe_facts *f);
 
+/* arr (a text[] literal being built: "{" then elements) += s, always
+ * double-quoted, \ and " escaped.  0 or -ENOMEM. */
+int rs_plan_probe_array_add(struct buf *arr, const char *s);
+
 /* Sets search_path '' for the session, then fills p->role, database,
  * superuser, bypassrls, server_num and set_replica, and f. */
 int rs_plan_probe_target(PGconn *c, struct rs_plan *p,
@@ -207,6 +213,13 @@ int rs_plan_probe_dependents(PGconn *c, const struct rs_plan *p,
 /* Over the tables of p that pick[i] marks (none: no query): the parents
  * each inherits from (partitioned or not), as fn(t, schema, name, NULL). */
 int rs_plan_probe_parents(PGconn *c, const struct rs_plan *p,
+			  const unsigned char *pick, rs_plan_probe_rel_fn *fn,
+			  void *arg, struct buf *err);
+
+/* Over the tables of p that pick[i] marks: the check constraints of
+ * each that are NOT VALID (its own or inherited), as fn(t, name, "",
+ * NULL). */
+int rs_plan_probe_invalid(PGconn *c, const struct rs_plan *p,
 			  const unsigned char *pick, rs_plan_probe_rel_fn *fn,
 			  void *arg, struct buf *err);
 
@@ -320,6 +333,44 @@ int rs_plan_clean_late(struct rs_plan *p, const struct rs_plan_source *src);
  * view ...): it runs with it. */
 int rs_plan_clean_pulled(const struct rs_plan *p, const struct pg_ddl *d,
 			 const struct pg_ddl_section *s);
+
+
+/* ---- rs-plan-same.c: clean mode, objects other than tables ---------------- */
+
+/*
+ * Over a clean-mode plan whose objects are decided: each object other
+ * than a table that exists and would be dropped and recreated (or
+ * replaced) and whose sections pg_dump writes, in the target (ci; NULL:
+ * none is compared), as the snapshot holds them becomes RS_ACT_KEEP with
+ * o->same set; o->why says why for each (the reason when pg_dump could
+ * not be run or found).  0, or a lost connection or -ENOMEM.
+ */
+int rs_plan_same_objects(PGconn *c, struct rs_plan *p, const struct rs_plan_source *src,
+			 const struct pg_conn_info *ci, struct buf *err);
+
+/*
+ * Each routine that changed (RS_ACT_REPLACE, exists, not same) is
+ * replaced by the snapshot's definition inside a savepoint rolled back
+ * (outside a transaction, inside one of its own): one CREATE OR
+ * REPLACE refuses (another return type, other parameter names ...)
+ * becomes RS_ACT_RECREATE, dropped (o->drop_sql) and created, o->why
+ * saying why.  0, or a lost connection or -ENOMEM.
+ */
+int rs_plan_same_replace(PGconn *c, struct rs_plan *p, const struct rs_plan_source *src,
+			 struct buf *err);
+
+/*
+ * What DROP ... CASCADE of each object the plan drops one by one (types,
+ * domains, views, materialized views, sequences, foreign tables, and
+ * routines rs_plan_same_replace could not replace, that exist) would reach through pg_depend: a reached object kept as it
+ * matched (o->same) is recreated (replaced, tried) too, until none
+ * changes.  final, then: a reached object the restore does not create again
+ * (not in the plan, kept, a part of a table kept) is a conflict naming
+ * it; the drop of an object whose every reached object is recreated
+ * says CASCADE.  0, or a probe's error.
+ */
+int rs_plan_same_cascade(PGconn *c, struct rs_plan *p, const struct rs_plan_source *src,
+			 int final, struct buf *err);
 
 
 /* ---- rs-plan-req.c: the snapshot's requirements -------------------------- */

@@ -289,8 +289,9 @@ int rs_plan_text(const struct rs_plan *p, const struct rs_plan_source *src,
 
 		if (o->act == RS_ACT_KEEP || o->act == RS_ACT_MANAGED)
 			continue;
-		r = buf_addf(out, "  %-8s %s %s%s%s\n", rs_plan_act_name(o->act), o->type,
-			     o->schema, *o->schema ? "." : "", o->name);
+		r = buf_addf(out, "  %-8s %s %s%s%s%s%s\n", rs_plan_act_name(o->act), o->type,
+			     o->schema, *o->schema ? "." : "", o->name, o->why ? ": " : "",
+			     o->why ? o->why : "");
 	}
 	if (r == 0)
 		r = buf_addstr(out, "Tables (load order):\n");
@@ -444,9 +445,16 @@ int rs_plan_json(const struct rs_plan *p, const struct rs_plan_source *src,
 		if (r == 0)
 			r = rs_plan_print_json_str(out, "name", o->name);
 		if (r == 0)
-			r = buf_addf(out, ", \"exists\": %s, \"action\": \"%s\"%s}",
+			r = buf_addf(out, ", \"exists\": %s, \"action\": \"%s\"%s",
 				     o->exists ? "true" : "false", rs_plan_act_name(o->act),
 				     o->pulled ? ", \"pulled\": true" : "");
+		if (r == 0 && o->why) {
+			r = buf_addstr(out, ", ");
+			if (r == 0)
+				r = rs_plan_print_json_str(out, "reason", o->why);
+		}
+		if (r == 0)
+			r = buf_addch(out, '}');
 	}
 	if (r == 0)
 		r = buf_addstr(out, "], \"tables\": [");

@@ -27,8 +27,7 @@
 
 /* ---- helpers --------------------------------------------------------------- */
 
-/* An element of a text[] literal: always double-quoted, \ and " escaped. */
-static int rs_plan_probe_array_add(struct buf *arr, const char *s)
+int rs_plan_probe_array_add(struct buf *arr, const char *s)
 {
 	int r = buf_addstr(arr, arr->len > 1 ? ",\"" : "\"");
 
@@ -592,6 +591,20 @@ int rs_plan_probe_parents(PGconn *c, const struct rs_plan *p,
 
 	return rs_plan_probe_picked(c, p, pick, sql, NULL, 0,
 				    "listing the parents of the selected tables", fn, arg, err);
+}
+
+int rs_plan_probe_invalid(PGconn *c, const struct rs_plan *p,
+			  const unsigned char *pick, rs_plan_probe_rel_fn *fn,
+			  void *arg, struct buf *err)
+{
+	static const char sql[] =
+		"SELECT x.i, k.conname, ''"
+		RS_PLAN_PROBE_RECREATED
+		" JOIN pg_catalog.pg_constraint k ON k.conrelid = t.oid AND k.contype = 'c'"
+		"  AND NOT k.convalidated ORDER BY 1, 2";
+
+	return rs_plan_probe_picked(c, p, pick, sql, NULL, 0,
+				    "listing the check constraints not validated", fn, arg, err);
 }
 
 int rs_plan_probe_uses(PGconn *c, const struct rs_plan *p,

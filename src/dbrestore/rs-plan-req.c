@@ -9,7 +9,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "pg-conn.h"
 #include "rs-plan-int.h"
+#include "strv.h"
 
 static int rs_plan_req_in(char *const *v, size_t n, const char *s)
 {
@@ -65,6 +67,94 @@ static int rs_plan_req_creates(const struct rs_plan *p, const struct pg_ddl *d,
 	return 0;
 }
 
+/* pg_dump's identifier as it quoted it (a bare name, or "x""y") into
+ * out, unquoted.  0 or -ENOMEM. */
+static int rs_plan_req_unquote(const char *q, struct buf *out)
+{
+	size_t n = strlen(q);
+	int r = 0;
+
+	if (n < 2 || q[0] != '"' || q[n - 1] != '"')
+		return buf_addstr(out, q);
+	for (size_t i = 1; i + 1 < n && r == 0; i++) {
+		if (q[i] == '"' && q[i + 1] == '"')
+			i++;
+		r = buf_addch(out, q[i]);
+	}
+	return r;
+}
+
+/* Whether the target has the table access method (k 0) or tablespace
+ * (k 1) called name: *exists.  0 or -errno (err). */
+static int rs_plan_req_has(PGconn *c, int k, const char *name, int *exists,
+			   struct buf *err)
+{
+	const char *params[1] = { name };
+	PGresult *res;
+	int r = pg_conn_query(c, &res, PGRES_TUPLES_OK, k ?
+			      "SELECT EXISTS (SELECT 1 FROM pg_catalog.pg_tablespace"
+			      " WHERE spcname = $1)" :
+			      "SELECT EXISTS (SELECT 1 FROM pg_catalog.pg_am"
+			      " WHERE amname = $1 AND amtype = 't')",
+			      1, params, "looking for access methods and tablespaces", err);
+
+	if (r == 0) {
+		*exists = PQgetvalue(res, 0, 0)[0] == 't';
+		PQclear(res);
+	}
+	return r;
+}
+
+/*
+ * The access methods and tablespaces pg_dump's SET lines put the
+ * created tables, materialized views and indexes in (pg-ddl.h): each
+ * must exist on the target or be made by the restore (an ACCESS METHOD
+ * section; tablespaces are the cluster's, never in a dump), or the
+ * CREATE would fail half way.  One blocking requirement each.
+ */
+static int rs_plan_req_storage(PGconn *c, struct rs_plan *p,
+			       const struct pg_ddl *d, struct buf *err)
+{
+	static const char *const kind[2] = { "access method", "tablespace" };
+	char **seen = NULL;
+	size_t nseen = 0;
+	int r = 0;
+
+	for (size_t i = 0; i < p->nobjects && r == 0; i++) {
+		const struct pg_ddl_section *s = pg_ddl_get(d, p->objects[i].section);
+
+		if (p->objects[i].act == RS_ACT_SKIP || p->objects[i].act == RS_ACT_MANAGED)
+			continue;
+		for (int k = 0; k < 2 && r == 0; k++) {
+			const char *v = k ? s->tablespace : s->table_am;
+			struct buf name = BUF_INIT;
+			int exists = 1;
+
+			/* '': the database's default tablespace */
+			if (!v || (k && !strcmp(v, "''")))
+				continue;
+			r = rs_plan_req_unquote(v, &name);
+			if (r == 0 && rs_plan_req_in(seen, nseen, (char *)name.data)) {
+				buf_release(&name);
+				continue;
+			}
+			if (r == 0)
+				r = strv_push(&seen, &nseen, (char *)name.data);
+			if (r == 0 && !(k == 0 && rs_plan_req_creates(p, d, "ACCESS METHOD",
+									(char *)name.data)))
+				r = rs_plan_req_has(c, k, (char *)name.data, &exists, err);
+			if (r == 0 && !exists)
+				r = rs_plan_req(p, kind[k], (char *)name.data, 1,
+						"missing on the target and not in the selection:"
+						" %s %s.%s is created in it", s->type,
+						s->schema ? s->schema : "", s->name);
+			buf_release(&name);
+		}
+	}
+	strv_free(seen, nseen);
+	return r;
+}
+
 int rs_plan_req_build(PGconn *c, struct rs_plan *p, const struct rs_plan_source *src,
 		      const struct rs_select *sel, const struct rs_plan_probe_facts *f,
 		      struct buf *err)
@@ -75,6 +165,7 @@ int rs_plan_req_build(PGconn *c, struct rs_plan *p, const struct rs_plan_source 
 	for (size_t i = 0; i < p->ntables; i++)
 		if (p->tables[i].sel & RS_SELECT_DDL)
 			ddl = 1;
+	r = rs_plan_req_storage(c, p, src->ddl, err);
 	for (size_t i = 0; i < m->nreq_extensions && r == 0; i++) {
 		const char *e = m->req_extensions[i];
 

@@ -233,6 +233,11 @@ static int rs_plan_sections(struct rs_plan_ctx *x)
 		if (o) {
 			p->sec[i] = o->act == RS_ACT_RECREATE || o->act == RS_ACT_REPLACE ?
 				    RS_ACT_RUN : o->act;
+			/* an object clean mode keeps as it matches gets the
+			 * snapshot's grants, comments and labels, as a table */
+			if (o->act == RS_ACT_KEEP && o->same &&
+			    rs_plan_read_type_in(s->type, rs_plan_applied))
+				p->sec[i] = RS_ACT_RUN;
 			continue;
 		}
 		if (rs_plan_is_managed(p, *s->schema ? s->schema : NULL)) {
@@ -400,7 +405,11 @@ static int rs_plan_fk(void *arg, const struct rs_plan_probe_fk *k)
 		r = rs_order_edge(w->live, cs, ct, ps, pt, k->name, k->deferrable);
 	if (r < 0 || p->mode != RS_MODE_CLEAN || !parent || !k->declared)
 		return r;
-	parent_gone = parent->ddl == RS_ACT_RECREATE || parent->load == RS_LOAD_TRUNCATE;
+	/* a partitioned table kept has no rows of its own, but its
+	 * partitions are emptied: a key on it holds keys on each of them,
+	 * and TRUNCATE ONLY cannot name a partitioned table */
+	parent_gone = parent->ddl == RS_ACT_RECREATE || parent->load == RS_LOAD_TRUNCATE ||
+		      (parent->t->partitioned && parent->ddl == RS_ACT_KEEP);
 	/* the key goes with a child recreated; a child emptied with its
 	 * parent (one TRUNCATE) keeps it; a child kept while its parent is
 	 * recreated, like a table outside the selection, must let go of
@@ -633,6 +642,14 @@ int rs_plan_build(struct rs_plan **out, PGconn *c,
 		r = rs_plan_tables(&x);
 	if (r == 0)
 		r = rs_plan_objects(&x);
+	/* clean: any other object whose definition matches is kept, unless
+	 * dropping one that changed would take it along */
+	if (r == 0 && p->mode == RS_MODE_CLEAN)
+		r = rs_plan_same_objects(c, p, src, o->ci, err);
+	if (r == 0 && p->mode == RS_MODE_CLEAN)
+		r = rs_plan_same_replace(c, p, src, err);
+	if (r == 0 && p->mode == RS_MODE_CLEAN)
+		r = rs_plan_same_cascade(c, p, src, 0, err);
 	/* clean: a table whose definition matches is kept (reloaded) */
 	if (r == 0 && p->mode == RS_MODE_CLEAN)
 		r = rs_plan_clean_tables(c, p, src, err);
@@ -647,6 +664,10 @@ int rs_plan_build(struct rs_plan **out, PGconn *c,
 		r = rs_plan_probe_partitions(c, p, rs_plan_partition, &x, err);
 	if (r == 0 && p->mode == RS_MODE_CLEAN)
 		r = rs_plan_clean_views(c, p, src, o->drop_views, err);
+	/* clean: what dropping the objects recreated takes along is
+	 * recreated too, or named in a conflict */
+	if (r == 0 && p->mode == RS_MODE_CLEAN)
+		r = rs_plan_same_cascade(c, p, src, 1, err);
 	if (r == 0)
 		r = rs_plan_sections(&x);
 	if (r == 0 && p->mode == RS_MODE_CLEAN)
@@ -689,6 +710,7 @@ void rs_plan_free(struct rs_plan *p)
 		free(p->objects[i].schema);
 		free(p->objects[i].name);
 		free(p->objects[i].drop_sql);
+		free(p->objects[i].why);
 	}
 	free(p->objects);
 	rs_sanitized_free(p->san);

@@ -54,6 +54,8 @@
 #include "rs-sanitize.h"
 #include "rs-select.h"
 
+struct pg_conn_info;
+
 enum rs_plan_mode { RS_MODE_EMPTY, RS_MODE_CLEAN, RS_MODE_MERGE };
 enum rs_plan_on_conflict { RS_ON_CONFLICT_NOTHING, RS_ON_CONFLICT_UPDATE };
 
@@ -131,6 +133,12 @@ struct rs_plan_object {
 	char *drop_sql;		/* RECREATE: the DROP statement */
 	int pulled;		/* not selected: a view recreated because a
 				 * table it depends on is (clean mode) */
+	int same;		/* clean: kept, its definition is the
+				 * snapshot's (rs-plan-same) */
+	char *why;		/* clean, an object other than a table that
+				 * exists: why it is kept or recreated
+				 * ("definition matches", "definition
+				 * differs from the snapshot's" ...), or NULL */
 };
 
 struct rs_plan_table {
@@ -186,6 +194,10 @@ struct rs_plan_opts {
 				 * depends on a table recreated and that the
 				 * snapshot does not hold is dropped with it
 				 * (else it is a conflict) */
+	/* clean: the target, for the pg_dump that compares its objects
+	 * other than tables with the snapshot's (NULL: none is compared,
+	 * each is dropped and recreated) */
+	const struct pg_conn_info *ci;
 };
 
 struct rs_plan {

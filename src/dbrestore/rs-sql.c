@@ -298,3 +298,30 @@ int rs_sql_role_database(const char *sql, size_t len, struct rs_sql_tok *db)
 	rs_sql_lex_next(&x, db);
 	return rs_sql_is_ident(db);
 }
+
+int rs_sql_or_replace(struct buf *sql)
+{
+	struct rs_sql_lex x;
+	struct rs_sql_tok t, u;
+	struct buf out = BUF_INIT;
+	int r;
+
+	rs_sql_lex_init(&x, (char *)sql->data, sql->len);
+	rs_sql_lex_next(&x, &t);
+	rs_sql_lex_next(&x, &u);
+	if (!rs_sql_is(&t, "CREATE") ||
+	    !(rs_sql_is(&u, "FUNCTION") || rs_sql_is(&u, "PROCEDURE")))
+		return 0;
+	r = buf_add(&out, sql->data, (size_t)(t.p + t.len - (char *)sql->data));
+	if (r == 0)
+		r = buf_addstr(&out, " OR REPLACE");
+	if (r == 0)
+		r = buf_addstr(&out, t.p + t.len);
+	if (r == 0) {
+		buf_release(sql);
+		*sql = out;
+		return 0;
+	}
+	buf_release(&out);
+	return r;
+}

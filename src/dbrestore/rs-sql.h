@@ -81,4 +81,9 @@ int rs_sql_qname(struct rs_sql_lex *x, struct rs_sql_tok *t,
  */
 int rs_sql_role_database(const char *sql, size_t len, struct rs_sql_tok *db);
 
+/* "CREATE FUNCTION|PROCEDURE ..." in sql becomes "CREATE OR REPLACE
+ * ..." (clean mode replaces a routine that exists); any other
+ * statement is left as it is.  0 or -ENOMEM. */
+int rs_sql_or_replace(struct buf *sql);
+
 #endif

@@ -43,6 +43,8 @@ struct pg_ddl {
 	size_t norder;
 	struct pg_ddl_link *idx, *seq;
 	size_t nidx, capidx, nseq, capseq;
+	char **setv;		/* the values table_am / tablespace point to */
+	size_t nsetv;
 };
 
 /* s[0..n) as a NUL-terminated copy (NUL bytes inside are kept), or NULL. */

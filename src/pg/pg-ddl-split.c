@@ -16,6 +16,7 @@
 #include <string.h>
 
 #include "pg-ddl-int.h"
+#include "strv.h"
 #include "sql-lex.h"
 
 /* ---- lines ---------------------------------------------------------- */
@@ -252,12 +253,90 @@ static void pg_ddl_split_lengths(struct pg_ddl *d)
 		d->secs[d->n - 1].pub.len = d->len - d->secs[d->n - 1].pub.off;
 }
 
+/* Line [p, e) is "SET <name> = value;": *cur becomes a copy of value
+ * (kept in d->setv).  0 (also for another line) or -ENOMEM. */
+static int pg_ddl_split_setting(struct pg_ddl *d, const char *p, const char *e,
+				const char *name, const char **cur)
+{
+	size_t n = strlen(name);
+	char *v;
+
+	if ((size_t)(e - p) < n + 2 || memcmp(p, name, n) || e[-1] != ';')
+		return 0;
+	v = pg_ddl_strndup(p + n, (size_t)(e - 1 - (p + n)));
+	if (!v || strv_take(&d->setv, &d->nsetv, v) < 0)
+		return -ENOMEM;
+	*cur = v;
+	return 0;
+}
+
+/* The SET lines of [p, end), as far as they go (blank lines apart; the
+ * whole preamble, or the ones a section claimed), into *am and *ts. */
+static int pg_ddl_split_sets(struct pg_ddl *d, const char *p, const char *end,
+			     int whole, const char **am, const char **ts)
+{
+	int r = 0;
+
+	while (p < end && r == 0) {
+		const char *e = pg_ddl_split_eol(p, end);
+
+		if (e > p && (size_t)(e - p) > 4 && !memcmp(p, "SET ", 4)) {
+			r = pg_ddl_split_setting(d, p, e,
+				"SET default_table_access_method = ", am);
+			if (r == 0)
+				r = pg_ddl_split_setting(d, p, e,
+					"SET default_tablespace = ", ts);
+		} else if (e > p && !whole) {
+			break;
+		}
+		p = e < end ? e + 1 : end;
+	}
+	return r;
+}
+
+/* The sections that create a relation with an access method, or
+ * storage in a tablespace (a constraint's index). */
+static const char *const pg_ddl_split_am_types[] = {
+	"TABLE", "MATERIALIZED VIEW", NULL,
+};
+static const char *const pg_ddl_split_ts_types[] = {
+	"TABLE", "MATERIALIZED VIEW", "INDEX", "CONSTRAINT", NULL,
+};
+
+static int pg_ddl_split_is(const struct pg_ddl_section *s,
+			   const char *const *types)
+{
+	for (size_t i = 0; s->type && types[i]; i++)
+		if (!strcmp(s->type, types[i]))
+			return 1;
+	return 0;
+}
+
+/* Every section's table_am and tablespace, in dump order. */
+static int pg_ddl_split_settings(struct pg_ddl *d)
+{
+	const char *am = NULL, *ts = NULL;
+	int r = pg_ddl_split_sets(d, d->text, d->text + d->pre_end, 1, &am, &ts);
+
+	for (size_t i = 0; i < d->n && r == 0; i++) {
+		struct pg_ddl_section *s = &d->secs[i].pub;
+
+		r = pg_ddl_split_sets(d, d->text + s->off, d->text + s->off + s->len,
+				      0, &am, &ts);
+		s->table_am = pg_ddl_split_is(s, pg_ddl_split_am_types) ? am : NULL;
+		s->tablespace = pg_ddl_split_is(s, pg_ddl_split_ts_types) ? ts : NULL;
+	}
+	return r;
+}
+
 int pg_ddl_split(struct pg_ddl *d, struct buf *err)
 {
 	int r = pg_ddl_split_scan(d, err);
 
-	if (r == 0)
+	if (r == 0) {
 		pg_ddl_split_lengths(d);
+		r = pg_ddl_split_settings(d);
+	}
 	return r;
 }
 

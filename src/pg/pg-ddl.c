@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "pg-ddl-int.h"
+#include "strv.h"
 
 /* ---- grouping by table ---------------------------------------------- */
 
@@ -40,10 +41,43 @@ static int pg_ddl_group(struct pg_ddl *d)
 	return 0;
 }
 
+/* 1 when section s begins with its own "SET <name> = " line. */
+static int pg_ddl_own_set(const struct pg_ddl *d,
+			  const struct pg_ddl_section *s, const char *name)
+{
+	const char *p = d->text + s->off, *end = p + s->len;
+	size_t n = strlen(name);
+
+	while (p < end && (*p == '\n' || !strncmp(p, "SET ", 4))) {
+		const char *e = memchr(p, '\n', (size_t)(end - p));
+
+		if ((size_t)(end - p) > n && !memcmp(p, name, n))
+			return 1;
+		p = e ? e + 1 : end;
+	}
+	return 0;
+}
+
+/* The SET line an earlier section wrote for s (pg-ddl.h) when the text
+ * so far left another value (*cur): a table's schema.sql is read alone. */
+static int pg_ddl_table_set(const struct pg_ddl *d,
+			    const struct pg_ddl_section *s, const char *line,
+			    const char *want, const char **cur, struct buf *out)
+{
+	int r = 0;
+
+	if (want && (!*cur || strcmp(*cur, want)) && !pg_ddl_own_set(d, s, line))
+		r = buf_addf(out, "%s%s;\n", line, want);
+	if (want)
+		*cur = want;
+	return r;
+}
+
 int pg_ddl_table_sql(const struct pg_ddl *d, const char *schema,
 		     const char *table, struct buf *out)
 {
 	size_t lo = 0, hi = d->norder;
+	const char *am = NULL, *ts = NULL;
 	int r, n = 0;
 
 	/* lower bound of (schema, table) */
@@ -66,6 +100,12 @@ int pg_ddl_table_sql(const struct pg_ddl *d, const char *schema,
 		if (strcmp(s->rel_schema, schema) || strcmp(s->rel_name, table))
 			break;
 		r = buf_addch(out, '\n');
+		if (r == 0)
+			r = pg_ddl_table_set(d, s, "SET default_table_access_method = ",
+					     s->table_am, &am, out);
+		if (r == 0)
+			r = pg_ddl_table_set(d, s, "SET default_tablespace = ",
+					     s->tablespace, &ts, out);
 		if (r == 0)
 			r = buf_add(out, d->text + s->off, s->len);
 		n++;
@@ -177,6 +217,7 @@ void pg_ddl_free(struct pg_ddl *d)
 	}
 	free(d->secs);
 	free(d->order);
+	strv_free(d->setv, d->nsetv);
 	pg_ddl_owner_release(d);
 	free(d->text);
 	free(d);

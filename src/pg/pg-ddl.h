@@ -44,6 +44,15 @@ struct pg_ddl_section {
 	/* the table the section belongs to, or NULL for none */
 	const char *rel_schema;
 	const char *rel_name;
+	/* default_table_access_method (TABLE and MATERIALIZED VIEW
+	 * sections) and default_tablespace (those and INDEX, CONSTRAINT) as
+	 * pg_dump's SET lines left them for this section: its own, else an
+	 * earlier section's or the preamble's (pg_dump writes one only when
+	 * the value changes, so a section run alone needs them); the value
+	 * as pg_dump quoted it ("heap2", "''"); NULL for other sections and
+	 * when no SET line came before */
+	const char *table_am;
+	const char *tablespace;
 };
 
 struct pg_ddl;

@@ -14,7 +14,12 @@
 #    nothing changed; --drop-dependent-views drops it;
 #  - a reload that would break a foreign key of an unselected table:
 #    refused, nothing changed;
-#  - a dry run changes nothing and leaves no scratch schema.
+#  - a dry run changes nothing and leaves no scratch schema;
+#  - objects other than tables: kept when they match the snapshot, a
+#    changed function, view and domain recreated (and the table using
+#    the domain); a changed type whose DROP ... CASCADE would take a
+#    column of a table made since: refused by the dry run and the
+#    restore alike, nothing changed.
 . "$(dirname "$0")/../test-lib.sh"
 . "$VAULT_SRCDIR/tests/db-lib.sh"
 
@@ -153,6 +158,45 @@ test_expect_success 'a reload breaking a key of an unselected table: refused, no
 	test_must_fail_with 1 "foreign key lines_order_no_fkey of table Sales & Ops.lines \(not selected\) references rows of Sales & Ops.Orders that the restore would remove: \(order_no\)=\(3\)" \
 		vault restore "$(cat snapid)" --db "dbname=k1" --table "Sales & Ops.Orders" --mode clean --yes &&
 	db_dump k1 >k1.after && test_cmp k1.before k1.after
+'
+
+# objects other than tables: kept when pg_dump writes them as the
+# snapshot holds them, recreated when not
+test_expect_success 'objects: the unchanged ones kept; a changed function, view and domain recreated' '
+	db_copy fx o1 &&
+	db_psql o1 -c "CREATE OR REPLACE FUNCTION public.touch_updated_at() RETURNS trigger
+			LANGUAGE plpgsql AS \$\$ BEGIN RETURN NEW; END \$\$;
+		CREATE OR REPLACE VIEW public.active_todos AS
+			SELECT id, user_id, task FROM public.todos WHERE is_complete;
+		ALTER DOMAIN public.email DROP CONSTRAINT email_check;
+		ALTER DOMAIN public.email ADD CONSTRAINT email_check CHECK (VALUE ~ '"'"'@'"'"');" &&
+	vault restore "$(cat snapid)" --db "dbname=o1" --mode clean --dry-run >o1.plan &&
+	grep "^  replace  FUNCTION public.touch_updated_at(): definition differs from the snapshot'"'"'s\$" o1.plan &&
+	grep "^  recreate VIEW public.active_todos: definition differs from the snapshot'"'"'s\$" o1.plan &&
+	grep "^  recreate DOMAIN public.email: definition differs from the snapshot'"'"'s\$" o1.plan &&
+	grep "^  public.profiles: .*; recreate (uses type public.email, which the restore recreates)\$" o1.plan &&
+	vault restore "$(cat snapid)" --db "dbname=o1" --mode clean --dry-run --json >o1.json &&
+	json_ok ".conflicts == [] and ([.objects[] | select(.schema == \"public\" and .name == \"mood\")
+		| .action == \"keep\" and .reason == \"definition matches\"] == [true])
+		and ([.objects[] | select(.name == \"handle_new_user()\") | .action] == [\"keep\"])" o1.json &&
+	vault restore "$(cat snapid)" --db "dbname=o1" --mode clean --yes >o1.out &&
+	db_dump fx --schema-only >fx.schema && db_dump o1 --schema-only >o1.schema &&
+	test_cmp fx.schema o1.schema &&
+	rows o1 public.profiles >o1.profiles && rows fx public.profiles >fx.profiles &&
+	test_cmp fx.profiles o1.profiles
+'
+
+test_expect_success 'objects: a changed type whose drop would take a column made since: refused alike, nothing changed' '
+	db_copy fx o2 &&
+	db_psql o2 -c "ALTER TYPE public.mood ADD VALUE '"'"'angry'"'"'" &&
+	db_psql o2 -c "CREATE TABLE public.moods_since (m public.mood); INSERT INTO public.moods_since VALUES ('"'"'sad'"'"')" &&
+	db_dump o2 >o2.before &&
+	why="clean mode would drop TYPE public\.mood \(definition differs from the snapshot.s\), and DROP \.\.\. CASCADE would take column m of table public\.moods_since along, which the restore does not recreate" &&
+	test_must_fail_with 1 "$why" \
+		vault restore "$(cat snapid)" --db "dbname=o2" --mode clean --dry-run &&
+	test_must_fail_with 1 "$why" \
+		vault restore "$(cat snapid)" --db "dbname=o2" --mode clean --yes &&
+	db_dump o2 >o2.after && test_cmp o2.before o2.after
 '
 
 test_done

@@ -13,6 +13,11 @@
 # Comparing B with A (not with the source) cancels pg_dump's own known
 # differences.  (And the snapshot planned in clean mode onto the source
 # finds no table drifted: each would be reloaded, not recreated.)
+# Clean mode onto the source then runs for real and leaves it as it was;
+# a copy with a type, a function and a view changed gets them back from
+# the snapshot; and a copy where dropping the changed type would take a
+# column of a table made since is refused by the dry run and the
+# restore alike, unchanged.
 # They must match in the schema-only dump, every table's
 # rows, sequences, large objects with owners, ACLs and comments, and the
 # roles and memberships; per-role and per-database settings, which
@@ -105,6 +110,68 @@ test_expect_success 'vault rollback of the --jobs 2 restore: the target as it wa
 	vault rollback --db "$(url "$B2_HOST" "$B2_PORT" target)" --yes >rollbackB2.log 2>&1 &&
 	rt_describe B2rb "$B2_HOST" "$B2_PORT" target &&
 	rt_compare B2pre B2rb
+'
+
+# clean mode onto the database it came from, for real: every object
+# and table matches the snapshot, so objects are kept and tables
+# reloaded, and the database is as it was
+RT_SELF="schema.sql rows.tsv sequences.tsv lobs.tsv"
+test_expect_success 'clean mode onto the database it came from: restored, schema and rows as they were' '
+	rt_describe self0 "$PGHOST" "$PGPORT" regression &&
+	vault restore latest --db "$(url "$PGHOST" "$PGPORT" regression)" --mode clean \
+		--yes >self.log 2>&1 &&
+	grep "^Objects: 0 to create, [0-9]* to drop and recreate, 0 to replace" self.log &&
+	! grep -E "^  (recreate|replace) +(TYPE|DOMAIN|FUNCTION|VIEW)" self.log &&
+	rt_describe self1 "$PGHOST" "$PGPORT" regression &&
+	rt_compare self0 self1 "$RT_SELF"
+'
+
+# a type, a function and a view changed in the target: each recreated
+# from the snapshot (the type's routines and operator with it), the
+# plan saying why, and the database ends as the snapshot's; a function
+# whose return type changed, which CREATE OR REPLACE refuses, is
+# dropped and created
+test_expect_success 'clean mode, a changed type, function and view: recreated from the snapshot' '
+	db_psql postgres -c "CREATE ROLE regress_vault_other" &&
+	db_copy regression changed &&
+	db_psql changed -c "ALTER TYPE public.widget OWNER TO regress_vault_other;
+		CREATE OR REPLACE FUNCTION public.part_hashtext_length(value text, seed bigint)
+			RETURNS bigint LANGUAGE sql IMMUTABLE AS \$\$ SELECT 42::int8 \$\$;
+		CREATE OR REPLACE VIEW public.street AS SELECT r.name, r.thepath, c.cname
+			FROM ONLY public.road r, public.real_city c
+			WHERE c.outline ?# r.thepath AND r.name <> '"'"'x'"'"';
+		DROP FUNCTION public.mr_outparam_succeed(anymultirange);
+		CREATE FUNCTION public.mr_outparam_succeed(i anymultirange) RETURNS text
+			LANGUAGE sql AS \$\$ SELECT '"'"'x'"'"' \$\$;" &&
+	vault restore latest --db "$(url "$PGHOST" "$PGPORT" changed)" --mode clean \
+		--dry-run >changed.plan &&
+	grep "^  recreate TYPE public.widget: definition differs from the snapshot'"'"'s\$" changed.plan &&
+	grep "^  replace  FUNCTION public.widget_in(cstring): depends on TYPE public.widget, which is recreated\$" changed.plan &&
+	grep "^  try      OPERATOR public.<%: depends on TYPE public.widget, which is recreated\$" changed.plan &&
+	grep "^  replace  FUNCTION public.part_hashtext_length(text, bigint): definition differs from the snapshot'"'"'s\$" changed.plan &&
+	grep "^  recreate VIEW public.street: definition differs from the snapshot'"'"'s\$" changed.plan &&
+	grep "^  recreate FUNCTION public.mr_outparam_succeed(anymultirange): definition differs from the snapshot'"'"'s, and CREATE OR REPLACE refuses it (cannot change return type of existing function)\$" changed.plan &&
+	vault restore latest --db "$(url "$PGHOST" "$PGPORT" changed)" --mode clean \
+		--yes >changed.log 2>&1 &&
+	rt_describe changed "$PGHOST" "$PGPORT" changed &&
+	rt_compare self0 changed "$RT_SELF"
+'
+
+# a changed type whose DROP ... CASCADE would take a column of a table
+# the snapshot does not hold: the dry run refuses, and the restore for
+# the same reason; nothing changed
+test_expect_success 'clean mode, a changed type a table made since uses: refused alike, nothing changed' '
+	db_copy regression refused &&
+	db_psql refused -c "ALTER TYPE public.widget OWNER TO regress_vault_other;
+		CREATE TABLE public.gadgets (id int, w public.widget);
+		INSERT INTO public.gadgets VALUES (1, '"'"'(1,2,3)'"'"');" &&
+	db_dump refused >refused.before &&
+	why="clean mode would drop TYPE public\.widget \(definition differs from the snapshot.s\), and DROP \.\.\. CASCADE would take column w of table public\.gadgets along, which the restore does not recreate" &&
+	test_must_fail_with 1 "$why" vault restore latest --db "$(url "$PGHOST" "$PGPORT" refused)" \
+		--mode clean --dry-run &&
+	test_must_fail_with 1 "$why" vault restore latest --db "$(url "$PGHOST" "$PGPORT" refused)" \
+		--mode clean --yes &&
+	db_dump refused >refused.after && test_cmp refused.before refused.after
 '
 
 test_done

@@ -580,6 +580,77 @@ static void test_unrestrict(void)
 	buf_release(&want);
 }
 
+/* pg_dump writes "SET default_table_access_method" only when the value
+ * changes: a section after another of the same access method has none
+ * of its own, yet must carry it when read or run alone. */
+static const char am_dump[] =
+	"--\n-- PostgreSQL database dump\n--\n\n"
+	"SET statement_timeout = 0;\nSET client_encoding = 'UTF8';\n\n"
+	"SET default_table_access_method = heap2;\n\n"
+	"--\n-- Name: x; Type: TABLE; Schema: public; Owner: postgres\n--\n\n"
+	"CREATE TABLE public.x (\n    id integer\n);\n\n\n"
+	"ALTER TABLE public.x OWNER TO postgres;\n\n"
+	"--\n-- Name: y; Type: TABLE; Schema: public; Owner: postgres\n--\n\n"
+	"CREATE TABLE public.y (\n    id integer\n);\n\n\n"
+	"SET default_table_access_method = heap;\n\n"
+	"--\n-- Name: z; Type: TABLE; Schema: public; Owner: postgres\n--\n\n"
+	"CREATE TABLE public.z (\n    id integer\n);\n\n\n"
+	"SET default_tablespace = fast;\n\n"
+	"--\n-- Name: y_idx; Type: INDEX; Schema: public; Owner: postgres\n--\n\n"
+	"CREATE INDEX y_idx ON public.y USING btree (id);\n\n\n"
+	"--\n-- PostgreSQL database dump complete\n--\n\n";
+
+static int count_of(const struct buf *b, const char *needle)
+{
+	int n = 0;
+
+	for (const char *p = (const char *)b->data; (p = strstr(p, needle)); p++)
+		n++;
+	return n;
+}
+
+static void test_settings_carry(void)
+{
+	struct pg_ddl *d = NULL;
+	struct buf b = BUF_INIT;
+	const struct pg_ddl_section *x, *y, *z, *i;
+	const char *tx, *ty;
+
+	if (pg_ddl_parse(&d, am_dump, sizeof(am_dump) - 1, NULL) < 0 ||
+	    pg_ddl_count(d) != 4) {
+		ok(0, "the access method sample parses into 4 sections");
+		pg_ddl_free(d);
+		return;
+	}
+	x = pg_ddl_get(d, 0);
+	y = pg_ddl_get(d, 1);
+	z = pg_ddl_get(d, 2);
+	i = pg_ddl_get(d, 3);
+	ok(x->table_am && !strcmp(x->table_am, "heap2") &&
+	   y->table_am && !strcmp(y->table_am, "heap2") &&
+	   z->table_am && !strcmp(z->table_am, "heap") && !i->table_am,
+	   "each table knows the access method the SET lines before it left"
+	   " (an index has none)");
+	ok(!x->tablespace && !y->tablespace && !z->tablespace &&
+	   i->tablespace && !strcmp(i->tablespace, "fast"),
+	   "and the tablespace (none until the index's own SET)");
+	pg_ddl_table_sql(d, "public", "y", &b);
+	tx = strstr((char *)b.data, "SET default_table_access_method = heap2;\n");
+	ty = strstr((char *)b.data, "CREATE TABLE public.y (");
+	ok(tx && ty && tx < ty && count_of(&b, "default_table_access_method") == 1,
+	   "y's schema.sql sets heap2 once, before its CREATE TABLE");
+	ok(count_of(&b, "SET default_tablespace = fast;\n") == 1 &&
+	   strstr((char *)b.data, "SET default_tablespace = fast;") <
+	   strstr((char *)b.data, "CREATE INDEX y_idx"),
+	   "and its index's tablespace before the index");
+	buf_reset(&b);
+	pg_ddl_table_sql(d, "public", "x", &b);
+	ok(count_of(&b, "default_table_access_method") == 1,
+	   "x's schema.sql has its own SET line only once");
+	pg_ddl_free(d);
+	buf_release(&b);
+}
+
 int main(void)
 {
 	struct pg_ddl *d = NULL;
@@ -597,6 +668,7 @@ int main(void)
 	test_truncations();
 	test_mutations();
 	test_unrestrict();
+	test_settings_carry();
 	buf_release(&err);
 	return done_testing();
 }
