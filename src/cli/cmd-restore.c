@@ -161,6 +161,70 @@ static int restore_push(struct buf *v, const char *s)
 	return buf_add(v, &end, sizeof(end));
 }
 
+/*
+ * The plan on stdout (-q: only when it is what was asked for), then a
+ * plan that cannot start refused: 0, or the exit code (said why).
+ */
+static int restore_plan_show(struct cli *c, const struct restore_req *q,
+			     const struct rs_plan *plan, const struct rs_plan_source *src,
+			     const struct rs_select *sel)
+{
+	struct buf out = BUF_INIT, err = BUF_INIT;
+	int e = 0, ret = CLI_EXIT_ERROR;
+
+	if (q->json && q->dry_run)
+		e = rs_plan_json(plan, src, sel, &out);
+	else if (!q->json)
+		e = buf_addf(&out, "Snapshot %s%s%s%s\n", q->snap_id,
+			     q->snap_how ? " (" : "",
+			     q->snap_how ? q->snap_how : "",
+			     q->snap_how ? ")" : "");
+	if (e == 0 && !q->json)
+		e = rs_plan_text(plan, src, &out);
+	for (size_t i = 0; e == 0 && !q->json && q->drop_tables &&
+	     q->drop_tables[i] && q->drop_tables[i + 1]; i += 2)
+		e = buf_addf(&out, "  drop %s.%s (the restore created it)\n",
+			     q->drop_tables[i], q->drop_tables[i + 1]);
+	for (size_t i = 0; e == 0 && !q->json && i < q->nunlink_los; i++)
+		e = buf_addf(&out, "  unlink large object %u (the restore created it)\n",
+			     q->unlink_los[i]);
+	if (e < 0) {
+		cli_error(c, "out of memory");
+		goto out;
+	}
+	if (out.len && (q->json || q->dry_run || !cli_quiet(c)))
+		cli_write_all(1, out.data, out.len);
+	if (rs_plan_blocked(plan, &err)) {
+		cli_error(c, "the %s cannot start, nothing was changed:\n%s",
+			  q->what, (const char *)err.data);
+		goto out;
+	}
+	ret = 0;
+out:
+	buf_release(&out);
+	buf_release(&err);
+	return ret;
+}
+
+/* rs_exec_opts.on_plan: the plan the restore's transaction built */
+struct restore_shown {
+	struct cli *c;
+	const struct restore_req *q;
+	const struct rs_plan_source *src;
+	const struct rs_select *sel;
+	int ret;		/* the exit code of a refused plan */
+	int shown;		/* the plan was built */
+};
+
+static int restore_on_plan(void *ctx, const struct rs_plan *plan)
+{
+	struct restore_shown *sp = ctx;
+
+	sp->shown = 1;
+	sp->ret = restore_plan_show(sp->c, sp->q, plan, sp->src, sp->sel);
+	return sp->ret ? -ECANCELED : 0;
+}
+
 int restore_run(struct cli *c, const struct restore_req *q)
 {
 	struct rs_input in = { 0 };
@@ -178,8 +242,9 @@ int restore_run(struct cli *c, const struct restore_req *q)
 	struct rs_log log;
 	struct buf err = BUF_INIT, out = BUF_INIT;
 	char rid[REPO_RESTORE_ID_SIZE], safety[65] = "";
+	struct restore_shown sp = { 0 };
 	PGconn *pc = NULL;
-	int e, ret = CLI_EXIT_ERROR, destructive, sel_ok = 0, src_ok = 0;
+	int e, ret = CLI_EXIT_ERROR, destructive, sel_ok = 0, src_ok = 0, planned;
 
 	memset(&src, 0, sizeof(src));
 	restore_progress_init(&rp);
@@ -242,38 +307,19 @@ int restore_run(struct cli *c, const struct restore_req *q)
 	po.verify = q->verify;
 	po.drop_views = q->drop_views;
 	po.ci = ci;
-	e = rs_plan_build(&plan, pc, &src, &sel, &po, &err);
-	if (e < 0) {
-		cli_fail(c, e, &err, "cannot plan the %s", q->what);
-		goto out;
-	}
-	if (q->json && q->dry_run)
-		e = rs_plan_json(plan, &src, &sel, &out);
-	else if (!q->json)
-		e = buf_addf(&out, "Snapshot %s%s%s%s\n", q->snap_id,
-			     q->snap_how ? " (" : "",
-			     q->snap_how ? q->snap_how : "",
-			     q->snap_how ? ")" : "");
-	if (e == 0 && !q->json)
-		e = rs_plan_text(plan, &src, &out);
-	for (size_t i = 0; e == 0 && !q->json && q->drop_tables &&
-	     q->drop_tables[i] && q->drop_tables[i + 1]; i += 2)
-		e = buf_addf(&out, "  drop %s.%s (the restore created it)\n",
-			     q->drop_tables[i], q->drop_tables[i + 1]);
-	for (size_t i = 0; e == 0 && !q->json && i < q->nunlink_los; i++)
-		e = buf_addf(&out, "  unlink large object %u (the restore created it)\n",
-			     q->unlink_los[i]);
-	if (e < 0)
-		goto oom;
-	/* -q: the plan is printed only when it is what was asked for */
-	if (out.len && (q->json || q->dry_run || !cli_quiet(c)))
-		cli_write_all(1, out.data, out.len);
-	buf_reset(&out);
-	buf_reset(&err);
-	if (rs_plan_blocked(plan, &err)) {
-		cli_error(c, "the %s cannot start, nothing was changed:\n%s",
-			  q->what, (const char *)err.data);
-		goto out;
+	/* an empty-mode restore (no confirmation, no safety snapshot
+	 * first) shows the plan its transaction builds: one build */
+	planned = q->dry_run || q->mode != RS_MODE_EMPTY;
+	if (planned) {
+		e = rs_plan_build(&plan, pc, &src, &sel, &po, &err);
+		if (e < 0) {
+			cli_fail(c, e, &err, "cannot plan the %s", q->what);
+			goto out;
+		}
+		ret = restore_plan_show(c, q, plan, &src, &sel);
+		if (ret)
+			goto out;
+		ret = CLI_EXIT_ERROR;
 	}
 	if (q->dry_run) {
 		if (!q->json)
@@ -318,6 +364,14 @@ int restore_run(struct cli *c, const struct restore_req *q)
 	eo.unlink_los = q->unlink_los;
 	eo.nunlink_los = q->nunlink_los;
 	eo.ci = ci;
+	if (!planned) {
+		sp.c = c;
+		sp.q = q;
+		sp.src = &src;
+		sp.sel = &sel;
+		eo.on_plan = restore_on_plan;
+		eo.plan_ctx = &sp;
+	}
 	restore_progress_start(&rp, c, src.meta, &sel);
 	restore_input_count(&in, restore_progress_load(&rp));
 	eo.progress = restore_progress_step;
@@ -329,6 +383,16 @@ int restore_run(struct cli *c, const struct restore_req *q)
 	e = rs_exec_run(pc, &in, &src, &sel, &eo, &log, NULL, &err);
 	cli_signals_restore(sigs);
 	restore_progress_end(&rp);
+	if (e == -ECANCELED && sp.ret) {
+		/* the plan shown was refused (restore_on_plan said why):
+		 * nothing was changed, no log, as when it is built first */
+		ret = sp.ret;
+		goto out;
+	}
+	if (e < 0 && !planned && !sp.shown) {
+		cli_fail(c, e, &err, "cannot plan the %s", q->what);
+		goto out;
+	}
 	if (!log.status)
 		rs_log_finish(&log, e < 0 ? "failed" : "ok",
 			      e < 0 ? (const char *)err.data : NULL);

@@ -45,6 +45,10 @@ struct rs_exec {
 	unsigned char *sec_done;	/* per DDL section: run by a worker */
 	int copy_freeze;		/* COPY ... WITH (FREEZE): the table
 					 * was emptied in this transaction */
+	int undo_rehearse;		/* the rollback's undo is rehearsed
+					 * before the last commit (the first
+					 * proof failed: it says why) rather
+					 * than only listed */
 	/* default_table_access_method and default_tablespace as this
 	 * connection's session has them from the dump's sections; NULL:
 	 * not known, set before the next section that needs one */

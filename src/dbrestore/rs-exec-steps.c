@@ -157,11 +157,22 @@ int rs_exec_undo_prepare(struct rs_exec *x, struct rs_undo *u, struct buf *why)
 	return rs_exec_steps_guarded(x, rs_exec_steps_prepare_fn, u, why);
 }
 
+static int rs_exec_steps_list_fn(struct rs_exec *x, void *ctx, struct buf *why)
+{
+	return rs_undo_list(ctx, x->c, x->err);
+}
+
 /*
  * An empty-mode restore, just before its (last) commit: the statements
- * that drop everything it created, proven as for the parallel load, go
- * into the log with the created entries, so `vault rollback` can undo
- * it later; when they cannot be proven the log says why.
+ * that drop everything it created go into the log with the created and
+ * changed entries, so `vault rollback` can undo it later.  They are
+ * listed, not rehearsed: `vault rollback` proves them when it runs them
+ * (rs_undo_rollback) and refuses when they are not exact.  They are
+ * rehearsed here, and the log says why they cannot be proven when they
+ * cannot, where a rehearsal can tell what a list cannot: when the
+ * restore took an entry away (no statement brings it back), or when the
+ * parallel load's proof failed (x->undo_rehearse: the same reason
+ * most likely stands).
  */
 static int rs_exec_steps_note(struct rs_exec *x, struct rs_undo *u)
 {
@@ -169,7 +180,15 @@ static int rs_exec_steps_note(struct rs_exec *x, struct rs_undo *u)
 	/* the rollback unlinks the large objects it created first */
 	int r = rs_undo_unlinks(u, x->log->lo_created, x->log->nlo_created);
 
-	if (r == 0)
+	if (r == 0 && !x->undo_rehearse) {
+		r = rs_exec_steps_guarded(x, rs_exec_steps_list_fn, u, &why);
+		/* "only a rehearsal can tell" (1) and a guarded failure (1,
+		 * why filled) alike: rehearse, it says why */
+		if (r == 1)
+			buf_reset(&why);
+		x->undo_rehearse = r == 1;
+	}
+	if (r == 0 && x->undo_rehearse)
 		r = rs_exec_undo_prepare(x, u, &why);
 
 	for (size_t i = 0; r == 0 && i < rs_undo_count(u); i++)

@@ -169,6 +169,11 @@ int rs_exec_run(PGconn *c, const struct rs_input *in,
 		r = rs_exec_log_dropped(&x);
 	if (r == 0)
 		r = rs_exec_log_tables(&x);
+	if (r == 0 && o->on_plan) {
+		r = o->on_plan(o->plan_ctx, x.p);
+		if (r < 0)
+			status = "refused";
+	}
 	if (r == 0 && rs_plan_blocked(x.p, &why)) {
 		if (err)
 			buf_addf(err, "the restore cannot start; nothing was changed:\n%s",

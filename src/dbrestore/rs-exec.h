@@ -88,6 +88,12 @@ struct rs_exec_opts {
 	void (*progress)(void *ctx, const char *step,
 			 const struct rs_meta_table *t);
 	void *progress_ctx;
+	/* once the plan is built in the restore's transaction, before
+	 * anything changes (may be NULL): the caller shows it, and may
+	 * refuse it (a negative errno: rs_exec_run rolls back and returns
+	 * it, nothing was changed) */
+	int (*on_plan)(void *ctx, const struct rs_plan *p);
+	void *plan_ctx;
 };
 
 /*

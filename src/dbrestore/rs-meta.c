@@ -168,6 +168,36 @@ static int rs_meta_ext_table(struct rs_meta_table *t, const struct json *o,
 	return rs_meta_str(o, "condition", &t->condition, err);
 }
 
+static int rs_meta_name_cmp(const char *schema, const char *name,
+			    const struct rs_meta_table *t)
+{
+	int d = strcmp(schema, t->schema);
+
+	return d ? d : strcmp(name, t->name);
+}
+
+static int rs_meta_byname_cmp(const void *a, const void *b)
+{
+	const struct rs_meta_table *x = *(const struct rs_meta_table *const *)a;
+	const struct rs_meta_table *y = *(const struct rs_meta_table *const *)b;
+	int d = rs_meta_name_cmp(x->schema, x->name, y);
+
+	return d ? d : (x > y) - (x < y);
+}
+
+/* m->byname: every table once, sorted (a table that fails to parse
+ * leaves the index unbuilt: the document is refused anyway). */
+static int rs_meta_index(struct rs_meta *m)
+{
+	m->byname = calloc(m->ntables + 1, sizeof(*m->byname));
+	if (!m->byname)
+		return -ENOMEM;
+	for (size_t i = 0; i < m->ntables; i++)
+		m->byname[i] = &m->tables[i];
+	qsort(m->byname, m->ntables, sizeof(*m->byname), rs_meta_byname_cmp);
+	return 0;
+}
+
 /* "tables" then "extension_tables" (absent in older snapshots) */
 static int rs_meta_tables(struct rs_meta *m, const struct json *root,
 			  struct buf *err)
@@ -193,7 +223,7 @@ static int rs_meta_tables(struct rs_meta *m, const struct json *root,
 		r = rs_meta_ext_table(&m->tables[m->ntables], json_at(x, i), err);
 		m->ntables++;
 	}
-	return r;
+	return r ? r : rs_meta_index(m);
 }
 
 /* [{"schema", "name"}] (ext: [{"extension", "schema", "name"}]) into
@@ -433,6 +463,7 @@ void rs_meta_free(struct rs_meta *m)
 		free(t->condition);
 	}
 	free(m->tables);
+	free(m->byname);
 	rs_meta_rels_free(m->ext_sequences, m->next_sequences);
 	rs_meta_rels_free(m->unpopulated, m->nunpopulated);
 	rs_meta_rels_free(m->left_out, m->nleft_out);
@@ -458,10 +489,25 @@ void rs_meta_free(struct rs_meta *m)
 const struct rs_meta_table *rs_meta_find(const struct rs_meta *m,
 					 const char *schema, const char *name)
 {
-	for (size_t i = 0; i < m->ntables; i++)
-		if (!strcmp(m->tables[i].schema, schema) &&
-		    !strcmp(m->tables[i].name, name))
-			return &m->tables[i];
+	size_t lo = 0, hi = m->ntables;
+
+	if (!m->byname) {
+		for (size_t i = 0; i < m->ntables; i++)
+			if (!rs_meta_name_cmp(schema, name, &m->tables[i]))
+				return &m->tables[i];
+		return NULL;
+	}
+	/* the first of equal ones */
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (rs_meta_name_cmp(schema, name, m->byname[mid]) > 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	if (lo < m->ntables && !rs_meta_name_cmp(schema, name, m->byname[lo]))
+		return m->byname[lo];
 	return NULL;
 }
 

@@ -68,6 +68,10 @@ struct rs_meta {
 	/* as in the document (sorted): "tables", then "extension_tables" */
 	struct rs_meta_table *tables;
 	size_t ntables;
+	/* the tables sorted by schema and name (the first in the array
+	 * first among equal ones): rs_meta_find's index, built by
+	 * rs_meta_parse (NULL: rs_meta_find searches the array) */
+	const struct rs_meta_table **byname;
 	struct rs_meta_rel *ext_sequences;
 	size_t next_sequences;
 	size_t large_objects;
@@ -98,7 +102,8 @@ int rs_meta_parse(struct rs_meta **m, const char *doc, size_t len,
 		  struct buf *err);
 void rs_meta_free(struct rs_meta *m);
 
-/* The table schema.name, or NULL. */
+/* The table schema.name (the first one in tables), or NULL; a binary
+ * search when m->byname is built. */
 const struct rs_meta_table *rs_meta_find(const struct rs_meta *m,
 					 const char *schema, const char *name);
 /* 1 when the materialized view schema.name was captured unpopulated. */

@@ -365,6 +365,8 @@ int rs_par_run(struct rs_exec *x)
 	}
 	if (r == 0 && !why.len) {
 		r = rs_exec_undo_prepare(x, u, &why);
+		/* not proven: the rollback's undo is rehearsed too */
+		x->undo_rehearse = r > 0;
 		if (r > 0)
 			r = 0;
 	}

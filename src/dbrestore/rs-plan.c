@@ -258,11 +258,42 @@ static int rs_plan_sections(struct rs_plan_ctx *x)
 	return r;
 }
 
+/* Each plan table's TABLE section's action (the last object that names
+ * it; none: RS_ACT_SKIP) into act, in one pass over the objects. */
+static int rs_plan_table_acts(const struct rs_plan_ctx *x, enum rs_plan_act *act)
+{
+	const struct rs_plan *p = x->p;
+	const struct rs_meta *m = x->src->meta;
+	/* per meta table: its plan table + 1, or 0 */
+	size_t *of = calloc(m->ntables + 1, sizeof(*of));
+
+	if (!of)
+		return -ENOMEM;
+	for (size_t i = 0; i < p->ntables; i++) {
+		act[i] = RS_ACT_SKIP;
+		if (p->tables[i].t >= m->tables && p->tables[i].t < m->tables + m->ntables)
+			of[p->tables[i].t - m->tables] = i + 1;
+	}
+	for (size_t k = 0; k < p->nobjects; k++) {
+		const struct pg_ddl_section *s = pg_ddl_get(x->src->ddl, p->objects[k].section);
+		const struct rs_meta_table *t;
+
+		if (strcmp(s->type, "TABLE"))
+			continue;
+		t = rs_meta_find(m, p->objects[k].schema, p->objects[k].name);
+		if (t && of[t - m->tables])
+			act[of[t - m->tables] - 1] = p->objects[k].act;
+	}
+	free(of);
+	return 0;
+}
+
 /* How each table's rows are restored, and what stops it. */
 static int rs_plan_loads(struct rs_plan_ctx *x)
 {
 	struct rs_plan *p = x->p;
-	int r = 0;
+	enum rs_plan_act *act = calloc(p->ntables + 1, sizeof(*act));
+	int r = act ? rs_plan_table_acts(x, act) : -ENOMEM;
 
 	for (size_t i = 0; i < p->ntables && r == 0; i++) {
 		struct rs_plan_table *t = &p->tables[i];
@@ -274,14 +305,7 @@ static int rs_plan_loads(struct rs_plan_ctx *x)
 			continue;
 
 		/* the TABLE section's action, found among the objects */
-		t->ddl = RS_ACT_SKIP;
-		for (size_t k = 0; k < p->nobjects; k++) {
-			const struct pg_ddl_section *s = pg_ddl_get(x->src->ddl, p->objects[k].section);
-
-			if (!strcmp(s->type, "TABLE") && !strcmp(p->objects[k].schema, sch) &&
-			    !strcmp(p->objects[k].name, nm))
-				t->ddl = p->objects[k].act;
-		}
+		t->ddl = act[i];
 		if (t->managed)
 			t->ddl = RS_ACT_MANAGED;
 		if (!t->exists && t->ddl != RS_ACT_RUN) {
@@ -329,6 +353,7 @@ static int rs_plan_loads(struct rs_plan_ctx *x)
 			break;
 		}
 	}
+	free(act);
 	return r;
 }
 

@@ -236,11 +236,10 @@ void rs_select_release(struct rs_select *s)
 unsigned rs_select_table(const struct rs_select *s, const struct rs_meta *m,
 			 const char *schema, const char *name)
 {
-	for (size_t i = 0; i < m->ntables && i < s->ntables; i++)
-		if (!strcmp(m->tables[i].schema, schema) &&
-		    !strcmp(m->tables[i].name, name))
-			return s->tables[i];
-	return 0;
+	const struct rs_meta_table *t = rs_meta_find(m, schema, name);
+	size_t i = t ? (size_t)(t - m->tables) : 0;
+
+	return t && i < s->ntables ? s->tables[i] : 0;
 }
 
 int rs_select_schema(const struct rs_select *s, const char *schema)

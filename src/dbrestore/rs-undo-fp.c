@@ -231,28 +231,33 @@ static size_t rs_undo_fp_index(const struct rs_undo_fp *f, const char *line)
 }
 
 /*
- * Row i of res (cat, k, fp[, v]) as the line "cat\tkey\tfp" into b; a
- * NULL fp (rs_undo_fp_since) is base's when base holds the same row
- * version, else a fingerprint no digest equals.
+ * Row i of res (cat, k, fp[, v]) as the line "cat\tkey\tfp" into b, or,
+ * a NULL fp (rs_undo_fp_since), "cat\tkey\t" with *open set: its
+ * fingerprint comes from base once the lines are sorted
+ * (rs_undo_fp_resolve).
  */
-static int rs_undo_fp_line(struct buf *b, const PGresult *res, int i,
-			   const struct rs_undo_fp *base)
+static int rs_undo_fp_line(struct buf *b, const PGresult *res, int i, int *open)
 {
-	const char *ver = PQnfields(res) > 3 ? PQgetvalue(res, i, 3) : "";
-	size_t j;
-	int r = buf_addf(b, "%s\t%s\t", PQgetvalue(res, i, 0), PQgetvalue(res, i, 1));
+	/* no format: tens of thousands of rows */
+	int r = buf_add(b, PQgetvalue(res, i, 0), (size_t)PQgetlength(res, i, 0));
 
-	if (r < 0 || !PQgetisnull(res, i, 2))
-		return r ? r : buf_addstr(b, PQgetvalue(res, i, 2));
-	j = base ? rs_undo_fp_index(base, (char *)b->data) : 0;
-	if (base && j < base->n && *ver && base->ver && base->ver[j] && !strcmp(base->ver[j], ver))
-		return buf_addstr(b, rs_undo_rest(base->v[j]));
-	return buf_addf(b, "%s %s", base && j < base->n ? "unread" : "new", ver);
+	if (r == 0)
+		r = buf_addch(b, '\t');
+	if (r == 0)
+		r = buf_add(b, PQgetvalue(res, i, 1), (size_t)PQgetlength(res, i, 1));
+	if (r == 0)
+		r = buf_addch(b, '\t');
+	*open = PQgetisnull(res, i, 2);
+	if (r < 0 || *open)
+		return r;
+	return buf_add(b, PQgetvalue(res, i, 2), (size_t)PQgetlength(res, i, 2));
 }
 
-/* A line of a fingerprint and its row version, to sort them together. */
+/* A line of a fingerprint, its row version and whether its fingerprint
+ * is still to come from base, to sort them together. */
 struct rs_undo_fp_pair {
 	char *v, *ver;
+	int open;
 };
 
 /* Lines of distinct keys compare as their keys do (rs_undo_keycmp):
@@ -265,28 +270,62 @@ static int rs_undo_fp_pair_cmp(const void *a, const void *b)
 		      ((const struct rs_undo_fp_pair *)b)->v);
 }
 
+/* p[i].v (open) += base's fingerprint of the same key when base holds
+ * the same row version, else one no digest equals: "unread <version>"
+ * when base has the key, "new <version>" when it does not. */
+static int rs_undo_fp_fill(struct rs_undo_fp_pair *p, const struct rs_undo_fp *base,
+			   size_t j)
+{
+	const char *ver = p->ver ? p->ver : "";
+	int has = base && j < base->n && !rs_undo_keycmp(base->v[j], p->v);
+	struct buf b = BUF_INIT;
+	int r = buf_addstr(&b, p->v);
+
+	if (r == 0 && has && *ver && base->ver && base->ver[j] && !strcmp(base->ver[j], ver))
+		r = buf_addstr(&b, rs_undo_rest(base->v[j]));
+	else if (r == 0)
+		r = buf_addf(&b, "%s %s", has ? "unread" : "new", ver);
+	if (r < 0) {
+		buf_release(&b);
+		return r;
+	}
+	free(p->v);
+	p->v = buf_detach(&b, NULL);
+	return p->v ? 0 : -ENOMEM;
+}
+
 /* f's lines (and versions) in key order: cat, then key, bytewise, as
  * an ORDER BY cat COLLATE "C", k COLLATE "C" would give them ('\t' sorts
- * before every byte of a name or a key). */
-static int rs_undo_fp_sort(struct rs_undo_fp *f)
+ * before every byte of a name or a key); the open ones (open[i]) then
+ * filled from base in one walk beside it. */
+static int rs_undo_fp_sort(struct rs_undo_fp *f, const unsigned char *open,
+			   const struct rs_undo_fp *base)
 {
 	struct rs_undo_fp_pair *p = f->n ? calloc(f->n, sizeof(*p)) : NULL;
+	size_t j = 0;
+	int r = 0;
 
 	if (f->n && !p)
 		return -ENOMEM;
 	for (size_t i = 0; i < f->n; i++) {
 		p[i].v = f->v[i];
 		p[i].ver = f->ver ? f->ver[i] : NULL;
+		p[i].open = open && open[i];
 	}
 	if (f->n)
 		qsort(p, f->n, sizeof(*p), rs_undo_fp_pair_cmp);
 	for (size_t i = 0; i < f->n; i++) {
+		if (p[i].open && r == 0) {
+			while (base && j < base->n && rs_undo_keycmp(base->v[j], p[i].v) < 0)
+				j++;
+			r = rs_undo_fp_fill(&p[i], base, j);
+		}
 		f->v[i] = p[i].v;
 		if (f->ver)
 			f->ver[i] = p[i].ver;
 	}
 	free(p);
-	return 0;
+	return r;
 }
 
 /* f = the rows of sql (cat, key, value[, version]) as lines in key
@@ -297,6 +336,7 @@ static int rs_undo_fp_query(struct rs_undo_fp *f, PGconn *c, const char *sql,
 			    const struct rs_undo_fp *base, struct buf *err)
 {
 	PGresult *res = NULL;
+	unsigned char *open = NULL;
 	int r, n, withver;
 
 	memset(f, 0, sizeof(*f));
@@ -307,24 +347,28 @@ static int rs_undo_fp_query(struct rs_undo_fp *f, PGconn *c, const char *sql,
 	n = PQntuples(res);
 	withver = PQnfields(res) > 3;
 	f->v = calloc((size_t)n + 1, sizeof(*f->v));
+	open = calloc((size_t)n + 1, 1);
 	if (f->v && withver)
 		f->ver = calloc((size_t)n + 1, sizeof(*f->ver));
-	for (int i = 0; f->v && i < n && r == 0; i++) {
+	for (int i = 0; f->v && open && i < n && r == 0; i++) {
 		struct buf b = BUF_INIT;
 		const char *ver = f->ver ? PQgetvalue(res, i, 3) : "";
+		int o = 0;
 
-		if (rs_undo_fp_line(&b, res, i, base) < 0 ||
+		if (rs_undo_fp_line(&b, res, i, &o) < 0 ||
 		    !(f->v[f->n] = buf_detach(&b, NULL)) ||
 		    (*ver && !(f->ver[f->n] = strdup(ver))))
 			r = -ENOMEM;
 		buf_release(&b);
-		f->n += f->v[f->n] != NULL;
+		if (f->v[f->n])
+			open[f->n++] = (unsigned char)o;
 	}
 	PQclear(res);
-	if (r == 0 && (!f->v || (withver && !f->ver)))
+	if (r == 0 && (!f->v || !open || (withver && !f->ver)))
 		r = -ENOMEM;
 	if (r == 0)
-		r = rs_undo_fp_sort(f);
+		r = rs_undo_fp_sort(f, open, base);
+	free(open);
 	return r;
 }
 
@@ -407,12 +451,24 @@ size_t rs_undo_keylen(const char *line)
 	return t ? (size_t)(t - line) : strlen(line);
 }
 
+/* As memcmp of the two keys, then their lengths, would compare them,
+ * in one pass (this is the inner loop of every search of a
+ * fingerprint): a key ends at its line's second tab or end. */
 int rs_undo_keycmp(const char *a, const char *b)
 {
-	size_t la = rs_undo_keylen(a), lb = rs_undo_keylen(b);
-	int d = memcmp(a, b, la < lb ? la : lb);
+	const unsigned char *x = (const unsigned char *)a, *y = (const unsigned char *)b;
+	int tabs = 0;
 
-	return d ? d : (la > lb) - (la < lb);
+	for (;; x++, y++) {
+		int ex = !*x || (*x == '\t' && tabs == 1);
+		int ey = !*y || (*y == '\t' && tabs == 1);
+
+		if (ex || ey)
+			return ey - ex;
+		if (*x != *y)
+			return *x < *y ? -1 : 1;
+		tabs += *x == '\t';
+	}
 }
 
 const char *rs_undo_fp_find(const struct rs_undo_fp *f, const char *line)

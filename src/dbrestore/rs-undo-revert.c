@@ -85,9 +85,16 @@ static int rs_undo_revert_pick(void *ctx, const char *line, const char *old)
 		"pg_language", "pg_foreign_data_wrapper", "pg_foreign_server", NULL,
 	};
 	struct rs_undo_pick *p = ctx;
-	const char *kept = rs_undo_fp_find(p->vals, line);
-	const char *val = kept ? rs_undo_rest(kept) : NULL;
+	const char *kept, *val;
 
+	/* a new entry (most of them) of a catalog no revert puts back:
+	 * before the search of vals */
+	if (!old && !rs_undo_is_cat(line, "pg_default_acl") &&
+	    !rs_undo_is_cat(line, "pg_db_role_setting") &&
+	    !rs_undo_is_cat(line, "pg_description") && !rs_undo_is_cat(line, "pg_shdescription"))
+		return 0;
+	kept = rs_undo_fp_find(p->vals, line);
+	val = kept ? rs_undo_rest(kept) : NULL;
 	if (rs_undo_is_cat(line, "pg_default_acl"))
 		return rs_undo_in_add(&p->defacl, line, old ? val : NULL);
 	/* new settings of a role (per database or not); changed ones are

@@ -24,6 +24,8 @@ struct rs_undo {
 	struct rs_undo_fp changed;	/* "cat\tkey\tbefore\tafter" */
 	uint32_t *los;			/* large objects to unlink first */
 	size_t nlos;
+	char **run;			/* the proven statements (rs_undo_run) */
+	size_t nrun;
 };
 
 int rs_undo_begin(struct rs_undo **out, PGconn *c, struct buf *err)
@@ -271,11 +273,41 @@ static int rs_undo_rehearse(struct rs_undo *u, PGconn *c, size_t i, struct buf *
 	return r;
 }
 
+/*
+ * The undo's statements (less the new roles' drops) and the created and
+ * changed entries, from the catalogs as they are now against u->before,
+ * the large objects unlinked first (the caller is inside a savepoint
+ * when there are any); after and n are filled for the caller.
+ */
+static int rs_undo_lists(struct rs_undo *u, PGconn *c, struct rs_undo_fp *after,
+			 struct rs_undo_new *n, struct buf *err)
+{
+	struct rs_undo_news news = { &u->created, &u->changed };
+	int r;
+
+	strv_free(u->stmts, u->nstmts);
+	u->stmts = NULL;
+	u->nstmts = 0;
+	rs_undo_fp_release(&u->created);
+	rs_undo_fp_release(&u->changed);
+	/* the large objects first, as the rollback unlinks them: their
+	 * comments, and what their owners hold, then go with them */
+	r = rs_undo_unlink(u, c, err);
+	if (r == 0)
+		r = rs_undo_fp_since(after, c, &u->before, err);
+	if (r == 0)
+		r = rs_undo_new_list(n, &u->before, after);
+	if (r == 0)
+		r = rs_undo_statements(u, c, after, n, err);
+	if (r == 0)
+		r = rs_undo_fp_walk(&u->before, after, rs_undo_new_key, &news);
+	return r;
+}
+
 int rs_undo_prepare(struct rs_undo *u, PGconn *c, struct buf *why,
 		    struct buf *err)
 {
 	struct rs_undo_fp after, undone;
-	struct rs_undo_news news = { &u->created, &u->changed };
 	struct rs_undo_new n;
 	struct rs_undo_odd odd[RS_UNDO_ODD];
 	size_t nodd = 0, ran;
@@ -284,25 +316,10 @@ int rs_undo_prepare(struct rs_undo *u, PGconn *c, struct buf *why,
 	memset(&n, 0, sizeof(n));
 	memset(&after, 0, sizeof(after));
 	memset(&undone, 0, sizeof(undone));
-	strv_free(u->stmts, u->nstmts);
-	u->stmts = NULL;
-	u->nstmts = 0;
-	rs_undo_fp_release(&u->created);
-	rs_undo_fp_release(&u->changed);
 	r = rs_undo_exec(c, "SAVEPOINT vault_undo", err);
 	rehearsing = r == 0;
-	/* the large objects first, as the rollback unlinks them: their
-	 * comments, and what their owners hold, then go with them */
 	if (r == 0)
-		r = rs_undo_unlink(u, c, err);
-	if (r == 0)
-		r = rs_undo_fp_since(&after, c, &u->before, err);
-	if (r == 0)
-		r = rs_undo_new_list(&n, &u->before, &after);
-	if (r == 0)
-		r = rs_undo_statements(u, c, &after, &n, err);
-	if (r == 0)
-		r = rs_undo_fp_walk(&u->before, &after, rs_undo_new_key, &news);
+		r = rs_undo_lists(u, c, &after, &n, err);
 	if (r == 0)
 		r = rs_undo_rehearse(u, c, 0, why, err);
 	/* the new roles last, once what they held elsewhere is gone */
@@ -335,9 +352,66 @@ int rs_undo_prepare(struct rs_undo *u, PGconn *c, struct buf *why,
 		buf_addstr(why, "dropping what the restore created would not give the catalogs back exactly: ");
 		rs_undo_describe(c, odd, nodd, why);
 	}
+	/* proven: what rs_undo_run runs */
+	if (r == 0) {
+		strv_free(u->run, u->nrun);
+		u->run = NULL;
+		u->nrun = 0;
+		for (size_t i = 0; r == 0 && i < u->nstmts; i++)
+			r = strv_push(&u->run, &u->nrun, u->stmts[i]);
+	}
 	rs_undo_new_release(&n);
 	rs_undo_fp_release(&after);
 	rs_undo_fp_release(&undone);
+	return r;
+}
+
+/* 1 when an entry of before is missing from after (both sorted: one
+ * walk). */
+static int rs_undo_gone(const struct rs_undo_fp *before, const struct rs_undo_fp *after)
+{
+	size_t j = 0;
+
+	for (size_t i = 0; i < before->n; i++) {
+		int d = -1;
+
+		while (j < after->n && (d = rs_undo_keycmp(after->v[j], before->v[i])) < 0)
+			j++;
+		if (d)
+			return 1;
+	}
+	return 0;
+}
+
+int rs_undo_list(struct rs_undo *u, PGconn *c, struct buf *err)
+{
+	struct rs_undo_fp after;
+	struct rs_undo_new n;
+	int r = 0, sp = u->nlos > 0;
+
+	memset(&n, 0, sizeof(n));
+	memset(&after, 0, sizeof(after));
+	/* unlinked in a savepoint, taken back: the rollback unlinks them */
+	if (sp)
+		r = rs_undo_exec(c, "SAVEPOINT vault_undo", err);
+	if (r == 0)
+		r = rs_undo_lists(u, c, &after, &n, err);
+	if (r == 0)
+		r = rs_undo_drop_roles(c, &n, &u->stmts, &u->nstmts, err);
+	/* an entry the restore took away: no statement of the undo
+	 * brings it back, only a rehearsal can say what happens */
+	if (r == 0 && rs_undo_gone(&u->before, &after))
+		r = 1;
+	if (sp && r >= 0 && PQstatus(c) == CONNECTION_OK) {
+		int r2 = rs_undo_exec(c, "ROLLBACK TO SAVEPOINT vault_undo", err);
+
+		if (r2 == 0)
+			r2 = rs_undo_exec(c, "RELEASE SAVEPOINT vault_undo", err);
+		if (r2 < 0)
+			r = r2;
+	}
+	rs_undo_new_release(&n);
+	rs_undo_fp_release(&after);
 	return r;
 }
 
@@ -382,9 +456,32 @@ static int rs_undo_sorted(const char *const *v, size_t n)
 	return 1;
 }
 
-/* the verbs of what the restore changed and cannot be put back */
+/* the verbs of what the restore changed and cannot be put back, or
+ * created and cannot be dropped */
 static const char rs_undo_since[] = "was changed since the restore";
 static const char rs_undo_not_back[] = "would not be put back as it was";
+static const char rs_undo_stays[] = "would stay";
+
+/* Runs stmts (the restore's undo) one by one: 1 (why names the
+ * statement and the server's message; the caller rolls its savepoint
+ * back) when the server refuses one. */
+static int rs_undo_rollback_run(PGconn *c, const char *const *stmts, size_t nstmts,
+				struct buf *why, struct buf *err)
+{
+	struct buf e = BUF_INIT;
+	int r = 0;
+
+	for (size_t k = 0; r == 0 && k < nstmts; k++)
+		r = pg_conn_exec(c, stmts[k], stmts[k], &e);
+	if (r == -EIO || r == -EACCES) {
+		buf_addf(why, "the restore's undo statement failed: %s", (char *)e.data);
+		r = 1;
+	} else if (r < 0 && err) {
+		buf_add(err, e.data, e.len);
+	}
+	buf_release(&e);
+	return r;
+}
 
 /* A changed entry "cat\tkey\tbefore\tafter": its fingerprint before
  * the restore (which) 0, or after it 1, into fp. */
@@ -429,8 +526,8 @@ int rs_undo_rollback(PGconn *c, const char *const *stmts, size_t nstmts,
 	r = rs_undo_fp_take(&before, c, err);
 	if (r == 0)
 		r = rs_undo_exec(c, "SAVEPOINT vault_rollback", err);
-	for (size_t k = 0; r == 0 && k < nstmts; k++)
-		r = pg_conn_exec(c, stmts[k], stmts[k], err);
+	if (r == 0)
+		r = rs_undo_rollback_run(c, stmts, nstmts, why, err);
 	if (r == 0)
 		r = rs_undo_fp_since(&after, c, &before, err);
 	/* what the drops removed must be the restore's own, and what they
@@ -470,14 +567,31 @@ int rs_undo_rollback(PGconn *c, const char *const *stmts, size_t nstmts,
 		if (now && !rs_undo_fp_is(now, was))
 			rs_undo_note(&odd[nodd++], now, rs_undo_not_back);
 	}
-	if (r == 0 && nodd) {
-		size_t since = 0;
+	/* and nothing it created is left: the restore's log offers an
+	 * undo it did not rehearse, this is its proof */
+	for (size_t k = 0; r == 0 && k < ncreated && nodd < RS_UNDO_ODD; k++) {
+		const char *left = rs_undo_fp_find(&after, created[k]);
 
-		for (size_t k = 0; k < nodd; k++)
-			since += odd[k].verb == rs_undo_since || odd[k].verb == rs_undo_not_back;
+		if (left)
+			rs_undo_note(&odd[nodd++], left, rs_undo_stays);
+	}
+	if (r == 1) {
+		/* a statement the server refused */
+		r = rs_undo_exec(c, "ROLLBACK TO SAVEPOINT vault_rollback", err);
+		if (r == 0)
+			r = 1;
+	} else if (r == 0 && nodd) {
+		size_t since = 0, stays = 0;
+
+		for (size_t k = 0; k < nodd; k++) {
+			stays += odd[k].verb == rs_undo_stays;
+			since += odd[k].verb == rs_undo_since || odd[k].verb == rs_undo_not_back ||
+				 odd[k].verb == rs_undo_stays;
+		}
 		r = rs_undo_exec(c, "ROLLBACK TO SAVEPOINT vault_rollback", err);
 		if (r == 0) {
-			buf_addstr(why, since == nodd ? "what the restore changed cannot be put back: " :
+			buf_addstr(why, since == nodd && stays ? "the restore's undo is not exact (what it created cannot all be dropped, or what it changed put back): " :
+				   since == nodd ? "what the restore changed cannot be put back: " :
 				   since ? "objects the restore did not create depend on what it created, or what it changed cannot be put back: " :
 				   "objects the restore did not create depend on what it created: ");
 			rs_undo_describe(c, odd, nodd, why);
@@ -509,8 +623,8 @@ int rs_undo_run(const struct rs_undo *u, PGconn *c, struct buf *err)
 	if (r == 0)
 		r = rs_undo_exec(c, "BEGIN", err);
 
-	for (size_t i = 0; r == 0 && i < u->nstmts; i++)
-		r = rs_undo_exec(c, u->stmts[i], err);
+	for (size_t i = 0; r == 0 && i < u->nrun; i++)
+		r = rs_undo_exec(c, u->run[i], err);
 	if (r == 0)
 		r = rs_undo_exec(c, "COMMIT", err);
 	else if (PQstatus(c) == CONNECTION_OK)
@@ -528,5 +642,6 @@ void rs_undo_free(struct rs_undo *u)
 	rs_undo_fp_release(&u->changed);
 	free(u->los);
 	strv_free(u->stmts, u->nstmts);
+	strv_free(u->run, u->nrun);
 	free(u);
 }

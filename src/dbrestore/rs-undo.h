@@ -51,7 +51,19 @@ int rs_undo_unlinks(struct rs_undo *u, const uint32_t *oids, size_t n);
 int rs_undo_prepare(struct rs_undo *u, PGconn *c, struct buf *why,
 		    struct buf *err);
 
-/* The prepared statements, in the order they run. */
+/*
+ * The undo of everything since rs_undo_begin as rs_undo_prepare lists
+ * it (statements, created and changed entries), without the rehearsal:
+ * for the rollback a restore's log offers, which `vault rollback`
+ * proves when it runs (rs_undo_rollback).  Leaves what rs_undo_run runs
+ * as it was.  Returns 0, 1 when only a rehearsal can tell (an entry that
+ * existed before is gone, and no statement of the undo brings it back:
+ * call rs_undo_prepare), or a negative errno.
+ */
+int rs_undo_list(struct rs_undo *u, PGconn *c, struct buf *err);
+
+/* The statements rs_undo_prepare or rs_undo_list made last, in the
+ * order they run. */
 size_t rs_undo_count(const struct rs_undo *u);
 const char *rs_undo_stmt(const struct rs_undo *u, size_t i);
 
@@ -75,16 +87,20 @@ const char *rs_undo_changed_entry(const struct rs_undo *u, size_t i);
  * one held what the restore left in it and now holds what it held
  * before: nothing made or changed since by someone else (a view on a
  * restored table, a column added to one, a key pointing at one, a grant
- * on schema public) goes with them.  Returns 0 when done (the caller
- * commits), 1 when something else would go (why names up to three; the
- * statements were undone), or a negative errno.
+ * on schema public) goes with them; and that no entry among created is
+ * left (the log's statements are not rehearsed when the restore
+ * commits: this is their proof).  Returns 0 when done (the caller
+ * commits), 1 when something else would go, something would stay or
+ * the server refuses a statement (why names up to three, or the
+ * statement; the statements were undone), or a negative errno.
  */
 int rs_undo_rollback(PGconn *c, const char *const *stmts, size_t nstmts,
 		     const char *const *created, size_t ncreated,
 		     const char *const *changed, size_t nchanged,
 		     struct buf *why, struct buf *err);
 
-/* Runs the undo in a transaction of its own on c (idle).  0, or a
+/* Runs the undo rs_undo_prepare proved last in a transaction of its
+ * own on c (idle).  0, or a
  * pg-conn errno with err naming the statement that failed. */
 int rs_undo_run(const struct rs_undo *u, PGconn *c, struct buf *err);
 

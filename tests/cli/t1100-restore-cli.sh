@@ -68,9 +68,15 @@ test_expect_success 'clean mode without --yes in a script is refused, nothing ch
 	db_dump d1 >d1.after && test_cmp d1.before d1.after
 '
 
+# the plan an empty-mode restore shows is the one its transaction built:
+# printed before the refusal, and a refused plan keeps no log
 test_expect_success 'empty mode into a non-empty database lists the conflicts' '
-	test_must_fail_with 1 "cannot start" vault restore "$(cat snapid)" --db "dbname=d1" \
-		--table public.profiles &&
+	vault restores --json | jq length >nlogs.before &&
+	test_must_fail_with 1 "the restore cannot start, nothing was changed" \
+		vault restore "$(cat snapid)" --db "dbname=d1" --table public.profiles &&
+	test_grep "^Snapshot " "$TEST_TMP/.stdout" &&
+	vault restores --json | jq length >nlogs.after &&
+	test_cmp nlogs.before nlogs.after &&
 	db_dump d1 >d1.after && test_cmp d1.before d1.after
 '
 

@@ -125,4 +125,51 @@ test_expect_success 'a change no undo can take back: why, on the terminal' '
 	test "$(db_psql ru3 -c "SELECT count(*) FROM public.b")" = 200
 '
 
+# The rollback a restore's log offers is proven when `vault rollback`
+# runs it, not when the restore commits: a restore in one transaction
+# into the same kind of target offers it, and the rollback refuses,
+# naming what would stay, and changes nothing.
+test_expect_success 'a rollback that cannot be proven is refused when it runs' '
+	db_create ru5 &&
+	db_psql ru5 -c "
+		CREATE TABLE public.keep (id integer);
+		CREATE FUNCTION public.widen() RETURNS event_trigger LANGUAGE plpgsql AS \$\$
+		BEGIN ALTER TABLE public.keep ADD COLUMN IF NOT EXISTS noted integer; END \$\$;
+		CREATE EVENT TRIGGER widen ON ddl_command_end WHEN TAG IN ('"'"'CREATE TABLE'"'"')
+			EXECUTE FUNCTION public.widen();" &&
+	vault restore latest --db "dbname=ru5" --jobs 1 --yes --json >ru5.json &&
+	json_ok ".status == \"ok\" and (.rollback.statements | length) > 0" ru5.json &&
+	state ru5 >ru5.restored &&
+	test_must_fail_with 1 "column noted of table public.keep would stay" \
+		vault rollback --db "dbname=ru5" --yes &&
+	vault restores --json | jq ".[-1]" >ru5rb.json &&
+	json_ok ".status == \"refused\"" ru5rb.json &&
+	state ru5 >ru5.still &&
+	test_cmp ru5.restored ru5.still
+'
+
+# An undo statement the server refuses (an event trigger made since
+# forbids dropping tables): refused, nothing changed; once it is gone,
+# the rollback after a --jobs 2 restore is exact.
+test_expect_success 'a rollback whose statement fails is refused, then exact' '
+	db_create ru6 &&
+	state ru6 >ru6.before &&
+	vault restore latest --db "dbname=ru6" --jobs 2 --yes --json >ru6.json &&
+	json_ok "(.strategy | startswith(\"parallel\"))" ru6.json &&
+	db_psql ru6 -c "
+		CREATE FUNCTION public.no_drop() RETURNS event_trigger LANGUAGE plpgsql AS \$\$
+		BEGIN RAISE EXCEPTION '"'"'no drops today'"'"'; END \$\$;
+		CREATE EVENT TRIGGER no_drop ON ddl_command_start WHEN TAG IN ('"'"'DROP TABLE'"'"')
+			EXECUTE FUNCTION public.no_drop();" &&
+	state ru6 >ru6.hand &&
+	test_must_fail_with 1 "the restore.s undo statement failed: .*no drops today" \
+		vault rollback --db "dbname=ru6" --yes &&
+	state ru6 >ru6.still &&
+	test_cmp ru6.hand ru6.still &&
+	db_psql ru6 -c "DROP EVENT TRIGGER no_drop; DROP FUNCTION public.no_drop()" &&
+	vault rollback --db "dbname=ru6" --yes >/dev/null &&
+	state ru6 >ru6.after &&
+	test_cmp ru6.before ru6.after
+'
+
 test_done

@@ -88,6 +88,7 @@ for j in 1 2; do
 	test_expect_success "route B$j: vault restore --jobs $j into a fresh cluster matches route A" '
 		pg_start_another B'$j' &&
 		target "$B'$j'_HOST" "$B'$j'_PORT" &&
+		rt_describe B'$j'pre "$B'$j'_HOST" "$B'$j'_PORT" target &&
 		vault restore latest --db "$(url "$B'$j'_HOST" "$B'$j'_PORT" target)" \
 			--yes --jobs '$j' >restoreB'$j'.log 2>&1 &&
 		rt_describe B'$j' "$B'$j'_HOST" "$B'$j'_PORT" target &&
@@ -101,6 +102,14 @@ test_expect_success 'the --jobs 2 restore loaded in parallel (no fallback)' '
 	jq -r ".[-1].strategy" restores.json >strategy &&
 	cat strategy &&
 	grep -q "^parallel:" strategy
+'
+
+# the rollback the --jobs 2 restore offers (listed, proven as it runs)
+# gives the target, its roles included, back as it was
+test_expect_success 'vault rollback of the --jobs 2 restore: the target as it was' '
+	vault rollback --db "$(url "$B2_HOST" "$B2_PORT" target)" --yes >rollbackB2.log 2>&1 &&
+	rt_describe B2rb "$B2_HOST" "$B2_PORT" target &&
+	rt_compare B2pre B2rb
 '
 
 # clean mode onto the database it came from, for real: every object

@@ -3,8 +3,9 @@
  * extension's configuration tables (with their extension and filter)
  * and sequences, the materialized views left unpopulated; a document
  * without them (an older snapshot's) still reads; malformed members are
- * refused; and the COPY query verification recomputes reads a
- * configuration table through its filter.
+ * refused; the COPY query verification recomputes reads a
+ * configuration table through its filter; and rs_meta_find's index
+ * answers as a search of the array would.
  */
 #include <errno.h>
 #include <string.h>
@@ -128,9 +129,55 @@ static void test_copy_sql(void)
 	rs_meta_free(m);
 }
 
+/* rs_meta_find over a document of many tables in no order of theirs,
+ * one name twice (a table, then an extension's): every name found, the
+ * first of the two, names that are not there not found */
+static void test_find(void)
+{
+	struct buf d = BUF_INIT, err = BUF_INIT;
+	struct rs_meta *m = NULL;
+	int r, good = 1;
+
+	buf_addstr(&d, HEAD " \"tables\": [");
+	for (int i = 0; i < 300; i++)
+		buf_addf(&d, "%s" TABLE("s%d", "t%d", ""), i ? ", " : "", (i * 37) % 300 % 7,
+			 (i * 37) % 300, (i * 37) % 300 % 7, (i * 37) % 300);
+	buf_addstr(&d, "], \"extension_tables\": ["
+		   TABLE("s3", "t10", ", \"extension\": \"x\", \"condition\": null") "],");
+	buf_addstr(&d, TAIL);
+	r = rs_meta_parse(&m, (char *)d.data, d.len, &err);
+	is_int(r, 0, "a document of 301 tables %s", (char *)err.data);
+	for (size_t i = 0; r == 0 && i < m->ntables; i++) {
+		const struct rs_meta_table *t = rs_meta_find(m, m->tables[i].schema, m->tables[i].name);
+		size_t first = i;
+
+		for (size_t k = 0; k < i; k++)
+			if (!strcmp(m->tables[k].schema, m->tables[i].schema) &&
+			    !strcmp(m->tables[k].name, m->tables[i].name)) {
+				first = k;
+				break;
+			}
+		if (t != &m->tables[first]) {
+			diag("%s.%s: found %p, the array's is %p", m->tables[i].schema,
+			     m->tables[i].name, (void *)t, (void *)&m->tables[first]);
+			good = 0;
+		}
+	}
+	ok(r == 0 && good, "every table found by name, the first of two equal ones");
+	ok(r == 0 && m->tables[300].extension && rs_meta_find(m, "s3", "t10") != &m->tables[300],
+	   "s3.t10 twice: the table, not the extension's");
+	ok(r == 0 && !rs_meta_find(m, "s0", "t1") && !rs_meta_find(m, "s9", "t0") &&
+	   !rs_meta_find(m, "", "") && !rs_meta_find(m, "s6", "t300"),
+	   "names that are not there are not found");
+	rs_meta_free(m);
+	buf_release(&d);
+	buf_release(&err);
+}
+
 int main(void)
 {
 	test_members();
+	test_find();
 	test_copy_sql();
 	return done_testing();
 }
