@@ -16,6 +16,14 @@
 #                            this script's own, then checks it ran to its
 #                            plan, skipped nothing and exited 0; adds its
 #                            plan to db_unit_total
+#   db_wait_quiet NAME       waits until no client is connected to NAME
+#                            (psql sessions, an earlier capture), so a
+#                            capture's "quiet" check can hold (t1035-7)
+#   db_snap_reused SNAP NAME a snapshot of NAME; SNAP.json its summary,
+#                            SNAP.meta its meta.json, SNAP.reused the
+#                            names of the tables it reused, sorted
+#   db_reused_are SNAP TABLE...
+#                            exactly these tables were reused
 #   db_check_tree DIR NAME   every data.sql under DIR/db equals the
 #                            database's rows as a multiset, and every
 #                            checksum and row count in DIR/db/meta.json
@@ -95,6 +103,31 @@ db_source_rows() {
 
 db_file_rows() {
 	sed '1d;$d' "$1" | LC_ALL=C sort
+}
+
+db_wait_quiet() {
+	local n
+	for n in $(seq 1 100); do
+		[ "$(db_psql postgres -c "SELECT count(*) FROM pg_stat_activity
+			WHERE datname = '$1' AND backend_type = 'client backend'")" = 0 ] && return 0
+		sleep 0.1
+	done
+	echo "database $1 never became quiet" >&2
+	return 1
+}
+
+db_snap_reused() {
+	db_wait_quiet "$2" &&
+	vault snapshot --json --db "dbname=$2" >"$1.json" &&
+	vault cat latest db/meta.json >"$1.meta" &&
+	jq -r '.tables[] | select(.reused) | .name' "$1.meta" | sort >"$1.reused"
+}
+
+db_reused_are() {
+	local f=$1
+	shift
+	printf '%s\n' "$@" | sed '/^$/d' | sort >"$f.want" &&
+	test_cmp "$f.want" "$f.reused"
 }
 
 db_check_tree() {

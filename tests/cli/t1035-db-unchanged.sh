@@ -13,35 +13,10 @@ new_repo --encryption repokey
 TABLES="t_upd t_del t_trunc t_rb t_vf t_col t_nopk t_idle"
 
 # No other backend of database fx may hold statistics not yet flushed,
-# or the capture (rightly) reuses nothing: wait for the psql sessions
-# and the previous capture's connections to be gone.
-quiet() {
-	local n
-	for n in $(seq 1 100); do
-		[ "$(db_psql postgres -c "SELECT count(*) FROM pg_stat_activity
-			WHERE datname = 'fx'")" = 0 ] && return 0
-		sleep 0.1
-	done
-	echo "database fx never became quiet" >&2
-	return 1
-}
-
-# snap NAME: a snapshot of fx; NAME.json its summary, NAME.meta its
-# meta.json, NAME.reused the reused tables' names, sorted.
-snap() {
-	quiet &&
-	vault snapshot --json --db dbname=fx >"$1.json" &&
-	vault cat latest db/meta.json >"$1.meta" &&
-	jq -r '.tables[] | select(.reused) | .name' "$1.meta" | sort >"$1.reused"
-}
-
-# reused_are NAME TABLE...: exactly these tables were reused.
-reused_are() {
-	local f=$1
-	shift
-	printf '%s\n' "$@" | sed '/^$/d' | sort >"$f.want" &&
-	test_cmp "$f.want" "$f.reused"
-}
+# or the capture (rightly) reuses nothing: snap waits for the psql
+# sessions and the previous capture's connections to be gone.
+snap() { db_snap_reused "$1" fx; }
+reused_are() { db_reused_are "$@"; }
 
 # all tables but the given ones
 all_but() {

@@ -34,34 +34,12 @@ test_expect_success 'setup: the worker module' '
 	echo "$mod/bgworker.so" >lib
 '
 
-TABLES="public.a public.b net.http_request_queue cron.job_run_details"
+TABLES="a b http_request_queue job_run_details"
 
-quiet() {
-	local n
-	for n in $(seq 1 100); do
-		[ "$(db_psql postgres -c "SELECT count(*) FROM pg_stat_activity
-			WHERE datname = 'fx' AND backend_type = 'client backend'")" = 0 ] && return 0
-		sleep 0.1
-	done
-	echo "database fx never became quiet" >&2
-	return 1
-}
-
-# snap NAME: a snapshot of fx; NAME.meta its meta.json, NAME.reused the
-# reused tables (schema.name), sorted.
-snap() {
-	quiet &&
-	vault snapshot --json --db dbname=fx >"$1.json" &&
-	vault cat latest db/meta.json >"$1.meta" &&
-	jq -r '.tables[] | select(.reused) | "\(.schema).\(.name)"' "$1.meta" | sort >"$1.reused"
-}
-
-reused_are() {
-	local f=$1
-	shift
-	printf '%s\n' "$@" | sed '/^$/d' | sort >"$f.want" &&
-	test_cmp "$f.want" "$f.reused"
-}
+# snap NAME: a snapshot of fx (db-lib.sh); NAME.reused the reused
+# tables' names (unique here across the schemas)
+snap() { db_snap_reused "$1" fx; }
+reused_are() { db_reused_are "$@"; }
 
 # worker TYPE SQL: starts a worker of that type in fx, its pid in "pids"
 worker() {
@@ -104,7 +82,7 @@ test_expect_success 'setup: a database with pg_net-like and pg_cron-like tables'
 test_expect_success 'a busy pg_net worker: its schema is read, the rest reused' '
 	worker "pg_net 0.20.4 worker" "INSERT INTO net.http_request_queue (url) VALUES (\$\$https://x\$\$)" &&
 	snap s2 &&
-	reused_are s2 public.a public.b cron.job_run_details &&
+	reused_are s2 a b job_run_details &&
 	jq -e ".quiet == true and .busy_worker_schemas == [\"net\"]" s2.meta &&
 	vault mount latest m2 >/dev/null &&
 	rows=$(grep -c "https://x" m2/db/net/tables/http_request_queue/data.sql) &&
@@ -115,7 +93,7 @@ test_expect_success 'a busy pg_net worker: its schema is read, the rest reused' 
 test_expect_success 'and pg_cron'"'"'s launcher: cron is read too' '
 	worker "pg_cron launcher" "INSERT INTO cron.job_run_details (status) VALUES (\$\$ok\$\$)" &&
 	snap s3 &&
-	reused_are s3 public.a public.b &&
+	reused_are s3 a b &&
 	jq -e ".busy_worker_schemas | sort == [\"cron\", \"net\"]" s3.meta
 '
 

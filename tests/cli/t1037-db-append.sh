@@ -17,16 +17,7 @@ vault_full() { VAULT_REPO="$FULL" vault "$@"; }
 
 INT_TABLES="t_app t_below t_rb t_insdel t_insupd t_trunc t_idle"
 
-quiet() {
-	local n
-	for n in $(seq 1 100); do
-		[ "$(db_psql postgres -c "SELECT count(*) FROM pg_stat_activity
-			WHERE datname = 'fx'")" = 0 ] && return 0
-		sleep 0.1
-	done
-	echo "database fx never became quiet" >&2
-	return 1
-}
+quiet() { db_wait_quiet fx; }
 
 # snap NAME [OPTION...]: a snapshot of fx; NAME.meta its meta.json,
 # NAME.how each table's "name captured[ appended_rows]", sorted.
