@@ -359,7 +359,6 @@ int repo_writer_file_chunks(struct repo_writer *w, const char *path,
 			    const struct repo_chunkref *c, size_t n)
 {
 	struct repo_stream *st = &w->file;
-	struct buf err = BUF_INIT;
 	int rc = writer_entry_usable(w, 0);
 
 	if (rc == 0 && n && !c)
@@ -377,24 +376,7 @@ int repo_writer_file_chunks(struct repo_writer *w, const char *path,
 	st->size = 0;
 	st->cut = 0;
 	writer_refs_reset(w, &st->refs);
-	/* earlier slots may still be draining into other lists: the
-	 * refs below need no slot, but the index is used under mu */
-	pthread_mutex_lock(&w->mu);
-	for (size_t i = 0; rc == 0 && i < n; i++) {
-		rc = index_ref_add(w->r->ix, c[i].id, &err);
-		if (rc == 0)
-			rc = writer_refs_add(w, &st->refs, c[i].id, c[i].len);
-		if (rc == 0) {
-			w->tot.chunks++;
-			w->tot.bytes_read += c[i].len;
-			w->tot.bytes_reused += c[i].len;
-			st->size += c[i].len;
-		}
-	}
-	if (rc < 0)
-		writer_fail_locked(w, rc, &err);
-	pthread_mutex_unlock(&w->mu);
-	buf_release(&err);
+	rc = writer_stream_prefix(w, st, c, n);
 	if (rc < 0)
 		return rc;
 	return writer_entry_open(w, path, m, st, 1);

@@ -234,6 +234,12 @@ int writer_manifest_end(struct repo_writer *w);
 
 /* ---- writer-stream.c: chunking windows, detached streams ------------ */
 
+/* writer-stream.c: the chunks c[0..n) (in the index: referenced, not
+ * stored again) as the start of st's chunk list; earlier slots may still
+ * be draining into other lists, so the index is used under w->mu.  0 or
+ * a negative errno (the writer has failed). */
+int writer_stream_prefix(struct repo_writer *w, struct repo_stream *st,
+			 const struct repo_chunkref *c, size_t n);
 /* Submits every chunk st's window can decide on (all of it at eof). */
 int writer_stream_cut(struct repo_writer *w, struct repo_stream *st,
 		      int eof);

@@ -263,10 +263,8 @@ static int writer_stream_load(struct repo_writer *w,
 	return rc;
 }
 
-/* The chunks c[0..n) as the start of st's chunk list, as
- * repo_writer_file_chunks takes them. */
-static int writer_stream_prefix(struct repo_writer *w, struct repo_stream *st,
-				const struct repo_chunkref *c, size_t n)
+int writer_stream_prefix(struct repo_writer *w, struct repo_stream *st,
+			 const struct repo_chunkref *c, size_t n)
 {
 	struct buf err = BUF_INIT;
 	int rc = 0;
