@@ -24,6 +24,9 @@
 #                            names of the tables it reused, sorted
 #   db_reused_are SNAP TABLE...
 #                            exactly these tables were reused
+#   db_busy NAME             starts a client of NAME busy for 30 s (its
+#                            application_name from $PGAPPNAME) and waits
+#                            until it shows active; db_busy_end cancels it
 #   db_check_tree DIR NAME   every data.sql under DIR/db equals the
 #                            database's rows as a multiset, and every
 #                            checksum and row count in DIR/db/meta.json
@@ -128,6 +131,21 @@ db_reused_are() {
 	shift
 	printf '%s\n' "$@" | sed '/^$/d' | sort >"$f.want" &&
 	test_cmp "$f.want" "$f.reused"
+}
+
+db_busy() {
+	( db_psql "$1" -c "SELECT pg_sleep(30)" >/dev/null 2>&1 & ) &&
+	for n in $(seq 1 50); do
+		[ "$(db_psql postgres -c "SELECT count(*) FROM pg_stat_activity
+			WHERE datname = '$1' AND state = 'active'")" = 1 ] && return 0
+		sleep 0.1
+	done
+	return 1
+}
+
+db_busy_end() {
+	db_psql postgres -c "SELECT pg_cancel_backend(pid) FROM pg_stat_activity
+		WHERE datname = '$1' AND query LIKE 'SELECT pg_sleep%'" >/dev/null
 }
 
 db_check_tree() {

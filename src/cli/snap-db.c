@@ -512,6 +512,21 @@ static int snap_db_stream_begin(void *ctx, enum pg_sink_chunking how,
 	return r;
 }
 
+/* The previous snapshot's chunk list of path: 0, 1 when there is none
+ * to take (no previous snapshot, no such file, an empty list: even an
+ * empty table has one chunk, its COPY line), or -ENOMEM. */
+static int snap_db_prev_list(struct snap_db *d, const char *path,
+			     const struct repo_chunkref **c, size_t *n)
+{
+	struct buf err = BUF_INIT;
+	int r = d->prev ? snap_db_prev_chunks(d->prev, path, c, n, &err) : 1;
+
+	buf_release(&err);
+	if (r == -ENOMEM)
+		return r;
+	return r != 0 || *n == 0 ? 1 : 0;
+}
+
 /* A table proven unchanged: its data.sql is the previous snapshot's
  * chunk list.  1 (read the table instead) when that list cannot be had
  * or the writer refuses it (a chunk missing from the index). */
@@ -520,15 +535,11 @@ static int snap_db_file_reused(void *ctx, const char *path, uint32_t mode)
 	struct snap_db *d = ctx;
 	const struct repo_chunkref *c = NULL;
 	struct repo_entry_meta m;
-	struct buf err = BUF_INIT;
 	size_t n = 0;
-	int r = d->prev ? snap_db_prev_chunks(d->prev, path, &c, &n, &err) : 1;
+	int r = snap_db_prev_list(d, path, &c, &n);
 
-	buf_release(&err);
-	if (r == -ENOMEM)
+	if (r)
 		return r;
-	if (r != 0 || n == 0)
-		return 1;	/* an empty table has one chunk: its COPY line */
 	snap_db_entry_meta(d, mode, &m);
 	r = repo_writer_file_chunks(d->w, path, &m, c, n);
 	if (r == -ENOENT || r == -EINVAL)
@@ -545,15 +556,11 @@ static int snap_db_stream_after(void *ctx, const char *path, const void *drop,
 {
 	struct snap_db *d = ctx;
 	const struct repo_chunkref *c = NULL;
-	struct buf err = BUF_INIT;
 	size_t n = 0;
-	int r = d->prev ? snap_db_prev_chunks(d->prev, path, &c, &n, &err) : 1;
+	int r = snap_db_prev_list(d, path, &c, &n);
 
-	buf_release(&err);
-	if (r == -ENOMEM)
+	if (r)
 		return r;
-	if (r != 0 || n == 0)
-		return 1;
 	r = repo_stream_begin_after(d->w, REPO_CHUNK_ROWS, c, n, drop, ndrop,
 				    (struct repo_stream **)st);
 	if (r == -ENOENT || r == -EINVAL)

@@ -118,17 +118,10 @@ test_expect_success 'a server restart forces every table to be read' '
 '
 
 test_expect_success 'a busy backend of the database: nothing is reused' '
-	( db_psql fx -c "SELECT pg_sleep(30)" >/dev/null 2>&1 & echo $! >sleeper ) &&
-	for n in $(seq 1 50); do
-		[ "$(db_psql postgres -c "SELECT count(*) FROM pg_stat_activity
-			WHERE datname = \$\$fx\$\$ AND state = \$\$active\$\$")" = 1 ] && break
-		sleep 0.1
-	done &&
+	db_busy fx &&
 	vault snapshot --json --db dbname=fx >s10.json &&
 	jq -e ".database.tables_reused == 0" s10.json &&
-	db_psql postgres -c "SELECT pg_cancel_backend(pid) FROM pg_stat_activity
-		WHERE datname = \$\$fx\$\$ AND query LIKE \$\$SELECT pg_sleep%\$\$" >/dev/null &&
-	wait
+	db_busy_end fx
 '
 
 test_expect_success 'changes in a table not in the previous record: read, the rest reused' '

@@ -107,18 +107,13 @@ test_expect_success 'an unknown busy worker: nothing is reused' '
 
 test_expect_success 'a client backend named like a worker is not one' '
 	snap s5 &&
-	( PGAPPNAME="pg_net 0.20.4 worker" db_psql fx -c "SELECT pg_sleep(30)" >/dev/null 2>&1 &
-	  echo $! >sleeper ) &&
-	for n in $(seq 1 50); do
-		[ "$(db_psql postgres -c "SELECT count(*) FROM pg_stat_activity
-			WHERE datname = \$\$fx\$\$ AND state = \$\$active\$\$")" = 1 ] && break
-		sleep 0.1
-	done &&
+	PGAPPNAME="pg_net 0.20.4 worker" db_busy fx &&
+	test "$(db_psql postgres -c "SELECT count(*) FROM pg_stat_activity
+		WHERE application_name = \$\$pg_net 0.20.4 worker\$\$
+		AND backend_type = \$\$client backend\$\$")" = 1 &&
 	vault snapshot --json --db dbname=fx >s6.json &&
 	jq -e ".database.tables_reused == 0" s6.json &&
-	db_psql postgres -c "SELECT pg_cancel_backend(pid) FROM pg_stat_activity
-		WHERE datname = \$\$fx\$\$ AND query LIKE \$\$SELECT pg_sleep%\$\$" >/dev/null &&
-	wait
+	db_busy_end fx
 '
 
 test_expect_success 'the workers gone: everything is reused again, and restores' '
