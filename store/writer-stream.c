@@ -316,12 +316,9 @@ int repo_stream_begin_after(struct repo_writer *w, enum repo_chunking how,
 				   " end with the bytes to drop");
 	if (rc == 0)
 		rc = repo_stream_begin(w, how, &st);
-	if (rc == 0) {
-		/* the file's chunks are the candidates; offsets line up */
-		rc = writer_bases_new(&st->bases, c, n);
-		if (rc < 0)
-			rc = writer_fail(w, rc, NULL);
-	}
+	/* the file's chunks are the candidates; offsets line up */
+	if (rc == 0)
+		rc = repo_stream_set_base(st, c, n);
 	if (rc == 0)
 		rc = writer_stream_prefix(w, st, c, n - 1);
 	if (rc == 0)

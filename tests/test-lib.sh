@@ -275,6 +275,17 @@ test_cmp() {
 	diff -u "$1" "$2" >&2 || test_fail_ "$1 and $2 differ"
 }
 
+# flip_byte FILE OFFSET: inverts the bits of one byte in place (and
+# checks that it did), to damage a pack or a chunk.
+flip_byte() {
+	local old new
+	old=$(od -An -tu1 -j "$2" -N1 "$1" | tr -d " ") &&
+	new=$(( old ^ 255 )) &&
+	printf "$(printf '\\%03o' "$new")" |
+		dd of="$1" bs=1 seek="$2" count=1 conv=notrunc status=none &&
+	test "$(od -An -tu1 -j "$2" -N1 "$1" | tr -d " ")" = "$new"
+}
+
 # test_eq WANT GOT [what]
 test_eq() {
 	[ "$1" = "$2" ] || test_fail_ "${3:-value}: wanted '$1', got '$2'"

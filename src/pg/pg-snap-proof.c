@@ -71,8 +71,9 @@ static const char pg_snap_proof_stats_sql[] =
  * the known worker it is (NULL: not one).  A known worker is a
  * background worker of an extension that runs only the extension's own
  * statements, on the extension's own tables in that schema: pg_net's
- * worker (backend_type "pg_net <version> worker": http_request_queue
- * and _http_response in schema net) and pg_cron's launcher
+ * worker (backend_type "pg_net <version> worker", or "pg_net worker":
+ * the % may be empty; http_request_queue and _http_response in schema
+ * net) and pg_cron's launcher
  * (job_run_details in schema cron; the jobs themselves run in other
  * backends, which are not known workers).  On a hosted Supabase project
  * both are always there and never idle for long (the launcher's state
@@ -83,7 +84,6 @@ static const char pg_snap_proof_stats_sql[] =
 static const char pg_snap_proof_busy_sql[] =
 	"SELECT w.schema FROM pg_catalog.pg_stat_activity a"
 	" LEFT JOIN (VALUES ('pg\\_net %worker', 'net'),"
-	"                   ('pg\\_net worker', 'net'),"
 	"                   ('pg\\_cron launcher', 'cron'))"
 	"   AS w(pattern, schema)"
 	"   ON a.backend_type LIKE w.pattern"

@@ -7,16 +7,6 @@
 
 MiB=$((1024 * 1024))
 
-# flip_byte FILE OFFSET: inverts the bits of one byte in place.
-flip_byte() {
-	local old new
-	old=$(od -An -tu1 -j "$2" -N1 "$1" | tr -d " ") &&
-	new=$(( old ^ 255 )) &&
-	printf "$(printf '\\%03o' "$new")" |
-		dd of="$1" bs=1 seek="$2" count=1 conv=notrunc status=none &&
-	test "$(od -An -tu1 -j "$2" -N1 "$1" | tr -d " ")" = "$new"
-}
-
 # run_check ARGS...: runs vault check, output in check.out, status in $rc
 run_check() {
 	vault check "$@" >check.out 2>&1

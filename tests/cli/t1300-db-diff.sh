@@ -256,14 +256,6 @@ test_expect_success ROFS 'a read-only repository gives the same diff' '
 # table it was reading, and --json prints nothing half done.
 MiB=$((1024 * 1024))
 
-flip_byte() {
-	local old new
-	old=$(od -An -tu1 -j "$2" -N1 "$1" | tr -d " ") &&
-	new=$(( old ^ 255 )) &&
-	printf "$(printf '\\%03o' "$new")" |
-		dd of="$1" bs=1 seek="$2" count=1 conv=notrunc status=none
-}
-
 test_expect_success 'a damaged data.sql: an error naming its table' '
 	new_repo --encryption repokey &&
 	db_create dmg &&

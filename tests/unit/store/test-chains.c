@@ -177,9 +177,11 @@ static int max_depth(struct repo *r, const char *dir, const char *id,
 	*n_deep = 0;
 	if (n >= 0 && index_open_ro(&ix, path, &storefix_err) == 0) {
 		max = 0;
-		for (ssize_t i = 0; i < n; i++) {
-			if (index_chunk_get(ix, c[i].id, &loc) != 1)
-				return -1;
+		for (ssize_t i = 0; i < n && max >= 0; i++) {
+			if (index_chunk_get(ix, c[i].id, &loc) != 1) {
+				max = -1;
+				break;
+			}
 			if (loc.depth > max)
 				max = loc.depth;
 			*n_deep += loc.depth == INDEX_MAX_DEPTH;
